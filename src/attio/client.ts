@@ -1,0 +1,107 @@
+import type { z } from "zod";
+import { penalizeBucket, takeToken } from "../durable/limits.ts";
+import type { RateLimiter } from "../durable/rate-limiter.ts";
+import { SyncError } from "../lib/errors.ts";
+import { parseRetryAfter } from "../lib/retry-after.ts";
+import { AttioErrorSchema, AttioObjectSchema, type AttioObject, AttioRecordSchema, type AttioRecord } from "./record-schema.ts";
+
+export interface AttioClientOptions {
+  apiUrl: string;
+  apiKey: string;
+  limiter: DurableObjectNamespace<RateLimiter>;
+  fetch?: typeof fetch;
+}
+
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/**
+ * A thin client for Attio's REST API v2: bearer auth, the shared rate limiter, Attio's error body
+ * mapped to SyncError (429 and 5xx retryable), and zod validation of the responses we rely on.
+ */
+export class AttioClient {
+  private readonly objectCache = new Map<string, AttioObject>();
+
+  constructor(private readonly options: AttioClientOptions) {}
+
+  /** An object by id or slug; cached for the life of the isolate (objects are rarely renamed). */
+  async getObject(objectIdOrSlug: string): Promise<AttioObject> {
+    const cached = this.objectCache.get(objectIdOrSlug);
+    if (cached) return cached;
+    const body = await this.request("GET", `/v2/objects/${encodeURIComponent(objectIdOrSlug)}`);
+    const object = parseData(AttioObjectSchema, body, "object");
+    this.objectCache.set(object.id.object_id, object);
+    this.objectCache.set(object.api_slug, object);
+    return object;
+  }
+
+  /** The current record, or null when it no longer exists. */
+  async getRecord(object: string, recordId: string): Promise<AttioRecord | null> {
+    try {
+      const body = await this.request("GET", `/v2/objects/${object}/records/${encodeURIComponent(recordId)}`);
+      return parseData(AttioRecordSchema, body, "record");
+    } catch (err) {
+      if (err instanceof SyncError && err.code === "not_found") return null;
+      throw err;
+    }
+  }
+
+  private async request(method: Method, path: string, body?: unknown): Promise<unknown> {
+    const bucket = method === "GET" || path.endsWith("/query") ? "attio:read" : "attio:write";
+    await takeToken(this.options.limiter, bucket);
+    const init: RequestInit = {
+      method,
+      headers: {
+        authorization: `Bearer ${this.options.apiKey}`,
+        accept: "application/json",
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    };
+    let response: Response;
+    try {
+      response = await (this.options.fetch ?? fetch)(`${this.options.apiUrl}${path}`, init);
+    } catch (err) {
+      throw new SyncError("upstream_unavailable", `Attio unreachable: ${(err as Error).message}`, { cause: err });
+    }
+    if (response.ok) return response.json();
+    const error = await describeError(response);
+    if (response.status === 429) {
+      const retryAfter = parseRetryAfter(response.headers.get("retry-after")) ?? 1;
+      await penalizeBucket(this.options.limiter, bucket, retryAfter);
+      throw new SyncError("rate_limited", `Attio ${method} ${path}: ${error}`, { status: 429, retryAfterSeconds: retryAfter });
+    }
+    const detail = { method, path, status: response.status };
+    if (response.status >= 500 || response.status === 408) {
+      throw new SyncError("upstream_unavailable", `Attio ${method} ${path}: ${error}`, { status: 502, detail });
+    }
+    if (response.status === 401 || response.status === 403) {
+      throw new SyncError("auth_failed", `Attio ${method} ${path}: ${error}`, { status: 502, detail });
+    }
+    if (response.status === 404) {
+      throw new SyncError("not_found", `Attio ${method} ${path}: ${error}`, { status: 404, detail });
+    }
+    throw new SyncError("upstream_rejected", `Attio ${method} ${path}: ${error}`, { status: 502, detail });
+  }
+}
+
+async function describeError(response: Response): Promise<string> {
+  const text = await response.text();
+  try {
+    const parsed = AttioErrorSchema.safeParse(JSON.parse(text));
+    if (parsed.success) return `${parsed.data.status_code} ${parsed.data.code}: ${parsed.data.message}`;
+  } catch {
+    // not JSON: fall through to the status line
+  }
+  return `HTTP ${response.status}`;
+}
+
+function parseData<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+  const envelope = body as { data?: unknown } | null;
+  const result = schema.safeParse(envelope?.data);
+  if (!result.success) {
+    throw new SyncError("upstream_rejected", `Attio returned an unexpected ${what}: ${result.error.issues[0]?.message}`, {
+      detail: { path: result.error.issues[0]?.path },
+    });
+  }
+  return result.data;
+}

@@ -1,0 +1,70 @@
+import { z } from "zod";
+import { LOG_LEVELS } from "../lib/log.ts";
+import { SyncError } from "../lib/errors.ts";
+
+const secret = (name: string) =>
+  z.string({ error: `${name} is not set (use \`wrangler secret put ${name}\`, or .dev.vars locally)` }).min(1, {
+    error: `${name} is empty`,
+  });
+
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+  .transform((url) => url.replace(/\/+$/, ""));
+
+/**
+ * The configuration contract: every variable and secret the Worker reads. Names are stable:
+ * users' deployments and the sandbox depend on them (README "Configuration").
+ */
+export const EnvConfigSchema = z.object({
+  ATTIO_API_URL: httpUrl.default("https://api.attio.com"),
+  ATTIO_API_KEY: secret("ATTIO_API_KEY"),
+  ATTIO_WEBHOOK_SECRET: secret("ATTIO_WEBHOOK_SECRET"),
+  SALESFORCE_LOGIN_URL: httpUrl,
+  SALESFORCE_CLIENT_ID: secret("SALESFORCE_CLIENT_ID"),
+  SALESFORCE_CLIENT_SECRET: secret("SALESFORCE_CLIENT_SECRET"),
+  SALESFORCE_API_VERSION: z
+    .string()
+    .regex(/^\d{2,3}\.0$/, { error: 'must look like "62.0"' })
+    .default("62.0"),
+  RELAY_SECRET: secret("RELAY_SECRET"),
+  ADMIN_TOKEN: secret("ADMIN_TOKEN"),
+  SYNC_DIRECTION: z.enum(["bidirectional", "attio_to_sf", "sf_to_attio"]).default("bidirectional"),
+  CONFLICT_RESOLUTION: z.enum(["last_write", "attio_wins", "sf_wins", "manual"]).default("last_write"),
+  BATCH_SIZE: z.coerce.number().int().min(1).max(200).default(50),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  /** Identifies our writes in Salesforce change events (Sforce-Call-Options: client=...). */
+  SALESFORCE_CLIENT_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, { error: "letters, digits, - and _ only" })
+    .default("attio-sfdc"),
+});
+
+export type EnvConfig = z.infer<typeof EnvConfigSchema>;
+
+/** Only the string variables of the Worker's env take part; bindings are checked where used. */
+function pickVars(env: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(EnvConfigSchema.shape)) {
+    const value = (env as Record<string, unknown>)[key];
+    // Empty strings in wrangler.toml mean "unset" so that defaults apply.
+    if (value !== undefined && value !== "") out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * Validates the env at the start of a handler. The error names every missing or invalid variable and
+ * never echoes a value, so a secret cannot leak into a log or a response.
+ */
+export function parseEnvConfig(env: object): EnvConfig {
+  const result = EnvConfigSchema.safeParse(pickVars(env));
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => ({
+    variable: issue.path.join("."),
+    problem: issue.message,
+  }));
+  throw new SyncError("config_invalid", `Invalid configuration: ${problems.map((p) => `${p.variable}: ${p.problem}`).join("; ")}`, {
+    status: 500,
+    detail: { problems },
+  });
+}

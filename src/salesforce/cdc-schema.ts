@@ -1,0 +1,47 @@
+import { z } from "zod";
+
+/** ChangeEventHeader in the CometD JSON form (field names, ISO dates, commitTimestamp in epoch ms). */
+export const ChangeEventHeaderSchema = z.object({
+  entityName: z.string().min(1),
+  recordIds: z.array(z.string()).min(1),
+  changeType: z.enum([
+    "CREATE",
+    "UPDATE",
+    "DELETE",
+    "UNDELETE",
+    "GAP_CREATE",
+    "GAP_UPDATE",
+    "GAP_DELETE",
+    "GAP_UNDELETE",
+    "GAP_OVERFLOW",
+  ]),
+  changeOrigin: z.string().default(""),
+  transactionKey: z.string().min(1),
+  sequenceNumber: z.number().int(),
+  commitTimestamp: z.number(),
+  commitNumber: z.union([z.number(), z.string()]).optional(),
+  commitUser: z.string().optional(),
+  changedFields: z.array(z.string()).default([]),
+  nulledFields: z.array(z.string()).default([]),
+  diffFields: z.array(z.string()).default([]),
+});
+export type ChangeEventHeader = z.infer<typeof ChangeEventHeaderSchema>;
+
+/**
+ * One change event as the relay POSTs it: Salesforce's CometD `data` object
+ * (`{schema, payload: {ChangeEventHeader, ...fields}, event: {replayId}}`), plus the channel.
+ */
+export const ChangeEventSchema = z.object({
+  schema: z.string().optional(),
+  channel: z.string().optional(),
+  payload: z.looseObject({ ChangeEventHeader: ChangeEventHeaderSchema }),
+  event: z.object({ replayId: z.union([z.number(), z.string()]) }),
+});
+export type ChangeEvent = z.infer<typeof ChangeEventSchema>;
+
+export const RelayBodySchema = z.object({
+  events: z.array(ChangeEventSchema).max(1000),
+  /** The relay lost its place (replay id expired): the Worker must catch these objects up. */
+  catchup: z.array(z.string()).optional(),
+});
+export type RelayBody = z.infer<typeof RelayBodySchema>;

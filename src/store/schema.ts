@@ -1,0 +1,165 @@
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/**
+ * D1 schema. docs/STORAGE.md documents every table and column; keep the two in step.
+ * Timestamps are ISO-8601 UTC strings; JSON columns hold plain data validated where read.
+ */
+const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
+
+/** One row per linked record pair. Each side's object+id is unique: a record is linked at most once. */
+export const idMappings = sqliteTable(
+  "id_mappings",
+  {
+    id: text("id").primaryKey(),
+    attioObject: text("attio_object").notNull(),
+    attioRecordId: text("attio_record_id").notNull(),
+    sfObject: text("sf_object").notNull(),
+    sfRecordId: text("sf_record_id").notNull(),
+    createdAt: text("created_at").notNull().default(now),
+    updatedAt: text("updated_at").notNull().default(now),
+  },
+  (t) => [
+    uniqueIndex("id_mappings_attio_uq").on(t.attioObject, t.attioRecordId),
+    uniqueIndex("id_mappings_sf_uq").on(t.sfObject, t.sfRecordId),
+  ],
+);
+
+/**
+ * The base of three-way comparison: the canonical values last written to (or read identically from)
+ * both sides, their hash, and each side's version when they were last seen.
+ */
+export const syncState = sqliteTable("sync_state", {
+  mappingId: text("mapping_id")
+    .primaryKey()
+    .references(() => idMappings.id, { onDelete: "cascade" }),
+  baseValues: text("base_values", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  baseHash: text("base_hash").notNull(),
+  attioSeenAt: text("attio_seen_at"),
+  sfSystemModstamp: text("sf_system_modstamp"),
+  lastDirection: text("last_direction", { enum: ["attio_to_sf", "sf_to_attio", "none"] }).notNull(),
+  lastSyncedAt: text("last_synced_at").notNull().default(now),
+});
+
+/** Append-only history of every write (and every decision not to write) with before/after per field. */
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    at: text("at").notNull().default(now),
+    correlationId: text("correlation_id").notNull(),
+    mappingId: text("mapping_id"),
+    direction: text("direction", { enum: ["attio_to_sf", "sf_to_attio"] }).notNull(),
+    operation: text("operation", {
+      enum: ["create", "update", "link", "unchanged", "delete", "conflict", "failed"],
+    }).notNull(),
+    attioObject: text("attio_object"),
+    attioRecordId: text("attio_record_id"),
+    sfObject: text("sf_object"),
+    sfRecordId: text("sf_record_id"),
+    changes: text("changes", { mode: "json" })
+      .$type<Record<string, { before: unknown; after: unknown }>>()
+      .notNull(),
+    sourceEvent: text("source_event", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    actor: text("actor"),
+  },
+  (t) => [
+    index("audit_log_attio_idx").on(t.attioObject, t.attioRecordId),
+    index("audit_log_sf_idx").on(t.sfObject, t.sfRecordId),
+    index("audit_log_at_idx").on(t.at),
+  ],
+);
+
+/** Delivery keys already enqueued, so a redelivered webhook or relay batch does no work twice. */
+export const inboundEvents = sqliteTable(
+  "inbound_events",
+  {
+    key: text("key").primaryKey(),
+    source: text("source", { enum: ["attio", "salesforce"] }).notNull(),
+    receivedAt: text("received_at").notNull().default(now),
+  },
+  (t) => [index("inbound_events_received_idx").on(t.receivedAt)],
+);
+
+/** Messages that exhausted their retries or were rejected permanently, kept for replay. */
+export const failures = sqliteTable(
+  "failures",
+  {
+    id: text("id").primaryKey(),
+    status: text("status", { enum: ["open", "replayed", "dismissed"] }).notNull().default("open"),
+    messageKind: text("message_kind").notNull(),
+    message: text("message", { mode: "json" }).$type<unknown>().notNull(),
+    errorCode: text("error_code").notNull(),
+    errorMessage: text("error_message").notNull(),
+    attempted: text("attempted", { mode: "json" }).$type<unknown>(),
+    attempts: integer("attempts").notNull(),
+    correlationId: text("correlation_id").notNull(),
+    recordKey: text("record_key"),
+    firstFailedAt: text("first_failed_at").notNull().default(now),
+    lastFailedAt: text("last_failed_at").notNull().default(now),
+  },
+  (t) => [index("failures_status_idx").on(t.status, t.lastFailedAt)],
+);
+
+/** Initial, manual and catch-up sync jobs, resumable from their checkpoint. */
+export const syncJobs = sqliteTable("sync_jobs", {
+  id: text("id").primaryKey(),
+  kind: text("kind", { enum: ["full", "incremental", "records", "catchup"] }).notNull(),
+  state: text("state", { enum: ["queued", "running", "done", "failed", "cancelled"] }).notNull(),
+  params: text("params", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  checkpoint: text("checkpoint", { mode: "json" }).$type<Record<string, unknown>>(),
+  progress: text("progress", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  counts: text("counts", { mode: "json" }).$type<Record<string, number>>().notNull(),
+  errorSample: text("error_sample", { mode: "json" }).$type<unknown[]>().notNull(),
+  createdAt: text("created_at").notNull().default(now),
+  updatedAt: text("updated_at").notNull().default(now),
+});
+
+/** A field changed on both sides to different values since the base, awaiting a decision. */
+export const conflicts = sqliteTable(
+  "conflicts",
+  {
+    id: text("id").primaryKey(),
+    mappingId: text("mapping_id")
+      .notNull()
+      .references(() => idMappings.id, { onDelete: "cascade" }),
+    field: text("field").notNull(),
+    baseValue: text("base_value", { mode: "json" }).$type<unknown>(),
+    attioValue: text("attio_value", { mode: "json" }).$type<unknown>(),
+    sfValue: text("sf_value", { mode: "json" }).$type<unknown>(),
+    status: text("status", { enum: ["open", "resolved"] }).notNull().default("open"),
+    resolution: text("resolution", { mode: "json" }).$type<unknown>(),
+    createdAt: text("created_at").notNull().default(now),
+    resolvedAt: text("resolved_at"),
+  },
+  (t) => [index("conflicts_status_idx").on(t.status), index("conflicts_mapping_idx").on(t.mappingId)],
+);
+
+/** A record deleted on one side whose delete waits for approval (the default delete policy). */
+export const pendingDeletes = sqliteTable("pending_deletes", {
+  id: text("id").primaryKey(),
+  mappingId: text("mapping_id").notNull(),
+  deletedOn: text("deleted_on", { enum: ["attio", "salesforce"] }).notNull(),
+  status: text("status", { enum: ["pending", "approved", "rejected"] }).notNull().default("pending"),
+  detectedAt: text("detected_at").notNull().default(now),
+  decidedAt: text("decided_at"),
+});
+
+/** A record that matched more than one candidate on the other side, awaiting a choice. */
+export const ambiguousMatches = sqliteTable("ambiguous_matches", {
+  id: text("id").primaryKey(),
+  side: text("side", { enum: ["attio", "salesforce"] }).notNull(),
+  object: text("object").notNull(),
+  recordId: text("record_id").notNull(),
+  candidates: text("candidates", { mode: "json" }).$type<string[]>().notNull(),
+  status: text("status", { enum: ["open", "resolved"] }).notNull().default("open"),
+  createdAt: text("created_at").notNull().default(now),
+});
+
+/** Versioned mapping and configuration documents changed through /api/v1 without a redeploy. */
+export const configVersions = sqliteTable("config_versions", {
+  version: integer("version").primaryKey({ autoIncrement: true }),
+  kind: text("kind", { enum: ["mappings", "config"] }).notNull(),
+  document: text("document", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  createdAt: text("created_at").notNull().default(now),
+});

@@ -1,0 +1,52 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+const migrations = await readD1Migrations("./migrations");
+
+/**
+ * Two projects:
+ * - `workers`: everything that runs inside workerd (unit tests of the pure core and integration tests
+ *   through the Worker's exported handlers), with real local D1, KV, Queues and Durable Objects.
+ * - `node`: programs that run under Node beside the Worker (sandbox emulators, the CDC relay).
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            remoteBindings: false,
+            miniflare: {
+              bindings: {
+                TEST_MIGRATIONS: migrations,
+                ATTIO_API_URL: "https://api.attio.test",
+                ATTIO_API_KEY: "test-attio-key",
+                ATTIO_WEBHOOK_SECRET: "test-attio-webhook-secret",
+                SALESFORCE_LOGIN_URL: "https://acme.my.salesforce.test",
+                SALESFORCE_CLIENT_ID: "test-client-id",
+                SALESFORCE_CLIENT_SECRET: "test-client-secret",
+                RELAY_SECRET: "test-relay-secret",
+                ADMIN_TOKEN: "test-admin-token",
+                LOG_LEVEL: "silent",
+              },
+            },
+          }),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
+          setupFiles: ["./test/setup.ts"],
+        },
+      },
+      {
+        test: {
+          name: "node",
+          environment: "node",
+          include: ["test/node/**/*.test.ts"],
+          passWithNoTests: true,
+        },
+      },
+    ],
+  },
+});
