@@ -30,6 +30,11 @@ export default defineConfig({
                 ADMIN_TOKEN: "test-admin-token",
                 LOG_LEVEL: "silent",
               },
+              // Deliver queued messages to the consumer at once instead of after 5 s.
+              queueConsumers: {
+                "attio-sfdc-sync": { maxBatchTimeout: 0.05 },
+                "attio-sfdc-sync-dlq": { maxBatchTimeout: 0.05 },
+              },
             },
           }),
         ],
@@ -44,7 +49,6 @@ export default defineConfig({
           name: "node",
           environment: "node",
           include: ["test/node/**/*.test.ts"],
-          passWithNoTests: true,
         },
       },
     ],

@@ -1,0 +1,31 @@
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { z } from "zod";
+import { SyncError } from "../lib/errors.ts";
+
+/** The JSON error body of every route: `{error: {code, message, issues?}}`. */
+export function errorResponse(c: Context, error: SyncError): Response {
+  const issues = error.detail.issues;
+  return c.json(
+    { error: { code: error.code, message: error.message, ...(issues ? { issues } : {}) } },
+    error.status as ContentfulStatusCode,
+  );
+}
+
+/** A 400 naming each field zod rejected, e.g. `events.0.id.record_id: expected string`. */
+export function validationError(what: string, error: z.ZodError): SyncError {
+  const issues = error.issues.map((issue) => ({ path: issue.path.join(".") || "(root)", message: issue.message }));
+  const summary = issues
+    .slice(0, 5)
+    .map((i) => `${i.path}: ${i.message}`)
+    .join("; ");
+  return new SyncError("bad_request", `Invalid ${what}: ${summary}`, { status: 400, detail: { issues } });
+}
+
+export function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new SyncError("bad_request", `Invalid ${what}: body is not valid JSON`, { status: 400 });
+  }
+}

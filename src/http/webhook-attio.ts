@@ -1,0 +1,57 @@
+import { Hono } from "hono";
+import { type AttioRecordEvent, AttioWebhookBodySchema, isRecordEvent } from "../attio/webhook-schema.ts";
+import { SyncError } from "../lib/errors.ts";
+import { hmacSha256Hex, sha256Hex, timingSafeEqual } from "../lib/hmac.ts";
+import { openDb } from "../store/db.ts";
+import { enqueueNew } from "../sync/enqueue.ts";
+import type { AttioChangeMessage } from "../sync/messages.ts";
+import { errorResponse, parseJson, validationError } from "./errors.ts";
+import type { AppEnv } from "./types.ts";
+
+/**
+ * `POST /webhooks/attio`: verifies `Attio-Signature` (hex HMAC-SHA256 of the raw body; the legacy
+ * `X-Attio-Signature` carries the same value), validates the body, and enqueues one message per
+ * record event. Answers fast: the work happens in the queue consumer.
+ */
+export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
+  const raw = await c.req.text();
+  const signature = c.req.header("attio-signature") ?? c.req.header("x-attio-signature");
+  const expected = await hmacSha256Hex(c.var.config.ATTIO_WEBHOOK_SECRET, raw);
+  if (!signature || !timingSafeEqual(signature.trim().toLowerCase(), expected)) {
+    c.var.log.warn("attio webhook rejected: bad signature", { has_signature: Boolean(signature) });
+    return errorResponse(c, new SyncError("unauthorized", "Missing or invalid Attio-Signature", { status: 401 }));
+  }
+  const parsed = AttioWebhookBodySchema.safeParse(parseJson(raw, "webhook body"));
+  if (!parsed.success) return errorResponse(c, validationError("webhook body", parsed.error));
+
+  // Attio keeps Idempotency-Key stable across retries of a delivery; without it the body's hash
+  // is just as stable, since a retry resends the same bytes.
+  const deliveryKey = c.req.header("idempotency-key") ?? `sha256:${await sha256Hex(raw)}`;
+  const receivedAt = new Date().toISOString();
+  const messages: AttioChangeMessage[] = [];
+  parsed.data.events.forEach((event, index) => {
+    if (!isRecordEvent(event)) return;
+    messages.push(toMessage(event, `attio:${deliveryKey}:${index}`, c.var.correlationId, receivedAt));
+  });
+  const result = await enqueueNew(openDb(c.env.DB), c.env.SYNC_QUEUE, "attio", messages);
+  c.var.log.info("attio webhook accepted", {
+    webhook_id: parsed.data.webhook_id,
+    events: parsed.data.events.length,
+    ...result,
+  });
+  return c.json({ received: parsed.data.events.length, ignored: parsed.data.events.length - messages.length, ...result });
+});
+
+function toMessage(event: AttioRecordEvent, dedupeKey: string, correlationId: string, receivedAt: string): AttioChangeMessage {
+  return {
+    kind: "attio.record",
+    eventType: event.event_type,
+    objectId: event.id.object_id,
+    recordId: event.id.record_id,
+    ...(event.duplicate_record_id ? { duplicateRecordId: event.duplicate_record_id } : {}),
+    actor: event.actor,
+    dedupeKey,
+    correlationId: `${correlationId}:${dedupeKey.split(":").at(-1)}`,
+    receivedAt,
+  };
+}

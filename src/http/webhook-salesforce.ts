@@ -1,0 +1,73 @@
+import { Hono } from "hono";
+import { SyncError } from "../lib/errors.ts";
+import { hmacSha256Hex, timingSafeEqual } from "../lib/hmac.ts";
+import { type ChangeEvent, RelayBodySchema } from "../salesforce/cdc-schema.ts";
+import { openDb } from "../store/db.ts";
+import { enqueueNew } from "../sync/enqueue.ts";
+import type { SalesforceChangeMessage } from "../sync/messages.ts";
+import { errorResponse, parseJson, validationError } from "./errors.ts";
+import type { AppEnv } from "./types.ts";
+
+/** A signed request older or newer than this is refused, so a captured one cannot be replayed later. */
+export const RELAY_TOLERANCE_SECONDS = 300;
+
+/**
+ * `POST /webhooks/salesforce`: change events from the CDC relay. Signed as
+ * `X-Relay-Signature: v1=<hex HMAC-SHA256(RELAY_SECRET, timestamp + "." + rawBody)>` with the unix
+ * time in `X-Relay-Timestamp`.
+ */
+export const salesforceRelay = new Hono<AppEnv>().post("/", async (c) => {
+  const raw = await c.req.text();
+  const failure = await verifyRelaySignature(
+    c.var.config.RELAY_SECRET,
+    c.req.header("x-relay-timestamp"),
+    c.req.header("x-relay-signature"),
+    raw,
+  );
+  if (failure) {
+    c.var.log.warn("relay request rejected", { reason: failure });
+    return errorResponse(c, new SyncError("unauthorized", failure, { status: 401 }));
+  }
+  const parsed = RelayBodySchema.safeParse(parseJson(raw, "relay body"));
+  if (!parsed.success) return errorResponse(c, validationError("relay body", parsed.error));
+
+  const receivedAt = new Date().toISOString();
+  const messages = parsed.data.events.map((event) => toMessage(event, c.var.correlationId, receivedAt));
+  const result = await enqueueNew(openDb(c.env.DB), c.env.SYNC_QUEUE, "salesforce", messages);
+  const catchup = parsed.data.catchup ?? [];
+  // The catch-up of these objects is requested through KV; the scheduled run picks it up.
+  for (const entity of catchup) await c.env.CURSORS.put(`catchup-request:salesforce:${entity}`, receivedAt);
+  c.var.log.info("relay batch accepted", { events: messages.length, catchup, ...result });
+  return c.json({ received: messages.length, catchup_requested: catchup, ...result });
+});
+
+/** Why a relay request is not authentic, or undefined when it is. */
+export async function verifyRelaySignature(
+  secret: string,
+  timestamp: string | undefined,
+  signature: string | undefined,
+  rawBody: string,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Promise<string | undefined> {
+  if (!timestamp || !/^\d+$/.test(timestamp)) return "Missing or invalid X-Relay-Timestamp";
+  if (Math.abs(nowSeconds - Number(timestamp)) > RELAY_TOLERANCE_SECONDS) return "X-Relay-Timestamp is too far from now";
+  const given = /^v1=([0-9a-f]{64})$/i.exec(signature?.trim() ?? "")?.[1];
+  if (!given) return "Missing or invalid X-Relay-Signature";
+  const expected = await hmacSha256Hex(secret, `${timestamp}.${rawBody}`);
+  return timingSafeEqual(given.toLowerCase(), expected) ? undefined : "X-Relay-Signature does not match";
+}
+
+function toMessage(event: ChangeEvent, correlationId: string, receivedAt: string): SalesforceChangeMessage {
+  const { ChangeEventHeader: header, ...fields } = event.payload;
+  // transactionKey + sequenceNumber identify one change; a redelivered event repeats both.
+  const dedupeKey = `salesforce:${header.transactionKey}:${header.sequenceNumber}:${header.entityName}`;
+  return {
+    kind: "salesforce.change",
+    header,
+    fields,
+    replayId: String(event.event.replayId),
+    dedupeKey,
+    correlationId: `${correlationId}:${header.transactionKey}:${header.sequenceNumber}`,
+    receivedAt,
+  };
+}

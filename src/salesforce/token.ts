@@ -1,0 +1,103 @@
+import { z } from "zod";
+import { SyncError } from "../lib/errors.ts";
+
+/** The client-credentials token response (no refresh_token, no expires_in). */
+export const TokenResponseSchema = z.object({
+  access_token: z.string().min(1),
+  instance_url: z.url(),
+  token_type: z.string().optional(),
+  issued_at: z.string().optional(),
+});
+
+export interface SalesforceToken {
+  accessToken: string;
+  instanceUrl: string;
+  obtainedAt: number;
+}
+
+export interface TokenSettings {
+  loginUrl: string;
+  clientId: string;
+  clientSecret: string;
+  fetch?: typeof fetch;
+}
+
+/**
+ * Salesforce does not say when a client-credentials token expires (it follows the org's session
+ * timeout, 15 minutes at the shortest), so a cached token is renewed after this age even without a
+ * 401, and at once on INVALID_SESSION_ID.
+ */
+const MAX_TOKEN_AGE_MS = 10 * 60 * 1000;
+
+/** Tokens cached per isolate, keyed by login URL and client id (never by the secret). */
+const cache = new Map<string, SalesforceToken>();
+
+/** A cached token, or a new one from `${loginUrl}/services/oauth2/token`. */
+export async function getToken(settings: TokenSettings, now = Date.now()): Promise<SalesforceToken> {
+  const key = `${settings.loginUrl}|${settings.clientId}`;
+  const cached = cache.get(key);
+  if (cached && now - cached.obtainedAt < MAX_TOKEN_AGE_MS) return cached;
+  const token = await requestToken(settings, now);
+  cache.set(key, token);
+  return token;
+}
+
+/** Forgets the cached token, after Salesforce rejected it. */
+export function invalidateToken(settings: Pick<TokenSettings, "loginUrl" | "clientId">): void {
+  cache.delete(`${settings.loginUrl}|${settings.clientId}`);
+}
+
+async function requestToken(settings: TokenSettings, now: number): Promise<SalesforceToken> {
+  const body = new URLSearchParams({
+    grant_type: "client_credentials",
+    client_id: settings.clientId,
+    client_secret: settings.clientSecret,
+  });
+  let response: Response;
+  try {
+    response = await (settings.fetch ?? fetch)(`${settings.loginUrl}/services/oauth2/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+      body,
+    });
+  } catch (err) {
+    throw new SyncError("upstream_unavailable", `Salesforce token endpoint unreachable: ${(err as Error).message}`);
+  }
+  const text = await response.text();
+  if (!response.ok) {
+    // OAuth errors are {error, error_description}; they never contain the secret we sent.
+    const reason = safeOAuthError(text) ?? `HTTP ${response.status}`;
+    const retryable = response.status >= 500 || response.status === 429;
+    throw new SyncError(retryable ? "upstream_unavailable" : "auth_failed", `Salesforce token request failed: ${reason}`, {
+      status: 502,
+    });
+  }
+  const parsed = TokenResponseSchema.safeParse(safeJson(text));
+  if (!parsed.success) {
+    throw new SyncError("auth_failed", "Salesforce token response has no access_token/instance_url", { status: 502 });
+  }
+  return {
+    accessToken: parsed.data.access_token,
+    instanceUrl: parsed.data.instance_url.replace(/\/+$/, ""),
+    obtainedAt: now,
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function safeOAuthError(text: string): string | undefined {
+  const parsed = z.object({ error: z.string(), error_description: z.string().optional() }).safeParse(safeJson(text));
+  if (!parsed.success) return undefined;
+  return parsed.data.error_description ? `${parsed.data.error}: ${parsed.data.error_description}` : parsed.data.error;
+}
+
+/** Forgets every cached token (after credentials change; tests start from a clean slate with it). */
+export function clearTokenCache(): void {
+  cache.clear();
+}

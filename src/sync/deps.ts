@@ -1,0 +1,35 @@
+import { AttioClient } from "../attio/client.ts";
+import type { EnvConfig } from "../config/env.ts";
+import type { Logger } from "../lib/log.ts";
+import { SalesforceClient } from "../salesforce/client.ts";
+import { type Db, openDb } from "../store/db.ts";
+
+/** What the pipeline needs from the outside world, built once per invocation from the env. */
+export interface SyncDeps {
+  config: EnvConfig;
+  db: Db;
+  attio: AttioClient;
+  salesforce: SalesforceClient;
+  locks: Env["RECORD_LOCK"];
+  log: Logger;
+}
+
+export function buildDeps(env: Env, config: EnvConfig, log: Logger): SyncDeps {
+  return {
+    config,
+    db: openDb(env.DB),
+    attio: new AttioClient({ apiUrl: config.ATTIO_API_URL, apiKey: config.ATTIO_API_KEY, limiter: env.RATE_LIMITER }),
+    salesforce: new SalesforceClient({
+      token: {
+        loginUrl: config.SALESFORCE_LOGIN_URL,
+        clientId: config.SALESFORCE_CLIENT_ID,
+        clientSecret: config.SALESFORCE_CLIENT_SECRET,
+      },
+      apiVersion: config.SALESFORCE_API_VERSION,
+      clientName: config.SALESFORCE_CLIENT_NAME,
+      limiter: env.RATE_LIMITER,
+    }),
+    locks: env.RECORD_LOCK,
+    log,
+  };
+}

@@ -1,0 +1,93 @@
+import { HttpResponse, http } from "msw";
+import companiesObject from "../../fixtures/attio/object-companies.json";
+import peopleObject from "../../fixtures/attio/object-people.json";
+import person from "../../fixtures/attio/person-mira-okafor.json";
+import rateLimited from "../../fixtures/attio/error-rate-limit-429.json";
+
+export const ATTIO = "https://api.attio.test";
+export const PEOPLE_OBJECT_ID = peopleObject.data.id.object_id;
+export const COMPANIES_OBJECT_ID = companiesObject.data.id.object_id;
+
+type AttioRecordJson = (typeof person)["data"];
+
+export interface RecordedCall {
+  method: string;
+  path: string;
+  authorization: string | null;
+}
+
+/**
+ * A small stateful stand-in for Attio built from recorded-shape fixtures: objects, and people read
+ * by id. `queue429(n)` makes the next n record reads answer Attio's 429 with an HTTP-date Retry-After.
+ */
+export function fakeAttio() {
+  const people = new Map<string, AttioRecordJson>();
+  const calls: RecordedCall[] = [];
+  let pending429 = 0;
+
+  const record = (request: Request) => {
+    const url = new URL(request.url);
+    calls.push({ method: request.method, path: url.pathname, authorization: request.headers.get("authorization") });
+  };
+
+  const handlers = [
+    http.get(`${ATTIO}/v2/objects/:object`, ({ request, params }) => {
+      record(request);
+      const object = String(params.object);
+      if (object === "people" || object === PEOPLE_OBJECT_ID) return HttpResponse.json(peopleObject);
+      if (object === "companies" || object === COMPANIES_OBJECT_ID) return HttpResponse.json(companiesObject);
+      return HttpResponse.json(
+        { status_code: 404, type: "invalid_request_error", code: "not_found", message: `Object with slug/ID "${object}" not found.` },
+        { status: 404 },
+      );
+    }),
+    http.get(`${ATTIO}/v2/objects/people/records/:id`, ({ request, params }) => {
+      record(request);
+      if (pending429 > 0) {
+        pending429 -= 1;
+        const retryAt = new Date(Date.now() + 1000).toUTCString();
+        return HttpResponse.json(rateLimited, { status: 429, headers: { "retry-after": retryAt } });
+      }
+      const found = people.get(String(params.id));
+      if (!found) {
+        return HttpResponse.json(
+          { status_code: 404, type: "invalid_request_error", code: "not_found", message: `Record with ID "${params.id}" not found.` },
+          { status: 404 },
+        );
+      }
+      return HttpResponse.json({ data: found });
+    }),
+  ];
+
+  return {
+    handlers,
+    calls,
+    /** Adds a person shaped like the fixture, with its own id and the given fields. */
+    addPerson(recordId: string, fields: { first?: string; last?: string; email?: string; title?: string } = {}) {
+      const copy = structuredClone(person.data) as AttioRecordJson;
+      copy.id.record_id = recordId;
+      const name = copy.values.name[0];
+      if (name && fields.first !== undefined) name.first_name = fields.first;
+      if (name && fields.last !== undefined) name.last_name = fields.last;
+      if (name) name.full_name = `${name.first_name} ${name.last_name}`;
+      const email = copy.values.email_addresses[0];
+      if (email && fields.email !== undefined) {
+        email.email_address = fields.email;
+        email.original_email_address = fields.email;
+      }
+      const title = copy.values.job_title[0];
+      if (title && fields.title !== undefined) title.value = fields.title;
+      people.set(recordId, copy);
+      return copy;
+    },
+    /** Simulates an edit of the person's job title in Attio. */
+    setJobTitle(recordId: string, title: string) {
+      const value = people.get(recordId)?.values.job_title[0];
+      if (!value) throw new Error(`no person ${recordId}`);
+      value.value = title;
+    },
+    queue429(count: number) {
+      pending429 = count;
+    },
+  };
+}

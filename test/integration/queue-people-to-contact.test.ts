@@ -1,0 +1,176 @@
+import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { beforeEach, describe, expect, it } from "vitest";
+import { clearTokenCache } from "../../src/salesforce/token.ts";
+import { openDb } from "../../src/store/db.ts";
+import { auditLog, failures, idMappings, syncState } from "../../src/store/schema.ts";
+import { fakeAttio } from "../helpers/fake-attio.ts";
+import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
+import { personChanged } from "../helpers/messages.ts";
+import { server } from "../helpers/msw.ts";
+import { runQueue } from "../helpers/queue.ts";
+
+const db = openDb(env.DB);
+
+function setup(options: Parameters<typeof fakeSalesforce>[0] = {}) {
+  const attio = fakeAttio();
+  const sf = fakeSalesforce(options);
+  server.use(...attio.handlers, ...sf.handlers);
+  return { attio, sf };
+}
+
+async function mappingOf(recordId: string) {
+  return db.select().from(idMappings).where(eq(idMappings.attioRecordId, recordId)).get();
+}
+
+beforeEach(() => clearTokenCache());
+
+describe("queue handler: Attio person -> Salesforce Contact", () => {
+  it("creates a Contact with the mapped fields and stores the pair, base and audit row", async () => {
+    const { attio, sf } = setup();
+    attio.addPerson("p-create", { first: "Mira", last: "Okafor", email: "mira@northwind.example", title: "Head of RevOps" });
+
+    const { ids, result } = await runQueue([personChanged("p-create")]);
+
+    expect(result.explicitAcks).toEqual(ids);
+    expect(result.retryMessages).toEqual([]);
+    expect([...sf.contacts.values()]).toEqual([
+      { FirstName: "Mira", LastName: "Okafor", Email: "mira@northwind.example", Phone: "+442079460321", Title: "Head of RevOps" },
+    ]);
+    const [contactId] = [...sf.contacts.keys()];
+    const mapping = await mappingOf("p-create");
+    expect(mapping).toMatchObject({ attioObject: "people", sfObject: "Contact", sfRecordId: contactId });
+    const state = await db.select().from(syncState).where(eq(syncState.mappingId, mapping?.id ?? "")).get();
+    expect(state?.baseValues).toMatchObject({ LastName: "Okafor", Title: "Head of RevOps" });
+    expect(state?.baseHash).toMatch(/^[0-9a-f]{64}$/);
+    const audit = await db.select().from(auditLog).where(eq(auditLog.attioRecordId, "p-create")).all();
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ operation: "create", direction: "attio_to_sf", sfRecordId: contactId });
+    expect(audit[0]?.changes.Title).toEqual({ before: null, after: "Head of RevOps" });
+    // Every Salesforce call names our client so change events of our writes can be recognised.
+    expect(sf.calls.every((c) => c.callOptions === "client=attio-sfdc")).toBe(true);
+  });
+
+  it("updates the same Contact on a second event and writes only the changed field", async () => {
+    const { attio, sf } = setup();
+    attio.addPerson("p-update", { email: "update@northwind.example", title: "Analyst" });
+    await runQueue([personChanged("p-update")]);
+    const [contactId] = [...sf.contacts.keys()];
+
+    attio.setJobTitle("p-update", "Director");
+    const { result } = await runQueue([personChanged("p-update")]);
+
+    expect(result.retryMessages).toEqual([]);
+    expect(sf.contacts.size).toBe(1);
+    expect(sf.contacts.get(contactId ?? "")?.Title).toBe("Director");
+    const patches = sf.writes().filter((c) => c.method === "PATCH");
+    expect(patches).toHaveLength(1);
+    expect(patches[0]?.body).toEqual({ Title: "Director" });
+    const audit = await db.select().from(auditLog).where(eq(auditLog.attioRecordId, "p-update")).all();
+    expect(audit.map((a) => a.operation)).toEqual(["create", "update"]);
+    expect(audit[1]?.changes).toEqual({ Title: { before: "Analyst", after: "Director" } });
+  });
+
+  it("writes nothing when the mapped values equal the base (an echo or a system recompute)", async () => {
+    const { attio, sf } = setup();
+    attio.addPerson("p-same", { email: "same@northwind.example" });
+    await runQueue([personChanged("p-same")]);
+    const writesAfterCreate = sf.writes().length;
+
+    const { result } = await runQueue([personChanged("p-same", { actor: { type: "system", id: null } })]);
+
+    expect(result.retryMessages).toEqual([]);
+    expect(sf.writes().length).toBe(writesAfterCreate);
+    const audit = await db.select().from(auditLog).where(eq(auditLog.attioRecordId, "p-same")).all();
+    expect(audit).toHaveLength(1);
+  });
+
+  it("coalesces several events of one person in a batch into one read and one write", async () => {
+    const { attio, sf } = setup();
+    attio.addPerson("p-burst", { email: "burst@northwind.example" });
+
+    const { ids, result } = await runQueue([personChanged("p-burst"), personChanged("p-burst"), personChanged("p-burst")]);
+
+    expect(result.explicitAcks.sort()).toEqual([...ids].sort());
+    expect(attio.calls.filter((c) => c.path.endsWith("/records/p-burst"))).toHaveLength(1);
+    expect(sf.writes()).toHaveLength(1);
+  });
+
+  it("links to an existing Contact with the same email instead of creating a second one", async () => {
+    const { attio, sf } = setup();
+    sf.contacts.set("003Hs00000EXIST1AAA", { FirstName: "Mira", LastName: "Okafor", Email: "link@northwind.example", Phone: null, Title: null });
+    attio.addPerson("p-link", { first: "Mira", last: "Okafor", email: "link@northwind.example", title: "CFO" });
+
+    await runQueue([personChanged("p-link")]);
+
+    expect(sf.contacts.size).toBe(1);
+    expect(sf.contacts.get("003Hs00000EXIST1AAA")).toMatchObject({ Title: "CFO", Phone: "+442079460321" });
+    expect(await mappingOf("p-link")).toMatchObject({ sfRecordId: "003Hs00000EXIST1AAA" });
+  });
+
+  it("retries a message after Attio answers 429, with Retry-After as the delay, then succeeds", async () => {
+    const { attio, sf } = setup();
+    attio.addPerson("p-429", { email: "429@northwind.example" });
+    attio.queue429(1);
+
+    const first = await runQueue([personChanged("p-429")]);
+    expect(first.result.retryMessages.map((m) => m.msgId)).toEqual(first.ids);
+    expect(first.result.explicitAcks).toEqual([]);
+    expect(sf.contacts.size).toBe(0);
+
+    const second = await runQueue([personChanged("p-429")], { attempts: 2 });
+    expect(second.result.explicitAcks).toEqual(second.ids);
+    expect(sf.contacts.size).toBe(1);
+  });
+
+  it("gets a new token and retries once when Salesforce answers 401 INVALID_SESSION_ID", async () => {
+    const { attio, sf } = setup();
+    attio.addPerson("p-token", { email: "token@northwind.example", title: "Engineer" });
+    await runQueue([personChanged("p-token")]);
+    expect(sf.tokensIssued).toBe(1);
+
+    sf.expireTokens();
+    attio.setJobTitle("p-token", "Staff Engineer");
+    const { ids, result } = await runQueue([personChanged("p-token")]);
+
+    expect(result.explicitAcks).toEqual(ids);
+    expect(sf.tokensIssued).toBe(2);
+    expect([...sf.contacts.values()][0]?.Title).toBe("Staff Engineer");
+  });
+
+  it("records a permanent Salesforce rejection as a failure and does not retry it", async () => {
+    const { attio } = setup({ rejectCreateWith: { errorCode: "FIELD_CUSTOM_VALIDATION_EXCEPTION", message: "Title is locked" } });
+    attio.addPerson("p-reject", { email: "reject@northwind.example" });
+    const message = personChanged("p-reject");
+
+    const { ids, result } = await runQueue([message]);
+
+    expect(result.explicitAcks).toEqual(ids);
+    expect(result.retryMessages).toEqual([]);
+    const row = await db.select().from(failures).where(eq(failures.id, `event:${message.dedupeKey}`)).get();
+    expect(row).toMatchObject({ status: "open", errorCode: "upstream_rejected", messageKind: "attio.record" });
+    expect(row?.errorMessage).toContain("FIELD_CUSTOM_VALIDATION_EXCEPTION");
+    expect(await mappingOf("p-reject")).toBeUndefined();
+  });
+
+  it("records an invalid message as a failure without losing the valid message beside it", async () => {
+    const { attio, sf } = setup();
+    attio.addPerson("p-valid", { email: "valid@northwind.example" });
+
+    const { ids, result } = await runQueue([{ kind: "attio.record", recordId: 42 }, personChanged("p-valid")]);
+
+    expect(result.explicitAcks.sort()).toEqual([...ids].sort());
+    expect(sf.contacts.size).toBe(1);
+    const row = await db.select().from(failures).where(eq(failures.id, `msg:${ids[0]}`)).get();
+    expect(row).toMatchObject({ messageKind: "invalid", errorCode: "internal" });
+  });
+
+  it("records dead letters as failures", async () => {
+    const message = personChanged("p-dead");
+    const { ids, result } = await runQueue([message], { queue: "attio-sfdc-sync-dlq", attempts: 8 });
+
+    expect(result.explicitAcks).toEqual(ids);
+    const row = await db.select().from(failures).where(eq(failures.id, `event:${message.dedupeKey}`)).get();
+    expect(row).toMatchObject({ status: "open", attempts: 8, recordKey: `attio:${message.objectId}:p-dead` });
+  });
+});
