@@ -1,4 +1,8 @@
-import { type AttioValues, firstString, firstValue } from "./attio-values.ts";
+import type { AttioValues } from "./attio-values.ts";
+import { defaultMappings } from "./defaults.ts";
+import { compileMapping, mapToSalesforce } from "./engine.ts";
+
+export { LAST_NAME_FALLBACK } from "./names.ts";
 
 /** The Contact fields the People -> Contact slice writes. */
 export interface ContactFields {
@@ -9,31 +13,30 @@ export interface ContactFields {
   Title: string | null;
 }
 
-/** Salesforce requires LastName; a person with no name at all is written under this placeholder. */
-export const LAST_NAME_FALLBACK = "[not provided]";
+const SLICE_FIELDS = new Set(["FirstName", "LastName", "Email", "Phone", "Title"]);
+
+// The slice is the default People mapping cut down to five fields, so both share one implementation.
+const PEOPLE = (() => {
+  const people = defaultMappings().find((m) => m.name === "people");
+  if (!people) throw new Error("the default mappings have no people mapping");
+  return compileMapping({ ...people, fields: people.fields.filter((f) => SLICE_FIELDS.has(f.salesforce)) });
+})();
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === "string" ? value : null;
+}
 
 /**
  * Maps an Attio person (its `values`) to Salesforce Contact fields: name first/last, primary email,
- * primary phone, job title. When the last name is empty, the full name's last word is used, then the
- * email's local part, then LAST_NAME_FALLBACK, so the required field is never empty.
+ * primary phone, job title. LastName is never empty (see lastNameWithFallback).
  */
 export function personToContact(values: AttioValues): ContactFields {
-  const name = firstValue(values, "name");
-  const first = str(name?.first_name);
-  const last = str(name?.last_name);
-  const full = str(name?.full_name);
-  const email = firstString(values, "email_addresses", "email_address");
-  const fromFull = full?.split(/\s+/).filter(Boolean).at(-1) ?? null;
-  const fromEmail = email ? (email.split("@")[0] ?? null) : null;
+  const { fields } = mapToSalesforce(PEOPLE, values);
   return {
-    FirstName: first,
-    LastName: last ?? (fromFull && fromFull !== first ? fromFull : null) ?? fromEmail ?? LAST_NAME_FALLBACK,
-    Email: email,
-    Phone: firstString(values, "phone_numbers", "phone_number") ?? firstString(values, "phone_numbers", "original_phone_number"),
-    Title: firstString(values, "job_title", "value"),
+    FirstName: stringOrNull(fields.FirstName),
+    LastName: stringOrNull(fields.LastName) ?? "",
+    Email: stringOrNull(fields.Email),
+    Phone: stringOrNull(fields.Phone),
+    Title: stringOrNull(fields.Title),
   };
-}
-
-function str(value: unknown): string | null {
-  return typeof value === "string" && value.trim().length > 0 ? value.trim() : null;
 }

@@ -1,0 +1,181 @@
+import { parse, TomlError } from "smol-toml";
+import { z } from "zod";
+import { SyncError } from "../lib/errors.ts";
+import { parseAttioPath } from "../mapping/engine.ts";
+import { TRANSFORM_NAMES } from "../mapping/transforms.ts";
+import { ConflictOwnerSchema, DirectionSchema, MatchKeySchema, TransformOptionsSchema } from "../mapping/types.ts";
+import { indexTomlLines, lineOf } from "./toml-lines.ts";
+
+/**
+ * config.toml: what a deployment chooses beyond env vars (which sync, which mappings). Every table is
+ * strict, so a misspelt key is an error naming it rather than a setting silently ignored.
+ */
+
+const envName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, { error: "must be an env var name like ATTIO_API_KEY" });
+
+const attioPath = z.string().superRefine((path, ctx) => {
+  const parsed = parseAttioPath(path);
+  if ("error" in parsed) ctx.addIssue({ code: "custom", message: parsed.error });
+});
+
+export const FieldOverrideSchema = z.strictObject({
+  attio: attioPath,
+  salesforce: z.string().min(1),
+  transform: z.enum(TRANSFORM_NAMES).default("text"),
+  direction: DirectionSchema.default("both"),
+  conflict_owner: ConflictOwnerSchema.optional(),
+  options: TransformOptionsSchema.optional(),
+  /** false removes the default field that writes the same Salesforce field. */
+  enabled: z.boolean().default(true),
+});
+export type FieldOverride = z.infer<typeof FieldOverrideSchema>;
+
+const stringTable = z.record(z.string().min(1), z.string().min(1));
+
+const mappingCommon = {
+  enabled: z.boolean().default(true),
+  fields: z.array(FieldOverrideSchema).default([]),
+  match_keys: z.array(z.strictObject(MatchKeySchema.shape)).optional(),
+  salesforce_external_id_field: z.string().min(1).optional(),
+  attio_id_attribute: z.string().min(1).optional(),
+};
+
+export const DefaultMappingConfigSchema = z.strictObject({
+  ...mappingCommon,
+  /** Attio category title -> Industry; these rows win over the default table. */
+  industries: stringTable.optional(),
+});
+
+export const DealsMappingConfigSchema = z.strictObject({
+  ...mappingCommon,
+  /** Attio status (title or key) -> StageName; replaces the default stage table. */
+  stages: stringTable.optional(),
+  close_date_attribute: z.string().min(1).default("close_date"),
+  probability_attribute: z.string().min(1).default("probability"),
+  source_attribute: z.string().min(1).default("source"),
+});
+
+export const CustomMappingConfigSchema = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9_]*$/, { error: "must be snake_case, e.g. projects" }),
+  attio_object: z.string().min(1),
+  salesforce_object: z.string().min(1),
+  ...mappingCommon,
+  stages: stringTable.optional(),
+  industries: stringTable.optional(),
+});
+export type CustomMappingConfig = z.infer<typeof CustomMappingConfigSchema>;
+
+export const SyncConfigSchema = z
+  .strictObject({
+    sync: z
+      .strictObject({
+        direction: z.enum(["bidirectional", "attio_to_sf", "sf_to_attio"]).default("bidirectional"),
+        batch_size: z.number().int().min(1).max(200).default(50),
+        conflict_resolution: z.enum(["last_write", "attio_wins", "sf_wins", "manual"]).default("last_write"),
+      })
+      .prefault({}),
+    attio: z
+      .strictObject({
+        api_key_env: envName.default("ATTIO_API_KEY"),
+        webhook_secret_env: envName.default("ATTIO_WEBHOOK_SECRET"),
+      })
+      .prefault({}),
+    salesforce: z
+      .strictObject({
+        login_url_env: envName.default("SALESFORCE_LOGIN_URL"),
+        client_id_env: envName.default("SALESFORCE_CLIENT_ID"),
+        client_secret_env: envName.default("SALESFORCE_CLIENT_SECRET"),
+      })
+      .prefault({}),
+    mappings: z
+      .strictObject({
+        companies: DefaultMappingConfigSchema.prefault({}),
+        people: DefaultMappingConfigSchema.prefault({}),
+        deals: DealsMappingConfigSchema.prefault({}),
+        users: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+      })
+      .prefault({}),
+    custom_mappings: z.array(CustomMappingConfigSchema).default([]),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set(["companies", "people", "deals", "users"]);
+    config.custom_mappings.forEach((custom, index) => {
+      if (seen.has(custom.name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["custom_mappings", index, "name"],
+          message: `"${custom.name}" is already used`,
+        });
+      }
+      seen.add(custom.name);
+    });
+    const checkFields = (fields: readonly FieldOverride[], path: (string | number)[]) => {
+      const targets = new Set<string>();
+      fields.forEach((f, index) => {
+        if (targets.has(f.salesforce)) {
+          ctx.addIssue({
+            code: "custom",
+            path: [...path, index, "salesforce"],
+            message: `${f.salesforce} is mapped twice in this mapping`,
+          });
+        }
+        targets.add(f.salesforce);
+      });
+    };
+    for (const name of ["companies", "people", "deals"] as const) {
+      checkFields(config.mappings[name].fields, ["mappings", name, "fields"]);
+    }
+    config.custom_mappings.forEach((custom, index) => {
+      checkFields(custom.fields, ["custom_mappings", index, "fields"]);
+    });
+  });
+
+export type SyncConfig = z.infer<typeof SyncConfigSchema>;
+
+export interface ConfigProblem {
+  /** Dotted key path, e.g. `mappings.deals.fields.1.transform`; "" for a syntax error. */
+  path: string;
+  line?: number;
+  column?: number;
+  message: string;
+}
+
+export type ConfigResult = { ok: true; config: SyncConfig } | { ok: false; problems: ConfigProblem[] };
+
+/** Parses and validates config.toml text; never throws. An empty file gives the defaults. */
+export function safeParseSyncConfig(text: string): ConfigResult {
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch (err) {
+    if (err instanceof TomlError) {
+      const message = err.message.split("\n")[0] ?? err.message;
+      return { ok: false, problems: [{ path: "", line: err.line, column: err.column, message }] };
+    }
+    throw err;
+  }
+  const result = SyncConfigSchema.safeParse(raw);
+  if (result.success) return { ok: true, config: result.data };
+  const lines = indexTomlLines(text);
+  const problems = result.error.issues.map((issue): ConfigProblem => {
+    // Unrecognised keys are reported on their parent; point at the key itself.
+    const keys = issue.code === "unrecognized_keys" ? issue.keys : [];
+    const path = keys.length === 1 ? [...issue.path, keys[0] as string] : issue.path;
+    const line = lineOf(lines, path);
+    return { path: path.map(String).join("."), ...(line === undefined ? {} : { line }), message: issue.message };
+  });
+  return { ok: false, problems };
+}
+
+/** Like safeParseSyncConfig, but an invalid file throws a config_invalid SyncError listing every problem. */
+export function parseSyncConfig(text: string): SyncConfig {
+  const result = safeParseSyncConfig(text);
+  if (result.ok) return result.config;
+  const summary = result.problems
+    .map((p) => `${p.path || "config.toml"}${p.line === undefined ? "" : ` (line ${p.line})`}: ${p.message}`)
+    .join("; ");
+  throw new SyncError("config_invalid", `Invalid config.toml: ${summary}`, {
+    status: 400,
+    detail: { problems: result.problems },
+  });
+}

@@ -1,0 +1,271 @@
+import { parseAttioPath } from "./engine.ts";
+import type { AttioAttribute } from "./schema-attio.ts";
+import { activePicklistValues, isRequiredOnCreate, type SfFieldDescribe } from "./schema-salesforce.ts";
+import type { LoadedSchemas } from "./schema-source.ts";
+import { stageKey } from "./tables.ts";
+import { getTransform } from "./transforms.ts";
+import type { Direction, FieldMapping, ObjectMapping } from "./types.ts";
+
+/**
+ * Checks effective mappings against the live schemas and returns the mappings as they can really
+ * run: a field whose target side cannot be written becomes one-directional (reported, not failed at
+ * run time); a field that cannot run at all is dropped and reported as an error.
+ */
+
+export type ValidationCode =
+  | "unknown_attio_object"
+  | "unknown_salesforce_object"
+  | "unknown_attribute"
+  | "unknown_field"
+  | "type_mismatch"
+  | "attio_not_writable"
+  | "salesforce_not_writable"
+  | "not_reversible"
+  | "required_field_unmapped"
+  | "picklist_value_missing"
+  | "unmapped_stage"
+  | "bad_match_key"
+  | "bad_id_field";
+
+export interface ValidationIssue {
+  severity: "error" | "warning";
+  code: ValidationCode;
+  mapping: string;
+  attio?: string;
+  salesforce?: string;
+  message: string;
+}
+
+export interface ValidationReport {
+  /** No errors (warnings allowed). */
+  ok: boolean;
+  issues: ValidationIssue[];
+  /** The mappings with directions narrowed to what the schemas allow and broken fields removed. */
+  mappings: ObjectMapping[];
+}
+
+const PART_TYPE: Record<string, string> = { name: "personal-name", location: "location" };
+const LOCATION_OR_NAME = (part: string) =>
+  ["first_name", "last_name", "full_name"].includes(part) ? PART_TYPE.name : PART_TYPE.location;
+
+function narrow(direction: Direction, drop: "attio_to_sf" | "sf_to_attio"): Direction | null {
+  if (direction === "both") return drop === "attio_to_sf" ? "sf_to_attio" : "attio_to_sf";
+  return direction === drop ? null : direction;
+}
+
+function validateMapping(mapping: ObjectMapping, schemas: LoadedSchemas, issues: ValidationIssue[]): ObjectMapping {
+  const report = (issue: Omit<ValidationIssue, "mapping">) => issues.push({ mapping: mapping.name, ...issue });
+  const attributes = schemas.attio[mapping.attio_object];
+  const describe = schemas.salesforce[mapping.salesforce_object];
+  if (attributes === null || attributes === undefined) {
+    report({
+      severity: "error",
+      code: "unknown_attio_object",
+      message: `Attio has no object "${mapping.attio_object}"`,
+    });
+  }
+  if (describe === null || describe === undefined) {
+    report({
+      severity: "error",
+      code: "unknown_salesforce_object",
+      message: `Salesforce has no object "${mapping.salesforce_object}"`,
+    });
+  }
+  if (!attributes || !describe) return { ...mapping, enabled: false };
+
+  const attributeBySlug = new Map(attributes.map((a) => [a.api_slug, a]));
+  const fieldByName = new Map(describe.fields.map((f) => [f.name, f]));
+  const titles = schemas.attioTitles[mapping.attio_object] ?? {};
+  const fields: FieldMapping[] = [];
+
+  for (const spec of mapping.fields) {
+    const at = { attio: spec.attio, salesforce: spec.salesforce };
+    const transform = getTransform(spec.transform);
+    const path = parseAttioPath(spec.attio);
+    if (!transform || "error" in path) continue; // compileMapping/config parsing reject these first
+    const attribute = attributeBySlug.get(path.slug);
+    const sfField = fieldByName.get(spec.salesforce);
+    if (!attribute || attribute.is_archived) {
+      report({
+        ...at,
+        severity: "error",
+        code: "unknown_attribute",
+        message: `${mapping.attio_object}.${path.slug} ${attribute ? "is archived" : "does not exist in Attio"}`,
+      });
+    }
+    if (!sfField) {
+      report({
+        ...at,
+        severity: "error",
+        code: "unknown_field",
+        message: `${mapping.salesforce_object}.${spec.salesforce} does not exist (or is not visible to the integration user)`,
+      });
+    }
+    if (!attribute || attribute.is_archived || !sfField) continue;
+
+    const attioTypeOk = path.part
+      ? attribute.type === LOCATION_OR_NAME(path.part)
+      : transform.attioTypes.includes(attribute.type);
+    if (!attioTypeOk || !transform.salesforceTypes.includes(sfField.type)) {
+      report({
+        ...at,
+        severity: "error",
+        code: "type_mismatch",
+        message: `transform ${transform.name} maps ${transform.attioTypes.join("/")} <-> ${transform.salesforceTypes.join("/")}, but ${path.slug} is ${attribute.type} and ${spec.salesforce} is ${sfField.type}`,
+      });
+      continue;
+    }
+
+    let direction: Direction | null = spec.direction;
+    if (direction !== "attio_to_sf" && !transform.reversible) {
+      direction = narrow(direction, "sf_to_attio");
+      report({
+        ...at,
+        severity: "warning",
+        code: "not_reversible",
+        message: `${transform.name} only maps Attio -> Salesforce`,
+      });
+    }
+    if (direction && direction !== "attio_to_sf" && !attribute.is_writable) {
+      direction = narrow(direction, "sf_to_attio");
+      report({
+        ...at,
+        severity: direction ? "warning" : "error",
+        code: "attio_not_writable",
+        message: `${path.slug} is not writable in Attio (enriched or system)${direction ? ": synced Attio -> Salesforce only" : ""}`,
+      });
+    }
+    if (direction && direction !== "sf_to_attio" && !sfField.updateable && !sfField.createable) {
+      direction = narrow(direction, "attio_to_sf");
+      report({
+        ...at,
+        severity: direction ? "warning" : "error",
+        code: "salesforce_not_writable",
+        message: `${spec.salesforce} is read-only in Salesforce${direction ? ": synced Salesforce -> Attio only" : ""}`,
+      });
+    }
+    if (!direction) continue;
+    fields.push({ ...spec, direction });
+    checkPicklists(mapping, spec, sfField, titles[path.slug], report);
+  }
+
+  for (const field of describe.fields) {
+    if (!isRequiredOnCreate(field)) continue;
+    const source = fields.find((f) => f.salesforce === field.name && f.direction !== "sf_to_attio");
+    if (!source) {
+      report({
+        severity: "error",
+        code: "required_field_unmapped",
+        salesforce: field.name,
+        message: `${mapping.salesforce_object}.${field.name} is required on create and nothing maps to it`,
+      });
+    }
+  }
+  checkKeys(mapping, attributeBySlug, fieldByName, report);
+  return { ...mapping, fields };
+}
+
+function checkPicklists(
+  mapping: ObjectMapping,
+  spec: FieldMapping,
+  sfField: SfFieldDescribe,
+  attioTitles: readonly string[] | undefined,
+  report: (issue: Omit<ValidationIssue, "mapping">) => void,
+): void {
+  const at = { attio: spec.attio, salesforce: spec.salesforce };
+  const picklist = activePicklistValues(sfField);
+  const lowerPicklist = new Set(picklist.map((v) => v.toLowerCase()));
+  const rows =
+    spec.transform === "status_to_stage" ? mapping.stages : spec.transform === "industry" ? mapping.industries : [];
+  const missing = [...new Set(rows.map((r) => r.salesforce))].filter((v) => !lowerPicklist.has(v.toLowerCase()));
+  if (sfField.type === "picklist" && missing.length > 0) {
+    report({
+      ...at,
+      severity: "warning",
+      code: "picklist_value_missing",
+      message: `the ${spec.transform === "industry" ? "industry" : "stage"} table writes values ${spec.salesforce} does not have: ${missing.join(", ")}`,
+    });
+  }
+  if (spec.transform === "select" && attioTitles && sfField.restrictedPicklist) {
+    const absent = attioTitles.filter((t) => !lowerPicklist.has(t.toLowerCase()));
+    if (absent.length > 0) {
+      report({
+        ...at,
+        severity: "warning",
+        code: "picklist_value_missing",
+        message: `Attio options with no value in the restricted picklist ${spec.salesforce}: ${absent.join(", ")}`,
+      });
+    }
+  }
+  if (spec.transform !== "status_to_stage") return;
+  const keys = new Set(mapping.stages.map((r) => stageKey(r.attio)));
+  const unmappedAttio = (attioTitles ?? []).filter((t) => !keys.has(stageKey(t)));
+  if (unmappedAttio.length > 0) {
+    report({
+      ...at,
+      severity: "warning",
+      code: "unmapped_stage",
+      message: `Attio stages with no StageName (such deals keep their stage in Salesforce): ${unmappedAttio.join(", ")}`,
+    });
+  }
+  const mappedSf = new Set(mapping.stages.map((r) => r.salesforce.toLowerCase()));
+  const unmappedSf = picklist.filter((v) => !mappedSf.has(v.toLowerCase()));
+  if (spec.direction !== "attio_to_sf" && unmappedSf.length > 0) {
+    report({
+      ...at,
+      severity: "warning",
+      code: "unmapped_stage",
+      message: `Salesforce stages with no Attio status (such opportunities keep their stage in Attio): ${unmappedSf.join(", ")}`,
+    });
+  }
+}
+
+function checkKeys(
+  mapping: ObjectMapping,
+  attributes: ReadonlyMap<string, AttioAttribute>,
+  fields: ReadonlyMap<string, SfFieldDescribe>,
+  report: (issue: Omit<ValidationIssue, "mapping">) => void,
+): void {
+  for (const key of mapping.match_keys) {
+    const path = parseAttioPath(key.attio);
+    const slug = "error" in path ? key.attio : path.slug;
+    if (!attributes.has(slug) || !fields.has(key.salesforce)) {
+      report({
+        severity: "error",
+        code: "bad_match_key",
+        attio: key.attio,
+        salesforce: key.salesforce,
+        message: `match key ${key.attio} <-> ${key.salesforce}: ${attributes.has(slug) ? key.salesforce : key.attio} does not exist`,
+      });
+    }
+  }
+  if (mapping.salesforce_external_id_field) {
+    const field = fields.get(mapping.salesforce_external_id_field);
+    if (!field?.externalId) {
+      report({
+        severity: "error",
+        code: "bad_id_field",
+        salesforce: mapping.salesforce_external_id_field,
+        message: `${mapping.salesforce_object}.${mapping.salesforce_external_id_field} ${field ? "is not an External ID field" : "does not exist"}`,
+      });
+    }
+  }
+  if (mapping.attio_id_attribute) {
+    const attribute = attributes.get(mapping.attio_id_attribute);
+    if (!attribute?.is_unique || !attribute.is_writable) {
+      report({
+        severity: "error",
+        code: "bad_id_field",
+        attio: mapping.attio_id_attribute,
+        message: `${mapping.attio_object}.${mapping.attio_id_attribute} ${attribute ? "must be a unique, writable attribute" : "does not exist"}`,
+      });
+    }
+  }
+}
+
+/** Validates every enabled, writable mapping; read-only and disabled ones pass through unchanged. */
+export function validateMappings(mappings: readonly ObjectMapping[], schemas: LoadedSchemas): ValidationReport {
+  const issues: ValidationIssue[] = [];
+  const checked = mappings.map((m) => (m.enabled && !m.read_only ? validateMapping(m, schemas, issues) : m));
+  return { ok: issues.every((i) => i.severity !== "error"), issues, mappings: checked };
+}
