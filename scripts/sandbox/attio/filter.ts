@@ -1,0 +1,173 @@
+import { invalid } from "./errors.ts";
+import type { AttributeDef, ObjectDef } from "./schema.ts";
+import type { StoredRecord, StoredValue } from "./store.ts";
+
+/**
+ * The record query filter language (docs "filtering and sorting"): shorthand `{slug: value}`,
+ * verbose `{slug: {field?: {$op: value}}}`, and `$and`/`$or`/`$not`. Path drill-down is not emulated.
+ */
+export function matchesFilter(object: ObjectDef, record: StoredRecord, filter: unknown): boolean {
+  if (filter === undefined || filter === null) return true;
+  if (typeof filter !== "object" || Array.isArray(filter)) throw filterError("filter must be an object");
+  for (const [key, condition] of Object.entries(filter as Record<string, unknown>)) {
+    if (key === "$and" || key === "$or") {
+      if (!Array.isArray(condition)) throw filterError(`${key} takes an array`);
+      const results = condition.map((part) => matchesFilter(object, record, part));
+      if (key === "$and" ? !results.every(Boolean) : !results.some(Boolean)) return false;
+    } else if (key === "$not") {
+      if (matchesFilter(object, record, condition)) return false;
+    } else if (key === "path") {
+      throw filterError("path filters are not supported by the sandbox");
+    } else {
+      const attribute = object.attributes.find((candidate) => candidate.slug === key || candidate.id === key);
+      if (!attribute) throw filterError(`Unknown attribute slug/ID "${key}".`);
+      if (!matchesAttribute(attribute, record.values.get(attribute.slug) ?? [], condition)) return false;
+    }
+  }
+  return true;
+}
+
+function matchesAttribute(attribute: AttributeDef, values: StoredValue[], condition: unknown): boolean {
+  if (!isPlainObject(condition)) return matchesField(attribute, values, defaultField(attribute), { $eq: condition });
+  const keys = Object.keys(condition);
+  if (keys.every((key) => key.startsWith("$"))) {
+    return matchesField(attribute, values, defaultField(attribute), condition);
+  }
+  return keys.every((field) => {
+    const inner = condition[field];
+    return matchesField(attribute, values, field, isPlainObject(inner) ? inner : { $eq: inner });
+  });
+}
+
+function matchesField(
+  attribute: AttributeDef,
+  values: StoredValue[],
+  field: string,
+  operators: Record<string, unknown>,
+): boolean {
+  return Object.entries(operators).every(([operator, operand]) => {
+    if (operator === "$not_empty") return values.length > 0 === Boolean(operand);
+    return values.some((value) => compare(operator, fieldOf(attribute, value, field), operand));
+  });
+}
+
+function compare(operator: string, actual: unknown, operand: unknown): boolean {
+  if (actual === undefined || actual === null) return false;
+  const a = typeof actual === "string" ? actual.toLowerCase() : actual;
+  const b = typeof operand === "string" ? operand.toLowerCase() : operand;
+  switch (operator) {
+    case "$eq":
+      return a === b || (typeof a === "string" && typeof b === "string" && sameInstant(a, b));
+    case "$in":
+      if (!Array.isArray(operand)) throw filterError("$in takes an array");
+      return operand.some((item) => compare("$eq", actual, item));
+    case "$contains":
+      return String(a).includes(String(b));
+    case "$starts_with":
+      return String(a).startsWith(String(b));
+    case "$ends_with":
+      return String(a).endsWith(String(b));
+    case "$lt":
+      return order(a, b) < 0;
+    case "$lte":
+      return order(a, b) <= 0;
+    case "$gt":
+      return order(a, b) > 0;
+    case "$gte":
+      return order(a, b) >= 0;
+    default:
+      throw filterError(`Unknown filter operator "${operator}".`);
+  }
+}
+
+function sameInstant(a: string, b: string): boolean {
+  if (!/^\d{4}-\d\d-\d\dT/i.test(a) || !/^\d{4}-\d\d-\d\dT/i.test(b)) return false;
+  return Date.parse(a.replace(/(\.\d{3})\d+z$/i, "$1Z")) === Date.parse(b.toUpperCase());
+}
+
+export function order(a: unknown, b: unknown): number {
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  const sa = String(a);
+  const sb = String(b);
+  const da = Date.parse(sa.replace(/(\.\d{3})\d+z$/i, "$1Z"));
+  const db = Date.parse(sb.replace(/(\.\d{3})\d+z$/i, "$1Z"));
+  if (/^\d{4}-\d\d-\d\d/.test(sa) && !Number.isNaN(da) && !Number.isNaN(db)) return da - db;
+  return sa < sb ? -1 : sa > sb ? 1 : 0;
+}
+
+export function defaultField(attribute: AttributeDef): string {
+  switch (attribute.type) {
+    case "currency":
+      return "currency_value";
+    case "email-address":
+      return "email_address";
+    case "domain":
+      return "domain";
+    case "phone-number":
+      return "phone_number";
+    case "personal-name":
+      return "full_name";
+    case "location":
+      return "locality";
+    case "select":
+      return "option";
+    case "status":
+      return "status";
+    case "record-reference":
+      return "target_record_id";
+    case "actor-reference":
+      return "referenced_actor_id";
+    default:
+      return "value";
+  }
+}
+
+export function fieldOf(attribute: AttributeDef, value: StoredValue, field: string): unknown {
+  if (field === "active_from") return value.activeFrom;
+  if (field === "option" || field === "status" || field === "title") {
+    const option = (value.fields.option ?? value.fields.status) as { title?: string } | undefined;
+    return option?.title;
+  }
+  if (!(field in value.fields)) throw filterError(`Unknown field "${field}" for attribute "${attribute.slug}".`);
+  return value.fields[field];
+}
+
+/** `sorts: [{direction, attribute, field?}]`; records without a value sort last. */
+export function sortRecords(object: ObjectDef, records: StoredRecord[], sorts: unknown): StoredRecord[] {
+  if (sorts === undefined) return records;
+  if (!Array.isArray(sorts)) throw invalid("validation_type", "sorts must be an array");
+  const keys = sorts.map((sort) => {
+    if (!isPlainObject(sort) || typeof sort.attribute !== "string") {
+      throw invalid("validation_type", "each sort needs {direction, attribute}; path sorts are not supported");
+    }
+    const attribute = object.attributes.find(
+      (candidate) => candidate.slug === sort.attribute || candidate.id === sort.attribute,
+    );
+    if (!attribute) throw filterError(`Unknown attribute slug/ID "${sort.attribute}".`);
+    const field = typeof sort.field === "string" ? sort.field : defaultField(attribute);
+    return { attribute, field, sign: sort.direction === "desc" ? -1 : 1 };
+  });
+  return [...records].sort((left, right) => {
+    for (const { attribute, field, sign } of keys) {
+      const a = first(attribute, left, field);
+      const b = first(attribute, right, field);
+      if (a === undefined && b === undefined) continue;
+      if (a === undefined) return 1;
+      if (b === undefined) return -1;
+      const result = order(typeof a === "string" ? a.toLowerCase() : a, typeof b === "string" ? b.toLowerCase() : b);
+      if (result !== 0) return sign * result;
+    }
+    return 0;
+  });
+}
+
+function first(attribute: AttributeDef, record: StoredRecord, field: string): unknown {
+  const value = record.values.get(attribute.slug)?.[0];
+  return value ? (fieldOf(attribute, value, field) ?? undefined) : undefined;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+const filterError = (message: string) => invalid("filter_error", message);

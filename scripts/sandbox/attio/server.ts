@@ -1,0 +1,178 @@
+import { Deliverer } from "../shared/delivery.ts";
+import { Faults } from "../shared/faults.ts";
+import { type EmulatorReply, type EmulatorRequest, type RunningServer, startServer } from "../shared/http.ts";
+import { deriveSeed, SeededRandom } from "../shared/random.ts";
+import { handleAttioControl } from "./control.ts";
+import { AttioError, rateLimited, unauthorized } from "./errors.ts";
+import { httpDate, RateLimiter, type RequestKind } from "./rate-limit.ts";
+import { handleApi } from "./routes.ts";
+import { AttioStore, type RecordEvent } from "./store.ts";
+import { AttioWebhooks } from "./webhooks.ts";
+
+export interface AttioEmulatorOptions {
+  host?: string;
+  port?: number;
+  apiKey?: string;
+  seed?: number;
+  /** Backoff base for webhook retries; Attio's real schedule spans days, tests want milliseconds. */
+  retryBaseMs?: number;
+  maxAttempts?: number;
+  deliveryTimeoutMs?: number;
+  systemFollowUpMs?: number;
+  rateLimits?: { read: number; write: number };
+}
+
+export interface AttioStats {
+  requests: number;
+  reads: number;
+  writes: number;
+  rateLimited: number;
+  injectedErrors: number;
+  unauthorized: number;
+  webhookEvents: number;
+}
+
+export const DEFAULT_ATTIO_API_KEY = "sandbox-attio-api-key";
+
+const emptyStats = (): AttioStats => ({
+  requests: 0,
+  reads: 0,
+  writes: 0,
+  rateLimited: 0,
+  injectedErrors: 0,
+  unauthorized: 0,
+  webhookEvents: 0,
+});
+
+/** A stateful Attio REST v2 emulator. One instance is one workspace. */
+export class AttioEmulator {
+  store: AttioStore;
+  readonly webhooks: AttioWebhooks;
+  readonly faults: Faults;
+  readonly limiter: RateLimiter;
+  readonly deliverer: Deliverer;
+  readonly apiKey: string;
+  stats: AttioStats = emptyStats();
+  seed: number;
+  private server: RunningServer | null = null;
+
+  constructor(private options: AttioEmulatorOptions = {}) {
+    this.seed = options.seed ?? 1;
+    this.apiKey = options.apiKey ?? DEFAULT_ATTIO_API_KEY;
+    this.store = new AttioStore(this.seed);
+    this.faults = new Faults(this.seed);
+    this.limiter = new RateLimiter(options.rateLimits ?? { read: 100, write: 25 });
+    this.deliverer = new Deliverer({
+      maxAttempts: options.maxAttempts ?? 11,
+      retryBaseMs: options.retryBaseMs ?? 1000,
+      timeoutMs: options.deliveryTimeoutMs ?? 10_000,
+    });
+    this.webhooks = new AttioWebhooks(
+      () => this.store.workspace.id,
+      new SeededRandom(deriveSeed(this.seed, "webhooks")),
+      this.deliverer,
+      this.faults,
+      { systemFollowUpMs: options.systemFollowUpMs ?? 1000 },
+    );
+  }
+
+  get url(): string {
+    if (!this.server) throw new Error("Attio emulator is not started");
+    return this.server.url;
+  }
+
+  async start(): Promise<this> {
+    const listen: { host?: string; port?: number } = {};
+    if (this.options.host !== undefined) listen.host = this.options.host;
+    if (this.options.port !== undefined) listen.port = this.options.port;
+    this.server = await startServer((request) => this.handle(request), listen);
+    return this;
+  }
+
+  async close(): Promise<void> {
+    this.deliverer.close();
+    this.webhooks.reset();
+    await this.server?.close();
+    this.server = null;
+  }
+
+  /** Forgets every record (and, unless kept, every webhook); the same seed gives the same ids again. */
+  reset(seed = this.seed, keepWebhooks = true): void {
+    this.seed = seed;
+    this.store = new AttioStore(seed);
+    if (!keepWebhooks) this.webhooks.reset();
+    this.faults.reset();
+    this.limiter.reset();
+    this.stats = emptyStats();
+  }
+
+  dispatch(events: RecordEvent[]): void {
+    if (events.length === 0) return;
+    this.stats.webhookEvents += events.length;
+    this.webhooks.dispatch(events);
+  }
+
+  /** Waits until webhook deliveries, retries and pending system follow-ups are done (bounded). */
+  async idle(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.webhooks.pendingFollowUps() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await this.deliverer.idle(Math.max(0, deadline - Date.now()));
+  }
+
+  private async handle(request: EmulatorRequest): Promise<EmulatorReply> {
+    if (request.path.startsWith("/__control/")) {
+      try {
+        return await handleAttioControl(this, request);
+      } catch (err) {
+        if (err instanceof AttioError) return err.reply();
+        return { status: 400, body: { error: (err as Error).message } };
+      }
+    }
+    if (!request.path.startsWith("/v2/")) return { status: 404, body: { error: "not an Attio API path" } };
+    this.stats.requests++;
+    try {
+      if (!this.authorized(request.headers.authorization)) {
+        this.stats.unauthorized++;
+        throw unauthorized();
+      }
+      const kind: RequestKind =
+        request.method === "GET" || (request.method === "POST" && request.path.endsWith("/records/query"))
+          ? "read"
+          : "write";
+      const retryAt = this.limiter.take(kind);
+      if (retryAt) return this.refuse(retryAt);
+      const fault = this.faults.forRequest();
+      await this.faults.delay();
+      if (fault?.kind === "rate-limit") return this.refuse(new Date(Math.ceil((Date.now() + 1) / 1000) * 1000));
+      if (fault?.kind === "error") {
+        this.stats.injectedErrors++;
+        return new AttioError(fault.status, "invalid_request_error", "internal_error", "Injected fault.").reply();
+      }
+      this.stats[kind === "read" ? "reads" : "writes"]++;
+      return handleApi(request, this.store, this.webhooks, (events) => this.dispatch(events));
+    } catch (err) {
+      if (err instanceof AttioError) return err.reply();
+      throw err;
+    }
+  }
+
+  private refuse(retryAt: Date): EmulatorReply {
+    this.stats.rateLimited++;
+    return rateLimited().reply({ "retry-after": httpDate(retryAt) });
+  }
+
+  /** Bearer, or HTTP Basic with the key as the user name and an empty password. */
+  private authorized(header: string | undefined): boolean {
+    if (!header) return false;
+    const [scheme = "", credential = ""] = header.split(" ");
+    if (scheme.toLowerCase() === "bearer") return credential === this.apiKey;
+    if (scheme.toLowerCase() === "basic") {
+      return Buffer.from(credential, "base64").toString("utf8") === `${this.apiKey}:`;
+    }
+    return false;
+  }
+}
+
+export async function startAttioEmulator(options: AttioEmulatorOptions = {}): Promise<AttioEmulator> {
+  return new AttioEmulator(options).start();
+}
