@@ -3,7 +3,13 @@ import { penalizeBucket, takeToken } from "../durable/limits.ts";
 import type { RateLimiter } from "../durable/rate-limiter.ts";
 import { SyncError } from "../lib/errors.ts";
 import { parseRetryAfter } from "../lib/retry-after.ts";
-import { AttioErrorSchema, AttioObjectSchema, type AttioObject, AttioRecordSchema, type AttioRecord } from "./record-schema.ts";
+import {
+  AttioErrorSchema,
+  type AttioObject,
+  AttioObjectSchema,
+  type AttioRecord,
+  AttioRecordSchema,
+} from "./record-schema.ts";
 
 export interface AttioClientOptions {
   apiUrl: string;
@@ -68,7 +74,10 @@ export class AttioClient {
     if (response.status === 429) {
       const retryAfter = parseRetryAfter(response.headers.get("retry-after")) ?? 1;
       await penalizeBucket(this.options.limiter, bucket, retryAfter);
-      throw new SyncError("rate_limited", `Attio ${method} ${path}: ${error}`, { status: 429, retryAfterSeconds: retryAfter });
+      throw new SyncError("rate_limited", `Attio ${method} ${path}: ${error}`, {
+        status: 429,
+        retryAfterSeconds: retryAfter,
+      });
     }
     const detail = { method, path, status: response.status };
     if (response.status >= 500 || response.status === 408) {
@@ -99,9 +108,13 @@ function parseData<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   const envelope = body as { data?: unknown } | null;
   const result = schema.safeParse(envelope?.data);
   if (!result.success) {
-    throw new SyncError("upstream_rejected", `Attio returned an unexpected ${what}: ${result.error.issues[0]?.message}`, {
-      detail: { path: result.error.issues[0]?.path },
-    });
+    throw new SyncError(
+      "upstream_rejected",
+      `Attio returned an unexpected ${what}: ${result.error.issues[0]?.message}`,
+      {
+        detail: { path: result.error.issues[0]?.path },
+      },
+    );
   }
   return result.data;
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { LOG_LEVELS } from "../lib/log.ts";
 import { SyncError } from "../lib/errors.ts";
+import { LOG_LEVELS } from "../lib/log.ts";
 
 const secret = (name: string) =>
   z.string({ error: `${name} is not set (use \`wrangler secret put ${name}\`, or .dev.vars locally)` }).min(1, {
@@ -63,8 +63,12 @@ export function parseEnvConfig(env: object): EnvConfig {
     variable: issue.path.join("."),
     problem: issue.message,
   }));
-  throw new SyncError("config_invalid", `Invalid configuration: ${problems.map((p) => `${p.variable}: ${p.problem}`).join("; ")}`, {
-    status: 500,
-    detail: { problems },
-  });
+  throw new SyncError(
+    "config_invalid",
+    `Invalid configuration: ${problems.map((p) => `${p.variable}: ${p.problem}`).join("; ")}`,
+    {
+      status: 500,
+      detail: { problems },
+    },
+  );
 }

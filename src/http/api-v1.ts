@@ -1,9 +1,9 @@
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
-import { VERSION } from "../version.ts";
 import { openDb } from "../store/db.ts";
 import { countOpenFailures } from "../store/failures.ts";
 import { countMappings } from "../store/mappings.ts";
+import { VERSION } from "../version.ts";
 import { requireAdmin } from "./auth.ts";
 import type { AppEnv } from "./types.ts";
 

@@ -33,7 +33,9 @@ export function createApp(): Hono<AppEnv> {
   app.route("/webhooks/salesforce", salesforceRelay);
   app.route("/api/v1", apiV1);
 
-  app.notFound((c) => c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
+  app.notFound((c) =>
+    c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` } }, 404),
+  );
   app.onError((err, c) => {
     const error = toSyncError(err);
     // Configuration errors name the variable but never its value; internal errors say nothing more.

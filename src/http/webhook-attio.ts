@@ -39,10 +39,19 @@ export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
     events: parsed.data.events.length,
     ...result,
   });
-  return c.json({ received: parsed.data.events.length, ignored: parsed.data.events.length - messages.length, ...result });
+  return c.json({
+    received: parsed.data.events.length,
+    ignored: parsed.data.events.length - messages.length,
+    ...result,
+  });
 });
 
-function toMessage(event: AttioRecordEvent, dedupeKey: string, correlationId: string, receivedAt: string): AttioChangeMessage {
+function toMessage(
+  event: AttioRecordEvent,
+  dedupeKey: string,
+  correlationId: string,
+  receivedAt: string,
+): AttioChangeMessage {
   return {
     kind: "attio.record",
     eventType: event.event_type,

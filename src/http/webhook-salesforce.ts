@@ -50,7 +50,8 @@ export async function verifyRelaySignature(
   nowSeconds = Math.floor(Date.now() / 1000),
 ): Promise<string | undefined> {
   if (!timestamp || !/^\d+$/.test(timestamp)) return "Missing or invalid X-Relay-Timestamp";
-  if (Math.abs(nowSeconds - Number(timestamp)) > RELAY_TOLERANCE_SECONDS) return "X-Relay-Timestamp is too far from now";
+  if (Math.abs(nowSeconds - Number(timestamp)) > RELAY_TOLERANCE_SECONDS)
+    return "X-Relay-Timestamp is too far from now";
   const given = /^v1=([0-9a-f]{64})$/i.exec(signature?.trim() ?? "")?.[1];
   if (!given) return "Missing or invalid X-Relay-Signature";
   const expected = await hmacSha256Hex(secret, `${timestamp}.${rawBody}`);

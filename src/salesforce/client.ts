@@ -93,7 +93,9 @@ function errorCode(err: unknown): string | undefined {
 function saveError(object: string, errors: unknown[]): SyncError {
   const first = (errors[0] ?? {}) as { statusCode?: string; errorCode?: string; message?: string; fields?: string[] };
   const code = first.statusCode ?? first.errorCode ?? "UNKNOWN";
-  return classify(code, `Salesforce rejected ${object}: ${code} ${first.message ?? ""}`.trim(), { fields: first.fields ?? [] });
+  return classify(code, `Salesforce rejected ${object}: ${code} ${first.message ?? ""}`.trim(), {
+    fields: first.fields ?? [],
+  });
 }
 
 function mapError(err: unknown): SyncError {
@@ -111,7 +113,8 @@ function classify(code: string, message: string, detail: Record<string, unknown>
     // The daily allocation is rolling: try again much later rather than hammering it.
     return new SyncError("rate_limited", message, { retryAfterSeconds: 900, detail: withCode });
   }
-  if (code === "ERROR_HTTP_429") return new SyncError("rate_limited", message, { retryAfterSeconds: 5, detail: withCode });
+  if (code === "ERROR_HTTP_429")
+    return new SyncError("rate_limited", message, { retryAfterSeconds: 5, detail: withCode });
   if (RETRYABLE_CODES.has(code) || /^ERROR_HTTP_5\d\d$/.test(code)) {
     return new SyncError("upstream_unavailable", message, { detail: withCode });
   }

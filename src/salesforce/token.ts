@@ -68,9 +68,13 @@ async function requestToken(settings: TokenSettings, now: number): Promise<Sales
     // OAuth errors are {error, error_description}; they never contain the secret we sent.
     const reason = safeOAuthError(text) ?? `HTTP ${response.status}`;
     const retryable = response.status >= 500 || response.status === 429;
-    throw new SyncError(retryable ? "upstream_unavailable" : "auth_failed", `Salesforce token request failed: ${reason}`, {
-      status: 502,
-    });
+    throw new SyncError(
+      retryable ? "upstream_unavailable" : "auth_failed",
+      `Salesforce token request failed: ${reason}`,
+      {
+        status: 502,
+      },
+    );
   }
   const parsed = TokenResponseSchema.safeParse(safeJson(text));
   if (!parsed.success) {

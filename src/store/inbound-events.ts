@@ -6,7 +6,10 @@ import { inboundEvents } from "./schema.ts";
 export async function seenKeys(db: Db, keys: readonly string[]): Promise<Set<string>> {
   const seen = new Set<string>();
   for (const part of chunk(keys, 90)) {
-    const rows = await db.select({ key: inboundEvents.key }).from(inboundEvents).where(inArray(inboundEvents.key, part));
+    const rows = await db
+      .select({ key: inboundEvents.key })
+      .from(inboundEvents)
+      .where(inArray(inboundEvents.key, part));
     for (const row of rows) seen.add(row.key);
   }
   return seen;

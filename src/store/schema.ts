@@ -57,9 +57,7 @@ export const auditLog = sqliteTable(
     attioRecordId: text("attio_record_id"),
     sfObject: text("sf_object"),
     sfRecordId: text("sf_record_id"),
-    changes: text("changes", { mode: "json" })
-      .$type<Record<string, { before: unknown; after: unknown }>>()
-      .notNull(),
+    changes: text("changes", { mode: "json" }).$type<Record<string, { before: unknown; after: unknown }>>().notNull(),
     sourceEvent: text("source_event", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
     actor: text("actor"),
   },
@@ -86,7 +84,9 @@ export const failures = sqliteTable(
   "failures",
   {
     id: text("id").primaryKey(),
-    status: text("status", { enum: ["open", "replayed", "dismissed"] }).notNull().default("open"),
+    status: text("status", { enum: ["open", "replayed", "dismissed"] })
+      .notNull()
+      .default("open"),
     messageKind: text("message_kind").notNull(),
     message: text("message", { mode: "json" }).$type<unknown>().notNull(),
     errorCode: text("error_code").notNull(),
@@ -127,7 +127,9 @@ export const conflicts = sqliteTable(
     baseValue: text("base_value", { mode: "json" }).$type<unknown>(),
     attioValue: text("attio_value", { mode: "json" }).$type<unknown>(),
     sfValue: text("sf_value", { mode: "json" }).$type<unknown>(),
-    status: text("status", { enum: ["open", "resolved"] }).notNull().default("open"),
+    status: text("status", { enum: ["open", "resolved"] })
+      .notNull()
+      .default("open"),
     resolution: text("resolution", { mode: "json" }).$type<unknown>(),
     createdAt: text("created_at").notNull().default(now),
     resolvedAt: text("resolved_at"),
@@ -140,7 +142,9 @@ export const pendingDeletes = sqliteTable("pending_deletes", {
   id: text("id").primaryKey(),
   mappingId: text("mapping_id").notNull(),
   deletedOn: text("deleted_on", { enum: ["attio", "salesforce"] }).notNull(),
-  status: text("status", { enum: ["pending", "approved", "rejected"] }).notNull().default("pending"),
+  status: text("status", { enum: ["pending", "approved", "rejected"] })
+    .notNull()
+    .default("pending"),
   detectedAt: text("detected_at").notNull().default(now),
   decidedAt: text("decided_at"),
 });
@@ -152,7 +156,9 @@ export const ambiguousMatches = sqliteTable("ambiguous_matches", {
   object: text("object").notNull(),
   recordId: text("record_id").notNull(),
   candidates: text("candidates", { mode: "json" }).$type<string[]>().notNull(),
-  status: text("status", { enum: ["open", "resolved"] }).notNull().default("open"),
+  status: text("status", { enum: ["open", "resolved"] })
+    .notNull()
+    .default("open"),
   createdAt: text("created_at").notNull().default(now),
 });
 

@@ -61,10 +61,17 @@ async function syncPerson(deps: SyncDeps, message: AttioChangeMessage): Promise<
 
   const match = await findContactByEmail(deps, mapped.Email);
   if (match.kind === "ambiguous") {
-    await deps.db
-      .insert(ambiguousMatches)
-      .values({ id: crypto.randomUUID(), side: "attio", object: "people", recordId: message.recordId, candidates: match.ids });
-    return { status: "skipped", reason: `${match.ids.length} Contacts share the email; recorded as an ambiguous match` };
+    await deps.db.insert(ambiguousMatches).values({
+      id: crypto.randomUUID(),
+      side: "attio",
+      object: "people",
+      recordId: message.recordId,
+      candidates: match.ids,
+    });
+    return {
+      status: "skipped",
+      reason: `${match.ids.length} Contacts share the email; recorded as an ambiguous match`,
+    };
   }
   if (match.kind === "one") {
     const changes = diffFields(match.current, { ...mapped });
@@ -78,7 +85,10 @@ async function syncPerson(deps: SyncDeps, message: AttioChangeMessage): Promise<
   return { status: "created", sfRecordId, changes };
 }
 
-type Match = { kind: "none" } | { kind: "one"; id: string; current: Record<string, unknown> } | { kind: "ambiguous"; ids: string[] };
+type Match =
+  | { kind: "none" }
+  | { kind: "one"; id: string; current: Record<string, unknown> }
+  | { kind: "ambiguous"; ids: string[] };
 
 /**
  * A Contact with the same email links instead of being created again. This also makes a retry safe

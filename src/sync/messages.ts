@@ -33,5 +33,8 @@ export const SalesforceChangeMessageSchema = z.object({
 });
 export type SalesforceChangeMessage = z.infer<typeof SalesforceChangeMessageSchema>;
 
-export const SyncMessageSchema = z.discriminatedUnion("kind", [AttioChangeMessageSchema, SalesforceChangeMessageSchema]);
+export const SyncMessageSchema = z.discriminatedUnion("kind", [
+  AttioChangeMessageSchema,
+  SalesforceChangeMessageSchema,
+]);
 export type SyncMessage = z.infer<typeof SyncMessageSchema>;

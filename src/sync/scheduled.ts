@@ -10,7 +10,11 @@ export const DEDUPE_RETENTION_DAYS = 7;
  * The Cron Trigger (every 5 minutes). Today it prunes expired delivery keys and records the run
  * in KV (`cron:last-run`); the catch-up of missed changes joins it with the catch-up issue.
  */
-export async function handleScheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
+export async function handleScheduled(
+  controller: ScheduledController,
+  env: Env,
+  _ctx: ExecutionContext,
+): Promise<void> {
   const config = parseEnvConfig(env);
   const log = createLogger(config.LOG_LEVEL, { cron: controller.cron, correlation_id: crypto.randomUUID() });
   const now = new Date(controller.scheduledTime);

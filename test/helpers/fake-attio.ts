@@ -1,8 +1,8 @@
 import { HttpResponse, http } from "msw";
+import rateLimited from "../../fixtures/attio/error-rate-limit-429.json";
 import companiesObject from "../../fixtures/attio/object-companies.json";
 import peopleObject from "../../fixtures/attio/object-people.json";
 import person from "../../fixtures/attio/person-mira-okafor.json";
-import rateLimited from "../../fixtures/attio/error-rate-limit-429.json";
 
 export const ATTIO = "https://api.attio.test";
 export const PEOPLE_OBJECT_ID = peopleObject.data.id.object_id;
@@ -37,7 +37,12 @@ export function fakeAttio() {
       if (object === "people" || object === PEOPLE_OBJECT_ID) return HttpResponse.json(peopleObject);
       if (object === "companies" || object === COMPANIES_OBJECT_ID) return HttpResponse.json(companiesObject);
       return HttpResponse.json(
-        { status_code: 404, type: "invalid_request_error", code: "not_found", message: `Object with slug/ID "${object}" not found.` },
+        {
+          status_code: 404,
+          type: "invalid_request_error",
+          code: "not_found",
+          message: `Object with slug/ID "${object}" not found.`,
+        },
         { status: 404 },
       );
     }),
@@ -51,7 +56,12 @@ export function fakeAttio() {
       const found = people.get(String(params.id));
       if (!found) {
         return HttpResponse.json(
-          { status_code: 404, type: "invalid_request_error", code: "not_found", message: `Record with ID "${params.id}" not found.` },
+          {
+            status_code: 404,
+            type: "invalid_request_error",
+            code: "not_found",
+            message: `Record with ID "${params.id}" not found.`,
+          },
           { status: 404 },
         );
       }

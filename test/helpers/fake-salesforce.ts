@@ -49,7 +49,10 @@ export function fakeSalesforce(options: { rejectCreateWith?: { errorCode: string
     http.post(`${SF_LOGIN}/services/oauth2/token`, async ({ request }) => {
       const form = new URLSearchParams(await request.text());
       if (form.get("grant_type") !== "client_credentials" || form.get("client_secret") !== "test-client-secret") {
-        return HttpResponse.json({ error: "invalid_client", error_description: "invalid client credentials" }, { status: 400 });
+        return HttpResponse.json(
+          { error: "invalid_client", error_description: "invalid client credentials" },
+          { status: 400 },
+        );
       }
       tokensIssued += 1;
       const accessToken = `${token.access_token}-${tokensIssued}`;
@@ -63,13 +66,18 @@ export function fakeSalesforce(options: { rejectCreateWith?: { errorCode: string
       const email = /Email = '((?:[^'\\]|\\.)*)'/.exec(soql)?.[1]?.replace(/\\(.)/g, "$1");
       const records = [...contacts.entries()]
         .filter(([, fields]) => email !== undefined && fields.Email === email)
-        .map(([id, fields]) => ({ attributes: { type: "Contact", url: `/services/data/v62.0/sobjects/Contact/${id}` }, Id: id, ...fields }));
+        .map(([id, fields]) => ({
+          attributes: { type: "Contact", url: `/services/data/v62.0/sobjects/Contact/${id}` },
+          Id: id,
+          ...fields,
+        }));
       return HttpResponse.json({ ...emptyQuery, totalSize: records.length, records }, { headers: limitInfo });
     }),
     http.post(`${API}/sobjects/Contact`, async ({ request }) => {
       await log(request);
       if (!authorized(request)) return unauthorized();
-      if (options.rejectCreateWith) return HttpResponse.json([{ ...options.rejectCreateWith, fields: [] }], { status: 400 });
+      if (options.rejectCreateWith)
+        return HttpResponse.json([{ ...options.rejectCreateWith, fields: [] }], { status: 400 });
       const fields = (await request.json()) as Record<string, unknown>;
       const id = `${created.id.slice(0, 15 - String(nextId).length)}${nextId}AAA`; // 18 chars, Contact prefix 003
       nextId += 1;
@@ -81,7 +89,10 @@ export function fakeSalesforce(options: { rejectCreateWith?: { errorCode: string
       if (!authorized(request)) return unauthorized();
       const id = String(params.id);
       const existing = contacts.get(id);
-      if (!existing) return HttpResponse.json([{ errorCode: "NOT_FOUND", message: "The requested resource does not exist" }], { status: 404 });
+      if (!existing)
+        return HttpResponse.json([{ errorCode: "NOT_FOUND", message: "The requested resource does not exist" }], {
+          status: 404,
+        });
       contacts.set(id, { ...existing, ...((await request.json()) as Record<string, unknown>) });
       return new HttpResponse(null, { status: 204, headers: limitInfo });
     }),

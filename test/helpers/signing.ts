@@ -28,7 +28,11 @@ export async function relayRequest(
   const signature = await hmacSha256Hex(options.secret ?? RELAY_SECRET, `${timestamp}.${raw}`);
   return new Request("https://worker.test/webhooks/salesforce", {
     method: "POST",
-    headers: { "content-type": "application/json", "x-relay-timestamp": timestamp, "x-relay-signature": `v1=${signature}` },
+    headers: {
+      "content-type": "application/json",
+      "x-relay-timestamp": timestamp,
+      "x-relay-signature": `v1=${signature}`,
+    },
     body: raw,
   });
 }

@@ -28,19 +28,34 @@ beforeEach(() => clearTokenCache());
 describe("queue handler: Attio person -> Salesforce Contact", () => {
   it("creates a Contact with the mapped fields and stores the pair, base and audit row", async () => {
     const { attio, sf } = setup();
-    attio.addPerson("p-create", { first: "Mira", last: "Okafor", email: "mira@northwind.example", title: "Head of RevOps" });
+    attio.addPerson("p-create", {
+      first: "Mira",
+      last: "Okafor",
+      email: "mira@northwind.example",
+      title: "Head of RevOps",
+    });
 
     const { ids, result } = await runQueue([personChanged("p-create")]);
 
     expect(result.explicitAcks).toEqual(ids);
     expect(result.retryMessages).toEqual([]);
     expect([...sf.contacts.values()]).toEqual([
-      { FirstName: "Mira", LastName: "Okafor", Email: "mira@northwind.example", Phone: "+442079460321", Title: "Head of RevOps" },
+      {
+        FirstName: "Mira",
+        LastName: "Okafor",
+        Email: "mira@northwind.example",
+        Phone: "+442079460321",
+        Title: "Head of RevOps",
+      },
     ]);
     const [contactId] = [...sf.contacts.keys()];
     const mapping = await mappingOf("p-create");
     expect(mapping).toMatchObject({ attioObject: "people", sfObject: "Contact", sfRecordId: contactId });
-    const state = await db.select().from(syncState).where(eq(syncState.mappingId, mapping?.id ?? "")).get();
+    const state = await db
+      .select()
+      .from(syncState)
+      .where(eq(syncState.mappingId, mapping?.id ?? ""))
+      .get();
     expect(state?.baseValues).toMatchObject({ LastName: "Okafor", Title: "Head of RevOps" });
     expect(state?.baseHash).toMatch(/^[0-9a-f]{64}$/);
     const audit = await db.select().from(auditLog).where(eq(auditLog.attioRecordId, "p-create")).all();
@@ -89,7 +104,11 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     const { attio, sf } = setup();
     attio.addPerson("p-burst", { email: "burst@northwind.example" });
 
-    const { ids, result } = await runQueue([personChanged("p-burst"), personChanged("p-burst"), personChanged("p-burst")]);
+    const { ids, result } = await runQueue([
+      personChanged("p-burst"),
+      personChanged("p-burst"),
+      personChanged("p-burst"),
+    ]);
 
     expect(result.explicitAcks.sort()).toEqual([...ids].sort());
     expect(attio.calls.filter((c) => c.path.endsWith("/records/p-burst"))).toHaveLength(1);
@@ -98,7 +117,13 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
 
   it("links to an existing Contact with the same email instead of creating a second one", async () => {
     const { attio, sf } = setup();
-    sf.contacts.set("003Hs00000EXIST1AAA", { FirstName: "Mira", LastName: "Okafor", Email: "link@northwind.example", Phone: null, Title: null });
+    sf.contacts.set("003Hs00000EXIST1AAA", {
+      FirstName: "Mira",
+      LastName: "Okafor",
+      Email: "link@northwind.example",
+      Phone: null,
+      Title: null,
+    });
     attio.addPerson("p-link", { first: "Mira", last: "Okafor", email: "link@northwind.example", title: "CFO" });
 
     await runQueue([personChanged("p-link")]);
@@ -139,7 +164,9 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
   });
 
   it("records a permanent Salesforce rejection as a failure and does not retry it", async () => {
-    const { attio } = setup({ rejectCreateWith: { errorCode: "FIELD_CUSTOM_VALIDATION_EXCEPTION", message: "Title is locked" } });
+    const { attio } = setup({
+      rejectCreateWith: { errorCode: "FIELD_CUSTOM_VALIDATION_EXCEPTION", message: "Title is locked" },
+    });
     attio.addPerson("p-reject", { email: "reject@northwind.example" });
     const message = personChanged("p-reject");
 
@@ -147,7 +174,11 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
 
     expect(result.explicitAcks).toEqual(ids);
     expect(result.retryMessages).toEqual([]);
-    const row = await db.select().from(failures).where(eq(failures.id, `event:${message.dedupeKey}`)).get();
+    const row = await db
+      .select()
+      .from(failures)
+      .where(eq(failures.id, `event:${message.dedupeKey}`))
+      .get();
     expect(row).toMatchObject({ status: "open", errorCode: "upstream_rejected", messageKind: "attio.record" });
     expect(row?.errorMessage).toContain("FIELD_CUSTOM_VALIDATION_EXCEPTION");
     expect(await mappingOf("p-reject")).toBeUndefined();
@@ -161,7 +192,11 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
 
     expect(result.explicitAcks.sort()).toEqual([...ids].sort());
     expect(sf.contacts.size).toBe(1);
-    const row = await db.select().from(failures).where(eq(failures.id, `msg:${ids[0]}`)).get();
+    const row = await db
+      .select()
+      .from(failures)
+      .where(eq(failures.id, `msg:${ids[0]}`))
+      .get();
     expect(row).toMatchObject({ messageKind: "invalid", errorCode: "internal" });
   });
 
@@ -170,7 +205,11 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     const { ids, result } = await runQueue([message], { queue: "attio-sfdc-sync-dlq", attempts: 8 });
 
     expect(result.explicitAcks).toEqual(ids);
-    const row = await db.select().from(failures).where(eq(failures.id, `event:${message.dedupeKey}`)).get();
+    const row = await db
+      .select()
+      .from(failures)
+      .where(eq(failures.id, `event:${message.dedupeKey}`))
+      .get();
     expect(row).toMatchObject({ status: "open", attempts: 8, recordKey: `attio:${message.objectId}:p-dead` });
   });
 });

@@ -1,0 +1,48 @@
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { VERSION } from "../../src/version.ts";
+import { ADMIN_TOKEN } from "../helpers/signing.ts";
+
+describe("GET /healthz and /api/v1/status", () => {
+  it("answers /healthz without auth", async () => {
+    const response = await exports.default.fetch("https://worker.test/healthz");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ok: true, version: VERSION });
+  });
+
+  it.each([
+    ["no token", {}],
+    ["a wrong token", { authorization: "Bearer wrong" }],
+    ["a non-bearer scheme", { authorization: `Basic ${ADMIN_TOKEN}` }],
+  ])("answers 401 to /api/v1/status with %s", async (_name, headers) => {
+    const response = await exports.default.fetch("https://worker.test/api/v1/status", { headers });
+    expect(response.status).toBe(401);
+    expect(response.headers.get("www-authenticate")).toContain("Bearer");
+  });
+
+  it("reports version, bindings and counts with the admin token", async () => {
+    const response = await exports.default.fetch("https://worker.test/api/v1/status", {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      version: VERSION,
+      direction: "bidirectional",
+      bindings: {
+        d1: { ok: true },
+        kv: { ok: true },
+        queue: { ok: true },
+        record_lock: { ok: true },
+        rate_limiter: { ok: true },
+      },
+      mapped_records: {},
+      open_failures: 0,
+    });
+  });
+
+  it("answers unknown routes with a JSON 404", async () => {
+    const response = await exports.default.fetch("https://worker.test/nope");
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: { code: "not_found" } });
+  });
+});

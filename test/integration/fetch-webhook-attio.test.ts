@@ -1,0 +1,143 @@
+import { env, exports } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import webhook from "../../fixtures/attio/webhook-record-updated.json";
+import { COMPANIES_OBJECT_ID, fakeAttio } from "../helpers/fake-attio.ts";
+import { server } from "../helpers/msw.ts";
+import { attioWebhookRequest } from "../helpers/signing.ts";
+
+/** Events about companies: the consumer skips them, so these tests see only what the route did. */
+function companyEvents(count: number, eventType = "record.updated") {
+  return {
+    webhook_id: webhook.webhook_id,
+    events: Array.from({ length: count }, (_, i) => ({
+      ...webhook.events[0],
+      event_type: eventType,
+      id: { ...webhook.events[0]?.id, object_id: COMPANIES_OBJECT_ID, record_id: `c-${i}` },
+    })),
+  };
+}
+
+function spyOnQueue() {
+  server.use(...fakeAttio().handlers);
+  return vi.spyOn(env.SYNC_QUEUE, "sendBatch");
+}
+
+function sentBodies(spy: ReturnType<typeof spyOnQueue>) {
+  return spy.mock.calls.flatMap(([messages]) => [...messages].map((m) => m.body as Record<string, unknown>));
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("POST /webhooks/attio", () => {
+  it("accepts a correctly signed delivery and enqueues one message per event", async () => {
+    const spy = spyOnQueue();
+    const response = await exports.default.fetch(
+      await attioWebhookRequest(companyEvents(3), { "idempotency-key": "delivery-batch" }),
+    );
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ received: 3, ignored: 0, enqueued: 3, duplicates: 0 });
+    const bodies = sentBodies(spy);
+    expect(bodies.map((b) => b.recordId)).toEqual(["c-0", "c-1", "c-2"]);
+    expect(bodies.map((b) => b.dedupeKey)).toEqual([
+      "attio:delivery-batch:0",
+      "attio:delivery-batch:1",
+      "attio:delivery-batch:2",
+    ]);
+    expect(bodies[0]).toMatchObject({
+      kind: "attio.record",
+      eventType: "record.updated",
+      objectId: COMPANIES_OBJECT_ID,
+    });
+  });
+
+  it("accepts the legacy X-Attio-Signature header", async () => {
+    const spy = spyOnQueue();
+    const request = await attioWebhookRequest(companyEvents(1), { "idempotency-key": "delivery-legacy" });
+    const signature = request.headers.get("attio-signature") ?? "";
+    request.headers.delete("attio-signature");
+    request.headers.set("x-attio-signature", signature);
+
+    const response = await exports.default.fetch(request);
+
+    expect(response.status).toBe(200);
+    expect(sentBodies(spy)).toHaveLength(1);
+  });
+
+  it("drops a redelivery with the same Idempotency-Key before doing any work", async () => {
+    const spy = spyOnQueue();
+    const body = companyEvents(2);
+    await exports.default.fetch(await attioWebhookRequest(body, { "idempotency-key": "delivery-twice" }));
+    const again = await exports.default.fetch(await attioWebhookRequest(body, { "idempotency-key": "delivery-twice" }));
+
+    expect(await again.json()).toEqual({ received: 2, ignored: 0, enqueued: 0, duplicates: 2 });
+    expect(sentBodies(spy)).toHaveLength(2);
+  });
+
+  it.each([
+    ["a wrong signature", { "attio-signature": "0".repeat(64) }],
+    ["no signature", { "attio-signature": "" }],
+  ])("answers 401 to %s and enqueues nothing", async (_name, headers) => {
+    const spy = spyOnQueue();
+    const request = await attioWebhookRequest(companyEvents(1));
+    for (const [key, value] of Object.entries(headers)) {
+      if (value) request.headers.set(key, value);
+      else request.headers.delete(key);
+    }
+    const response = await exports.default.fetch(request);
+
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ error: { code: "unauthorized" } });
+    expect(spy).not.toHaveBeenCalled();
+  });
+
+  it("answers 401 when the body was changed after signing", async () => {
+    const spy = spyOnQueue();
+    const signed = await attioWebhookRequest(companyEvents(1));
+    const tampered = new Request(signed, { body: JSON.stringify(companyEvents(2)) });
+    expect((await exports.default.fetch(tampered)).status).toBe(401);
+    expect(spy).not.toHaveBeenCalled();
+  });
+
+  it("answers 400 naming the problem for malformed JSON, and enqueues nothing", async () => {
+    const spy = spyOnQueue();
+    const response = await exports.default.fetch(await attioWebhookRequest("{not json"));
+
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      error: { code: "bad_request", message: "Invalid webhook body: body is not valid JSON" },
+    });
+    expect(spy).not.toHaveBeenCalled();
+  });
+
+  it("answers 400 naming the field for a body of the wrong shape, and enqueues nothing", async () => {
+    const spy = spyOnQueue();
+    const body = companyEvents(2);
+    (body.events[1] as { id: Record<string, unknown> }).id.record_id = 12;
+    const response = await exports.default.fetch(await attioWebhookRequest(body));
+
+    expect(response.status).toBe(400);
+    const json = (await response.json()) as { error: { message: string; issues: { path: string }[] } };
+    expect(json.error.message).toContain("events.1");
+    expect(json.error.issues.some((i) => i.path.startsWith("events.1"))).toBe(true);
+    expect(spy).not.toHaveBeenCalled();
+  });
+
+  it("acknowledges events it does not sync (notes, lists) without enqueueing them", async () => {
+    const spy = spyOnQueue();
+    const body = {
+      webhook_id: webhook.webhook_id,
+      events: [
+        {
+          event_type: "note.created",
+          id: { workspace_id: "w", note_id: "n-1" },
+          actor: { type: "workspace-member", id: "m" },
+        },
+      ],
+    };
+    const response = await exports.default.fetch(await attioWebhookRequest(body));
+
+    expect(await response.json()).toEqual({ received: 1, ignored: 1, enqueued: 0, duplicates: 0 });
+    expect(sentBodies(spy)).toHaveLength(0);
+  });
+});

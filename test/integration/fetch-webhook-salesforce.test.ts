@@ -1,0 +1,87 @@
+import { env, exports } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import cdcEvent from "../../fixtures/salesforce/cdc-contact-update-cometd.json";
+import { relayRequest } from "../helpers/signing.ts";
+
+function events(count: number) {
+  return Array.from({ length: count }, (_, i) => {
+    const event = structuredClone(cdcEvent);
+    event.payload.ChangeEventHeader.sequenceNumber = i + 1;
+    event.payload.ChangeEventHeader.recordIds = [`003Hs00001Qw7R${String(i).padStart(2, "0")}AAA`];
+    event.event.replayId = 48213 + i;
+    return event;
+  });
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("POST /webhooks/salesforce (CDC relay)", () => {
+  it("accepts a signed batch and enqueues one message per change event", async () => {
+    const spy = vi.spyOn(env.SYNC_QUEUE, "sendBatch");
+    const response = await exports.default.fetch(await relayRequest({ events: events(2) }));
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ received: 2, catchup_requested: [], enqueued: 2, duplicates: 0 });
+    const bodies = spy.mock.calls.flatMap(([messages]) => [...messages].map((m) => m.body as Record<string, unknown>));
+    expect(bodies[0]).toMatchObject({
+      kind: "salesforce.change",
+      header: { entityName: "Contact", changeType: "UPDATE", changedFields: ["Title", "LastModifiedDate"] },
+      fields: { Title: "VP Revenue", LastModifiedDate: "2026-11-20T10:42:17.000Z" },
+      replayId: "48213",
+    });
+  });
+
+  it("drops events already delivered (same transaction and sequence)", async () => {
+    const spy = vi.spyOn(env.SYNC_QUEUE, "sendBatch");
+    const batch = {
+      events: events(3).map((e) => ({
+        ...e,
+        payload: { ...e.payload, ChangeEventHeader: { ...e.payload.ChangeEventHeader, transactionKey: "tx-dup" } },
+      })),
+    };
+    await exports.default.fetch(await relayRequest(batch));
+    const again = await exports.default.fetch(await relayRequest(batch));
+
+    expect(await again.json()).toMatchObject({ enqueued: 0, duplicates: 3 });
+    expect(spy.mock.calls.flatMap(([m]) => [...m])).toHaveLength(3);
+  });
+
+  it("stores catch-up requests for objects whose events may have been missed", async () => {
+    const response = await exports.default.fetch(await relayRequest({ events: [], catchup: ["Account", "Contact"] }));
+
+    expect(await response.json()).toMatchObject({ catchup_requested: ["Account", "Contact"] });
+    expect(await env.CURSORS.get("catchup-request:salesforce:Account")).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  it.each([
+    ["a wrong secret", { secret: "not-the-relay-secret" }],
+    ["a timestamp 6 minutes old", { timestamp: Math.floor(Date.now() / 1000) - 360 }],
+    ["a timestamp 6 minutes ahead", { timestamp: Math.floor(Date.now() / 1000) + 360 }],
+  ])("answers 401 to %s and enqueues nothing", async (_name, options) => {
+    const spy = vi.spyOn(env.SYNC_QUEUE, "sendBatch");
+    const response = await exports.default.fetch(await relayRequest({ events: events(1) }, options));
+
+    expect(response.status).toBe(401);
+    expect(spy).not.toHaveBeenCalled();
+  });
+
+  it("answers 401 without the signature headers", async () => {
+    const request = new Request("https://worker.test/webhooks/salesforce", {
+      method: "POST",
+      body: JSON.stringify({ events: [] }),
+    });
+    expect((await exports.default.fetch(request)).status).toBe(401);
+  });
+
+  it("answers 400 naming the field when a change event is malformed", async () => {
+    const spy = vi.spyOn(env.SYNC_QUEUE, "sendBatch");
+    const bad = events(2);
+    (bad[1]?.payload.ChangeEventHeader as Record<string, unknown>).changeType = "RENAME";
+    const response = await exports.default.fetch(await relayRequest({ events: bad }));
+
+    expect(response.status).toBe(400);
+    const json = (await response.json()) as { error: { message: string } };
+    expect(json.error.message).toContain("events.1.payload.ChangeEventHeader.changeType");
+    expect(spy).not.toHaveBeenCalled();
+  });
+});

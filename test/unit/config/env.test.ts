@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { parseEnvConfig } from "../../../src/config/env.ts";
+import { SyncError } from "../../../src/lib/errors.ts";
+
+const complete = {
+  ATTIO_API_KEY: "key-value-secret",
+  ATTIO_WEBHOOK_SECRET: "whsec",
+  SALESFORCE_LOGIN_URL: "https://acme.my.salesforce.com/",
+  SALESFORCE_CLIENT_ID: "cid",
+  SALESFORCE_CLIENT_SECRET: "csecret-value",
+  RELAY_SECRET: "relay",
+  ADMIN_TOKEN: "admin",
+};
+
+describe("parseEnvConfig", () => {
+  it("applies the documented defaults", () => {
+    expect(parseEnvConfig(complete)).toMatchObject({
+      ATTIO_API_URL: "https://api.attio.com",
+      SALESFORCE_LOGIN_URL: "https://acme.my.salesforce.com",
+      SALESFORCE_API_VERSION: "62.0",
+      SYNC_DIRECTION: "bidirectional",
+      CONFLICT_RESOLUTION: "last_write",
+      BATCH_SIZE: 50,
+      LOG_LEVEL: "info",
+    });
+  });
+
+  it("names every missing secret and says how to set it", () => {
+    const { ATTIO_API_KEY: _a, RELAY_SECRET: _r, ...rest } = complete;
+    const error = catchError(() => parseEnvConfig(rest));
+    expect(error.code).toBe("config_invalid");
+    expect(error.message).toContain("ATTIO_API_KEY: ATTIO_API_KEY is not set (use `wrangler secret put ATTIO_API_KEY`");
+    expect(error.message).toContain("RELAY_SECRET");
+  });
+
+  it("rejects invalid values by name without echoing any value", () => {
+    const error = catchError(() =>
+      parseEnvConfig({
+        ...complete,
+        SYNC_DIRECTION: "sideways",
+        SALESFORCE_API_VERSION: "v62",
+        SALESFORCE_CLIENT_SECRET: "",
+      }),
+    );
+    expect(error.message).toContain("SYNC_DIRECTION");
+    expect(error.message).toContain("SALESFORCE_API_VERSION");
+    expect(error.message).toContain("SALESFORCE_CLIENT_SECRET: SALESFORCE_CLIENT_SECRET is not set");
+    expect(error.message).not.toContain("sideways");
+    expect(JSON.stringify(error.detail)).not.toContain("key-value-secret");
+  });
+});
+
+function catchError(fn: () => unknown): SyncError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof SyncError) return err;
+    throw err;
+  }
+  throw new Error("expected an error");
+}
