@@ -25,7 +25,7 @@ export function fakeAttio() {
   const calls: RecordedCall[] = [];
   let pending429 = 0;
 
-  const record = (request: Request) => {
+  const record = (request: { method: string; url: string; headers: Headers }) => {
     const url = new URL(request.url);
     calls.push({ method: request.method, path: url.pathname, authorization: request.headers.get("authorization") });
   };
