@@ -29,11 +29,21 @@ export function fakeSalesforce(options: { rejectCreateWith?: { errorCode: string
   const validTokens = new Set<string>();
   let tokensIssued = 0;
 
-  const authorized = (request: Request) => {
+  const authorized = (request: {
+    method: string;
+    url: string;
+    headers: Headers;
+    clone(): { text(): Promise<string> };
+  }) => {
     const bearer = request.headers.get("authorization")?.replace(/^Bearer /, "");
     return bearer !== undefined && validTokens.has(bearer);
   };
-  const log = async (request: Request) => {
+  const log = async (request: {
+    method: string;
+    url: string;
+    headers: Headers;
+    clone(): { text(): Promise<string> };
+  }) => {
     const text = request.method === "GET" ? "" : await request.clone().text();
     calls.push({
       method: request.method,
