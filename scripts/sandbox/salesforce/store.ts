@@ -1,0 +1,398 @@
+import { SfError, type SfErrorItem, sfError } from "./errors.ts";
+import { makeId, normalizeId } from "./ids.ts";
+import { type FieldDef, field, SOBJECTS, type SObjectDef, STAGES, sobject } from "./schema.ts";
+
+export type Fields = Record<string, unknown>;
+
+export interface SfRecord {
+  id: string;
+  object: string;
+  fields: Fields;
+  deleted: boolean;
+}
+
+/** One committed change, before it becomes a change event. */
+export interface Change {
+  entity: string;
+  id: string;
+  type: "CREATE" | "UPDATE" | "DELETE";
+  /** Field name -> new value: every non-null field on CREATE, the changed ones on UPDATE. */
+  values: Fields;
+}
+
+/** Who writes and how: the user, and the origin that CDC reports. */
+export interface WriteContext {
+  userId: string;
+  changeOrigin: string;
+}
+
+/** A validated write, applied only by `commit()`, so allOrNone batches can fail without side effects. */
+export interface PreparedWrite {
+  id: string;
+  created: boolean;
+  commit(): Change;
+}
+
+/** Salesforce REST datetimes: `2024-10-26T16:20:53.000+0000`, second precision. */
+export function sfDateTime(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace("Z", "+0000");
+}
+
+export function parseSfDateTime(raw: string): number {
+  return Date.parse(raw.replace(/([+-]\d\d)(\d\d)$/, "$1:$2"));
+}
+
+const DERIVED_ON_WRITE = new Set([
+  "Id",
+  "IsDeleted",
+  "CreatedDate",
+  "CreatedById",
+  "LastModifiedDate",
+  "LastModifiedById",
+  "SystemModstamp",
+]);
+
+/** The org's data: records by object, the recycle bin, and id counters. */
+export class SalesforceStore {
+  private records = new Map<string, Map<string, SfRecord>>();
+  private counters = new Map<string, number>();
+  readonly integrationUserId: string;
+  readonly humanUserIds: string[];
+
+  constructor(private clock: () => number = Date.now) {
+    for (const def of SOBJECTS) this.records.set(def.name, new Map());
+    const users: Array<[string, string, string, string]> = [
+      ["Integration", "User", "integration@harborlight-sandbox.example", "Integration"],
+      ["Rosa", "Delgado", "rosa.delgado@harborlight-sandbox.example", "Sales"],
+      ["Kenji", "Watanabe", "kenji.watanabe@harborlight-sandbox.example", "Sales"],
+    ];
+    const ids = users.map(([first, last, email, department]) => {
+      const id = this.nextId("User");
+      const now = sfDateTime(Date.UTC(2025, 0, 6, 9, 0, 0));
+      this.records.get("User")?.set(id, {
+        id,
+        object: "User",
+        deleted: false,
+        fields: {
+          Id: id,
+          IsDeleted: false,
+          CreatedDate: now,
+          CreatedById: id,
+          LastModifiedDate: now,
+          LastModifiedById: id,
+          SystemModstamp: now,
+          Username: email,
+          FirstName: first,
+          LastName: last,
+          Name: `${first} ${last}`,
+          Email: email,
+          IsActive: true,
+          Title: null,
+          Department: department,
+        },
+      });
+      return id;
+    });
+    this.integrationUserId = ids[0] ?? "";
+    this.humanUserIds = ids.slice(1);
+  }
+
+  def(name: string): SObjectDef {
+    const def = sobject(name);
+    if (!def) throw sfError(404, "NOT_FOUND", `The requested resource does not exist`);
+    return def;
+  }
+
+  all(object: string, includeDeleted = false): SfRecord[] {
+    const records = [...(this.records.get(this.def(object).name)?.values() ?? [])];
+    return includeDeleted ? records : records.filter((record) => !record.deleted);
+  }
+
+  find(id: string): SfRecord | undefined {
+    const normalized = normalizeId(id);
+    if (!normalized) return undefined;
+    for (const records of this.records.values()) {
+      const record = records.get(normalized);
+      if (record) return record;
+    }
+    return undefined;
+  }
+
+  /** A live record of `object`, or the error Salesforce gives for a missing one. */
+  get(object: string, id: string): SfRecord {
+    const def = this.def(object);
+    const record = this.find(id);
+    if (!record || record.object !== def.name || record.deleted)
+      throw sfError(404, "NOT_FOUND", "The requested resource does not exist");
+    return record;
+  }
+
+  counts(): Record<string, number> {
+    return Object.fromEntries(SOBJECTS.map((def) => [def.name, this.all(def.name).length]));
+  }
+
+  findByExternalId(object: string, fieldName: string, value: string): SfRecord[] {
+    const def = this.def(object);
+    const f = field(def, fieldName);
+    if (!f) return [];
+    if (f.type === "id") {
+      const record = this.find(value);
+      return record && record.object === def.name && !record.deleted ? [record] : [];
+    }
+    const wanted = value.toLowerCase();
+    return this.all(def.name).filter((record) => String(record.fields[f.name] ?? "").toLowerCase() === wanted);
+  }
+
+  prepareCreate(object: string, input: Fields, ctx: WriteContext): PreparedWrite {
+    const def = this.def(object);
+    if (!def.createable) throw sfError(400, "INVALID_TYPE", `Cannot create records of type ${def.name}`);
+    const clean = this.validate(def, input, "create", null);
+    const id = this.nextId(def.name);
+    return {
+      id,
+      created: true,
+      commit: () => {
+        const now = sfDateTime(this.clock());
+        const fields: Fields = {};
+        for (const f of def.fields) fields[f.name] = null;
+        Object.assign(fields, clean, {
+          Id: id,
+          IsDeleted: false,
+          CreatedDate: now,
+          CreatedById: ctx.userId,
+          LastModifiedDate: now,
+          LastModifiedById: ctx.userId,
+          SystemModstamp: now,
+        });
+        if ("OwnerId" in fields && fields.OwnerId === null) fields.OwnerId = ctx.userId;
+        if (def.custom && fields.Name === null) fields.Name = id;
+        derive(def, fields, clean);
+        const record: SfRecord = { id, object: def.name, fields, deleted: false };
+        this.records.get(def.name)?.set(id, record);
+        const values: Fields = {};
+        for (const [name, value] of Object.entries(fields)) {
+          if (value !== null && name !== "Id" && name !== "IsDeleted" && name !== "SystemModstamp")
+            values[name] = value;
+        }
+        return { entity: def.name, id, type: "CREATE", values };
+      },
+    };
+  }
+
+  prepareUpdate(object: string, id: string, input: Fields, ctx: WriteContext): PreparedWrite {
+    const def = this.def(object);
+    const record = this.find(id);
+    if (!record || record.object !== def.name) {
+      throw sfError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id");
+    }
+    if (record.deleted) throw sfError(400, "ENTITY_IS_DELETED", "entity is deleted");
+    const clean = this.validate(def, input, "update", record);
+    return {
+      id: record.id,
+      created: false,
+      commit: () => {
+        const next: Fields = { ...record.fields, ...clean };
+        derive(def, next, clean);
+        const now = sfDateTime(this.clock());
+        const values: Fields = {};
+        for (const [name, value] of Object.entries(next)) {
+          if (!DERIVED_ON_WRITE.has(name) && record.fields[name] !== value) values[name] = value;
+        }
+        // Every write moves the timestamps, even one that changes nothing else.
+        next.LastModifiedDate = now;
+        next.SystemModstamp = now;
+        if (record.fields.LastModifiedById !== ctx.userId) values.LastModifiedById = ctx.userId;
+        next.LastModifiedById = ctx.userId;
+        values.LastModifiedDate = now;
+        record.fields = next;
+        return { entity: def.name, id: record.id, type: "UPDATE", values };
+      },
+    };
+  }
+
+  prepareDelete(id: string, ctx: WriteContext): PreparedWrite {
+    const record = this.find(id);
+    if (!record) throw sfError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id");
+    if (record.deleted) throw sfError(400, "ENTITY_IS_DELETED", "entity is deleted");
+    if (!this.def(record.object).createable)
+      throw sfError(400, "INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id");
+    return {
+      id: record.id,
+      created: false,
+      commit: () => {
+        const now = sfDateTime(this.clock());
+        record.deleted = true;
+        record.fields.IsDeleted = true;
+        record.fields.SystemModstamp = now;
+        record.fields.LastModifiedDate = now;
+        record.fields.LastModifiedById = ctx.userId;
+        return { entity: record.object, id: record.id, type: "DELETE", values: {} };
+      },
+    };
+  }
+
+  /** Checks a write against describe: unknown, read-only, required, typed, picklist, unique, lookup. */
+  private validate(def: SObjectDef, input: Fields, op: "create" | "update", existing: SfRecord | null): Fields {
+    const errors: SfErrorItem[] = [];
+    const clean: Fields = {};
+    for (const [key, value] of Object.entries(input)) {
+      if (key === "attributes" || (key.toLowerCase() === "id" && op === "update")) continue;
+      const f = field(def, key);
+      if (!f) {
+        errors.push({
+          errorCode: "INVALID_FIELD",
+          message: `No such column '${key}' on sobject of type ${def.name}`,
+          fields: [],
+        });
+        continue;
+      }
+      if (op === "create" ? !f.createable : !f.updateable) {
+        errors.push({
+          errorCode: "INVALID_FIELD_FOR_INSERT_UPDATE",
+          message: `Unable to create/update fields: ${f.name}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.`,
+          fields: [f.name],
+        });
+        continue;
+      }
+      const problem = this.checkValue(def, f, value, existing?.id ?? null);
+      if (problem) errors.push(problem);
+      else
+        clean[f.name] = value === "" && f.type !== "string" && f.type !== "textarea" ? null : normalizeValue(f, value);
+    }
+    const missing = def.fields
+      .filter((f) => f.createable && !f.nillable && !f.defaultedOnCreate)
+      .filter((f) =>
+        op === "create"
+          ? clean[f.name] === undefined || clean[f.name] === null
+          : f.name in clean && clean[f.name] === null,
+      )
+      .map((f) => f.name);
+    if (missing.length > 0) {
+      errors.push({
+        errorCode: "REQUIRED_FIELD_MISSING",
+        message: `Required fields are missing: [${missing.join(", ")}]`,
+        fields: missing,
+      });
+    }
+    if (errors.length > 0) throw new SfError(400, errors);
+    return clean;
+  }
+
+  private checkValue(def: SObjectDef, f: FieldDef, value: unknown, selfId: string | null): SfErrorItem | null {
+    if (value === null || value === "") return null;
+    const typeError = (): SfErrorItem => ({
+      errorCode: "INVALID_TYPE_ON_FIELD_IN_RECORD",
+      message: `${f.label}: value not of required type: ${String(value)}`,
+      fields: [f.name],
+    });
+    switch (f.type) {
+      case "string":
+      case "textarea":
+      case "phone":
+      case "url":
+      case "email":
+      case "picklist": {
+        if (typeof value !== "string") return typeError();
+        if (f.length > 0 && value.length > f.length) {
+          return {
+            errorCode: "STRING_TOO_LONG",
+            message: `${f.label}: data value too large: ${value.slice(0, 40)} (max length=${f.length})`,
+            fields: [f.name],
+          };
+        }
+        if (f.type === "email" && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value)) {
+          return {
+            errorCode: "INVALID_EMAIL_ADDRESS",
+            message: `${f.label}: invalid email address: ${value}`,
+            fields: [f.name],
+          };
+        }
+        if (f.type === "picklist" && f.restrictedPicklist && !f.picklist.includes(value)) {
+          return {
+            errorCode: "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            message: `${f.label}: bad value for restricted picklist field: ${value}`,
+            fields: [f.name],
+          };
+        }
+        if (f.unique) {
+          const clash = this.findByExternalId(def.name, f.name, value).find((record) => record.id !== selfId);
+          if (clash) {
+            return {
+              errorCode: "DUPLICATE_VALUE",
+              message: `duplicate value found: ${f.name} duplicates value on record with id: ${clash.id}`,
+              fields: [f.name],
+            };
+          }
+        }
+        return null;
+      }
+      case "int":
+        return typeof value === "number" && Number.isInteger(value) ? null : typeError();
+      case "currency":
+      case "double":
+      case "percent":
+        return typeof value === "number" && Number.isFinite(value) ? null : typeError();
+      case "boolean":
+        return typeof value === "boolean" ? null : typeError();
+      case "date":
+        return typeof value === "string" && /^\d{4}-\d\d-\d\d$/.test(value) ? null : typeError();
+      case "datetime":
+        return typeof value === "string" && !Number.isNaN(parseSfDateTime(value)) ? null : typeError();
+      case "reference": {
+        const id = typeof value === "string" ? normalizeId(value) : null;
+        const targets = f.referenceTo.map((name) => this.def(name).keyPrefix);
+        if (!id || !targets.includes(id.slice(0, 3))) {
+          return {
+            errorCode: "MALFORMED_ID",
+            message: `${f.label}: id value of incorrect type: ${String(value)}`,
+            fields: [f.name],
+          };
+        }
+        const target = this.find(id);
+        if (!target)
+          return { errorCode: "INVALID_CROSS_REFERENCE_KEY", message: "invalid cross reference id", fields: [] };
+        if (target.deleted) return { errorCode: "ENTITY_IS_DELETED", message: "entity is deleted", fields: [f.name] };
+        return null;
+      }
+      default:
+        return typeError();
+    }
+  }
+
+  /** Ids are drawn when a write is prepared; a rolled-back write burns its id, as in Salesforce. */
+  private nextId(object: string): string {
+    const def = this.def(object);
+    const n = (this.counters.get(def.name) ?? 0) + 1;
+    this.counters.set(def.name, n);
+    return makeId(def.keyPrefix, 1_000_000 + n);
+  }
+}
+
+function normalizeValue(f: FieldDef, value: unknown): unknown {
+  if (f.type === "reference" && typeof value === "string") return normalizeId(value);
+  if (f.type === "datetime" && typeof value === "string") return sfDateTime(parseSfDateTime(value));
+  return value;
+}
+
+/** Fields Salesforce computes: Contact/User Name, and an Opportunity's stage-driven fields. */
+function derive(def: SObjectDef, fields: Fields, written: Fields): void {
+  if (def.name === "Contact" || def.name === "User") {
+    fields.Name = [fields.FirstName, fields.LastName]
+      .filter((part) => typeof part === "string" && part !== "")
+      .join(" ");
+  }
+  if (def.name === "Opportunity" && "StageName" in written) {
+    const stage = STAGES.find(([name]) => name === fields.StageName);
+    if (stage) {
+      const [, probability, forecast, closed, won] = stage;
+      if (!("Probability" in written)) fields.Probability = probability;
+      if (!("ForecastCategoryName" in written)) fields.ForecastCategoryName = forecast;
+      fields.IsClosed = closed;
+      fields.IsWon = won;
+    }
+  }
+  if (def.name === "Opportunity") {
+    fields.IsClosed ??= false;
+    fields.IsWon ??= false;
+  }
+}
