@@ -260,7 +260,10 @@ export class ChannelPipeline {
       // The Worker's contract requires at least one record id per event, so an overflow event without
       // any travels as the catch-up request alone. Were the relay to stop before that is acknowledged,
       // its replay id was not stored and the event comes again.
-      if (header.recordIds.length === 0) return this.#syncHealth();
+      if (header.recordIds.length === 0) {
+        this.#syncHealth();
+        return;
+      }
     }
     this.#buffer.push({
       event,

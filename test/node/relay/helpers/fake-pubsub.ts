@@ -52,7 +52,7 @@ export class FakePubSub {
   readonly streams: Stream[] = [];
   /** Replay ids at or below this are "purged": resuming after one is refused like an expired id. */
   retainedAfter = 0;
-  validTokens = new Set<string>(["token-1"]);
+  validTokens = new Set<string>();
   readonly seenTokens: string[] = [];
   /** Most events sent in one FetchResponse, so batches of several events per response are exercised. */
   eventsPerResponse = 3;
@@ -119,8 +119,12 @@ export class FakePubSub {
   /** Ends every open stream the way Salesforce does when a token expires mid-stream. */
   expireTokens(): void {
     this.validTokens.clear();
-    for (const stream of this.streams)
-      stream.call.destroy(Object.assign(new Error("token expired"), { code: grpc.status.UNAUTHENTICATED }));
+    for (const stream of [...this.streams]) {
+      const metadata = new grpc.Metadata();
+      metadata.set("error-code", "sfdc.platform.eventbus.grpc.service.auth.error");
+      stream.call.emit("error", { code: grpc.status.UNAUTHENTICATED, details: "token expired", metadata });
+      this.#forget(stream);
+    }
   }
 
   #authorised(metadata: grpc.Metadata): boolean {

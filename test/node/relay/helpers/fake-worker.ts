@@ -6,14 +6,8 @@ import { type RelayBody, RelayBodySchema } from "../../../../src/salesforce/cdc-
 
 // Workers have crypto.subtle.timingSafeEqual; Node does not. Give Node the same function so the
 // Worker's own verifyRelaySignature runs here unchanged.
-const subtle = crypto.subtle as SubtleCrypto & {
-  timingSafeEqual?: (a: ArrayBufferView, b: ArrayBufferView) => boolean;
-};
-subtle.timingSafeEqual ??= (a, b) =>
-  nodeTimingSafeEqual(
-    new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
-    new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
-  );
+const subtle = crypto.subtle as unknown as { timingSafeEqual?: (a: Uint8Array, b: Uint8Array) => boolean };
+subtle.timingSafeEqual ??= (a, b) => nodeTimingSafeEqual(a, b);
 
 export interface WorkerRequestRecord {
   status: number;
@@ -85,6 +79,8 @@ export class FakeWorker {
 /** A Salesforce token endpoint on 127.0.0.1 answering client-credentials requests with token-1, token-2, ... */
 export class FakeTokenEndpoint {
   issued = 0;
+  /** Told about every token handed out, so the fake Pub/Sub server can accept exactly those. */
+  onIssue: (token: string) => void = () => {};
   readonly forms: URLSearchParams[] = [];
   #server: Server | undefined;
 
@@ -101,6 +97,7 @@ export class FakeTokenEndpoint {
           .end('{"error":"invalid_client","error_description":"invalid client credentials"}');
       }
       this.issued++;
+      this.onIssue(`token-${this.issued}`);
       res.writeHead(200, { "content-type": "application/json" }).end(
         JSON.stringify({
           access_token: `token-${this.issued}`,
