@@ -1,5 +1,6 @@
 import { SyncError } from "../lib/errors.ts";
-import type { BucketSpec, RateLimiter } from "./rate-limiter.ts";
+import type { RateLimiter } from "./rate-limiter.ts";
+import type { BucketSpec } from "./token-bucket.ts";
 
 /** The buckets we keep, each well inside the API's published limit. */
 export const BUCKETS = {

@@ -1,17 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
+import { type BucketSpec, type BucketState, blockBucket, fullBucket, reserveTokens } from "./token-bucket.ts";
 
-/** A token bucket: `ratePerSecond` tokens refill per second, up to `burst`. */
-export interface BucketSpec {
-  ratePerSecond: number;
-  burst: number;
-}
-
-interface BucketState {
-  tokens: number;
-  updatedAt: number;
-  /** No tokens are handed out before this time (set after the API answered 429). */
-  blockedUntil: number;
-}
+export type { BucketSpec } from "./token-bucket.ts";
 
 /**
  * Rate limiting of outbound calls, one instance per API and kind of call (e.g. `attio:write`), so
@@ -27,26 +17,14 @@ export class RateLimiter extends DurableObject<Env> {
   /** Reserves `cost` tokens; returns the milliseconds the caller must wait before its call. */
   reserve(spec: BucketSpec, cost = 1): number {
     const now = Date.now();
-    const state = this.refill(spec, now);
-    state.tokens -= cost;
-    const deficitMs = state.tokens >= 0 ? 0 : (-state.tokens / spec.ratePerSecond) * 1000;
-    return Math.ceil(Math.max(deficitMs, state.blockedUntil - now));
+    const { state, waitMs } = reserveTokens(this.state ?? fullBucket(spec, now), spec, cost, now);
+    this.state = state;
+    return waitMs;
   }
 
   /** Blocks the bucket until `untilMs` (epoch ms), after an upstream 429 with Retry-After. */
   penalize(untilMs: number): void {
-    const state = this.state ?? { tokens: 0, updatedAt: Date.now(), blockedUntil: 0 };
-    state.blockedUntil = Math.max(state.blockedUntil, untilMs);
-    state.tokens = Math.min(state.tokens, 0);
-    this.state = state;
-  }
-
-  private refill(spec: BucketSpec, now: number): BucketState {
-    const state = this.state ?? { tokens: spec.burst, updatedAt: now, blockedUntil: 0 };
-    const elapsed = Math.max(0, now - state.updatedAt) / 1000;
-    state.tokens = Math.min(spec.burst, state.tokens + elapsed * spec.ratePerSecond);
-    state.updatedAt = now;
-    this.state = state;
-    return state;
+    const now = Date.now();
+    this.state = blockBucket(this.state ?? { tokens: 0, updatedAt: now, blockedUntil: 0 }, untilMs);
   }
 }
