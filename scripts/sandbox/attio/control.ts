@@ -21,6 +21,8 @@ const EditSchema = z.object({
   /** PATCH semantics (append multiselect) unless "overwrite". */
   mode: z.enum(["append", "overwrite"]).default("append"),
   member_email: z.string().optional(),
+  /** Write as Attio's `system` actor, which may also fill enriched attributes (employee_range, ...). */
+  as_system: z.boolean().default(false),
 });
 const DeleteSchema = z.object({ object: z.string(), record_id: z.string(), member_email: z.string().optional() });
 const MergeSchema = z.object({
@@ -61,10 +63,10 @@ export async function handleAttioControl(emulator: AttioEmulator, request: Emula
     }
     case "POST /__control/edit": {
       const input = EditSchema.parse(body);
-      const actor = humanActor(emulator, input.member_email);
+      const actor: Actor = input.as_system ? { type: "system", id: null } : humanActor(emulator, input.member_email);
       const result = input.record_id
-        ? emulator.store.update(input.object, input.record_id, input.values, actor, input.mode)
-        : emulator.store.create(input.object, input.values, actor);
+        ? emulator.store.update(input.object, input.record_id, input.values, actor, input.mode, input.as_system)
+        : emulator.store.create(input.object, input.values, actor, input.as_system);
       emulator.dispatch(result.events);
       const object = emulator.store.object(input.object);
       emulator.webhooks.followUpHumanEdit(result.events, (event) =>

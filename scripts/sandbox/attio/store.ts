@@ -128,9 +128,10 @@ export class AttioStore {
     };
   }
 
-  create(objectSlug: string, input: unknown, actor: Actor): WriteResult {
+  /** `enrich` lets the `system` actor write attributes the API cannot (Attio's own enrichment). */
+  create(objectSlug: string, input: unknown, actor: Actor, enrich = false): WriteResult {
     const object = this.object(objectSlug);
-    const parsed = this.parseValues(object, input);
+    const parsed = this.parseValues(object, input, enrich);
     return this.write(object, null, parsed, actor, { kind: "create" });
   }
 
@@ -172,10 +173,11 @@ export class AttioStore {
     input: unknown,
     actor: Actor,
     mode: "append" | "overwrite",
+    enrich = false,
   ): WriteResult {
     const object = this.object(objectSlug);
     const record = this.get(object, recordId);
-    const parsed = this.parseValues(object, input);
+    const parsed = this.parseValues(object, input, enrich);
     return this.write(object, record, parsed, actor, { kind: mode });
   }
 
@@ -250,7 +252,7 @@ export class AttioStore {
     };
   }
 
-  private parseValues(object: ObjectDef, input: unknown): Map<AttributeDef, ValueFields[]> {
+  private parseValues(object: ObjectDef, input: unknown, enrich = false): Map<AttributeDef, ValueFields[]> {
     if (input === null || typeof input !== "object" || Array.isArray(input)) {
       throw invalid("validation_type", "Body payload validation error: data.values must be an object.");
     }
@@ -259,7 +261,7 @@ export class AttioStore {
     for (const [key, raw] of Object.entries(input)) {
       const attribute = this.attribute(object, key);
       if (!attribute) throw invalid("value_not_found", `Cannot find attribute with slug/ID "${key}".`);
-      if (!attribute.writable) {
+      if (!attribute.writable && !(enrich && !attribute.system && attribute.type !== "interaction")) {
         throw invalid("system_edit_unauthorized", `Cannot update a System attribute ("${attribute.slug}").`);
       }
       parsed.set(attribute, parseInput(object, attribute, raw, ctx));
