@@ -206,7 +206,11 @@ export function createPubSubSource(options: PubSubSourceOptions): ChangeEventSou
       } catch (err) {
         throw err instanceof SyncError && !err.retryable
           ? err
-          : new SubscriptionError("unauthenticated", "could not obtain a Salesforce access token", { cause: err });
+          : new SubscriptionError(
+              "unauthenticated",
+              `could not obtain a Salesforce access token: ${err instanceof Error ? err.message : String(err)}`,
+              { cause: err },
+            );
       }
       const call = client.Subscribe(metadataFor(credentials));
       // Without a listener an early stream error would be an unhandled 'error' event; the iterator rethrows it.
