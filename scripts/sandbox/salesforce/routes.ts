@@ -46,7 +46,12 @@ export function handleData(request: EmulatorRequest, rest: string[], ctx: ApiCon
       DailyApiRequests: { Max: ctx.dailyLimit, Remaining: Math.max(0, ctx.dailyLimit - ctx.used) },
       DailyBulkApiBatches: { Max: 15000, Remaining: 15000 },
       DailyBulkV2QueryJobs: { Max: 10000, Remaining: 10000 },
+      DailyBulkV2QueryFileStorageMB: { Max: 976562, Remaining: 976562 },
       DailyDeliveredPlatformEvents: { Max: 10000, Remaining: 10000 },
+      DailyDurableStreamingApiEvents: { Max: 10000, Remaining: 10000 },
+      DurableStreamingApiConcurrentClients: { Max: 20, Remaining: 20 },
+      HourlyPublishedPlatformEvents: { Max: 50000, Remaining: 50000 },
+      DailyAsyncApexExecutions: { Max: 250000, Remaining: 250000 },
     });
   }
   if (head === "query" || head === "queryAll") return query(request, head === "queryAll", a, ctx);
