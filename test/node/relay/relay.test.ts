@@ -251,4 +251,14 @@ describe("relay end to end: fake Pub/Sub gRPC server -> relay -> fake Worker (al
     expect(body.channels[0]?.last_error).toMatch(/401/);
     expect(await harness.storedReplayId()).toBe(seeded);
   });
+
+  it("credentials Salesforce refuses: stops with an auth_failed error that says what to check", async () => {
+    harness = await new Harness().start({ SALESFORCE_CLIENT_SECRET: "not-the-right-secret" });
+    const relay = await harness.startRelay();
+    await expect(relay.done).rejects.toMatchObject({
+      code: "auth_failed",
+      message: expect.stringMatching(/invalid_client.*SALESFORCE_CLIENT_ID/),
+    });
+    expect(harness.worker.requests.filter((r) => r.body?.events.length)).toHaveLength(0);
+  });
 });
