@@ -164,6 +164,8 @@ export function safeParseSyncConfig(text: string): ConfigResult {
     const line = lineOf(lines, path);
     return { path: path.map(String).join("."), ...(line === undefined ? {} : { line }), message: issue.message };
   });
+  // In file order, so the report reads top to bottom like the file.
+  problems.sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
   return { ok: false, problems };
 }
 
