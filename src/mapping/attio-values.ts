@@ -5,8 +5,18 @@
 export type AttioValues = Record<string, ReadonlyArray<Record<string, unknown>>>;
 
 /** The current values of an attribute, oldest first. */
-export function currentValues(values: AttioValues, slug: string): Record<string, unknown>[] {
-  return (values[slug] ?? []).filter((v) => v.active_until === null || v.active_until === undefined);
+export function currentValues(values: AttioValues, slug: string): ReadonlyArray<Record<string, unknown>> {
+  const all = values[slug];
+  if (!all || all.length === 0) return EMPTY;
+  // Reads usually hold only current values: return the array itself rather than a filtered copy.
+  if (all.every(isCurrent)) return all;
+  return all.filter(isCurrent);
+}
+
+const EMPTY: ReadonlyArray<Record<string, unknown>> = Object.freeze([]);
+
+function isCurrent(value: Record<string, unknown>): boolean {
+  return value.active_until === null || value.active_until === undefined;
 }
 
 /** The first current value of an attribute (the "primary" one for multiselect attributes). */

@@ -314,9 +314,11 @@ export function normalizeCountryKey(text: string): string {
 
 const NAME_BY_CODE = new Map<string, string>();
 const CODE_BY_KEY = new Map<string, string>();
+const CODE_BY_NAME = new Map<string, string>();
 for (const line of TABLE.split("\n")) {
   const [code, name] = line.split("|") as [string, string];
   NAME_BY_CODE.set(code, name);
+  CODE_BY_NAME.set(name, code);
   CODE_BY_KEY.set(normalizeCountryKey(name), code);
 }
 for (const [alias, code] of Object.entries(ALIASES)) CODE_BY_KEY.set(normalizeCountryKey(alias), code);
@@ -336,5 +338,6 @@ export function countryCode(text: string): string | null {
     const upper = trimmed.toUpperCase();
     if (NAME_BY_CODE.has(upper)) return upper;
   }
-  return CODE_BY_KEY.get(normalizeCountryKey(trimmed)) ?? null;
+  // Exact names are the common case; normalising (NFD + regexes) is the slow path.
+  return CODE_BY_NAME.get(trimmed) ?? CODE_BY_KEY.get(normalizeCountryKey(trimmed)) ?? null;
 }

@@ -14,11 +14,14 @@ import {
 import type {
   DeferredReference,
   FieldMapping,
+  IndustryEntry,
   MappingIssue,
   MatchKey,
   ObjectMapping,
   SfRecord,
   SfScalar,
+  StageEntry,
+  TransformOptions,
 } from "./types.ts";
 
 /**
@@ -122,38 +125,61 @@ interface Collector {
   deferred: DeferredReference[];
 }
 
-function contextFor(
-  compiled: CompiledMapping,
-  field: CompiledField,
-  record: AttioValues | undefined,
-  options: MapOptions,
-  collector: Collector | null,
-  side: "attio" | "salesforce",
-): TransformContext {
-  const { mapping } = compiled;
-  return {
-    record,
-    part: field.part,
-    options: field.spec.options ?? {},
-    stages: mapping.stages,
-    industries: mapping.industries,
-    ids: options.ids,
-    users: options.users,
-    attioTitles: options.attioTitles?.[field.slug],
-    today: options.today,
-    issue: (code, message) => {
-      collector?.issues.push({ code, attio: field.spec.attio, salesforce: field.spec.salesforce, message });
-    },
-    defer: (targetObject, sourceId) => {
-      collector?.deferred.push({
-        attio: field.spec.attio,
-        salesforce: field.spec.salesforce,
-        targetObject,
-        sourceId,
-        side,
-      });
-    },
-  };
+const NO_OPTIONS = Object.freeze({});
+
+/**
+ * A context reused for every field of one record (transforms are synchronous and keep no reference).
+ * A class rather than an object of closures: this runs per record, and closures cost allocations.
+ */
+class RecordContext implements TransformContext {
+  field: CompiledField | undefined;
+  part: string | undefined;
+  options: TransformOptions = NO_OPTIONS;
+  attioTitles: readonly string[] | undefined;
+  readonly stages: readonly StageEntry[];
+  readonly industries: readonly IndustryEntry[];
+  readonly ids: IdLookup | undefined;
+  readonly users: UserLookup | undefined;
+  readonly today: string | undefined;
+
+  constructor(
+    compiled: CompiledMapping,
+    readonly record: AttioValues | undefined,
+    private readonly mapOptions: MapOptions,
+    private readonly collector: Collector | null,
+    private readonly side: "attio" | "salesforce",
+  ) {
+    this.stages = compiled.mapping.stages;
+    this.industries = compiled.mapping.industries;
+    this.ids = mapOptions.ids;
+    this.users = mapOptions.users;
+    this.today = mapOptions.today;
+  }
+
+  focus(field: CompiledField): this {
+    this.field = field;
+    this.part = field.part;
+    this.options = field.spec.options ?? NO_OPTIONS;
+    this.attioTitles = this.mapOptions.attioTitles?.[field.slug];
+    return this;
+  }
+
+  issue(code: MappingIssue["code"], message: string): void {
+    const spec = this.field?.spec;
+    if (spec) this.collector?.issues.push({ code, attio: spec.attio, salesforce: spec.salesforce, message });
+  }
+
+  defer(targetObject: string, sourceId: string): void {
+    const spec = this.field?.spec;
+    if (!spec) return;
+    this.collector?.deferred.push({
+      attio: spec.attio,
+      salesforce: spec.salesforce,
+      targetObject,
+      sourceId,
+      side: this.side,
+    });
+  }
 }
 
 function assertWritable(compiled: CompiledMapping): void {
@@ -173,10 +199,10 @@ export function mapToSalesforce(
 ): SalesforceWrite {
   assertWritable(compiled);
   const out: SalesforceWrite = { fields: {}, issues: [], deferred: [] };
+  const ctx = new RecordContext(compiled, values, options, out, "attio");
   for (const field of compiled.fields) {
     if (!field.toSalesforce) continue;
-    const ctx = contextFor(compiled, field, values, options, out, "attio");
-    const value = field.transform.toSalesforce(currentValues(values, field.slug), ctx);
+    const value = field.transform.toSalesforce(currentValues(values, field.slug), ctx.focus(field));
     if (value !== SKIP) out.fields[field.spec.salesforce] = value;
   }
   return out;
@@ -203,17 +229,17 @@ export function mapToAttio(compiled: CompiledMapping, record: SfRecord, options:
   const out: AttioWrite = { values: {}, issues: [], deferred: [] };
   const { current } = options;
   const parts = new Map<string, Record<string, unknown>>();
+  const silent = current ? new RecordContext(compiled, current, options, null, "attio") : null;
+  const ctx = new RecordContext(compiled, current, options, out, "salesforce");
   for (const field of compiled.fields) {
     if (!field.toAttio) continue;
     const incoming = record[field.spec.salesforce];
     if (incoming === undefined) continue;
-    if (current) {
-      const silent = contextFor(compiled, field, current, options, null, "attio");
-      const now = field.transform.toSalesforce(currentValues(current, field.slug), silent);
+    if (current && silent) {
+      const now = field.transform.toSalesforce(currentValues(current, field.slug), silent.focus(field));
       if (now !== SKIP && sameScalar(now, incoming)) continue;
     }
-    const ctx = contextFor(compiled, field, current, options, out, "salesforce");
-    const item = field.transform.toAttio(incoming, ctx);
+    const item = field.transform.toAttio(incoming, ctx.focus(field));
     if (item === SKIP) continue;
     if (field.part) {
       const composite = parts.get(field.slug) ?? {};
@@ -239,13 +265,17 @@ function composeParts(overlay: Record<string, unknown>, base: AttioValue | undef
     }
     return LOCATION_PARTS.every((key) => location[key] === null) ? [] : [location];
   }
-  const pick = (key: string): string => String((key in overlay ? overlay[key] : (base?.[key] as unknown)) ?? "").trim();
-  const firstName = pick("first_name");
-  const lastName = pick("last_name");
-  const fullName = "full_name" in overlay ? pick("full_name") : [firstName, lastName].filter(Boolean).join(" ");
+  const firstName = namePart(overlay, base, "first_name");
+  const lastName = namePart(overlay, base, "last_name");
+  const fullName =
+    "full_name" in overlay ? namePart(overlay, base, "full_name") : [firstName, lastName].filter(Boolean).join(" ");
   if (!firstName && !lastName && !fullName) return [];
   // Attio's object form of a personal name needs all three keys.
   return [{ first_name: firstName, last_name: lastName, full_name: fullName }];
+}
+
+function namePart(overlay: Record<string, unknown>, base: AttioValue | undefined, key: string): string {
+  return String((key in overlay ? overlay[key] : base?.[key]) ?? "").trim();
 }
 
 /** A reference the engine will look up, for prefetching the ID map for a batch. */

@@ -49,8 +49,19 @@ function amount(digits: string, suffix: string): number {
   return Math.round(Number(digits.replace(",", ".")) * (SUFFIX[suffix.toUpperCase()] ?? 1));
 }
 
+// Workspaces have a handful of range titles: parse each once. Bounded in case of odd input.
+const parsed = new Map<string, ParsedRange | null>();
+
 /** "1K-5K" -> {lower: 1000, upper: 5000}; "$10B+" -> {lower: 1e10, upper: null}; anything else null. */
 export function parseRange(title: string): ParsedRange | null {
+  const cached = parsed.get(title);
+  if (cached !== undefined) return cached;
+  const result = parseUncached(title);
+  if (parsed.size < 1000) parsed.set(title, result);
+  return result;
+}
+
+function parseUncached(title: string): ParsedRange | null {
   const text = title.trim();
   const bounded = BOUNDED.exec(text);
   if (bounded) {

@@ -124,9 +124,14 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
  * "https://www.Acme.com/about?x" -> "acme.com". Attio stores hosts, Salesforce Website holds whatever
  * was typed; `www.` is dropped because Attio's domains never carry it.
  */
+const SIMPLE_URL = /^(?:https?:\/\/)?(?:www\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)+)\/?$/;
+
 export function hostOf(text: string): string | null {
   const trimmed = text.trim();
   if (trimmed === "") return null;
+  // Most websites are plain lowercase hosts: skip the (slow) URL parser for them.
+  const simple = SIMPLE_URL.exec(trimmed);
+  if (simple?.[1]) return simple[1];
   try {
     const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) ? trimmed : `https://${trimmed}`);
     const host = url.hostname
@@ -144,7 +149,10 @@ export function hostOf(text: string): string | null {
  * "0044 20..." carry one; "(415) 555-0100" does not, and is written with `default_country` when the
  * mapping sets it, else reported. Extensions ("x12", "ext. 12") are dropped: Attio has no field for them.
  */
+const E164 = /^\+[1-9]\d{3,14}$/;
+
 export function normalizePhone(raw: string, defaultCountry: string | undefined): unknown {
+  if (E164.test(raw)) return raw;
   const main = raw.split(/\s*(?:ext\.?|x|#)\s*\d+\s*$/i)[0]?.trim() ?? "";
   const international = main.startsWith("+") || main.startsWith("00");
   const digits = main.replace(/\D/g, "").replace(/^00/, "");
@@ -161,6 +169,30 @@ function rangeOptions(ctx: TransformContext): readonly string[] {
   if (typeof ranges === "string" && ranges.includes("|")) return ranges.split("|").map((r) => r.trim());
   return EMPLOYEE_RANGES;
 }
+
+type Row = { attio: string; salesforce: string };
+interface Lookup {
+  /** attio key -> salesforce value (first row wins). */
+  forward: Map<string, string>;
+  /** lowercased salesforce value -> rows in table order. */
+  reverse: Map<string, Row[]>;
+}
+// Tables are shared by every record of a mapping: index each one once.
+const lookups = new WeakMap<readonly Row[], Lookup>();
+function lookup(rows: readonly Row[], key: (attio: string) => string): Lookup {
+  const cached = lookups.get(rows);
+  if (cached) return cached;
+  const built: Lookup = { forward: new Map(), reverse: new Map() };
+  for (const row of rows) {
+    const k = key(row.attio);
+    if (!built.forward.has(k)) built.forward.set(k, row.salesforce);
+    const lower = row.salesforce.toLowerCase();
+    built.reverse.set(lower, [...(built.reverse.get(lower) ?? []), row]);
+  }
+  lookups.set(rows, built);
+  return built;
+}
+const lowerCase = (text: string) => text.toLowerCase();
 
 function first(values: readonly AttioValue[]): AttioValue | undefined {
   return values[0];
@@ -382,12 +414,13 @@ const industry: Transform = {
   reversible: true,
   toSalesforce: (values, ctx) => {
     if (values.length === 0) return null;
-    const titles = values.map((v) => cleanText(scalarOf(v, undefined))).filter((t): t is string => t !== null);
-    for (const title of titles) {
-      const lower = title.toLowerCase();
-      const row = ctx.industries.find((r) => r.attio.toLowerCase() === lower);
-      if (row) return row.salesforce;
+    const table = lookup(ctx.industries, lowerCase).forward;
+    for (const value of values) {
+      const title = cleanText(scalarOf(value, undefined));
+      const industryValue = title === null ? undefined : table.get(title.toLowerCase());
+      if (industryValue !== undefined) return industryValue;
     }
+    const titles = values.map((v) => cleanText(scalarOf(v, undefined)));
     ctx.issue("unmapped_value", `no industry for categories ${titles.join(", ")}`);
     return SKIP;
   },
@@ -395,8 +428,7 @@ const industry: Transform = {
     const industryValue = cleanText(value);
     // Categories are richer than Industry: a cleared Industry does not wipe them.
     if (industryValue === null) return SKIP;
-    const lower = industryValue.toLowerCase();
-    const rows = ctx.industries.filter((r) => r.salesforce.toLowerCase() === lower);
+    const rows = lookup(ctx.industries, lowerCase).reverse.get(industryValue.toLowerCase()) ?? [];
     const row = ctx.attioTitles ? rows.find((r) => ctx.attioTitles?.includes(r.attio)) : rows[0];
     if (!row) ctx.issue("unmapped_value", `no category for industry ${industryValue}`);
     return row?.attio ?? SKIP;
@@ -452,16 +484,14 @@ const statusToStage: Transform = {
     const title = cleanText(scalarOf(first(values), undefined));
     // StageName is required: an empty stage leaves it as it is rather than clearing it.
     if (title === null) return SKIP;
-    const key = stageKey(title);
-    const row = ctx.stages.find((r) => stageKey(r.attio) === key);
-    if (!row) ctx.issue("unmapped_value", `stage "${title}" is not in the stage table`);
-    return row?.salesforce ?? SKIP;
+    const stage = lookup(ctx.stages, stageKey).forward.get(stageKey(title));
+    if (stage === undefined) ctx.issue("unmapped_value", `stage "${title}" is not in the stage table`);
+    return stage ?? SKIP;
   },
   toAttio: (value, ctx) => {
     const stage = cleanText(value);
     if (stage === null) return SKIP;
-    const lower = stage.toLowerCase();
-    const rows = ctx.stages.filter((r) => r.salesforce.toLowerCase() === lower);
+    const rows = lookup(ctx.stages, stageKey).reverse.get(stage.toLowerCase()) ?? [];
     if (ctx.attioTitles) {
       for (const row of rows) {
         const key = stageKey(row.attio);
