@@ -49,7 +49,18 @@ CREATE TABLE `conflicts` (
 );
 --> statement-breakpoint
 CREATE INDEX `conflicts_status_idx` ON `conflicts` (`status`);--> statement-breakpoint
-CREATE INDEX `conflicts_mapping_idx` ON `conflicts` (`mapping_id`);--> statement-breakpoint
+CREATE UNIQUE INDEX `conflicts_open_field_uq` ON `conflicts` (`mapping_id`,`field`) WHERE status = 'open';--> statement-breakpoint
+CREATE TABLE `deferred_refs` (
+	`side` text NOT NULL,
+	`object` text NOT NULL,
+	`record_id` text NOT NULL,
+	`target_object` text NOT NULL,
+	`target_id` text NOT NULL,
+	`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) NOT NULL
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `deferred_refs_uq` ON `deferred_refs` (`side`,`record_id`,`target_id`);--> statement-breakpoint
+CREATE INDEX `deferred_refs_target_idx` ON `deferred_refs` (`side`,`target_id`);--> statement-breakpoint
 CREATE TABLE `failures` (
 	`id` text PRIMARY KEY NOT NULL,
 	`status` text DEFAULT 'open' NOT NULL,

@@ -1,8 +1,15 @@
-import type { z } from "zod";
+import { z } from "zod";
 import { penalizeBucket, takeToken } from "../durable/limits.ts";
 import type { RateLimiter } from "../durable/rate-limiter.ts";
 import { SyncError } from "../lib/errors.ts";
 import { parseRetryAfter } from "../lib/retry-after.ts";
+import {
+  type AttioAttribute,
+  AttioAttributeSchema,
+  AttioOptionSchema,
+  type WorkspaceMember,
+  WorkspaceMemberSchema,
+} from "../mapping/schema-attio.ts";
 import {
   AttioErrorSchema,
   type AttioObject,
@@ -49,6 +56,93 @@ export class AttioClient {
       if (err instanceof SyncError && err.code === "not_found") return null;
       throw err;
     }
+  }
+
+  /**
+   * Records matching `filter`, following offset pagination up to `maxRecords`.
+   *
+   * @example
+   * await attio.queryRecords("people", { record_id: { $in: ["5b2e…", "9c1d…"] } });
+   */
+  async queryRecords(object: string, filter: Record<string, unknown>, maxRecords = 5_000): Promise<AttioRecord[]> {
+    const records: AttioRecord[] = [];
+    const limit = 500;
+    for (let offset = 0; offset < maxRecords; offset += limit) {
+      const body = await this.request("POST", `/v2/objects/${object}/records/query`, { filter, limit, offset });
+      const page = parseData(z.array(AttioRecordSchema), body, "record list");
+      records.push(...page);
+      if (page.length < limit) break;
+    }
+    return records;
+  }
+
+  /** One page of an object's records in creation order, for scans that resume from an offset. */
+  async scanRecords(object: string, offset: number, limit = 500): Promise<AttioRecord[]> {
+    const body = await this.request("POST", `/v2/objects/${object}/records/query`, {
+      sorts: [{ attribute: "created_at", direction: "asc" }],
+      limit,
+      offset,
+    });
+    return parseData(z.array(AttioRecordSchema), body, "record list");
+  }
+
+  /** Creates a record; fails with upstream_rejected (Attio's uniqueness_conflict) on a unique clash. */
+  async createRecord(object: string, values: Record<string, unknown>): Promise<AttioRecord> {
+    const body = await this.request("POST", `/v2/objects/${object}/records`, { data: { values } });
+    return parseData(AttioRecordSchema, body, "record");
+  }
+
+  /**
+   * Creates or updates by a unique attribute (Attio's "assert"): a retry after a crash finds the
+   * record it created instead of making a second one.
+   */
+  async assertRecord(object: string, matchingAttribute: string, values: Record<string, unknown>): Promise<AttioRecord> {
+    const query = `?matching_attribute=${encodeURIComponent(matchingAttribute)}`;
+    const body = await this.request("PUT", `/v2/objects/${object}/records${query}`, { data: { values } });
+    return parseData(AttioRecordSchema, body, "record");
+  }
+
+  /** Updates with PATCH: multiselect values are added, never removed (other emails/domains stay). */
+  async updateRecord(object: string, recordId: string, values: Record<string, unknown>): Promise<AttioRecord> {
+    const body = await this.request("PATCH", `/v2/objects/${object}/records/${encodeURIComponent(recordId)}`, {
+      data: { values },
+    });
+    return parseData(AttioRecordSchema, body, "record");
+  }
+
+  /** Deletes a record; a record already gone counts as deleted. */
+  async deleteRecord(object: string, recordId: string): Promise<void> {
+    try {
+      await this.request("DELETE", `/v2/objects/${object}/records/${encodeURIComponent(recordId)}`);
+    } catch (err) {
+      if (!(err instanceof SyncError && err.code === "not_found")) throw err;
+    }
+  }
+
+  /** `GET /v2/objects/{object}/attributes`, or null when the object does not exist. */
+  async listAttributes(object: string): Promise<AttioAttribute[] | null> {
+    try {
+      const body = await this.request("GET", `/v2/objects/${object}/attributes?limit=1000`);
+      return parseData(z.array(AttioAttributeSchema), body, "attribute list");
+    } catch (err) {
+      if (err instanceof SyncError && err.code === "not_found") return null;
+      throw err;
+    }
+  }
+
+  /** Titles of a select's options or a status attribute's statuses, archived ones left out. */
+  async optionTitles(object: string, attribute: string, kind: "select" | "status"): Promise<string[]> {
+    const path = kind === "select" ? "options" : "statuses";
+    const body = await this.request("GET", `/v2/objects/${object}/attributes/${attribute}/${path}`);
+    return parseData(z.array(AttioOptionSchema), body, `${path} list`)
+      .filter((o) => !o.is_archived)
+      .map((o) => o.title);
+  }
+
+  /** Workspace members, to match record owners with Salesforce Users by email. */
+  async listWorkspaceMembers(): Promise<WorkspaceMember[]> {
+    const body = await this.request("GET", "/v2/workspace_members");
+    return parseData(z.array(WorkspaceMemberSchema), body, "workspace member list");
   }
 
   private async request(method: Method, path: string, body?: unknown): Promise<unknown> {

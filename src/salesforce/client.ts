@@ -14,6 +14,27 @@ export interface SalesforceClientOptions {
 
 export type SObjectFields = Record<string, string | number | boolean | null>;
 
+/** A queried record: its fields plus the `attributes` envelope. */
+export type SfRecordRow = Record<string, unknown> & { Id: string };
+
+/** One record's result in a Collections request. */
+export type SaveOutcome = { ok: true; id: string } | { ok: false; error: SyncError };
+
+interface RawSaveResult {
+  id?: string;
+  success: boolean;
+  errors?: unknown[];
+}
+
+function selectList(fields: readonly string[]): string {
+  return [...new Set(["Id", "LastModifiedDate", "SystemModstamp", ...fields])].join(", ");
+}
+
+/** Escapes a value for a single-quoted SOQL string literal. */
+export function soqlString(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/'/g, "\\'");
+}
+
 /** Error codes after which the same request can succeed later. */
 const RETRYABLE_CODES = new Set(["UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG"]);
 const GONE_CODES = new Set(["NOT_FOUND", "ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "MALFORMED_ID"]);
@@ -56,6 +77,122 @@ export class SalesforceClient {
       const result = await conn.sobject(object).update({ Id: id, ...fields });
       if (!result.success) throw saveError(object, result.errors);
     });
+  }
+
+  /**
+   * Records by Id with the given fields (plus Id, LastModifiedDate, SystemModstamp), in chunks of
+   * 200 ids per SOQL query. Ids that no longer exist are simply absent from the result.
+   */
+  async retrieve(object: string, ids: readonly string[], fields: readonly string[]): Promise<SfRecordRow[]> {
+    const select = selectList(fields);
+    const rows: SfRecordRow[] = [];
+    for (let i = 0; i < ids.length; i += 200) {
+      const part = ids.slice(i, i + 200).map((id) => `'${soqlString(id)}'`);
+      rows.push(...(await this.query<SfRecordRow>(`SELECT ${select} FROM ${object} WHERE Id IN (${part.join(", ")})`)));
+    }
+    return rows;
+  }
+
+  /** Records whose `field` equals one of `values` (match keys: Email, Website, ...). */
+  async findBy(
+    object: string,
+    field: string,
+    values: readonly string[],
+    fields: readonly string[],
+  ): Promise<SfRecordRow[]> {
+    if (values.length === 0) return [];
+    const rows: SfRecordRow[] = [];
+    for (let i = 0; i < values.length; i += 100) {
+      const part = values.slice(i, i + 100).map((v) => `'${soqlString(v)}'`);
+      const soql = `SELECT ${selectList(fields)} FROM ${object} WHERE ${field} IN (${part.join(", ")})`;
+      rows.push(...(await this.query<SfRecordRow>(soql)));
+    }
+    return rows;
+  }
+
+  /**
+   * Creates up to 200 records per sObject Collections request (one API call each). Each record
+   * succeeds or fails on its own: the result at index i belongs to records[i].
+   */
+  async createMany(object: string, records: readonly SObjectFields[]): Promise<SaveOutcome[]> {
+    return this.saveMany(object, records, (conn, part) =>
+      conn.sobject(object).create(part, { allOrNone: false, allowRecursive: true }),
+    );
+  }
+
+  /** Updates up to 200 records (each with its Id) per sObject Collections request. */
+  async updateMany(object: string, records: readonly (SObjectFields & { Id: string })[]): Promise<SaveOutcome[]> {
+    return this.saveMany(object, records, (conn, part) =>
+      conn
+        .sobject(object)
+        .update(part as (SObjectFields & { Id: string })[], { allOrNone: false, allowRecursive: true }),
+    );
+  }
+
+  /**
+   * Creates or updates by an External ID field holding the counterpart's id (up to 200 per request):
+   * retrying it can never create a second record.
+   */
+  async upsertMany(object: string, externalIdField: string, records: readonly SObjectFields[]): Promise<SaveOutcome[]> {
+    return this.saveMany(object, records, (conn, part) =>
+      conn.sobject(object).upsert(part, externalIdField, { allOrNone: false, allowRecursive: true }),
+    );
+  }
+
+  /** Deleted records among `ids` (from the Recycle Bin through queryAll), with the merge winner if any. */
+  async deletedWithMaster(
+    object: string,
+    ids: readonly string[],
+  ): Promise<{ Id: string; MasterRecordId: string | null }[]> {
+    const rows: { Id: string; MasterRecordId: string | null }[] = [];
+    for (let i = 0; i < ids.length; i += 200) {
+      const part = ids.slice(i, i + 200).map((id) => `'${soqlString(id)}'`);
+      const soql = `SELECT Id, MasterRecordId FROM ${object} WHERE IsDeleted = true AND Id IN (${part.join(", ")})`;
+      rows.push(
+        ...(await this.call(async (conn) => {
+          const result = await conn.query<{ Id: string; MasterRecordId: string | null }>(soql, { scanAll: true });
+          return result.records;
+        })),
+      );
+    }
+    return rows;
+  }
+
+  /** Deletes one record; one already gone counts as deleted. */
+  async delete(object: string, id: string): Promise<void> {
+    try {
+      await this.call(async (conn) => {
+        const result = await conn.sobject(object).destroy(id);
+        if (!result.success) throw saveError(object, result.errors);
+      });
+    } catch (err) {
+      if (!(err instanceof SyncError && err.code === "not_found")) throw err;
+    }
+  }
+
+  /** `GET /sobjects/{object}/describe`, raw; the schema layer validates what it uses. */
+  async describe(object: string): Promise<unknown> {
+    return this.call((conn) => conn.sobject(object).describe());
+  }
+
+  private async saveMany<R extends SObjectFields>(
+    object: string,
+    records: readonly R[],
+    save: (conn: Connection, part: R[]) => Promise<unknown>,
+  ): Promise<SaveOutcome[]> {
+    const outcomes: SaveOutcome[] = [];
+    for (let i = 0; i < records.length; i += 200) {
+      const part = records.slice(i, i + 200);
+      const results = (await this.call((conn) => save(conn, [...part]))) as RawSaveResult[];
+      for (const result of results) {
+        outcomes.push(
+          result.success
+            ? { ok: true, id: result.id ?? "" }
+            : { ok: false, error: saveError(object, result.errors ?? []) },
+        );
+      }
+    }
+    return outcomes;
   }
 
   private async call<T>(work: (conn: Connection) => Promise<T>): Promise<T> {

@@ -134,7 +134,34 @@ export const conflicts = sqliteTable(
     createdAt: text("created_at").notNull().default(now),
     resolvedAt: text("resolved_at"),
   },
-  (t) => [index("conflicts_status_idx").on(t.status), index("conflicts_mapping_idx").on(t.mappingId)],
+  (t) => [
+    index("conflicts_status_idx").on(t.status),
+    // At most one open conflict per field of a pair: a repeated event refreshes it.
+    uniqueIndex("conflicts_open_field_uq").on(t.mappingId, t.field).where(sql`status = 'open'`),
+  ],
+);
+
+/**
+ * A record written without one of its references because the referenced record has no counterpart
+ * yet (a Contact whose Account is not synced). When the target gets linked, the waiting record is
+ * synced again and the reference completed.
+ */
+export const deferredRefs = sqliteTable(
+  "deferred_refs",
+  {
+    /** The waiting record: its side, object and id. */
+    side: text("side", { enum: ["attio", "salesforce"] }).notNull(),
+    object: text("object").notNull(),
+    recordId: text("record_id").notNull(),
+    /** The referenced record, on the same side. */
+    targetObject: text("target_object").notNull(),
+    targetId: text("target_id").notNull(),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [
+    uniqueIndex("deferred_refs_uq").on(t.side, t.recordId, t.targetId),
+    index("deferred_refs_target_idx").on(t.side, t.targetId),
+  ],
 );
 
 /** A record deleted on one side whose delete waits for approval (the default delete policy). */

@@ -3,15 +3,28 @@ import { type SyncError, toSyncError } from "../lib/errors.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
 import { openDb } from "../store/db.ts";
 import { recordFailure } from "../store/failures.ts";
-import { syncAttioRecord } from "./attio-to-salesforce.ts";
+import { takeWaiting } from "../store/pairs.ts";
 import { retryDelaySeconds } from "./backoff.ts";
 import { buildDeps, type SyncDeps } from "./deps.ts";
-import { type SyncMessage, SyncMessageSchema } from "./messages.ts";
-import { handleSalesforceChange } from "./salesforce-change.ts";
+import { type EngineOptions, syncMapping, type Touch, type TouchOutcome } from "./engine.ts";
+import { internalAttioMessage, internalSalesforceMessage, type SyncMessage, SyncMessageSchema } from "./messages.ts";
+import { type Route, routeMessage } from "./route.ts";
+import { loadRuntime, type Runtime } from "./runtime.ts";
+
+/** KV key that asks the scheduled catch-up to sweep one Salesforce object soon. */
+export const catchupRequestKey = (salesforceObject: string) => `catchup-request:salesforce:${salesforceObject}`;
+
+interface Routed {
+  raw: Message<unknown>;
+  message: SyncMessage;
+  /** `mapping|side:recordId` of every record the message touched. */
+  keys: string[];
+}
 
 /**
- * The queue consumer. Messages are grouped by record so a burst of events for one record is synced
- * once; every message is acked or retried on its own, so one bad record never holds back the rest.
+ * The queue consumer. Messages are turned into touched records, coalesced per record, and synced
+ * per mapping by the engine; every message is then acked, retried with backoff, or recorded as a
+ * failure on its own, so one bad record never holds back the rest of its batch.
  */
 export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext): Promise<void> {
   const config = parseEnvConfig(env);
@@ -21,62 +34,164 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
     return;
   }
   const deps = buildDeps(env, config, log);
-  const groups = new Map<string, { message: SyncMessage; raws: Message<unknown>[] }>();
-  for (const raw of batch.messages) {
-    const parsed = SyncMessageSchema.safeParse(raw.body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      await recordFailure(deps.db, {
-        id: `msg:${raw.id}`,
-        messageKind: "invalid",
-        message: raw.body,
-        error: toSyncError(new Error(`invalid message at ${issue?.path.join(".") || "(root)"}: ${issue?.message}`)),
-        attempts: raw.attempts,
-        correlationId: raw.id,
-      });
-      log.warn("invalid message recorded as failure", { message_id: raw.id });
+  const valid = await parseAll(deps, batch);
+  if (valid.length === 0) return;
+  let runtime: Runtime;
+  try {
+    runtime = await loadRuntime(deps, env.CURSORS);
+  } catch (thrown) {
+    // Without a valid configuration nothing can be synced: keep every message for later.
+    const error = toSyncError(thrown);
+    log.error("configuration cannot be loaded", { code: error.code, error: error.message });
+    for (const { raw } of valid) raw.retry({ delaySeconds: retryDelaySeconds(raw.attempts, undefined) });
+    return;
+  }
+
+  const routed: Routed[] = [];
+  /** Per mapping: its touched records, one Touch per record however many messages named it. */
+  const groups = new Map<string, Map<string, Touch>>();
+  for (const { raw, message } of valid) {
+    const msgLog = log.child({ correlation_id: message.correlationId });
+    let route: Route;
+    try {
+      route = await routeMessage(deps, runtime, message);
+    } catch (thrown) {
+      await settle(deps, raw, message, [{ status: "retry", error: toSyncError(thrown) }], msgLog);
+      continue;
+    }
+    if (route.kind === "skip") {
+      msgLog.info("skipped", { reason: route.reason });
       raw.ack();
       continue;
     }
-    const key = recordKey(parsed.data);
-    const group = groups.get(key);
-    // The latest event of a record decides what to do; all of them are answered together.
-    if (group) {
-      group.message = parsed.data;
-      group.raws.push(raw);
-    } else groups.set(key, { message: parsed.data, raws: [raw] });
-  }
-  for (const [key, group] of groups) await processGroup(deps, key, group.message, group.raws);
-}
-
-async function processGroup(deps: SyncDeps, key: string, message: SyncMessage, raws: Message<unknown>[]) {
-  const log = deps.log.child({ correlation_id: message.correlationId, record: key });
-  try {
-    const outcome = await dispatch(deps, message);
-    log.info("synced", { outcome: outcome.status, ...("reason" in outcome ? { reason: outcome.reason } : {}) });
-    for (const raw of raws) raw.ack();
-  } catch (thrown) {
-    const error = toSyncError(thrown);
-    const attempts = Math.max(...raws.map((r) => r.attempts));
-    if (error.retryable) {
-      const delaySeconds = retryDelaySeconds(attempts, error.retryAfterSeconds, Math.random());
-      log.warn("retrying", { code: error.code, error: error.message, attempts, delay_seconds: delaySeconds });
-      for (const raw of raws) raw.retry({ delaySeconds });
-      return;
+    if (route.kind === "catchup") {
+      await env.CURSORS.put(catchupRequestKey(route.salesforceObject), new Date().toISOString());
+      msgLog.info("catch-up requested", { object: route.salesforceObject, reason: route.reason });
+      raw.ack();
+      continue;
     }
-    log.error("failed permanently", { code: error.code, error: error.message, attempts });
-    await recordFailureFor(deps, key, message, error, attempts);
-    for (const raw of raws) raw.ack();
+    // Coalesce: several events about one record in a batch are synced once (the latest event wins,
+    // a merge is remembered).
+    const name = route.compiled.mapping.name;
+    const group = groups.get(name) ?? new Map<string, Touch>();
+    groups.set(name, group);
+    const keys: string[] = [];
+    for (const touch of route.touches) {
+      const key = `${touch.side}:${touch.recordId}`;
+      const earlier = group.get(key);
+      group.set(key, { ...touch, mergedFrom: touch.mergedFrom ?? earlier?.mergedFrom });
+      keys.push(`${name}|${key}`);
+    }
+    routed.push({ raw, message, keys });
+  }
+
+  const outcomes = new Map<string, TouchOutcome>();
+  const options = engineOptions(deps, env, runtime);
+  // Mappings run in configuration order (companies before people and deals) so parents link first.
+  for (const compiled of runtime.mappings) {
+    const name = compiled.mapping.name;
+    const group = groups.get(name);
+    if (!group) continue;
+    const result = await syncMapping(deps, compiled, [...group.values()], options(name));
+    for (const [touch, outcome] of result) outcomes.set(`${name}|${touch.side}:${touch.recordId}`, outcome);
+  }
+  for (const { raw, message, keys } of routed) {
+    const missing: TouchOutcome = { status: "retry", error: toSyncError(new Error("no outcome for a touched record")) };
+    const results = keys.map((key) => outcomes.get(key) ?? missing);
+    await settle(deps, raw, message, results, log.child({ correlation_id: message.correlationId }));
   }
 }
 
-function dispatch(deps: SyncDeps, message: SyncMessage) {
-  switch (message.kind) {
-    case "attio.record":
-      return syncAttioRecord(deps, message);
-    case "salesforce.change":
-      return handleSalesforceChange(deps, message);
+async function parseAll(deps: SyncDeps, batch: MessageBatch<unknown>) {
+  const valid: { raw: Message<unknown>; message: SyncMessage }[] = [];
+  for (const raw of batch.messages) {
+    const parsed = SyncMessageSchema.safeParse(raw.body);
+    if (parsed.success) {
+      valid.push({ raw, message: parsed.data });
+      continue;
+    }
+    const issue = parsed.error.issues[0];
+    await recordFailure(deps.db, {
+      id: `msg:${raw.id}`,
+      messageKind: "invalid",
+      message: raw.body,
+      error: toSyncError(new Error(`invalid message at ${issue?.path.join(".") || "(root)"}: ${issue?.message}`)),
+      attempts: raw.attempts,
+      correlationId: raw.id,
+    });
+    deps.log.warn("invalid message recorded as failure", { message_id: raw.id });
+    raw.ack();
   }
+  return valid;
+}
+
+function engineOptions(deps: SyncDeps, env: Env, runtime: Runtime) {
+  const requestSync: EngineOptions["requestSync"] = async (side, object, recordId) => {
+    const body =
+      side === "attio"
+        ? internalAttioMessage(object, recordId, "parent of a deferred reference")
+        : internalSalesforceMessage(object, recordId);
+    await env.SYNC_QUEUE.send(body, { contentType: "json" });
+  };
+  const onLinked: EngineOptions["onLinked"] = async (attioId, sfId) => {
+    const waiting = [
+      ...(await takeWaiting(deps.db, "attio", [attioId])),
+      ...(await takeWaiting(deps.db, "salesforce", [sfId])),
+    ];
+    for (const record of waiting) {
+      const isSalesforce =
+        runtime.bySalesforceObject(record.object) !== undefined && runtime.byAttioObject(record.object) === undefined;
+      await requestSync(isSalesforce ? "salesforce" : "attio", record.object, record.recordId);
+    }
+  };
+  return (mappingName: string): EngineOptions => ({
+    deletePolicy: runtime.deletePolicy(mappingName),
+    requestSync,
+    onLinked,
+    salesforceObjectFor: (attioObject) => runtime.byAttioObject(attioObject)?.mapping.salesforce_object,
+  });
+}
+
+/** Acks, retries or records the failure of one message from the outcomes of the records it touched. */
+async function settle(
+  deps: SyncDeps,
+  raw: Message<unknown>,
+  message: SyncMessage,
+  results: TouchOutcome[],
+  log: Logger,
+) {
+  const retries = results.filter((r): r is Extract<TouchOutcome, { status: "retry" }> => r.status === "retry");
+  if (retries.length > 0) {
+    const wait = Math.max(0, ...retries.map((r) => r.error.retryAfterSeconds ?? 0));
+    const delaySeconds = retryDelaySeconds(raw.attempts, wait > 0 ? wait : undefined, Math.random());
+    const first = retries[0]?.error as SyncError;
+    log.warn("retrying", {
+      code: first.code,
+      error: first.message,
+      attempts: raw.attempts,
+      delay_seconds: delaySeconds,
+    });
+    raw.retry({ delaySeconds });
+    return;
+  }
+  for (const result of results) {
+    if (result.status === "failed") {
+      log.error("failed permanently", { code: result.error.code, error: result.error.message });
+      await recordFailure(deps.db, {
+        id: `event:${message.dedupeKey}`,
+        messageKind: message.kind,
+        message,
+        error: result.error,
+        attempted: result.attempted,
+        attempts: raw.attempts,
+        correlationId: message.correlationId,
+        recordKey: recordKey(message),
+      });
+    } else if (result.status === "done") {
+      log.info("synced", { outcome: result.action });
+    }
+  }
+  raw.ack();
 }
 
 function recordKey(message: SyncMessage): string {
@@ -86,18 +201,6 @@ function recordKey(message: SyncMessage): string {
     case "salesforce.change":
       return `salesforce:${message.header.entityName}:${[...message.header.recordIds].sort().join(",")}`;
   }
-}
-
-async function recordFailureFor(deps: SyncDeps, key: string, message: SyncMessage, error: SyncError, attempts: number) {
-  await recordFailure(deps.db, {
-    id: `event:${message.dedupeKey}`,
-    messageKind: message.kind,
-    message,
-    error,
-    attempts,
-    correlationId: message.correlationId,
-    recordKey: key,
-  });
 }
 
 /**

@@ -38,3 +38,43 @@ export const SyncMessageSchema = z.discriminatedUnion("kind", [
   SalesforceChangeMessageSchema,
 ]);
 export type SyncMessage = z.infer<typeof SyncMessageSchema>;
+
+/** A message the Worker sends itself, e.g. to sync the parent of a deferred reference. */
+export function internalAttioMessage(objectSlug: string, recordId: string, why: string): AttioChangeMessage {
+  const id = crypto.randomUUID();
+  return {
+    kind: "attio.record",
+    eventType: "record.updated",
+    objectId: objectSlug,
+    recordId,
+    actor: { type: "app", id: "attio-sfdc" },
+    dedupeKey: `internal:${id}`,
+    correlationId: `internal:${id}:${why.replace(/\s+/g, "-")}`,
+    receivedAt: new Date().toISOString(),
+  };
+}
+
+/** A synthetic change event for one Salesforce record, to have it synced (the engine re-reads it). */
+export function internalSalesforceMessage(entityName: string, recordId: string): SalesforceChangeMessage {
+  const id = crypto.randomUUID();
+  return {
+    kind: "salesforce.change",
+    header: {
+      entityName,
+      recordIds: [recordId],
+      changeType: "UPDATE",
+      changeOrigin: "",
+      transactionKey: `internal-${id}`,
+      sequenceNumber: 0,
+      commitTimestamp: Date.now(),
+      changedFields: [],
+      nulledFields: [],
+      diffFields: [],
+    },
+    fields: {},
+    replayId: "internal",
+    dedupeKey: `internal:${id}`,
+    correlationId: `internal:${id}`,
+    receivedAt: new Date().toISOString(),
+  };
+}

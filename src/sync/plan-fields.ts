@@ -58,10 +58,13 @@ export interface FieldPlan {
   nextBase: { attio: Record<string, SfScalar>; salesforce: Record<string, SfScalar> };
 }
 
+function isEmpty(value: SfScalar | undefined): boolean {
+  return value === null || value === undefined || value === "";
+}
+
 /** Empty, null and missing are one value: "nothing". Numbers and numeric strings compare as numbers. */
 export function sameValue(a: SfScalar | undefined, b: SfScalar | undefined): boolean {
-  const empty = (v: SfScalar | undefined) => v === null || v === undefined || v === "";
-  if (empty(a) || empty(b)) return empty(a) && empty(b);
+  if (isEmpty(a) || isEmpty(b)) return isEmpty(a) && isEmpty(b);
   if (a === b) return true;
   if (typeof a === "number" || typeof b === "number")
     return Number(a) === Number(b) && String(a).trim() !== "" && String(b).trim() !== "";
@@ -113,6 +116,10 @@ function planField(plan: FieldPlan, policy: FieldPolicy, direction: Direction, p
   const baseA = pair.base?.attio[field];
   const baseS = pair.base?.salesforce[field];
   const hasBase = pair.base !== undefined && (field in pair.base.attio || field in pair.base.salesforce);
+  // A record that exists but cannot say what this field holds (an unresolved reference, a value the
+  // transform cannot map) must not be overwritten from the other side: the field waits.
+  if (direction !== "sf_to_attio" && pair.attio !== undefined && !canReadAttio) return;
+  if (direction !== "attio_to_sf" && pair.salesforce !== undefined && !canReadSf) return;
   const attioChanged = canReadAttio && (!hasBase || !sameValue(a, baseA));
   const sfChanged = canReadSf && (!hasBase || !sameValue(s, baseS));
 
@@ -147,6 +154,9 @@ function planField(plan: FieldPlan, policy: FieldPolicy, direction: Direction, p
   if (!attioChanged && !sfChanged) return settle();
   // Changed on both sides (or first sync): the same value is settled; different values conflict.
   if (sameValue(a, s)) return settle();
+  // With no base, filling a blank is not a conflict: the side that has a value gives it.
+  if (!hasBase && isEmpty(s)) return toSf(a);
+  if (!hasBase && isEmpty(a)) return toAttio(s);
   const conflict: FieldConflict = {
     field,
     base: hasBase ? (baseS ?? baseA ?? null) : undefined,

@@ -25,6 +25,13 @@ export function fakeAttio() {
   const calls: RecordedCall[] = [];
   let pending429 = 0;
 
+  const tooMany = () => {
+    if (pending429 === 0) return undefined;
+    pending429 -= 1;
+    const retryAt = new Date(Date.now() + 1000).toUTCString();
+    return HttpResponse.json(rateLimited, { status: 429, headers: { "retry-after": retryAt } });
+  };
+
   const record = (request: { method: string; url: string; headers: Headers }) => {
     const url = new URL(request.url);
     calls.push({ method: request.method, path: url.pathname, authorization: request.headers.get("authorization") });
@@ -46,13 +53,21 @@ export function fakeAttio() {
         { status: 404 },
       );
     }),
+    http.post(`${ATTIO}/v2/objects/:object/records/query`, async ({ request, params }) => {
+      record(request);
+      const limited = tooMany();
+      if (limited) return limited;
+      const body = (await request.json()) as { filter?: Record<string, unknown>; limit?: number; offset?: number };
+      // Only people are stored; every other object is an empty workspace.
+      const pool = params.object === "people" ? [...people.values()] : [];
+      const matches = pool.filter((p) => matchesFilter(p, body.filter ?? {}));
+      const offset = body.offset ?? 0;
+      return HttpResponse.json({ data: matches.slice(offset, offset + (body.limit ?? 500)) });
+    }),
     http.get(`${ATTIO}/v2/objects/people/records/:id`, ({ request, params }) => {
       record(request);
-      if (pending429 > 0) {
-        pending429 -= 1;
-        const retryAt = new Date(Date.now() + 1000).toUTCString();
-        return HttpResponse.json(rateLimited, { status: 429, headers: { "retry-after": retryAt } });
-      }
+      const limited = tooMany();
+      if (limited) return limited;
       const found = people.get(String(params.id));
       if (!found) {
         return HttpResponse.json(
@@ -100,4 +115,21 @@ export function fakeAttio() {
       pending429 = count;
     },
   };
+}
+
+/**
+ * The subset of Attio's filter language the sync engine sends: `record_id` `$in`, shorthand equality
+ * on `email_addresses`, and `$or` of those.
+ */
+function matchesFilter(person: AttioRecordJson, filter: Record<string, unknown>): boolean {
+  return Object.entries(filter).every(([key, condition]) => {
+    if (key === "$or") return (condition as Record<string, unknown>[]).some((f) => matchesFilter(person, f));
+    if (key === "record_id") return ((condition as { $in: string[] }).$in ?? []).includes(person.id.record_id);
+    if (key === "email_addresses") {
+      return person.values.email_addresses.some(
+        (v) => v.email_address.toLowerCase() === String(condition).toLowerCase(),
+      );
+    }
+    throw new Error(`fake Attio: unsupported filter ${key}`);
+  });
 }

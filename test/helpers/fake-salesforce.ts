@@ -1,5 +1,8 @@
 import { HttpResponse, http } from "msw";
 import created from "../../fixtures/salesforce/create-contact-201.json";
+import describeAccount from "../../fixtures/salesforce/describe-account.json";
+import describeContact from "../../fixtures/salesforce/describe-contact.json";
+import describeOpportunity from "../../fixtures/salesforce/describe-opportunity.json";
 import invalidSession from "../../fixtures/salesforce/error-invalid-session-401.json";
 import token from "../../fixtures/salesforce/oauth-token-client-credentials.json";
 import emptyQuery from "../../fixtures/salesforce/query-contact-by-email-empty.json";
@@ -7,6 +10,11 @@ import emptyQuery from "../../fixtures/salesforce/query-contact-by-email-empty.j
 export const SF_LOGIN = "https://acme.my.salesforce.test";
 export const SF_INSTANCE = token.instance_url;
 const API = `${SF_INSTANCE}/services/data/v62.0`;
+const DESCRIBES: Record<string, unknown> = {
+  Account: describeAccount,
+  Contact: describeContact,
+  Opportunity: describeOpportunity,
+};
 
 /** Salesforce ids are unique across the org's life, so the fake never reuses one either. */
 let nextId = 1;
@@ -18,32 +26,30 @@ export interface SalesforceCall {
   body: unknown;
 }
 
+type IncomingRequest = {
+  method: string;
+  url: string;
+  headers: Headers;
+  clone(): { text(): Promise<string> };
+};
+
 /**
- * A stateful stand-in for Salesforce's token endpoint and the Contact REST calls of the slice,
- * built from recorded-shape fixtures. Tokens are checked on every call, so `expireTokens()` makes
- * the next call answer 401 INVALID_SESSION_ID as Salesforce does.
+ * A stateful stand-in for Salesforce's token endpoint and the Contact calls of the sync engine
+ * (describe, SOQL by Id and by Email, sObject Collections create/update), answering in the recorded
+ * shapes. Tokens are checked on every call, so `expireTokens()` makes the next call answer 401
+ * INVALID_SESSION_ID as Salesforce does.
  */
-export function fakeSalesforce(options: { rejectCreateWith?: { errorCode: string; message: string } } = {}) {
+export function fakeSalesforce(options: { rejectCreateWith?: { statusCode: string; message: string } } = {}) {
   const contacts = new Map<string, Record<string, unknown>>();
   const calls: SalesforceCall[] = [];
   const validTokens = new Set<string>();
   let tokensIssued = 0;
 
-  const authorized = (request: {
-    method: string;
-    url: string;
-    headers: Headers;
-    clone(): { text(): Promise<string> };
-  }) => {
+  const authorized = (request: IncomingRequest) => {
     const bearer = request.headers.get("authorization")?.replace(/^Bearer /, "");
     return bearer !== undefined && validTokens.has(bearer);
   };
-  const log = async (request: {
-    method: string;
-    url: string;
-    headers: Headers;
-    clone(): { text(): Promise<string> };
-  }) => {
+  const log = async (request: IncomingRequest) => {
     const text = request.method === "GET" ? "" : await request.clone().text();
     calls.push({
       method: request.method,
@@ -53,7 +59,13 @@ export function fakeSalesforce(options: { rejectCreateWith?: { errorCode: string
     });
   };
   const unauthorized = () => HttpResponse.json(invalidSession, { status: 401 });
-  const limitInfo = { "sforce-limit-info": `api-usage=${calls.length}/15000` };
+  const limitInfo = () => ({ "sforce-limit-info": `api-usage=${calls.length}/15000` });
+  const stamp = () => new Date().toISOString().replace("Z", "+0000");
+  const row = (id: string, fields: Record<string, unknown>) => ({
+    attributes: { type: "Contact", url: `/services/data/v62.0/sobjects/Contact/${id}` },
+    Id: id,
+    ...fields,
+  });
 
   const handlers = [
     http.post(`${SF_LOGIN}/services/oauth2/token`, async ({ request }) => {
@@ -69,42 +81,79 @@ export function fakeSalesforce(options: { rejectCreateWith?: { errorCode: string
       validTokens.add(accessToken);
       return HttpResponse.json({ ...token, access_token: accessToken });
     }),
+    http.get(`${API}/sobjects/:object/describe`, async ({ request, params }) => {
+      await log(request);
+      if (!authorized(request)) return unauthorized();
+      const describe = DESCRIBES[String(params.object)];
+      if (!describe)
+        return HttpResponse.json([{ errorCode: "NOT_FOUND", message: "The requested resource does not exist" }], {
+          status: 404,
+        });
+      return HttpResponse.json(describe, { headers: limitInfo() });
+    }),
     http.get(`${API}/query`, async ({ request }) => {
       await log(request);
       if (!authorized(request)) return unauthorized();
       const soql = new URL(request.url).searchParams.get("q") ?? "";
-      const email = /Email = '((?:[^'\\]|\\.)*)'/.exec(soql)?.[1]?.replace(/\\(.)/g, "$1");
+      const where = /WHERE (Id|Email) IN \((.*)\)/.exec(soql);
+      if (!where) throw new Error(`fake Salesforce: unsupported SOQL ${soql}`);
+      const field = where[1] as string;
+      const wanted = [...(where[2] ?? "").matchAll(/'((?:[^'\\]|\\.)*)'/g)].map((m) =>
+        (m[1] ?? "").replace(/\\(.)/g, "$1"),
+      );
+      // Like Salesforce, every selected field is in the row, null when empty.
+      const selected = (/^SELECT (.*) FROM/.exec(soql)?.[1] ?? "Id").split(",").map((f) => f.trim());
       const records = [...contacts.entries()]
-        .filter(([, fields]) => email !== undefined && fields.Email === email)
-        .map(([id, fields]) => ({
-          attributes: { type: "Contact", url: `/services/data/v62.0/sobjects/Contact/${id}` },
-          Id: id,
-          ...fields,
-        }));
-      return HttpResponse.json({ ...emptyQuery, totalSize: records.length, records }, { headers: limitInfo });
+        .filter(([id, fields]) => wanted.includes(String(field === "Id" ? id : fields[field])))
+        .map(([id, fields]) =>
+          row(id, Object.fromEntries(selected.filter((f) => f !== "Id").map((f) => [f, fields[f] ?? null]))),
+        );
+      return HttpResponse.json({ ...emptyQuery, totalSize: records.length, records }, { headers: limitInfo() });
     }),
-    http.post(`${API}/sobjects/Contact`, async ({ request }) => {
+    http.post(`${API}/composite/sobjects`, async ({ request }) => {
       await log(request);
       if (!authorized(request)) return unauthorized();
-      if (options.rejectCreateWith)
-        return HttpResponse.json([{ ...options.rejectCreateWith, fields: [] }], { status: 400 });
-      const fields = (await request.json()) as Record<string, unknown>;
-      const id = `${created.id.slice(0, 15 - String(nextId).length)}${nextId}AAA`; // 18 chars, Contact prefix 003
-      nextId += 1;
-      contacts.set(id, fields);
-      return HttpResponse.json({ ...created, id }, { status: 201, headers: limitInfo });
+      const body = (await request.json()) as { records: Record<string, unknown>[] };
+      const results = body.records.map((input) => {
+        if (options.rejectCreateWith) return { success: false, errors: [{ ...options.rejectCreateWith, fields: [] }] };
+        const { attributes: _attributes, ...fields } = input;
+        if (!fields.LastName) {
+          return {
+            success: false,
+            errors: [
+              {
+                statusCode: "REQUIRED_FIELD_MISSING",
+                message: "Required fields are missing: [LastName]",
+                fields: ["LastName"],
+              },
+            ],
+          };
+        }
+        const id = `${created.id.slice(0, 15 - String(nextId).length)}${nextId}AAA`; // 18 chars, Contact prefix 003
+        nextId += 1;
+        contacts.set(id, { ...fields, LastModifiedDate: stamp(), SystemModstamp: stamp() });
+        return { id, success: true, errors: [] };
+      });
+      return HttpResponse.json(results, { headers: limitInfo() });
     }),
-    http.patch(`${API}/sobjects/Contact/:id`, async ({ request, params }) => {
+    http.patch(`${API}/composite/sobjects`, async ({ request }) => {
       await log(request);
       if (!authorized(request)) return unauthorized();
-      const id = String(params.id);
-      const existing = contacts.get(id);
-      if (!existing)
-        return HttpResponse.json([{ errorCode: "NOT_FOUND", message: "The requested resource does not exist" }], {
-          status: 404,
-        });
-      contacts.set(id, { ...existing, ...((await request.json()) as Record<string, unknown>) });
-      return new HttpResponse(null, { status: 204, headers: limitInfo });
+      const body = (await request.json()) as { records: Record<string, unknown>[] };
+      const results = body.records.map((input) => {
+        const { attributes: _attributes, Id, id: lower, ...fields } = input;
+        const id = String(Id ?? lower);
+        const existing = contacts.get(id);
+        if (!existing)
+          return {
+            id,
+            success: false,
+            errors: [{ statusCode: "ENTITY_IS_DELETED", message: "entity is deleted", fields: [] }],
+          };
+        contacts.set(id, { ...existing, ...fields, LastModifiedDate: stamp(), SystemModstamp: stamp() });
+        return { id, success: true, errors: [] };
+      });
+      return HttpResponse.json(results, { headers: limitInfo() });
     }),
   ];
 
@@ -121,6 +170,12 @@ export function fakeSalesforce(options: { rejectCreateWith?: { errorCode: string
     },
     writes() {
       return calls.filter((c) => c.method !== "GET");
+    },
+    /** The fields sent for each written record, in order (Collections bodies unwrapped). */
+    writtenRecords() {
+      return this.writes().flatMap((c) =>
+        ((c.body as { records?: Record<string, unknown>[] })?.records ?? []).map(({ attributes: _a, ...f }) => f),
+      );
     },
   };
 }

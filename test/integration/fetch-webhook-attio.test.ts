@@ -1,7 +1,8 @@
 import { env, exports } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import webhook from "../../fixtures/attio/webhook-record-updated.json";
 import { COMPANIES_OBJECT_ID, fakeAttio } from "../helpers/fake-attio.ts";
+import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { server } from "../helpers/msw.ts";
 import { attioWebhookRequest } from "../helpers/signing.ts";
 
@@ -18,7 +19,6 @@ function companyEvents(count: number, eventType = "record.updated") {
 }
 
 function spyOnQueue() {
-  server.use(...fakeAttio().handlers);
   return vi.spyOn(env.SYNC_QUEUE, "sendBatch");
 }
 
@@ -26,6 +26,8 @@ function sentBodies(spy: ReturnType<typeof spyOnQueue>) {
   return spy.mock.calls.flatMap(([messages]) => [...messages].map((m) => m.body as Record<string, unknown>));
 }
 
+// The consumer picks up what these tests enqueue; the fakes keep it from reaching the network.
+beforeEach(() => server.use(...fakeAttio().handlers, ...fakeSalesforce().handlers));
 afterEach(() => vi.restoreAllMocks());
 
 describe("POST /webhooks/attio", () => {

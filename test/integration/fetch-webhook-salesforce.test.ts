@@ -1,6 +1,9 @@
 import { env, exports } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import cdcEvent from "../../fixtures/salesforce/cdc-contact-update-cometd.json";
+import { fakeAttio } from "../helpers/fake-attio.ts";
+import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
+import { server } from "../helpers/msw.ts";
 import { relayRequest } from "../helpers/signing.ts";
 
 function events(count: number) {
@@ -13,6 +16,8 @@ function events(count: number) {
   });
 }
 
+// The consumer picks up what these tests enqueue; the fakes keep it from reaching the network.
+beforeEach(() => server.use(...fakeAttio().handlers, ...fakeSalesforce().handlers));
 afterEach(() => vi.restoreAllMocks());
 
 describe("POST /webhooks/salesforce (CDC relay)", () => {

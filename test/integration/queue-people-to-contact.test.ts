@@ -39,15 +39,16 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
 
     expect(result.explicitAcks).toEqual(ids);
     expect(result.retryMessages).toEqual([]);
-    expect([...sf.contacts.values()]).toEqual([
-      {
-        FirstName: "Mira",
-        LastName: "Okafor",
-        Email: "mira@northwind.example",
-        Phone: "+442079460321",
-        Title: "Head of RevOps",
-      },
-    ]);
+    expect(sf.contacts.size).toBe(1);
+    expect([...sf.contacts.values()][0]).toMatchObject({
+      FirstName: "Mira",
+      LastName: "Okafor",
+      Email: "mira@northwind.example",
+      Phone: "+442079460321",
+      Title: "Head of RevOps",
+    });
+    // The person's company is not synced yet: AccountId is left out, never written wrong.
+    expect(sf.writtenRecords()[0]).not.toHaveProperty("AccountId");
     const [contactId] = [...sf.contacts.keys()];
     const mapping = await mappingOf("p-create");
     expect(mapping).toMatchObject({ attioObject: "people", sfObject: "Contact", sfRecordId: contactId });
@@ -56,7 +57,10 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
       .from(syncState)
       .where(eq(syncState.mappingId, mapping?.id ?? ""))
       .get();
-    expect(state?.baseValues).toMatchObject({ LastName: "Okafor", Title: "Head of RevOps" });
+    expect(state?.baseValues).toMatchObject({
+      attio: { LastName: "Okafor", Title: "Head of RevOps" },
+      salesforce: { LastName: "Okafor", Title: "Head of RevOps" },
+    });
     expect(state?.baseHash).toMatch(/^[0-9a-f]{64}$/);
     const audit = await db.select().from(auditLog).where(eq(auditLog.attioRecordId, "p-create")).all();
     expect(audit).toHaveLength(1);
@@ -80,7 +84,7 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     expect(sf.contacts.get(contactId ?? "")?.Title).toBe("Director");
     const patches = sf.writes().filter((c) => c.method === "PATCH");
     expect(patches).toHaveLength(1);
-    expect(patches[0]?.body).toEqual({ Title: "Director" });
+    expect(sf.writtenRecords().at(-1)).toEqual({ id: contactId, Title: "Director" });
     const audit = await db.select().from(auditLog).where(eq(auditLog.attioRecordId, "p-update")).all();
     expect(audit.map((a) => a.operation)).toEqual(["create", "update"]);
     expect(audit[1]?.changes).toEqual({ Title: { before: "Analyst", after: "Director" } });
@@ -111,7 +115,7 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     ]);
 
     expect(result.explicitAcks.sort()).toEqual([...ids].sort());
-    expect(attio.calls.filter((c) => c.path.endsWith("/records/p-burst"))).toHaveLength(1);
+    expect(attio.calls.filter((c) => c.method === "POST" && c.path.endsWith("/people/records/query"))).toHaveLength(1);
     expect(sf.writes()).toHaveLength(1);
   });
 
@@ -165,7 +169,7 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
 
   it("records a permanent Salesforce rejection as a failure and does not retry it", async () => {
     const { attio } = setup({
-      rejectCreateWith: { errorCode: "FIELD_CUSTOM_VALIDATION_EXCEPTION", message: "Title is locked" },
+      rejectCreateWith: { statusCode: "FIELD_CUSTOM_VALIDATION_EXCEPTION", message: "Title is locked" },
     });
     attio.addPerson("p-reject", { email: "reject@northwind.example" });
     const message = personChanged("p-reject");
@@ -181,6 +185,8 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
       .get();
     expect(row).toMatchObject({ status: "open", errorCode: "upstream_rejected", messageKind: "attio.record" });
     expect(row?.errorMessage).toContain("FIELD_CUSTOM_VALIDATION_EXCEPTION");
+    // The values we tried to write are kept for the operator.
+    expect(row?.attempted).toMatchObject({ LastName: "Okafor", Email: "reject@northwind.example" });
     expect(await mappingOf("p-reject")).toBeUndefined();
   });
 

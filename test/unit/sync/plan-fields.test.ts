@@ -103,6 +103,13 @@ describe("planFields: conflicts under each strategy", () => {
     expect(plan.toAttio).toEqual({ Title: "CEO" });
   });
 
+  it("with no base, a blank on one side is filled from the other without a conflict", () => {
+    expect(planFields(both, pair("CTO", null, undefined), "manual", "bidirectional").toSalesforce).toEqual({
+      Title: "CTO",
+    });
+    expect(planFields(both, pair("", "CEO", undefined), "manual", "bidirectional").toAttio).toEqual({ Title: "CEO" });
+  });
+
   it("the first sync of a pair with different values is a conflict too", () => {
     const plan = planFields(both, pair("CTO", "CEO", undefined), "manual", "bidirectional");
     expect(plan.conflicts).toEqual([{ field: "Title", base: undefined, attio: "CTO", salesforce: "CEO" }]);
@@ -129,6 +136,29 @@ describe("planFields: directions", () => {
     expect(effectiveDirection("sf_to_attio", "sf_to_attio")).toBe("sf_to_attio");
     const plan = planFields(both, pair("VP", "CTO", base("VP")), "manual", "attio_to_sf");
     expect(plan.toAttio).toEqual({});
+  });
+});
+
+describe("planFields: values a side cannot state", () => {
+  it("leaves a field alone when the Attio record exists but its value is unknown (unresolved reference)", () => {
+    const plan = planFields(
+      [{ field: "AccountId", direction: "both" }],
+      { attio: {}, salesforce: { AccountId: null }, base: undefined },
+      "manual",
+      "bidirectional",
+    );
+    expect(plan).toMatchObject({ toSalesforce: {}, toAttio: {}, conflicts: [] });
+    expect(plan.nextBase).toEqual({ attio: {}, salesforce: {} });
+  });
+
+  it("leaves a field alone when the Salesforce record exists but did not return it", () => {
+    const plan = planFields(
+      both,
+      { attio: { Title: "CTO" }, salesforce: {}, base: undefined },
+      "manual",
+      "bidirectional",
+    );
+    expect(plan.toSalesforce).toEqual({});
   });
 });
 

@@ -1,0 +1,634 @@
+import type { AttioRecord } from "../attio/record-schema.ts";
+import { SyncError, toSyncError } from "../lib/errors.ts";
+import type { AttioValues } from "../mapping/attio-values.ts";
+import {
+  attioMatchKeys,
+  attioReferences,
+  type CompiledMapping,
+  mapToAttio,
+  salesforceMatchKeys,
+  salesforceReferences,
+} from "../mapping/engine.ts";
+import type { SfScalar } from "../mapping/types.ts";
+import type { SaveOutcome, SfRecordRow } from "../salesforce/client.ts";
+import {
+  deferReference,
+  holdDelete,
+  loadIdLookup,
+  type Pair,
+  pairsByAttio,
+  pairsBySalesforce,
+  savePair,
+  unlinkPair,
+  upsertConflict,
+} from "../store/pairs.ts";
+import { ambiguousMatches, auditLog } from "../store/schema.ts";
+import { attioSide, policiesOf, salesforceFieldsOf, salesforceSide } from "./canon.ts";
+import type { SyncDeps } from "./deps.ts";
+import type { FieldChange } from "./diff.ts";
+import { type Base, type FieldPlan, planFields, type Values } from "./plan-fields.ts";
+
+/** What happened to one touched record; the consumer acks, retries or records a failure from it. */
+export type TouchOutcome =
+  | { status: "done"; action: string }
+  | { status: "retry"; error: SyncError }
+  | { status: "failed"; error: SyncError; attempted?: unknown };
+
+export type DeletePolicy = "hold" | "propagate" | "ignore";
+
+/** "Record R of this mapping changed on side S": all the queue messages about it, coalesced. */
+export interface Touch {
+  side: "attio" | "salesforce";
+  recordId: string;
+  /** The latest event said the record was deleted (Attio record.deleted, Salesforce DELETE). */
+  deleted: boolean;
+  /** Attio record.merged: the record that was merged into this one. */
+  mergedFrom?: string | undefined;
+  correlationId: string;
+  sourceEvent: Record<string, unknown>;
+  actor: string;
+}
+
+export interface EngineOptions {
+  deletePolicy: DeletePolicy;
+  /** Asks for a record to be synced (a parent of a deferred reference). */
+  requestSync(side: "attio" | "salesforce", object: string, recordId: string): Promise<void>;
+  /** The Salesforce object mapped to an Attio object (to sync the parent of a Salesforce reference). */
+  salesforceObjectFor(attioObject: string): string | undefined;
+  /** A pair was linked (created or matched): records waiting on either side can now be completed. */
+  onLinked(attioId: string, sfId: string): Promise<void>;
+}
+
+/** One unit of work: a pair, or a record with no counterpart yet. */
+interface Unit {
+  touch: Touch;
+  pair: Pair | undefined;
+  attio: AttioRecord | null | undefined;
+  salesforce: SfRecordRow | null | undefined;
+}
+
+const LEASE_MS = 60_000;
+
+/**
+ * Syncs the touched records of one mapping: locks each pair, reads both sides in bulk, plans every
+ * pair with the pure planner, writes in batches, then stores pairs, bases, audit rows, conflicts.
+ * Each touch gets its own outcome, so one bad record never holds back the rest of the batch.
+ */
+export async function syncMapping(
+  deps: SyncDeps,
+  compiled: CompiledMapping,
+  touches: readonly Touch[],
+  options: EngineOptions,
+): Promise<Map<Touch, TouchOutcome>> {
+  const outcomes = new Map<Touch, TouchOutcome>();
+  const { mapping } = compiled;
+  const holder = crypto.randomUUID();
+  const locked: string[] = [];
+  try {
+    // 1. Lock: a pair by its mapping id, a record with no counterpart by its own id.
+    const initial = await loadPairs(deps, compiled, touches);
+    const ready: Touch[] = [];
+    await Promise.all(
+      touches.map(async (touch) => {
+        const pair = initial.get(touch);
+        const name = pair ? `pair:${pair.mapping.id}` : `${touch.side}:${mapping.name}:${touch.recordId}`;
+        const lease = await deps.locks.getByName(name).acquire(holder, LEASE_MS);
+        if (lease.acquired) {
+          locked.push(name);
+          ready.push(touch);
+        } else {
+          const error = new SyncError("record_busy", `${name} is being synced by another consumer`, {
+            retryAfterSeconds: Math.max(1, Math.ceil(lease.retryInMs / 1000)),
+          });
+          outcomes.set(touch, { status: "retry", error });
+        }
+      }),
+    );
+    if (ready.length === 0) return outcomes;
+
+    // 2. Read: pairs again (another consumer may have linked meanwhile), then both sides in bulk.
+    const pairs = await loadPairs(deps, compiled, ready);
+    const units = await readUnits(deps, compiled, ready, pairs);
+
+    // 3. Plan and write, record by record, with the writes of one kind batched.
+    await new Runner(deps, compiled, options, outcomes).run(units);
+  } catch (thrown) {
+    const error = toSyncError(thrown);
+    for (const touch of touches) if (!outcomes.has(touch)) outcomes.set(touch, { status: "retry", error });
+  } finally {
+    await Promise.all(locked.map((name) => deps.locks.getByName(name).release(holder)));
+  }
+  return outcomes;
+}
+
+async function loadPairs(deps: SyncDeps, compiled: CompiledMapping, touches: readonly Touch[]) {
+  const { mapping } = compiled;
+  const attioIds = touches
+    .filter((t) => t.side === "attio")
+    .flatMap((t) => [t.recordId, ...(t.mergedFrom ? [t.mergedFrom] : [])]);
+  const sfIds = touches.filter((t) => t.side === "salesforce").map((t) => t.recordId);
+  const [byAttio, bySf] = await Promise.all([
+    pairsByAttio(deps.db, mapping.attio_object, attioIds),
+    pairsBySalesforce(deps.db, mapping.salesforce_object, sfIds),
+  ]);
+  const out = new Map<Touch, Pair>();
+  for (const touch of touches) {
+    const pair = touch.side === "attio" ? byAttio.get(touch.recordId) : bySf.get(touch.recordId);
+    if (pair) out.set(touch, pair);
+  }
+  // An Attio merge moves the loser's pair to the survivor, unless the survivor already has one.
+  for (const touch of touches) {
+    if (!touch.mergedFrom || out.has(touch)) continue;
+    const loser = byAttio.get(touch.mergedFrom);
+    if (loser) out.set(touch, { ...loser, mapping: { ...loser.mapping, attioRecordId: touch.recordId } });
+  }
+  return out;
+}
+
+async function readUnits(
+  deps: SyncDeps,
+  compiled: CompiledMapping,
+  touches: readonly Touch[],
+  pairs: Map<Touch, Pair>,
+) {
+  const { mapping } = compiled;
+  const attioIds = new Set<string>();
+  const sfIds = new Set<string>();
+  for (const touch of touches) {
+    const pair = pairs.get(touch);
+    if (touch.side === "attio" || pair) attioIds.add(pair?.mapping.attioRecordId ?? touch.recordId);
+    if (touch.side === "salesforce" || pair) sfIds.add(pair?.mapping.sfRecordId ?? touch.recordId);
+  }
+  const [attioRecords, sfRows] = await Promise.all([
+    attioIds.size > 0 ? deps.attio.queryRecords(mapping.attio_object, { record_id: { $in: [...attioIds] } }) : [],
+    sfIds.size > 0 ? deps.salesforce.retrieve(mapping.salesforce_object, [...sfIds], salesforceFieldsOf(compiled)) : [],
+  ]);
+  const attioById = new Map(attioRecords.map((r) => [r.id.record_id, r]));
+  const sfById = new Map(sfRows.map((r) => [r.Id, r]));
+  return touches.map((touch): Unit => {
+    const pair = pairs.get(touch);
+    const attioId = pair?.mapping.attioRecordId ?? (touch.side === "attio" ? touch.recordId : undefined);
+    const sfId = pair?.mapping.sfRecordId ?? (touch.side === "salesforce" ? touch.recordId : undefined);
+    return {
+      touch,
+      pair,
+      attio: attioId === undefined ? undefined : (attioById.get(attioId) ?? null),
+      salesforce: sfId === undefined ? undefined : (sfById.get(sfId) ?? null),
+    };
+  });
+}
+
+/** A planned write of one unit, waiting for its batch. */
+interface Pending {
+  unit: Unit;
+  plan: FieldPlan;
+  operation: "create" | "update" | "link";
+  attioId: string | undefined;
+  sfId: string | undefined;
+  sfSystemModstamp: string | null;
+  /** Mapped Attio values, kept to write to Attio and to compute the Attio side of the next base. */
+  attioValues: AttioValues | undefined;
+}
+
+class Runner {
+  private ids!: Awaited<ReturnType<typeof loadIdLookup>>;
+
+  constructor(
+    private readonly deps: SyncDeps,
+    private readonly compiled: CompiledMapping,
+    private readonly options: EngineOptions,
+    private readonly outcomes: Map<Touch, TouchOutcome>,
+  ) {}
+
+  async run(units: Unit[]): Promise<void> {
+    this.ids = await this.loadReferences(units);
+    const matches = await this.findMatches(units);
+    const pending: Pending[] = [];
+    for (const unit of units) {
+      try {
+        const planned = await this.planUnit(unit, matches);
+        if (planned) pending.push(planned);
+      } catch (thrown) {
+        this.fail(unit.touch, toSyncError(thrown));
+      }
+    }
+    await this.writeSalesforce(pending);
+    for (const item of pending) {
+      if (this.outcomes.has(item.unit.touch)) continue;
+      try {
+        await this.writeAttioAndSave(item);
+      } catch (thrown) {
+        this.fail(item.unit.touch, toSyncError(thrown));
+      }
+    }
+  }
+
+  private done(touch: Touch, action: string) {
+    this.outcomes.set(touch, { status: "done", action });
+  }
+
+  private fail(touch: Touch, error: SyncError, attempted?: unknown) {
+    this.outcomes.set(touch, error.retryable ? { status: "retry", error } : { status: "failed", error, attempted });
+  }
+
+  private async loadReferences(units: Unit[]) {
+    const attioRefs = units.flatMap((u) => (u.attio ? attioReferences(this.compiled, u.attio.values) : []));
+    const sfRefs = units.flatMap((u) => (u.salesforce ? salesforceReferences(this.compiled, u.salesforce) : []));
+    return loadIdLookup(
+      this.deps.db,
+      attioRefs.map((r) => ({ object: r.targetObject, id: r.id })),
+      sfRefs.map((r) => ({ object: r.targetObject, id: r.id })),
+    );
+  }
+
+  /** Candidates on the other side for records with no counterpart, by the mapping's first match key. */
+  private async findMatches(units: Unit[]) {
+    const { mapping } = this.compiled;
+    const key = mapping.match_keys[0];
+    const sfByKey = new Map<string, SfRecordRow[]>();
+    const attioByKey = new Map<string, AttioRecord[]>();
+    if (!key) return { sfByKey, attioByKey };
+    const attioNeeds = units.filter((u) => !u.pair && u.touch.side === "attio" && u.attio);
+    const sfNeeds = units.filter((u) => !u.pair && u.touch.side === "salesforce" && u.salesforce);
+    const attioKeys = attioNeeds.flatMap((u) => (u.attio ? attioMatchKeys(mapping, u.attio.values).slice(0, 1) : []));
+    const sfKeys = sfNeeds.flatMap((u) => (u.salesforce ? salesforceMatchKeys(mapping, u.salesforce).slice(0, 1) : []));
+    if (attioKeys.length > 0) {
+      const rows = await this.deps.salesforce.findBy(
+        mapping.salesforce_object,
+        key.salesforce,
+        [...new Set(attioKeys.map((k) => k.value))],
+        salesforceFieldsOf(this.compiled),
+      );
+      const linked = await pairsBySalesforce(
+        this.deps.db,
+        mapping.salesforce_object,
+        rows.map((r) => r.Id),
+      );
+      for (const row of rows) {
+        if (linked.has(row.Id)) continue;
+        for (const k of salesforceMatchKeys(mapping, row)) sfByKey.set(k.value, [...(sfByKey.get(k.value) ?? []), row]);
+      }
+    }
+    if (sfKeys.length > 0) {
+      const values = [...new Set(sfKeys.map((k) => k.value))];
+      const filter = { $or: values.map((value) => ({ [key.attio.split(".")[0] ?? key.attio]: value })) };
+      const records = await this.deps.attio.queryRecords(mapping.attio_object, filter);
+      const linked = await pairsByAttio(
+        this.deps.db,
+        mapping.attio_object,
+        records.map((r) => r.id.record_id),
+      );
+      for (const record of records) {
+        if (linked.has(record.id.record_id)) continue;
+        for (const k of attioMatchKeys(mapping, record.values)) {
+          attioByKey.set(k.value, [...(attioByKey.get(k.value) ?? []), record]);
+        }
+      }
+    }
+    return { sfByKey, attioByKey };
+  }
+
+  private async planUnit(unit: Unit, matches: Awaited<ReturnType<Runner["findMatches"]>>): Promise<Pending | null> {
+    const { touch, pair } = unit;
+    const { mapping } = this.compiled;
+    if (pair && (unit.attio === null || unit.salesforce === null)) {
+      await this.handleDelete(unit, pair, unit.attio === null ? "attio" : "salesforce");
+      return null;
+    }
+    if (!pair) {
+      const own = touch.side === "attio" ? unit.attio : unit.salesforce;
+      if (!own) {
+        this.done(touch, "gone: the record no longer exists and was never linked");
+        return null;
+      }
+      const keys =
+        touch.side === "attio" && unit.attio
+          ? attioMatchKeys(mapping, unit.attio.values).slice(0, 1)
+          : unit.salesforce
+            ? salesforceMatchKeys(mapping, unit.salesforce).slice(0, 1)
+            : [];
+      const candidates =
+        touch.side === "attio"
+          ? [...new Map(keys.flatMap((k) => matches.sfByKey.get(k.value) ?? []).map((r) => [r.Id, r])).values()]
+          : [
+              ...new Map(
+                keys.flatMap((k) => matches.attioByKey.get(k.value) ?? []).map((r) => [r.id.record_id, r]),
+              ).values(),
+            ];
+      if (candidates.length > 1) {
+        await this.deps.db.insert(ambiguousMatches).values({
+          id: crypto.randomUUID(),
+          side: touch.side,
+          object: touch.side === "attio" ? mapping.attio_object : mapping.salesforce_object,
+          recordId: touch.recordId,
+          candidates: candidates.map((c) => ("Id" in c ? String(c.Id) : (c as AttioRecord).id.record_id)),
+        });
+        this.done(touch, `ambiguous: ${candidates.length} candidates share the match key`);
+        return null;
+      }
+      const [match] = candidates;
+      if (match) {
+        if (touch.side === "attio") unit.salesforce = match as SfRecordRow;
+        else unit.attio = match as AttioRecord;
+      }
+    }
+    return this.planPair(unit, unit.pair ? "update" : unit.attio && unit.salesforce ? "link" : "create");
+  }
+
+  private async planPair(unit: Unit, operation: Pending["operation"]): Promise<Pending | null> {
+    const { touch } = unit;
+    const options = { ids: this.ids };
+    const attio = unit.attio ? attioSide(this.compiled, unit.attio.values, options) : undefined;
+    const salesforce = unit.salesforce ? salesforceSide(this.compiled, unit.salesforce) : undefined;
+    const plan = planFields(
+      policiesOf(this.compiled),
+      {
+        attio: attio?.values,
+        salesforce,
+        base: unit.pair?.base ?? undefined,
+        attioChangedAt: attio?.changedAt ?? {},
+        salesforceChangedAt:
+          typeof unit.salesforce?.LastModifiedDate === "string" ? unit.salesforce.LastModifiedDate : undefined,
+      },
+      this.deps.config.CONFLICT_RESOLUTION,
+      this.deps.config.SYNC_DIRECTION,
+    );
+    const pending: Pending = {
+      unit,
+      plan,
+      operation,
+      attioId: unit.attio?.id.record_id,
+      sfId: unit.salesforce?.Id,
+      sfSystemModstamp: typeof unit.salesforce?.SystemModstamp === "string" ? unit.salesforce.SystemModstamp : null,
+      attioValues: unit.attio?.values,
+    };
+    // Deferred references on either side: remember them and ask for their parents to be synced.
+    for (const ref of attio?.deferred ?? [])
+      await this.defer("attio", unit.attio?.id.record_id, ref.targetObject, ref.sourceId);
+    if (unit.salesforce) {
+      for (const need of salesforceReferences(this.compiled, unit.salesforce)) {
+        if (!this.ids.attioIdFor(need.targetObject, need.id))
+          await this.defer("salesforce", unit.salesforce.Id, need.targetObject, need.id);
+      }
+    }
+    if (
+      operation === "update" &&
+      noWrites(plan) &&
+      plan.conflicts.length === 0 &&
+      sameBase(unit.pair?.base, plan.nextBase)
+    ) {
+      this.done(touch, "unchanged");
+      return null;
+    }
+    return pending;
+  }
+
+  private async defer(
+    side: "attio" | "salesforce",
+    recordId: string | undefined,
+    targetObject: string,
+    targetId: string,
+  ) {
+    if (!recordId) return;
+    const { mapping } = this.compiled;
+    const object = side === "attio" ? mapping.attio_object : mapping.salesforce_object;
+    await deferReference(this.deps.db, { side, object, recordId }, { object: targetObject, id: targetId });
+    const parentObject = side === "attio" ? targetObject : this.options.salesforceObjectFor(targetObject);
+    if (parentObject) await this.options.requestSync(side, parentObject, targetId);
+  }
+
+  private async handleDelete(unit: Unit, pair: Pair, deletedOn: "attio" | "salesforce") {
+    const { touch } = unit;
+    const policy = this.options.deletePolicy;
+    const { mapping } = this.compiled;
+    const audit = {
+      correlationId: touch.correlationId,
+      direction: deletedOn === "attio" ? ("attio_to_sf" as const) : ("sf_to_attio" as const),
+      attioObject: mapping.attio_object,
+      attioRecordId: pair.mapping.attioRecordId,
+      sfObject: mapping.salesforce_object,
+      sfRecordId: pair.mapping.sfRecordId,
+      changes: {},
+      sourceEvent: touch.sourceEvent,
+      actor: touch.actor,
+    };
+    if (policy === "hold") {
+      const held = await holdDelete(this.deps.db, pair.mapping.id, deletedOn);
+      this.done(touch, held ? `delete on ${deletedOn} held for approval` : "delete already held");
+      return;
+    }
+    if (policy === "propagate") {
+      if (deletedOn === "attio") await this.deps.salesforce.delete(mapping.salesforce_object, pair.mapping.sfRecordId);
+      else await this.deps.attio.deleteRecord(mapping.attio_object, pair.mapping.attioRecordId);
+    }
+    await unlinkPair(this.deps.db, pair.mapping.id);
+    await this.deps.db.insert(auditLog).values({ ...audit, mappingId: pair.mapping.id, operation: "delete" });
+    this.done(
+      touch,
+      policy === "propagate"
+        ? `deleted on ${deletedOn === "attio" ? "salesforce" : "attio"} too`
+        : "unlinked (delete ignored)",
+    );
+  }
+
+  /** Salesforce creates and updates of the whole batch, 200 per Collections request. */
+  private async writeSalesforce(pending: Pending[]) {
+    const { mapping } = this.compiled;
+    const creates = pending.filter((p) => !p.sfId && Object.keys(p.plan.toSalesforce).length > 0);
+    const updates = pending.filter((p) => p.sfId && Object.keys(p.plan.toSalesforce).length > 0);
+    const extId = mapping.salesforce_external_id_field;
+    if (creates.length > 0) {
+      const records = creates.map((p) => ({
+        ...p.plan.toSalesforce,
+        ...(extId && p.attioId ? { [extId]: p.attioId } : {}),
+      }));
+      const results = extId
+        ? await this.deps.salesforce.upsertMany(mapping.salesforce_object, extId, records)
+        : await this.deps.salesforce.createMany(mapping.salesforce_object, records);
+      this.apply(creates, results, (p, id) => {
+        p.sfId = id;
+      });
+    }
+    if (updates.length > 0) {
+      const records = updates.map((p) => ({ Id: p.sfId as string, ...p.plan.toSalesforce }));
+      const results = await this.deps.salesforce.updateMany(mapping.salesforce_object, records);
+      this.apply(updates, results, () => {});
+    }
+  }
+
+  private apply(items: Pending[], results: SaveOutcome[], onOk: (p: Pending, id: string) => void) {
+    for (const [index, item] of items.entries()) {
+      const result = results[index];
+      if (!result)
+        this.fail(item.unit.touch, new SyncError("internal", "Salesforce returned fewer results than records"));
+      else if (result.ok) onOk(item, result.id);
+      else this.fail(item.unit.touch, result.error, item.plan.toSalesforce);
+    }
+  }
+
+  /** Attio writes one record at a time (Attio has no batch write), then the pair is stored. */
+  private async writeAttioAndSave(item: Pending) {
+    const { mapping } = this.compiled;
+    const { plan, unit } = item;
+    let attioValues = item.attioValues;
+    const toAttio = Object.keys(plan.toAttio).length > 0;
+    const deferredFields: string[] = [];
+    if (toAttio || !item.attioId) {
+      const source = toAttio ? plan.toAttio : {};
+      const write = mapToAttio(this.compiled, source, {
+        ids: this.ids,
+        ...(attioValues ? { current: attioValues } : {}),
+      });
+      if (mapping.attio_id_attribute && item.sfId) write.values[mapping.attio_id_attribute] = [item.sfId];
+      deferredFields.push(...write.deferred.map((d) => d.salesforce));
+      let record: AttioRecord | undefined;
+      if (item.attioId) {
+        if (Object.keys(write.values).length > 0)
+          record = await this.deps.attio.updateRecord(mapping.attio_object, item.attioId, write.values);
+      } else {
+        record = await this.createInAttio(write.values);
+      }
+      if (record) {
+        item.attioId = record.id.record_id;
+        attioValues = record.values;
+      }
+    }
+    if (!item.attioId || !item.sfId) {
+      throw new SyncError("internal", "a pair was planned without both records");
+    }
+    // The Attio side of the base is what Attio holds now, mapped: lossy transforms never look like edits.
+    const nextBase: { attio: Record<string, SfScalar>; salesforce: Record<string, SfScalar> } = {
+      attio: attioValues
+        ? { ...plan.nextBase.attio, ...attioSide(this.compiled, attioValues, { ids: this.ids }).values }
+        : { ...plan.nextBase.attio },
+      salesforce: { ...plan.nextBase.salesforce },
+    };
+    // A reference Attio could not take yet (its target is not linked) has no base: once the target
+    // links, the waiting record is synced again and the field fills in.
+    for (const field of deferredFields) {
+      delete nextBase.attio[field];
+      delete nextBase.salesforce[field];
+    }
+    this.ids.link(mapping.attio_object, item.attioId, item.sfId);
+    const mappingId = unit.pair?.mapping.id ?? crypto.randomUUID();
+    await savePair(this.deps.db, {
+      mapping: {
+        id: mappingId,
+        attioObject: mapping.attio_object,
+        attioRecordId: item.attioId,
+        sfObject: mapping.salesforce_object,
+        sfRecordId: item.sfId,
+      },
+      base: nextBase,
+      direction: toAttio ? "sf_to_attio" : Object.keys(plan.toSalesforce).length > 0 ? "attio_to_sf" : "none",
+      sfSystemModstamp: item.sfSystemModstamp,
+      audits: this.audits(item),
+    });
+    for (const conflict of plan.conflicts) {
+      await upsertConflict(this.deps.db, mappingId, conflict.field, conflict);
+    }
+    if (!unit.pair) await this.options.onLinked(item.attioId, item.sfId);
+    const wrote = [
+      Object.keys(plan.toSalesforce).length > 0
+        ? `${Object.keys(plan.toSalesforce).length} field(s) to Salesforce`
+        : "",
+      toAttio ? `${Object.keys(plan.toAttio).length} field(s) to Attio` : "",
+      plan.conflicts.length > 0 ? `${plan.conflicts.length} conflict(s)` : "",
+    ].filter(Boolean);
+    this.done(unit.touch, `${item.operation}${wrote.length ? `: ${wrote.join(", ")}` : ""}`);
+  }
+
+  /**
+   * Creates the Attio record idempotently where Attio allows it: asserting on the attribute that
+   * holds the Salesforce id, else on a unique match attribute (email, domain), so a retry after a
+   * crash finds the record instead of creating a second one.
+   */
+  private async createInAttio(values: Record<string, unknown[]>): Promise<AttioRecord> {
+    const { mapping } = this.compiled;
+    if (mapping.attio_id_attribute)
+      return this.deps.attio.assertRecord(mapping.attio_object, mapping.attio_id_attribute, values);
+    const key = mapping.match_keys[0]?.attio.split(".")[0];
+    if (key && (values[key]?.length ?? 0) > 0 && UNIQUE_ATTRIBUTES.has(`${mapping.attio_object}.${key}`)) {
+      return this.deps.attio.assertRecord(mapping.attio_object, key, values);
+    }
+    return this.deps.attio.createRecord(mapping.attio_object, values);
+  }
+
+  private audits(item: Pending) {
+    const { mapping } = this.compiled;
+    const { plan, unit } = item;
+    const common = {
+      correlationId: unit.touch.correlationId,
+      attioObject: mapping.attio_object,
+      attioRecordId: item.attioId ?? null,
+      sfObject: mapping.salesforce_object,
+      sfRecordId: item.sfId ?? null,
+      sourceEvent: unit.touch.sourceEvent,
+      actor: unit.touch.actor,
+    };
+    const rows = [];
+    const toSf = changes(
+      plan.toSalesforce,
+      unit.salesforce ? salesforceSide(this.compiled, unit.salesforce) : undefined,
+    );
+    const toAttio = changes(
+      plan.toAttio,
+      unit.attio ? attioSide(this.compiled, unit.attio.values, { ids: this.ids }).values : undefined,
+    );
+    const sfCreated = item.operation === "create" && !unit.salesforce;
+    const attioCreated = item.operation === "create" && !unit.attio;
+    if (Object.keys(toSf).length > 0 || sfCreated || item.operation === "link") {
+      rows.push({
+        ...common,
+        direction: "attio_to_sf" as const,
+        operation: sfCreated ? ("create" as const) : item.operation,
+        changes: toSf,
+      });
+    }
+    if (Object.keys(toAttio).length > 0 || attioCreated) {
+      rows.push({
+        ...common,
+        direction: "sf_to_attio" as const,
+        operation: attioCreated ? ("create" as const) : item.operation,
+        changes: toAttio,
+      });
+    }
+    if (plan.conflicts.length > 0) {
+      const conflictChanges = Object.fromEntries(
+        plan.conflicts.map((c) => [c.field, { before: c.attio ?? null, after: c.salesforce ?? null }]),
+      );
+      rows.push({
+        ...common,
+        direction: "attio_to_sf" as const,
+        operation: "conflict" as const,
+        changes: conflictChanges,
+      });
+    }
+    return rows;
+  }
+}
+
+/** Attio attributes that are unique by default, so creates can assert on them. */
+const UNIQUE_ATTRIBUTES = new Set(["people.email_addresses", "companies.domains"]);
+
+function noWrites(plan: FieldPlan): boolean {
+  return Object.keys(plan.toSalesforce).length === 0 && Object.keys(plan.toAttio).length === 0;
+}
+
+function sameBase(stored: Base | null | undefined, next: { attio: Values; salesforce: Values }): boolean {
+  if (!stored) return false;
+  return (
+    JSON.stringify(sortKeys(stored.attio)) === JSON.stringify(sortKeys(next.attio)) &&
+    JSON.stringify(sortKeys(stored.salesforce)) === JSON.stringify(sortKeys(next.salesforce))
+  );
+}
+
+function sortKeys(values: Values): [string, SfScalar][] {
+  return Object.entries(values).sort(([a], [b]) => a.localeCompare(b));
+}
+
+function changes(written: Record<string, SfScalar>, before: Values | undefined): Record<string, FieldChange> {
+  return Object.fromEntries(
+    Object.entries(written).map(([field, after]) => [field, { before: before?.[field] ?? null, after }]),
+  );
+}

@@ -1,0 +1,67 @@
+import type { CompiledMapping } from "../mapping/engine.ts";
+import { isOwnChange } from "../salesforce/change-origin.ts";
+import type { SyncDeps } from "./deps.ts";
+import type { Touch } from "./engine.ts";
+import type { SyncMessage } from "./messages.ts";
+import type { Runtime } from "./runtime.ts";
+
+/** Where a queue message goes: touches of one mapping, a catch-up request, or nowhere (and why). */
+export type Route =
+  | { kind: "touches"; compiled: CompiledMapping; touches: Touch[] }
+  | { kind: "catchup"; salesforceObject: string; reason: string }
+  | { kind: "skip"; reason: string };
+
+/** Turns one message into the records it touches. Attio messages name the object by id: resolved here. */
+export async function routeMessage(deps: SyncDeps, runtime: Runtime, message: SyncMessage): Promise<Route> {
+  switch (message.kind) {
+    case "attio.record": {
+      const object = await deps.attio.getObject(message.objectId);
+      const compiled = runtime.byAttioObject(object.api_slug);
+      if (!compiled) return { kind: "skip", reason: `Attio object ${object.api_slug} is not mapped` };
+      const touch: Touch = {
+        side: "attio",
+        recordId: message.recordId,
+        deleted: message.eventType === "record.deleted",
+        mergedFrom: message.eventType === "record.merged" ? message.duplicateRecordId : undefined,
+        correlationId: message.correlationId,
+        sourceEvent: { kind: message.kind, eventType: message.eventType, dedupeKey: message.dedupeKey },
+        actor: `${message.actor.type}:${message.actor.id ?? "-"}`,
+      };
+      return { kind: "touches", compiled, touches: [touch] };
+    }
+    case "salesforce.change": {
+      const { header } = message;
+      const compiled = runtime.bySalesforceObject(header.entityName);
+      if (!compiled) return { kind: "skip", reason: `Salesforce object ${header.entityName} is not mapped` };
+      const ids = header.recordIds.filter((id) => !id.includes("*"));
+      // Overflow events and wildcard ids name no records: only a catch-up can find what changed.
+      if (header.changeType === "GAP_OVERFLOW" || ids.length === 0) {
+        return {
+          kind: "catchup",
+          salesforceObject: header.entityName,
+          reason: `${header.changeType} without record ids`,
+        };
+      }
+      const touches = ids.map(
+        (recordId): Touch => ({
+          side: "salesforce",
+          recordId,
+          deleted: header.changeType === "DELETE" || header.changeType === "GAP_DELETE",
+          correlationId: message.correlationId,
+          sourceEvent: {
+            kind: message.kind,
+            changeType: header.changeType,
+            changeOrigin: header.changeOrigin,
+            dedupeKey: message.dedupeKey,
+            replayId: message.replayId,
+            // Our own write's echo is still compared with the base: automation in the same
+            // transaction may have changed other fields.
+            ownChange: isOwnChange(header.changeOrigin, deps.config.SALESFORCE_CLIENT_NAME),
+          },
+          actor: `salesforce-user:${header.commitUser ?? "-"}`,
+        }),
+      );
+      return { kind: "touches", compiled, touches };
+    }
+  }
+}

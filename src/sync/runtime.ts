@@ -1,0 +1,100 @@
+import { desc, eq } from "drizzle-orm";
+import { parseSyncConfig, type SyncConfig } from "../config/config-toml.ts";
+import { resolveMappings } from "../mapping/effective.ts";
+import { type CompiledMapping, compileMapping } from "../mapping/engine.ts";
+import {
+  type OrgCapabilities,
+  orgCapabilities,
+  PLAIN_ORG,
+  SObjectDescribeSchema,
+} from "../mapping/schema-salesforce.ts";
+import { configVersions } from "../store/schema.ts";
+import type { SyncDeps } from "./deps.ts";
+import type { DeletePolicy } from "./engine.ts";
+
+/** The mappings in force, compiled once per config version and org. */
+export interface Runtime {
+  configVersion: number;
+  config: SyncConfig;
+  mappings: CompiledMapping[];
+  byAttioObject(slug: string): CompiledMapping | undefined;
+  bySalesforceObject(name: string): CompiledMapping | undefined;
+  deletePolicy(mappingName: string): DeletePolicy;
+}
+
+/** KV key of the org's capabilities learnt from describe (country picklists, multi-currency, ...). */
+export const ORG_CAPABILITIES_KEY = "schema:salesforce:capabilities";
+const CAPABILITIES_TTL_SECONDS = 3600;
+
+let cached: { key: string; runtime: Runtime } | undefined;
+
+/**
+ * The effective configuration: the newest config document stored through `/api/v1/config` (D1
+ * `config_versions`), else the defaults, applied to the org's capabilities.
+ */
+export async function loadRuntime(deps: SyncDeps, kv: KVNamespace): Promise<Runtime> {
+  const latest = await deps.db
+    .select()
+    .from(configVersions)
+    .where(eq(configVersions.kind, "config"))
+    .orderBy(desc(configVersions.version))
+    .limit(1)
+    .get();
+  const org = await loadCapabilities(deps, kv);
+  const key = `${latest?.version ?? 0}:${JSON.stringify(org)}`;
+  if (cached?.key === key) return cached.runtime;
+  const text = typeof latest?.document.toml === "string" ? latest.document.toml : "";
+  const runtime = buildRuntime(latest?.version ?? 0, parseSyncConfig(text), org);
+  cached = { key, runtime };
+  return runtime;
+}
+
+export function buildRuntime(version: number, config: SyncConfig, org: OrgCapabilities): Runtime {
+  const mappings = resolveMappings(config, org)
+    .filter((m) => m.enabled && !m.read_only)
+    .map(compileMapping);
+  const policies = deletePolicies(config);
+  return {
+    configVersion: version,
+    config,
+    mappings,
+    byAttioObject: (slug) => mappings.find((m) => m.mapping.attio_object === slug),
+    bySalesforceObject: (name) => mappings.find((m) => m.mapping.salesforce_object === name),
+    deletePolicy: (name) => policies[name] ?? "hold",
+  };
+}
+
+function deletePolicies(config: SyncConfig): Record<string, DeletePolicy> {
+  const out: Record<string, DeletePolicy> = {};
+  const read = (name: string, section: unknown) => {
+    const policy = (section as { delete_policy?: DeletePolicy } | undefined)?.delete_policy;
+    if (policy) out[name] = policy;
+  };
+  read("companies", config.mappings.companies);
+  read("people", config.mappings.people);
+  read("deals", config.mappings.deals);
+  for (const custom of config.custom_mappings) read(custom.name, custom);
+  return out;
+}
+
+/**
+ * What the org has (State & Country picklists, multi-currency, LinkedIn__c), from describe, cached
+ * in KV for an hour. When Salesforce cannot answer, the plainest org is assumed for this run only.
+ */
+async function loadCapabilities(deps: SyncDeps, kv: KVNamespace): Promise<OrgCapabilities> {
+  const stored = await kv.get<OrgCapabilities>(ORG_CAPABILITIES_KEY, "json");
+  if (stored) return stored;
+  try {
+    const describes: Record<string, ReturnType<typeof SObjectDescribeSchema.parse>> = {};
+    for (const object of ["Account", "Contact", "Opportunity"]) {
+      const parsed = SObjectDescribeSchema.safeParse(await deps.salesforce.describe(object));
+      if (parsed.success) describes[object] = parsed.data;
+    }
+    const capabilities = orgCapabilities(describes);
+    await kv.put(ORG_CAPABILITIES_KEY, JSON.stringify(capabilities), { expirationTtl: CAPABILITIES_TTL_SECONDS });
+    return capabilities;
+  } catch (err) {
+    deps.log.warn("describe failed; assuming a plain org for this run", { error: (err as Error).message });
+    return PLAIN_ORG;
+  }
+}
