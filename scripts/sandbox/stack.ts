@@ -1,0 +1,155 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { type Unstable_DevWorker, unstable_dev } from "wrangler";
+import { type AttioEmulator, startAttioEmulator } from "./attio/server.ts";
+import { type SalesforceEmulator, startSalesforceEmulator } from "./salesforce/server.ts";
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, "../..");
+
+export const SANDBOX_RELAY_SECRET = "sandbox-relay-secret";
+export const SANDBOX_ADMIN_TOKEN = "sandbox-admin-token";
+
+/** The record events the Worker subscribes to in Attio. */
+const ATTIO_EVENTS = ["record.created", "record.updated", "record.deleted", "record.merged"];
+
+export interface StackOptions {
+  seed?: number;
+  /** Ports; 0 (the default) picks free ones. */
+  workerPort?: number;
+  attioPort?: number;
+  salesforcePort?: number;
+  /** Worker log level (`silent` in tests). */
+  logLevel?: "debug" | "info" | "warn" | "error" | "silent";
+  /** Extra Worker vars, e.g. CONFLICT_RESOLUTION. */
+  vars?: Record<string, string>;
+  /** Milliseconds the emulators wait before retrying a failed delivery. */
+  retryBaseMs?: number;
+}
+
+/** Both emulators and the Worker (wrangler dev, local D1/KV/Queues/DOs), wired to each other. */
+export interface Stack {
+  attio: AttioEmulator;
+  salesforce: SalesforceEmulator;
+  worker: Unstable_DevWorker;
+  workerUrl: string;
+  adminToken: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the sandbox stack: the Attio and Salesforce emulators on 127.0.0.1, a webhook in the Attio
+ * emulator pointing at the Worker, the Salesforce emulator's change events relayed to the Worker,
+ * and the Worker itself under wrangler dev with fresh local storage and its D1 migrations applied.
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const workerPort = options.workerPort || (await freePort());
+  const workerUrl = `http://127.0.0.1:${workerPort}`;
+  const attio = await startAttioEmulator({
+    port: options.attioPort ?? 0,
+    seed: options.seed ?? 1,
+    retryBaseMs: options.retryBaseMs ?? 200,
+  });
+  const salesforce = await startSalesforceEmulator({
+    port: options.salesforcePort ?? 0,
+    seed: options.seed ?? 1,
+    relay: { url: `${workerUrl}/webhooks/salesforce`, secret: SANDBOX_RELAY_SECRET },
+    retryBaseMs: options.retryBaseMs ?? 200,
+  });
+  const state = await mkdtemp(join(tmpdir(), "attio-sfdc-sandbox-"));
+  try {
+    const webhookSecret = await registerWebhook(attio, `${workerUrl}/webhooks/attio`);
+    const config = await writeSandboxConfig(state);
+    await run(
+      process.execPath,
+      [wranglerBin(), "d1", "migrations", "apply", "DB", "--local", "--config", config, "--persist-to", state],
+      { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } },
+    );
+    const worker = await unstable_dev(join(ROOT, "src/index.ts"), {
+      config,
+      ip: "127.0.0.1",
+      port: workerPort,
+      persistTo: state,
+      logLevel: "none",
+      vars: {
+        ATTIO_API_URL: attio.url,
+        ATTIO_API_KEY: attio.apiKey,
+        ATTIO_WEBHOOK_SECRET: webhookSecret,
+        SALESFORCE_LOGIN_URL: salesforce.url,
+        SALESFORCE_CLIENT_ID: salesforce.clientId,
+        SALESFORCE_CLIENT_SECRET: salesforce.clientSecret,
+        RELAY_SECRET: SANDBOX_RELAY_SECRET,
+        ADMIN_TOKEN: SANDBOX_ADMIN_TOKEN,
+        LOG_LEVEL: options.logLevel ?? "silent",
+        ...options.vars,
+      },
+      experimental: { disableExperimentalWarning: true, testScheduled: true, disableDevRegistry: true },
+    });
+    return {
+      attio,
+      salesforce,
+      worker,
+      workerUrl,
+      adminToken: SANDBOX_ADMIN_TOKEN,
+      async stop() {
+        await worker.stop();
+        await Promise.all([attio.close(), salesforce.close()]);
+        await rm(state, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await Promise.all([attio.close(), salesforce.close()]);
+    await rm(state, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Creates the Worker's webhook in the Attio emulator, as a user would in Attio; returns its secret. */
+async function registerWebhook(attio: AttioEmulator, targetUrl: string): Promise<string> {
+  const response = await fetch(`${attio.url}/v2/webhooks`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${attio.apiKey}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      data: { target_url: targetUrl, subscriptions: ATTIO_EVENTS.map((event_type) => ({ event_type, filter: null })) },
+    }),
+  });
+  const body = (await response.json()) as { data?: { secret?: string } };
+  if (!response.ok || !body.data?.secret) throw new Error(`webhook registration failed: ${JSON.stringify(body)}`);
+  return body.data.secret;
+}
+
+/**
+ * wrangler.toml for the sandbox: the project's own, with absolute paths and the queue batch timeout
+ * at its minimum, so a change reaches the consumer at once instead of after up to 5 seconds.
+ */
+async function writeSandboxConfig(dir: string): Promise<string> {
+  const original = await readFile(join(ROOT, "wrangler.toml"), "utf8");
+  const config = original
+    .replace(/^main = .*$/m, `main = "${join(ROOT, "src/index.ts")}"`)
+    .replace(/^migrations_dir = .*$/m, `migrations_dir = "${join(ROOT, "migrations")}"`)
+    .replace(/^max_batch_timeout = \d+/gm, "max_batch_timeout = 0");
+  const path = join(dir, "wrangler.toml");
+  await writeFile(path, config);
+  return path;
+}
+
+function wranglerBin(): string {
+  return join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port")),
+      );
+    });
+  });
+}
