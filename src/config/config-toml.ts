@@ -34,6 +34,11 @@ const stringTable = z.record(z.string().min(1), z.string().min(1));
 
 const mappingCommon = {
   enabled: z.boolean().default(true),
+  /**
+   * What a delete on one side does to the other: `hold` (default) waits for approval in
+   * /api/v1/deletes, `propagate` deletes the counterpart, `ignore` only unlinks the pair.
+   */
+  delete_policy: z.enum(["hold", "propagate", "ignore"]).default("hold"),
   fields: z.array(FieldOverrideSchema).default([]),
   match_keys: z.array(z.strictObject(MatchKeySchema.shape)).optional(),
   salesforce_external_id_field: z.string().min(1).optional(),

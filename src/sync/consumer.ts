@@ -146,6 +146,8 @@ function engineOptions(deps: SyncDeps, env: Env, runtime: Runtime) {
   };
   return (mappingName: string): EngineOptions => ({
     deletePolicy: runtime.deletePolicy(mappingName),
+    strategy: runtime.strategy,
+    direction: runtime.direction,
     requestSync,
     onLinked,
     salesforceObjectFor: (attioObject) => runtime.byAttioObject(attioObject)?.mapping.salesforce_object,

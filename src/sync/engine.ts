@@ -26,7 +26,14 @@ import { ambiguousMatches, auditLog } from "../store/schema.ts";
 import { attioSide, policiesOf, salesforceFieldsOf, salesforceSide } from "./canon.ts";
 import type { SyncDeps } from "./deps.ts";
 import type { FieldChange } from "./diff.ts";
-import { type Base, type FieldPlan, planFields, type Values } from "./plan-fields.ts";
+import {
+  type Base,
+  type FieldPlan,
+  planFields,
+  type Strategy,
+  type SyncDirection,
+  type Values,
+} from "./plan-fields.ts";
 
 /** What happened to one touched record; the consumer acks, retries or records a failure from it. */
 export type TouchOutcome =
@@ -51,6 +58,8 @@ export interface Touch {
 
 export interface EngineOptions {
   deletePolicy: DeletePolicy;
+  strategy: Strategy;
+  direction: SyncDirection;
   /** Asks for a record to be synced (a parent of a deferred reference). */
   requestSync(side: "attio" | "salesforce", object: string, recordId: string): Promise<void>;
   /** The Salesforce object mapped to an Attio object (to sync the parent of a Salesforce reference). */
@@ -350,8 +359,8 @@ class Runner {
         salesforceChangedAt:
           typeof unit.salesforce?.LastModifiedDate === "string" ? unit.salesforce.LastModifiedDate : undefined,
       },
-      this.deps.config.CONFLICT_RESOLUTION,
-      this.deps.config.SYNC_DIRECTION,
+      this.options.strategy,
+      this.options.direction,
     );
     const pending: Pending = {
       unit,

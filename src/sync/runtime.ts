@@ -11,10 +11,14 @@ import {
 import { configVersions } from "../store/schema.ts";
 import type { SyncDeps } from "./deps.ts";
 import type { DeletePolicy } from "./engine.ts";
+import type { Strategy, SyncDirection } from "./plan-fields.ts";
 
 /** The mappings in force, compiled once per config version and org. */
 export interface Runtime {
   configVersion: number;
+  /** From a stored config document when there is one, else from SYNC_DIRECTION / CONFLICT_RESOLUTION. */
+  direction: SyncDirection;
+  strategy: Strategy;
   config: SyncConfig;
   mappings: CompiledMapping[];
   byAttioObject(slug: string): CompiledMapping | undefined;
@@ -41,21 +45,33 @@ export async function loadRuntime(deps: SyncDeps, kv: KVNamespace): Promise<Runt
     .limit(1)
     .get();
   const org = await loadCapabilities(deps, kv);
-  const key = `${latest?.version ?? 0}:${JSON.stringify(org)}`;
+  const key = `${latest?.version ?? 0}:${JSON.stringify(org)}:${deps.config.SYNC_DIRECTION}:${deps.config.CONFLICT_RESOLUTION}`;
   if (cached?.key === key) return cached.runtime;
   const text = typeof latest?.document.toml === "string" ? latest.document.toml : "";
-  const runtime = buildRuntime(latest?.version ?? 0, parseSyncConfig(text), org);
+  const config = parseSyncConfig(text);
+  const sync = latest
+    ? config.sync
+    : { direction: deps.config.SYNC_DIRECTION, conflict_resolution: deps.config.CONFLICT_RESOLUTION };
+  const runtime = buildRuntime(latest?.version ?? 0, config, org, sync.direction, sync.conflict_resolution);
   cached = { key, runtime };
   return runtime;
 }
 
-export function buildRuntime(version: number, config: SyncConfig, org: OrgCapabilities): Runtime {
+export function buildRuntime(
+  version: number,
+  config: SyncConfig,
+  org: OrgCapabilities,
+  direction: SyncDirection,
+  strategy: Strategy,
+): Runtime {
   const mappings = resolveMappings(config, org)
     .filter((m) => m.enabled && !m.read_only)
     .map(compileMapping);
   const policies = deletePolicies(config);
   return {
     configVersion: version,
+    direction,
+    strategy,
     config,
     mappings,
     byAttioObject: (slug) => mappings.find((m) => m.mapping.attio_object === slug),
@@ -65,16 +81,13 @@ export function buildRuntime(version: number, config: SyncConfig, org: OrgCapabi
 }
 
 function deletePolicies(config: SyncConfig): Record<string, DeletePolicy> {
-  const out: Record<string, DeletePolicy> = {};
-  const read = (name: string, section: unknown) => {
-    const policy = (section as { delete_policy?: DeletePolicy } | undefined)?.delete_policy;
-    if (policy) out[name] = policy;
+  const { companies, people, deals } = config.mappings;
+  return {
+    companies: companies.delete_policy,
+    people: people.delete_policy,
+    deals: deals.delete_policy,
+    ...Object.fromEntries(config.custom_mappings.map((custom) => [custom.name, custom.delete_policy])),
   };
-  read("companies", config.mappings.companies);
-  read("people", config.mappings.people);
-  read("deals", config.mappings.deals);
-  for (const custom of config.custom_mappings) read(custom.name, custom);
-  return out;
 }
 
 /**
