@@ -26,6 +26,7 @@ import { ambiguousMatches, auditLog } from "../store/schema.ts";
 import { attioSide, policiesOf, salesforceFieldsOf, salesforceSide } from "./canon.ts";
 import type { SyncDeps } from "./deps.ts";
 import type { FieldChange } from "./diff.ts";
+import { matchQueryValues } from "./match-query.ts";
 import {
   type Base,
   type FieldPlan,
@@ -265,7 +266,7 @@ class Runner {
       const rows = await this.deps.salesforce.findBy(
         mapping.salesforce_object,
         key.salesforce,
-        [...new Set(attioKeys.map((k) => k.value))],
+        [...new Set(attioKeys.flatMap((k) => matchQueryValues(key.normalize, k.value)))],
         salesforceFieldsOf(this.compiled),
       );
       const linked = await pairsBySalesforce(
