@@ -118,6 +118,7 @@ export async function syncMapping(
 
     // 2. Read: pairs again (another consumer may have linked meanwhile), then both sides in bulk.
     const pairs = await loadPairs(deps, compiled, ready);
+    await holdMergedAway(deps, compiled, ready, pairs);
     const units = await readUnits(deps, compiled, ready, pairs);
 
     // 3. Plan and write, record by record, with the writes of one kind batched.
@@ -153,6 +154,33 @@ async function loadPairs(deps: SyncDeps, compiled: CompiledMapping, touches: rea
     if (loser) out.set(touch, { ...loser, mapping: { ...loser.mapping, attioRecordId: touch.recordId } });
   }
   return out;
+}
+
+/**
+ * An Attio merge whose survivor already has a counterpart: the loser's pair cannot move to it, and
+ * which of the two Salesforce records should survive is not ours to guess. The loser's pair is held
+ * as a delete on the Attio side, for a human to decide (whatever the delete policy).
+ */
+async function holdMergedAway(
+  deps: SyncDeps,
+  compiled: CompiledMapping,
+  touches: readonly Touch[],
+  pairs: Map<Touch, Pair>,
+) {
+  const merges = touches.filter((t) => t.side === "attio" && t.mergedFrom);
+  if (merges.length === 0) return;
+  const losers = await pairsByAttio(
+    deps.db,
+    compiled.mapping.attio_object,
+    merges.map((t) => t.mergedFrom as string),
+  );
+  for (const touch of merges) {
+    const loser = losers.get(touch.mergedFrom as string);
+    const survivor = pairs.get(touch);
+    if (loser && survivor && survivor.mapping.id !== loser.mapping.id) {
+      await holdDelete(deps.db, loser.mapping.id, "attio");
+    }
+  }
 }
 
 async function readUnits(
