@@ -28,6 +28,8 @@ export const EnvConfigSchema = z.object({
     .default("62.0"),
   RELAY_SECRET: secret("RELAY_SECRET"),
   ADMIN_TOKEN: secret("ADMIN_TOKEN"),
+  /** The next admin token during a rotation: both are accepted until ADMIN_TOKEN is replaced. */
+  ADMIN_TOKEN_NEXT: z.string().min(16, { error: "must be at least 16 characters" }).optional(),
   SYNC_DIRECTION: z.enum(["bidirectional", "attio_to_sf", "sf_to_attio"]).default("bidirectional"),
   CONFLICT_RESOLUTION: z.enum(["last_write", "attio_wins", "sf_wins", "manual"]).default("last_write"),
   BATCH_SIZE: z.coerce.number().int().min(1).max(200).default(50),

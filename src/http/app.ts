@@ -1,8 +1,10 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { parseEnvConfig } from "../config/env.ts";
-import { toSyncError } from "../lib/errors.ts";
+import { SyncError, toSyncError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
-import { apiV1 } from "./api-v1.ts";
+import { createApiV1, OPENAPI_INFO } from "./api/index.ts";
+import { docsPage, type OpenApiDocument } from "./docs-page.ts";
 import { errorResponse } from "./errors.ts";
 import { health } from "./health.ts";
 import type { AppEnv } from "./types.ts";
@@ -16,6 +18,12 @@ import { salesforceRelay } from "./webhook-salesforce.ts";
  * const app = createApp();
  * export default { fetch: app.fetch };
  */
+/** Request body limits in bytes (the relay's default batch is 5 MB: see docs/RELAY.md). */
+export const BODY_LIMITS = { attio: 256 * 1024, relay: 10 * 1024 * 1024, api: 256 * 1024 };
+
+const tooLarge = (c: Context<AppEnv>) =>
+  errorResponse(c, new SyncError("bad_request", "Request body is too large", { status: 413 }));
+
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
@@ -25,13 +33,25 @@ export function createApp(): Hono<AppEnv> {
     c.set("config", config);
     c.set("correlationId", correlationId);
     c.set("log", createLogger(config.LOG_LEVEL, { correlation_id: correlationId }));
+    // Every response names the id its log lines carry.
+    c.header("x-request-id", correlationId);
     await next();
   });
 
+  // Bodies bigger than any legitimate sender's are refused before they are read.
+  app.use("/webhooks/attio", bodyLimit({ maxSize: BODY_LIMITS.attio, onError: tooLarge }));
+  app.use("/webhooks/salesforce", bodyLimit({ maxSize: BODY_LIMITS.relay, onError: tooLarge }));
+  app.use("/api/*", bodyLimit({ maxSize: BODY_LIMITS.api, onError: tooLarge }));
+
+  const api = createApiV1();
   app.route("/", health);
+  app.route(
+    "/",
+    docsPage(() => api.getOpenAPI31Document(OPENAPI_INFO) as unknown as OpenApiDocument),
+  );
   app.route("/webhooks/attio", attioWebhook);
   app.route("/webhooks/salesforce", salesforceRelay);
-  app.route("/api/v1", apiV1);
+  app.route("/api/v1", api);
 
   app.notFound((c) =>
     c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` } }, 404),

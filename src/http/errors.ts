@@ -3,23 +3,26 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import { SyncError } from "../lib/errors.ts";
 
-/** The JSON error body of every route: `{error: {code, message, issues?}}`. */
+/**
+ * The one error body of every route: `{error: {code, message, details?}}`. `details` lists the
+ * fields a request got wrong, or the problems of a rejected configuration.
+ */
 export function errorResponse(c: Context, error: SyncError): Response {
-  const issues = error.detail.issues;
+  const details = error.detail.details;
   return c.json(
-    { error: { code: error.code, message: error.message, ...(issues ? { issues } : {}) } },
+    { error: { code: error.code, message: error.message, ...(details ? { details } : {}) } },
     error.status as ContentfulStatusCode,
   );
 }
 
 /** A 400 naming each field zod rejected, e.g. `events.0.id.record_id: expected string`. */
 export function validationError(what: string, error: z.ZodError): SyncError {
-  const issues = error.issues.map((issue) => ({ path: issue.path.join(".") || "(root)", message: issue.message }));
-  const summary = issues
+  const details = error.issues.map((issue) => ({ path: issue.path.join(".") || "(root)", message: issue.message }));
+  const summary = details
     .slice(0, 5)
     .map((i) => `${i.path}: ${i.message}`)
     .join("; ");
-  return new SyncError("bad_request", `Invalid ${what}: ${summary}`, { status: 400, detail: { issues } });
+  return new SyncError("bad_request", `Invalid ${what}: ${summary}`, { status: 400, detail: { details } });
 }
 
 export function parseJson(text: string, what: string): unknown {

@@ -16,6 +16,8 @@ import type { Strategy, SyncDirection } from "./plan-fields.ts";
 /** The mappings in force, compiled once per config version and org. */
 export interface Runtime {
   configVersion: number;
+  /** What the org has, as learnt from describe. */
+  org: OrgCapabilities;
   /** From a stored config document when there is one, else from SYNC_DIRECTION / CONFLICT_RESOLUTION. */
   direction: SyncDirection;
   strategy: Strategy;
@@ -70,6 +72,7 @@ export function buildRuntime(
   const policies = deletePolicies(config);
   return {
     configVersion: version,
+    org,
     direction,
     strategy,
     config,

@@ -1,4 +1,7 @@
 import { HttpResponse, http } from "msw";
+import companyAttributes from "../../fixtures/attio/attributes-companies.json";
+import dealAttributes from "../../fixtures/attio/attributes-deals.json";
+import peopleAttributes from "../../fixtures/attio/attributes-people.json";
 import rateLimited from "../../fixtures/attio/error-rate-limit-429.json";
 import companiesObject from "../../fixtures/attio/object-companies.json";
 import peopleObject from "../../fixtures/attio/object-people.json";
@@ -37,7 +40,49 @@ export function fakeAttio() {
     calls.push({ method: request.method, path: url.pathname, authorization: request.headers.get("authorization") });
   };
 
+  const attributes: Record<string, unknown> = {
+    people: peopleAttributes,
+    companies: companyAttributes,
+    deals: dealAttributes,
+  };
   const handlers = [
+    http.get(`${ATTIO}/v2/objects/:object/attributes`, ({ request, params }) => {
+      record(request);
+      const list = attributes[String(params.object)];
+      if (!list) {
+        return HttpResponse.json(
+          {
+            status_code: 404,
+            type: "invalid_request_error",
+            code: "not_found",
+            message: `Object with slug/ID "${params.object}" not found.`,
+          },
+          { status: 404 },
+        );
+      }
+      return HttpResponse.json(list);
+    }),
+    http.get(`${ATTIO}/v2/objects/:object/attributes/:attribute/:kind`, ({ request, params }) => {
+      record(request);
+      // Option and status lists: a few made-up titles in Attio's list shape.
+      const titles =
+        params.kind === "statuses"
+          ? ["Lead", "In Progress", "Won 🎉", "Lost"]
+          : ["Software", "Fintech", "1-10", "11-50", "51-200"];
+      const key = params.kind === "statuses" ? "status_id" : "option_id";
+      return HttpResponse.json({
+        data: titles.map((title, i) => ({
+          id: {
+            workspace_id: "6f1c2a9e-0b7d-4c1e-9a51-3e2f8d7c4b10",
+            object_id: String(params.object),
+            attribute_id: String(params.attribute),
+            [key]: `00000000-0000-4000-8000-00000000000${i}`,
+          },
+          title,
+          is_archived: false,
+        })),
+      });
+    }),
     http.get(`${ATTIO}/v2/objects/:object`, ({ request, params }) => {
       record(request);
       const object = String(params.object);

@@ -37,6 +37,10 @@ describe("GET /healthz and /api/v1/status", () => {
       },
       mapped_records: {},
       open_failures: 0,
+      open_conflicts: 0,
+      pending_deletes: 0,
+      ambiguous_matches: 0,
+      last_cron_run: null,
     });
   });
 

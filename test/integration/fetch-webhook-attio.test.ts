@@ -119,9 +119,9 @@ describe("POST /webhooks/attio", () => {
     const response = await exports.default.fetch(await attioWebhookRequest(body));
 
     expect(response.status).toBe(400);
-    const json = (await response.json()) as { error: { message: string; issues: { path: string }[] } };
+    const json = (await response.json()) as { error: { message: string; details: { path: string }[] } };
     expect(json.error.message).toContain("events.1");
-    expect(json.error.issues.some((i) => i.path.startsWith("events.1"))).toBe(true);
+    expect(json.error.details.some((i) => i.path.startsWith("events.1"))).toBe(true);
     expect(spy).not.toHaveBeenCalled();
   });
 

@@ -1,0 +1,185 @@
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { desc, eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { safeParseSyncConfig } from "../../config/config-toml.ts";
+import { SyncError } from "../../lib/errors.ts";
+import { resolveMappings } from "../../mapping/effective.ts";
+import { loadSchemas } from "../../mapping/schema-source.ts";
+import { validateMappings } from "../../mapping/validate.ts";
+import { mappingsView } from "../../mapping/view.ts";
+import { openDb } from "../../store/db.ts";
+import { configVersions } from "../../store/schema.ts";
+import { loadRuntime } from "../../sync/runtime.ts";
+import { cachedSchemaSource } from "../../sync/schema-source.ts";
+import { errorResponse } from "../errors.ts";
+import type { AppEnv } from "../types.ts";
+import { define, depsOf, ErrorSchema, json } from "./common.ts";
+
+/** A configuration document: the text of a config.toml (see config.example.toml). */
+const ConfigBody = z.strictObject({ toml: z.string().max(200_000) }).openapi("ConfigDocument");
+const Report = z
+  .object({
+    ok: z.boolean(),
+    problems: z.array(z.object({ path: z.string(), line: z.number().optional(), message: z.string() })),
+    schema: z.unknown().optional(),
+  })
+  .openapi("ValidationReport");
+const ObjectParam = z.strictObject({ object: z.string().regex(/^[A-Za-z0-9_]+$/) });
+
+export function configRoutes(app: OpenAPIHono<AppEnv>) {
+  define(
+    app,
+    {
+      method: "get",
+      path: "/config",
+      summary: "The configuration in force: its version, its text and its parsed form",
+      responses: {
+        200: json(z.object({ version: z.number(), toml: z.string(), config: z.unknown() }), "Configuration"),
+      },
+    },
+    async (c) => {
+      const latest = await latestConfig(c);
+      const runtime = await loadRuntime(depsOf(c), c.env.CURSORS);
+      return c.json({ version: latest?.version ?? 0, toml: latest?.toml ?? "", config: runtime.config }, 200);
+    },
+  );
+
+  define(
+    app,
+    {
+      method: "post",
+      path: "/validate",
+      summary: "Validate a configuration document against both live schemas without storing it",
+      body: ConfigBody,
+      responses: { 200: json(Report, "Validation report (ok: false lists every problem)") },
+    },
+    async (c, { body }) => c.json(await validate(c, body.toml), 200),
+  );
+
+  define(
+    app,
+    {
+      method: "put",
+      path: "/config",
+      summary: "Store a new configuration version; it takes effect without a redeploy",
+      description: "Refused with the validation report when the document or its mappings are invalid.",
+      body: ConfigBody,
+      responses: {
+        200: json(z.object({ version: z.number(), report: Report }), "Stored"),
+        422: json(Report.extend({ error: ErrorSchema.shape.error }), "Invalid: nothing stored"),
+      },
+    },
+    async (c, { body }) => {
+      const report = await validate(c, body.toml);
+      if (!report.ok) {
+        return c.json(
+          {
+            ...report,
+            error: {
+              code: "config_invalid",
+              message: "The configuration is invalid; nothing was stored",
+              details: report.problems,
+            },
+          },
+          422,
+        );
+      }
+      const [row] = await openDb(c.env.DB)
+        .insert(configVersions)
+        .values({ kind: "config", document: { toml: body.toml } })
+        .returning({ version: configVersions.version });
+      c.var.log.info("configuration stored", { version: row?.version });
+      return c.json({ version: row?.version ?? 0, report }, 200);
+    },
+  );
+
+  define(
+    app,
+    {
+      method: "get",
+      path: "/mappings",
+      summary: "Effective mappings (defaults + configuration) with each field's direction and transform",
+      responses: { 200: json(z.object({ version: z.number(), mappings: z.unknown() }), "Mappings") },
+    },
+    async (c) => {
+      const runtime = await loadRuntime(depsOf(c), c.env.CURSORS);
+      const view = mappingsView(
+        runtime.mappings.map((m) => m.mapping),
+        runtime.strategy,
+      );
+      return c.json({ version: runtime.configVersion, mappings: view }, 200);
+    },
+  );
+
+  define(
+    app,
+    {
+      method: "get",
+      path: "/schema/attio/{object}",
+      summary: "Attributes of an Attio object, from the schema cache",
+      params: ObjectParam,
+      responses: { 200: json(z.object({ object: z.string(), attributes: z.unknown() }), "Attributes") },
+    },
+    async (c, { params }) => {
+      const deps = depsOf(c);
+      const source = cachedSchemaSource(deps.attio, deps.salesforce, c.env.CURSORS);
+      const attributes = await source.attioAttributes(params.object);
+      if (!attributes)
+        return errorResponse(c, new SyncError("not_found", `Attio has no object ${params.object}`, { status: 404 }));
+      return c.json({ object: params.object, attributes }, 200);
+    },
+  );
+
+  define(
+    app,
+    {
+      method: "get",
+      path: "/schema/salesforce/{object}",
+      summary: "Fields of a Salesforce object (describe), from the schema cache",
+      params: ObjectParam,
+      responses: { 200: json(z.object({ object: z.string(), fields: z.unknown() }), "Fields") },
+    },
+    async (c, { params }) => {
+      const deps = depsOf(c);
+      const source = cachedSchemaSource(deps.attio, deps.salesforce, c.env.CURSORS);
+      const describe = await source.salesforceDescribe(params.object);
+      if (!describe)
+        return errorResponse(
+          c,
+          new SyncError("not_found", `Salesforce has no object ${params.object}`, { status: 404 }),
+        );
+      return c.json({ object: params.object, fields: describe.fields }, 200);
+    },
+  );
+}
+
+async function latestConfig(c: Context<AppEnv>) {
+  const row = await openDb(c.env.DB)
+    .select()
+    .from(configVersions)
+    .where(eq(configVersions.kind, "config"))
+    .orderBy(desc(configVersions.version))
+    .limit(1)
+    .get();
+  return row
+    ? { version: row.version, toml: typeof row.document.toml === "string" ? row.document.toml : "" }
+    : undefined;
+}
+
+/** Parses the document, then checks its mappings against what both CRMs really have. */
+async function validate(c: Context<AppEnv>, toml: string) {
+  const parsed = safeParseSyncConfig(toml);
+  if (!parsed.ok) return { ok: false, problems: parsed.problems };
+  const deps = depsOf(c);
+  const runtime = await loadRuntime(deps, c.env.CURSORS);
+  const mappings = resolveMappings(parsed.config, runtime.org);
+  const schemas = await loadSchemas(cachedSchemaSource(deps.attio, deps.salesforce, c.env.CURSORS), mappings);
+  const report = validateMappings(mappings, schemas);
+  const problems = report.issues
+    .filter((issue) => issue.severity === "error")
+    .map((issue) => ({
+      path: [issue.mapping, issue.salesforce ?? issue.attio].filter(Boolean).join("."),
+      message: issue.message,
+    }));
+  return { ok: report.ok, problems, schema: report.issues };
+}

@@ -1,0 +1,37 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { VERSION } from "../../version.ts";
+import { requireAdmin } from "../auth.ts";
+import type { AppEnv } from "../types.ts";
+import { configRoutes } from "./config.ts";
+import { failureRoutes } from "./failures.ts";
+import { historyRoutes } from "./history.ts";
+import { statusRoutes } from "./status.ts";
+import { workRoutes } from "./work.ts";
+
+/** The OpenAPI document's identity; the paths come from the routes' own zod schemas. */
+export const OPENAPI_INFO = {
+  openapi: "3.1.0",
+  info: {
+    title: "attio-sfdc management API",
+    version: VERSION,
+    description: "Operate the Attio <-> Salesforce sync. Every route needs `Authorization: Bearer <ADMIN_TOKEN>`.",
+  },
+  servers: [{ url: "/api/v1" }],
+};
+
+/**
+ * `/api/v1`: the management API. The admin token is checked before anything else, for every route
+ * (including the OpenAPI document).
+ */
+export function createApiV1(): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+  app.use(requireAdmin);
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  statusRoutes(app);
+  configRoutes(app);
+  workRoutes(app);
+  failureRoutes(app);
+  historyRoutes(app);
+  app.doc31("/openapi.json", OPENAPI_INFO);
+  return app;
+}

@@ -1,0 +1,97 @@
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { sql } from "drizzle-orm";
+import type { Context } from "hono";
+import { openDb } from "../../store/db.ts";
+import { countOpenFailures } from "../../store/failures.ts";
+import { countMappings } from "../../store/mappings.ts";
+import { ambiguousMatches, conflicts, pendingDeletes } from "../../store/schema.ts";
+import { VERSION } from "../../version.ts";
+import type { AppEnv } from "../types.ts";
+import { define, json } from "./common.ts";
+
+const Probe = z.object({ ok: z.boolean(), error: z.string().optional() });
+
+const StatusSchema = z
+  .object({
+    version: z.string(),
+    direction: z.string(),
+    bindings: z.object({ d1: Probe, kv: Probe, queue: Probe, record_lock: Probe, rate_limiter: Probe }),
+    mapped_records: z.record(z.string(), z.number()).openapi({ example: { "people:Contact": 12 } }),
+    open_failures: z.number().nullable(),
+    open_conflicts: z.number().nullable(),
+    pending_deletes: z.number().nullable(),
+    ambiguous_matches: z.number().nullable(),
+    last_cron_run: z.unknown().nullable(),
+  })
+  .openapi("Status");
+
+export function statusRoutes(app: OpenAPIHono<AppEnv>) {
+  define(
+    app,
+    {
+      method: "get",
+      path: "/status",
+      summary: "Sync health: bindings, linked records, open work",
+      responses: { 200: json(StatusSchema, "Current status") },
+    },
+    status,
+  );
+}
+
+async function status(c: Context<AppEnv>): Promise<Response> {
+  const db = openDb(c.env.DB);
+  const [d1, kv] = await Promise.all([
+    probe(async () => {
+      await db.run(sql`select 1`);
+    }),
+    probe(async () => {
+      await c.env.CURSORS.get("status-probe");
+    }),
+  ]);
+  const count = async (
+    table: typeof conflicts | typeof pendingDeletes | typeof ambiguousMatches,
+    where: ReturnType<typeof sql>,
+  ) => {
+    const [row] = await db.select({ n: sql<number>`count(*)` }).from(table).where(where);
+    return row?.n ?? 0;
+  };
+  const counts = d1.ok
+    ? await Promise.all([
+        countMappings(db),
+        countOpenFailures(db),
+        count(conflicts, sql`status = 'open'`),
+        count(pendingDeletes, sql`status = 'pending'`),
+        count(ambiguousMatches, sql`status = 'open'`),
+      ])
+    : [{}, null, null, null, null];
+  const lastRun = kv.ok ? await c.env.CURSORS.get("cron:last-run", "json") : null;
+  return c.json(
+    {
+      version: VERSION,
+      direction: c.var.config.SYNC_DIRECTION,
+      bindings: {
+        d1,
+        kv,
+        queue: { ok: typeof c.env.SYNC_QUEUE?.send === "function" },
+        record_lock: { ok: typeof c.env.RECORD_LOCK?.getByName === "function" },
+        rate_limiter: { ok: typeof c.env.RATE_LIMITER?.getByName === "function" },
+      },
+      mapped_records: counts[0],
+      open_failures: counts[1],
+      open_conflicts: counts[2],
+      pending_deletes: counts[3],
+      ambiguous_matches: counts[4],
+      last_cron_run: lastRun,
+    },
+    200,
+  );
+}
+
+async function probe(check: () => Promise<void>): Promise<{ ok: boolean; error?: string }> {
+  try {
+    await check();
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
+}

@@ -1,0 +1,186 @@
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { and, asc, eq, gt } from "drizzle-orm";
+import { openDb } from "../../store/db.ts";
+import { ambiguousMatches, conflicts, idMappings, pendingDeletes } from "../../store/schema.ts";
+import { decideDelete, linkMatch, resolveConflict } from "../../sync/resolve.ts";
+import { loadRuntime } from "../../sync/runtime.ts";
+import type { AppEnv } from "../types.ts";
+import { define, depsOf, errorResponses, json, PageQuery, page } from "./common.ts";
+
+const IdParam = z.strictObject({ id: z.string().min(1).max(100) });
+const Scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+const ConflictSchema = z
+  .object({
+    id: z.string(),
+    mapping_id: z.string(),
+    field: z.string(),
+    base_value: z.unknown(),
+    attio_value: z.unknown(),
+    salesforce_value: z.unknown(),
+    status: z.enum(["open", "resolved"]),
+    resolution: z.unknown(),
+    created_at: z.string(),
+    resolved_at: z.string().nullable(),
+  })
+  .openapi("Conflict");
+
+const ResolveBody = z
+  .union([z.strictObject({ side: z.enum(["attio", "salesforce"]) }), z.strictObject({ value: Scalar })])
+  .openapi("ConflictResolution", {
+    description: 'Take one side\'s value (`{"side":"attio"}`) or set your own (`{"value":"CTO"}`).',
+  });
+
+const operator = (token: "current" | "next") => `operator:${token === "next" ? "next-admin-token" : "admin-token"}`;
+
+/** Conflicts, held deletes and ambiguous matches: the decisions a sync leaves to a person. */
+export function workRoutes(app: OpenAPIHono<AppEnv>) {
+  define(
+    app,
+    {
+      method: "get",
+      path: "/conflicts",
+      summary: "Conflicts (fields changed on both sides to different values)",
+      query: PageQuery.extend({ status: z.enum(["open", "resolved"]).default("open") }),
+      responses: {
+        200: json(
+          z.object({ items: z.array(ConflictSchema), next_cursor: z.string().nullable() }),
+          "A page of conflicts",
+        ),
+      },
+    },
+    async (c, { query }) => {
+      const rows = await openDb(c.env.DB)
+        .select()
+        .from(conflicts)
+        .where(and(eq(conflicts.status, query.status), query.cursor ? gt(conflicts.id, query.cursor) : undefined))
+        .orderBy(asc(conflicts.id))
+        .limit(query.limit + 1);
+      const items = rows.map((r) => ({
+        id: r.id,
+        mapping_id: r.mappingId,
+        field: r.field,
+        base_value: r.baseValue,
+        attio_value: r.attioValue,
+        salesforce_value: r.sfValue,
+        status: r.status,
+        resolution: r.resolution,
+        created_at: r.createdAt,
+        resolved_at: r.resolvedAt,
+      }));
+      return c.json(page(items, query.limit), 200);
+    },
+  );
+
+  define(
+    app,
+    {
+      method: "post",
+      path: "/conflicts/{id}",
+      summary: "Resolve a conflict: the value is written to both sides and audited",
+      params: IdParam,
+      body: ResolveBody,
+      responses: {
+        200: json(z.object({ id: z.string(), field: z.string(), value: Scalar }), "Resolved"),
+        404: errorResponses[404],
+      },
+    },
+    async (c, { params, body }) => {
+      const deps = depsOf(c);
+      const runtime = await loadRuntime(deps, c.env.CURSORS);
+      return c.json(await resolveConflict(deps, runtime, params.id, body, operator(c.var.adminTokenUsed)), 200);
+    },
+  );
+
+  define(
+    app,
+    {
+      method: "get",
+      path: "/deletes",
+      summary: "Deletes held for approval (the default delete policy)",
+      query: PageQuery.extend({ status: z.enum(["pending", "approved", "rejected"]).default("pending") }),
+      responses: {
+        200: json(z.object({ items: z.array(z.unknown()), next_cursor: z.string().nullable() }), "A page of deletes"),
+      },
+    },
+    async (c, { query }) => {
+      const rows = await openDb(c.env.DB)
+        .select({ delete: pendingDeletes, pair: idMappings })
+        .from(pendingDeletes)
+        .leftJoin(idMappings, eq(idMappings.id, pendingDeletes.mappingId))
+        .where(
+          and(eq(pendingDeletes.status, query.status), query.cursor ? gt(pendingDeletes.id, query.cursor) : undefined),
+        )
+        .orderBy(asc(pendingDeletes.id))
+        .limit(query.limit + 1);
+      const items = rows.map(({ delete: d, pair }) => ({
+        id: d.id,
+        deleted_on: d.deletedOn,
+        status: d.status,
+        detected_at: d.detectedAt,
+        decided_at: d.decidedAt,
+        attio: pair ? { object: pair.attioObject, record_id: pair.attioRecordId } : null,
+        salesforce: pair ? { object: pair.sfObject, record_id: pair.sfRecordId } : null,
+      }));
+      return c.json(page(items, query.limit), 200);
+    },
+  );
+
+  define(
+    app,
+    {
+      method: "post",
+      path: "/deletes/{id}",
+      summary: "Approve (delete the counterpart too) or reject (keep it) a held delete",
+      params: IdParam,
+      body: z.strictObject({ decision: z.enum(["approve", "reject"]) }),
+      responses: { 200: json(z.object({ id: z.string(), status: z.string() }), "Decided"), 404: errorResponses[404] },
+    },
+    async (c, { params, body }) =>
+      c.json(await decideDelete(depsOf(c), params.id, body.decision, operator(c.var.adminTokenUsed)), 200),
+  );
+
+  define(
+    app,
+    {
+      method: "get",
+      path: "/matches",
+      summary: "Records that matched several candidates on the other side",
+      query: PageQuery.extend({ status: z.enum(["open", "resolved"]).default("open") }),
+      responses: {
+        200: json(z.object({ items: z.array(z.unknown()), next_cursor: z.string().nullable() }), "A page of matches"),
+      },
+    },
+    async (c, { query }) => {
+      const rows = await openDb(c.env.DB)
+        .select()
+        .from(ambiguousMatches)
+        .where(
+          and(
+            eq(ambiguousMatches.status, query.status),
+            query.cursor ? gt(ambiguousMatches.id, query.cursor) : undefined,
+          ),
+        )
+        .orderBy(asc(ambiguousMatches.id))
+        .limit(query.limit + 1);
+      return c.json(page(rows, query.limit), 200);
+    },
+  );
+
+  define(
+    app,
+    {
+      method: "post",
+      path: "/matches/{id}",
+      summary: "Link an ambiguous record to the chosen candidate",
+      params: IdParam,
+      body: z.strictObject({ action: z.literal("link"), candidate_id: z.string().min(1) }),
+      responses: { 200: json(z.object({ id: z.string() }).passthrough(), "Linked"), 404: errorResponses[404] },
+    },
+    async (c, { params, body }) => {
+      const deps = depsOf(c);
+      const runtime = await loadRuntime(deps, c.env.CURSORS);
+      return c.json(await linkMatch(deps, runtime, c.env.SYNC_QUEUE, params.id, body.candidate_id), 200);
+    },
+  );
+}

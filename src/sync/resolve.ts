@@ -1,0 +1,155 @@
+import { and, eq } from "drizzle-orm";
+import { SyncError } from "../lib/errors.ts";
+import { mapToAttio } from "../mapping/engine.ts";
+import type { SfScalar } from "../mapping/types.ts";
+import { loadIdLookup, pairsByAttio, savePair, unlinkPair } from "../store/pairs.ts";
+import { ambiguousMatches, auditLog, conflicts, idMappings, pendingDeletes } from "../store/schema.ts";
+import type { SyncDeps } from "./deps.ts";
+import { internalAttioMessage } from "./messages.ts";
+import type { Runtime } from "./runtime.ts";
+
+/** How an operator settles a conflict: one side's value, or a value of their own. */
+export type Resolution = { side: "attio" | "salesforce" } | { value: SfScalar };
+
+/**
+ * Applies an operator's decision on a conflict to both sides, stores it as the new base of that
+ * field, audits it and closes the conflict.
+ */
+export async function resolveConflict(
+  deps: SyncDeps,
+  runtime: Runtime,
+  conflictId: string,
+  resolution: Resolution,
+  actor: string,
+) {
+  const conflict = await deps.db.select().from(conflicts).where(eq(conflicts.id, conflictId)).get();
+  if (!conflict) throw new SyncError("not_found", `no conflict ${conflictId}`, { status: 404 });
+  if (conflict.status !== "open")
+    throw new SyncError("bad_request", `conflict ${conflictId} is already resolved`, { status: 409 });
+  const row = await deps.db.select().from(idMappings).where(eq(idMappings.id, conflict.mappingId)).get();
+  if (!row) throw new SyncError("not_found", "the conflict's pair no longer exists", { status: 404 });
+  const compiled = runtime.byAttioObject(row.attioObject);
+  if (!compiled) throw new SyncError("bad_request", `object ${row.attioObject} is no longer mapped`, { status: 409 });
+  const value = (
+    "side" in resolution ? (resolution.side === "attio" ? conflict.attioValue : conflict.sfValue) : resolution.value
+  ) as SfScalar;
+  const field = conflict.field;
+
+  await deps.salesforce.updateMany(row.sfObject, [{ Id: row.sfRecordId, [field]: value }]).then((results) => {
+    const failed = results.find((r) => !r.ok);
+    if (failed && !failed.ok) throw failed.error;
+  });
+  const ids = await loadIdLookup(
+    deps.db,
+    [],
+    typeof value === "string" ? [{ object: row.attioObject, id: value }] : [],
+  );
+  const current = (await deps.attio.queryRecords(row.attioObject, { record_id: { $in: [row.attioRecordId] } }))[0];
+  const write = mapToAttio(compiled, { [field]: value }, { ids, ...(current ? { current: current.values } : {}) });
+  if (Object.keys(write.values).length > 0)
+    await deps.attio.updateRecord(row.attioObject, row.attioRecordId, write.values);
+
+  const pair = (await pairsByAttio(deps.db, row.attioObject, [row.attioRecordId])).get(row.attioRecordId);
+  const base = pair?.base ?? { attio: {}, salesforce: {} };
+  await savePair(deps.db, {
+    mapping: {
+      id: row.id,
+      attioObject: row.attioObject,
+      attioRecordId: row.attioRecordId,
+      sfObject: row.sfObject,
+      sfRecordId: row.sfRecordId,
+    },
+    base: { attio: { ...base.attio, [field]: value }, salesforce: { ...base.salesforce, [field]: value } },
+    direction: "none",
+    sfSystemModstamp: pair?.sfSystemModstamp ?? null,
+    audits: [
+      {
+        correlationId: `conflict:${conflictId}`,
+        direction: "attio_to_sf",
+        operation: "update",
+        attioObject: row.attioObject,
+        attioRecordId: row.attioRecordId,
+        sfObject: row.sfObject,
+        sfRecordId: row.sfRecordId,
+        changes: { [field]: { before: { attio: conflict.attioValue, salesforce: conflict.sfValue }, after: value } },
+        sourceEvent: { kind: "conflict.resolved", conflictId, resolution },
+        actor,
+      },
+    ],
+  });
+  await deps.db
+    .update(conflicts)
+    .set({ status: "resolved", resolution: { ...resolution, value }, resolvedAt: new Date().toISOString() })
+    .where(eq(conflicts.id, conflictId));
+  return { id: conflictId, field, value };
+}
+
+/**
+ * Approving a held delete deletes the counterpart on the other side; rejecting keeps it. Either way
+ * the pair is unlinked, since one of its records is gone.
+ */
+export async function decideDelete(deps: SyncDeps, deleteId: string, decision: "approve" | "reject", actor: string) {
+  const pending = await deps.db.select().from(pendingDeletes).where(eq(pendingDeletes.id, deleteId)).get();
+  if (!pending) throw new SyncError("not_found", `no pending delete ${deleteId}`, { status: 404 });
+  if (pending.status !== "pending")
+    throw new SyncError("bad_request", `delete ${deleteId} was already decided`, { status: 409 });
+  const row = await deps.db.select().from(idMappings).where(eq(idMappings.id, pending.mappingId)).get();
+  if (row && decision === "approve") {
+    if (pending.deletedOn === "attio") await deps.salesforce.delete(row.sfObject, row.sfRecordId);
+    else await deps.attio.deleteRecord(row.attioObject, row.attioRecordId);
+  }
+  if (row) {
+    await unlinkPair(deps.db, row.id);
+    await deps.db.insert(auditLog).values({
+      correlationId: `delete:${deleteId}`,
+      mappingId: row.id,
+      direction: pending.deletedOn === "attio" ? "attio_to_sf" : "sf_to_attio",
+      operation: "delete",
+      attioObject: row.attioObject,
+      attioRecordId: row.attioRecordId,
+      sfObject: row.sfObject,
+      sfRecordId: row.sfRecordId,
+      changes: {},
+      sourceEvent: { kind: "delete.decided", deleteId, decision },
+      actor,
+    });
+  }
+  const status = decision === "approve" ? "approved" : "rejected";
+  await deps.db
+    .update(pendingDeletes)
+    .set({ status, decidedAt: new Date().toISOString() })
+    .where(eq(pendingDeletes.id, deleteId));
+  return { id: deleteId, status };
+}
+
+/**
+ * Links an ambiguous record to the candidate an operator chose; the pair is then synced like any
+ * first link (blanks filled, differences per the conflict strategy).
+ */
+export async function linkMatch(deps: SyncDeps, runtime: Runtime, queue: Queue, matchId: string, candidateId: string) {
+  const match = await deps.db.select().from(ambiguousMatches).where(eq(ambiguousMatches.id, matchId)).get();
+  if (!match) throw new SyncError("not_found", `no ambiguous match ${matchId}`, { status: 404 });
+  if (match.status !== "open")
+    throw new SyncError("bad_request", `match ${matchId} was already resolved`, { status: 409 });
+  if (!match.candidates.includes(candidateId)) {
+    throw new SyncError("bad_request", `${candidateId} is not one of the candidates`, { status: 400 });
+  }
+  const compiled =
+    match.side === "attio" ? runtime.byAttioObject(match.object) : runtime.bySalesforceObject(match.object);
+  if (!compiled) throw new SyncError("bad_request", `object ${match.object} is no longer mapped`, { status: 409 });
+  const attioId = match.side === "attio" ? match.recordId : candidateId;
+  const sfId = match.side === "attio" ? candidateId : match.recordId;
+  const { attio_object: attioObject, salesforce_object: sfObject } = compiled.mapping;
+  const taken = await deps.db
+    .select({ id: idMappings.id })
+    .from(idMappings)
+    .where(and(eq(idMappings.sfObject, sfObject), eq(idMappings.sfRecordId, sfId)))
+    .get();
+  if (taken) throw new SyncError("bad_request", `${sfId} is already linked to another record`, { status: 409 });
+  await deps.db
+    .insert(idMappings)
+    .values({ id: crypto.randomUUID(), attioObject, attioRecordId: attioId, sfObject, sfRecordId: sfId });
+  await deps.db.update(ambiguousMatches).set({ status: "resolved" }).where(eq(ambiguousMatches.id, matchId));
+  await queue.send(internalAttioMessage(attioObject, attioId, "linked by an operator"), { contentType: "json" });
+  return { id: matchId, attio_record_id: attioId, salesforce_record_id: sfId };
+}
