@@ -1,22 +1,22 @@
 import { parseArgs } from "node:util";
 import { startAttioEmulator } from "./attio/server.ts";
 import { startSalesforceEmulator } from "./salesforce/server.ts";
+import { postJson as post, resolvePorts, SANDBOX_RELAY_SECRET } from "./shared/local.ts";
 
 /**
  * `npm run sandbox`: both emulators on 127.0.0.1 until Ctrl-C.
  * `npm run sandbox -- edit attio people <record_id> job_title="CTO"`: an edit as a person in the app.
  * `npm run sandbox -- edit salesforce Contact <Id> Title="CTO"`: an edit as a user in Lightning.
+ * The default ports are those of `npm start`, so edits reach the running sandbox.
  */
-export const DEFAULT_ATTIO_PORT = 8788;
-export const DEFAULT_SALESFORCE_PORT = 8789;
-export const DEFAULT_RELAY_SECRET = "sandbox-relay-secret";
 
 const USAGE = `usage:
   npm run sandbox [-- --attio-port N --salesforce-port N --seed N --empty --relay-url URL]
   npm run sandbox -- edit attio <object> [<record_id>] slug=value ...
   npm run sandbox -- edit salesforce <SObject> [<Id>] Field=Value ...
 Values are parsed as JSON when they can be (numbers, true, ["a","b"]), else taken as text.
-Without an id, edit creates a record.`;
+Without an id, edit creates a record. Edits go to the ports of \`npm start\` (8788, 8789) unless
+--attio-port/--salesforce-port or SANDBOX_ATTIO_PORT/SANDBOX_SALESFORCE_PORT say otherwise.`;
 
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -35,10 +35,10 @@ async function main(argv: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const attioPort = Number(values["attio-port"] ?? process.env.SANDBOX_ATTIO_PORT ?? DEFAULT_ATTIO_PORT);
-  const salesforcePort = Number(
-    values["salesforce-port"] ?? process.env.SANDBOX_SALESFORCE_PORT ?? DEFAULT_SALESFORCE_PORT,
-  );
+  const { attio: attioPort, salesforce: salesforcePort } = resolvePorts({
+    attio: values["attio-port"],
+    salesforce: values["salesforce-port"],
+  });
   if (positionals[0] === "edit") {
     await edit(positionals.slice(1), attioPort, salesforcePort);
     return;
@@ -46,7 +46,7 @@ async function main(argv: string[]): Promise<void> {
   if (positionals.length > 0) throw new Error(USAGE);
   const seed = Number(values.seed ?? process.env.SANDBOX_SEED ?? 1);
   const relayUrl = values["relay-url"] ?? process.env.SANDBOX_RELAY_URL;
-  const relaySecret = process.env.RELAY_SECRET ?? DEFAULT_RELAY_SECRET;
+  const relaySecret = process.env.RELAY_SECRET ?? SANDBOX_RELAY_SECRET;
   const attio = await startAttioEmulator({ port: attioPort, seed });
   const salesforce = await startSalesforceEmulator({
     port: salesforcePort,
@@ -105,17 +105,6 @@ function parseValue(raw: string): unknown {
   } catch {
     return raw;
   }
-}
-
-async function post(url: string, body: unknown): Promise<unknown> {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  const json = (await response.json()) as unknown;
-  if (!response.ok) throw new Error(`${url} answered ${response.status}: ${JSON.stringify(json)}`);
-  return json;
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -7,12 +7,12 @@ import { promisify } from "node:util";
 import { type Unstable_DevWorker, unstable_dev } from "wrangler";
 import { type AttioEmulator, startAttioEmulator } from "./attio/server.ts";
 import { type SalesforceEmulator, startSalesforceEmulator } from "./salesforce/server.ts";
+import { postJson, SANDBOX_ADMIN_TOKEN, SANDBOX_RELAY_SECRET } from "./shared/local.ts";
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
 
-export const SANDBOX_RELAY_SECRET = "sandbox-relay-secret";
-export const SANDBOX_ADMIN_TOKEN = "sandbox-admin-token";
+export { SANDBOX_ADMIN_TOKEN, SANDBOX_RELAY_SECRET };
 
 /** The record events the Worker subscribes to in Attio. */
 const ATTIO_EVENTS = ["record.created", "record.updated", "record.deleted", "record.merged"];
@@ -29,6 +29,12 @@ export interface StackOptions {
   vars?: Record<string, string>;
   /** Milliseconds the emulators wait before retrying a failed delivery. */
   retryBaseMs?: number;
+  /**
+   * Where wrangler keeps the Worker's local D1/KV/Queues/DOs. Emptied at start (the emulators start
+   * empty too, so older pairs would point at records that no longer exist) and kept after stop, for
+   * inspection. Without it: a fresh temporary directory, removed on stop.
+   */
+  stateDir?: string;
 }
 
 /** Both emulators and the Worker (wrangler dev, local D1/KV/Queues/DOs), wired to each other. */
@@ -38,6 +44,9 @@ export interface Stack {
   worker: Unstable_DevWorker;
   workerUrl: string;
   adminToken: string;
+  /** The Worker's local storage (see `StackOptions.stateDir`). */
+  stateDir: string;
+  /** Stops the emulators, then the Worker (wrangler and its workerd). Safe to call more than once. */
   stop(): Promise<void>;
 }
 
@@ -60,8 +69,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     relay: { url: `${workerUrl}/webhooks/salesforce`, secret: SANDBOX_RELAY_SECRET },
     retryBaseMs: options.retryBaseMs ?? 200,
   });
-  const state = await mkdtemp(join(tmpdir(), "attio-sfdc-sandbox-"));
+  const state = options.stateDir ? resolve(options.stateDir) : await mkdtemp(join(tmpdir(), "attio-sfdc-sandbox-"));
+  const cleanUp = () => (options.stateDir ? Promise.resolve() : rm(state, { recursive: true, force: true }));
   try {
+    if (options.stateDir) {
+      await rm(state, { recursive: true, force: true });
+      await mkdir(state, { recursive: true });
+    }
     const webhookSecret = await registerWebhook(attio, `${workerUrl}/webhooks/attio`);
     const config = await writeSandboxConfig(state);
     await run(
@@ -89,23 +103,48 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       },
       experimental: { disableExperimentalWarning: true, testScheduled: true, disableDevRegistry: true },
     });
+    let stopping: Promise<void> | undefined;
     return {
       attio,
       salesforce,
       worker,
       workerUrl,
       adminToken: SANDBOX_ADMIN_TOKEN,
-      async stop() {
-        await worker.stop();
-        await Promise.all([attio.close(), salesforce.close()]);
-        await rm(state, { recursive: true, force: true });
+      stateDir: state,
+      stop() {
+        stopping ??= (async () => {
+          // Emulators first, so no delivery reaches a Worker that is going away.
+          await Promise.all([attio.close(), salesforce.close()]);
+          await worker.stop();
+          await cleanUp();
+        })();
+        return stopping;
       },
     };
   } catch (err) {
     await Promise.all([attio.close(), salesforce.close()]);
-    await rm(state, { recursive: true, force: true });
+    await cleanUp();
     throw err;
   }
+}
+
+/** What seeding the sample dataset loaded: records per object on each side. */
+export interface SeedResult {
+  attio: { companies: number; people: number; deals: number };
+  salesforce: { created: number; counts: Record<string, number> };
+}
+
+/**
+ * Loads fixtures/sandbox/sample-dataset.json into both emulators with `notify`, so each seeded
+ * record sends its webhook / change event as if it had just been created: that is what makes the
+ * Worker's initial sync run, matching the records present on both sides instead of duplicating them.
+ */
+export async function seedSample(stack: Pick<Stack, "attio" | "salesforce">): Promise<SeedResult> {
+  const [attio, salesforce] = await Promise.all([
+    postJson<SeedResult["attio"]>(`${stack.attio.url}/__control/seed`, { dataset: "sample", notify: true }),
+    postJson<SeedResult["salesforce"]>(`${stack.salesforce.url}/__control/seed`, { dataset: "sample", notify: true }),
+  ]);
+  return { attio, salesforce };
 }
 
 /** Creates the Worker's webhook in the Attio emulator, as a user would in Attio; returns its secret. */

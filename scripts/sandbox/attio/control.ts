@@ -106,7 +106,7 @@ export async function handleAttioControl(emulator: AttioEmulator, request: Emula
       });
     }
     case "GET /__control/stats":
-      return ok({ ...emulator.stats, counts: emulator.store.count(), deliveries: deliverySummary(emulator) });
+      return ok({ ...emulator.stats, counts: emulator.store.count(), deliveries: emulator.deliverer.summary() });
     case "GET /__control/deliveries":
       return ok({ deliveries: emulator.deliverer.log.slice(-500) });
     case "GET /__control/faults":
@@ -135,12 +135,6 @@ function humanActor(emulator: AttioEmulator, email: string | undefined): Actor {
   const member = email ? members.find((candidate) => candidate.email === email) : members[0];
   if (!member) throw new Error(`no workspace member ${email ?? ""}`);
   return { type: "workspace-member", id: member.id };
-}
-
-function deliverySummary(emulator: AttioEmulator): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const delivery of emulator.deliverer.log) out[delivery.state] = (out[delivery.state] ?? 0) + 1;
-  return out;
 }
 
 function ok(body: unknown): EmulatorReply {

@@ -1,6 +1,7 @@
 import { Deliverer } from "../shared/delivery.ts";
 import { Faults } from "../shared/faults.ts";
 import { type EmulatorReply, type EmulatorRequest, type RunningServer, startServer } from "../shared/http.ts";
+import { countSyncWrite, type SyncWriteCounts } from "../shared/local.ts";
 import { deriveSeed, SeededRandom } from "../shared/random.ts";
 import { handleAttioControl } from "./control.ts";
 import { AttioError, rateLimited, unauthorized } from "./errors.ts";
@@ -30,6 +31,8 @@ export interface AttioStats {
   injectedErrors: number;
   unauthorized: number;
   webhookEvents: number;
+  /** Records written through the API (by the sync), per object slug; merges count as updates. */
+  syncWrites: Record<string, SyncWriteCounts>;
 }
 
 export const DEFAULT_ATTIO_API_KEY = "sandbox-attio-api-key";
@@ -42,6 +45,7 @@ const emptyStats = (): AttioStats => ({
   injectedErrors: 0,
   unauthorized: 0,
   webhookEvents: 0,
+  syncWrites: {},
 });
 
 /** A stateful Attio REST v2 emulator. One instance is one workspace. */
@@ -149,10 +153,30 @@ export class AttioEmulator {
         return new AttioError(fault.status, "invalid_request_error", "internal_error", "Injected fault.").reply();
       }
       this.stats[kind === "read" ? "reads" : "writes"]++;
-      return handleApi(request, this.store, this.webhooks, (events) => this.dispatch(events));
+      return handleApi(request, this.store, this.webhooks, (events) => {
+        this.countSyncWrites(events);
+        this.dispatch(events);
+      });
     } catch (err) {
       if (err instanceof AttioError) return err.reply();
       throw err;
+    }
+  }
+
+  /** One API request's events: each record counts once, whatever the number of attributes it changed. */
+  private countSyncWrites(events: RecordEvent[]): void {
+    const seen = new Set<string>();
+    for (const event of events) {
+      const key = `${event.id.object_id}:${event.id.record_id}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const kind =
+        event.event_type === "record.created"
+          ? "created"
+          : event.event_type === "record.deleted"
+            ? "deleted"
+            : "updated";
+      countSyncWrite(this.stats.syncWrites, this.store.object(event.id.object_id).slug, kind);
     }
   }
 

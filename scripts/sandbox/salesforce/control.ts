@@ -104,6 +104,7 @@ export async function handleSalesforceControl(
         api_usage: emulator.apiUsage,
         daily_api_limit: emulator.dailyApiLimit,
         counts: emulator.store.counts(),
+        deliveries: emulator.deliverer.summary(),
       });
     case "GET /__control/events": {
       const after = Number(request.query.get("after") ?? "0");

@@ -1,6 +1,7 @@
 import { Deliverer } from "../shared/delivery.ts";
 import { Faults } from "../shared/faults.ts";
 import { type EmulatorReply, type EmulatorRequest, type RunningServer, segments, startServer } from "../shared/http.ts";
+import { countSyncWrite, type SyncWriteCounts } from "../shared/local.ts";
 import { deriveSeed, SeededRandom } from "../shared/random.ts";
 import { ChangeDataCapture, type RelayTarget } from "./cdc.ts";
 import { handleSalesforceControl } from "./control.ts";
@@ -34,6 +35,8 @@ export interface SalesforceStats {
   invalidSessions: number;
   tokensIssued: number;
   changeEvents: number;
+  /** Records written through the API (by the sync), per sObject. */
+  syncWrites: Record<string, SyncWriteCounts>;
 }
 
 export const DEFAULT_SF_CLIENT_ID = "sandbox-client-id";
@@ -48,6 +51,7 @@ const emptyStats = (): SalesforceStats => ({
   invalidSessions: 0,
   tokensIssued: 0,
   changeEvents: 0,
+  syncWrites: {},
 });
 
 /** A stateful Salesforce REST emulator: one org, its data, its change events. */
@@ -200,6 +204,10 @@ export class SalesforceEmulator {
       const reply = handleData(request, parts.slice(3), ctx);
       if (committed.length > 0) {
         this.stats.writes++;
+        for (const change of committed) {
+          const kind = change.type === "CREATE" ? "created" : change.type === "DELETE" ? "deleted" : "updated";
+          countSyncWrite(this.stats.syncWrites, change.entity, kind);
+        }
         this.publish(committed, this.store.integrationUserId, changeOrigin);
       }
       return { ...reply, headers: { ...reply.headers, ...limitHeader() } };

@@ -36,6 +36,13 @@ export class Deliverer {
 
   constructor(private options: DeliveryOptions) {}
 
+  /** Deliveries in the log per state (pending, delivered, failed, dropped). */
+  summary(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const delivery of this.log) out[delivery.state] = (out[delivery.state] ?? 0) + 1;
+    return out;
+  }
+
   configure(options: Partial<DeliveryOptions>): void {
     this.options = { ...this.options, ...options };
   }
