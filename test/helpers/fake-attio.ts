@@ -109,6 +109,24 @@ export function fakeAttio() {
       const offset = body.offset ?? 0;
       return HttpResponse.json({ data: matches.slice(offset, offset + (body.limit ?? 500)) });
     }),
+    http.patch(`${ATTIO}/v2/objects/people/records/:id`, async ({ request, params }) => {
+      record(request);
+      const found = people.get(String(params.id));
+      if (!found) {
+        return HttpResponse.json(
+          {
+            status_code: 404,
+            type: "invalid_request_error",
+            code: "not_found",
+            message: `Record with ID "${params.id}" not found.`,
+          },
+          { status: 404 },
+        );
+      }
+      const body = (await request.json()) as { data: { values: Record<string, unknown[]> } };
+      applyWrite(found, body.data.values);
+      return HttpResponse.json({ data: found });
+    }),
     http.get(`${ATTIO}/v2/objects/people/records/:id`, ({ request, params }) => {
       record(request);
       const limited = tooMany();
@@ -177,4 +195,31 @@ function matchesFilter(person: AttioRecordJson, filter: Record<string, unknown>)
     }
     throw new Error(`fake Attio: unsupported filter ${key}`);
   });
+}
+
+/**
+ * Applies the write forms the engine sends for people (Attio's documented simplified inputs) to a
+ * stored record in read form. PATCH semantics: a multiselect value is added unless already present.
+ */
+function applyWrite(person: AttioRecordJson, values: Record<string, unknown[]>) {
+  const now = new Date().toISOString().replace("Z", "000000Z");
+  const actor = { type: "api-token", id: "7e2d4c1b-0a9f-4e8d-b7c6-5a4b3c2d1e0f" };
+  const stamp = { active_from: now, active_until: null, created_by_actor: actor };
+  for (const [slug, items] of Object.entries(values)) {
+    const target = (person.values as Record<string, Record<string, unknown>[]>)[slug];
+    if (!target) throw new Error(`fake Attio: unsupported attribute ${slug}`);
+    const item = items[0];
+    if (slug === "job_title")
+      target.splice(
+        0,
+        target.length,
+        ...(item === undefined ? [] : [{ ...stamp, value: item, attribute_type: "text" }]),
+      );
+    else if (slug === "email_addresses" && typeof item === "string") {
+      if (!target.some((v) => v.email_address === item))
+        target.push({ ...stamp, email_address: item, original_email_address: item, attribute_type: "email-address" });
+    } else if (slug === "name" && item && typeof item === "object")
+      target.splice(0, target.length, { ...stamp, ...item, attribute_type: "personal-name" });
+    else throw new Error(`fake Attio: unsupported write to ${slug}`);
+  }
 }
