@@ -27,6 +27,7 @@ import { attioSide, policiesOf, salesforceFieldsOf, salesforceSide } from "./can
 import type { SyncDeps } from "./deps.ts";
 import type { FieldChange } from "./diff.ts";
 import { matchQueryValues } from "./match-query.ts";
+import { nextBase } from "./next-base.ts";
 import {
   type Base,
   type FieldPlan,
@@ -534,19 +535,13 @@ class Runner {
     if (!item.attioId || !item.sfId) {
       throw new SyncError("internal", "a pair was planned without both records");
     }
-    // The Attio side of the base is what Attio holds now, mapped: lossy transforms never look like edits.
-    const nextBase: { attio: Record<string, SfScalar>; salesforce: Record<string, SfScalar> } = {
-      attio: attioValues
-        ? { ...plan.nextBase.attio, ...attioSide(this.compiled, attioValues, { ids: this.ids }).values }
-        : { ...plan.nextBase.attio },
-      salesforce: { ...plan.nextBase.salesforce },
-    };
-    // A reference Attio could not take yet (its target is not linked) has no base: once the target
-    // links, the waiting record is synced again and the field fills in.
-    for (const field of deferredFields) {
-      delete nextBase.attio[field];
-      delete nextBase.salesforce[field];
-    }
+    // The Attio side of the base is what Attio holds now, mapped: lossy transforms never look like
+    // edits. Conflicted fields keep their old base; deferred references get none (see nextBase).
+    const base = nextBase(
+      plan,
+      attioValues ? attioSide(this.compiled, attioValues, { ids: this.ids }).values : undefined,
+      deferredFields,
+    );
     this.ids.link(mapping.attio_object, item.attioId, item.sfId);
     const mappingId = unit.pair?.mapping.id ?? crypto.randomUUID();
     await savePair(this.deps.db, {
@@ -557,7 +552,7 @@ class Runner {
         sfObject: mapping.salesforce_object,
         sfRecordId: item.sfId,
       },
-      base: nextBase,
+      base,
       direction: toAttio ? "sf_to_attio" : Object.keys(plan.toSalesforce).length > 0 ? "attio_to_sf" : "none",
       sfSystemModstamp: item.sfSystemModstamp,
       audits: this.audits(item),
