@@ -12,6 +12,7 @@ import {
   rows,
   type SfRecord,
   salesforceRecords,
+  state,
   workerDb,
 } from "./helpers.ts";
 
@@ -337,5 +338,52 @@ describe("merges", () => {
     const ids = (await salesforceRecords(stack, "Contact")).map((c) => c.Id);
     expect(ids).toContain(contactA.Id);
     expect(ids).toContain(contactB.Id);
+  });
+});
+
+describe("deletes with delete_policy = propagate", () => {
+  // The management API cannot store a configuration yet: the config document is written into the
+  // Worker's D1 table config_versions, where /api/v1/config will store it; the next batch loads it.
+  beforeAll(async () => {
+    await createPerson(person("Config", "Marker", "config.marker@ferrous.example"));
+    await eventually("marker synced", () => contactByEmail("config.marker@ferrous.example"));
+    const db = await workerDb(stack);
+    const toml = ["[mappings.people]", 'delete_policy = "propagate"'].join("\n");
+    db.prepare("insert into config_versions (kind, document) values ('config', ?)").run(JSON.stringify({ toml }));
+  });
+
+  it("a person deleted in Attio deletes its Contact and the pair", async () => {
+    const email = "propagate.attio@ferrous.example";
+    const recordId = await createPerson(person("Jonas", "Beck", email));
+    const contact = await eventually("Contact", () => contactByEmail(email));
+    const db = await workerDb(stack);
+    await eventually("pair stored", async () => pairOf(db, recordId));
+
+    await control(stack.attio.url, "delete", { object: "people", record_id: recordId });
+
+    await eventually("Contact deleted", async () => ((await contactByEmail(email)) ? undefined : true));
+    const all = await state<{ records: { Contact: SfRecord[] } }>(stack.salesforce.url);
+    expect(all.records.Contact.find((c) => c.Id === contact.Id)?.IsDeleted).toBe(true);
+    await eventually("pair removed", async () => (pairOf(db, recordId) ? undefined : true));
+    expect(
+      rows(
+        db,
+        "select * from pending_deletes p join id_mappings m on m.id = p.mapping_id where m.attio_record_id = ?",
+        recordId,
+      ),
+    ).toEqual([]);
+  });
+
+  it("a Contact deleted in Salesforce deletes its Attio person", async () => {
+    const email = "propagate.sf@ferrous.example";
+    const contactId = await createInSalesforce("Contact", { LastName: "Moreau", Email: email });
+    const created = await eventually("person in Attio", () => personByEmail(email));
+    const db = await workerDb(stack);
+    await eventually("pair stored", async () => pairOf(db, created.id.record_id));
+
+    await control(stack.salesforce.url, "delete", { id: contactId });
+
+    await eventually("person deleted", async () => ((await personByEmail(email)) ? undefined : true));
+    await eventually("pair removed", async () => (pairOf(db, created.id.record_id) ? undefined : true));
   });
 });
