@@ -24,7 +24,13 @@ const Report = z
     schema: z.unknown().optional(),
   })
   .openapi("ValidationReport");
-const ObjectParam = z.strictObject({ object: z.string().regex(/^[A-Za-z0-9_]+$/) });
+/** Object API names and slugs are short; the bound also keeps the schema cache's KV keys under KV's 512-byte limit. */
+const ObjectParam = z.strictObject({
+  object: z
+    .string()
+    .max(100)
+    .regex(/^[A-Za-z0-9_]+$/),
+});
 
 export function configRoutes(app: OpenAPIHono<AppEnv>) {
   define(
