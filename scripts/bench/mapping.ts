@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: records mapped per second for each default mapping, both directions, on one core.
+ * `npm run bench` (or `npm run bench -- mapping`): records mapped per second for each default mapping, both directions, on one core.
  * Not a test: it prints numbers. The target from issue 4 is 200,000 records/s per mapping.
  */
 import companyRecord from "../../fixtures/attio/company-record.json" with { type: "json" };
