@@ -4,7 +4,7 @@ import { hmacSha256Hex, timingSafeEqual } from "../lib/hmac.ts";
 import { type ChangeEvent, RelayBodySchema } from "../salesforce/cdc-schema.ts";
 import { openDb } from "../store/db.ts";
 import { enqueueNew } from "../sync/enqueue.ts";
-import type { SalesforceChangeMessage } from "../sync/messages.ts";
+import { catchupMessage, type SalesforceChangeMessage } from "../sync/messages.ts";
 import { errorResponse, parseJson, validationError } from "./errors.ts";
 import type { AppEnv } from "./types.ts";
 
@@ -35,8 +35,15 @@ export const salesforceRelay = new Hono<AppEnv>().post("/", async (c) => {
   const messages = parsed.data.events.map((event) => toMessage(event, c.var.correlationId, receivedAt));
   const result = await enqueueNew(openDb(c.env.DB), c.env.SYNC_QUEUE, "salesforce", messages);
   const catchup = parsed.data.catchup ?? [];
-  // The catch-up of these objects is requested through KV; the scheduled run picks it up.
-  for (const entity of catchup) await c.env.CURSORS.put(`catchup-request:salesforce:${entity}`, receivedAt);
+  // The relay lost its place for these objects: their catch-up runs now, through the queue.
+  if (catchup.length > 0) {
+    await c.env.SYNC_QUEUE.sendBatch(
+      catchup.map((entity) => ({
+        body: catchupMessage(entity, "the relay reported missed events"),
+        contentType: "json" as const,
+      })),
+    );
+  }
   c.var.log.info("relay batch accepted", { events: messages.length, catchup, ...result });
   return c.json({ received: messages.length, catchup_requested: catchup, ...result });
 });

@@ -3,7 +3,8 @@ import { z } from "zod";
 /** ChangeEventHeader in the CometD JSON form (field names, ISO dates, commitTimestamp in epoch ms). */
 export const ChangeEventHeaderSchema = z.object({
   entityName: z.string().min(1),
-  recordIds: z.array(z.string()).min(1),
+  /** Empty only on GAP_OVERFLOW events, which name no records. */
+  recordIds: z.array(z.string()),
   changeType: z.enum([
     "CREATE",
     "UPDATE",
@@ -27,6 +28,11 @@ export const ChangeEventHeaderSchema = z.object({
 });
 export type ChangeEventHeader = z.infer<typeof ChangeEventHeaderSchema>;
 
+const HeaderWithIds = ChangeEventHeaderSchema.refine((h) => h.recordIds.length > 0 || h.changeType === "GAP_OVERFLOW", {
+  error: "recordIds is empty (only GAP_OVERFLOW events may name no records)",
+  path: ["recordIds"],
+});
+
 /**
  * One change event as the relay POSTs it: Salesforce's CometD `data` object
  * (`{schema, payload: {ChangeEventHeader, ...fields}, event: {replayId}}`), plus the channel.
@@ -34,7 +40,7 @@ export type ChangeEventHeader = z.infer<typeof ChangeEventHeaderSchema>;
 export const ChangeEventSchema = z.object({
   schema: z.string().optional(),
   channel: z.string().optional(),
-  payload: z.looseObject({ ChangeEventHeader: ChangeEventHeaderSchema }),
+  payload: z.looseObject({ ChangeEventHeader: HeaderWithIds }),
   event: z.object({ replayId: z.union([z.number(), z.string()]) }),
 });
 export type ChangeEvent = z.infer<typeof ChangeEventSchema>;

@@ -158,6 +158,30 @@ export class SalesforceClient {
     return rows;
   }
 
+  /**
+   * Ids changed at or after a (SystemModstamp, Id) cursor, oldest first, at most `limit`. Ordering by
+   * both columns and resuming after the last Id of equal stamps means records sharing a timestamp
+   * across a page boundary are never skipped.
+   */
+  async changedSince(
+    object: string,
+    cursor: { stamp: string; id: string },
+    limit: number,
+  ): Promise<{ Id: string; SystemModstamp: string }[]> {
+    const stamp = cursor.stamp.replace("+0000", "Z");
+    const after = `(SystemModstamp > ${stamp} OR (SystemModstamp = ${stamp} AND Id > '${soqlString(cursor.id)}'))`;
+    const soql = `SELECT Id, SystemModstamp FROM ${object} WHERE ${after} ORDER BY SystemModstamp, Id LIMIT ${limit}`;
+    return this.call(async (conn) => (await conn.query<{ Id: string; SystemModstamp: string }>(soql)).records);
+  }
+
+  /** Records deleted between two times (Salesforce keeps this log for about 15 days). */
+  async deletedBetween(object: string, start: Date, end: Date): Promise<{ id: string; deletedDate: string }[]> {
+    return this.call(async (conn) => {
+      const result = await conn.sobject(object).deleted(start, end);
+      return result.deletedRecords.map((r) => ({ id: r.id, deletedDate: r.deletedDate }));
+    });
+  }
+
   /** Deletes one record; one already gone counts as deleted. */
   async delete(object: string, id: string): Promise<void> {
     try {

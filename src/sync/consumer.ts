@@ -5,14 +5,12 @@ import { openDb } from "../store/db.ts";
 import { recordFailure } from "../store/failures.ts";
 import { takeWaiting } from "../store/pairs.ts";
 import { retryDelaySeconds } from "./backoff.ts";
+import { salesforceCatchup } from "./catchup.ts";
 import { buildDeps, type SyncDeps } from "./deps.ts";
 import { type EngineOptions, syncMapping, type Touch, type TouchOutcome } from "./engine.ts";
 import { internalAttioMessage, internalSalesforceMessage, type SyncMessage, SyncMessageSchema } from "./messages.ts";
 import { type Route, routeMessage } from "./route.ts";
 import { loadRuntime, type Runtime } from "./runtime.ts";
-
-/** KV key that asks the scheduled catch-up to sweep one Salesforce object soon. */
-export const catchupRequestKey = (salesforceObject: string) => `catchup-request:salesforce:${salesforceObject}`;
 
 interface Routed {
   raw: Message<unknown>;
@@ -65,9 +63,7 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
       continue;
     }
     if (route.kind === "catchup") {
-      await env.CURSORS.put(catchupRequestKey(route.salesforceObject), new Date().toISOString());
-      msgLog.info("catch-up requested", { object: route.salesforceObject, reason: route.reason });
-      raw.ack();
+      await runImmediateCatchup(deps, env, runtime, raw, message, route.salesforceObject, route.reason, msgLog);
       continue;
     }
     // Coalesce: several events about one record in a batch are synced once (the latest event wins,
@@ -196,8 +192,48 @@ async function settle(
   raw.ack();
 }
 
+/**
+ * Change events were lost for an object (overflow, an expired replay id): its catch-up runs now
+ * instead of at the next cron.
+ */
+async function runImmediateCatchup(
+  deps: SyncDeps,
+  env: Env,
+  runtime: Runtime,
+  raw: Message<unknown>,
+  message: SyncMessage,
+  salesforceObject: string,
+  reason: string,
+  log: Logger,
+) {
+  const compiled = runtime.bySalesforceObject(salesforceObject);
+  if (!compiled) {
+    log.info("catch-up skipped: object not mapped", { object: salesforceObject });
+    raw.ack();
+    return;
+  }
+  try {
+    const report = await salesforceCatchup(deps, env.CURSORS, compiled, {
+      now: new Date(),
+      send: (messages) => sendAll(env.SYNC_QUEUE, messages),
+    });
+    log.info("immediate catch-up done", { object: salesforceObject, reason, ...report });
+    raw.ack();
+  } catch (thrown) {
+    await settle(deps, raw, message, [{ status: "retry", error: toSyncError(thrown) }], log);
+  }
+}
+
+export async function sendAll(queue: Queue, messages: readonly SyncMessage[]): Promise<void> {
+  for (let i = 0; i < messages.length; i += 100) {
+    await queue.sendBatch(messages.slice(i, i + 100).map((body) => ({ body, contentType: "json" as const })));
+  }
+}
+
 function recordKey(message: SyncMessage): string {
   switch (message.kind) {
+    case "catchup.run":
+      return `salesforce:${message.salesforceObject}:*`;
     case "attio.record":
       return `attio:${message.objectId}:${message.recordId}`;
     case "salesforce.change":

@@ -33,9 +33,21 @@ export const SalesforceChangeMessageSchema = z.object({
 });
 export type SalesforceChangeMessage = z.infer<typeof SalesforceChangeMessageSchema>;
 
+/** "Catch this Salesforce object up now": change events were lost (overflow, expired replay id). */
+export const CatchupMessageSchema = z.object({
+  kind: z.literal("catchup.run"),
+  salesforceObject: z.string(),
+  reason: z.string(),
+  dedupeKey: z.string(),
+  correlationId: z.string(),
+  receivedAt: z.string(),
+});
+export type CatchupMessage = z.infer<typeof CatchupMessageSchema>;
+
 export const SyncMessageSchema = z.discriminatedUnion("kind", [
   AttioChangeMessageSchema,
   SalesforceChangeMessageSchema,
+  CatchupMessageSchema,
 ]);
 export type SyncMessage = z.infer<typeof SyncMessageSchema>;
 
@@ -54,15 +66,19 @@ export function internalAttioMessage(objectSlug: string, recordId: string, why: 
   };
 }
 
-/** A synthetic change event for one Salesforce record, to have it synced (the engine re-reads it). */
-export function internalSalesforceMessage(entityName: string, recordId: string): SalesforceChangeMessage {
+/** A synthetic change event for Salesforce records, to have them synced (the engine re-reads them). */
+export function internalSalesforceMessage(
+  entityName: string,
+  recordIds: string | string[],
+  changeType: "UPDATE" | "DELETE" = "UPDATE",
+): SalesforceChangeMessage {
   const id = crypto.randomUUID();
   return {
     kind: "salesforce.change",
     header: {
       entityName,
-      recordIds: [recordId],
-      changeType: "UPDATE",
+      recordIds: Array.isArray(recordIds) ? recordIds : [recordIds],
+      changeType,
       changeOrigin: "",
       transactionKey: `internal-${id}`,
       sequenceNumber: 0,
@@ -75,6 +91,18 @@ export function internalSalesforceMessage(entityName: string, recordId: string):
     replayId: "internal",
     dedupeKey: `internal:${id}`,
     correlationId: `internal:${id}`,
+    receivedAt: new Date().toISOString(),
+  };
+}
+
+export function catchupMessage(salesforceObject: string, reason: string): CatchupMessage {
+  const id = crypto.randomUUID();
+  return {
+    kind: "catchup.run",
+    salesforceObject,
+    reason,
+    dedupeKey: `internal:${id}`,
+    correlationId: `catchup:${id}`,
     receivedAt: new Date().toISOString(),
   };
 }

@@ -63,5 +63,7 @@ export async function routeMessage(deps: SyncDeps, runtime: Runtime, message: Sy
       );
       return { kind: "touches", compiled, touches };
     }
+    case "catchup.run":
+      return { kind: "catchup", salesforceObject: message.salesforceObject, reason: message.reason };
   }
 }

@@ -1,14 +1,21 @@
+import { lt } from "drizzle-orm";
 import { parseEnvConfig } from "../config/env.ts";
+import { toSyncError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
-import { openDb } from "../store/db.ts";
 import { pruneKeys } from "../store/inbound-events.ts";
+import { auditLog } from "../store/schema.ts";
+import { runCatchup } from "./catchup.ts";
+import { sendAll } from "./consumer.ts";
+import { buildDeps } from "./deps.ts";
+import { loadRuntime } from "./runtime.ts";
 
 /** Dedupe keys are kept this long: Attio retries a delivery for about 3 days, relays replay 72 h. */
 export const DEDUPE_RETENTION_DAYS = 7;
 
 /**
- * The Cron Trigger (every 5 minutes). Today it prunes expired delivery keys and records the run
- * in KV (`cron:last-run`); the catch-up of missed changes joins it with the catch-up issue.
+ * The Cron Trigger (every 5 minutes): the catch-up of every mapped object, then housekeeping
+ * (expired delivery keys, audit history past its retention). The run is recorded in KV
+ * (`cron:last-run`) for /api/v1/status.
  */
 export async function handleScheduled(
   controller: ScheduledController,
@@ -17,9 +24,33 @@ export async function handleScheduled(
 ): Promise<void> {
   const config = parseEnvConfig(env);
   const log = createLogger(config.LOG_LEVEL, { cron: controller.cron, correlation_id: crypto.randomUUID() });
+  const deps = buildDeps(env, config, log);
   const now = new Date(controller.scheduledTime);
-  const before = new Date(now.getTime() - DEDUPE_RETENTION_DAYS * 86_400_000).toISOString();
-  const pruned = await pruneKeys(openDb(env.DB), before);
-  await env.CURSORS.put("cron:last-run", JSON.stringify({ at: now.toISOString(), pruned_dedupe_keys: pruned }));
-  log.info("scheduled run done", { pruned_dedupe_keys: pruned });
+
+  let catchup: unknown = null;
+  try {
+    const runtime = await loadRuntime(deps, env.CURSORS);
+    catchup = await runCatchup(deps, env.CURSORS, runtime.mappings, {
+      now,
+      send: (messages) => sendAll(env.SYNC_QUEUE, messages),
+    });
+  } catch (thrown) {
+    // Housekeeping still runs; the next cron resumes the catch-up from its stored cursors.
+    const error = toSyncError(thrown);
+    catchup = { error: error.code, message: error.message };
+    log.error("catch-up failed", { code: error.code, error: error.message });
+  }
+
+  const dedupeBefore = new Date(now.getTime() - DEDUPE_RETENTION_DAYS * 86_400_000).toISOString();
+  const auditBefore = new Date(now.getTime() - config.AUDIT_RETENTION_DAYS * 86_400_000).toISOString();
+  const pruned = await pruneKeys(deps.db, dedupeBefore);
+  const audit = await deps.db.delete(auditLog).where(lt(auditLog.at, auditBefore));
+  const summary = {
+    at: now.toISOString(),
+    pruned_dedupe_keys: pruned,
+    pruned_audit_rows: audit.meta.changes ?? 0,
+    catchup,
+  };
+  await env.CURSORS.put("cron:last-run", JSON.stringify(summary));
+  log.info("scheduled run done", summary);
 }

@@ -23,7 +23,8 @@ export interface RecordedCall {
  * A small stateful stand-in for Attio built from recorded-shape fixtures: objects, and people read
  * by id. `queue429(n)` makes the next n record reads answer Attio's 429 with an HTTP-date Retry-After.
  */
-export function fakeAttio() {
+export function fakeAttio(options: { apiKey?: string } = {}) {
+  const apiKey = options.apiKey ?? "test-attio-key";
   const people = new Map<string, AttioRecordJson>();
   const calls: RecordedCall[] = [];
   let pending429 = 0;
@@ -39,6 +40,14 @@ export function fakeAttio() {
     const url = new URL(request.url);
     calls.push({ method: request.method, path: url.pathname, authorization: request.headers.get("authorization") });
   };
+  /** Attio's answer to a missing or wrong API key. */
+  const unauthenticated = (request: { headers: Headers }) =>
+    request.headers.get("authorization") === `Bearer ${apiKey}`
+      ? undefined
+      : HttpResponse.json(
+          { status_code: 401, type: "auth_error", code: "unauthorized", message: "Invalid or expired access token." },
+          { status: 401 },
+        );
 
   const attributes: Record<string, unknown> = {
     people: peopleAttributes,
@@ -48,6 +57,8 @@ export function fakeAttio() {
   const handlers = [
     http.get(`${ATTIO}/v2/objects/:object/attributes`, ({ request, params }) => {
       record(request);
+      const denied = unauthenticated(request);
+      if (denied) return denied;
       const list = attributes[String(params.object)];
       if (!list) {
         return HttpResponse.json(
@@ -64,6 +75,8 @@ export function fakeAttio() {
     }),
     http.get(`${ATTIO}/v2/objects/:object/attributes/:attribute/:kind`, ({ request, params }) => {
       record(request);
+      const denied = unauthenticated(request);
+      if (denied) return denied;
       // Option and status lists: a few made-up titles in Attio's list shape.
       const titles =
         params.kind === "statuses"
@@ -85,6 +98,8 @@ export function fakeAttio() {
     }),
     http.get(`${ATTIO}/v2/objects/:object`, ({ request, params }) => {
       record(request);
+      const denied = unauthenticated(request);
+      if (denied) return denied;
       const object = String(params.object);
       if (object === "people" || object === PEOPLE_OBJECT_ID) return HttpResponse.json(peopleObject);
       if (object === "companies" || object === COMPANIES_OBJECT_ID) return HttpResponse.json(companiesObject);
@@ -100,6 +115,8 @@ export function fakeAttio() {
     }),
     http.post(`${ATTIO}/v2/objects/:object/records/query`, async ({ request, params }) => {
       record(request);
+      const denied = unauthenticated(request);
+      if (denied) return denied;
       const limited = tooMany();
       if (limited) return limited;
       const body = (await request.json()) as { filter?: Record<string, unknown>; limit?: number; offset?: number };
@@ -111,6 +128,8 @@ export function fakeAttio() {
     }),
     http.patch(`${ATTIO}/v2/objects/people/records/:id`, async ({ request, params }) => {
       record(request);
+      const denied = unauthenticated(request);
+      if (denied) return denied;
       const found = people.get(String(params.id));
       if (!found) {
         return HttpResponse.json(
@@ -129,6 +148,8 @@ export function fakeAttio() {
     }),
     http.get(`${ATTIO}/v2/objects/people/records/:id`, ({ request, params }) => {
       record(request);
+      const denied = unauthenticated(request);
+      if (denied) return denied;
       const limited = tooMany();
       if (limited) return limited;
       const found = people.get(String(params.id));

@@ -39,7 +39,20 @@ type IncomingRequest = {
  * shapes. Tokens are checked on every call, so `expireTokens()` makes the next call answer 401
  * INVALID_SESSION_ID as Salesforce does.
  */
-export function fakeSalesforce(options: { rejectCreateWith?: { statusCode: string; message: string } } = {}) {
+export function fakeSalesforce(
+  options: {
+    rejectCreateWith?: { statusCode: string; message: string };
+    /** The connected app's credentials the token endpoint accepts (default: the test env's). */
+    clientId?: string;
+    clientSecret?: string;
+    /** Issued access tokens are `<prefix>-<n>` (default: the recorded fixture's token). */
+    accessTokenPrefix?: string;
+  } = {},
+) {
+  const clientId = options.clientId ?? "test-client-id";
+  const clientSecret = options.clientSecret ?? "test-client-secret";
+  const accessTokenPrefix = options.accessTokenPrefix ?? token.access_token;
+  let rejectCreateWith = options.rejectCreateWith;
   const contacts = new Map<string, Record<string, unknown>>();
   const calls: SalesforceCall[] = [];
   const validTokens = new Set<string>();
@@ -70,14 +83,18 @@ export function fakeSalesforce(options: { rejectCreateWith?: { statusCode: strin
   const handlers = [
     http.post(`${SF_LOGIN}/services/oauth2/token`, async ({ request }) => {
       const form = new URLSearchParams(await request.text());
-      if (form.get("grant_type") !== "client_credentials" || form.get("client_secret") !== "test-client-secret") {
+      if (
+        form.get("grant_type") !== "client_credentials" ||
+        form.get("client_id") !== clientId ||
+        form.get("client_secret") !== clientSecret
+      ) {
         return HttpResponse.json(
           { error: "invalid_client", error_description: "invalid client credentials" },
           { status: 400 },
         );
       }
       tokensIssued += 1;
-      const accessToken = `${token.access_token}-${tokensIssued}`;
+      const accessToken = `${accessTokenPrefix}-${tokensIssued}`;
       validTokens.add(accessToken);
       return HttpResponse.json({ ...token, access_token: accessToken });
     }),
@@ -95,6 +112,22 @@ export function fakeSalesforce(options: { rejectCreateWith?: { statusCode: strin
       await log(request);
       if (!authorized(request)) return unauthorized();
       const soql = new URL(request.url).searchParams.get("q") ?? "";
+      // Only Contacts are stored; every other object is an empty org.
+      if (!/ FROM Contact /.test(`${soql} `)) return HttpResponse.json({ ...emptyQuery }, { headers: limitInfo() });
+      const since = /\(SystemModstamp > (\S+) OR \(SystemModstamp = \S+ AND Id > '([^']*)'\)\)/.exec(soql);
+      if (since) {
+        const stamp = Date.parse(since[1] ?? "");
+        const afterId = since[2] ?? "";
+        const limit = Number(/LIMIT (\d+)/.exec(soql)?.[1] ?? 2000);
+        const time = (fields: Record<string, unknown>) =>
+          Date.parse(String(fields.SystemModstamp).replace("+0000", "Z"));
+        const records = [...contacts.entries()]
+          .filter(([id, f]) => time(f) > stamp || (time(f) === stamp && id > afterId))
+          .sort(([a, fa], [b, fb]) => time(fa) - time(fb) || (a < b ? -1 : 1))
+          .slice(0, limit)
+          .map(([id, f]) => row(id, { SystemModstamp: f.SystemModstamp }));
+        return HttpResponse.json({ ...emptyQuery, totalSize: records.length, records }, { headers: limitInfo() });
+      }
       const where = /WHERE (Id|Email) IN \((.*)\)/.exec(soql);
       if (!where) throw new Error(`fake Salesforce: unsupported SOQL ${soql}`);
       const field = where[1] as string;
@@ -110,12 +143,23 @@ export function fakeSalesforce(options: { rejectCreateWith?: { statusCode: strin
         );
       return HttpResponse.json({ ...emptyQuery, totalSize: records.length, records }, { headers: limitInfo() });
     }),
+    http.get(`${API}/sobjects/:object/deleted`, async ({ request }) => {
+      await log(request);
+      if (!authorized(request)) return unauthorized();
+      const url = new URL(request.url);
+      const start = url.searchParams.get("start") ?? "";
+      const end = url.searchParams.get("end") ?? "";
+      return HttpResponse.json(
+        { deletedRecords: [], earliestDateAvailable: start, latestDateCovered: end },
+        { headers: limitInfo() },
+      );
+    }),
     http.post(`${API}/composite/sobjects`, async ({ request }) => {
       await log(request);
       if (!authorized(request)) return unauthorized();
       const body = (await request.json()) as { records: Record<string, unknown>[] };
       const results = body.records.map((input) => {
-        if (options.rejectCreateWith) return { success: false, errors: [{ ...options.rejectCreateWith, fields: [] }] };
+        if (rejectCreateWith) return { success: false, errors: [{ ...rejectCreateWith, fields: [] }] };
         const { attributes: _attributes, ...fields } = input;
         if (!fields.LastName) {
           return {
@@ -163,6 +207,10 @@ export function fakeSalesforce(options: { rejectCreateWith?: { statusCode: strin
     calls,
     get tokensIssued() {
       return tokensIssued;
+    },
+    /** From now on every create is rejected with this error (undefined: accepted again). */
+    rejectCreates(error: { statusCode: string; message: string } | undefined) {
+      rejectCreateWith = error;
     },
     /** Every token issued so far stops working, as after a session timeout. */
     expireTokens() {

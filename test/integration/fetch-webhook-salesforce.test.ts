@@ -51,11 +51,16 @@ describe("POST /webhooks/salesforce (CDC relay)", () => {
     expect(spy.mock.calls.flatMap(([m]) => [...m])).toHaveLength(3);
   });
 
-  it("stores catch-up requests for objects whose events may have been missed", async () => {
+  it("turns a catch-up request from the relay into an immediate catch-up of each object", async () => {
+    const spy = vi.spyOn(env.SYNC_QUEUE, "sendBatch");
     const response = await exports.default.fetch(await relayRequest({ events: [], catchup: ["Account", "Contact"] }));
 
     expect(await response.json()).toMatchObject({ catchup_requested: ["Account", "Contact"] });
-    expect(await env.CURSORS.get("catchup-request:salesforce:Account")).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const bodies = spy.mock.calls.flatMap(([messages]) => [...messages].map((m) => m.body as Record<string, unknown>));
+    expect(bodies.map((b) => [b.kind, b.salesforceObject])).toEqual([
+      ["catchup.run", "Account"],
+      ["catchup.run", "Contact"],
+    ]);
   });
 
   it.each([

@@ -1,0 +1,195 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { beforeEach, describe, expect, it } from "vitest";
+import { parseSyncConfig } from "../../src/config/config-toml.ts";
+import { parseEnvConfig } from "../../src/config/env.ts";
+import worker from "../../src/index.ts";
+import { createLogger } from "../../src/lib/log.ts";
+import { PLAIN_ORG } from "../../src/mapping/schema-salesforce.ts";
+import { clearTokenCache } from "../../src/salesforce/token.ts";
+import { openDb } from "../../src/store/db.ts";
+import { idMappings, syncState } from "../../src/store/schema.ts";
+import { attioCatchup, kvKeys, SF_PAGE, salesforceCatchup } from "../../src/sync/catchup.ts";
+import { buildDeps } from "../../src/sync/deps.ts";
+import type { SyncMessage } from "../../src/sync/messages.ts";
+import { buildRuntime } from "../../src/sync/runtime.ts";
+import { fakeAttio } from "../helpers/fake-attio.ts";
+import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
+import { server } from "../helpers/msw.ts";
+
+const db = openDb(env.DB);
+const runtime = buildRuntime(0, parseSyncConfig(""), PLAIN_ORG, "bidirectional", "last_write");
+const people = runtime.byAttioObject("people");
+if (!people) throw new Error("people mapping missing");
+
+function deps() {
+  const config = parseEnvConfig(env);
+  return buildDeps(env, config, createLogger("silent"));
+}
+
+/** Collects what a catch-up would enqueue, without sending it. */
+function collector() {
+  const sent: SyncMessage[] = [];
+  return { sent, send: async (messages: SyncMessage[]) => void sent.push(...messages) };
+}
+
+async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
+}
+
+beforeEach(() => clearTokenCache());
+
+describe("scheduled catch-up through the Worker's scheduled handler", () => {
+  it("finds an Attio person whose webhook was dropped and syncs it to Salesforce", async () => {
+    const attio = fakeAttio();
+    const sf = fakeSalesforce();
+    server.use(...attio.handlers, ...sf.handlers);
+    attio.addPerson("p-dropped", { email: "dropped@northwind.example", title: "Buyer" });
+
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "*/5 * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+
+    const pair = await eventually(() =>
+      db.select().from(idMappings).where(eq(idMappings.attioRecordId, "p-dropped")).get(),
+    );
+    expect(sf.contacts.get(pair.sfRecordId)).toMatchObject({ Email: "dropped@northwind.example", Title: "Buyer" });
+    const lastRun = JSON.parse((await env.CURSORS.get("cron:last-run")) ?? "{}") as {
+      catchup: Record<string, unknown>;
+    };
+    expect(lastRun.catchup.people).toMatchObject({ enqueued: 1 });
+  });
+});
+
+describe("Salesforce catch-up", () => {
+  it("queues a Contact changed after the cursor whose change event was lost, and moves the cursor forward", async () => {
+    const sf = fakeSalesforce();
+    server.use(...fakeAttio().handlers, ...sf.handlers);
+    const now = new Date("2026-11-23T12:00:00Z");
+    await env.CURSORS.put(
+      kvKeys.sfCursor("Contact"),
+      JSON.stringify({ stamp: "2026-11-23T11:00:00.000Z", reconciledThrough: "x" }),
+    );
+    sf.contacts.set("003Hs0000LOSTEVTAAA", { LastName: "Lost", SystemModstamp: "2026-11-23T11:30:00.000+0000" });
+    sf.contacts.set("003Hs0000OLDCHGEAAA", { LastName: "Old", SystemModstamp: "2026-11-23T10:00:00.000+0000" });
+    const { sent, send } = collector();
+
+    const report = await salesforceCatchup(deps(), env.CURSORS, people, { now, send });
+
+    const ids = sent.flatMap((m) => (m.kind === "salesforce.change" ? m.header.recordIds : []));
+    expect(ids).toEqual(["003Hs0000LOSTEVTAAA"]);
+    expect(report).toMatchObject({ enqueued: 1, deletes: 0, reconciledThrough: now.toISOString() });
+    const cursor = JSON.parse((await env.CURSORS.get(kvKeys.sfCursor("Contact"))) ?? "{}") as { stamp: string };
+    expect(cursor.stamp).toBe("2026-11-23T11:30:00.000Z");
+  });
+
+  it("does not skip records that share a SystemModstamp across a page boundary", async () => {
+    const sf = fakeSalesforce();
+    server.use(...fakeAttio().handlers, ...sf.handlers);
+    const stamp = "2026-11-23T11:45:00.000+0000";
+    const total = SF_PAGE + 3;
+    for (let i = 0; i < total; i++)
+      sf.contacts.set(`003Hs0000${String(i).padStart(5, "0")}EQAAA`, { LastName: `Eq${i}`, SystemModstamp: stamp });
+    await env.CURSORS.put(
+      kvKeys.sfCursor("Contact"),
+      JSON.stringify({ stamp: "2026-11-23T11:40:00.000Z", reconciledThrough: "x" }),
+    );
+    const { sent, send } = collector();
+
+    const report = await salesforceCatchup(deps(), env.CURSORS, people, {
+      now: new Date("2026-11-23T12:00:00Z"),
+      send,
+    });
+
+    const ids = new Set(sent.flatMap((m) => (m.kind === "salesforce.change" ? m.header.recordIds : [])));
+    expect(ids.size).toBe(total);
+    expect(report.enqueued).toBe(total);
+  });
+
+  it("does not queue a version it already synced", async () => {
+    const sf = fakeSalesforce();
+    server.use(...fakeAttio().handlers, ...sf.handlers);
+    const mappingId = crypto.randomUUID();
+    sf.contacts.set("003Hs0000SYNCEDAAAA", { LastName: "Synced", SystemModstamp: "2026-11-23T11:50:00.000+0000" });
+    await db
+      .insert(idMappings)
+      .values({
+        id: mappingId,
+        attioObject: "people",
+        attioRecordId: "p-synced",
+        sfObject: "Contact",
+        sfRecordId: "003Hs0000SYNCEDAAAA",
+      });
+    await db
+      .insert(syncState)
+      .values({
+        mappingId,
+        baseValues: { attio: {}, salesforce: {} },
+        baseHash: "x",
+        lastDirection: "none",
+        sfSystemModstamp: "2026-11-23T11:50:00.000+0000",
+      });
+    await env.CURSORS.put(
+      kvKeys.sfCursor("Contact"),
+      JSON.stringify({ stamp: "2026-11-23T11:49:00.000Z", reconciledThrough: "x" }),
+    );
+    const { sent, send } = collector();
+
+    await salesforceCatchup(deps(), env.CURSORS, people, { now: new Date("2026-11-23T12:00:00Z"), send });
+
+    expect(sent.flatMap((m) => (m.kind === "salesforce.change" ? m.header.recordIds : []))).not.toContain(
+      "003Hs0000SYNCEDAAAA",
+    );
+  });
+});
+
+describe("Attio scan", () => {
+  it("resumes an interrupted scan and only proposes deletes after a complete pass", async () => {
+    const attio = fakeAttio();
+    server.use(...attio.handlers, ...fakeSalesforce().handlers);
+    // A clean slate: earlier tests in this file left pairs and a scan position behind.
+    await db.delete(syncState);
+    await db.delete(idMappings);
+    await env.CURSORS.delete(kvKeys.attioScan("people"));
+    // 2,100 people: more than one run's 4 pages of 500.
+    for (let i = 0; i < 2_100; i++)
+      attio.addPerson(`scan-${String(i).padStart(4, "0")}`, { email: `scan${i}@northwind.example` });
+    // A linked person that no longer exists in Attio.
+    await db
+      .insert(idMappings)
+      .values({
+        id: crypto.randomUUID(),
+        attioObject: "people",
+        attioRecordId: "scan-gone",
+        sfObject: "Contact",
+        sfRecordId: "003Hs0000GONEPERSAA",
+      });
+    const first = collector();
+
+    const run1 = await attioCatchup(deps(), env.CURSORS, people, {
+      now: new Date("2026-11-23T12:00:00Z"),
+      send: first.send,
+    });
+
+    expect(run1).toMatchObject({ enqueued: 2_000, deletes: 0, reconciledThrough: null });
+    expect(first.sent.some((m) => m.kind === "attio.record" && m.eventType === "record.deleted")).toBe(false);
+    const second = collector();
+
+    const run2 = await attioCatchup(deps(), env.CURSORS, people, {
+      now: new Date("2026-11-23T12:05:00Z"),
+      send: second.send,
+    });
+
+    const ids = second.sent.flatMap((m) => (m.kind === "attio.record" ? [`${m.eventType}:${m.recordId}`] : []));
+    expect(ids.filter((id) => id.startsWith("record.updated")).length).toBe(100);
+    expect(ids).toContain("record.deleted:scan-gone");
+    expect(run2).toMatchObject({ enqueued: 100, deletes: 1, reconciledThrough: "2026-11-23T12:00:00.000Z" });
+  });
+});
