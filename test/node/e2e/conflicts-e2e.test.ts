@@ -12,6 +12,7 @@ import {
   rows,
   type SfRecord,
   salesforceRecords,
+  settle,
   workerDb,
 } from "./helpers.ts";
 
@@ -48,16 +49,6 @@ async function linkedPerson(stack: Stack, email: string): Promise<Linked> {
   await eventually("pair", async () => pairOf(db, data.id.record_id));
   await settle(stack);
   return { personId: data.id.record_id, contactId: contact.Id, email };
-}
-
-/**
- * Lets the echoes of the Worker's own writes (change events, webhooks) reach it and be processed, so
- * that no stale event makes it read one side between the two edits of a test.
- */
-async function settle(stack: Stack) {
-  await idle(stack);
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  await idle(stack);
 }
 
 /** Edits Title on both sides while the Worker hears nothing, the second edit a second after the first. */

@@ -1,7 +1,6 @@
 import { createHmac } from "node:crypto";
 import type { Dirent } from "node:fs";
 import { readdir } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { SANDBOX_RELAY_SECRET, type Stack } from "../../../scripts/sandbox/stack.ts";
@@ -155,6 +154,16 @@ async function fetchJson<T>(url: string): Promise<T> {
   return (await response.json()) as T;
 }
 
+/**
+ * Lets the echoes of the Worker's own writes (change events, webhooks, Attio's system follow-ups)
+ * reach it and be processed, so that no stale event is read between the steps of a test.
+ */
+export async function settle(stack: Stack): Promise<void> {
+  await idle(stack);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await idle(stack);
+}
+
 /** Waits until both emulators have no delivery in flight. */
 export async function idle(stack: Stack): Promise<void> {
   await Promise.all([
@@ -167,36 +176,22 @@ export async function idle(stack: Stack): Promise<void> {
 // The Worker's local D1 database, read (and, for config, written) from the test process.
 // ---------------------------------------------------------------------------------------------
 
-/**
- * The Worker's D1 database under wrangler dev. The stack keeps it in a temporary directory it does
- * not expose, so it is found among the sandbox state directories as the one that received this
- * stack's Attio deliveries (their Idempotency-Keys are its inbound_events keys).
- */
+/** The Worker's D1 database under wrangler dev (a SQLite file in the stack's state directory). */
 export async function workerDb(stack: Stack): Promise<DatabaseSync> {
   const cached = dbs.get(stack);
   if (cached) return cached;
-  const { deliveries } = await fetchJson<{ deliveries: Delivery[] }>(`${stack.attio.url}/__control/deliveries`);
-  const keys = deliveries.filter((d) => d.state === "delivered").map((d) => `attio:${d.id}:0`);
-  if (keys.length === 0) throw new Error("workerDb: the Worker has received no Attio delivery yet");
-  const root = tmpdir();
-  for (const dir of await readdir(root)) {
-    if (!dir.startsWith("attio-sfdc-sandbox-")) continue;
-    for (const file of await sqliteFiles(join(root, dir, "v3", "d1"))) {
-      const db = new DatabaseSync(file);
-      try {
-        const placeholders = keys.map(() => "?").join(",");
-        const hit = db.prepare(`select 1 from inbound_events where key in (${placeholders}) limit 1`).get(...keys);
-        if (hit) {
-          dbs.set(stack, db);
-          return db;
-        }
-      } catch {
-        // not the D1 database (another miniflare store) or not migrated yet
-      }
-      db.close();
+  for (const file of await sqliteFiles(join(stack.stateDir, "v3", "d1"))) {
+    const db = new DatabaseSync(file);
+    try {
+      db.prepare("select 1 from id_mappings limit 1").get();
+      dbs.set(stack, db);
+      return db;
+    } catch {
+      // another miniflare store, or not migrated yet
     }
+    db.close();
   }
-  throw new Error("workerDb: no sandbox D1 database holds this stack's deliveries");
+  throw new Error(`workerDb: no migrated D1 database under ${stack.stateDir}`);
 }
 
 const dbs = new Map<Stack, DatabaseSync>();
