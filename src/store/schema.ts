@@ -115,6 +115,39 @@ export const syncJobs = sqliteTable("sync_jobs", {
   updatedAt: text("updated_at").notNull().default(now),
 });
 
+/**
+ * Counters of a job's outcomes (created, updated, linked, unchanged, conflicts, ambiguous, deferred,
+ * failed), one row per key, incremented atomically by every consumer working on the job.
+ */
+export const jobCounts = sqliteTable(
+  "job_counts",
+  {
+    jobId: text("job_id")
+      .notNull()
+      .references(() => syncJobs.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    n: integer("n").notNull().default(0),
+  },
+  (t) => [uniqueIndex("job_counts_uq").on(t.jobId, t.key)],
+);
+
+/** What a dry-run job would do, record by record (nothing of it is written to either CRM). */
+export const jobPlan = sqliteTable(
+  "job_plan",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    jobId: text("job_id")
+      .notNull()
+      .references(() => syncJobs.id, { onDelete: "cascade" }),
+    mapping: text("mapping").notNull(),
+    side: text("side", { enum: ["attio", "salesforce"] }).notNull(),
+    recordId: text("record_id").notNull(),
+    action: text("action").notNull(),
+    detail: text("detail", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [index("job_plan_job_idx").on(t.jobId)],
+);
+
 /** A field changed on both sides to different values since the base, awaiting a decision. */
 export const conflicts = sqliteTable(
   "conflicts",

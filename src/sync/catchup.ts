@@ -200,7 +200,7 @@ export async function attioCatchup(
 }
 
 /** Records with no pair yet, or whose mapped values differ from the Attio side of their base. */
-async function differingRecords(
+export async function differingRecords(
   deps: SyncDeps,
   compiled: CompiledMapping,
   records: Awaited<ReturnType<SyncDeps["attio"]["scanRecords"]>>,

@@ -8,6 +8,7 @@ import { retryDelaySeconds } from "./backoff.ts";
 import { salesforceCatchup } from "./catchup.ts";
 import { buildDeps, type SyncDeps } from "./deps.ts";
 import { type EngineOptions, syncMapping, type Touch, type TouchOutcome } from "./engine.ts";
+import { countOutcome, runJobPage } from "./jobs.ts";
 import { internalAttioMessage, internalSalesforceMessage, type SyncMessage, SyncMessageSchema } from "./messages.ts";
 import { type Route, routeMessage } from "./route.ts";
 import { loadRuntime, type Runtime } from "./runtime.ts";
@@ -66,9 +67,20 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
       await runImmediateCatchup(deps, env, runtime, raw, message, route.salesforceObject, route.reason, msgLog);
       continue;
     }
+    if (route.kind === "job") {
+      try {
+        const done = await runJobPage(deps, runtime, route.message, (messages) => sendAll(env.SYNC_QUEUE, messages));
+        msgLog.info("job page", { job_id: route.message.jobId, step: route.message.step, result: done });
+        raw.ack();
+      } catch (thrown) {
+        await settle(deps, raw, message, [{ status: "retry", error: toSyncError(thrown) }], msgLog);
+      }
+      continue;
+    }
     // Coalesce: several events about one record in a batch are synced once (the latest event wins,
-    // a merge is remembered).
-    const name = route.compiled.mapping.name;
+    // a merge is remembered). A dry run's records are planned apart from live ones.
+    const dry = "dryRun" in message && message.dryRun === true;
+    const name = `${route.compiled.mapping.name}${dry ? DRY : ""}`;
     const group = groups.get(name) ?? new Map<string, Touch>();
     groups.set(name, group);
     const keys: string[] = [];
@@ -85,16 +97,34 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
   const options = engineOptions(deps, env, runtime);
   // Mappings run in configuration order (companies before people and deals) so parents link first.
   for (const compiled of runtime.mappings) {
-    const name = compiled.mapping.name;
-    const group = groups.get(name);
-    if (!group) continue;
-    const result = await syncMapping(deps, compiled, [...group.values()], options(name));
-    for (const [touch, outcome] of result) outcomes.set(`${name}|${touch.side}:${touch.recordId}`, outcome);
+    for (const dry of [false, true]) {
+      const name = `${compiled.mapping.name}${dry ? DRY : ""}`;
+      const group = groups.get(name);
+      if (!group) continue;
+      const engineOptions = { ...options(compiled.mapping.name), dryRun: dry };
+      const result = await syncMapping(deps, compiled, [...group.values()], engineOptions);
+      for (const [touch, outcome] of result) outcomes.set(`${name}|${touch.side}:${touch.recordId}`, outcome);
+    }
   }
   for (const { raw, message, keys } of routed) {
     const missing: TouchOutcome = { status: "retry", error: toSyncError(new Error("no outcome for a touched record")) };
     const results = keys.map((key) => outcomes.get(key) ?? missing);
-    await settle(deps, raw, message, results, log.child({ correlation_id: message.correlationId }));
+    const final = await settle(deps, raw, message, results, log.child({ correlation_id: message.correlationId }));
+    if (final && "jobId" in message && message.jobId) await countForJob(deps, message.jobId, keys, results);
+  }
+}
+
+/** Group-name suffix of dry-run records. */
+const DRY = "|dry-run";
+
+/** Counts each record's outcome on the job that queued it (keys are `mapping[|dry-run]|side:id`). */
+async function countForJob(deps: SyncDeps, jobId: string, keys: string[], results: TouchOutcome[]) {
+  for (const [index, key] of keys.entries()) {
+    const parts = key.split("|");
+    const [side, ...id] = (parts.at(-1) ?? "").split(":");
+    const result = results[index];
+    if (!result || (side !== "attio" && side !== "salesforce")) continue;
+    await countOutcome(deps.db, jobId, { mapping: parts[0] ?? "", side, recordId: id.join(":") }, result);
   }
 }
 
@@ -150,14 +180,17 @@ function engineOptions(deps: SyncDeps, env: Env, runtime: Runtime) {
   });
 }
 
-/** Acks, retries or records the failure of one message from the outcomes of the records it touched. */
+/**
+ * Acks, retries or records the failure of one message from the outcomes of the records it touched.
+ * Returns whether the outcomes are final (not retried).
+ */
 async function settle(
   deps: SyncDeps,
   raw: Message<unknown>,
   message: SyncMessage,
   results: TouchOutcome[],
   log: Logger,
-) {
+): Promise<boolean> {
   const retries = results.filter((r): r is Extract<TouchOutcome, { status: "retry" }> => r.status === "retry");
   if (retries.length > 0) {
     const wait = Math.max(0, ...retries.map((r) => r.error.retryAfterSeconds ?? 0));
@@ -170,7 +203,7 @@ async function settle(
       delay_seconds: delaySeconds,
     });
     raw.retry({ delaySeconds });
-    return;
+    return false;
   }
   for (const result of results) {
     if (result.status === "failed") {
@@ -190,6 +223,7 @@ async function settle(
     }
   }
   raw.ack();
+  return true;
 }
 
 /**
@@ -232,6 +266,8 @@ export async function sendAll(queue: Queue, messages: readonly SyncMessage[]): P
 
 function recordKey(message: SyncMessage): string {
   switch (message.kind) {
+    case "job.page":
+      return `job:${message.jobId}`;
     case "catchup.run":
       return `salesforce:${message.salesforceObject}:*`;
     case "attio.record":
@@ -260,6 +296,19 @@ async function recordDeadLetters(batch: MessageBatch<unknown>, env: Env, log: Lo
       ...(message ? { recordKey: recordKey(message) } : {}),
     });
     log.error("dead letter recorded as failure", { message_id: raw.id, correlation_id: message?.correlationId });
+    // A job's record that ran out of retries is counted as failed, so the job can still finish.
+    if (message && "jobId" in message && message.jobId) {
+      const failed: TouchOutcome = { status: "failed", error: toSyncError(new Error("retries exhausted")) };
+      const records =
+        message.kind === "attio.record"
+          ? [{ side: "attio" as const, id: message.recordId }]
+          : message.kind === "salesforce.change"
+            ? message.header.recordIds.map((id) => ({ side: "salesforce" as const, id }))
+            : [];
+      for (const record of records) {
+        await countOutcome(db, message.jobId, { mapping: "", side: record.side, recordId: record.id }, failed);
+      }
+    }
     raw.ack();
   }
 }

@@ -39,7 +39,7 @@ import {
 
 /** What happened to one touched record; the consumer acks, retries or records a failure from it. */
 export type TouchOutcome =
-  | { status: "done"; action: string }
+  | { status: "done"; action: string; plan?: Record<string, unknown> }
   | { status: "retry"; error: SyncError }
   | { status: "failed"; error: SyncError; attempted?: unknown };
 
@@ -60,6 +60,8 @@ export interface Touch {
 
 export interface EngineOptions {
   deletePolicy: DeletePolicy;
+  /** Plan everything, write nothing (no CRM write, no D1 row): the outcome carries the plan. */
+  dryRun?: boolean;
   strategy: Strategy;
   direction: SyncDirection;
   /** Asks for a record to be synced (a parent of a deferred reference). */
@@ -251,6 +253,10 @@ class Runner {
         this.fail(unit.touch, toSyncError(thrown));
       }
     }
+    if (this.options.dryRun) {
+      for (const item of pending) this.reportDryRun(item);
+      return;
+    }
     await this.writeSalesforce(pending);
     for (const item of pending) {
       if (this.outcomes.has(item.unit.touch)) continue;
@@ -262,8 +268,21 @@ class Runner {
     }
   }
 
-  private done(touch: Touch, action: string) {
-    this.outcomes.set(touch, { status: "done", action });
+  private done(touch: Touch, action: string, plan?: Record<string, unknown>) {
+    this.outcomes.set(touch, { status: "done", action, ...(plan ? { plan } : {}) });
+  }
+
+  /** A dry run's outcome: what would be written, field by field, and where. */
+  private reportDryRun(item: Pending) {
+    const { plan } = item;
+    this.done(item.unit.touch, item.operation, {
+      attio_record_id: item.attioId ?? null,
+      salesforce_record_id: item.sfId ?? null,
+      to_salesforce: plan.toSalesforce,
+      to_attio: plan.toAttio,
+      conflicts: plan.conflicts,
+      resolved: plan.resolved,
+    });
   }
 
   private fail(touch: Touch, error: SyncError, attempted?: unknown) {
@@ -354,6 +373,12 @@ class Runner {
                 keys.flatMap((k) => matches.attioByKey.get(k.value) ?? []).map((r) => [r.id.record_id, r]),
               ).values(),
             ];
+      if (candidates.length > 1 && this.options.dryRun) {
+        this.done(touch, "ambiguous", {
+          candidates: candidates.map((c) => ("Id" in c ? String(c.Id) : (c as AttioRecord).id.record_id)),
+        });
+        return null;
+      }
       if (candidates.length > 1) {
         await this.deps.db.insert(ambiguousMatches).values({
           id: crypto.randomUUID(),
@@ -428,7 +453,7 @@ class Runner {
     targetObject: string,
     targetId: string,
   ) {
-    if (!recordId) return;
+    if (!recordId || this.options.dryRun) return;
     const { mapping } = this.compiled;
     const object = side === "attio" ? mapping.attio_object : mapping.salesforce_object;
     await deferReference(this.deps.db, { side, object, recordId }, { object: targetObject, id: targetId });
@@ -440,6 +465,10 @@ class Runner {
     const { touch } = unit;
     const policy = this.options.deletePolicy;
     const { mapping } = this.compiled;
+    if (this.options.dryRun) {
+      this.done(touch, "delete", { deleted_on: deletedOn, policy });
+      return;
+    }
     const audit = {
       correlationId: touch.correlationId,
       direction: deletedOn === "attio" ? ("attio_to_sf" as const) : ("sf_to_attio" as const),

@@ -15,6 +15,10 @@ export const AttioChangeMessageSchema = z.object({
   actor: AttioActorSchema,
   /** Idempotency-Key of the delivery plus the event's index in it. */
   dedupeKey: z.string(),
+  /** Set when a sync job queued this record; its outcome is counted on the job. */
+  jobId: z.string().optional(),
+  /** A dry run: plan, write nothing. */
+  dryRun: z.boolean().optional(),
   correlationId: z.string(),
   receivedAt: z.string(),
 });
@@ -28,6 +32,8 @@ export const SalesforceChangeMessageSchema = z.object({
   fields: z.record(z.string(), z.unknown()),
   replayId: z.string(),
   dedupeKey: z.string(),
+  jobId: z.string().optional(),
+  dryRun: z.boolean().optional(),
   correlationId: z.string(),
   receivedAt: z.string(),
 });
@@ -44,10 +50,24 @@ export const CatchupMessageSchema = z.object({
 });
 export type CatchupMessage = z.infer<typeof CatchupMessageSchema>;
 
+/** One page of a sync job's enumeration: step `step` of its plan, from `offset` (Attio) or `cursor` (Salesforce). */
+export const JobPageMessageSchema = z.object({
+  kind: z.literal("job.page"),
+  jobId: z.string(),
+  step: z.number().int().min(0),
+  offset: z.number().int().min(0).default(0),
+  cursor: z.object({ stamp: z.string(), id: z.string() }).optional(),
+  dedupeKey: z.string(),
+  correlationId: z.string(),
+  receivedAt: z.string(),
+});
+export type JobPageMessage = z.infer<typeof JobPageMessageSchema>;
+
 export const SyncMessageSchema = z.discriminatedUnion("kind", [
   AttioChangeMessageSchema,
   SalesforceChangeMessageSchema,
   CatchupMessageSchema,
+  JobPageMessageSchema,
 ]);
 export type SyncMessage = z.infer<typeof SyncMessageSchema>;
 

@@ -2,13 +2,14 @@ import type { CompiledMapping } from "../mapping/engine.ts";
 import { isOwnChange } from "../salesforce/change-origin.ts";
 import type { SyncDeps } from "./deps.ts";
 import type { Touch } from "./engine.ts";
-import type { SyncMessage } from "./messages.ts";
+import type { JobPageMessage, SyncMessage } from "./messages.ts";
 import type { Runtime } from "./runtime.ts";
 
 /** Where a queue message goes: touches of one mapping, a catch-up request, or nowhere (and why). */
 export type Route =
   | { kind: "touches"; compiled: CompiledMapping; touches: Touch[] }
   | { kind: "catchup"; salesforceObject: string; reason: string }
+  | { kind: "job"; message: JobPageMessage }
   | { kind: "skip"; reason: string };
 
 /** Turns one message into the records it touches. Attio messages name the object by id: resolved here. */
@@ -65,5 +66,7 @@ export async function routeMessage(deps: SyncDeps, runtime: Runtime, message: Sy
     }
     case "catchup.run":
       return { kind: "catchup", salesforceObject: message.salesforceObject, reason: message.reason };
+    case "job.page":
+      return { kind: "job", message };
   }
 }

@@ -30,6 +30,9 @@ describe("every /api/v1 route requires the admin token", () => {
       "GET /api/v1/schema/attio/x-object",
       "GET /api/v1/schema/salesforce/x-object",
       "GET /api/v1/openapi.json",
+      "POST /api/v1/sync",
+      "GET /api/v1/sync/x-id",
+      "DELETE /api/v1/sync/x-id",
     ]) {
       expect(paths).toContain(expected);
     }

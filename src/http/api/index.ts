@@ -5,6 +5,7 @@ import type { AppEnv } from "../types.ts";
 import { configRoutes } from "./config.ts";
 import { failureRoutes } from "./failures.ts";
 import { historyRoutes } from "./history.ts";
+import { jobRoutes } from "./jobs.ts";
 import { statusRoutes } from "./status.ts";
 import { workRoutes } from "./work.ts";
 
@@ -32,6 +33,7 @@ export function createApiV1(): OpenAPIHono<AppEnv> {
   workRoutes(app);
   failureRoutes(app);
   historyRoutes(app);
+  jobRoutes(app);
   app.doc31("/openapi.json", OPENAPI_INFO);
   return app;
 }

@@ -1,0 +1,103 @@
+import { env, exports } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { beforeEach, describe, expect, it } from "vitest";
+import { clearTokenCache } from "../../src/salesforce/token.ts";
+import { openDb } from "../../src/store/db.ts";
+import { idMappings } from "../../src/store/schema.ts";
+import { fakeAttio } from "../helpers/fake-attio.ts";
+import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
+import { server } from "../helpers/msw.ts";
+import { ADMIN_TOKEN } from "../helpers/signing.ts";
+
+const db = openDb(env.DB);
+
+function call(method: string, path: string, body?: unknown) {
+  return exports.default.fetch(`https://worker.test/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+interface Job {
+  id: string;
+  state: string;
+  counts: Record<string, number>;
+  enqueued: number;
+  plan?: { record_id: string; action: string; to_salesforce?: Record<string, unknown> }[];
+}
+
+/** Polls the job until it is done (bounded). */
+async function finished(id: string): Promise<Job> {
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    const job = (await (await call("GET", `/sync/${id}`)).json()) as Job;
+    if (job.state === "done") return job;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`job ${id} did not finish`);
+}
+
+function workspace() {
+  const attio = fakeAttio();
+  const sf = fakeSalesforce();
+  server.use(...attio.handlers, ...sf.handlers);
+  attio.addPerson("job-p1", { first: "Ana", last: "Silva", email: "ana@harbor.example" });
+  attio.addPerson("job-p2", { first: "Ben", last: "Osei", email: "ben@harbor.example" });
+  attio.addPerson("job-p3", { first: "Cai", last: "Ng", email: "cai@harbor.example", title: "CFO" });
+  sf.contacts.set("003Hs0000JOBCAI0AAA", {
+    LastName: "Ng",
+    Email: "cai@harbor.example",
+    Title: null,
+    SystemModstamp: "2026-11-01T00:00:00.000+0000",
+  });
+  return { attio, sf };
+}
+
+beforeEach(() => clearTokenCache());
+
+describe("/api/v1/sync jobs", () => {
+  it("a dry run plans every record of both sides and writes nothing anywhere", async () => {
+    const { attio, sf } = workspace();
+    const pairsBefore = (await db.select().from(idMappings).all()).length;
+
+    const created = await call("POST", "/sync", { objects: ["people"], mode: "full", dry_run: true });
+    expect(created.status).toBe(202);
+    const job = await finished(((await created.json()) as { id: string }).id);
+
+    expect(job.enqueued).toBe(4);
+    expect(job.counts).toMatchObject({ created: 2, linked: 2, failed: 0 });
+    const cai = job.plan?.find((p) => p.record_id === "job-p3");
+    expect(cai).toMatchObject({ action: "link", to_salesforce: { Title: "CFO" } });
+    expect(sf.writes()).toEqual([]);
+    expect(attio.calls.filter((c) => c.method !== "GET" && !c.path.endsWith("/query"))).toEqual([]);
+    expect((await db.select().from(idMappings).all()).length).toBe(pairsBefore);
+  });
+
+  it("a full sync creates what is missing, links what matches, and reports it", async () => {
+    const { sf } = workspace();
+    const created = await call("POST", "/sync", { objects: ["people"], direction: "attio_to_sf" });
+    const job = await finished(((await created.json()) as { id: string }).id);
+
+    expect(job.counts).toMatchObject({ created: 2, linked: 1 });
+    expect([...sf.contacts.values()].map((c) => c.Email).sort()).toEqual([
+      "ana@harbor.example",
+      "ben@harbor.example",
+      "cai@harbor.example",
+    ]);
+    expect(sf.contacts.get("003Hs0000JOBCAI0AAA")?.Title).toBe("CFO");
+    const pair = await db.select().from(idMappings).where(eq(idMappings.attioRecordId, "job-p3")).get();
+    expect(pair?.sfRecordId).toBe("003Hs0000JOBCAI0AAA");
+  });
+
+  it("rejects unknown objects and bad modes, naming the problem; cancels a job", async () => {
+    workspace();
+    expect((await call("POST", "/sync", { objects: ["planets"] })).status).toBe(400);
+    expect((await call("POST", "/sync", { mode: "everything" })).status).toBe(400);
+    expect((await call("POST", "/sync", { mode: "records" })).status).toBe(400);
+    const created = (await (await call("POST", "/sync", { objects: ["people"] })).json()) as { id: string };
+    const cancelled = await call("DELETE", `/sync/${created.id}`);
+    expect(await cancelled.json()).toEqual({ id: created.id, state: "cancelled" });
+    expect((await call("GET", `/sync/${crypto.randomUUID()}`)).status).toBe(404);
+  });
+});
