@@ -45,6 +45,8 @@ const GONE_CODES = new Set(["NOT_FOUND", "ENTITY_IS_DELETED", "INVALID_CROSS_REF
  * errors mapped to SyncError.
  */
 export class SalesforceClient {
+  private usage: ApiUsage | undefined;
+
   constructor(private readonly options: SalesforceClientOptions) {}
 
   /** Runs SOQL and returns every record, following nextRecordsUrl. */
@@ -242,8 +244,34 @@ export class SalesforceClient {
       version: this.options.apiVersion,
       callOptions: { client: this.options.clientName },
     });
-    return work(conn);
+    try {
+      return await work(conn);
+    } finally {
+      // Sforce-Limit-Info of the last response: the org's daily API usage.
+      const usage = conn.limitInfo?.apiUsage;
+      if (usage && Number.isFinite(usage.used) && Number.isFinite(usage.limit))
+        this.usage = { used: usage.used, limit: usage.limit };
+    }
   }
+
+  /** The daily API usage Salesforce reported on the last response (`Sforce-Limit-Info`), if any. */
+  lastUsage(): ApiUsage | undefined {
+    return this.usage;
+  }
+}
+
+export interface ApiUsage {
+  used: number;
+  limit: number;
+}
+
+/**
+ * Whether background work (catch-up, jobs) must pause: the org's other integrations keep
+ * `reserve` (a fraction) of the daily allocation. Real-time changes still flow.
+ */
+export function budgetExhausted(usage: ApiUsage | undefined | null, reserve: number): boolean {
+  if (!usage || usage.limit <= 0) return false;
+  return usage.used >= usage.limit * (1 - reserve);
 }
 
 function errorCode(err: unknown): string | undefined {

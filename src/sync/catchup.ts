@@ -4,6 +4,7 @@ import type { CompiledMapping } from "../mapping/engine.ts";
 import { chunk } from "../store/db.ts";
 import { loadIdLookup, type Pair, pairsByAttio, pairsBySalesforce } from "../store/pairs.ts";
 import { idMappings } from "../store/schema.ts";
+import { budgetPause, saveUsage } from "./budget.ts";
 import { attioSide } from "./canon.ts";
 import type { SyncDeps } from "./deps.ts";
 import { internalAttioMessage, internalSalesforceMessage, type SyncMessage } from "./messages.ts";
@@ -65,12 +66,16 @@ export async function runCatchup(
   mappings: readonly CompiledMapping[],
   options: CatchupOptions,
 ): Promise<Record<string, ObjectReport>> {
-  const report: Record<string, ObjectReport> = {};
+  const report: Record<string, ObjectReport & { paused?: string }> = {};
   for (const compiled of mappings) {
     const { attio_object: attioObject, salesforce_object: sfObject } = compiled.mapping;
-    report[sfObject] = await salesforceCatchup(deps, kv, compiled, options);
+    const paused = await budgetPause(deps, kv);
+    report[sfObject] = paused
+      ? { enqueued: 0, deletes: 0, reconciledThrough: null, paused }
+      : await salesforceCatchup(deps, kv, compiled, options);
     report[attioObject] = await attioCatchup(deps, kv, compiled, options);
   }
+  await saveUsage(deps, kv);
   await kv.put(kvKeys.lastRun, JSON.stringify({ at: options.now.toISOString(), objects: report }));
   return report;
 }

@@ -5,6 +5,7 @@ import { openDb } from "../store/db.ts";
 import { recordFailure } from "../store/failures.ts";
 import { takeWaiting } from "../store/pairs.ts";
 import { retryDelaySeconds } from "./backoff.ts";
+import { saveUsage } from "./budget.ts";
 import { salesforceCatchup } from "./catchup.ts";
 import { buildDeps, type SyncDeps } from "./deps.ts";
 import { type EngineOptions, syncMapping, type Touch, type TouchOutcome } from "./engine.ts";
@@ -69,7 +70,9 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
     }
     if (route.kind === "job") {
       try {
-        const done = await runJobPage(deps, runtime, route.message, (messages) => sendAll(env.SYNC_QUEUE, messages));
+        const done = await runJobPage(deps, env.CURSORS, runtime, route.message, (messages, delaySeconds) =>
+          sendAll(env.SYNC_QUEUE, messages, delaySeconds),
+        );
         msgLog.info("job page", { job_id: route.message.jobId, step: route.message.step, result: done });
         raw.ack();
       } catch (thrown) {
@@ -106,6 +109,7 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
       for (const [touch, outcome] of result) outcomes.set(`${name}|${touch.side}:${touch.recordId}`, outcome);
     }
   }
+  await saveUsage(deps, env.CURSORS);
   for (const { raw, message, keys } of routed) {
     const missing: TouchOutcome = { status: "retry", error: toSyncError(new Error("no outcome for a touched record")) };
     const results = keys.map((key) => outcomes.get(key) ?? missing);
@@ -258,9 +262,14 @@ async function runImmediateCatchup(
   }
 }
 
-export async function sendAll(queue: Queue, messages: readonly SyncMessage[]): Promise<void> {
+export async function sendAll(queue: Queue, messages: readonly SyncMessage[], delaySeconds?: number): Promise<void> {
   for (let i = 0; i < messages.length; i += 100) {
-    await queue.sendBatch(messages.slice(i, i + 100).map((body) => ({ body, contentType: "json" as const })));
+    const part = messages.slice(i, i + 100).map((body) => ({
+      body,
+      contentType: "json" as const,
+      ...(delaySeconds ? { delaySeconds } : {}),
+    }));
+    await queue.sendBatch(part);
   }
 }
 

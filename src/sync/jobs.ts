@@ -3,6 +3,7 @@ import { z } from "zod";
 import { SyncError } from "../lib/errors.ts";
 import type { Db } from "../store/db.ts";
 import { jobCounts, jobPlan, syncJobs } from "../store/schema.ts";
+import { budgetPause } from "./budget.ts";
 import { ATTIO_PAGE, differingRecords, SF_PAGE } from "./catchup.ts";
 import type { SyncDeps } from "./deps.ts";
 import type { TouchOutcome } from "./engine.ts";
@@ -113,11 +114,15 @@ function pageMessage(
  * Lists one page of the job's current step, queues its records, and queues the next page (or the
  * next step). A cancelled job stops here.
  */
+/** How long a job waits when Salesforce's daily budget reserve is reached. */
+const PAUSE_SECONDS = 900;
+
 export async function runJobPage(
   deps: SyncDeps,
+  kv: KVNamespace,
   runtime: Runtime,
   message: JobPageMessage,
-  send: (messages: SyncMessage[]) => Promise<void>,
+  send: (messages: SyncMessage[], delaySeconds?: number) => Promise<void>,
 ): Promise<string> {
   const job = await deps.db.select().from(syncJobs).where(eq(syncJobs.id, message.jobId)).get();
   if (!job) return "job no longer exists";
@@ -161,6 +166,16 @@ export async function runJobPage(
     await send(ids.map((id) => ({ ...internalAttioMessage(object, id, `job ${job.id}`), ...tag })));
   } else {
     const object = compiled.mapping.salesforce_object;
+    const paused = await budgetPause(deps, kv);
+    if (paused) {
+      // The same page again later: the job resumes by itself once the budget allows.
+      await send([{ ...message, dedupeKey: `${message.dedupeKey}:retry:${Date.now()}` }], PAUSE_SECONDS);
+      await deps.db
+        .update(syncJobs)
+        .set({ progress: { ...progress, paused }, updatedAt: now() })
+        .where(eq(syncJobs.id, job.id));
+      return paused;
+    }
     if (params.mode === "records") {
       ids = params.record_ids?.salesforce ?? [];
       next = pageMessage(job.id, message.step + 1, 0);
@@ -186,6 +201,7 @@ export async function runJobPage(
   }
   const entry = progress[key] ?? { enqueued: 0, complete: false };
   progress[key] = { enqueued: entry.enqueued + ids.length, complete: next.step !== message.step };
+  delete progress.paused;
   await deps.db
     .update(syncJobs)
     .set({ state: "running", progress, checkpoint: { step: next.step, offset: next.offset }, updatedAt: now() })

@@ -41,6 +41,8 @@ describe("GET /healthz and /api/v1/status", () => {
       pending_deletes: 0,
       ambiguous_matches: 0,
       last_cron_run: null,
+      catch_up: null,
+      salesforce_api: null,
     });
   });
 

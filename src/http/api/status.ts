@@ -1,10 +1,13 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import type { Context } from "hono";
+import { budgetExhausted } from "../../salesforce/client.ts";
 import { openDb } from "../../store/db.ts";
 import { countOpenFailures } from "../../store/failures.ts";
 import { countMappings } from "../../store/mappings.ts";
 import { ambiguousMatches, conflicts, pendingDeletes } from "../../store/schema.ts";
+import { loadUsage } from "../../sync/budget.ts";
+import { kvKeys } from "../../sync/catchup.ts";
 import { VERSION } from "../../version.ts";
 import type { AppEnv } from "../types.ts";
 import { define, json } from "./common.ts";
@@ -22,6 +25,16 @@ const StatusSchema = z
     pending_deletes: z.number().nullable(),
     ambiguous_matches: z.number().nullable(),
     last_cron_run: z.unknown().nullable(),
+    catch_up: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .openapi({
+        description: "Last catch-up per object: records queued, deletes, reconciled-through time, pause reason",
+      }),
+    salesforce_api: z
+      .object({ used: z.number(), limit: z.number(), at: z.string(), reserve: z.number(), paused: z.boolean() })
+      .nullable()
+      .openapi({ description: "Daily API usage from Sforce-Limit-Info; background work pauses inside the reserve" }),
   })
   .openapi("Status");
 
@@ -64,7 +77,14 @@ async function status(c: Context<AppEnv>): Promise<Response> {
         count(ambiguousMatches, sql`status = 'open'`),
       ])
     : [{}, null, null, null, null];
-  const lastRun = kv.ok ? await c.env.CURSORS.get("cron:last-run", "json") : null;
+  const [lastRun, catchup, usage] = kv.ok
+    ? await Promise.all([
+        c.env.CURSORS.get("cron:last-run", "json"),
+        c.env.CURSORS.get<{ objects?: Record<string, unknown> }>(kvKeys.lastRun, "json"),
+        loadUsage(c.env.CURSORS),
+      ])
+    : [null, null, null];
+  const reserve = c.var.config.SALESFORCE_BUDGET_RESERVE;
   return c.json(
     {
       version: VERSION,
@@ -82,6 +102,8 @@ async function status(c: Context<AppEnv>): Promise<Response> {
       pending_deletes: counts[3],
       ambiguous_matches: counts[4],
       last_cron_run: lastRun,
+      catch_up: catchup?.objects ?? null,
+      salesforce_api: usage ? { ...usage, reserve, paused: budgetExhausted(usage, reserve) } : null,
     },
     200,
   );

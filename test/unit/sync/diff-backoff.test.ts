@@ -53,3 +53,13 @@ describe("isOwnChange", () => {
     expect(isOwnChange("", "attio-sfdc")).toBe(false);
   });
 });
+
+describe("budgetExhausted", () => {
+  it("pauses background work once usage enters the reserve", async () => {
+    const { budgetExhausted } = await import("../../../src/salesforce/client.ts");
+    expect(budgetExhausted({ used: 11_999, limit: 15_000 }, 0.2)).toBe(false);
+    expect(budgetExhausted({ used: 12_000, limit: 15_000 }, 0.2)).toBe(true);
+    expect(budgetExhausted(undefined, 0.2)).toBe(false);
+    expect(budgetExhausted({ used: 5, limit: 0 }, 0.2)).toBe(false);
+  });
+});
