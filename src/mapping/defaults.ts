@@ -109,8 +109,9 @@ function deals(org: OrgCapabilities, slugs: DealAttributeSlugs): ObjectMapping {
     enabled: true,
     read_only: false,
     fields,
-    // Deals have no natural key on both sides: they are linked through the ID map only.
-    match_keys: [],
+    // Deals have no unique key on either side: the same name is the best default evidence that two
+    // deals are one (several with one name become an ambiguous match for a person to settle).
+    match_keys: [{ attio: "name", salesforce: "Name", normalize: "text" }],
     stages: [...DEFAULT_STAGES],
     industries: [],
   };

@@ -176,6 +176,9 @@ function engineOptions(deps: SyncDeps, env: Env, runtime: Runtime) {
   };
   return (mappingName: string): EngineOptions => ({
     deletePolicy: runtime.deletePolicy(mappingName),
+    attioTitles: runtime.attioTitles(
+      runtime.mappings.find((m) => m.mapping.name === mappingName)?.mapping.attio_object ?? "",
+    ),
     strategy: runtime.strategy,
     direction: runtime.direction,
     requestSync,

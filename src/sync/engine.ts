@@ -62,6 +62,8 @@ export interface EngineOptions {
   deletePolicy: DeletePolicy;
   /** Plan everything, write nothing (no CRM write, no D1 row): the outcome carries the plan. */
   dryRun?: boolean;
+  /** Option/status titles of this mapping's Attio object, per attribute (from the schema layer). */
+  attioTitles?: Readonly<Record<string, readonly string[]>> | undefined;
   strategy: Strategy;
   direction: SyncDirection;
   /** Asks for a record to be synced (a parent of a deferred reference). */
@@ -268,6 +270,12 @@ class Runner {
     }
   }
 
+  /** What the mapping core may consult: the batch's id map and Attio's option titles. */
+  private mapOptions() {
+    const titles = this.options.attioTitles;
+    return { ids: this.ids, ...(titles ? { attioTitles: titles } : {}) };
+  }
+
   private done(touch: Touch, action: string, plan?: Record<string, unknown>) {
     this.outcomes.set(touch, { status: "done", action, ...(plan ? { plan } : {}) });
   }
@@ -401,7 +409,7 @@ class Runner {
 
   private async planPair(unit: Unit, operation: Pending["operation"]): Promise<Pending | null> {
     const { touch } = unit;
-    const options = { ids: this.ids };
+    const options = this.mapOptions();
     const attio = unit.attio ? attioSide(this.compiled, unit.attio.values, options) : undefined;
     const salesforce = unit.salesforce ? salesforceSide(this.compiled, unit.salesforce) : undefined;
     const plan = planFields(
@@ -544,7 +552,7 @@ class Runner {
     if (toAttio || !item.attioId) {
       const source = toAttio ? plan.toAttio : {};
       const write = mapToAttio(this.compiled, source, {
-        ids: this.ids,
+        ...this.mapOptions(),
         ...(attioValues ? { current: attioValues } : {}),
       });
       if (mapping.attio_id_attribute && item.sfId) write.values[mapping.attio_id_attribute] = [item.sfId];
@@ -568,7 +576,7 @@ class Runner {
     // edits. Conflicted fields keep their old base; deferred references get none (see nextBase).
     const base = nextBase(
       plan,
-      attioValues ? attioSide(this.compiled, attioValues, { ids: this.ids }).values : undefined,
+      attioValues ? attioSide(this.compiled, attioValues, this.mapOptions()).values : undefined,
       deferredFields,
     );
     this.ids.link(mapping.attio_object, item.attioId, item.sfId);
@@ -635,7 +643,7 @@ class Runner {
     );
     const toAttio = changes(
       plan.toAttio,
-      unit.attio ? attioSide(this.compiled, unit.attio.values, { ids: this.ids }).values : undefined,
+      unit.attio ? attioSide(this.compiled, unit.attio.values, this.mapOptions()).values : undefined,
     );
     const sfCreated = item.operation === "create" && !unit.salesforce;
     const attioCreated = item.operation === "create" && !unit.attio;

@@ -8,10 +8,14 @@ import {
   PLAIN_ORG,
   SObjectDescribeSchema,
 } from "../mapping/schema-salesforce.ts";
+import { loadSchemas } from "../mapping/schema-source.ts";
+import type { ObjectMapping } from "../mapping/types.ts";
+import { type ValidationIssue, validateMappings } from "../mapping/validate.ts";
 import { configVersions } from "../store/schema.ts";
 import type { SyncDeps } from "./deps.ts";
 import type { DeletePolicy } from "./engine.ts";
 import type { Strategy, SyncDirection } from "./plan-fields.ts";
+import { cachedSchemaSource } from "./schema-source.ts";
 
 /** The mappings in force, compiled once per config version and org. */
 export interface Runtime {
@@ -26,6 +30,10 @@ export interface Runtime {
   byAttioObject(slug: string): CompiledMapping | undefined;
   bySalesforceObject(name: string): CompiledMapping | undefined;
   deletePolicy(mappingName: string): DeletePolicy;
+  /** Option/status titles per Attio object and attribute, so no value Attio lacks is ever written. */
+  attioTitles(attioObject: string): Readonly<Record<string, readonly string[]>> | undefined;
+  /** Problems found when the mappings were checked against both live schemas. */
+  issues: ValidationIssue[];
 }
 
 /** KV key of the org's capabilities learnt from describe (country picklists, multi-currency, ...). */
@@ -47,14 +55,17 @@ export async function loadRuntime(deps: SyncDeps, kv: KVNamespace): Promise<Runt
     .limit(1)
     .get();
   const org = await loadCapabilities(deps, kv);
-  const key = `${latest?.version ?? 0}:${JSON.stringify(org)}:${deps.config.SYNC_DIRECTION}:${deps.config.CONFLICT_RESOLUTION}`;
+  // Schemas are re-read (from their KV cache) at least hourly.
+  const hour = Math.floor(Date.now() / 3_600_000);
+  const key = `${latest?.version ?? 0}:${JSON.stringify(org)}:${deps.config.SYNC_DIRECTION}:${deps.config.CONFLICT_RESOLUTION}:${hour}`;
   if (cached?.key === key) return cached.runtime;
   const text = typeof latest?.document.toml === "string" ? latest.document.toml : "";
   const config = parseSyncConfig(text);
   const sync = latest
     ? config.sync
     : { direction: deps.config.SYNC_DIRECTION, conflict_resolution: deps.config.CONFLICT_RESOLUTION };
-  const runtime = buildRuntime(latest?.version ?? 0, config, org, sync.direction, sync.conflict_resolution);
+  const schemas = await loadValidation(deps, kv, resolveMappings(config, org));
+  const runtime = buildRuntime(latest?.version ?? 0, config, org, sync.direction, sync.conflict_resolution, schemas);
   cached = { key, runtime };
   return runtime;
 }
@@ -65,8 +76,9 @@ export function buildRuntime(
   org: OrgCapabilities,
   direction: SyncDirection,
   strategy: Strategy,
+  validated?: Validation,
 ): Runtime {
-  const mappings = resolveMappings(config, org)
+  const mappings = (validated?.mappings ?? resolveMappings(config, org))
     .filter((m) => m.enabled && !m.read_only)
     .map(compileMapping);
   const policies = deletePolicies(config);
@@ -80,6 +92,8 @@ export function buildRuntime(
     byAttioObject: (slug) => mappings.find((m) => m.mapping.attio_object === slug),
     bySalesforceObject: (name) => mappings.find((m) => m.mapping.salesforce_object === name),
     deletePolicy: (name) => policies[name] ?? "hold",
+    attioTitles: (object) => validated?.titles[object],
+    issues: validated?.issues ?? [],
   };
 }
 
@@ -112,5 +126,33 @@ async function loadCapabilities(deps: SyncDeps, kv: KVNamespace): Promise<OrgCap
   } catch (err) {
     deps.log.warn("describe failed; assuming a plain org for this run", { error: (err as Error).message });
     return PLAIN_ORG;
+  }
+}
+
+interface Validation {
+  mappings: ObjectMapping[];
+  titles: Record<string, Record<string, string[]>>;
+  issues: ValidationIssue[];
+}
+
+/**
+ * The mappings checked against both live schemas (cached in KV): fields that name an attribute or
+ * field the CRM lacks are dropped and directions narrowed to what each side can write, so such a
+ * field is reported once instead of failing every record. Without the schemas (an API is down),
+ * the unchecked mappings run and the failures speak for themselves.
+ */
+async function loadValidation(
+  deps: SyncDeps,
+  kv: KVNamespace,
+  mappings: ObjectMapping[],
+): Promise<Validation | undefined> {
+  try {
+    const schemas = await loadSchemas(cachedSchemaSource(deps.attio, deps.salesforce, kv), mappings);
+    const report = validateMappings(mappings, schemas);
+    for (const issue of report.issues) deps.log.warn("mapping issue", { ...issue });
+    return { mappings: report.mappings, titles: schemas.attioTitles, issues: report.issues };
+  } catch (err) {
+    deps.log.warn("schemas unavailable; mappings run unchecked", { error: (err as Error).message });
+    return undefined;
   }
 }
