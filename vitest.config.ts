@@ -49,6 +49,9 @@ export default defineConfig({
           name: "node",
           environment: "node",
           include: ["test/node/**/*.test.ts"],
+          // End-to-end files start the whole stack (emulators + wrangler dev) and wait on it.
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
         },
       },
     ],
