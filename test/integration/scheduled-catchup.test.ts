@@ -118,24 +118,20 @@ describe("Salesforce catch-up", () => {
     server.use(...fakeAttio().handlers, ...sf.handlers);
     const mappingId = crypto.randomUUID();
     sf.contacts.set("003Hs0000SYNCEDAAAA", { LastName: "Synced", SystemModstamp: "2026-11-23T11:50:00.000+0000" });
-    await db
-      .insert(idMappings)
-      .values({
-        id: mappingId,
-        attioObject: "people",
-        attioRecordId: "p-synced",
-        sfObject: "Contact",
-        sfRecordId: "003Hs0000SYNCEDAAAA",
-      });
-    await db
-      .insert(syncState)
-      .values({
-        mappingId,
-        baseValues: { attio: {}, salesforce: {} },
-        baseHash: "x",
-        lastDirection: "none",
-        sfSystemModstamp: "2026-11-23T11:50:00.000+0000",
-      });
+    await db.insert(idMappings).values({
+      id: mappingId,
+      attioObject: "people",
+      attioRecordId: "p-synced",
+      sfObject: "Contact",
+      sfRecordId: "003Hs0000SYNCEDAAAA",
+    });
+    await db.insert(syncState).values({
+      mappingId,
+      baseValues: { attio: {}, salesforce: {} },
+      baseHash: "x",
+      lastDirection: "none",
+      sfSystemModstamp: "2026-11-23T11:50:00.000+0000",
+    });
     await env.CURSORS.put(
       kvKeys.sfCursor("Contact"),
       JSON.stringify({ stamp: "2026-11-23T11:49:00.000Z", reconciledThrough: "x" }),
@@ -162,15 +158,13 @@ describe("Attio scan", () => {
     for (let i = 0; i < 2_100; i++)
       attio.addPerson(`scan-${String(i).padStart(4, "0")}`, { email: `scan${i}@northwind.example` });
     // A linked person that no longer exists in Attio.
-    await db
-      .insert(idMappings)
-      .values({
-        id: crypto.randomUUID(),
-        attioObject: "people",
-        attioRecordId: "scan-gone",
-        sfObject: "Contact",
-        sfRecordId: "003Hs0000GONEPERSAA",
-      });
+    await db.insert(idMappings).values({
+      id: crypto.randomUUID(),
+      attioObject: "people",
+      attioRecordId: "scan-gone",
+      sfObject: "Contact",
+      sfRecordId: "003Hs0000GONEPERSAA",
+    });
     const first = collector();
 
     const run1 = await attioCatchup(deps(), env.CURSORS, people, {

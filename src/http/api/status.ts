@@ -25,12 +25,9 @@ const StatusSchema = z
     pending_deletes: z.number().nullable(),
     ambiguous_matches: z.number().nullable(),
     last_cron_run: z.unknown().nullable(),
-    catch_up: z
-      .record(z.string(), z.unknown())
-      .nullable()
-      .openapi({
-        description: "Last catch-up per object: records queued, deletes, reconciled-through time, pause reason",
-      }),
+    catch_up: z.record(z.string(), z.unknown()).nullable().openapi({
+      description: "Last catch-up per object: records queued, deletes, reconciled-through time, pause reason",
+    }),
     salesforce_api: z
       .object({ used: z.number(), limit: z.number(), at: z.string(), reserve: z.number(), paused: z.boolean() })
       .nullable()
