@@ -19,29 +19,33 @@ export interface Pair {
 const nowSql = sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
 
 /** Pairs of `attioObject` records among `ids`, keyed by Attio record id. */
-export async function pairsByAttio(db: Db, attioObject: string, ids: readonly string[]): Promise<Map<string, Pair>> {
-  const out = new Map<string, Pair>();
-  for (const part of chunk([...new Set(ids)], 90)) {
-    const rows = await db
-      .select({ mapping: idMappings, state: syncState })
-      .from(idMappings)
-      .leftJoin(syncState, eq(syncState.mappingId, idMappings.id))
-      .where(and(eq(idMappings.attioObject, attioObject), inArray(idMappings.attioRecordId, part)));
-    for (const row of rows) out.set(row.mapping.attioRecordId, toPair(row));
-  }
-  return out;
+export function pairsByAttio(db: Db, attioObject: string, ids: readonly string[]): Promise<Map<string, Pair>> {
+  return pairsBy(db, "attio", attioObject, ids);
 }
 
 /** Pairs of `sfObject` records among `ids`, keyed by Salesforce Id. */
-export async function pairsBySalesforce(db: Db, sfObject: string, ids: readonly string[]): Promise<Map<string, Pair>> {
+export function pairsBySalesforce(db: Db, sfObject: string, ids: readonly string[]): Promise<Map<string, Pair>> {
+  return pairsBy(db, "salesforce", sfObject, ids);
+}
+
+async function pairsBy(
+  db: Db,
+  side: "attio" | "salesforce",
+  object: string,
+  ids: readonly string[],
+): Promise<Map<string, Pair>> {
+  const [objectColumn, idColumn] =
+    side === "attio"
+      ? [idMappings.attioObject, idMappings.attioRecordId]
+      : [idMappings.sfObject, idMappings.sfRecordId];
   const out = new Map<string, Pair>();
   for (const part of chunk([...new Set(ids)], 90)) {
     const rows = await db
       .select({ mapping: idMappings, state: syncState })
       .from(idMappings)
       .leftJoin(syncState, eq(syncState.mappingId, idMappings.id))
-      .where(and(eq(idMappings.sfObject, sfObject), inArray(idMappings.sfRecordId, part)));
-    for (const row of rows) out.set(row.mapping.sfRecordId, toPair(row));
+      .where(and(eq(objectColumn, object), inArray(idColumn, part)));
+    for (const row of rows) out.set(side === "attio" ? row.mapping.attioRecordId : row.mapping.sfRecordId, toPair(row));
   }
   return out;
 }

@@ -11,6 +11,7 @@ import {
 import { loadSchemas } from "../mapping/schema-source.ts";
 import type { ObjectMapping } from "../mapping/types.ts";
 import { type ValidationIssue, validateMappings } from "../mapping/validate.ts";
+import type { Db } from "../store/db.ts";
 import { configVersions } from "../store/schema.ts";
 import type { SyncDeps } from "./deps.ts";
 import type { DeletePolicy } from "./engine.ts";
@@ -42,25 +43,32 @@ const CAPABILITIES_TTL_SECONDS = 3600;
 
 let cached: { key: string; runtime: Runtime } | undefined;
 
-/**
- * The effective configuration: the newest config document stored through `/api/v1/config` (D1
- * `config_versions`), else the defaults, applied to the org's capabilities.
- */
-export async function loadRuntime(deps: SyncDeps, kv: KVNamespace): Promise<Runtime> {
-  const latest = await deps.db
+/** The newest configuration document stored through `PUT /api/v1/config`, if any. */
+export async function latestConfig(db: Db): Promise<{ version: number; toml: string } | undefined> {
+  const row = await db
     .select()
     .from(configVersions)
     .where(eq(configVersions.kind, "config"))
     .orderBy(desc(configVersions.version))
     .limit(1)
     .get();
+  return row
+    ? { version: row.version, toml: typeof row.document.toml === "string" ? row.document.toml : "" }
+    : undefined;
+}
+
+/**
+ * The effective configuration: the newest config document stored through `/api/v1/config` (D1
+ * `config_versions`), else the defaults, applied to the org's capabilities.
+ */
+export async function loadRuntime(deps: SyncDeps, kv: KVNamespace): Promise<Runtime> {
+  const latest = await latestConfig(deps.db);
   const org = await loadCapabilities(deps, kv);
   // Schemas are re-read (from their KV cache) at least hourly.
   const hour = Math.floor(Date.now() / 3_600_000);
   const key = `${latest?.version ?? 0}:${JSON.stringify(org)}:${deps.config.SYNC_DIRECTION}:${deps.config.CONFLICT_RESOLUTION}:${hour}`;
   if (cached?.key === key) return cached.runtime;
-  const text = typeof latest?.document.toml === "string" ? latest.document.toml : "";
-  const config = parseSyncConfig(text);
+  const config = parseSyncConfig(latest?.toml ?? "");
   const sync = latest
     ? config.sync
     : { direction: deps.config.SYNC_DIRECTION, conflict_resolution: deps.config.CONFLICT_RESOLUTION };

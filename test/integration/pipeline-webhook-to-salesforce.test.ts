@@ -4,23 +4,13 @@ import { describe, expect, it } from "vitest";
 import webhook from "../../fixtures/attio/webhook-record-updated.json";
 import { openDb } from "../../src/store/db.ts";
 import { auditLog, idMappings } from "../../src/store/schema.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { server } from "../helpers/msw.ts";
 import { attioWebhookRequest } from "../helpers/signing.ts";
 
 const db = openDb(env.DB);
-
-/** Polls until `check` returns a value, for at most `timeoutMs`. */
-async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
-}
 
 describe("webhook -> real local queue -> consumer -> Salesforce", () => {
   it("turns a signed Attio webhook into a Contact, a D1 pair and an audit row", async () => {

@@ -14,6 +14,7 @@ import { attioCatchup, kvKeys, SF_PAGE, salesforceCatchup } from "../../src/sync
 import { buildDeps } from "../../src/sync/deps.ts";
 import type { SyncMessage } from "../../src/sync/messages.ts";
 import { buildRuntime } from "../../src/sync/runtime.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { server } from "../helpers/msw.ts";
@@ -32,16 +33,6 @@ function deps() {
 function collector() {
   const sent: SyncMessage[] = [];
   return { sent, send: async (messages: SyncMessage[]) => void sent.push(...messages) };
-}
-
-async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
 }
 
 beforeEach(() => clearTokenCache());

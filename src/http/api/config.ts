@@ -1,5 +1,4 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { desc, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { safeParseSyncConfig } from "../../config/config-toml.ts";
 import { SyncError } from "../../lib/errors.ts";
@@ -9,7 +8,7 @@ import { validateMappings } from "../../mapping/validate.ts";
 import { mappingsView } from "../../mapping/view.ts";
 import { openDb } from "../../store/db.ts";
 import { configVersions } from "../../store/schema.ts";
-import { loadRuntime } from "../../sync/runtime.ts";
+import { latestConfig, loadRuntime } from "../../sync/runtime.ts";
 import { cachedSchemaSource } from "../../sync/schema-source.ts";
 import { errorResponse } from "../errors.ts";
 import type { AppEnv } from "../types.ts";
@@ -44,7 +43,7 @@ export function configRoutes(app: OpenAPIHono<AppEnv>) {
       },
     },
     async (c) => {
-      const latest = await latestConfig(c);
+      const latest = await latestConfig(openDb(c.env.DB));
       const runtime = await loadRuntime(depsOf(c), c.env.CURSORS);
       return c.json({ version: latest?.version ?? 0, toml: latest?.toml ?? "", config: runtime.config }, 200);
     },
@@ -157,19 +156,6 @@ export function configRoutes(app: OpenAPIHono<AppEnv>) {
       return c.json({ object: params.object, fields: describe.fields }, 200);
     },
   );
-}
-
-async function latestConfig(c: Context<AppEnv>) {
-  const row = await openDb(c.env.DB)
-    .select()
-    .from(configVersions)
-    .where(eq(configVersions.kind, "config"))
-    .orderBy(desc(configVersions.version))
-    .limit(1)
-    .get();
-  return row
-    ? { version: row.version, toml: typeof row.document.toml === "string" ? row.document.toml : "" }
-    : undefined;
 }
 
 /** Parses the document, then checks its mappings against what both CRMs really have. */
