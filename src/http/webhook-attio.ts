@@ -5,6 +5,7 @@ import { hmacSha256Hex, sha256Hex, timingSafeEqual } from "../lib/hmac.ts";
 import { openDb } from "../store/db.ts";
 import { enqueueNew } from "../sync/enqueue.ts";
 import type { AttioChangeMessage } from "../sync/messages.ts";
+import { forgetAttioSchemas } from "../sync/schema-source.ts";
 import { errorResponse, parseJson, validationError } from "./errors.ts";
 import type { AppEnv } from "./types.ts";
 
@@ -34,6 +35,10 @@ export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
     messages.push(toMessage(event, `attio:${deliveryKey}:${index}`, c.var.correlationId, receivedAt));
   });
   const result = await enqueueNew(openDb(c.env.DB), c.env.SYNC_QUEUE, "attio", messages);
+  // An attribute was created or changed in Attio: the cached schemas are stale from now on.
+  if (parsed.data.events.some((e) => String(e.event_type).startsWith("object-attribute."))) {
+    await forgetAttioSchemas(c.env.CURSORS);
+  }
   c.var.log.info("attio webhook accepted", {
     webhook_id: parsed.data.webhook_id,
     events: parsed.data.events.length,

@@ -137,6 +137,24 @@ function hashBase(base: Base): Promise<string> {
   return sha256Hex(canonicalJson(base));
 }
 
+/**
+ * Points a pair at another record on one side (after a merge) and forgets its base, so the pair is
+ * synced again like a first link: blanks filled, differences settled by the conflict strategy.
+ */
+export async function movePair(
+  db: Db,
+  mappingId: string,
+  to: { sfRecordId?: string; attioRecordId?: string },
+): Promise<void> {
+  await db.batch([
+    db.delete(syncState).where(eq(syncState.mappingId, mappingId)),
+    db
+      .update(idMappings)
+      .set({ ...to, updatedAt: nowSql })
+      .where(eq(idMappings.id, mappingId)),
+  ]);
+}
+
 /** Removes a pair (after a propagated delete): its base goes with it; audit history stays. */
 export async function unlinkPair(db: Db, mappingId: string): Promise<void> {
   await db.batch([

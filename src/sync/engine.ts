@@ -15,6 +15,7 @@ import {
   deferReference,
   holdDelete,
   loadIdLookup,
+  movePair,
   type Pair,
   pairsByAttio,
   pairsBySalesforce,
@@ -488,6 +489,7 @@ class Runner {
       sourceEvent: touch.sourceEvent,
       actor: touch.actor,
     };
+    if (deletedOn === "salesforce" && (await this.followSalesforceMerge(touch, pair))) return;
     if (policy === "hold") {
       const held = await holdDelete(this.deps.db, pair.mapping.id, deletedOn);
       this.done(touch, held ? `delete on ${deletedOn} held for approval` : "delete already held");
@@ -505,6 +507,44 @@ class Runner {
         ? `deleted on ${deletedOn === "attio" ? "salesforce" : "attio"} too`
         : "unlinked (delete ignored)",
     );
+  }
+
+  /**
+   * A Salesforce record that disappeared because it lost a merge (it is in the Recycle Bin with a
+   * MasterRecordId) is not a delete: the pair moves to the surviving record, whose values are then
+   * synced like a first link. If the survivor already has its own pair, a person decides (held).
+   * Returns whether the disappearance was a merge.
+   */
+  private async followSalesforceMerge(touch: Touch, pair: Pair): Promise<boolean> {
+    const { mapping } = this.compiled;
+    // Only these objects can be merged in Salesforce (others have no MasterRecordId field).
+    if (!MERGEABLE.has(mapping.salesforce_object)) return false;
+    const [row] = await this.deps.salesforce.deletedWithMaster(mapping.salesforce_object, [pair.mapping.sfRecordId]);
+    const master = row?.MasterRecordId;
+    if (!master) return false;
+    const masterPair = (await pairsBySalesforce(this.deps.db, mapping.salesforce_object, [master])).get(master);
+    if (masterPair) {
+      await holdDelete(this.deps.db, pair.mapping.id, "salesforce");
+      this.done(touch, `merged in Salesforce into ${master}, which is linked to another record: held for a person`);
+      return true;
+    }
+    await movePair(this.deps.db, pair.mapping.id, { sfRecordId: master });
+    await this.deps.db.insert(auditLog).values({
+      correlationId: touch.correlationId,
+      mappingId: pair.mapping.id,
+      direction: "sf_to_attio",
+      operation: "link",
+      attioObject: mapping.attio_object,
+      attioRecordId: pair.mapping.attioRecordId,
+      sfObject: mapping.salesforce_object,
+      sfRecordId: master,
+      changes: { Id: { before: pair.mapping.sfRecordId, after: master } },
+      sourceEvent: { ...touch.sourceEvent, merge: { loser: pair.mapping.sfRecordId, master } },
+      actor: touch.actor,
+    });
+    await this.options.requestSync("salesforce", mapping.salesforce_object, master);
+    this.done(touch, `merged in Salesforce into ${master}: the pair moved to it`);
+    return true;
   }
 
   /** Salesforce creates and updates of the whole batch, 200 per Collections request. */
@@ -677,6 +717,9 @@ class Runner {
     return rows;
   }
 }
+
+/** Salesforce objects that support merges. */
+const MERGEABLE = new Set(["Account", "Contact", "Lead", "Case"]);
 
 /** Attio attributes that are unique by default, so creates can assert on them. */
 const UNIQUE_ATTRIBUTES = new Set(["people.email_addresses", "companies.domains"]);

@@ -48,9 +48,21 @@ async function cached<T>(kv: KVNamespace, key: string, schema: z.ZodType<T>, loa
   return fresh;
 }
 
-/** Forgets the cached schemas of an object, after a schema-change event. */
-export async function forgetSchema(kv: KVNamespace, side: "attio" | "salesforce", object: string): Promise<void> {
-  await kv.delete(`schema:${side}:${object}`);
+/** Forgets every cached Attio schema (attribute lists and option titles), after a schema-change event. */
+export async function forgetAttioSchemas(kv: KVNamespace): Promise<number> {
+  let forgotten = 0;
+  for (const prefix of ["schema:attio:", "schema:attio-titles:"]) {
+    let cursor: string | undefined;
+    // Bounded: a workspace has at most a few thousand cached keys.
+    for (let page = 0; page < 20; page++) {
+      const list = await kv.list({ prefix, ...(cursor ? { cursor } : {}) });
+      await Promise.all(list.keys.map((key) => kv.delete(key.name)));
+      forgotten += list.keys.length;
+      if (list.list_complete) break;
+      cursor = list.cursor;
+    }
+  }
+  return forgotten;
 }
 
 export type { AttioAttribute };

@@ -54,6 +54,8 @@ export function fakeSalesforce(
   const accessTokenPrefix = options.accessTokenPrefix ?? token.access_token;
   let rejectCreateWith = options.rejectCreateWith;
   const contacts = new Map<string, Record<string, unknown>>();
+  /** Merge losers (now in the Recycle Bin) and their master. */
+  const merged = new Map<string, string>();
   const calls: SalesforceCall[] = [];
   const validTokens = new Set<string>();
   let tokensIssued = 0;
@@ -143,6 +145,17 @@ export function fakeSalesforce(
         );
       return HttpResponse.json({ ...emptyQuery, totalSize: records.length, records }, { headers: limitInfo() });
     }),
+    http.get(`${API}/queryAll`, async ({ request }) => {
+      await log(request);
+      if (!authorized(request)) return unauthorized();
+      const soql = new URL(request.url).searchParams.get("q") ?? "";
+      if (!/IsDeleted = true AND Id IN/.test(soql)) throw new Error(`fake Salesforce: unsupported queryAll ${soql}`);
+      const wanted = [...soql.matchAll(/'([^']*)'/g)].map((m) => m[1] ?? "");
+      const records = wanted
+        .filter((id) => merged.has(id))
+        .map((id) => ({ ...row(id, {}), MasterRecordId: merged.get(id) ?? null }));
+      return HttpResponse.json({ ...emptyQuery, totalSize: records.length, records }, { headers: limitInfo() });
+    }),
     http.get(`${API}/sobjects/:object/deleted`, async ({ request }) => {
       await log(request);
       if (!authorized(request)) return unauthorized();
@@ -211,6 +224,11 @@ export function fakeSalesforce(
     /** From now on every create is rejected with this error (undefined: accepted again). */
     rejectCreates(error: { statusCode: string; message: string } | undefined) {
       rejectCreateWith = error;
+    },
+    /** A user merges `loserId` into `masterId`: the loser goes to the Recycle Bin with its MasterRecordId. */
+    merge(masterId: string, loserId: string) {
+      contacts.delete(loserId);
+      merged.set(loserId, masterId);
     },
     /** Every token issued so far stops working, as after a session timeout. */
     expireTokens() {

@@ -142,4 +142,26 @@ describe("POST /webhooks/attio", () => {
     expect(await response.json()).toEqual({ received: 1, ignored: 1, enqueued: 0, duplicates: 0 });
     expect(sentBodies(spy)).toHaveLength(0);
   });
+
+  it("forgets the cached Attio schemas when an attribute changes (object-attribute.* events)", async () => {
+    await env.CURSORS.put("schema:attio:people", JSON.stringify({ value: [] }));
+    await env.CURSORS.put("schema:attio-titles:companies:categories", JSON.stringify({ value: ["Software"] }));
+    await env.CURSORS.put("schema:salesforce:Contact", JSON.stringify({ value: null }));
+    const body = {
+      webhook_id: webhook.webhook_id,
+      events: [
+        {
+          event_type: "object-attribute.updated",
+          id: { workspace_id: "w", object_id: "o", attribute_id: "a" },
+          actor: { type: "workspace-member", id: "m" },
+        },
+      ],
+    };
+    const response = await exports.default.fetch(await attioWebhookRequest(body));
+
+    expect(response.status).toBe(200);
+    expect(await env.CURSORS.get("schema:attio:people")).toBeNull();
+    expect(await env.CURSORS.get("schema:attio-titles:companies:categories")).toBeNull();
+    expect(await env.CURSORS.get("schema:salesforce:Contact")).not.toBeNull();
+  });
 });

@@ -3,7 +3,8 @@ import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
-import { auditLog, failures, idMappings, syncState } from "../../src/store/schema.ts";
+import { auditLog, failures, idMappings, pendingDeletes, syncState } from "../../src/store/schema.ts";
+import { internalSalesforceMessage } from "../../src/sync/messages.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { personChanged } from "../helpers/messages.ts";
@@ -217,5 +218,27 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
       .where(eq(failures.id, `event:${message.dedupeKey}`))
       .get();
     expect(row).toMatchObject({ status: "open", attempts: 8, recordKey: `attio:${message.objectId}:p-dead` });
+  });
+});
+
+describe("queue handler: Salesforce merges", () => {
+  it("moves the pair to the surviving Contact when its Contact lost a merge, instead of deleting", async () => {
+    const { attio, sf } = setup();
+    attio.addPerson("p-merge", { email: "merge@northwind.example", title: "Analyst" });
+    await runQueue([personChanged("p-merge")]);
+    const loser = (await mappingOf("p-merge"))?.sfRecordId ?? "";
+    const master = "003Hs0000MASTER01AA";
+    sf.contacts.set(master, { LastName: "Okafor", Email: "merge@northwind.example", Title: "Lead Analyst" });
+    sf.merge(master, loser);
+    const deleted = internalSalesforceMessage("Contact", loser, "DELETE");
+
+    const { ids, result } = await runQueue([deleted]);
+
+    expect(result.explicitAcks).toEqual(ids);
+    expect(await mappingOf("p-merge")).toMatchObject({ sfRecordId: master });
+    const held = await db.select().from(pendingDeletes).all();
+    expect(held.filter((d) => d.deletedOn === "salesforce")).toEqual([]);
+    const audit = await db.select().from(auditLog).where(eq(auditLog.attioRecordId, "p-merge")).all();
+    expect(audit.at(-1)).toMatchObject({ operation: "link", sfRecordId: master });
   });
 });
