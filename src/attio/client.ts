@@ -47,6 +47,15 @@ export class AttioClient {
     return object;
   }
 
+  /** `GET /v2/self`: whether the API key is valid and active (a health check). */
+  async self(): Promise<{ active: boolean; workspace_id?: string | undefined }> {
+    const body = z
+      .object({ active: z.boolean(), workspace_id: z.string().optional() })
+      .safeParse(await this.request("GET", "/v2/self"));
+    if (!body.success) throw new SyncError("upstream_rejected", "Attio /v2/self answered an unexpected shape");
+    return body.data;
+  }
+
   /** The current record, or null when it no longer exists. */
   async getRecord(object: string, recordId: string): Promise<AttioRecord | null> {
     try {

@@ -7,6 +7,7 @@ export type ErrorCode =
   | "bad_request"
   | "unauthorized"
   | "not_found"
+  | "conflict"
   | "rate_limited"
   | "upstream_unavailable"
   | "upstream_rejected"
@@ -20,6 +21,7 @@ const RETRYABLE: Record<ErrorCode, boolean> = {
   bad_request: false,
   unauthorized: false,
   not_found: false,
+  conflict: false,
   rate_limited: true,
   upstream_unavailable: true,
   upstream_rejected: false,

@@ -254,6 +254,11 @@ export class SalesforceClient {
     }
   }
 
+  /** Where tokens come from (for health checks); the secret stays inside. */
+  tokenSettings(): TokenSettings {
+    return this.options.token;
+  }
+
   /** The daily API usage Salesforce reported on the last response (`Sforce-Limit-Info`), if any. */
   lastUsage(): ApiUsage | undefined {
     return this.usage;

@@ -25,11 +25,11 @@ export async function resolveConflict(
   const conflict = await deps.db.select().from(conflicts).where(eq(conflicts.id, conflictId)).get();
   if (!conflict) throw new SyncError("not_found", `no conflict ${conflictId}`, { status: 404 });
   if (conflict.status !== "open")
-    throw new SyncError("bad_request", `conflict ${conflictId} is already resolved`, { status: 409 });
+    throw new SyncError("conflict", `conflict ${conflictId} is already resolved`, { status: 409 });
   const row = await deps.db.select().from(idMappings).where(eq(idMappings.id, conflict.mappingId)).get();
   if (!row) throw new SyncError("not_found", "the conflict's pair no longer exists", { status: 404 });
   const compiled = runtime.byAttioObject(row.attioObject);
-  if (!compiled) throw new SyncError("bad_request", `object ${row.attioObject} is no longer mapped`, { status: 409 });
+  if (!compiled) throw new SyncError("conflict", `object ${row.attioObject} is no longer mapped`, { status: 409 });
   const value = (
     "side" in resolution ? (resolution.side === "attio" ? conflict.attioValue : conflict.sfValue) : resolution.value
   ) as SfScalar;
@@ -92,7 +92,7 @@ export async function decideDelete(deps: SyncDeps, deleteId: string, decision: "
   const pending = await deps.db.select().from(pendingDeletes).where(eq(pendingDeletes.id, deleteId)).get();
   if (!pending) throw new SyncError("not_found", `no pending delete ${deleteId}`, { status: 404 });
   if (pending.status !== "pending")
-    throw new SyncError("bad_request", `delete ${deleteId} was already decided`, { status: 409 });
+    throw new SyncError("conflict", `delete ${deleteId} was already decided`, { status: 409 });
   const row = await deps.db.select().from(idMappings).where(eq(idMappings.id, pending.mappingId)).get();
   if (row && decision === "approve") {
     if (pending.deletedOn === "attio") await deps.salesforce.delete(row.sfObject, row.sfRecordId);
@@ -130,13 +130,13 @@ export async function linkMatch(deps: SyncDeps, runtime: Runtime, queue: Queue, 
   const match = await deps.db.select().from(ambiguousMatches).where(eq(ambiguousMatches.id, matchId)).get();
   if (!match) throw new SyncError("not_found", `no ambiguous match ${matchId}`, { status: 404 });
   if (match.status !== "open")
-    throw new SyncError("bad_request", `match ${matchId} was already resolved`, { status: 409 });
+    throw new SyncError("conflict", `match ${matchId} was already resolved`, { status: 409 });
   if (!match.candidates.includes(candidateId)) {
     throw new SyncError("bad_request", `${candidateId} is not one of the candidates`, { status: 400 });
   }
   const compiled =
     match.side === "attio" ? runtime.byAttioObject(match.object) : runtime.bySalesforceObject(match.object);
-  if (!compiled) throw new SyncError("bad_request", `object ${match.object} is no longer mapped`, { status: 409 });
+  if (!compiled) throw new SyncError("conflict", `object ${match.object} is no longer mapped`, { status: 409 });
   const attioId = match.side === "attio" ? match.recordId : candidateId;
   const sfId = match.side === "attio" ? candidateId : match.recordId;
   const { attio_object: attioObject, salesforce_object: sfObject } = compiled.mapping;
@@ -145,7 +145,7 @@ export async function linkMatch(deps: SyncDeps, runtime: Runtime, queue: Queue, 
     .from(idMappings)
     .where(and(eq(idMappings.sfObject, sfObject), eq(idMappings.sfRecordId, sfId)))
     .get();
-  if (taken) throw new SyncError("bad_request", `${sfId} is already linked to another record`, { status: 409 });
+  if (taken) throw new SyncError("conflict", `${sfId} is already linked to another record`, { status: 409 });
   await deps.db
     .insert(idMappings)
     .values({ id: crypto.randomUUID(), attioObject, attioRecordId: attioId, sfObject, sfRecordId: sfId });

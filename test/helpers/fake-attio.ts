@@ -55,6 +55,27 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
     deals: dealAttributes,
   };
   const handlers = [
+    http.get(`${ATTIO}/v2/self`, ({ request }) => {
+      record(request);
+      const denied = unauthenticated(request);
+      if (denied) return denied;
+      return HttpResponse.json({
+        active: true,
+        scope: "record_permission:read-write object_configuration:read webhook:read-write",
+        client_id: "4b1f0e9c-2d3a-4c5b-8e7f-6a5b4c3d2e1f",
+        token_type: "Bearer",
+        exp: null,
+        iat: 1763900000,
+        sub: "6f1c2a9e-0b7d-4c1e-9a51-3e2f8d7c4b10",
+        aud: "4b1f0e9c-2d3a-4c5b-8e7f-6a5b4c3d2e1f",
+        iss: "attio.com",
+        authorized_by_workspace_member_id: "9d4a1f0e-2c3b-4d5e-8f6a-7b8c9d0e1f23",
+        workspace_id: "6f1c2a9e-0b7d-4c1e-9a51-3e2f8d7c4b10",
+        workspace_name: "Northwind Labs",
+        workspace_slug: "northwind-labs",
+        workspace_logo_url: null,
+      });
+    }),
     http.get(`${ATTIO}/v2/objects/:object/attributes`, ({ request, params }) => {
       record(request);
       const denied = unauthenticated(request);

@@ -1,6 +1,9 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { VERSION } from "../../src/version.ts";
+import { fakeAttio } from "../helpers/fake-attio.ts";
+import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
+import { server } from "../helpers/msw.ts";
 import { ADMIN_TOKEN } from "../helpers/signing.ts";
 
 describe("GET /healthz and /api/v1/status", () => {
@@ -20,7 +23,8 @@ describe("GET /healthz and /api/v1/status", () => {
     expect(response.headers.get("www-authenticate")).toContain("Bearer");
   });
 
-  it("reports version, bindings and counts with the admin token", async () => {
+  it("reports version, bindings, dependencies and counts with the admin token", async () => {
+    server.use(...fakeAttio().handlers, ...fakeSalesforce().handlers);
     const response = await exports.default.fetch("https://worker.test/api/v1/status", {
       headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
     });
@@ -35,6 +39,7 @@ describe("GET /healthz and /api/v1/status", () => {
         record_lock: { ok: true },
         rate_limiter: { ok: true },
       },
+      dependencies: { attio: { ok: true }, salesforce: { ok: true } },
       mapped_records: {},
       open_failures: 0,
       open_conflicts: 0,
@@ -50,5 +55,22 @@ describe("GET /healthz and /api/v1/status", () => {
     const response = await exports.default.fetch("https://worker.test/nope");
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ error: { code: "not_found" } });
+  });
+});
+
+describe("GET /api/v1/status dependency health", () => {
+  it("reports an Attio key that is refused and a Salesforce token that cannot be obtained", async () => {
+    const { clearTokenCache } = await import("../../src/salesforce/token.ts");
+    clearTokenCache();
+    server.use(
+      ...fakeAttio({ apiKey: "another-key" }).handlers,
+      ...fakeSalesforce({ clientSecret: "another-secret" }).handlers,
+    );
+    const response = await exports.default.fetch("https://worker.test/api/v1/status", {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    const body = (await response.json()) as { dependencies: { attio: { ok: boolean }; salesforce: { ok: boolean } } };
+    expect(body.dependencies.attio.ok).toBe(false);
+    expect(body.dependencies.salesforce.ok).toBe(false);
   });
 });

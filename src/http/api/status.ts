@@ -2,6 +2,7 @@ import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { budgetExhausted } from "../../salesforce/client.ts";
+import { getToken } from "../../salesforce/token.ts";
 import { openDb } from "../../store/db.ts";
 import { countOpenFailures } from "../../store/failures.ts";
 import { countMappings } from "../../store/mappings.ts";
@@ -10,7 +11,7 @@ import { loadUsage } from "../../sync/budget.ts";
 import { kvKeys } from "../../sync/catchup.ts";
 import { VERSION } from "../../version.ts";
 import type { AppEnv } from "../types.ts";
-import { define, json } from "./common.ts";
+import { define, depsOf, json } from "./common.ts";
 
 const Probe = z.object({ ok: z.boolean(), error: z.string().optional() });
 
@@ -19,6 +20,9 @@ const StatusSchema = z
     version: z.string(),
     direction: z.string(),
     bindings: z.object({ d1: Probe, kv: Probe, queue: Probe, record_lock: Probe, rate_limiter: Probe }),
+    dependencies: z
+      .object({ attio: Probe, salesforce: Probe })
+      .openapi({ description: "Attio reachable with a valid token; a Salesforce token obtainable" }),
     mapped_records: z.record(z.string(), z.number()).openapi({ example: { "people:Contact": 12 } }),
     open_failures: z.number().nullable(),
     open_conflicts: z.number().nullable(),
@@ -50,12 +54,19 @@ export function statusRoutes(app: OpenAPIHono<AppEnv>) {
 
 async function status(c: Context<AppEnv>): Promise<Response> {
   const db = openDb(c.env.DB);
-  const [d1, kv] = await Promise.all([
+  const deps = depsOf(c);
+  const [d1, kv, attio, salesforce] = await Promise.all([
     probe(async () => {
       await db.run(sql`select 1`);
     }),
     probe(async () => {
       await c.env.CURSORS.get("status-probe");
+    }),
+    probe(async () => {
+      if (!(await deps.attio.self()).active) throw new Error("the Attio API key is not active");
+    }),
+    probe(async () => {
+      await getToken(deps.salesforce.tokenSettings());
     }),
   ]);
   const count = async (
@@ -93,6 +104,7 @@ async function status(c: Context<AppEnv>): Promise<Response> {
         record_lock: { ok: typeof c.env.RECORD_LOCK?.getByName === "function" },
         rate_limiter: { ok: typeof c.env.RATE_LIMITER?.getByName === "function" },
       },
+      dependencies: { attio, salesforce },
       mapped_records: counts[0],
       open_failures: counts[1],
       open_conflicts: counts[2],
