@@ -128,3 +128,12 @@ function shape(def: SObjectDef, change: Change): { values: Fields; changedFields
 function schemaId(entity: string): string {
   return createHmac("sha256", "schema").update(entity).digest("base64url").slice(0, 22);
 }
+
+/**
+ * `com/salesforce/api/<api>/<ver>[;client=<X>]`, from `Sforce-Call-Options: client=<X>`: `rest` for
+ * REST writes, `bulkapi` for records written by a Bulk API 2.0 job.
+ */
+export function originOf(version: string, callOptions: string | undefined, api: "rest" | "bulkapi" = "rest"): string {
+  const client = callOptions?.match(/(?:^|[,;]\s*)client=([^,;]+)/)?.[1]?.trim();
+  return `com/salesforce/api/${api}/${version}${client ? `;client=${client}` : ""}`;
+}

@@ -25,6 +25,14 @@ const EditSchema = z.object({
   /** Index into the org's human users; the edit is theirs. */
   user: z.number().int().min(0).default(0),
 });
+const MergeSchema = z.object({
+  object: z.enum(["Account", "Contact"]),
+  master_id: z.string(),
+  loser_ids: z.array(z.string()).min(1).max(2),
+  /** Values the user picked from the losers for the master (optional). */
+  fields: z.record(z.string(), z.unknown()).default({}),
+  user: z.number().int().min(0).default(0),
+});
 const DeleteSchema = z.object({ id: z.string(), user: z.number().int().min(0).default(0) });
 const ConfigSchema = z.object({
   daily_api_limit: z.number().int().min(0).optional(),
@@ -79,6 +87,14 @@ export async function handleSalesforceControl(
       const change = emulator.store.prepareDelete(input.id, ctx).commit();
       emulator.publish([change], ctx.userId, ctx.changeOrigin);
       return ok({ change });
+    }
+    case "POST /__control/merge": {
+      const input = MergeSchema.parse(body);
+      const ctx = human(emulator, input.user);
+      const changes = emulator.store.merge(input.object, input.master_id, input.loser_ids, input.fields, ctx);
+      emulator.publish(changes, ctx.userId, ctx.changeOrigin);
+      const master = emulator.store.get(input.object, input.master_id);
+      return ok({ master: serialize(master, { store: emulator.store, version: "62.0" }, null), changes });
     }
     case "GET /__control/state": {
       const records = Object.fromEntries(

@@ -1,9 +1,10 @@
 import type { EmulatorReply, EmulatorRequest } from "../shared/http.ts";
 import { parseJson } from "../shared/http.ts";
+import { type BulkJobs, handleJobs } from "./bulk.ts";
 import { SfError, sfError } from "./errors.ts";
 import { normalizeId } from "./ids.ts";
 import { describe, field, SOBJECTS, type SObjectDef } from "./schema.ts";
-import { matches, parseSoql, sortRows, valueAt } from "./soql.ts";
+import { parseSoql, selectRecords, valueAt } from "./soql.ts";
 import {
   type Change,
   type Fields,
@@ -17,8 +18,9 @@ export interface ApiContext {
   store: SalesforceStore;
   version: string;
   write: WriteContext;
-  /** Receives the changes of the request's transaction once it succeeded. */
-  commit(changes: Change[]): void;
+  /** Receives the changes of one transaction once it succeeded (origin: the request's, unless given). */
+  commit(changes: Change[], origin?: string): void;
+  bulk: BulkJobs;
   cursors: Map<string, QueryCursor>;
   nextCursorId(): string;
   dailyLimit: number;
@@ -36,6 +38,8 @@ const MAX_COLLECTION = 200;
 export function handleData(request: EmulatorRequest, rest: string[], ctx: ApiContext): EmulatorReply {
   const [head, a, b, c] = rest;
   const method = request.method;
+  // Bulk API 2.0 takes CSV bodies as well as JSON ones.
+  if (head === "jobs") return handleJobs(request, rest.slice(1), ctx);
   const body = parseJson(request.rawBody);
   if (["POST", "PATCH", "PUT"].includes(method) && request.rawBody.trim() !== "" && body === undefined) {
     throw sfError(400, "JSON_PARSER_ERROR", "The request body is not valid JSON.");
@@ -322,13 +326,7 @@ function query(request: EmulatorRequest, all: boolean, locator: string | undefin
   if (!soql) throw sfError(400, "MALFORMED_QUERY", "A query string has to be specified");
   const parsed = parseSoql(soql);
   const lookup = (id: string) => ctx.store.find(id);
-  const candidates = ctx.store.all(parsed.object.name, all);
-  const filtered = sortRows(
-    candidates.filter((record) => matches(record, parsed.where, lookup)),
-    parsed.orderBy,
-    lookup,
-  );
-  const limited = filtered.slice(parsed.offset, parsed.limit === null ? undefined : parsed.offset + parsed.limit);
+  const limited = selectRecords(parsed, all, ctx.store);
   const rows = limited.map((record) => {
     const out: Fields = {
       attributes: { type: record.object, url: `/services/data/v${ctx.version}/sobjects/${record.object}/${record.id}` },

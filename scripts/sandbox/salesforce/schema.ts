@@ -156,6 +156,8 @@ const SPECS: Array<{ name: string; label: string; keyPrefix: string; createable?
       ["Description", "textarea", "cun", { length: 32000 }],
       OWNER,
       ["AccountSource", "picklist", "cun", pick(SOURCE)],
+      // Set only on records deleted by a merge: the id of the record that won.
+      ["MasterRecordId", "reference", "n", lookup("Account", "MasterRecord")],
       ATTIO_ID,
     ],
   },
@@ -184,6 +186,7 @@ const SPECS: Array<{ name: string; label: string; keyPrefix: string; createable?
       ["LeadSource", "picklist", "cun", pick(SOURCE)],
       ["Description", "textarea", "cun", { length: 32000 }],
       OWNER,
+      ["MasterRecordId", "reference", "n", lookup("Contact", "MasterRecord")],
       ATTIO_ID,
     ],
   },

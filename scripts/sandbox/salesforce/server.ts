@@ -3,7 +3,8 @@ import { Faults } from "../shared/faults.ts";
 import { type EmulatorReply, type EmulatorRequest, type RunningServer, segments, startServer } from "../shared/http.ts";
 import { countSyncWrite, type SyncWriteCounts } from "../shared/local.ts";
 import { deriveSeed, SeededRandom } from "../shared/random.ts";
-import { ChangeDataCapture, type RelayTarget } from "./cdc.ts";
+import { BulkJobs } from "./bulk.ts";
+import { ChangeDataCapture, originOf, type RelayTarget } from "./cdc.ts";
 import { handleSalesforceControl } from "./control.ts";
 import { invalidSession, SfError, sfError } from "./errors.ts";
 import { makeId } from "./ids.ts";
@@ -70,6 +71,7 @@ export class SalesforceEmulator {
   seed: number;
   private tokens = new Map<string, number>();
   private cursors = new Map<string, QueryCursor>();
+  bulk = new BulkJobs();
   private cursorCounter = 0;
   private random: SeededRandom;
   private server: RunningServer | null = null;
@@ -121,6 +123,7 @@ export class SalesforceEmulator {
     this.cdc.target = target;
     this.faults.reset();
     this.cursors.clear();
+    this.bulk = new BulkJobs();
     this.apiUsage = 0;
     this.stats = emptyStats();
   }
@@ -189,12 +192,16 @@ export class SalesforceEmulator {
       return sfError(fault.status, code, "Injected fault.").reply(limitHeader());
     }
     const changeOrigin = originOf(version, request.headers["sforce-call-options"]);
-    const committed: Change[] = [];
+    // Each commit is one transaction (a REST request, or a chunk of a Bulk API job) with its origin.
+    const committed: Array<{ changes: Change[]; origin: string }> = [];
     const ctx: ApiContext = {
       store: this.store,
       version,
       write: { userId: this.store.integrationUserId, changeOrigin },
-      commit: (changes) => committed.push(...changes),
+      commit: (changes, origin = changeOrigin) => {
+        if (changes.length > 0) committed.push({ changes, origin });
+      },
+      bulk: this.bulk,
       cursors: this.cursors,
       nextCursorId: () => makeId("01g", ++this.cursorCounter),
       dailyLimit: this.dailyApiLimit,
@@ -202,13 +209,13 @@ export class SalesforceEmulator {
     };
     try {
       const reply = handleData(request, parts.slice(3), ctx);
-      if (committed.length > 0) {
-        this.stats.writes++;
-        for (const change of committed) {
+      if (committed.length > 0) this.stats.writes++;
+      for (const transaction of committed) {
+        for (const change of transaction.changes) {
           const kind = change.type === "CREATE" ? "created" : change.type === "DELETE" ? "deleted" : "updated";
           countSyncWrite(this.stats.syncWrites, change.entity, kind);
         }
-        this.publish(committed, this.store.integrationUserId, changeOrigin);
+        this.publish(transaction.changes, this.store.integrationUserId, transaction.origin);
       }
       return { ...reply, headers: { ...reply.headers, ...limitHeader() } };
     } catch (err) {
@@ -253,11 +260,7 @@ export class SalesforceEmulator {
   }
 }
 
-/** `com/salesforce/api/rest/<ver>[;client=<X>]`, from `Sforce-Call-Options: client=<X>`. */
-export function originOf(version: string, callOptions: string | undefined): string {
-  const client = callOptions?.match(/(?:^|[,;]\s*)client=([^,;]+)/)?.[1]?.trim();
-  return `com/salesforce/api/rest/${version}${client ? `;client=${client}` : ""}`;
-}
+export { originOf };
 
 export async function startSalesforceEmulator(options: SalesforceEmulatorOptions = {}): Promise<SalesforceEmulator> {
   return new SalesforceEmulator(options).start();

@@ -1,4 +1,5 @@
 import { malformedQuery, sfError } from "./errors.ts";
+import { normalizeId } from "./ids.ts";
 import { type FieldDef, field, type SObjectDef, sobject } from "./schema.ts";
 import { parseSfDateTime, type SfRecord } from "./store.ts";
 
@@ -300,6 +301,12 @@ function compare(f: FieldDef, actual: unknown, literal: Literal): number {
   }
   if (typeof literal === "object")
     throw malformedQuery(`value of filter criterion for field '${f.name}' has the wrong type`);
+  if ((f.type === "id" || f.type === "reference") && typeof literal === "string") {
+    // Ids compare in their 18-character form, so a 15-character literal finds its record.
+    const left = normalizeId(String(actual)) ?? String(actual);
+    const right = normalizeId(literal) ?? literal;
+    return left === right ? 0 : left < right ? -1 : 1;
+  }
   // Text comparisons in SOQL ignore case.
   const left = String(actual).toLowerCase();
   const right = String(literal).toLowerCase();
@@ -326,4 +333,20 @@ export function sortRows(rows: SfRecord[], orderBy: SoqlQuery["orderBy"], lookup
     }
     return 0;
   });
+}
+
+/** The records a parsed query selects: filtered, ordered, then OFFSET and LIMIT applied. */
+export function selectRecords(
+  parsed: SoqlQuery,
+  all: boolean,
+  source: { all(object: string, includeDeleted?: boolean): SfRecord[]; find: Lookup },
+): SfRecord[] {
+  const lookup: Lookup = (id) => source.find(id);
+  const candidates = source.all(parsed.object.name, all);
+  const filtered = sortRows(
+    candidates.filter((record) => matches(record, parsed.where, lookup)),
+    parsed.orderBy,
+    lookup,
+  );
+  return filtered.slice(parsed.offset, parsed.limit === null ? undefined : parsed.offset + parsed.limit);
 }

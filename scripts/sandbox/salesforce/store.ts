@@ -231,6 +231,64 @@ export class SalesforceStore {
     };
   }
 
+  /**
+   * Merges up to two losers into `masterId` as one transaction, in the order Salesforce documents for
+   * merges: the losers are deleted with `MasterRecordId` set to the master, their children are
+   * re-parented to the master, then the master is updated (with `masterFields`, the values a user
+   * picked from the losers, if any). Everything is validated before anything is written.
+   */
+  merge(object: string, masterId: string, loserIds: string[], masterFields: Fields, ctx: WriteContext): Change[] {
+    const def = this.def(object);
+    if (!field(def, "MasterRecordId")) {
+      throw sfError(400, "INVALID_OPERATION", `merge is not supported for ${def.name}`);
+    }
+    if (loserIds.length < 1 || loserIds.length > 2) {
+      throw sfError(400, "INVALID_OPERATION", "A merge takes a master record and one or two records to merge");
+    }
+    const master = this.get(def.name, masterId);
+    const losers = loserIds.map((id) => {
+      const loser = this.find(id);
+      if (!loser || loser.object !== def.name)
+        throw sfError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id");
+      if (loser.deleted) throw sfError(400, "ENTITY_IS_DELETED", "entity is deleted");
+      if (loser.id === master.id) throw sfError(400, "INVALID_OPERATION", "Cannot merge a record with itself");
+      return loser;
+    });
+    if (new Set(losers.map((loser) => loser.id)).size !== losers.length) {
+      throw sfError(400, "INVALID_OPERATION", "The same record is listed twice");
+    }
+    const loserSet = new Set(losers.map((loser) => loser.id));
+    const deletes = losers.map((loser) => this.prepareDelete(loser.id, ctx));
+    // Children: every live record with a lookup (other than MasterRecordId) to one of the losers.
+    const reparents: PreparedWrite[] = [];
+    for (const childDef of SOBJECTS) {
+      const lookups = childDef.fields.filter(
+        (f) => f.type === "reference" && f.name !== "MasterRecordId" && f.referenceTo.includes(def.name),
+      );
+      if (lookups.length === 0) continue;
+      for (const child of this.all(childDef.name)) {
+        if (loserSet.has(child.id)) continue;
+        const moved: Fields = {};
+        for (const f of lookups) {
+          const value = child.fields[f.name];
+          if (typeof value === "string" && loserSet.has(value))
+            moved[f.name] = child.id === master.id ? null : master.id;
+        }
+        if (Object.keys(moved).length > 0) reparents.push(this.prepareUpdate(childDef.name, child.id, moved, ctx));
+      }
+    }
+    const masterUpdate = this.prepareUpdate(def.name, master.id, masterFields, ctx);
+    const changes: Change[] = [];
+    for (const [index, prepared] of deletes.entries()) {
+      changes.push(prepared.commit());
+      const loser = losers[index];
+      if (loser) loser.fields.MasterRecordId = master.id;
+    }
+    for (const prepared of reparents) changes.push(prepared.commit());
+    changes.push(masterUpdate.commit());
+    return changes;
+  }
+
   /** Checks a write against describe: unknown, read-only, required, typed, picklist, unique, lookup. */
   private validate(def: SObjectDef, input: Fields, op: "create" | "update", existing: SfRecord | null): Fields {
     const errors: SfErrorItem[] = [];
