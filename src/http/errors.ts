@@ -32,3 +32,10 @@ export function parseJson(text: string, what: string): unknown {
     throw new SyncError("bad_request", `Invalid ${what}: body is not valid JSON`, { status: 400 });
   }
 }
+
+/** A 415 unless the request says its body is JSON; the body is then not read at all. */
+export function requireJson(c: Context): Response | undefined {
+  const type = c.req.header("content-type") ?? "";
+  if (/^application\/json\s*(;|$)/i.test(type)) return undefined;
+  return errorResponse(c, new SyncError("bad_request", "Content-Type must be application/json", { status: 415 }));
+}

@@ -6,7 +6,7 @@ import { openDb } from "../store/db.ts";
 import { enqueueNew } from "../sync/enqueue.ts";
 import type { AttioChangeMessage } from "../sync/messages.ts";
 import { forgetAttioSchemas } from "../sync/schema-source.ts";
-import { errorResponse, parseJson, validationError } from "./errors.ts";
+import { errorResponse, parseJson, requireJson, validationError } from "./errors.ts";
 import type { AppEnv } from "./types.ts";
 
 /**
@@ -15,13 +15,16 @@ import type { AppEnv } from "./types.ts";
  * record event. Answers fast: the work happens in the queue consumer.
  */
 export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
-  const raw = await c.req.text();
+  // Read as bytes: the signature is checked before the content type, and any body can be read so.
+  const raw = new TextDecoder().decode(await c.req.arrayBuffer());
   const signature = c.req.header("attio-signature") ?? c.req.header("x-attio-signature");
   const expected = await hmacSha256Hex(c.var.config.ATTIO_WEBHOOK_SECRET, raw);
   if (!signature || !timingSafeEqual(signature.trim().toLowerCase(), expected)) {
     c.var.log.warn("attio webhook rejected: bad signature", { has_signature: Boolean(signature) });
     return errorResponse(c, new SyncError("unauthorized", "Missing or invalid Attio-Signature", { status: 401 }));
   }
+  const unsupported = requireJson(c);
+  if (unsupported) return unsupported;
   const parsed = AttioWebhookBodySchema.safeParse(parseJson(raw, "webhook body"));
   if (!parsed.success) return errorResponse(c, validationError("webhook body", parsed.error));
 

@@ -5,7 +5,7 @@ import { type ChangeEvent, RelayBodySchema } from "../salesforce/cdc-schema.ts";
 import { openDb } from "../store/db.ts";
 import { enqueueNew } from "../sync/enqueue.ts";
 import { catchupMessage, type SalesforceChangeMessage } from "../sync/messages.ts";
-import { errorResponse, parseJson, validationError } from "./errors.ts";
+import { errorResponse, parseJson, requireJson, validationError } from "./errors.ts";
 import type { AppEnv } from "./types.ts";
 
 /** A signed request older or newer than this is refused, so a captured one cannot be replayed later. */
@@ -17,7 +17,8 @@ export const RELAY_TOLERANCE_SECONDS = 300;
  * time in `X-Relay-Timestamp`.
  */
 export const salesforceRelay = new Hono<AppEnv>().post("/", async (c) => {
-  const raw = await c.req.text();
+  // Read as bytes: the signature is checked before the content type, and any body can be read so.
+  const raw = new TextDecoder().decode(await c.req.arrayBuffer());
   const failure = await verifyRelaySignature(
     c.var.config.RELAY_SECRET,
     c.req.header("x-relay-timestamp"),
@@ -28,6 +29,8 @@ export const salesforceRelay = new Hono<AppEnv>().post("/", async (c) => {
     c.var.log.warn("relay request rejected", { reason: failure });
     return errorResponse(c, new SyncError("unauthorized", failure, { status: 401 }));
   }
+  const unsupported = requireJson(c);
+  if (unsupported) return unsupported;
   const parsed = RelayBodySchema.safeParse(parseJson(raw, "relay body"));
   if (!parsed.success) return errorResponse(c, validationError("relay body", parsed.error));
 

@@ -84,7 +84,7 @@ export function fakeSalesforce(
 
   const handlers = [
     http.post(`${SF_LOGIN}/services/oauth2/token`, async ({ request }) => {
-      const form = new URLSearchParams(await request.text());
+      const form = new URLSearchParams(new TextDecoder().decode(await request.arrayBuffer()));
       if (
         form.get("grant_type") !== "client_credentials" ||
         form.get("client_id") !== clientId ||
