@@ -10,7 +10,11 @@ import { signRelayRequest } from "../../scripts/relay/signing.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { server } from "../helpers/msw.ts";
+import { drainQueue } from "../helpers/queue-drain.ts";
 import { RELAY_SECRET } from "../helpers/signing.ts";
+
+// What a test enqueues is consumed in the background: let it finish while the fakes still answer.
+afterEach(() => drainQueue());
 
 /** What the relay program itself sends (its converter and its signer), posted to the Worker's real route. */
 async function postAsRelay(events: PubSubChangeEvent[], nowMs = Date.now()) {

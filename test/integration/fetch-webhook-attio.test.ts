@@ -4,6 +4,7 @@ import webhook from "../../fixtures/attio/webhook-record-updated.json";
 import { COMPANIES_OBJECT_ID, fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { server } from "../helpers/msw.ts";
+import { drainQueue } from "../helpers/queue-drain.ts";
 import { attioWebhookRequest } from "../helpers/signing.ts";
 
 /** Events about companies: the consumer skips them, so these tests see only what the route did. */
@@ -29,6 +30,8 @@ function sentBodies(spy: ReturnType<typeof spyOnQueue>) {
 // The consumer picks up what these tests enqueue; the fakes keep it from reaching the network.
 beforeEach(() => server.use(...fakeAttio().handlers, ...fakeSalesforce().handlers));
 afterEach(() => vi.restoreAllMocks());
+// What a test enqueues is consumed in the background: let it finish while the fakes still answer.
+afterEach(() => drainQueue());
 
 describe("POST /webhooks/attio", () => {
   it("accepts a correctly signed delivery and enqueues one message per event", async () => {

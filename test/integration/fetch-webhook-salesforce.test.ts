@@ -4,6 +4,7 @@ import cdcEvent from "../../fixtures/salesforce/cdc-contact-update-cometd.json";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { server } from "../helpers/msw.ts";
+import { drainQueue } from "../helpers/queue-drain.ts";
 import { relayRequest } from "../helpers/signing.ts";
 
 function events(count: number) {
@@ -19,6 +20,8 @@ function events(count: number) {
 // The consumer picks up what these tests enqueue; the fakes keep it from reaching the network.
 beforeEach(() => server.use(...fakeAttio().handlers, ...fakeSalesforce().handlers));
 afterEach(() => vi.restoreAllMocks());
+// What a test enqueues is consumed in the background: let it finish while the fakes still answer.
+afterEach(() => drainQueue());
 
 describe("POST /webhooks/salesforce (CDC relay)", () => {
   it("accepts a signed batch and enqueues one message per change event", async () => {

@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import webhook from "../../fixtures/attio/webhook-record-updated.json";
 import { openDb } from "../../src/store/db.ts";
 import { auditLog, idMappings } from "../../src/store/schema.ts";
@@ -8,7 +8,11 @@ import { eventually } from "../helpers/eventually.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { server } from "../helpers/msw.ts";
+import { drainQueue } from "../helpers/queue-drain.ts";
 import { attioWebhookRequest } from "../helpers/signing.ts";
+
+// What a test enqueues is consumed in the background: let it finish while the fakes still answer.
+afterEach(() => drainQueue());
 
 const db = openDb(env.DB);
 

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
 import { auditLog, failures, idMappings, pendingDeletes, syncState } from "../../src/store/schema.ts";
@@ -10,6 +10,10 @@ import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { personChanged } from "../helpers/messages.ts";
 import { server } from "../helpers/msw.ts";
 import { runQueue } from "../helpers/queue.ts";
+import { drainQueue } from "../helpers/queue-drain.ts";
+
+// What a test enqueues is consumed in the background: let it finish while the fakes still answer.
+afterEach(() => drainQueue());
 
 const db = openDb(env.DB);
 

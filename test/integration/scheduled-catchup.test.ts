@@ -1,7 +1,7 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseSyncConfig } from "../../src/config/config-toml.ts";
 import { parseEnvConfig } from "../../src/config/env.ts";
 import worker from "../../src/index.ts";
@@ -18,6 +18,10 @@ import { eventually } from "../helpers/eventually.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { server } from "../helpers/msw.ts";
+import { drainQueue } from "../helpers/queue-drain.ts";
+
+// What a test enqueues is consumed in the background: let it finish while the fakes still answer.
+afterEach(() => drainQueue());
 
 const db = openDb(env.DB);
 const runtime = buildRuntime(0, parseSyncConfig(""), PLAIN_ORG, "bidirectional", "last_write");
