@@ -391,4 +391,31 @@ describe("deletes with delete_policy = propagate", () => {
     await eventually("person deleted", async () => ((await personByEmail(email)) ? undefined : true));
     await eventually("pair removed", async () => (pairOf(db, created.id.record_id) ? undefined : true));
   });
+
+  it("a Salesforce merge of two linked Contacts is not propagated as a delete: the loser's pair is held for a human", async () => {
+    const aEmail = "sf.merge.a@quarry.example";
+    const bEmail = "sf.merge.b@quarry.example";
+    const aId = await createPerson(person("Tomas", "Lind", aEmail));
+    const bId = await createPerson(person("Tomas", "Lind", bEmail));
+    const contactA = await eventually("Contact A", () => contactByEmail(aEmail));
+    const contactB = await eventually("Contact B", () => contactByEmail(bEmail));
+    await idle(stack);
+    const db = await workerDb(stack);
+    const pairB = await eventually("pair B", async () => pairOf(db, bId));
+
+    await control(stack.salesforce.url, "merge", {
+      object: "Contact",
+      master_id: contactA.Id,
+      loser_ids: [contactB.Id],
+    });
+
+    const pending = await eventually("the loser's pair held", async () =>
+      rows<{ deleted_on: string }>(db, "select deleted_on from pending_deletes where mapping_id = ?", pairB.id).at(0),
+    );
+    expect(pending.deleted_on).toBe("salesforce");
+    await idle(stack);
+    // Neither Attio person is deleted or changed by the merge.
+    expect((await personByEmail(aEmail))?.id.record_id).toBe(aId);
+    expect((await personByEmail(bEmail))?.id.record_id).toBe(bId);
+  });
 });
