@@ -182,17 +182,17 @@ describe("/api/v1 history", () => {
       });
     }
     const first = (await (await call("GET", "/history?record_id=003Hs0000HISTORYAA&limit=2")).json()) as {
-      items: { correlationId: string }[];
+      items: { correlation_id: string }[];
       next_cursor: string | null;
     };
-    expect(first.items.map((i) => i.correlationId)).toEqual(["h-2", "h-1"]);
+    expect(first.items.map((i) => i.correlation_id)).toEqual(["h-2", "h-1"]);
     const second = (await (
       await call("GET", `/history?record_id=p-history&limit=2&cursor=${first.next_cursor}`)
     ).json()) as {
-      items: { correlationId: string }[];
+      items: { correlation_id: string }[];
       next_cursor: string | null;
     };
-    expect(second.items.map((i) => i.correlationId)).toEqual(["h-0"]);
+    expect(second.items.map((i) => i.correlation_id)).toEqual(["h-0"]);
     expect(second.next_cursor).toBeNull();
     expect((await call("GET", "/history?limit=500")).status).toBe(400);
     expect((await call("GET", "/history?colour=blue")).status).toBe(400);

@@ -112,3 +112,10 @@ function parse(schema: z.ZodType | undefined, value: unknown, what: string): unk
   if (!result.success) throw validationError(what, result.error);
   return result.data;
 }
+
+/** A D1 row with its column names as the API spells them (snake_case), e.g. `errorCode` -> `error_code`. */
+export function snakeKeys<T extends Record<string, unknown>>(row: T): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(row).map(([key, value]) => [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), value]),
+  );
+}

@@ -5,7 +5,7 @@ import { openDb } from "../../store/db.ts";
 import { failures } from "../../store/schema.ts";
 import { SyncMessageSchema } from "../../sync/messages.ts";
 import type { AppEnv } from "../types.ts";
-import { define, errorResponses, json, PageQuery, page } from "./common.ts";
+import { define, errorResponses, json, PageQuery, page, snakeKeys } from "./common.ts";
 
 const Filter = z.strictObject({
   status: z.enum(["open", "replayed", "dismissed"]).default("open"),
@@ -36,7 +36,8 @@ export function failureRoutes(app: OpenAPIHono<AppEnv>) {
         .where(and(...filterOf(query), query.cursor ? gt(failures.id, query.cursor) : undefined))
         .orderBy(asc(failures.id))
         .limit(query.limit + 1);
-      return c.json(page(rows, query.limit), 200);
+      const { items, next_cursor } = page(rows, query.limit);
+      return c.json({ items: items.map(snakeKeys), next_cursor }, 200);
     },
   );
 

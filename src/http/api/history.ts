@@ -3,7 +3,7 @@ import { and, desc, eq, gte, lt, lte, or, type SQL } from "drizzle-orm";
 import { openDb } from "../../store/db.ts";
 import { auditLog } from "../../store/schema.ts";
 import type { AppEnv } from "../types.ts";
-import { define, json, PageQuery } from "./common.ts";
+import { define, json, PageQuery, snakeKeys } from "./common.ts";
 
 const HistoryQuery = PageQuery.extend({
   object: z.string().optional().openapi({ description: "Attio object slug or Salesforce object name" }),
@@ -48,7 +48,7 @@ export function historyRoutes(app: OpenAPIHono<AppEnv>) {
         .limit(query.limit + 1);
       const more = rows.length > query.limit;
       const items = more ? rows.slice(0, query.limit) : rows;
-      return c.json({ items, next_cursor: more ? String(items.at(-1)?.id) : null }, 200);
+      return c.json({ items: items.map(snakeKeys), next_cursor: more ? String(items.at(-1)?.id) : null }, 200);
     },
   );
 }

@@ -5,7 +5,7 @@ import { ambiguousMatches, conflicts, idMappings, pendingDeletes } from "../../s
 import { decideDelete, linkMatch, resolveConflict } from "../../sync/resolve.ts";
 import { loadRuntime } from "../../sync/runtime.ts";
 import type { AppEnv } from "../types.ts";
-import { define, depsOf, errorResponses, json, PageQuery, page } from "./common.ts";
+import { define, depsOf, errorResponses, json, PageQuery, page, snakeKeys } from "./common.ts";
 
 const IdParam = z.strictObject({ id: z.string().min(1).max(100) });
 const Scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -163,7 +163,8 @@ export function workRoutes(app: OpenAPIHono<AppEnv>) {
         )
         .orderBy(asc(ambiguousMatches.id))
         .limit(query.limit + 1);
-      return c.json(page(rows, query.limit), 200);
+      const { items, next_cursor } = page(rows, query.limit);
+      return c.json({ items: items.map(snakeKeys), next_cursor }, 200);
     },
   );
 
