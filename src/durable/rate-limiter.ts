@@ -22,6 +22,13 @@ export class RateLimiter extends DurableObject<Env> {
     return waitMs;
   }
 
+  /** The bucket as it stands (for status): tokens left and until when a 429 blocks it. */
+  inspect(spec: BucketSpec): { tokens: number; blockedUntil: number | null } {
+    const now = Date.now();
+    const { state } = reserveTokens(this.state ?? fullBucket(spec, now), spec, 0, now);
+    return { tokens: Math.floor(state.tokens), blockedUntil: state.blockedUntil > now ? state.blockedUntil : null };
+  }
+
   /** Blocks the bucket until `untilMs` (epoch ms), after an upstream 429 with Retry-After. */
   penalize(untilMs: number): void {
     const now = Date.now();

@@ -47,6 +47,11 @@ describe("GET /healthz and /api/v1/status", () => {
       ambiguous_matches: 0,
       last_cron_run: null,
       catch_up: null,
+      rate_limits: {
+        "attio:read": { rate_per_second: 80, tokens: expect.any(Number), blocked_until: null },
+        "attio:write": { rate_per_second: 20, tokens: expect.any(Number), blocked_until: null },
+        salesforce: { rate_per_second: 20, tokens: expect.any(Number), blocked_until: null },
+      },
       salesforce_api: null,
     });
   });

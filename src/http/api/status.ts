@@ -1,6 +1,7 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import type { Context } from "hono";
+import { BUCKETS, type BucketName } from "../../durable/limits.ts";
 import { budgetExhausted } from "../../salesforce/client.ts";
 import { getToken } from "../../salesforce/token.ts";
 import { openDb } from "../../store/db.ts";
@@ -32,6 +33,12 @@ const StatusSchema = z
     catch_up: z.record(z.string(), z.unknown()).nullable().openapi({
       description: "Last catch-up per object: records queued, deletes, reconciled-through time, pause reason",
     }),
+    rate_limits: z
+      .record(
+        z.string(),
+        z.object({ rate_per_second: z.number(), tokens: z.number(), blocked_until: z.string().nullable() }),
+      )
+      .openapi({ description: "The shared token buckets: calls available now, and a 429's block if any" }),
     salesforce_api: z
       .object({ used: z.number(), limit: z.number(), at: z.string(), reserve: z.number(), paused: z.boolean() })
       .nullable()
@@ -112,10 +119,23 @@ async function status(c: Context<AppEnv>): Promise<Response> {
       ambiguous_matches: counts[4],
       last_cron_run: lastRun,
       catch_up: catchup?.objects ?? null,
+      rate_limits: await rateLimits(c.env),
       salesforce_api: usage ? { ...usage, reserve, paused: budgetExhausted(usage, reserve) } : null,
     },
     200,
   );
+}
+
+async function rateLimits(env: Env) {
+  const entries = await Promise.all(
+    (Object.keys(BUCKETS) as BucketName[]).map(async (name) => {
+      const spec = BUCKETS[name];
+      const state = await env.RATE_LIMITER.getByName(name).inspect(spec);
+      const blocked = state.blockedUntil ? new Date(state.blockedUntil).toISOString() : null;
+      return [name, { rate_per_second: spec.ratePerSecond, tokens: state.tokens, blocked_until: blocked }] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
 }
 
 async function probe(check: () => Promise<void>): Promise<{ ok: boolean; error?: string }> {
