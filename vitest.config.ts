@@ -3,6 +3,19 @@ import { defineConfig } from "vitest/config";
 
 const migrations = await readD1Migrations("./migrations");
 
+/** The secrets the Worker requires, with the test values every fake expects. */
+const TEST_SECRETS = {
+  ATTIO_API_KEY: "test-attio-key",
+  ATTIO_WEBHOOK_SECRET: "test-attio-webhook-secret",
+  SALESFORCE_CLIENT_ID: "test-client-id",
+  SALESFORCE_CLIENT_SECRET: "test-client-secret",
+  RELAY_SECRET: "test-relay-secret",
+  ADMIN_TOKEN: "test-admin-token",
+};
+// wrangler.toml lists them under secrets.required; the integration reads them from process.env
+// (and warns when absent), so the test values are placed there too.
+for (const [name, value] of Object.entries(TEST_SECRETS)) process.env[name] = value;
+
 /**
  * Two projects:
  * - `workers`: everything that runs inside workerd (unit tests of the pure core and integration tests
@@ -21,13 +34,8 @@ export default defineConfig({
               bindings: {
                 TEST_MIGRATIONS: migrations,
                 ATTIO_API_URL: "https://api.attio.test",
-                ATTIO_API_KEY: "test-attio-key",
-                ATTIO_WEBHOOK_SECRET: "test-attio-webhook-secret",
+                ...TEST_SECRETS,
                 SALESFORCE_LOGIN_URL: "https://acme.my.salesforce.test",
-                SALESFORCE_CLIENT_ID: "test-client-id",
-                SALESFORCE_CLIENT_SECRET: "test-client-secret",
-                RELAY_SECRET: "test-relay-secret",
-                ADMIN_TOKEN: "test-admin-token",
                 LOG_LEVEL: "silent",
               },
               // Deliver queued messages to the consumer at once instead of after 5 s.
