@@ -9,8 +9,8 @@ interface Lease {
 export type AcquireResult = { acquired: true } | { acquired: false; heldBy: string; retryInMs: number };
 
 /**
- * Serializes planning and writing for one record pair (one instance per pair, named by
- * `recordLockName`). A Durable Object's input gate opens while it awaits outbound I/O, so holding
+ * Serializes planning and writing for one record pair (one instance per pair, named
+ * `pair:<mapping id>`, or `<side>:<mapping>:<record id>` before the record is linked). A Durable Object's input gate opens while it awaits outbound I/O, so holding
  * the object across an API call would not serialize anything; instead callers take a lease, do
  * their reads and writes outside, and release it. A lease expires on its own so a crashed consumer
  * cannot block a record forever.
@@ -34,12 +34,4 @@ export class RecordLock extends DurableObject<Env> {
     await this.ctx.storage.delete("lease");
     return true;
   }
-}
-
-/**
- * The lock name of a record. Until a record is linked, only one side's id is known, so the lock is
- * named by the side the event came from; once linked, both sides' events resolve to the Attio id.
- */
-export function recordLockName(side: "attio" | "salesforce", object: string, recordId: string): string {
-  return `${side}:${object}:${recordId}`;
 }

@@ -9,7 +9,7 @@ import {
   salesforceMatchKeys,
   salesforceReferences,
 } from "../../../src/mapping/engine.ts";
-import { LAST_NAME_FALLBACK, personToContact } from "../../../src/mapping/person-contact.ts";
+import { LAST_NAME_FALLBACK } from "../../../src/mapping/names.ts";
 import { orgCapabilities, PLAIN_ORG } from "../../../src/mapping/schema-salesforce.ts";
 import { matchUsers } from "../../../src/mapping/users.ts";
 import { company, describes, idMap, members, openDeal, person, val, wonDeal } from "./support.ts";
@@ -175,16 +175,6 @@ describe("People -> Contact", () => {
   it("never writes the LastName placeholder back into Attio, and clears what Salesforce cleared", () => {
     const out = mapToAttio(mapping("people"), { FirstName: "Cher", LastName: LAST_NAME_FALLBACK, Title: null });
     expect(out.values).toEqual({ name: [{ first_name: "Cher", last_name: "", full_name: "Cher" }], job_title: [] });
-  });
-
-  it("personToContact is the default mapping cut to the slice's five fields", () => {
-    expect(personToContact(person)).toEqual({
-      FirstName: "Zofia",
-      LastName: "Wiśniewska-Øster",
-      Email: "zofia.w@brightwater-robotics.example",
-      Phone: "+48581234567",
-      Title: "Head of Fleet Operations",
-    });
   });
 });
 

@@ -1,6 +1,18 @@
 import { describe, expect, it } from "vitest";
 import person from "../../../fixtures/attio/person-mira-okafor.json";
-import { LAST_NAME_FALLBACK, personToContact } from "../../../src/mapping/person-contact.ts";
+import { defaultMappings } from "../../../src/mapping/defaults.ts";
+import { compileMapping, mapToSalesforce } from "../../../src/mapping/engine.ts";
+import { LAST_NAME_FALLBACK } from "../../../src/mapping/names.ts";
+
+const people = defaultMappings().find((m) => m.name === "people");
+if (!people) throw new Error("no default people mapping");
+const compiled = compileMapping(people);
+
+/** The Contact fields of the foundation slice, through the default People -> Contact mapping. */
+function personToContact(values: Parameters<typeof mapToSalesforce>[1]) {
+  const { FirstName, LastName, Email, Phone, Title } = mapToSalesforce(compiled, values).fields;
+  return { FirstName, LastName, Email, Phone, Title };
+}
 
 type Values = Parameters<typeof personToContact>[0];
 
@@ -12,7 +24,7 @@ function withName(name: Record<string, unknown> | null, email?: string): Values 
   return values;
 }
 
-describe("personToContact (foundation slice)", () => {
+describe("People -> Contact: the five fields of the foundation slice", () => {
   it("maps name, primary email, primary phone and job title", () => {
     expect(personToContact(person.data.values)).toEqual({
       FirstName: "Mira",
