@@ -249,6 +249,7 @@ describe("/api/v1 config", () => {
 
 describe("admin token rotation", () => {
   it("accepts ADMIN_TOKEN_NEXT alongside ADMIN_TOKEN", async () => {
+    server.use(...fakeAttio().handlers, ...fakeSalesforce().handlers);
     const next = "next-admin-token-0123456789";
     const worker = (await import("../../src/index.ts")).default;
     const request = new Request("https://worker.test/api/v1/status", { headers: { authorization: `Bearer ${next}` } });
