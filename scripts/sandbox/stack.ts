@@ -46,6 +46,11 @@ export interface Stack {
   adminToken: string;
   /** The Worker's local storage (see `StackOptions.stateDir`). */
   stateDir: string;
+  /**
+   * Stops the Worker (if `worker.stop()` has not already) and starts a new one on the same port,
+   * state directory and vars: what a deploy or an evicted isolate looks like to queued work.
+   */
+  restartWorker(): Promise<void>;
   /** Stops the emulators, then the Worker (wrangler and its workerd). Safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -83,34 +88,46 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       [wranglerBin(), "d1", "migrations", "apply", "DB", "--local", "--config", config, "--persist-to", state],
       { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } },
     );
-    const worker = await unstable_dev(join(ROOT, "src/index.ts"), {
-      config,
-      ip: "127.0.0.1",
-      port: workerPort,
-      persistTo: state,
-      logLevel: "none",
-      vars: {
-        ATTIO_API_URL: attio.url,
-        ATTIO_API_KEY: attio.apiKey,
-        ATTIO_WEBHOOK_SECRET: webhookSecret,
-        SALESFORCE_LOGIN_URL: salesforce.url,
-        SALESFORCE_CLIENT_ID: salesforce.clientId,
-        SALESFORCE_CLIENT_SECRET: salesforce.clientSecret,
-        RELAY_SECRET: SANDBOX_RELAY_SECRET,
-        ADMIN_TOKEN: SANDBOX_ADMIN_TOKEN,
-        LOG_LEVEL: options.logLevel ?? "silent",
-        ...options.vars,
-      },
-      experimental: { disableExperimentalWarning: true, testScheduled: true, disableDevRegistry: true },
-    });
+    const launch = async (): Promise<Unstable_DevWorker> => {
+      const dev = await unstable_dev(join(ROOT, "src/index.ts"), {
+        config,
+        ip: "127.0.0.1",
+        port: workerPort,
+        persistTo: state,
+        logLevel: "none",
+        vars: {
+          ATTIO_API_URL: attio.url,
+          ATTIO_API_KEY: attio.apiKey,
+          ATTIO_WEBHOOK_SECRET: webhookSecret,
+          SALESFORCE_LOGIN_URL: salesforce.url,
+          SALESFORCE_CLIENT_ID: salesforce.clientId,
+          SALESFORCE_CLIENT_SECRET: salesforce.clientSecret,
+          RELAY_SECRET: SANDBOX_RELAY_SECRET,
+          ADMIN_TOKEN: SANDBOX_ADMIN_TOKEN,
+          LOG_LEVEL: options.logLevel ?? "silent",
+          ...options.vars,
+        },
+        experimental: { disableExperimentalWarning: true, testScheduled: true, disableDevRegistry: true },
+      });
+      // Stopping twice (the caller, then restartWorker or stop) tears down once.
+      let stopped: Promise<void> | undefined;
+      return { ...dev, stop: () => (stopped ??= dev.stop()) };
+    };
+    let worker = await launch();
     let stopping: Promise<void> | undefined;
     return {
       attio,
       salesforce,
-      worker,
+      get worker() {
+        return worker;
+      },
       workerUrl,
       adminToken: SANDBOX_ADMIN_TOKEN,
       stateDir: state,
+      async restartWorker() {
+        await worker.stop();
+        worker = await launch();
+      },
       stop() {
         stopping ??= (async () => {
           // Emulators first, so no delivery reaches a Worker that is going away.
