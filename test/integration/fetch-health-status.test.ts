@@ -46,6 +46,7 @@ describe("GET /healthz and /api/v1/status", () => {
       pending_deletes: 0,
       ambiguous_matches: 0,
       last_cron_run: null,
+      mappings: expect.any(Array),
       catch_up: null,
       rate_limits: {
         "attio:read": { rate_per_second: 80, tokens: expect.any(Number), blocked_until: null },
@@ -77,5 +78,58 @@ describe("GET /api/v1/status dependency health", () => {
     const body = (await response.json()) as { dependencies: { attio: { ok: boolean }; salesforce: { ok: boolean } } };
     expect(body.dependencies.attio.ok).toBe(false);
     expect(body.dependencies.salesforce.ok).toBe(false);
+  });
+});
+
+describe("GET /api/v1/status per mapping", () => {
+  it("counts linked pairs, open conflicts and the last write per enabled mapping", async () => {
+    const { openDb } = await import("../../src/store/db.ts");
+    const { conflicts, idMappings, auditLog } = await import("../../src/store/schema.ts");
+    const { env } = await import("cloudflare:workers");
+    server.use(...fakeAttio().handlers, ...fakeSalesforce().handlers);
+    const db = openDb(env.DB);
+    const mappingId = crypto.randomUUID();
+    await db
+      .insert(idMappings)
+      .values({
+        id: mappingId,
+        attioObject: "people",
+        attioRecordId: "p-status",
+        sfObject: "Contact",
+        sfRecordId: "003Hs0000STATUS0AAA",
+      });
+    await db
+      .insert(conflicts)
+      .values({ id: crypto.randomUUID(), mappingId, field: "Title", attioValue: "A", sfValue: "B" });
+    await db.insert(auditLog).values({
+      at: "2026-11-23T10:00:00.000Z",
+      correlationId: "status-1",
+      mappingId,
+      direction: "sf_to_attio",
+      operation: "update",
+      attioObject: "people",
+      attioRecordId: "p-status",
+      sfObject: "Contact",
+      sfRecordId: "003Hs0000STATUS0AAA",
+      changes: {},
+      sourceEvent: {},
+    });
+
+    const response = await exports.default.fetch("https://worker.test/api/v1/status", {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    const body = (await response.json()) as { mappings: { name: string }[] };
+    expect(body.mappings.map((m) => m.name)).toEqual(["companies", "people", "deals"]);
+    expect(body.mappings.find((m) => m.name === "people")).toEqual({
+      name: "people",
+      attio_object: "people",
+      salesforce_object: "Contact",
+      linked: 1,
+      last_write: { attio_to_sf: null, sf_to_attio: "2026-11-23T10:00:00.000Z" },
+      open_conflicts: 1,
+      pending_deletes: 0,
+      ambiguous_matches: 0,
+      catch_up: { salesforce: null, attio: null },
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { BUCKETS, type BucketName } from "../../durable/limits.ts";
 import { budgetExhausted } from "../../salesforce/client.ts";
@@ -7,9 +7,10 @@ import { getToken } from "../../salesforce/token.ts";
 import { openDb } from "../../store/db.ts";
 import { countOpenFailures } from "../../store/failures.ts";
 import { countMappings } from "../../store/mappings.ts";
-import { ambiguousMatches, conflicts, pendingDeletes } from "../../store/schema.ts";
+import { ambiguousMatches, auditLog, conflicts, idMappings, pendingDeletes } from "../../store/schema.ts";
 import { loadUsage } from "../../sync/budget.ts";
 import { kvKeys } from "../../sync/catchup.ts";
+import { loadRuntime } from "../../sync/runtime.ts";
 import { VERSION } from "../../version.ts";
 import type { AppEnv } from "../types.ts";
 import { define, depsOf, json } from "./common.ts";
@@ -30,6 +31,22 @@ const StatusSchema = z
     pending_deletes: z.number().nullable(),
     ambiguous_matches: z.number().nullable(),
     last_cron_run: z.unknown().nullable(),
+    mappings: z
+      .array(
+        z.object({
+          name: z.string(),
+          attio_object: z.string(),
+          salesforce_object: z.string(),
+          linked: z.number(),
+          last_write: z.object({ attio_to_sf: z.string().nullable(), sf_to_attio: z.string().nullable() }),
+          open_conflicts: z.number(),
+          pending_deletes: z.number(),
+          ambiguous_matches: z.number(),
+          catch_up: z.object({ salesforce: z.unknown().nullable(), attio: z.unknown().nullable() }),
+        }),
+      )
+      .nullable()
+      .openapi({ description: "Per enabled mapping: linked pairs, last write each way, open work, last catch-up" }),
     catch_up: z.record(z.string(), z.unknown()).nullable().openapi({
       description: "Last catch-up per object: records queued, deletes, reconciled-through time, pause reason",
     }),
@@ -118,12 +135,62 @@ async function status(c: Context<AppEnv>): Promise<Response> {
       pending_deletes: counts[3],
       ambiguous_matches: counts[4],
       last_cron_run: lastRun,
+      mappings: d1.ok ? await perMapping(c, db, catchup?.objects ?? {}) : null,
       catch_up: catchup?.objects ?? null,
       rate_limits: await rateLimits(c.env),
       salesforce_api: usage ? { ...usage, reserve, paused: budgetExhausted(usage, reserve) } : null,
     },
     200,
   );
+}
+
+/** The status of each enabled mapping, from a handful of grouped D1 queries. */
+async function perMapping(c: Context<AppEnv>, db: ReturnType<typeof openDb>, catchup: Record<string, unknown>) {
+  const runtime = await loadRuntime(depsOf(c), c.env.CURSORS);
+  const [linked, writes, openConflicts, held, ambiguous] = await Promise.all([
+    countMappings(db),
+    db
+      .select({ object: auditLog.attioObject, direction: auditLog.direction, at: sql<string>`max(${auditLog.at})` })
+      .from(auditLog)
+      .groupBy(auditLog.attioObject, auditLog.direction),
+    db
+      .select({ object: idMappings.attioObject, n: sql<number>`count(*)` })
+      .from(conflicts)
+      .innerJoin(idMappings, eq(idMappings.id, conflicts.mappingId))
+      .where(eq(conflicts.status, "open"))
+      .groupBy(idMappings.attioObject),
+    db
+      .select({ object: idMappings.attioObject, n: sql<number>`count(*)` })
+      .from(pendingDeletes)
+      .innerJoin(idMappings, eq(idMappings.id, pendingDeletes.mappingId))
+      .where(eq(pendingDeletes.status, "pending"))
+      .groupBy(idMappings.attioObject),
+    db
+      .select({ object: ambiguousMatches.object, n: sql<number>`count(*)` })
+      .from(ambiguousMatches)
+      .where(eq(ambiguousMatches.status, "open"))
+      .groupBy(ambiguousMatches.object),
+  ]);
+  const count = (rows: { object: string | null; n: number }[], ...objects: string[]) =>
+    rows.filter((r) => r.object !== null && objects.includes(r.object)).reduce((sum, r) => sum + r.n, 0);
+  return runtime.mappings.map(({ mapping }) => {
+    const last = (direction: string) =>
+      writes.find((w) => w.object === mapping.attio_object && w.direction === direction)?.at ?? null;
+    return {
+      name: mapping.name,
+      attio_object: mapping.attio_object,
+      salesforce_object: mapping.salesforce_object,
+      linked: linked[`${mapping.attio_object}:${mapping.salesforce_object}`] ?? 0,
+      last_write: { attio_to_sf: last("attio_to_sf"), sf_to_attio: last("sf_to_attio") },
+      open_conflicts: count(openConflicts, mapping.attio_object),
+      pending_deletes: count(held, mapping.attio_object),
+      ambiguous_matches: count(ambiguous, mapping.attio_object, mapping.salesforce_object),
+      catch_up: {
+        salesforce: catchup[mapping.salesforce_object] ?? null,
+        attio: catchup[mapping.attio_object] ?? null,
+      },
+    };
+  });
 }
 
 async function rateLimits(env: Env) {
