@@ -36,6 +36,8 @@ export const EnvConfigSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   /** Share of Salesforce's daily API allocation left to the org's other integrations (0-0.9). */
   SALESFORCE_BUDGET_RESERVE: z.coerce.number().min(0).max(0.9).default(0.2),
+  /** A sync job with no progress for this long is driven again by the cron (lost messages). */
+  JOB_STALL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   /** Audit history older than this is deleted by the scheduled cleanup. */
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   /** Identifies our writes in Salesforce change events (Sforce-Call-Options: client=...). */

@@ -204,7 +204,12 @@ export async function runJobPage(
   delete progress.paused;
   await deps.db
     .update(syncJobs)
-    .set({ state: "running", progress, checkpoint: { step: next.step, offset: next.offset }, updatedAt: now() })
+    .set({
+      state: "running",
+      progress,
+      checkpoint: { step: next.step, offset: next.offset, ...(next.cursor ? { cursor: next.cursor } : {}) },
+      updatedAt: now(),
+    })
     .where(eq(syncJobs.id, job.id));
   await send([next]);
   return `queued ${ids.length} ${key} record(s)`;
@@ -243,6 +248,8 @@ export async function countOutcome(
       .values({ jobId, key: k, n: 1 })
       .onConflictDoUpdate({ target: [jobCounts.jobId, jobCounts.key], set: { n: sql`${jobCounts.n} + 1` } });
   }
+  // Any outcome is progress: a job is only stalled when nothing at all comes back.
+  await db.update(syncJobs).set({ updatedAt: now() }).where(eq(syncJobs.id, jobId));
   if (outcome.status === "done" && outcome.plan) {
     await db.insert(jobPlan).values({ jobId, ...record, action: outcome.action, detail: outcome.plan });
   }
@@ -302,6 +309,64 @@ export async function jobReport(db: Db, jobId: string) {
         }
       : {}),
   };
+}
+
+const CheckpointSchema = z.object({
+  step: z.number().int().min(0),
+  offset: z.number().int().min(0).default(0),
+  cursor: z.object({ stamp: z.string(), id: z.string() }).optional(),
+});
+
+/**
+ * Jobs that made no progress for `stallSeconds` are driven again, so a job survives the loss of
+ * its queued messages (a restart of a local queue, a message dropped after its retries):
+ * - still listing: its next page is queued again from the stored checkpoint;
+ * - listed, but some queued records never came back: the job starts a fresh pass from its first
+ *   page with its counters reset. The engine is idempotent, so records already synced come back
+ *   `unchanged` and the final counts describe the last, complete pass.
+ * Returns the ids of the jobs it drove.
+ */
+export async function resumeStalledJobs(
+  db: Db,
+  send: (messages: SyncMessage[]) => Promise<void>,
+  stallSeconds: number,
+  nowMs = Date.now(),
+): Promise<string[]> {
+  const before = new Date(nowMs - stallSeconds * 1000).toISOString();
+  const stalled = await db
+    .select()
+    .from(syncJobs)
+    .where(sql`${syncJobs.state} in ('queued', 'running') and ${syncJobs.updatedAt} < ${before}`)
+    .limit(50);
+  const resumed: string[] = [];
+  for (const job of stalled) {
+    const report = await jobReport(db, job.id);
+    if (!report || report.state === "done") continue;
+    const progress = job.progress as { enumerated?: boolean };
+    let message: JobPageMessage;
+    if (progress.enumerated) {
+      await db.delete(jobCounts).where(eq(jobCounts.jobId, job.id));
+      await db.delete(jobPlan).where(eq(jobPlan.jobId, job.id));
+      await db
+        .update(syncJobs)
+        .set({ progress: { restarts: restartsOf(job.progress) + 1 }, errorSample: [] })
+        .where(eq(syncJobs.id, job.id));
+      message = pageMessage(job.id, 0, 0);
+    } else {
+      const checkpoint = CheckpointSchema.safeParse(job.checkpoint);
+      const at = checkpoint.success ? checkpoint.data : { step: 0, offset: 0, cursor: undefined };
+      message = pageMessage(job.id, at.step, at.offset, at.cursor);
+    }
+    await db.update(syncJobs).set({ updatedAt: now() }).where(eq(syncJobs.id, job.id));
+    await send([message]);
+    resumed.push(job.id);
+  }
+  return resumed;
+}
+
+function restartsOf(progress: unknown): number {
+  const restarts = (progress as { restarts?: unknown } | null)?.restarts;
+  return typeof restarts === "number" ? restarts : 0;
 }
 
 export async function cancelJob(db: Db, jobId: string): Promise<boolean> {

@@ -158,7 +158,11 @@ async function loadValidation(
     const schemas = await loadSchemas(cachedSchemaSource(deps.attio, deps.salesforce, kv), mappings);
     const report = validateMappings(mappings, schemas);
     for (const issue of report.issues) deps.log.warn("mapping issue", { ...issue });
-    return { mappings: report.mappings, titles: schemas.attioTitles, issues: report.issues };
+    // A mapping with an error (an object or a required field the CRMs lack) would fail every
+    // record it touches: it is switched off and reported instead (status, POST /api/v1/validate).
+    const broken = new Set(report.issues.filter((i) => i.severity === "error").map((i) => i.mapping));
+    const checked = report.mappings.map((m) => (broken.has(m.name) ? { ...m, enabled: false } : m));
+    return { mappings: checked, titles: schemas.attioTitles, issues: report.issues };
   } catch (err) {
     deps.log.warn("schemas unavailable; mappings run unchecked", { error: (err as Error).message });
     return undefined;

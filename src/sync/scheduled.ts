@@ -7,6 +7,7 @@ import { auditLog } from "../store/schema.ts";
 import { runCatchup } from "./catchup.ts";
 import { sendAll } from "./consumer.ts";
 import { buildDeps } from "./deps.ts";
+import { resumeStalledJobs } from "./jobs.ts";
 import { loadRuntime } from "./runtime.ts";
 
 /** Dedupe keys are kept this long: Attio retries a delivery for about 3 days, relays replay 72 h. */
@@ -41,6 +42,13 @@ export async function handleScheduled(
     log.error("catch-up failed", { code: error.code, error: error.message });
   }
 
+  // Jobs whose queued messages were lost are driven again from their checkpoint.
+  const resumedJobs = await resumeStalledJobs(
+    deps.db,
+    (messages) => sendAll(env.SYNC_QUEUE, messages),
+    config.JOB_STALL_SECONDS,
+    now.getTime(),
+  );
   const dedupeBefore = new Date(now.getTime() - DEDUPE_RETENTION_DAYS * 86_400_000).toISOString();
   const auditBefore = new Date(now.getTime() - config.AUDIT_RETENTION_DAYS * 86_400_000).toISOString();
   const pruned = await pruneKeys(deps.db, dedupeBefore);
@@ -49,6 +57,7 @@ export async function handleScheduled(
     at: now.toISOString(),
     pruned_dedupe_keys: pruned,
     pruned_audit_rows: audit.meta.changes ?? 0,
+    resumed_jobs: resumedJobs,
     catchup,
   };
   await env.CURSORS.put("cron:last-run", JSON.stringify(summary));

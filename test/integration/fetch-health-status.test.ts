@@ -47,6 +47,7 @@ describe("GET /healthz and /api/v1/status", () => {
       ambiguous_matches: 0,
       last_cron_run: null,
       mappings: expect.any(Array),
+      mapping_issues: expect.any(Array),
       catch_up: null,
       rate_limits: {
         "attio:read": { rate_per_second: 80, tokens: expect.any(Number), blocked_until: null },
@@ -89,15 +90,13 @@ describe("GET /api/v1/status per mapping", () => {
     server.use(...fakeAttio().handlers, ...fakeSalesforce().handlers);
     const db = openDb(env.DB);
     const mappingId = crypto.randomUUID();
-    await db
-      .insert(idMappings)
-      .values({
-        id: mappingId,
-        attioObject: "people",
-        attioRecordId: "p-status",
-        sfObject: "Contact",
-        sfRecordId: "003Hs0000STATUS0AAA",
-      });
+    await db.insert(idMappings).values({
+      id: mappingId,
+      attioObject: "people",
+      attioRecordId: "p-status",
+      sfObject: "Contact",
+      sfRecordId: "003Hs0000STATUS0AAA",
+    });
     await db
       .insert(conflicts)
       .values({ id: crypto.randomUUID(), mappingId, field: "Title", attioValue: "A", sfValue: "B" });

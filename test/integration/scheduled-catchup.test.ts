@@ -182,3 +182,61 @@ describe("Attio scan", () => {
     expect(run2).toMatchObject({ enqueued: 100, deletes: 1, reconciledThrough: "2026-11-23T12:00:00.000Z" });
   });
 });
+
+describe("stalled sync jobs", () => {
+  it("are driven again from their checkpoint, or recounted in a fresh pass once listed", async () => {
+    const { createJob, resumeStalledJobs } = await import("../../src/sync/jobs.ts");
+    const { syncJobs, jobCounts } = await import("../../src/store/schema.ts");
+    const listing = await createJob(db, runtime, {
+      objects: ["people"],
+      direction: "both",
+      mode: "full",
+      dry_run: false,
+    });
+    await db
+      .update(syncJobs)
+      .set({
+        state: "running",
+        checkpoint: { step: 1, offset: 0, cursor: { stamp: "2026-01-01T00:00:00.000Z", id: "003X" } },
+        updatedAt: "2026-11-23T11:00:00.000Z",
+      })
+      .where(eq(syncJobs.id, listing.id));
+    const listed = await createJob(db, runtime, {
+      objects: ["people"],
+      direction: "both",
+      mode: "full",
+      dry_run: false,
+    });
+    await db
+      .update(syncJobs)
+      .set({
+        state: "running",
+        progress: { "people:attio": { enqueued: 3, complete: true }, enumerated: true },
+        updatedAt: "2026-11-23T11:00:00.000Z",
+      })
+      .where(eq(syncJobs.id, listed.id));
+    await db.insert(jobCounts).values({ jobId: listed.id, key: "processed", n: 2 });
+    const fresh = await createJob(db, runtime, {
+      objects: ["people"],
+      direction: "both",
+      mode: "full",
+      dry_run: false,
+    });
+    await db
+      .update(syncJobs)
+      .set({ state: "running", updatedAt: "2026-11-23T11:59:59.000Z" })
+      .where(eq(syncJobs.id, fresh.id));
+    const { sent, send } = collector();
+
+    const resumed = await resumeStalledJobs(db, send, 600, Date.parse("2026-11-23T12:00:00Z"));
+
+    expect(resumed.sort()).toEqual([listing.id, listed.id].sort());
+    const pages = sent.flatMap((m) => (m.kind === "job.page" ? [m] : []));
+    expect(pages.find((p) => p.jobId === listing.id)).toMatchObject({
+      step: 1,
+      cursor: { stamp: "2026-01-01T00:00:00.000Z", id: "003X" },
+    });
+    expect(pages.find((p) => p.jobId === listed.id)).toMatchObject({ step: 0, offset: 0 });
+    expect(await db.select().from(jobCounts).where(eq(jobCounts.jobId, listed.id)).all()).toEqual([]);
+  });
+});

@@ -32,6 +32,7 @@ describe("scheduled handler", () => {
       at: "2026-11-23T12:00:00.000Z",
       pruned_dedupe_keys: 1,
       pruned_audit_rows: 0,
+      resumed_jobs: [],
       catchup: { Contact: { enqueued: 0 }, people: { enqueued: 0 } },
     });
   });

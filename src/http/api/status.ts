@@ -31,6 +31,13 @@ const StatusSchema = z
     pending_deletes: z.number().nullable(),
     ambiguous_matches: z.number().nullable(),
     last_cron_run: z.unknown().nullable(),
+    mapping_issues: z
+      .array(
+        z.object({ severity: z.string(), code: z.string(), mapping: z.string(), message: z.string() }).passthrough(),
+      )
+      .openapi({
+        description: "Problems found checking the mappings against both live schemas; a mapping with an error is off",
+      }),
     mappings: z
       .array(
         z.object({
@@ -136,6 +143,7 @@ async function status(c: Context<AppEnv>): Promise<Response> {
       ambiguous_matches: counts[4],
       last_cron_run: lastRun,
       mappings: d1.ok ? await perMapping(c, db, catchup?.objects ?? {}) : null,
+      mapping_issues: (await loadRuntime(depsOf(c), c.env.CURSORS)).issues,
       catch_up: catchup?.objects ?? null,
       rate_limits: await rateLimits(c.env),
       salesforce_api: usage ? { ...usage, reserve, paused: budgetExhausted(usage, reserve) } : null,
