@@ -10,7 +10,7 @@ import { countMappings } from "../../store/mappings.ts";
 import { ambiguousMatches, auditLog, conflicts, idMappings, pendingDeletes } from "../../store/schema.ts";
 import { loadUsage } from "../../sync/budget.ts";
 import { kvKeys } from "../../sync/catchup.ts";
-import { loadRuntime } from "../../sync/runtime.ts";
+import { loadRuntime, type Runtime } from "../../sync/runtime.ts";
 import { VERSION } from "../../version.ts";
 import type { AppEnv } from "../types.ts";
 import { define, depsOf, json } from "./common.ts";
@@ -124,6 +124,8 @@ async function status(c: Context<AppEnv>): Promise<Response> {
       ])
     : [null, null, null];
   const reserve = c.var.config.SALESFORCE_BUDGET_RESERVE;
+  // The effective mappings need D1 (stored configuration): only when it answers.
+  const runtime = d1.ok ? await loadRuntime(deps, c.env.CURSORS) : null;
   return c.json(
     {
       version: VERSION,
@@ -142,8 +144,8 @@ async function status(c: Context<AppEnv>): Promise<Response> {
       pending_deletes: counts[3],
       ambiguous_matches: counts[4],
       last_cron_run: lastRun,
-      mappings: d1.ok ? await perMapping(c, db, catchup?.objects ?? {}) : null,
-      mapping_issues: (await loadRuntime(depsOf(c), c.env.CURSORS)).issues,
+      mappings: runtime ? await perMapping(db, runtime, catchup?.objects ?? {}) : null,
+      mapping_issues: runtime?.issues ?? null,
       catch_up: catchup?.objects ?? null,
       rate_limits: await rateLimits(c.env),
       salesforce_api: usage ? { ...usage, reserve, paused: budgetExhausted(usage, reserve) } : null,
@@ -153,8 +155,7 @@ async function status(c: Context<AppEnv>): Promise<Response> {
 }
 
 /** The status of each enabled mapping, from a handful of grouped D1 queries. */
-async function perMapping(c: Context<AppEnv>, db: ReturnType<typeof openDb>, catchup: Record<string, unknown>) {
-  const runtime = await loadRuntime(depsOf(c), c.env.CURSORS);
+async function perMapping(db: ReturnType<typeof openDb>, runtime: Runtime, catchup: Record<string, unknown>) {
   const [linked, writes, openConflicts, held, ambiguous] = await Promise.all([
     countMappings(db),
     db
