@@ -6,7 +6,7 @@ import {
   type OrgCapabilities,
   orgCapabilities,
   PLAIN_ORG,
-  SObjectDescribeSchema,
+  type SObjectDescribe,
 } from "../mapping/schema-salesforce.ts";
 import { loadSchemas } from "../mapping/schema-source.ts";
 import type { ObjectMapping } from "../mapping/types.ts";
@@ -123,10 +123,12 @@ async function loadCapabilities(deps: SyncDeps, kv: KVNamespace): Promise<OrgCap
   const stored = await kv.get<OrgCapabilities>(ORG_CAPABILITIES_KEY, "json");
   if (stored) return stored;
   try {
-    const describes: Record<string, ReturnType<typeof SObjectDescribeSchema.parse>> = {};
+    // The same cached describes the schema validation reads: each object is described once.
+    const source = cachedSchemaSource(deps.attio, deps.salesforce, kv);
+    const describes: Record<string, SObjectDescribe> = {};
     for (const object of ["Account", "Contact", "Opportunity"]) {
-      const parsed = SObjectDescribeSchema.safeParse(await deps.salesforce.describe(object));
-      if (parsed.success) describes[object] = parsed.data;
+      const describe = await source.salesforceDescribe(object);
+      if (describe) describes[object] = describe;
     }
     const capabilities = orgCapabilities(describes);
     await kv.put(ORG_CAPABILITIES_KEY, JSON.stringify(capabilities), { expirationTtl: CAPABILITIES_TTL_SECONDS });
