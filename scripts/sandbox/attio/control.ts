@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { generateDataset, loadSampleDataset } from "../shared/dataset.ts";
+import { SeedRequestSchema, seedDataset } from "../shared/dataset.ts";
 import type { EmulatorReply, EmulatorRequest } from "../shared/http.ts";
 import { parseJson } from "../shared/http.ts";
 import { seedAttio } from "./seed.ts";
@@ -7,13 +7,6 @@ import type { AttioEmulator } from "./server.ts";
 import type { Actor } from "./store.ts";
 
 const ResetSchema = z.object({ seed: z.number().int().optional(), keep_webhooks: z.boolean().default(true) });
-const SeedSchema = z.object({
-  dataset: z.enum(["sample", "generated"]).default("sample"),
-  count: z.number().int().min(1).max(50_000).default(10),
-  seed: z.number().int().optional(),
-  /** Send webhooks for the seeded records (off by default: seeding is the starting state). */
-  notify: z.boolean().default(false),
-});
 const EditSchema = z.object({
   object: z.string(),
   record_id: z.string().optional(),
@@ -52,11 +45,8 @@ export async function handleAttioControl(emulator: AttioEmulator, request: Emula
       return ok({ reset: true, seed: emulator.seed });
     }
     case "POST /__control/seed": {
-      const input = SeedSchema.parse(body);
-      const dataset =
-        input.dataset === "sample"
-          ? loadSampleDataset()
-          : generateDataset(input.seed ?? emulator.seed, input.count, ["attio"]);
+      const input = SeedRequestSchema.parse(body);
+      const dataset = seedDataset(input, emulator.seed, "attio");
       const summary = seedAttio(emulator.store, dataset);
       if (input.notify) emulator.dispatch(summary.events);
       return ok({ companies: summary.companies, people: summary.people, deals: summary.deals });

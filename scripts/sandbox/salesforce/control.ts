@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { generateDataset, loadSampleDataset } from "../shared/dataset.ts";
+import { SeedRequestSchema, seedDataset } from "../shared/dataset.ts";
 import type { EmulatorReply, EmulatorRequest } from "../shared/http.ts";
 import { parseJson } from "../shared/http.ts";
 import { serialize } from "./routes.ts";
@@ -11,13 +11,6 @@ import type { WriteContext } from "./store.ts";
 /** What a change made in Lightning Experience reports as its origin. */
 export const UI_ORIGIN = "com/salesforce/api/soap/62.0;client=SfdcInternalAPI/";
 
-const SeedSchema = z.object({
-  dataset: z.enum(["sample", "generated"]).default("sample"),
-  count: z.number().int().min(1).max(50_000).default(10),
-  seed: z.number().int().optional(),
-  /** Publish change events for the seeded records (off by default: seeding is the starting state). */
-  notify: z.boolean().default(false),
-});
 const EditSchema = z.object({
   object: z.string(),
   id: z.string().optional(),
@@ -60,11 +53,8 @@ export async function handleSalesforceControl(
       return ok({ reset: true, seed: emulator.seed });
     }
     case "POST /__control/seed": {
-      const input = SeedSchema.parse(body);
-      const dataset =
-        input.dataset === "sample"
-          ? loadSampleDataset()
-          : generateDataset(input.seed ?? emulator.seed, input.count, ["salesforce"]);
+      const input = SeedRequestSchema.parse(body);
+      const dataset = seedDataset(input, emulator.seed, "salesforce");
       const ctx = human(emulator, 0);
       const changes = seedSalesforce(emulator.store, dataset, ctx);
       if (input.notify) emulator.publish(changes, ctx.userId, ctx.changeOrigin);

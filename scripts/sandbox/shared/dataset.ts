@@ -124,8 +124,51 @@ const STAGES: Array<[string, string]> = [
   ["Lost", "Closed Lost"],
 ];
 
-/** `count` companies, people and deals, the same for the same seed. Domains are unique per index. */
-export function generateDataset(seed: number, count: number, on: SandboxSide[]): Dataset {
+/** The kinds of records a dataset holds; `POST /__control/seed` can load a subset of them. */
+export const DATASET_KINDS = ["companies", "people", "deals"] as const;
+export type DatasetKind = (typeof DATASET_KINDS)[number];
+
+/**
+ * What `POST /__control/seed` takes, the same on both emulators. `objects` loads only those kinds
+ * (e.g. `["companies"]`); records of a kind left out are not created, and references to them are
+ * left empty (a Contact seeded without companies has no AccountId).
+ */
+export const SeedRequestSchema = z.object({
+  dataset: z.enum(["sample", "generated"]).default("sample"),
+  count: z.number().int().min(1).max(200_000).default(10),
+  seed: z.number().int().optional(),
+  objects: z.array(z.enum(DATASET_KINDS)).min(1).optional(),
+  /** Send webhooks / publish change events for the seeded records (off: seeding is the starting state). */
+  notify: z.boolean().default(false),
+});
+export type SeedRequest = z.infer<typeof SeedRequestSchema>;
+
+/** The dataset a seed request asks for, for one side. */
+export function seedDataset(input: SeedRequest, emulatorSeed: number, side: SandboxSide): Dataset {
+  const kinds = input.objects ?? DATASET_KINDS;
+  if (input.dataset === "generated") return generateDataset(input.seed ?? emulatorSeed, input.count, [side], kinds);
+  const sample = loadSampleDataset();
+  return {
+    companies: kinds.includes("companies") ? sample.companies : [],
+    people: kinds.includes("people") ? sample.people : [],
+    deals: kinds.includes("deals") ? sample.deals : [],
+  };
+}
+
+/**
+ * `count` companies, people and deals, the same for the same seed. Domains and emails carry their
+ * index, so every company domain and every person email is unique (the sync never sees an
+ * ambiguous match among generated records). `kinds` keeps only those lists; what is left out is
+ * not generated unless a kept kind refers to it (people use companies' domains, deals both), and
+ * a kept list is the same as in the full dataset of that seed.
+ */
+export function generateDataset(
+  seed: number,
+  count: number,
+  on: SandboxSide[],
+  kinds: readonly DatasetKind[] = DATASET_KINDS,
+): Dataset {
+  const want = new Set(kinds);
   const random = new SeededRandom(deriveSeed(seed, "dataset"));
   const companies: SampleCompany[] = [];
   const people: SamplePerson[] = [];
@@ -149,7 +192,8 @@ export function generateDataset(seed: number, count: number, on: SandboxSide[]):
       on,
     });
   }
-  for (let i = 0; i < count; i++) {
+  const needPeople = want.has("people") || want.has("deals");
+  for (let i = 0; needPeople && i < count; i++) {
     const first = random.pick(FIRST);
     const last = random.pick(LAST);
     const company = companies[random.int(companies.length)];
@@ -164,7 +208,7 @@ export function generateDataset(seed: number, count: number, on: SandboxSide[]):
       on,
     });
   }
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; want.has("deals") && i < count; i++) {
     const company = companies[random.int(companies.length)];
     const contact = people[random.int(people.length)];
     if (!company || !contact) break;
@@ -180,5 +224,9 @@ export function generateDataset(seed: number, count: number, on: SandboxSide[]):
       on,
     });
   }
-  return { companies, people, deals };
+  return {
+    companies: want.has("companies") ? companies : [],
+    people: want.has("people") ? people : [],
+    deals,
+  };
 }

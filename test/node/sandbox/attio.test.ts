@@ -414,4 +414,29 @@ describe("Attio emulator: behaviour", () => {
     expect(await json(await api(`/objects/people/records/${id}`, "DELETE"))).toEqual({});
     expect((await api(`/objects/people/records/${id}`)).status).toBe(404);
   });
+
+  it("seeds only the objects asked for, with unique domains and emails", async () => {
+    expect(await json(await control("seed", { dataset: "generated", count: 300, objects: ["companies"] }))).toEqual({
+      companies: 300,
+      people: 0,
+      deals: 0,
+    });
+    const companies = (await json(await fetch(`${attio.url}/__control/state`))).records.companies;
+    const domains = companies.map((r: { values: { domains: { domain: string }[] } }) => r.values.domains[0]?.domain);
+    expect(new Set(domains).size).toBe(300);
+    await control("reset", {});
+    expect(await json(await control("seed", { dataset: "generated", count: 300, objects: ["people"] }))).toEqual({
+      companies: 0,
+      people: 300,
+      deals: 0,
+    });
+    const people = (await json(await fetch(`${attio.url}/__control/state`))).records.people;
+    const emails = people.map(
+      (r: { values: { email_addresses: { email_address: string }[] } }) => r.values.email_addresses[0]?.email_address,
+    );
+    expect(new Set(emails).size).toBe(300);
+    expect(people.filter((r: { values: { company: unknown[] } }) => r.values.company.length > 0)).toEqual([]);
+    expect((await control("seed", { dataset: "generated", count: 200_001 })).status).toBe(400);
+    expect((await control("seed", { dataset: "generated", objects: ["accounts"] })).status).toBe(400);
+  });
 });

@@ -344,4 +344,19 @@ describe("Salesforce emulator: behaviour", () => {
     expect(failed.status).toBe(503);
     expect((await json(failed))[0].errorCode).toBe("SERVER_UNAVAILABLE");
   });
+
+  it("seeds only the objects asked for: Contacts without companies have no AccountId", async () => {
+    const seeded = await json(await control("seed", { dataset: "generated", count: 300, objects: ["people"] }));
+    expect(seeded).toMatchObject({ created: 300, counts: { Account: 0, Contact: 300, Opportunity: 0 } });
+    const contacts = (await json(await fetch(`${sf.url}/__control/state`))).records.Contact;
+    expect(contacts.filter((c: { AccountId: string | null }) => c.AccountId !== null)).toEqual([]);
+    expect(new Set(contacts.map((c: { Email: string }) => c.Email)).size).toBe(300);
+    await control("reset", {});
+    const accounts = await json(await control("seed", { dataset: "generated", count: 300, objects: ["companies"] }));
+    expect(accounts).toMatchObject({ created: 300, counts: { Account: 300, Contact: 0, Opportunity: 0 } });
+    const websites = (await json(await fetch(`${sf.url}/__control/state`))).records.Account.map(
+      (a: { Website: string }) => a.Website,
+    );
+    expect(new Set(websites).size).toBe(300);
+  });
 });
