@@ -96,26 +96,19 @@ CREATE TABLE `inbound_events` (
 );
 --> statement-breakpoint
 CREATE INDEX `inbound_events_received_idx` ON `inbound_events` (`received_at`);--> statement-breakpoint
-CREATE TABLE `job_counts` (
-	`job_id` text NOT NULL,
-	`key` text NOT NULL,
-	`n` integer DEFAULT 0 NOT NULL,
-	FOREIGN KEY (`job_id`) REFERENCES `sync_jobs`(`id`) ON UPDATE no action ON DELETE cascade
-);
---> statement-breakpoint
-CREATE UNIQUE INDEX `job_counts_uq` ON `job_counts` (`job_id`,`key`);--> statement-breakpoint
-CREATE TABLE `job_plan` (
-	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+CREATE TABLE `job_records` (
 	`job_id` text NOT NULL,
 	`mapping` text NOT NULL,
 	`side` text NOT NULL,
 	`record_id` text NOT NULL,
-	`action` text NOT NULL,
-	`detail` text NOT NULL,
+	`outcome` text,
+	`action` text,
+	`detail` text,
+	PRIMARY KEY(`job_id`, `side`, `record_id`),
 	FOREIGN KEY (`job_id`) REFERENCES `sync_jobs`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
-CREATE INDEX `job_plan_job_idx` ON `job_plan` (`job_id`);--> statement-breakpoint
+CREATE INDEX `job_records_outcome_idx` ON `job_records` (`job_id`,`mapping`,`side`,`outcome`);--> statement-breakpoint
 CREATE TABLE `pending_deletes` (
 	`id` text PRIMARY KEY NOT NULL,
 	`mapping_id` text NOT NULL,

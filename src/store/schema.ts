@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
  * D1 schema. docs/STORAGE.md documents every table and column; keep the two in step.
@@ -116,36 +116,29 @@ export const syncJobs = sqliteTable("sync_jobs", {
 });
 
 /**
- * Counters of a job's outcomes (created, updated, linked, unchanged, conflicts, ambiguous, deferred,
- * failed), one row per key, incremented atomically by every consumer working on the job.
+ * Every record a job queued, one row per (job, side, record), and its latest outcome: `outcome` is
+ * null while the record is queued, then one of the job counters (created, updated, linked,
+ * unchanged, conflicts, ambiguous, deferred, deleted, failed). Counting distinct rows instead of
+ * incrementing counters keeps a job's counts exact when a message is delivered twice; a dry run
+ * also keeps each record's plan (`action`, `detail`).
  */
-export const jobCounts = sqliteTable(
-  "job_counts",
+export const jobRecords = sqliteTable(
+  "job_records",
   {
-    jobId: text("job_id")
-      .notNull()
-      .references(() => syncJobs.id, { onDelete: "cascade" }),
-    key: text("key").notNull(),
-    n: integer("n").notNull().default(0),
-  },
-  (t) => [uniqueIndex("job_counts_uq").on(t.jobId, t.key)],
-);
-
-/** What a dry-run job would do, record by record (nothing of it is written to either CRM). */
-export const jobPlan = sqliteTable(
-  "job_plan",
-  {
-    id: integer("id").primaryKey({ autoIncrement: true }),
     jobId: text("job_id")
       .notNull()
       .references(() => syncJobs.id, { onDelete: "cascade" }),
     mapping: text("mapping").notNull(),
     side: text("side", { enum: ["attio", "salesforce"] }).notNull(),
     recordId: text("record_id").notNull(),
-    action: text("action").notNull(),
-    detail: text("detail", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    outcome: text("outcome"),
+    action: text("action"),
+    detail: text("detail", { mode: "json" }).$type<Record<string, unknown>>(),
   },
-  (t) => [index("job_plan_job_idx").on(t.jobId)],
+  (t) => [
+    primaryKey({ columns: [t.jobId, t.side, t.recordId] }),
+    index("job_records_outcome_idx").on(t.jobId, t.mapping, t.side, t.outcome),
+  ],
 );
 
 /** A field changed on both sides to different values since the base, awaiting a decision. */

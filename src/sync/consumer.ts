@@ -9,8 +9,15 @@ import { saveUsage } from "./budget.ts";
 import { salesforceCatchup } from "./catchup.ts";
 import { buildDeps, type SyncDeps } from "./deps.ts";
 import { type EngineOptions, syncMapping, type Touch, type TouchOutcome } from "./engine.ts";
-import { countOutcome, runJobPage } from "./jobs.ts";
-import { internalAttioMessage, internalSalesforceMessage, type SyncMessage, SyncMessageSchema } from "./messages.ts";
+import { type JobOutcome, recordJobOutcomes, runJobPage } from "./jobs.ts";
+import {
+  internalAttioMessage,
+  internalSalesforceMessage,
+  type RecordsMessage,
+  recordsMessages,
+  type SyncMessage,
+  SyncMessageSchema,
+} from "./messages.ts";
 import { type Route, routeMessage } from "./route.ts";
 import { loadRuntime, type Runtime } from "./runtime.ts";
 
@@ -110,26 +117,102 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
     }
   }
   await saveUsage(deps, env.CURSORS);
+  const perJob = new Map<string, JobOutcome[]>();
   for (const { raw, message, keys } of routed) {
     const missing: TouchOutcome = { status: "retry", error: toSyncError(new Error("no outcome for a touched record")) };
     const results = keys.map((key) => outcomes.get(key) ?? missing);
-    const final = await settle(deps, raw, message, results, log.child({ correlation_id: message.correlationId }));
-    if (final && "jobId" in message && message.jobId) await countForJob(deps, message.jobId, keys, results);
+    const msgLog = log.child({ correlation_id: message.correlationId });
+    const final =
+      message.kind === "records.sync"
+        ? await settleRecords(deps, env, raw, message, keys, results, msgLog)
+        : await settle(deps, raw, message, results, msgLog);
+    if (!("jobId" in message) || !message.jobId) continue;
+    const list = perJob.get(message.jobId) ?? [];
+    perJob.set(message.jobId, list);
+    for (const [index, key] of keys.entries()) {
+      const result = results[index];
+      const record = parseKey(key);
+      // A retried record of a plain message is counted when its retry settles.
+      if (result && record && (final || message.kind === "records.sync")) list.push({ ...record, outcome: result });
+    }
   }
+  for (const [jobId, list] of perJob) await recordJobOutcomes(deps.db, jobId, list);
 }
 
 /** Group-name suffix of dry-run records. */
 const DRY = "|dry-run";
 
-/** Counts each record's outcome on the job that queued it (keys are `mapping[|dry-run]|side:id`). */
-async function countForJob(deps: SyncDeps, jobId: string, keys: string[], results: TouchOutcome[]) {
-  for (const [index, key] of keys.entries()) {
-    const parts = key.split("|");
-    const [side, ...id] = (parts.at(-1) ?? "").split(":");
-    const result = results[index];
-    if (!result || (side !== "attio" && side !== "salesforce")) continue;
-    await countOutcome(deps.db, jobId, { mapping: parts[0] ?? "", side, recordId: id.join(":") }, result);
+/** `mapping[|dry-run]|side:id` back to its parts. */
+function parseKey(key: string): Omit<JobOutcome, "outcome"> | undefined {
+  const parts = key.split("|");
+  const [side, ...id] = (parts.at(-1) ?? "").split(":");
+  if (side !== "attio" && side !== "salesforce") return undefined;
+  return { mapping: parts[0] ?? "", side, recordId: id.join(":") };
+}
+
+/** Rounds after which a record of a `records.sync` message that still asks for a retry has failed. */
+const MAX_RECORD_ROUNDS = 8;
+
+/**
+ * Settles a `records.sync` message record by record: the message is acked, failures are recorded per
+ * record, and only the records that asked for a retry are sent again, in a new message delayed by
+ * the longest wait they asked for. After MAX_RECORD_ROUNDS they are failures. Returns true (final).
+ */
+async function settleRecords(
+  deps: SyncDeps,
+  env: Env,
+  raw: Message<unknown>,
+  message: RecordsMessage,
+  keys: string[],
+  results: TouchOutcome[],
+  log: Logger,
+): Promise<boolean> {
+  const retry: string[] = [];
+  let wait = 0;
+  let synced = 0;
+  for (const [index, result] of results.entries()) {
+    const recordId = parseKey(keys[index] ?? "")?.recordId ?? "";
+    if (result.status === "retry" && message.attempt < MAX_RECORD_ROUNDS) {
+      retry.push(recordId);
+      wait = Math.max(wait, result.error.retryAfterSeconds ?? 0);
+      continue;
+    }
+    const failure =
+      result.status === "failed"
+        ? result
+        : result.status === "retry"
+          ? { error: result.error, attempted: undefined }
+          : undefined;
+    if (!failure) {
+      synced++;
+      continue;
+    }
+    if (result.status === "retry") results[index] = { status: "failed", error: result.error };
+    await recordFailure(deps.db, {
+      id: `event:${message.dedupeKey}:${recordId}`,
+      messageKind: message.kind,
+      message: { ...message, recordIds: [recordId] },
+      error: failure.error,
+      attempted: failure.attempted,
+      attempts: message.attempt,
+      correlationId: message.correlationId,
+      recordKey: `${message.side}:${message.mapping}:${recordId}`,
+    });
   }
+  if (retry.length > 0) {
+    const delaySeconds = retryDelaySeconds(message.attempt, wait > 0 ? wait : undefined, Math.random());
+    const again = recordsMessages(message.mapping, message.side, retry, message.reason, {
+      ...(message.jobId ? { jobId: message.jobId } : {}),
+      ...(message.dryRun ? { dryRun: true } : {}),
+      attempt: message.attempt + 1,
+      correlationId: message.correlationId,
+    });
+    await sendAll(env.SYNC_QUEUE, again, delaySeconds);
+    log.warn("retrying records", { records: retry.length, attempt: message.attempt, delay_seconds: delaySeconds });
+  }
+  log.info("synced records", { mapping: message.mapping, side: message.side, synced, retried: retry.length });
+  raw.ack();
+  return true;
 }
 
 async function parseAll(deps: SyncDeps, batch: MessageBatch<unknown>) {
@@ -284,6 +367,8 @@ function recordKey(message: SyncMessage): string {
       return `salesforce:${message.salesforceObject}:*`;
     case "attio.record":
       return `attio:${message.objectId}:${message.recordId}`;
+    case "records.sync":
+      return `${message.side}:${message.mapping}:${message.recordIds.length === 1 ? message.recordIds[0] : "*"}`;
     case "salesforce.change":
       return `salesforce:${message.header.entityName}:${[...message.header.recordIds].sort().join(",")}`;
   }
@@ -310,16 +395,26 @@ async function recordDeadLetters(batch: MessageBatch<unknown>, env: Env, log: Lo
     log.error("dead letter recorded as failure", { message_id: raw.id, correlation_id: message?.correlationId });
     // A job's record that ran out of retries is counted as failed, so the job can still finish.
     if (message && "jobId" in message && message.jobId) {
-      const failed: TouchOutcome = { status: "failed", error: toSyncError(new Error("retries exhausted")) };
+      const outcome: TouchOutcome = { status: "failed", error: toSyncError(new Error("retries exhausted")) };
       const records =
         message.kind === "attio.record"
-          ? [{ side: "attio" as const, id: message.recordId }]
+          ? [{ mapping: "", side: "attio" as const, recordId: message.recordId, outcome }]
           : message.kind === "salesforce.change"
-            ? message.header.recordIds.map((id) => ({ side: "salesforce" as const, id }))
-            : [];
-      for (const record of records) {
-        await countOutcome(db, message.jobId, { mapping: "", side: record.side, recordId: record.id }, failed);
-      }
+            ? message.header.recordIds.map((recordId) => ({
+                mapping: "",
+                side: "salesforce" as const,
+                recordId,
+                outcome,
+              }))
+            : message.kind === "records.sync"
+              ? message.recordIds.map((recordId) => ({
+                  mapping: message.mapping,
+                  side: message.side,
+                  recordId,
+                  outcome,
+                }))
+              : [];
+      await recordJobOutcomes(db, message.jobId, records);
     }
     raw.ack();
   }

@@ -1,20 +1,22 @@
-import { asc, eq, sql } from "drizzle-orm";
+import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { SyncError } from "../lib/errors.ts";
 import type { Db } from "../store/db.ts";
-import { jobCounts, jobPlan, syncJobs } from "../store/schema.ts";
+import { jobRecords, syncJobs } from "../store/schema.ts";
 import { budgetPause } from "./budget.ts";
 import { ATTIO_PAGE, differingRecords, SF_PAGE } from "./catchup.ts";
 import type { SyncDeps } from "./deps.ts";
 import type { TouchOutcome } from "./engine.ts";
-import { internalAttioMessage, internalSalesforceMessage, type JobPageMessage, type SyncMessage } from "./messages.ts";
+import { type JobPageMessage, MAX_RECORDS_PER_MESSAGE, recordsMessages, type SyncMessage } from "./messages.ts";
 import type { Runtime } from "./runtime.ts";
 
 /**
  * Sync jobs: initial, manual and dry-run syncs that walk whole objects in pages through the queue,
- * so they survive invocation limits and restarts and resume where they stopped. Each page queues
- * the records it lists (tagged with the job id); the consumer counts every record's outcome on the
- * job. A dry run plans every record and writes nothing: its plan is kept in `job_plan`.
+ * so they survive invocation limits and restarts and resume where they stopped. Each page lists up
+ * to MAX_RECORDS_PER_MESSAGE records, stores them in `job_records` and queues them as one
+ * `records.sync` message, which the consumer syncs in bulk; every record's outcome is stored on its
+ * row, so counts stay exact however often a message is delivered. A dry run plans every record and
+ * writes nothing: its plan is kept on the record's row.
  */
 
 export const JobParamsSchema = z.strictObject({
@@ -132,8 +134,9 @@ export async function runJobPage(
   })
     .strip()
     .parse(job.params);
+  if (isStale(job.checkpoint, message)) return "page already listed";
   const step = params.steps[message.step];
-  const progress = { ...(job.progress as Record<string, { enqueued: number; complete: boolean }>) };
+  const progress = { ...(job.progress as Record<string, { complete: boolean }>) };
   if (!step) {
     await deps.db
       .update(syncJobs)
@@ -143,7 +146,6 @@ export async function runJobPage(
   }
   const compiled = runtime.mappings.find((m) => m.mapping.name === step.mapping);
   if (!compiled) throw new SyncError("bad_request", `mapping ${step.mapping} is no longer enabled`);
-  const tag = { jobId: job.id, ...(params.dry_run ? { dryRun: true } : {}) };
   const key = `${step.mapping}:${step.side}`;
   let ids: string[];
   let next: JobPageMessage;
@@ -153,17 +155,23 @@ export async function runJobPage(
       ids = params.record_ids?.attio ?? [];
       next = pageMessage(job.id, message.step + 1, 0);
     } else {
-      const records = await deps.attio.scanRecords(object, message.offset, ATTIO_PAGE);
+      // Several Attio pages per job page, so one message carries a bulk-sized set of records.
+      const records = [];
+      let last = ATTIO_PAGE;
+      for (let read = 0; read < MAX_RECORDS_PER_MESSAGE && last === ATTIO_PAGE; read += ATTIO_PAGE) {
+        const page = await deps.attio.scanRecords(object, message.offset + read, ATTIO_PAGE);
+        records.push(...page);
+        last = page.length;
+      }
       ids =
         params.mode === "incremental"
           ? await differingRecords(deps, compiled, records)
           : records.map((r) => r.id.record_id);
       next =
-        records.length < ATTIO_PAGE
+        last < ATTIO_PAGE
           ? pageMessage(job.id, message.step + 1, 0)
           : pageMessage(job.id, message.step, message.offset + records.length);
     }
-    await send(ids.map((id) => ({ ...internalAttioMessage(object, id, `job ${job.id}`), ...tag })));
   } else {
     const object = compiled.mapping.salesforce_object;
     const paused = await budgetPause(deps, kv);
@@ -195,12 +203,17 @@ export async function runJobPage(
               id: last.Id,
             });
     }
-    for (let i = 0; i < ids.length; i += 100) {
-      await send([{ ...internalSalesforceMessage(object, ids.slice(i, i + 100)), ...tag }]);
-    }
   }
-  const entry = progress[key] ?? { enqueued: 0, complete: false };
-  progress[key] = { enqueued: entry.enqueued + ids.length, complete: next.step !== message.step };
+  // The rows first: a record's outcome can only be counted once its row exists.
+  await addJobRecords(deps.db, job.id, step.mapping, step.side, ids);
+  await send(
+    recordsMessages(step.mapping, step.side, ids, `job ${job.id}`, {
+      jobId: job.id,
+      ...(params.dry_run ? { dryRun: true } : {}),
+      correlationId: `job:${job.id}`,
+    }),
+  );
+  progress[key] = { complete: next.step !== message.step };
   delete progress.paused;
   await deps.db
     .update(syncJobs)
@@ -213,6 +226,31 @@ export async function runJobPage(
     .where(eq(syncJobs.id, job.id));
   await send([next]);
   return `queued ${ids.length} ${key} record(s)`;
+}
+
+/**
+ * A page message behind the job's checkpoint was already listed (a redelivery after the checkpoint
+ * moved on): listing it again would only repeat work.
+ */
+function isStale(checkpoint: unknown, message: JobPageMessage): boolean {
+  const parsed = CheckpointSchema.safeParse(checkpoint);
+  if (!parsed.success) return false;
+  const at = parsed.data;
+  return message.step < at.step || (message.step === at.step && message.offset < at.offset);
+}
+
+/** Rows for records a job queued (a record listed twice keeps its one row). One statement per chunk. */
+async function addJobRecords(
+  db: Db,
+  jobId: string,
+  mapping: string,
+  side: "attio" | "salesforce",
+  ids: readonly string[],
+): Promise<void> {
+  for (let i = 0; i < ids.length; i += MAX_RECORDS_PER_MESSAGE) {
+    await db.run(sql`insert or ignore into job_records (job_id, mapping, side, record_id)
+      select ${jobId}, ${mapping}, ${side}, value from json_each(${JSON.stringify(ids.slice(i, i + MAX_RECORDS_PER_MESSAGE))})`);
+  }
 }
 
 /** The counter an outcome adds to. */
@@ -232,58 +270,112 @@ export function countKey(outcome: TouchOutcome): (typeof COUNT_KEYS)[number] | n
   return "unchanged";
 }
 
-/** Counts one record's final outcome on its job; a dry run also keeps the record's plan. */
-export async function countOutcome(
-  db: Db,
-  jobId: string,
-  record: { mapping: string; side: "attio" | "salesforce"; recordId: string },
-  outcome: TouchOutcome,
-): Promise<void> {
-  const key = countKey(outcome);
-  if (!key) return;
-  const increments = [key, "processed"];
-  for (const k of increments) {
-    await db
-      .insert(jobCounts)
-      .values({ jobId, key: k, n: 1 })
-      .onConflictDoUpdate({ target: [jobCounts.jobId, jobCounts.key], set: { n: sql`${jobCounts.n} + 1` } });
+/** One record's final outcome, to be stored on its job. */
+export interface JobOutcome {
+  mapping: string;
+  side: "attio" | "salesforce";
+  recordId: string;
+  outcome: TouchOutcome;
+}
+
+/** Rows per statement: keeps each bound JSON parameter far below D1's 2 MB value limit. */
+const OUTCOMES_PER_STATEMENT = 500;
+
+/**
+ * Stores the final outcomes of records on their job (a retry outcome is not final: skipped). A
+ * record's row keeps its first final outcome: a redelivered message, whose records now come back
+ * `unchanged`, neither counts them twice nor hides what the job did. A dry run also keeps each
+ * record's plan.
+ */
+export async function recordJobOutcomes(db: Db, jobId: string, outcomes: readonly JobOutcome[]): Promise<void> {
+  const rows = outcomes.flatMap(({ mapping, side, recordId, outcome }) => {
+    const key = countKey(outcome);
+    if (!key) return [];
+    const plan = outcome.status === "done" ? outcome.plan : undefined;
+    return [
+      {
+        m: mapping,
+        s: side,
+        r: recordId,
+        o: key,
+        a: outcome.status === "done" ? outcome.action : outcome.error.code,
+        d: plan ?? null,
+      },
+    ];
+  });
+  if (rows.length === 0) return;
+  for (let i = 0; i < rows.length; i += OUTCOMES_PER_STATEMENT) {
+    const part = JSON.stringify(rows.slice(i, i + OUTCOMES_PER_STATEMENT));
+    await db.run(sql`insert into job_records (job_id, mapping, side, record_id, outcome, action, detail)
+      select ${jobId}, value ->> '$.m', value ->> '$.s', value ->> '$.r', value ->> '$.o', value ->> '$.a', value -> '$.d'
+      from json_each(${part}) where true
+      on conflict (job_id, side, record_id) do update
+      set outcome = excluded.outcome, action = excluded.action, detail = nullif(excluded.detail, 'null')
+      where job_records.outcome is null`);
   }
   // Any outcome is progress: a job is only stalled when nothing at all comes back.
   await db.update(syncJobs).set({ updatedAt: now() }).where(eq(syncJobs.id, jobId));
-  if (outcome.status === "done" && outcome.plan) {
-    await db.insert(jobPlan).values({ jobId, ...record, action: outcome.action, detail: outcome.plan });
-  }
-  if (outcome.status === "failed") {
+  for (const { recordId, outcome } of outcomes) {
+    if (outcome.status !== "failed") continue;
+    const sample = { record: recordId, code: outcome.error.code, message: outcome.error.message };
     await db
       .update(syncJobs)
-      .set({
-        errorSample: sql`json_insert(${syncJobs.errorSample}, '$[#]', json(${JSON.stringify({ record: record.recordId, code: outcome.error.code, message: outcome.error.message })}))`,
-      })
+      .set({ errorSample: sql`json_insert(${syncJobs.errorSample}, '$[#]', json(${JSON.stringify(sample)}))` })
       .where(sql`${syncJobs.id} = ${jobId} and json_array_length(${syncJobs.errorSample}) < 20`);
   }
+}
+
+/** Per mapping and side: records queued and records with an outcome. */
+async function jobProgress(db: Db, jobId: string) {
+  return db
+    .select({
+      mapping: jobRecords.mapping,
+      side: jobRecords.side,
+      total: sql<number>`count(*)`,
+      processed: sql<number>`count(${jobRecords.outcome})`,
+    })
+    .from(jobRecords)
+    .where(eq(jobRecords.jobId, jobId))
+    .groupBy(jobRecords.mapping, jobRecords.side);
 }
 
 /** The job as the API reports it; a running job whose every queued record has an outcome is done. */
 export async function jobReport(db: Db, jobId: string) {
   const job = await db.select().from(syncJobs).where(eq(syncJobs.id, jobId)).get();
   if (!job) return undefined;
-  const rows = await db.select().from(jobCounts).where(eq(jobCounts.jobId, jobId));
+  const rows = await db
+    .select({ key: jobRecords.outcome, n: sql<number>`count(*)` })
+    .from(jobRecords)
+    .where(and(eq(jobRecords.jobId, jobId), isNotNull(jobRecords.outcome)))
+    .groupBy(jobRecords.outcome);
   const counts: Record<string, number> = Object.fromEntries(COUNT_KEYS.map((k) => [k, 0]));
-  for (const row of rows) counts[row.key] = row.n;
-  const progress = job.progress as Record<string, unknown> & { enumerated?: boolean };
-  const enqueued = Object.values(progress).reduce<number>(
-    (sum, p) =>
-      sum + (typeof p === "object" && p && "enqueued" in p ? Number((p as { enqueued: number }).enqueued) : 0),
-    0,
-  );
+  let processed = 0;
+  for (const row of rows) {
+    if (row.key) counts[row.key] = row.n;
+    processed += row.n;
+  }
+  const perObject = await jobProgress(db, jobId);
+  const enqueued = perObject.reduce((sum, p) => sum + p.total, 0);
+  const listing = job.progress as Record<string, unknown> & { enumerated?: boolean };
+  const progress: Record<string, unknown> = { ...listing };
+  for (const p of perObject) {
+    const key = `${p.mapping}:${p.side}`;
+    const listed = listing[key] as { complete?: boolean } | undefined;
+    progress[key] = { enqueued: p.total, processed: p.processed, complete: listed?.complete ?? false };
+  }
   let state = job.state;
-  if (state === "running" && progress.enumerated && (counts.processed ?? 0) >= enqueued) {
+  if (state === "running" && listing.enumerated && processed >= enqueued) {
     state = "done";
     await db.update(syncJobs).set({ state, updatedAt: now() }).where(eq(syncJobs.id, jobId));
   }
   const params = job.params as JobParams;
   const plan = params.dry_run
-    ? await db.select().from(jobPlan).where(eq(jobPlan.jobId, jobId)).orderBy(asc(jobPlan.id)).limit(200)
+    ? await db
+        .select()
+        .from(jobRecords)
+        .where(and(eq(jobRecords.jobId, jobId), isNotNull(jobRecords.detail)))
+        .orderBy(jobRecords.mapping, jobRecords.side, jobRecords.recordId)
+        .limit(200)
     : undefined;
   return {
     id: job.id,
@@ -293,7 +385,7 @@ export async function jobReport(db: Db, jobId: string) {
     params,
     progress,
     enqueued,
-    counts,
+    counts: { ...counts, processed },
     errors: job.errorSample,
     created_at: job.createdAt,
     updated_at: job.updatedAt,
@@ -317,13 +409,15 @@ const CheckpointSchema = z.object({
   cursor: z.object({ stamp: z.string(), id: z.string() }).optional(),
 });
 
+/** Records re-queued per stalled job and cron run (each run continues where the last stopped). */
+const REQUEUE_PER_RUN = 20_000;
+
 /**
  * Jobs that made no progress for `stallSeconds` are driven again, so a job survives the loss of
  * its queued messages (a restart of a local queue, a message dropped after its retries):
  * - still listing: its next page is queued again from the stored checkpoint;
- * - listed, but some queued records never came back: the job starts a fresh pass from its first
- *   page with its counters reset. The engine is idempotent, so records already synced come back
- *   `unchanged` and the final counts describe the last, complete pass.
+ * - listed, but some queued records never came back: those records (their rows still have no
+ *   outcome) are queued again. The engine is idempotent, so a record synced twice changes nothing.
  * Returns the ids of the jobs it drove.
  */
 export async function resumeStalledJobs(
@@ -343,22 +437,40 @@ export async function resumeStalledJobs(
     const report = await jobReport(db, job.id);
     if (!report || report.state === "done") continue;
     const progress = job.progress as { enumerated?: boolean };
-    let message: JobPageMessage;
     if (progress.enumerated) {
-      await db.delete(jobCounts).where(eq(jobCounts.jobId, job.id));
-      await db.delete(jobPlan).where(eq(jobPlan.jobId, job.id));
+      const pending = await db
+        .select({ mapping: jobRecords.mapping, side: jobRecords.side, recordId: jobRecords.recordId })
+        .from(jobRecords)
+        .where(and(eq(jobRecords.jobId, job.id), isNull(jobRecords.outcome)))
+        .orderBy(jobRecords.mapping, jobRecords.side, jobRecords.recordId)
+        .limit(REQUEUE_PER_RUN);
+      const dryRun = (job.params as JobParams).dry_run;
+      const groups = new Map<string, { mapping: string; side: "attio" | "salesforce"; ids: string[] }>();
+      for (const row of pending) {
+        const key = `${row.mapping}|${row.side}`;
+        const group = groups.get(key) ?? { mapping: row.mapping, side: row.side, ids: [] };
+        group.ids.push(row.recordId);
+        groups.set(key, group);
+      }
+      for (const group of groups.values()) {
+        await send(
+          recordsMessages(group.mapping, group.side, group.ids, `job ${job.id} (resumed)`, {
+            jobId: job.id,
+            ...(dryRun ? { dryRun: true } : {}),
+            correlationId: `job:${job.id}`,
+          }),
+        );
+      }
       await db
         .update(syncJobs)
-        .set({ progress: { restarts: restartsOf(job.progress) + 1 }, errorSample: [] })
+        .set({ progress: { ...job.progress, restarts: restartsOf(job.progress) + 1 } })
         .where(eq(syncJobs.id, job.id));
-      message = pageMessage(job.id, 0, 0);
     } else {
       const checkpoint = CheckpointSchema.safeParse(job.checkpoint);
       const at = checkpoint.success ? checkpoint.data : { step: 0, offset: 0, cursor: undefined };
-      message = pageMessage(job.id, at.step, at.offset, at.cursor);
+      await send([pageMessage(job.id, at.step, at.offset, at.cursor)]);
     }
     await db.update(syncJobs).set({ updatedAt: now() }).where(eq(syncJobs.id, job.id));
-    await send([message]);
     resumed.push(job.id);
   }
   return resumed;

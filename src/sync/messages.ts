@@ -63,8 +63,34 @@ export const JobPageMessageSchema = z.object({
 });
 export type JobPageMessage = z.infer<typeof JobPageMessageSchema>;
 
+/** The most records one `records.sync` message names (a queue message stays well under 128 KB). */
+export const MAX_RECORDS_PER_MESSAGE = 2_000;
+
+/**
+ * "Sync these records of one mapping, on one side": how jobs and catch-up hand many records to the
+ * consumer at once, so they are read, planned and written in bulk (Bulk API 2.0 above its
+ * threshold). Records that must be retried are sent again in a smaller message; `attempt` counts
+ * those rounds so a record that never succeeds still ends as a failure.
+ */
+export const RecordsMessageSchema = z.object({
+  kind: z.literal("records.sync"),
+  /** The mapping's name (companies, people, deals, a custom one). */
+  mapping: z.string(),
+  side: z.enum(["attio", "salesforce"]),
+  recordIds: z.array(z.string().min(1)).min(1).max(MAX_RECORDS_PER_MESSAGE),
+  reason: z.string(),
+  attempt: z.number().int().min(1).default(1),
+  jobId: z.string().optional(),
+  dryRun: z.boolean().optional(),
+  dedupeKey: z.string(),
+  correlationId: z.string(),
+  receivedAt: z.string(),
+});
+export type RecordsMessage = z.infer<typeof RecordsMessageSchema>;
+
 export const SyncMessageSchema = z.discriminatedUnion("kind", [
   AttioChangeMessageSchema,
+  RecordsMessageSchema,
   SalesforceChangeMessageSchema,
   CatchupMessageSchema,
   JobPageMessageSchema,
@@ -125,4 +151,37 @@ export function catchupMessage(salesforceObject: string, reason: string): Catchu
     correlationId: `catchup:${id}`,
     receivedAt: new Date().toISOString(),
   };
+}
+
+/**
+ * `records.sync` messages for many records of one mapping and side, at most
+ * MAX_RECORDS_PER_MESSAGE each.
+ *
+ * @example recordsMessages("companies", "attio", ids, "job 42", { jobId: "42" })
+ */
+export function recordsMessages(
+  mapping: string,
+  side: "attio" | "salesforce",
+  recordIds: readonly string[],
+  reason: string,
+  extra: { jobId?: string; dryRun?: boolean; attempt?: number; correlationId?: string } = {},
+): RecordsMessage[] {
+  const out: RecordsMessage[] = [];
+  for (let i = 0; i < recordIds.length; i += MAX_RECORDS_PER_MESSAGE) {
+    const id = crypto.randomUUID();
+    out.push({
+      kind: "records.sync",
+      mapping,
+      side,
+      recordIds: recordIds.slice(i, i + MAX_RECORDS_PER_MESSAGE),
+      reason,
+      attempt: extra.attempt ?? 1,
+      ...(extra.jobId ? { jobId: extra.jobId } : {}),
+      ...(extra.dryRun ? { dryRun: true } : {}),
+      dedupeKey: `internal:${id}`,
+      correlationId: extra.correlationId ?? `internal:${id}`,
+      receivedAt: new Date().toISOString(),
+    });
+  }
+  return out;
 }

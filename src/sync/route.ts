@@ -64,6 +64,22 @@ export async function routeMessage(deps: SyncDeps, runtime: Runtime, message: Sy
       );
       return { kind: "touches", compiled, touches };
     }
+    case "records.sync": {
+      const compiled = runtime.mappings.find((m) => m.mapping.name === message.mapping);
+      if (!compiled) return { kind: "skip", reason: `mapping ${message.mapping} is not enabled` };
+      const actor = message.jobId ? `job:${message.jobId}` : "app:attio-sfdc";
+      const touches = [...new Set(message.recordIds)].map(
+        (recordId): Touch => ({
+          side: message.side,
+          recordId,
+          deleted: false,
+          correlationId: message.correlationId,
+          sourceEvent: { kind: message.kind, reason: message.reason, dedupeKey: message.dedupeKey },
+          actor,
+        }),
+      );
+      return { kind: "touches", compiled, touches };
+    }
     case "catchup.run":
       return { kind: "catchup", salesforceObject: message.salesforceObject, reason: message.reason };
     case "job.page":

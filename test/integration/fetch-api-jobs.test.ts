@@ -3,10 +3,12 @@ import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
-import { idMappings } from "../../src/store/schema.ts";
+import { idMappings, jobRecords } from "../../src/store/schema.ts";
+import type { RecordsMessage } from "../../src/sync/messages.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { server } from "../helpers/msw.ts";
+import { runQueue } from "../helpers/queue.ts";
 import { drainQueue } from "../helpers/queue-drain.ts";
 import { ADMIN_TOKEN } from "../helpers/signing.ts";
 
@@ -42,16 +44,17 @@ async function finished(id: string): Promise<Job> {
   throw new Error(`job ${id} did not finish`);
 }
 
-function workspace() {
+/** Three Attio people and one matching Contact; `prefix` keeps each test's records apart in D1. */
+function workspace(prefix = "job") {
   const attio = fakeAttio();
   const sf = fakeSalesforce();
   server.use(...attio.handlers, ...sf.handlers);
-  attio.addPerson("job-p1", { first: "Ana", last: "Silva", email: "ana@harbor.example" });
-  attio.addPerson("job-p2", { first: "Ben", last: "Osei", email: "ben@harbor.example" });
-  attio.addPerson("job-p3", { first: "Cai", last: "Ng", email: "cai@harbor.example", title: "CFO" });
-  sf.contacts.set("003Hs0000JOBCAI0AAA", {
+  attio.addPerson(`${prefix}-p1`, { first: "Ana", last: "Silva", email: `ana@${prefix}.example` });
+  attio.addPerson(`${prefix}-p2`, { first: "Ben", last: "Osei", email: `ben@${prefix}.example` });
+  attio.addPerson(`${prefix}-p3`, { first: "Cai", last: "Ng", email: `cai@${prefix}.example`, title: "CFO" });
+  sf.contacts.set(`003Hs0000${prefix.toUpperCase()}CAI0AAA`, {
     LastName: "Ng",
-    Email: "cai@harbor.example",
+    Email: `cai@${prefix}.example`,
     Title: null,
     SystemModstamp: "2026-11-01T00:00:00.000+0000",
   });
@@ -85,13 +88,51 @@ describe("/api/v1/sync jobs", () => {
 
     expect(job.counts).toMatchObject({ created: 2, linked: 1 });
     expect([...sf.contacts.values()].map((c) => c.Email).sort()).toEqual([
-      "ana@harbor.example",
-      "ben@harbor.example",
-      "cai@harbor.example",
+      "ana@job.example",
+      "ben@job.example",
+      "cai@job.example",
     ]);
     expect(sf.contacts.get("003Hs0000JOBCAI0AAA")?.Title).toBe("CFO");
     const pair = await db.select().from(idMappings).where(eq(idMappings.attioRecordId, "job-p3")).get();
     expect(pair?.sfRecordId).toBe("003Hs0000JOBCAI0AAA");
+  });
+
+  it("counts each record once when its message is delivered again, and keeps what the job did", async () => {
+    const { sf } = workspace("redo");
+    const created = await call("POST", "/sync", { objects: ["people"], direction: "attio_to_sf" });
+    const job = await finished(((await created.json()) as { id: string }).id);
+    expect(job).toMatchObject({ enqueued: 3, counts: { created: 2, linked: 1, processed: 3 } });
+
+    // At-least-once delivery: the job's records message and its first page arrive once more.
+    const redelivered: RecordsMessage = {
+      kind: "records.sync",
+      mapping: "people",
+      side: "attio",
+      recordIds: ["redo-p1", "redo-p2", "redo-p3"],
+      reason: `job ${job.id}`,
+      attempt: 1,
+      jobId: job.id,
+      dedupeKey: "internal:redelivered",
+      correlationId: `job:${job.id}`,
+      receivedAt: new Date().toISOString(),
+    };
+    const page = {
+      kind: "job.page",
+      jobId: job.id,
+      step: 0,
+      offset: 0,
+      dedupeKey: `job:${job.id}:0:0:`,
+      correlationId: `job:${job.id}`,
+      receivedAt: new Date().toISOString(),
+    };
+    const result = await runQueue([redelivered, page]);
+    expect(result.result.explicitAcks).toHaveLength(2);
+
+    const again = (await (await call("GET", `/sync/${job.id}`)).json()) as Job;
+    expect(again).toMatchObject({ state: "done", enqueued: 3, counts: { created: 2, linked: 1, processed: 3 } });
+    expect(sf.contacts.size).toBe(3);
+    const rows = await db.select().from(jobRecords).where(eq(jobRecords.jobId, job.id)).all();
+    expect(rows).toHaveLength(3);
   });
 
   it("rejects unknown objects and bad modes, naming the problem; cancels a job", async () => {

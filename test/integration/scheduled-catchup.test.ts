@@ -184,9 +184,9 @@ describe("Attio scan", () => {
 });
 
 describe("stalled sync jobs", () => {
-  it("are driven again from their checkpoint, or recounted in a fresh pass once listed", async () => {
+  it("are driven again from their checkpoint, or have the records that never came back queued again", async () => {
     const { createJob, resumeStalledJobs } = await import("../../src/sync/jobs.ts");
-    const { syncJobs, jobCounts } = await import("../../src/store/schema.ts");
+    const { syncJobs, jobRecords } = await import("../../src/store/schema.ts");
     const listing = await createJob(db, runtime, {
       objects: ["people"],
       direction: "both",
@@ -211,11 +211,15 @@ describe("stalled sync jobs", () => {
       .update(syncJobs)
       .set({
         state: "running",
-        progress: { "people:attio": { enqueued: 3, complete: true }, enumerated: true },
+        progress: { "people:attio": { complete: true }, enumerated: true },
         updatedAt: "2026-11-23T11:00:00.000Z",
       })
       .where(eq(syncJobs.id, listed.id));
-    await db.insert(jobCounts).values({ jobId: listed.id, key: "processed", n: 2 });
+    await db.insert(jobRecords).values([
+      { jobId: listed.id, mapping: "people", side: "attio", recordId: "p-1", outcome: "created" },
+      { jobId: listed.id, mapping: "people", side: "attio", recordId: "p-2", outcome: "unchanged" },
+      { jobId: listed.id, mapping: "people", side: "attio", recordId: "p-3" },
+    ]);
     const fresh = await createJob(db, runtime, {
       objects: ["people"],
       direction: "both",
@@ -236,7 +240,11 @@ describe("stalled sync jobs", () => {
       step: 1,
       cursor: { stamp: "2026-01-01T00:00:00.000Z", id: "003X" },
     });
-    expect(pages.find((p) => p.jobId === listed.id)).toMatchObject({ step: 0, offset: 0 });
-    expect(await db.select().from(jobCounts).where(eq(jobCounts.jobId, listed.id)).all()).toEqual([]);
+    expect(pages.find((p) => p.jobId === listed.id)).toBeUndefined();
+    // Only the record without an outcome is queued again; the others keep their counts.
+    const again = sent.flatMap((m) => (m.kind === "records.sync" && m.jobId === listed.id ? [m] : []));
+    expect(again).toMatchObject([{ mapping: "people", side: "attio", recordIds: ["p-3"] }]);
+    const rows = await db.select().from(jobRecords).where(eq(jobRecords.jobId, listed.id)).all();
+    expect(rows.map((r) => r.outcome).sort()).toEqual(["created", "unchanged", null].sort());
   });
 });
