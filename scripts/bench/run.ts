@@ -2,12 +2,15 @@
  * `npm run bench [-- <name>]`: benchmarks, not tests; they print numbers.
  * - `mapping` (the default): records mapped per second per default mapping (scripts/bench/mapping.ts).
  * - `latency`: end-to-end sync latency through the sandbox stack (scripts/bench/latency.ts).
+ * - `jobs`: full sync jobs at scale through the sandbox stack, beside a naive per-record script
+ *   (scripts/bench/jobs.ts, scripts/bench/naive-sync.ts).
  */
 const which = process.argv[2] ?? "mapping";
 if (which === "mapping") await import("./mapping.ts");
 else if (which === "latency") await import("./latency.ts");
+else if (which === "jobs") await import("./jobs.ts");
 else {
-  console.error(`unknown benchmark "${which}": use mapping or latency`);
+  console.error(`unknown benchmark "${which}": use mapping, latency or jobs`);
   process.exitCode = 2;
 }
 
