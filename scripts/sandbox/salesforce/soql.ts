@@ -315,34 +315,73 @@ function compare(f: FieldDef, actual: unknown, literal: Literal): number {
 
 export function sortRows(rows: SfRecord[], orderBy: SoqlQuery["orderBy"], lookup: Lookup): SfRecord[] {
   if (orderBy.length === 0) return rows;
-  return [...rows].sort((a, b) => {
-    for (const { path, descending, nullsLast } of orderBy) {
-      const left = valueAt(a, path, lookup);
-      const right = valueAt(b, path, lookup);
-      const leftNull = left === null || left === undefined;
-      const rightNull = right === null || right === undefined;
-      if (leftNull || rightNull) {
-        if (leftNull && rightNull) continue;
-        return (leftNull ? -1 : 1) * (nullsLast ? -1 : 1);
+  // Each row's sort keys are computed once (datetimes parsed, text lowercased), not per comparison.
+  const keyed = rows.map((row) => ({
+    row,
+    keys: orderBy.map(({ path }) => {
+      const value = valueAt(row, path, lookup);
+      if (value === null || value === undefined) return null;
+      if (path.target.type === "datetime") return parseSfDateTime(String(value));
+      return typeof value === "number" ? value : String(value).toLowerCase();
+    }),
+  }));
+  keyed.sort((a, b) => {
+    for (const [i, { descending, nullsLast }] of orderBy.entries()) {
+      const left = a.keys[i] ?? null;
+      const right = b.keys[i] ?? null;
+      if (left === null || right === null) {
+        if (left === null && right === null) continue;
+        return (left === null ? -1 : 1) * (nullsLast ? -1 : 1);
       }
-      let result: number;
-      if (path.target.type === "datetime") result = parseSfDateTime(String(left)) - parseSfDateTime(String(right));
-      else if (typeof left === "number" && typeof right === "number") result = left - right;
-      else result = String(left).toLowerCase().localeCompare(String(right).toLowerCase());
+      const result =
+        typeof left === "number" && typeof right === "number"
+          ? left - right
+          : String(left).localeCompare(String(right));
       if (result !== 0) return descending ? -result : result;
     }
     return 0;
   });
+  return keyed.map(({ row }) => row);
+}
+
+/** Where records come from: every record of an object, or (when it can) those a text field's values select. */
+export interface RecordSource {
+  all(object: string, includeDeleted?: boolean): SfRecord[];
+  find: Lookup;
+  lookup?(object: string, field: string, values: readonly string[], includeDeleted: boolean): SfRecord[] | null;
+}
+
+/**
+ * A condition every selected record must meet that an index can answer: `Field = 'text'` or
+ * `Field IN ('text', ...)` on the queried object's own field, alone or as a part of a top-level AND.
+ */
+function indexable(where: Condition | null): { field: string; values: string[] } | null {
+  if (!where) return null;
+  if (where.kind === "and") {
+    for (const part of where.parts) {
+      const found = indexable(part);
+      if (found) return found;
+    }
+    return null;
+  }
+  const strings = (values: Literal[]) => (values.every((v) => typeof v === "string") ? (values as string[]) : null);
+  if (where.kind === "in" && !where.negate && !where.path.via) {
+    const values = strings(where.values);
+    return values ? { field: where.path.target.name, values } : null;
+  }
+  if (where.kind === "compare" && where.op === "=" && !where.path.via && typeof where.value === "string") {
+    return { field: where.path.target.name, values: [where.value] };
+  }
+  return null;
 }
 
 /** The records a parsed query selects: filtered, ordered, then OFFSET and LIMIT applied. */
-export function selectRecords(
-  parsed: SoqlQuery,
-  all: boolean,
-  source: { all(object: string, includeDeleted?: boolean): SfRecord[]; find: Lookup },
-): SfRecord[] {
+export function selectRecords(parsed: SoqlQuery, all: boolean, source: RecordSource): SfRecord[] {
   const lookup: Lookup = (id) => source.find(id);
-  const candidates = source.all(parsed.object.name, all);
+  const key = indexable(parsed.where);
+  // The index only narrows the candidates; every one is still matched against the whole WHERE.
+  const candidates =
+    (key && source.lookup?.(parsed.object.name, key.field, key.values, all)) || source.all(parsed.object.name, all);
   const filtered = sortRows(
     candidates.filter((record) => matches(record, parsed.where, lookup)),
     parsed.orderBy,

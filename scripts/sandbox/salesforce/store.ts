@@ -38,8 +38,17 @@ export function sfDateTime(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace("Z", "+0000");
 }
 
+/** Parsed datetimes: stamps have second precision, so 100,000s of records share few of them. */
+const parsedStamps = new Map<string, number>();
+
 export function parseSfDateTime(raw: string): number {
-  return Date.parse(raw.replace(/([+-]\d\d)(\d\d)$/, "$1:$2"));
+  let ms = parsedStamps.get(raw);
+  if (ms === undefined) {
+    ms = Date.parse(raw.replace(/([+-]\d\d)(\d\d)$/, "$1:$2"));
+    if (parsedStamps.size >= 100_000) parsedStamps.clear();
+    parsedStamps.set(raw, ms);
+  }
+  return ms;
 }
 
 const DERIVED_ON_WRITE = new Set([
@@ -52,10 +61,21 @@ const DERIVED_ON_WRITE = new Set([
   "SystemModstamp",
 ]);
 
+/** Field types whose SOQL comparisons are case-insensitive text comparisons (what an index can answer). */
+const TEXT_TYPES = new Set(["string", "textarea", "phone", "url", "email", "picklist"]);
+
 /** The org's data: records by object, the recycle bin, and id counters. */
 export class SalesforceStore {
   private records = new Map<string, Map<string, SfRecord>>();
   private counters = new Map<string, number>();
+  /** Insertion order of every record, so index lookups answer in the order a full scan would. */
+  private order = new Map<string, number>();
+  /**
+   * Per `Object.Field` (text fields only): lowercased value -> ids of the records (deleted ones
+   * included) holding it. Built on a field's first lookup, then kept current by every write, so
+   * matching by Website, Email or an external id stays fast with 100,000s of records.
+   */
+  private indexes = new Map<string, Map<string, Set<string>>>();
   readonly integrationUserId: string;
   readonly humanUserIds: string[];
 
@@ -69,6 +89,7 @@ export class SalesforceStore {
     const ids = users.map(([first, last, email, department]) => {
       const id = this.nextId("User");
       const now = sfDateTime(Date.UTC(2025, 0, 6, 9, 0, 0));
+      this.order.set(id, this.order.size);
       this.records.get("User")?.set(id, {
         id,
         object: "User",
@@ -128,7 +149,12 @@ export class SalesforceStore {
   }
 
   counts(): Record<string, number> {
-    return Object.fromEntries(SOBJECTS.map((def) => [def.name, this.all(def.name).length]));
+    const live = (records: Iterable<SfRecord>) => {
+      let n = 0;
+      for (const record of records) if (!record.deleted) n++;
+      return n;
+    };
+    return Object.fromEntries(SOBJECTS.map((def) => [def.name, live(this.records.get(def.name)?.values() ?? [])]));
   }
 
   findByExternalId(object: string, fieldName: string, value: string): SfRecord[] {
@@ -139,8 +165,58 @@ export class SalesforceStore {
       const record = this.find(value);
       return record && record.object === def.name && !record.deleted ? [record] : [];
     }
+    const indexed = this.lookup(def.name, f.name, [value], false);
+    if (indexed) return indexed;
     const wanted = value.toLowerCase();
     return this.all(def.name).filter((record) => String(record.fields[f.name] ?? "").toLowerCase() === wanted);
+  }
+
+  /**
+   * Records of `object` whose text field `fieldName` equals one of `values`, ignoring case (as SOQL
+   * compares text), in the order a scan of `all()` gives; `null` when the field is not a text field.
+   */
+  lookup(object: string, fieldName: string, values: readonly string[], includeDeleted: boolean): SfRecord[] | null {
+    const def = this.def(object);
+    const f = field(def, fieldName);
+    if (!f || !TEXT_TYPES.has(f.type)) return null;
+    const index = this.index(def.name, f.name);
+    const records = this.records.get(def.name);
+    const found = new Map<string, SfRecord>();
+    for (const value of values) {
+      const wanted = value.toLowerCase();
+      for (const id of index.get(wanted) ?? []) {
+        const record = records?.get(id);
+        // The index is kept current by writes; the check keeps a lookup exact regardless.
+        if (!record || (record.deleted && !includeDeleted)) continue;
+        if (String(record.fields[f.name] ?? "").toLowerCase() === wanted) found.set(id, record);
+      }
+    }
+    return [...found.values()].sort((a, b) => (this.order.get(a.id) ?? 0) - (this.order.get(b.id) ?? 0));
+  }
+
+  private index(object: string, fieldName: string): Map<string, Set<string>> {
+    const key = `${object}.${fieldName}`;
+    let index = this.indexes.get(key);
+    if (!index) {
+      index = new Map();
+      this.indexes.set(key, index);
+      for (const record of this.records.get(object)?.values() ?? [])
+        addToIndex(index, record.fields[fieldName], record.id);
+    }
+    return index;
+  }
+
+  /** Moves a written record's entries in its object's indexes (`before`: its fields before the write). */
+  private reindex(record: SfRecord, before: Fields | null): void {
+    for (const [key, index] of this.indexes) {
+      const [object, fieldName = ""] = key.split(".");
+      if (object !== record.object) continue;
+      const old = before?.[fieldName];
+      const now = record.fields[fieldName];
+      if (before && old === now) continue;
+      if (before) removeFromIndex(index, old, record.id);
+      addToIndex(index, now, record.id);
+    }
   }
 
   prepareCreate(object: string, input: Fields, ctx: WriteContext): PreparedWrite {
@@ -169,6 +245,8 @@ export class SalesforceStore {
         derive(def, fields, clean);
         const record: SfRecord = { id, object: def.name, fields, deleted: false };
         this.records.get(def.name)?.set(id, record);
+        this.order.set(id, this.order.size);
+        this.reindex(record, null);
         const values: Fields = {};
         for (const [name, value] of Object.entries(fields)) {
           if (value !== null && name !== "Id" && name !== "IsDeleted" && name !== "SystemModstamp")
@@ -204,7 +282,9 @@ export class SalesforceStore {
         if (record.fields.LastModifiedById !== ctx.userId) values.LastModifiedById = ctx.userId;
         next.LastModifiedById = ctx.userId;
         values.LastModifiedDate = now;
+        const before = record.fields;
         record.fields = next;
+        this.reindex(record, before);
         return { entity: def.name, id: record.id, type: "UPDATE", values };
       },
     };
@@ -424,6 +504,22 @@ export class SalesforceStore {
     this.counters.set(def.name, n);
     return makeId(def.keyPrefix, 1_000_000 + n);
   }
+}
+
+function addToIndex(index: Map<string, Set<string>>, value: unknown, id: string): void {
+  if (value === null || value === undefined) return;
+  const key = String(value).toLowerCase();
+  const ids = index.get(key);
+  if (ids) ids.add(id);
+  else index.set(key, new Set([id]));
+}
+
+function removeFromIndex(index: Map<string, Set<string>>, value: unknown, id: string): void {
+  if (value === null || value === undefined) return;
+  const key = String(value).toLowerCase();
+  const ids = index.get(key);
+  ids?.delete(id);
+  if (ids?.size === 0) index.delete(key);
 }
 
 function normalizeValue(f: FieldDef, value: unknown): unknown {

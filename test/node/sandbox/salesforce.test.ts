@@ -359,4 +359,28 @@ describe("Salesforce emulator: behaviour", () => {
     );
     expect(new Set(websites).size).toBe(300);
   });
+
+  it("text filters and external ids find records as their values change (case-insensitive, deleted via queryAll)", async () => {
+    const soql = async (q: string, all = false) =>
+      (await json(await call(`/${all ? "queryAll" : "query"}?q=${encodeURIComponent(q)}`))).records.map(
+        (r: { Name: string }) => r.Name,
+      );
+    const a = (await json(await call("/sobjects/Account", "POST", { Name: "A", Website: "https://a.example" }))).id;
+    const b = (await json(await call("/sobjects/Account", "POST", { Name: "B", Website: "https://b.example" }))).id;
+    expect(await soql("SELECT Name FROM Account WHERE Website IN ('HTTPS://A.EXAMPLE', 'https://b.example')")).toEqual([
+      "A",
+      "B",
+    ]);
+    await call(`/sobjects/Account/${a}`, "PATCH", { Website: "https://c.example" });
+    expect(await soql("SELECT Name FROM Account WHERE Website = 'https://a.example'")).toEqual([]);
+    expect(await soql("SELECT Name FROM Account WHERE Website IN ('https://c.example') AND Name = 'A'")).toEqual(["A"]);
+    await call(`/sobjects/Account/${b}`, "DELETE");
+    expect(await soql("SELECT Name FROM Account WHERE Website = 'https://b.example'")).toEqual([]);
+    expect(await soql("SELECT Name FROM Account WHERE Website = 'https://b.example'", true)).toEqual(["B"]);
+    await call(`/sobjects/Account/${a}`, "PATCH", { Attio_Id__c: "attio-1" });
+    const clash = await json(await call("/sobjects/Account", "POST", { Name: "D", Attio_Id__c: "ATTIO-1" }));
+    expect(clash[0]).toMatchObject({ errorCode: "DUPLICATE_VALUE" });
+    const upserted = await json(await call("/sobjects/Account/Attio_Id__c/attio-1", "PATCH", { Name: "A2" }));
+    expect(upserted).toMatchObject({ id: a, created: false });
+  });
 });
