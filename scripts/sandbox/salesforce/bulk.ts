@@ -46,6 +46,8 @@ interface IngestJob extends JobBase {
   externalIdFieldName: string | null;
   header: string[] | null;
   rows: string[][];
+  /** PUTs of job data: Salesforce takes them all, but refuses to close a job that had more than one. */
+  uploads: number;
   numberRecordsFailed: number;
   successful: Array<{ id: string; created: boolean; row: string[] }>;
   failed: Array<{ id: string; error: string; row: string[] }>;
@@ -148,6 +150,7 @@ function createIngest(request: EmulatorRequest, ctx: ApiContext): Job {
     externalIdFieldName,
     header: null,
     rows: [],
+    uploads: 0,
     numberRecordsFailed: 0,
     successful: [],
     failed: [],
@@ -260,11 +263,10 @@ function upload(job: IngestJob, request: EmulatorRequest): EmulatorReply {
   }
   const [header, ...data] = rows;
   if (!header) throw sfError(400, "INVALIDJOB", "InvalidBatch : the CSV has no header row");
-  if (job.header && job.header.join("\u0000") !== header.join("\u0000")) {
-    throw sfError(400, "INVALIDJOB", "InvalidBatch : every upload of a job needs the same header row");
-  }
-  job.header = header;
-  job.rows.push(...data);
+  // A second PUT is accepted here; closing the job is what Salesforce refuses (changeState).
+  job.uploads++;
+  job.header ??= header;
+  if (job.uploads === 1) job.rows.push(...data);
   return { status: 201 };
 }
 
@@ -273,6 +275,14 @@ function changeState(job: Job, request: EmulatorRequest): Job {
   const wanted = input.state;
   if (wanted === "UploadComplete" && job.kind === "ingest") {
     if (job.state !== "Open") throw invalidState(`Cannot close a job in state ${job.state}`);
+    if (job.uploads > 1) {
+      // Salesforce's answer to a job with several uploads (one PUT of job data per job).
+      throw sfError(
+        400,
+        "INVALIDJOB",
+        `Found multipe contents for job: <${job.id}>, please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.`,
+      );
+    }
     job.callOptions ??= request.headers["sforce-call-options"];
     job.state = "UploadComplete";
   } else if (wanted === "Aborted") {

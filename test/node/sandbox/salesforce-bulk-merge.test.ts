@@ -180,6 +180,20 @@ describe("Bulk API 2.0 ingest", () => {
     expect((await call(`/jobs/ingest/${aborted.id}`, "DELETE")).status).toBe(204);
     expect((await call(`/jobs/ingest/${aborted.id}`)).status).toBe(404);
 
+    // One upload per job: Salesforce takes a second PUT, then refuses to close the job.
+    const twice = await json(await call("/jobs/ingest", "POST", { object: "Account", operation: "insert" }));
+    for (const csv of ["Name\nA\n", "Name\nB\n"]) {
+      expect((await call(`/jobs/ingest/${twice.id}/batches`, "PUT", csv, { "content-type": "text/csv" })).status).toBe(
+        201,
+      );
+    }
+    const close = await call(`/jobs/ingest/${twice.id}`, "PATCH", { state: "UploadComplete" });
+    expect(close.status).toBe(400);
+    const [closeError] = await json(close);
+    expect(closeError.errorCode).toBe("INVALIDJOB");
+    expect(closeError.message).toMatch(/^Found multipe contents for job: <750\w+>, please 'Close' \/ 'Abort'/);
+    expect((await json(await call(`/jobs/ingest/${twice.id}`, "PATCH", { state: "Aborted" }))).state).toBe("Aborted");
+
     const invalid = await call("/jobs/ingest", "POST", { object: "Contact", operation: "upsert" });
     expect(invalid.status).toBe(400);
     expect((await json(invalid))[0].errorCode).toBe("INVALIDJOB");
