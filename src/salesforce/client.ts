@@ -2,6 +2,14 @@ import { Connection } from "jsforce";
 import { takeToken } from "../durable/limits.ts";
 import type { RateLimiter } from "../durable/rate-limiter.ts";
 import { SyncError } from "../lib/errors.ts";
+import {
+  type BulkIo,
+  type BulkJobSpec,
+  type BulkOutcome,
+  type BulkSettings,
+  DEFAULT_BULK_SETTINGS,
+  runBulkIngest,
+} from "./bulk.ts";
 import { getToken, invalidateToken, type TokenSettings } from "./token.ts";
 
 export interface SalesforceClientOptions {
@@ -10,14 +18,24 @@ export interface SalesforceClientOptions {
   /** Sent as `Sforce-Call-Options: client=<name>` so change events of our own writes can be recognised. */
   clientName: string;
   limiter: DurableObjectNamespace<RateLimiter>;
+  /**
+   * createMany / updateMany / upsertMany given at least this many records write them through a
+   * Bulk API 2.0 ingest job instead of sObject Collections (default DEFAULT_BULK_THRESHOLD).
+   */
+  bulkThreshold?: number;
+  /** Polling and size limits of bulk jobs. */
+  bulk?: Partial<BulkSettings>;
 }
+
+/** Salesforce's advice: Bulk API 2.0 for more than 2,000 records, Collections below. */
+export const DEFAULT_BULK_THRESHOLD = 2000;
 
 export type SObjectFields = Record<string, string | number | boolean | null>;
 
 /** A queried record: its fields plus the `attributes` envelope. */
 export type SfRecordRow = Record<string, unknown> & { Id: string };
 
-/** One record's result in a Collections request. */
+/** One record's result in a Collections request or a bulk job. */
 export type SaveOutcome = { ok: true; id: string } | { ok: false; error: SyncError };
 
 interface RawSaveResult {
@@ -46,8 +64,16 @@ const GONE_CODES = new Set(["NOT_FOUND", "ENTITY_IS_DELETED", "INVALID_CROSS_REF
  */
 export class SalesforceClient {
   private usage: ApiUsage | undefined;
+  private bulkThreshold: number;
 
-  constructor(private readonly options: SalesforceClientOptions) {}
+  constructor(private readonly options: SalesforceClientOptions) {
+    this.bulkThreshold = options.bulkThreshold ?? DEFAULT_BULK_THRESHOLD;
+  }
+
+  /** From the stored config document (`[salesforce] bulk_threshold`), which wins over the env's. */
+  setBulkThreshold(threshold: number): void {
+    this.bulkThreshold = threshold;
+  }
 
   /** Runs SOQL and returns every record, following nextRecordsUrl. */
   async query<T extends Record<string, unknown>>(soql: string): Promise<T[]> {
@@ -113,17 +139,20 @@ export class SalesforceClient {
   }
 
   /**
-   * Creates up to 200 records per sObject Collections request (one API call each). Each record
-   * succeeds or fails on its own: the result at index i belongs to records[i].
+   * Creates up to 200 records per sObject Collections request (one API call each), or, from
+   * bulkThreshold records on, through Bulk API 2.0 ingest jobs. Each record succeeds or fails on
+   * its own: the result at index i belongs to records[i].
    */
   async createMany(object: string, records: readonly SObjectFields[]): Promise<SaveOutcome[]> {
+    if (records.length >= this.bulkThreshold) return this.saveBulk({ object, operation: "insert" }, records);
     return this.saveMany(object, records, (conn, part) =>
       conn.sobject(object).create(part, { allOrNone: false, allowRecursive: true }),
     );
   }
 
-  /** Updates up to 200 records (each with its Id) per sObject Collections request. */
+  /** Updates up to 200 records (each with its Id) per sObject Collections request, or in bulk (see createMany). */
   async updateMany(object: string, records: readonly (SObjectFields & { Id: string })[]): Promise<SaveOutcome[]> {
+    if (records.length >= this.bulkThreshold) return this.saveBulk({ object, operation: "update" }, records);
     return this.saveMany(object, records, (conn, part) =>
       conn
         .sobject(object)
@@ -132,10 +161,13 @@ export class SalesforceClient {
   }
 
   /**
-   * Creates or updates by an External ID field holding the counterpart's id (up to 200 per request):
-   * retrying it can never create a second record.
+   * Creates or updates by an External ID field holding the counterpart's id (up to 200 per request,
+   * or in bulk, see createMany): retrying it can never create a second record.
    */
   async upsertMany(object: string, externalIdField: string, records: readonly SObjectFields[]): Promise<SaveOutcome[]> {
+    if (records.length >= this.bulkThreshold) {
+      return this.saveBulk({ object, operation: "upsert", externalIdFieldName: externalIdField }, records);
+    }
     return this.saveMany(object, records, (conn, part) =>
       conn.sobject(object).upsert(part, externalIdField, { allOrNone: false, allowRecursive: true }),
     );
@@ -221,6 +253,43 @@ export class SalesforceClient {
     return outcomes;
   }
 
+  /**
+   * One or more Bulk API 2.0 ingest jobs (see bulk.ts). Each HTTP request of a job is one `call`:
+   * a rate-limiter token, our token handling (a new token and one retry on INVALID_SESSION_ID) and
+   * the Sforce-Call-Options header jsforce adds to every request of the connection.
+   */
+  private async saveBulk(spec: BulkJobSpec, records: readonly SObjectFields[]): Promise<SaveOutcome[]> {
+    const io: BulkIo = {
+      json: (method, url, body) =>
+        this.call((conn) =>
+          conn.request(
+            body === undefined
+              ? { method, url }
+              : {
+                  method,
+                  url,
+                  body: JSON.stringify(body),
+                  headers: { "Content-Type": "application/json; charset=utf-8" },
+                },
+          ),
+        ),
+      upload: async (url, csv) => {
+        await this.call((conn) =>
+          conn.request({ method: "PUT", url, body: csv, headers: { "Content-Type": "text/csv" } }, RAW_TEXT),
+        );
+      },
+      csv: async (url) => {
+        const body = await this.call((conn) =>
+          conn.request<string | undefined>({ method: "GET", url, headers: { Accept: "text/csv" } }, RAW_TEXT),
+        );
+        return typeof body === "string" ? body : "";
+      },
+    };
+    const settings = { ...DEFAULT_BULK_SETTINGS, ...this.options.bulk };
+    const outcomes = await runBulkIngest(io, spec, records, settings);
+    return outcomes.map((outcome) => bulkOutcome(spec, outcome));
+  }
+
   private async call<T>(work: (conn: Connection) => Promise<T>): Promise<T> {
     try {
       return await this.attempt(work);
@@ -277,6 +346,34 @@ export interface ApiUsage {
 export function budgetExhausted(usage: ApiUsage | undefined | null, reserve: number): boolean {
   if (!usage || usage.limit <= 0) return false;
   return usage.used >= usage.limit * (1 - reserve);
+}
+
+/** jsforce request options: hand back the body as text (CSV is otherwise parsed into objects). */
+const RAW_TEXT = { responseType: "text/plain" };
+
+/** Job-level failures that come from the data we sent: the same upload would fail again. */
+const CLIENT_INPUT_FAILURE = /^(InvalidBatch|ClientInputError|InvalidJob)\b/;
+
+function bulkOutcome(spec: BulkJobSpec, outcome: BulkOutcome): SaveOutcome {
+  if (outcome.ok) return { ok: true, id: outcome.id };
+  if (outcome.reason === "failed") return { ok: false, error: saveError(spec.object, outcome.errors) };
+  if (outcome.reason === "error") return { ok: false, error: mapError(outcome.error) };
+  const { job } = outcome;
+  const detail = { bulk_job_id: job.id, job_state: job.state, job_error: job.errorMessage };
+  if (outcome.reason === "unmatched") {
+    // An insert may have created it: retrying could create it twice, so an operator looks first.
+    const message = `Salesforce Bulk API job ${job.id} has results that could not be matched to this ${spec.object} record`;
+    return spec.operation === "insert"
+      ? { ok: false, error: new SyncError("upstream_rejected", `${message}; it may have been created`, { detail }) }
+      : { ok: false, error: new SyncError("upstream_unavailable", message, { detail }) };
+  }
+  const why = job.timedOut ? "was aborted after waiting too long" : `ended ${job.state}`;
+  const message = `Salesforce Bulk API job ${job.id} ${why} before processing this ${spec.object} record${job.errorMessage ? `: ${job.errorMessage}` : ""}`;
+  const permanent = job.errorMessage !== null && CLIENT_INPUT_FAILURE.test(job.errorMessage);
+  return {
+    ok: false,
+    error: new SyncError(permanent ? "upstream_rejected" : "upstream_unavailable", message, { detail }),
+  };
 }
 
 function errorCode(err: unknown): string | undefined {

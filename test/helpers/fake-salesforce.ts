@@ -6,6 +6,8 @@ import describeOpportunity from "../../fixtures/salesforce/describe-opportunity.
 import invalidSession from "../../fixtures/salesforce/error-invalid-session-401.json";
 import token from "../../fixtures/salesforce/oauth-token-client-credentials.json";
 import emptyQuery from "../../fixtures/salesforce/query-contact-by-email-empty.json";
+// The sandbox emulator's RFC 4180 reader/writer, independent of the client's own CSV code.
+import { parseCsv, writeCsv } from "../../scripts/sandbox/salesforce/csv.ts";
 
 export const SF_LOGIN = "https://acme.my.salesforce.test";
 export const SF_INSTANCE = token.instance_url;
@@ -23,7 +25,23 @@ export interface SalesforceCall {
   method: string;
   path: string;
   callOptions: string | null;
+  /** JSON bodies parsed; other bodies (Bulk API CSV) as text. */
   body: unknown;
+}
+
+/** A Bulk API 2.0 ingest job of the fake (Contacts only). */
+interface FakeBulkJob {
+  id: string;
+  object: string;
+  operation: "insert" | "update" | "upsert";
+  externalIdFieldName: string | null;
+  state: "Open" | "UploadComplete" | "InProgress" | "JobComplete" | "Failed" | "Aborted";
+  uploads: number;
+  header: string[];
+  rows: string[][];
+  successful: Array<{ id: string; created: boolean; row: string[] }>;
+  failed: Array<{ id: string; error: string; row: string[] }>;
+  createdDate: string;
 }
 
 type IncomingRequest = {
@@ -38,6 +56,11 @@ type IncomingRequest = {
  * (describe, SOQL by Id and by Email, sObject Collections create/update), answering in the recorded
  * shapes. Tokens are checked on every call, so `expireTokens()` makes the next call answer 401
  * INVALID_SESSION_ID as Salesforce does.
+ *
+ * Bulk API 2.0 ingest jobs (Contact insert/update/upsert) move one state per poll (UploadComplete ->
+ * InProgress -> JobComplete), so a closed job completes on its second poll. Results list rows last
+ * first (Salesforce does not keep the upload order). A job whose CSV has a column `Nope__c` (not a
+ * Contact field) ends Failed, every row unprocessed.
  */
 export function fakeSalesforce(
   options: {
@@ -57,6 +80,8 @@ export function fakeSalesforce(
   /** Merge losers (now in the Recycle Bin) and their master. */
   const merged = new Map<string, string>();
   const calls: SalesforceCall[] = [];
+  const bulkJobs = new Map<string, FakeBulkJob>();
+  let nextJob = 1;
   const validTokens = new Set<string>();
   let tokensIssued = 0;
 
@@ -66,16 +91,27 @@ export function fakeSalesforce(
   };
   const log = async (request: IncomingRequest) => {
     const text = request.method === "GET" ? "" : await request.clone().text();
+    const json = (request.headers.get("content-type") ?? "application/json").includes("json");
     calls.push({
       method: request.method,
       path: new URL(request.url).pathname,
       callOptions: request.headers.get("sforce-call-options"),
-      body: text ? JSON.parse(text) : null,
+      body: text ? (json ? JSON.parse(text) : text) : null,
     });
   };
   const unauthorized = () => HttpResponse.json(invalidSession, { status: 401 });
+  const bulkNotFound = () =>
+    HttpResponse.json([{ errorCode: "NOT_FOUND", message: "The requested resource does not exist" }], { status: 404 });
+  const invalidJobState = (message: string) =>
+    HttpResponse.json([{ errorCode: "INVALIDJOBSTATE", message }], { status: 409 });
   const limitInfo = () => ({ "sforce-limit-info": `api-usage=${calls.length}/15000` });
   const stamp = () => new Date().toISOString().replace("Z", "+0000");
+  const newId = () => {
+    // 18 chars, Contact prefix 003, the number zero-padded so that ids never collide.
+    const id = `${created.id.slice(0, 5)}${String(nextId).padStart(10, "0")}AAA`;
+    nextId += 1;
+    return id;
+  };
   const row = (id: string, fields: Record<string, unknown>) => ({
     attributes: { type: "Contact", url: `/services/data/v62.0/sobjects/Contact/${id}` },
     Id: id,
@@ -186,8 +222,7 @@ export function fakeSalesforce(
             ],
           };
         }
-        const id = `${created.id.slice(0, 15 - String(nextId).length)}${nextId}AAA`; // 18 chars, Contact prefix 003
-        nextId += 1;
+        const id = newId();
         contacts.set(id, { ...fields, LastModifiedDate: stamp(), SystemModstamp: stamp() });
         return { id, success: true, errors: [] };
       });
@@ -212,7 +247,198 @@ export function fakeSalesforce(
       });
       return HttpResponse.json(results, { headers: limitInfo() });
     }),
+    // Bulk API 2.0 ingest, in the documented shapes (JobInfo JSON, CSV results with sf__ columns).
+    http.post(`${API}/jobs/ingest`, async ({ request }) => {
+      await log(request);
+      if (!authorized(request)) return unauthorized();
+      const body = (await request.clone().json()) as Record<string, unknown>;
+      const operation = body.operation;
+      if (body.object !== "Contact" || (operation !== "insert" && operation !== "update" && operation !== "upsert")) {
+        throw new Error(`fake Salesforce: unsupported bulk job ${JSON.stringify(body)}`);
+      }
+      if (operation === "upsert" && typeof body.externalIdFieldName !== "string") {
+        return HttpResponse.json(
+          [{ errorCode: "INVALIDJOB", message: "InvalidJob : External ID was blank for upsert" }],
+          {
+            status: 400,
+          },
+        );
+      }
+      const id = `7505f${String(nextJob++).padStart(10, "0")}AAA`;
+      const job: FakeBulkJob = {
+        id,
+        object: "Contact",
+        operation,
+        externalIdFieldName: operation === "upsert" ? (body.externalIdFieldName as string) : null,
+        state: "Open",
+        uploads: 0,
+        header: [],
+        rows: [],
+        successful: [],
+        failed: [],
+        createdDate: stamp(),
+      };
+      bulkJobs.set(id, job);
+      return HttpResponse.json(jobInfo(job, false), { headers: limitInfo() });
+    }),
+    http.put(`${API}/jobs/ingest/:id/batches`, async ({ request, params }) => {
+      await log(request);
+      if (!authorized(request)) return unauthorized();
+      const job = bulkJobs.get(String(params.id));
+      if (!job) return bulkNotFound();
+      if (job.state !== "Open") return invalidJobState(`Job is not open for data upload: ${job.state}`);
+      if (!(request.headers.get("content-type") ?? "").startsWith("text/csv")) {
+        return HttpResponse.json([{ errorCode: "INVALIDJOB", message: "InvalidJob : Content-Type must be text/csv" }], {
+          status: 400,
+        });
+      }
+      const [header = [], ...rows] = parseCsv(await request.text());
+      job.uploads += 1;
+      job.header = header;
+      job.rows = rows;
+      return new HttpResponse(null, { status: 201, headers: limitInfo() });
+    }),
+    http.patch(`${API}/jobs/ingest/:id`, async ({ request, params }) => {
+      await log(request);
+      if (!authorized(request)) return unauthorized();
+      const job = bulkJobs.get(String(params.id));
+      if (!job) return bulkNotFound();
+      const { state } = (await request.json()) as { state?: string };
+      if (state === "UploadComplete" && job.state === "Open") {
+        if (job.uploads !== 1) {
+          return HttpResponse.json(
+            [{ errorCode: "INVALIDJOB", message: `Found multipe contents for job: <${job.id}>` }],
+            { status: 400 },
+          );
+        }
+        job.state = "UploadComplete";
+      } else if (state === "Aborted" && !["JobComplete", "Failed", "Aborted"].includes(job.state)) {
+        job.state = "Aborted";
+      } else {
+        return invalidJobState(`Cannot move a job from ${job.state} to ${String(state)}`);
+      }
+      return HttpResponse.json(jobInfo(job, false), { headers: limitInfo() });
+    }),
+    http.get(`${API}/jobs/ingest/:id`, async ({ request, params }) => {
+      await log(request);
+      if (!authorized(request)) return unauthorized();
+      const job = bulkJobs.get(String(params.id));
+      if (!job) return bulkNotFound();
+      if (job.state === "UploadComplete") job.state = "InProgress";
+      else if (job.state === "InProgress") processBulk(job);
+      return HttpResponse.json(jobInfo(job, true), { headers: limitInfo() });
+    }),
+    http.get(`${API}/jobs/ingest/:id/:results`, async ({ request, params }) => {
+      await log(request);
+      if (!authorized(request)) return unauthorized();
+      const job = bulkJobs.get(String(params.id));
+      if (!job) return bulkNotFound();
+      if (!["JobComplete", "Failed", "Aborted"].includes(job.state)) {
+        return invalidJobState(`Job is not complete: ${job.state}`);
+      }
+      const original = job.header.map((name) => ({ raw: name }));
+      const processed = job.successful.length + job.failed.length;
+      let rows: Array<Array<string | null | { raw: string }>>;
+      if (params.results === "successfulResults") {
+        // Salesforce does not keep the upload order in results: this fake lists them last first.
+        const list = [...job.successful].reverse();
+        rows = [["sf__Id", "sf__Created", ...original], ...list.map((r) => [r.id, String(r.created), ...r.row])];
+      } else if (params.results === "failedResults") {
+        const list = [...job.failed].reverse();
+        rows = [["sf__Id", "sf__Error", ...original], ...list.map((r) => [r.id, r.error, ...r.row])];
+      } else if (params.results === "unprocessedrecords") {
+        rows = [original, ...(job.state === "JobComplete" ? [] : job.rows.slice(processed))];
+      } else {
+        return bulkNotFound();
+      }
+      return new HttpResponse(writeCsv(rows), { headers: { "content-type": "text/csv", ...limitInfo() } });
+    }),
   ];
+
+  function jobInfo(job: FakeBulkJob, full: boolean) {
+    return {
+      id: job.id,
+      operation: job.operation,
+      object: job.object,
+      createdById: "005Hs00000A1bCdIAJ",
+      createdDate: job.createdDate,
+      systemModstamp: job.createdDate,
+      state: job.state,
+      ...(job.externalIdFieldName ? { externalIdFieldName: job.externalIdFieldName } : {}),
+      concurrencyMode: "Parallel",
+      contentType: "CSV",
+      apiVersion: 62.0,
+      contentUrl: `services/data/v62.0/jobs/ingest/${job.id}/batches`,
+      lineEnding: "LF",
+      columnDelimiter: "COMMA",
+      ...(full
+        ? {
+            jobType: "V2Ingest",
+            numberRecordsProcessed: job.successful.length + job.failed.length,
+            numberRecordsFailed: job.failed.length,
+            retries: 0,
+            totalProcessingTime: 0,
+            apiActiveProcessingTime: 0,
+            apexProcessingTime: 0,
+            ...(job.state === "Failed" ? { errorMessage: "InvalidBatch : Field name not found : Nope__c" } : {}),
+          }
+        : {}),
+    };
+  }
+
+  /** Writes the job's rows into `contacts`, each on its own, like the Collections handlers. */
+  function processBulk(job: FakeBulkJob) {
+    if (job.header.includes("Nope__c")) {
+      job.state = "Failed";
+      return;
+    }
+    for (const cells of job.rows) {
+      const input: Record<string, unknown> = {};
+      job.header.forEach((name, index) => {
+        const text = cells[index] ?? "";
+        if (text !== "") input[name] = text === "#N/A" ? null : text;
+      });
+      const { Id, ...fields } = input;
+      let id = typeof Id === "string" ? Id : "";
+      let existing = id ? contacts.get(id) : undefined;
+      if (job.operation === "upsert" && job.externalIdFieldName) {
+        const key = fields[job.externalIdFieldName];
+        const found = [...contacts.entries()].find(
+          ([, f]) => key !== undefined && f[job.externalIdFieldName ?? ""] === key,
+        );
+        if (found) [id, existing] = [found[0], found[1]];
+      }
+      if (job.operation === "update" && !existing) {
+        job.failed.push({ id, error: "ENTITY_IS_DELETED:entity is deleted: --", row: cells });
+        continue;
+      }
+      if (!existing) {
+        if (rejectCreateWith) {
+          job.failed.push({
+            id: "",
+            error: `${rejectCreateWith.statusCode}:${rejectCreateWith.message}: --`,
+            row: cells,
+          });
+          continue;
+        }
+        if (!fields.LastName) {
+          job.failed.push({
+            id: "",
+            error: "REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:LastName --",
+            row: cells,
+          });
+          continue;
+        }
+        const createdId = newId();
+        contacts.set(createdId, { ...fields, LastModifiedDate: stamp(), SystemModstamp: stamp() });
+        job.successful.push({ id: createdId, created: true, row: cells });
+        continue;
+      }
+      contacts.set(id, { ...existing, ...fields, LastModifiedDate: stamp(), SystemModstamp: stamp() });
+      job.successful.push({ id, created: false, row: cells });
+    }
+    job.state = "JobComplete";
+  }
 
   return {
     handlers,
@@ -236,6 +462,12 @@ export function fakeSalesforce(
     },
     writes() {
       return calls.filter((c) => c.method !== "GET");
+    },
+    /** The Bulk API 2.0 requests, as `METHOD path` with the job id as `{id}`. */
+    bulkCalls() {
+      return calls
+        .filter((c) => c.path.includes("/jobs/ingest"))
+        .map((c) => `${c.method} ${c.path.replace(/\/services\/data\/v62\.0/, "").replace(/7505f\w+AAA/, "{id}")}`);
     },
     /** The fields sent for each written record, in order (Collections bodies unwrapped). */
     writtenRecords() {
