@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- jobs [--companies=N] [--contacts=N] [--naive=N] [--sf-daily-limit=N] [--timeout-min=M]`:
+ * `npm run bench -- jobs [--companies=N] [--contacts=N] [--naive=N] [--latency=MS] [--sf-daily-limit=N] [--timeout-min=M]`:
  * full sync jobs at scale through the sandbox stack (both emulators + the Worker under wrangler dev).
  *
  * 1. Worker, Attio -> Salesforce: N Attio companies (default 100,000) seeded into the Attio emulator
@@ -14,7 +14,8 @@
  * limits (100 reads/s, 25 writes/s) and answers 429 beyond them; no fault is injected, so every 429
  * or Salesforce limit refusal counted here was caused by the sync's own traffic. Salesforce's daily
  * API allocation is raised (--sf-daily-limit, default 1,000,000) so the Worker's budget reserve
- * never pauses a job; the calls used are reported.
+ * never pauses a job; the calls used are reported. --latency adds that many milliseconds to every API
+ * response of both emulators (their `latencyMs` fault knob; default 0), in every phase.
  * Not a test: nothing here asserts; the numbers go to docs/BENCHMARKS.md.
  */
 import { execFileSync } from "node:child_process";
@@ -36,6 +37,7 @@ const CONTACTS = flag("contacts", 10_000);
 const NAIVE = flag("naive", 1_000);
 const SF_DAILY_LIMIT = flag("sf-daily-limit", 1_000_000);
 const TIMEOUT_MS = flag("timeout-min", 60) * 60_000;
+const LATENCY_MS = flag("latency", 0);
 const SEED = 2026;
 const ATTIO_LIMITS = { read: 100, write: 25 };
 /** After a job is done: wait until neither emulator sees a request for this long (at most SETTLE_MAX_MS). */
@@ -49,6 +51,7 @@ interface AttioStats {
   rateLimited: number;
   webhookEvents: number;
   counts: Record<string, number>;
+  requestsByRoute: Record<string, number>;
 }
 interface SalesforceStats {
   requests: number;
@@ -60,6 +63,7 @@ interface SalesforceStats {
   api_usage: number;
   daily_api_limit: number;
   counts: Record<string, number>;
+  callsByRoute: Record<string, number>;
 }
 interface Emulators {
   attio: AttioEmulator;
@@ -109,12 +113,29 @@ async function snapshot(emulators: Emulators): Promise<Snapshot> {
   return { at: performance.now(), attio, salesforce };
 }
 
-/** The bench's rules for both emulators: Attio's real rate limits, no faults, a large SF allocation. */
+/**
+ * The bench's rules for both emulators: Attio's real rate limits, no injected faults (only the
+ * added latency, if any), a large Salesforce allocation.
+ */
 async function configure(emulators: Emulators): Promise<void> {
+  // PUT /__control/faults replaces every knob: no errors, no refusals, no delivery faults.
+  const faults = { latencyMs: LATENCY_MS };
   await control(emulators.attio.url, "config", { rate_limits: ATTIO_LIMITS }, "PUT");
-  await control(emulators.attio.url, "faults", {}, "PUT");
+  await control(emulators.attio.url, "faults", faults, "PUT");
   await control(emulators.salesforce.url, "config", { daily_api_limit: SF_DAILY_LIMIT }, "PUT");
-  await control(emulators.salesforce.url, "faults", {}, "PUT");
+  await control(emulators.salesforce.url, "faults", faults, "PUT");
+}
+
+/** Calls per route between two snapshots, most first: `GET query 240, POST composite/sobjects 10`. */
+function routes(before: Record<string, number>, after: Record<string, number>): string {
+  return (
+    Object.entries(after)
+      .map(([route, n]) => [route, n - (before[route] ?? 0)] as const)
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => b[1] - a[1])
+      .map(([route, n]) => `${route} ${int(n)}`)
+      .join(", ") || "none"
+  );
 }
 
 async function seed(base: string, objects: string[], count: number): Promise<unknown> {
@@ -262,6 +283,8 @@ async function workerCompanies(rows: Row[]): Promise<void> {
     console.log(
       `  calls per 1,000 records: ${((d.sfCalls / COMPANIES) * 1000).toFixed(1)} (target <= 10); Attio: ${int(d.attioReads)} reads, ${int(d.attioWrites)} writes, ${d.attio429} 429s`,
     );
+    console.log(`  SF calls by route: ${routes(first.salesforce.callsByRoute, end.salesforce.callsByRoute)}`);
+    console.log(`  Attio requests by route: ${routes(first.attio.requestsByRoute, end.attio.requestsByRoute)}`);
     console.log(
       `  after done (${seconds(tail.ms)}${tail.quiet ? ", then quiet" : ", still busy"}): +${int(tail.sfCalls)} SF calls, +${int(tail.attioRequests)} Attio requests, +${tail.attio429} 429s`,
     );
@@ -306,6 +329,8 @@ async function workerContacts(rows: Row[]): Promise<void> {
     console.log(
       `  Salesforce: ${int(d.sfCalls)} API calls (${((d.sfCalls / CONTACTS) * 1000).toFixed(1)} per 1,000 records), ${d.sfRefusals} limit refusals; Attio webhook events sent ${int(d.attioWebhookEvents)}`,
     );
+    console.log(`  SF calls by route: ${routes(first.salesforce.callsByRoute, end.salesforce.callsByRoute)}`);
+    console.log(`  Attio requests by route: ${routes(first.attio.requestsByRoute, end.attio.requestsByRoute)}`);
     console.log(
       `  after done (${seconds(tail.ms)}${tail.quiet ? ", then quiet" : ", still busy"}): +${int(tail.sfCalls)} SF calls, +${int(tail.attioRequests)} Attio requests, +${tail.attio429} 429s`,
     );
@@ -351,6 +376,7 @@ async function naive(rows: Row[]): Promise<void> {
     console.log(
       `  Salesforce: ${int(d.sfCalls)} API calls (Sforce-Limit-Info usage +${int(d.sfUsage)}; jsforce saw ${result.apiUsage ? `${int(result.apiUsage.used)}/${int(result.apiUsage.limit)}` : "none"}), ${((d.sfCalls / result.records) * 1000).toFixed(1)} per 1,000 records; Attio ${d.attioReads} reads, ${d.attio429} 429s`,
     );
+    console.log(`  SF calls by route: ${routes(before.salesforce.callsByRoute, after.salesforce.callsByRoute)}`);
     rows.push({
       label: "Naive    companies Attio -> SF",
       records: result.records,
@@ -402,11 +428,14 @@ function table(rows: Row[]): void {
   for (const line of lines) console.log(format(line));
 }
 
+/** The commit measured: BENCH_COMMIT (for a tree exported with git archive), else git's HEAD. */
 function commit(): string {
+  if (process.env.BENCH_COMMIT) return process.env.BENCH_COMMIT;
+  const git = (...argv: string[]) =>
+    execFileSync("git", argv, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
   try {
-    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "scripts"], { encoding: "utf8" }).trim();
-    return dirty ? `${head} + uncommitted changes` : head;
+    const dirty = git("status", "--porcelain", "--", "src", "scripts", "wrangler.toml", "migrations");
+    return `${git("rev-parse", "--short", "HEAD")}${dirty ? " + uncommitted changes" : ""}`;
   } catch {
     return "unknown";
   }
@@ -414,7 +443,7 @@ function commit(): string {
 
 const rows: Row[] = [];
 console.log(
-  `sync jobs bench: companies ${int(COMPANIES)}, contacts ${int(CONTACTS)}, naive ${int(NAIVE)}; commit ${commit()}; ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), Node ${process.version}`,
+  `sync jobs bench: companies ${int(COMPANIES)}, contacts ${int(CONTACTS)}, naive ${int(NAIVE)}, added API latency ${LATENCY_MS} ms; commit ${commit()}; ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), Node ${process.version}`,
 );
 for (const [count, phase] of [
   [COMPANIES, workerCompanies],

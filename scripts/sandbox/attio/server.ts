@@ -33,6 +33,8 @@ export interface AttioStats {
   webhookEvents: number;
   /** Records written through the API (by the sync), per object slug; merges count as updates. */
   syncWrites: Record<string, SyncWriteCounts>;
+  /** Requests per route, refused ones included, e.g. `POST objects/people/records/query`, `GET objects/companies/records/:id`. */
+  requestsByRoute: Record<string, number>;
 }
 
 export const DEFAULT_ATTIO_API_KEY = "sandbox-attio-api-key";
@@ -46,6 +48,7 @@ const emptyStats = (): AttioStats => ({
   unauthorized: 0,
   webhookEvents: 0,
   syncWrites: {},
+  requestsByRoute: {},
 });
 
 /** A stateful Attio REST v2 emulator. One instance is one workspace. */
@@ -134,6 +137,8 @@ export class AttioEmulator {
     }
     if (!request.path.startsWith("/v2/")) return { status: 404, body: { error: "not an Attio API path" } };
     this.stats.requests++;
+    const route = `${request.method} ${routeOf(request.path)}`;
+    this.stats.requestsByRoute[route] = (this.stats.requestsByRoute[route] ?? 0) + 1;
     try {
       if (!this.authorized(request.headers.authorization)) {
         this.stats.unauthorized++;
@@ -195,6 +200,15 @@ export class AttioEmulator {
     }
     return false;
   }
+}
+
+/** A route for stats: `/v2/objects/people/records/<uuid>` -> `objects/people/records/:id`. */
+function routeOf(path: string): string {
+  return path
+    .slice("/v2/".length)
+    .split("/")
+    .map((part) => (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(part) ? ":id" : part))
+    .join("/");
 }
 
 export async function startAttioEmulator(options: AttioEmulatorOptions = {}): Promise<AttioEmulator> {

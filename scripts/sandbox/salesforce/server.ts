@@ -38,6 +38,8 @@ export interface SalesforceStats {
   changeEvents: number;
   /** Records written through the API (by the sync), per sObject. */
   syncWrites: Record<string, SyncWriteCounts>;
+  /** API calls per route, e.g. `GET query`, `POST composite/sobjects`, `PATCH sobjects/Account/:id`. */
+  callsByRoute: Record<string, number>;
 }
 
 export const DEFAULT_SF_CLIENT_ID = "sandbox-client-id";
@@ -53,6 +55,7 @@ const emptyStats = (): SalesforceStats => ({
   tokensIssued: 0,
   changeEvents: 0,
   syncWrites: {},
+  callsByRoute: {},
 });
 
 /** A stateful Salesforce REST emulator: one org, its data, its change events. */
@@ -180,6 +183,8 @@ export class SalesforceEmulator {
     }
     this.apiUsage++;
     this.stats.apiCalls++;
+    const route = `${request.method} ${routeOf(parts.slice(3))}`;
+    this.stats.callsByRoute[route] = (this.stats.callsByRoute[route] ?? 0) + 1;
     const fault = this.faults.forRequest();
     await this.faults.delay();
     if (fault?.kind === "rate-limit") {
@@ -261,6 +266,20 @@ export class SalesforceEmulator {
 }
 
 export { originOf };
+
+/** A route for stats: record ids as `:id`, query locators as `:cursor`, at most five segments. */
+function routeOf(parts: string[]): string {
+  return parts
+    .slice(0, 5)
+    .map((part) =>
+      /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?-\d+$/.test(part)
+        ? ":cursor"
+        : /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/.test(part) && /\d/.test(part)
+          ? ":id"
+          : part,
+    )
+    .join("/");
+}
 
 export async function startSalesforceEmulator(options: SalesforceEmulatorOptions = {}): Promise<SalesforceEmulator> {
   return new SalesforceEmulator(options).start();
