@@ -90,6 +90,8 @@ export const SyncConfigSchema = z
         login_url_env: envName.default("SALESFORCE_LOGIN_URL"),
         client_id_env: envName.default("SALESFORCE_CLIENT_ID"),
         client_secret_env: envName.default("SALESFORCE_CLIENT_SECRET"),
+        /** Writes of at least this many records in one call use Bulk API 2.0 (else SALESFORCE_BULK_THRESHOLD). */
+        bulk_threshold: z.number().int().min(1).optional(),
       })
       .prefault({}),
     mappings: z

@@ -36,6 +36,11 @@ export const EnvConfigSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   /** Share of Salesforce's daily API allocation left to the org's other integrations (0-0.9). */
   SALESFORCE_BUDGET_RESERVE: z.coerce.number().min(0).max(0.9).default(0.2),
+  /**
+   * Salesforce writes of at least this many records in one call go through a Bulk API 2.0 job
+   * instead of sObject Collections. config.toml's `[salesforce] bulk_threshold` wins when set.
+   */
+  SALESFORCE_BULK_THRESHOLD: z.coerce.number().int().min(1).default(2000),
   /** A sync job with no progress for this long is driven again by the cron (lost messages). */
   JOB_STALL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   /** Audit history older than this is deleted by the scheduled cleanup. */

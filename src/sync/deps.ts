@@ -28,6 +28,7 @@ export function buildDeps(env: Env, config: EnvConfig, log: Logger): SyncDeps {
       apiVersion: config.SALESFORCE_API_VERSION,
       clientName: config.SALESFORCE_CLIENT_NAME,
       limiter: env.RATE_LIMITER,
+      bulkThreshold: config.SALESFORCE_BULK_THRESHOLD,
     }),
     locks: env.RECORD_LOCK,
     log,

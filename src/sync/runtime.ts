@@ -67,7 +67,7 @@ export async function loadRuntime(deps: SyncDeps, kv: KVNamespace): Promise<Runt
   // Schemas are re-read (from their KV cache) at least hourly.
   const hour = Math.floor(Date.now() / 3_600_000);
   const key = `${latest?.version ?? 0}:${JSON.stringify(org)}:${deps.config.SYNC_DIRECTION}:${deps.config.CONFLICT_RESOLUTION}:${hour}`;
-  if (cached?.key === key) return cached.runtime;
+  if (cached?.key === key) return withBulkThreshold(deps, cached.runtime);
   const config = parseSyncConfig(latest?.toml ?? "");
   const sync = latest
     ? config.sync
@@ -75,6 +75,13 @@ export async function loadRuntime(deps: SyncDeps, kv: KVNamespace): Promise<Runt
   const schemas = await loadValidation(deps, kv, resolveMappings(config, org));
   const runtime = buildRuntime(latest?.version ?? 0, config, org, sync.direction, sync.conflict_resolution, schemas);
   cached = { key, runtime };
+  return withBulkThreshold(deps, runtime);
+}
+
+/** A stored config's `[salesforce] bulk_threshold` replaces SALESFORCE_BULK_THRESHOLD on this invocation's client. */
+function withBulkThreshold(deps: SyncDeps, runtime: Runtime): Runtime {
+  const threshold = runtime.config.salesforce.bulk_threshold;
+  if (threshold !== undefined) deps.salesforce.setBulkThreshold(threshold);
   return runtime;
 }
 

@@ -2,8 +2,15 @@ import { env } from "cloudflare:workers";
 import { HttpResponse, http } from "msw";
 import { beforeEach, describe, expect, it } from "vitest";
 import invalidSession from "../../fixtures/salesforce/error-invalid-session-401.json";
+import { parseEnvConfig } from "../../src/config/env.ts";
+import { createLogger } from "../../src/lib/log.ts";
 import { SalesforceClient, type SalesforceClientOptions } from "../../src/salesforce/client.ts";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
+import { openDb } from "../../src/store/db.ts";
+import { configVersions } from "../../src/store/schema.ts";
+import { buildDeps } from "../../src/sync/deps.ts";
+import { loadRuntime } from "../../src/sync/runtime.ts";
+import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce, SF_INSTANCE, SF_LOGIN } from "../helpers/fake-salesforce.ts";
 import { server } from "../helpers/msw.ts";
 
@@ -171,6 +178,24 @@ describe("SalesforceClient bulk writes (Bulk API 2.0)", () => {
         },
       });
     }
+  });
+
+  it("takes the threshold from SALESFORCE_BULK_THRESHOLD, and from a stored config document once loaded", async () => {
+    const { sf } = setup();
+    server.use(...fakeAttio().handlers);
+    const deps = buildDeps(env, parseEnvConfig({ ...env, SALESFORCE_BULK_THRESHOLD: "4" }), createLogger("silent"));
+    await deps.salesforce.createMany("Contact", contacts(3));
+    expect(sf.bulkCalls()).toEqual([]);
+    await deps.salesforce.createMany("Contact", contacts(4));
+    expect(sf.bulkCalls()).toHaveLength(JOB_CALLS.length);
+
+    await openDb(env.DB)
+      .insert(configVersions)
+      .values({ kind: "config", document: { toml: "[salesforce]\nbulk_threshold = 2\n" } });
+    await loadRuntime(deps, env.CURSORS);
+    sf.calls.length = 0;
+    await deps.salesforce.createMany("Contact", contacts(2));
+    expect(sf.bulkCalls()).toEqual(JOB_CALLS);
   });
 
   it("stays on sObject Collections below the threshold", async () => {

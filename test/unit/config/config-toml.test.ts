@@ -19,12 +19,15 @@ describe("config.toml parsing", () => {
     const config = parseSyncConfig("");
     expect(config.sync).toEqual({ direction: "bidirectional", batch_size: 50, conflict_resolution: "last_write" });
     expect(config.attio.api_key_env).toBe("ATTIO_API_KEY");
+    // Unset: SALESFORCE_BULK_THRESHOLD decides.
+    expect(config.salesforce.bulk_threshold).toBeUndefined();
     expect(config.mappings.deals.close_date_attribute).toBe("close_date");
     expect(config.custom_mappings).toEqual([]);
   });
 
   it("parses config.example.toml as shipped", () => {
     const config = parseSyncConfig(example);
+    expect(config.salesforce.bulk_threshold).toBe(2000);
     expect(config.mappings.companies.fields).toHaveLength(2);
     expect(config.mappings.deals.stages).toEqual({
       new: "Prospecting",

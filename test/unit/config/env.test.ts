@@ -22,7 +22,9 @@ describe("parseEnvConfig", () => {
       CONFLICT_RESOLUTION: "last_write",
       BATCH_SIZE: 50,
       LOG_LEVEL: "info",
+      SALESFORCE_BULK_THRESHOLD: 2000,
     });
+    expect(parseEnvConfig({ ...complete, SALESFORCE_BULK_THRESHOLD: "500" }).SALESFORCE_BULK_THRESHOLD).toBe(500);
   });
 
   it("names every missing secret and says how to set it", () => {
@@ -40,8 +42,10 @@ describe("parseEnvConfig", () => {
         SYNC_DIRECTION: "sideways",
         SALESFORCE_API_VERSION: "v62",
         SALESFORCE_CLIENT_SECRET: "",
+        SALESFORCE_BULK_THRESHOLD: "0",
       }),
     );
+    expect(error.message).toContain("SALESFORCE_BULK_THRESHOLD");
     expect(error.message).toContain("SYNC_DIRECTION");
     expect(error.message).toContain("SALESFORCE_API_VERSION");
     expect(error.message).toContain("SALESFORCE_CLIENT_SECRET: SALESFORCE_CLIENT_SECRET is not set");
