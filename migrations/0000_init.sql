@@ -96,6 +96,15 @@ CREATE TABLE `inbound_events` (
 );
 --> statement-breakpoint
 CREATE INDEX `inbound_events_received_idx` ON `inbound_events` (`received_at`);--> statement-breakpoint
+CREATE TABLE `job_match_keys` (
+	`job_id` text NOT NULL,
+	`mapping` text NOT NULL,
+	`key` text NOT NULL,
+	`sf_id` text NOT NULL,
+	PRIMARY KEY(`job_id`, `mapping`, `key`, `sf_id`),
+	FOREIGN KEY (`job_id`) REFERENCES `sync_jobs`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
 CREATE TABLE `job_records` (
 	`job_id` text NOT NULL,
 	`mapping` text NOT NULL,

@@ -94,7 +94,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ip: "127.0.0.1",
         port: workerPort,
         persistTo: state,
-        logLevel: "none",
+        // Worker logs reach the console only when asked for (`logLevel` other than silent).
+        logLevel: options.logLevel && options.logLevel !== "silent" ? "log" : "none",
         vars: {
           ATTIO_API_URL: attio.url,
           ATTIO_API_KEY: attio.apiKey,

@@ -173,6 +173,31 @@ export class SalesforceClient {
     );
   }
 
+  /**
+   * Records that someone other than the integration user changed at or after `since` (ISO time):
+   * what a job's match index, built from a snapshot, may not know yet. Undefined when the token
+   * response did not name the integration user (the caller then queries by match key instead).
+   */
+  async changedByOthersSince(
+    object: string,
+    since: string,
+    fields: readonly string[],
+  ): Promise<SfRecordRow[] | undefined> {
+    const { userId } = await getToken(this.options.token);
+    if (!userId) return undefined;
+    const soql = `SELECT ${selectList(fields)} FROM ${object} WHERE SystemModstamp >= ${since} AND LastModifiedById != '${soqlString(userId)}'`;
+    return this.query<SfRecordRow>(soql);
+  }
+
+  /**
+   * One page of a whole object's match-key field, in Id order after `afterId`: how a job builds its
+   * match index with one query per 2,000 records instead of one per handful of keys.
+   */
+  async matchKeyPage(object: string, field: string, afterId: string, limit: number): Promise<SfRecordRow[]> {
+    const soql = `SELECT Id, ${field} FROM ${object} WHERE Id > '${soqlString(afterId)}' ORDER BY Id LIMIT ${limit}`;
+    return this.call(async (conn) => (await conn.query<SfRecordRow>(soql)).records);
+  }
+
   /** Deleted records among `ids` (from the Recycle Bin through queryAll), with the merge winner if any. */
   async deletedWithMaster(
     object: string,

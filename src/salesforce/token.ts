@@ -7,12 +7,16 @@ export const TokenResponseSchema = z.object({
   instance_url: z.url(),
   token_type: z.string().optional(),
   issued_at: z.string().optional(),
+  /** The identity URL, `https://…/id/<orgId>/<userId>`: names the integration user. */
+  id: z.string().optional(),
 });
 
 export interface SalesforceToken {
   accessToken: string;
   instanceUrl: string;
   obtainedAt: number;
+  /** The integration user's id (from the identity URL), when the response names it. */
+  userId?: string;
 }
 
 export interface TokenSettings {
@@ -80,10 +84,12 @@ async function requestToken(settings: TokenSettings, now: number): Promise<Sales
   if (!parsed.success) {
     throw new SyncError("auth_failed", "Salesforce token response has no access_token/instance_url", { status: 502 });
   }
+  const userId = /\/id\/[^/]+\/([A-Za-z0-9]{15,18})$/.exec(parsed.data.id ?? "")?.[1];
   return {
     accessToken: parsed.data.access_token,
     instanceUrl: parsed.data.instance_url.replace(/\/+$/, ""),
     obtainedAt: now,
+    ...(userId ? { userId } : {}),
   };
 }
 

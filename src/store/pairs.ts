@@ -97,10 +97,48 @@ export interface SavePair {
 
 /** Stores the pair, its new base and its audit rows in one D1 batch (one transaction). */
 export async function savePair(db: Db, save: SavePair): Promise<void> {
+  await savePairs(db, [save]);
+}
+
+/**
+ * Stores many pairs, their bases and audit rows in one D1 batch (one transaction, one round trip):
+ * all of them or, if one fails, none.
+ */
+export async function savePairs(db: Db, saves: readonly SavePair[]): Promise<void> {
+  const statements = (await Promise.all(saves.map((save) => pairStatements(db, save)))).flat();
+  const [first, ...rest] = statements;
+  if (first) await db.batch([first, ...rest]);
+}
+
+/**
+ * Stores many pairs in one batch and, if that batch fails (one pair clashing with a pair another
+ * consumer just stored), one pair at a time, so only the clashing ones fail. Returns each save's
+ * error, or undefined where it was stored.
+ */
+export async function savePairsApart(db: Db, saves: readonly SavePair[]): Promise<(unknown | undefined)[]> {
+  try {
+    await savePairs(db, saves);
+    return saves.map(() => undefined);
+  } catch (batchError) {
+    if (saves.length === 1) return [batchError];
+    const errors: (unknown | undefined)[] = [];
+    for (const save of saves) {
+      try {
+        await savePairs(db, [save]);
+        errors.push(undefined);
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    return errors;
+  }
+}
+
+async function pairStatements(db: Db, save: SavePair) {
   const { mapping, base } = save;
   const baseHash = await hashBase(base);
   const baseValues = base as unknown as Record<string, unknown>;
-  await db.batch([
+  return [
     db
       .insert(idMappings)
       .values(mapping)
@@ -130,7 +168,7 @@ export async function savePair(db: Db, save: SavePair): Promise<void> {
         },
       }),
     ...save.audits.map((audit) => db.insert(auditLog).values({ ...audit, mappingId: mapping.id })),
-  ]);
+  ];
 }
 
 function hashBase(base: Base): Promise<string> {

@@ -141,6 +141,24 @@ export const jobRecords = sqliteTable(
   ],
 );
 
+/**
+ * A job's match index: the first match key of every record of a Salesforce object (normalized as
+ * the mapping's match key says), read once in pages of 2,000 before the job lists the Attio side,
+ * so matching 100,000 Attio records costs no per-record Salesforce query.
+ */
+export const jobMatchKeys = sqliteTable(
+  "job_match_keys",
+  {
+    jobId: text("job_id")
+      .notNull()
+      .references(() => syncJobs.id, { onDelete: "cascade" }),
+    mapping: text("mapping").notNull(),
+    key: text("key").notNull(),
+    sfId: text("sf_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.mapping, t.key, t.sfId] })],
+);
+
 /** A field changed on both sides to different values since the base, awaiting a decision. */
 export const conflicts = sqliteTable(
   "conflicts",

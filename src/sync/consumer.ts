@@ -9,7 +9,7 @@ import { saveUsage } from "./budget.ts";
 import { salesforceCatchup } from "./catchup.ts";
 import { buildDeps, type SyncDeps } from "./deps.ts";
 import { type EngineOptions, syncMapping, type Touch, type TouchOutcome } from "./engine.ts";
-import { type JobOutcome, recordJobOutcomes, runJobPage } from "./jobs.ts";
+import { type JobOutcome, lookupMatchIndex, recordJobOutcomes, runJobPage } from "./jobs.ts";
 import {
   internalAttioMessage,
   internalSalesforceMessage,
@@ -57,6 +57,8 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
   const routed: Routed[] = [];
   /** Per mapping: its touched records, one Touch per record however many messages named it. */
   const groups = new Map<string, Map<string, Touch>>();
+  /** Groups of a job's records that match through the job's match index. */
+  const matchIndexes = new Map<string, { jobId: string; since: string }>();
   for (const { raw, message } of valid) {
     const msgLog = log.child({ correlation_id: message.correlationId });
     let route: Route;
@@ -90,14 +92,22 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
     // Coalesce: several events about one record in a batch are synced once (the latest event wins,
     // a merge is remembered). A dry run's records are planned apart from live ones.
     const dry = "dryRun" in message && message.dryRun === true;
-    const name = `${route.compiled.mapping.name}${dry ? DRY : ""}`;
+    // A job's records matched through its match index are synced as a group of their own.
+    const indexed =
+      // Only a first delivery: a redelivered message may follow our own creates, which the index
+      // (a snapshot that ignores the integration user's changes) cannot see.
+      message.kind === "records.sync" && message.jobId && message.matchIndexSince && raw.attempts === 1
+        ? { jobId: message.jobId, since: message.matchIndexSince }
+        : undefined;
+    const name = `${route.compiled.mapping.name}${dry ? DRY : ""}${indexed ? `|index=${indexed.jobId}` : ""}`;
+    if (indexed) matchIndexes.set(name, indexed);
     const group = groups.get(name) ?? new Map<string, Touch>();
     groups.set(name, group);
     const keys: string[] = [];
     for (const touch of route.touches) {
       const key = `${touch.side}:${touch.recordId}`;
       const earlier = group.get(key);
-      group.set(key, { ...touch, mergedFrom: touch.mergedFrom ?? earlier?.mergedFrom });
+      group.set(key, { ...touch, attempt: raw.attempts, mergedFrom: touch.mergedFrom ?? earlier?.mergedFrom });
       keys.push(`${name}|${key}`);
     }
     routed.push({ raw, message, keys });
@@ -107,11 +117,23 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
   const options = engineOptions(deps, env, runtime);
   // Mappings run in configuration order (companies before people and deals) so parents link first.
   for (const compiled of runtime.mappings) {
-    for (const dry of [false, true]) {
-      const name = `${compiled.mapping.name}${dry ? DRY : ""}`;
-      const group = groups.get(name);
-      if (!group) continue;
-      const engineOptions = { ...options(compiled.mapping.name), dryRun: dry };
+    for (const [name, group] of groups) {
+      if (name.split("|")[0] !== compiled.mapping.name) continue;
+      const dry = name.includes(DRY);
+      const index = matchIndexes.get(name);
+      const engineOptions = {
+        ...options(compiled.mapping.name),
+        dryRun: dry,
+        ...(index
+          ? {
+              matchIndex: {
+                since: index.since,
+                lookup: (keys: readonly string[]) =>
+                  lookupMatchIndex(deps.db, index.jobId, compiled.mapping.name, keys),
+              },
+            }
+          : {}),
+      };
       const result = await syncMapping(deps, compiled, [...group.values()], engineOptions);
       for (const [touch, outcome] of result) outcomes.set(`${name}|${touch.side}:${touch.recordId}`, outcome);
     }
@@ -246,10 +268,18 @@ function engineOptions(deps: SyncDeps, env: Env, runtime: Runtime) {
         : internalSalesforceMessage(object, recordId);
     await env.SYNC_QUEUE.send(body, { contentType: "json" });
   };
-  const onLinked: EngineOptions["onLinked"] = async (attioId, sfId) => {
+  const onLinked: EngineOptions["onLinked"] = async (pairs) => {
     const waiting = [
-      ...(await takeWaiting(deps.db, "attio", [attioId])),
-      ...(await takeWaiting(deps.db, "salesforce", [sfId])),
+      ...(await takeWaiting(
+        deps.db,
+        "attio",
+        pairs.map((p) => p.attioId),
+      )),
+      ...(await takeWaiting(
+        deps.db,
+        "salesforce",
+        pairs.map((p) => p.sfId),
+      )),
     ];
     for (const record of waiting) {
       const isSalesforce =

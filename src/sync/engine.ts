@@ -1,4 +1,5 @@
 import type { AttioRecord } from "../attio/record-schema.ts";
+import { acquireLeases, releaseLeases } from "../durable/record-lock.ts";
 import { SyncError, toSyncError } from "../lib/errors.ts";
 import type { AttioValues } from "../mapping/attio-values.ts";
 import {
@@ -19,7 +20,8 @@ import {
   type Pair,
   pairsByAttio,
   pairsBySalesforce,
-  savePair,
+  type SavePair,
+  savePairsApart,
   unlinkPair,
   upsertConflict,
 } from "../store/pairs.ts";
@@ -27,6 +29,7 @@ import { ambiguousMatches, auditLog } from "../store/schema.ts";
 import { attioSide, policiesOf, salesforceFieldsOf, salesforceSide } from "./canon.ts";
 import type { SyncDeps } from "./deps.ts";
 import type { FieldChange } from "./diff.ts";
+import { type ChangeEventValues, eventMatchesBase } from "./event-values.ts";
 import { matchQueryValues } from "./match-query.ts";
 import { nextBase } from "./next-base.ts";
 import {
@@ -57,6 +60,21 @@ export interface Touch {
   correlationId: string;
   sourceEvent: Record<string, unknown>;
   actor: string;
+  /** The field values a Salesforce change event carried, when it lists them (see event-values.ts). */
+  event?: ChangeEventValues | undefined;
+  /** How many times the queue delivered the message (1 the first time). */
+  attempt?: number | undefined;
+}
+
+/** Deliveries during which the echo of our own create waits for its pair before being matched. */
+const OWN_CREATE_WAITS = 2;
+
+function ownCreateEcho(touch: Touch): boolean {
+  return (
+    touch.event?.changeType === "CREATE" &&
+    touch.sourceEvent.ownChange === true &&
+    (touch.attempt ?? 1) <= OWN_CREATE_WAITS
+  );
 }
 
 export interface EngineOptions {
@@ -71,8 +89,13 @@ export interface EngineOptions {
   requestSync(side: "attio" | "salesforce", object: string, recordId: string): Promise<void>;
   /** The Salesforce object mapped to an Attio object (to sync the parent of a Salesforce reference). */
   salesforceObjectFor(attioObject: string): string | undefined;
-  /** A pair was linked (created or matched): records waiting on either side can now be completed. */
-  onLinked(attioId: string, sfId: string): Promise<void>;
+  /** Pairs were linked (created or matched): records waiting on either side can now be completed. */
+  onLinked(pairs: readonly { attioId: string; sfId: string }[]): Promise<void>;
+  /**
+   * A job's match index of this mapping's Salesforce object (see jobs.ts): Salesforce ids under the
+   * given match keys, and when the index began (records others changed since are read as well).
+   */
+  matchIndex?: { since: string; lookup(keys: readonly string[]): Promise<string[]> } | undefined;
 }
 
 /** One unit of work: a pair, or a record with no counterpart yet. */
@@ -99,41 +122,73 @@ export async function syncMapping(
   const outcomes = new Map<Touch, TouchOutcome>();
   const { mapping } = compiled;
   const holder = crypto.randomUUID();
+  const started = Date.now();
   const locked: string[] = [];
   try {
-    // 1. Lock: a pair by its mapping id, a record with no counterpart by its own id.
     const initial = await loadPairs(deps, compiled, touches);
+    // 0. Change events that only repeat the synced values (mostly echoes of our own writes) are
+    // settled without a lock or a read.
+    const live = touches.filter((touch) => {
+      const pair = initial.get(touch);
+      if (!pair && ownCreateEcho(touch)) {
+        // The echo of a record we just created, whose pair the writer is about to store: matching
+        // it now would only race the writer. Later it is settled without a read.
+        const error = new SyncError("record_busy", "our own create: waiting for its pair to be stored", {
+          retryAfterSeconds: 5,
+        });
+        outcomes.set(touch, { status: "retry", error });
+        return false;
+      }
+      if (!touch.event || !pair || !eventMatchesBase(compiled, pair.base, touch.event)) return true;
+      outcomes.set(touch, { status: "done", action: "unchanged: the change event matches the synced values" });
+      return false;
+    });
+    // 1. Lock: a pair by its mapping id, a record with no counterpart by its own id.
+    const names = new Map<Touch, string>();
+    for (const touch of live) {
+      const pair = initial.get(touch);
+      names.set(touch, pair ? `pair:${pair.mapping.id}` : `${touch.side}:${mapping.name}:${touch.recordId}`);
+    }
+    const leases = await acquireLeases(deps.locks, holder, [...names.values()], LEASE_MS);
+    locked.push(...leases.acquired);
+    const busy = new Map(leases.busy.map((b) => [b.name, b]));
     const ready: Touch[] = [];
-    await Promise.all(
-      touches.map(async (touch) => {
-        const pair = initial.get(touch);
-        const name = pair ? `pair:${pair.mapping.id}` : `${touch.side}:${mapping.name}:${touch.recordId}`;
-        const lease = await deps.locks.getByName(name).acquire(holder, LEASE_MS);
-        if (lease.acquired) {
-          locked.push(name);
-          ready.push(touch);
-        } else {
-          const error = new SyncError("record_busy", `${name} is being synced by another consumer`, {
-            retryAfterSeconds: Math.max(1, Math.ceil(lease.retryInMs / 1000)),
-          });
-          outcomes.set(touch, { status: "retry", error });
-        }
-      }),
-    );
+    for (const touch of live) {
+      const name = names.get(touch) as string;
+      const lease = busy.get(name);
+      if (!lease) {
+        ready.push(touch);
+        continue;
+      }
+      const error = new SyncError("record_busy", `${name} is being synced by another consumer`, {
+        retryAfterSeconds: Math.max(1, Math.ceil(lease.retryInMs / 1000)),
+      });
+      outcomes.set(touch, { status: "retry", error });
+    }
     if (ready.length === 0) return outcomes;
+    const locking = Date.now() - started;
 
     // 2. Read: pairs again (another consumer may have linked meanwhile), then both sides in bulk.
     const pairs = await loadPairs(deps, compiled, ready);
     await holdMergedAway(deps, compiled, ready, pairs);
     const units = await readUnits(deps, compiled, ready, pairs);
+    const reading = Date.now() - started - locking;
 
     // 3. Plan and write, record by record, with the writes of one kind batched.
     await new Runner(deps, compiled, options, outcomes).run(units);
+    deps.log.debug("engine timings", {
+      mapping: mapping.name,
+      touches: touches.length,
+      settled_without_read: touches.length - live.length,
+      lock_ms: locking,
+      read_ms: reading,
+      plan_write_save_ms: Date.now() - started - locking - reading,
+    });
   } catch (thrown) {
     const error = toSyncError(thrown);
     for (const touch of touches) if (!outcomes.has(touch)) outcomes.set(touch, { status: "retry", error });
   } finally {
-    await Promise.all(locked.map((name) => deps.locks.getByName(name).release(holder)));
+    if (locked.length > 0) await releaseLeases(deps.locks, holder, locked);
   }
   return outcomes;
 }
@@ -222,6 +277,16 @@ async function readUnits(
   });
 }
 
+/** Pairs stored per D1 batch (each pair is 2 statements plus its audit rows). */
+const SAVES_PER_BATCH = 100;
+
+/** A unit whose writes are done, waiting for its pair to be stored with the batch's others. */
+interface PendingSave {
+  item: Pending;
+  save: SavePair;
+  action: string;
+}
+
 /** A planned write of one unit, waiting for its batch. */
 interface Pending {
   unit: Unit;
@@ -261,14 +326,48 @@ class Runner {
       return;
     }
     await this.writeSalesforce(pending);
+    const saves: PendingSave[] = [];
     for (const item of pending) {
       if (this.outcomes.has(item.unit.touch)) continue;
       try {
-        await this.writeAttioAndSave(item);
+        saves.push(await this.writeAttio(item));
       } catch (thrown) {
         this.fail(item.unit.touch, toSyncError(thrown));
       }
     }
+    await this.saveAll(saves);
+  }
+
+  /**
+   * Stores the pairs, bases and audit rows of the batch in a few D1 batches instead of one round
+   * trip per record, then their conflicts, then tells the consumer which records were linked.
+   */
+  private async saveAll(saves: PendingSave[]) {
+    for (let i = 0; i < saves.length; i += SAVES_PER_BATCH) {
+      const part = saves.slice(i, i + SAVES_PER_BATCH);
+      const errors = await savePairsApart(
+        this.deps.db,
+        part.map((p) => p.save),
+      );
+      for (const [index, error] of errors.entries()) {
+        const p = part[index];
+        if (p && error !== undefined) this.fail(p.item.unit.touch, toSyncError(error));
+      }
+    }
+    const linked: { attioId: string; sfId: string }[] = [];
+    for (const { item, save, action } of saves) {
+      if (this.outcomes.has(item.unit.touch)) continue;
+      try {
+        for (const conflict of item.plan.conflicts) {
+          await upsertConflict(this.deps.db, save.mapping.id, conflict.field, conflict);
+        }
+        if (!item.unit.pair) linked.push({ attioId: save.mapping.attioRecordId, sfId: save.mapping.sfRecordId });
+        this.done(item.unit.touch, action);
+      } catch (thrown) {
+        this.fail(item.unit.touch, toSyncError(thrown));
+      }
+    }
+    if (linked.length > 0) await this.options.onLinked(linked);
   }
 
   /** What the mapping core may consult: the batch's id map and Attio's option titles. */
@@ -320,12 +419,14 @@ class Runner {
     const attioKeys = attioNeeds.flatMap((u) => (u.attio ? attioMatchKeys(mapping, u.attio.values).slice(0, 1) : []));
     const sfKeys = sfNeeds.flatMap((u) => (u.salesforce ? salesforceMatchKeys(mapping, u.salesforce).slice(0, 1) : []));
     if (attioKeys.length > 0) {
-      const rows = await this.deps.salesforce.findBy(
-        mapping.salesforce_object,
-        key.salesforce,
-        [...new Set(attioKeys.flatMap((k) => matchQueryValues(key.normalize, k.value)))],
-        salesforceFieldsOf(this.compiled),
-      );
+      const rows =
+        (await this.indexedCandidates(attioKeys.map((k) => k.value))) ??
+        (await this.deps.salesforce.findBy(
+          mapping.salesforce_object,
+          key.salesforce,
+          [...new Set(attioKeys.flatMap((k) => matchQueryValues(key.normalize, k.value)))],
+          salesforceFieldsOf(this.compiled),
+        ));
       const linked = await pairsBySalesforce(
         this.deps.db,
         mapping.salesforce_object,
@@ -353,6 +454,27 @@ class Runner {
       }
     }
     return { sfByKey, attioByKey };
+  }
+
+  /**
+   * Candidates from the job's match index plus what others changed since it began; undefined
+   * without an index (or without knowing the integration user), so the caller queries by key.
+   */
+  private async indexedCandidates(keys: string[]): Promise<SfRecordRow[] | undefined> {
+    const index = this.options.matchIndex;
+    if (!index) return undefined;
+    const object = this.compiled.mapping.salesforce_object;
+    const fields = salesforceFieldsOf(this.compiled);
+    const recent = await this.deps.salesforce.changedByOthersSince(object, index.since, fields);
+    if (!recent) return undefined;
+    const ids = await index.lookup([...new Set(keys)]);
+    const known = new Set(recent.map((r) => r.Id));
+    const indexed = await this.deps.salesforce.retrieve(
+      object,
+      ids.filter((id) => !known.has(id)),
+      fields,
+    );
+    return [...recent, ...indexed];
   }
 
   private async planUnit(unit: Unit, matches: Awaited<ReturnType<Runner["findMatches"]>>): Promise<Pending | null> {
@@ -582,8 +704,8 @@ class Runner {
     }
   }
 
-  /** Attio writes one record at a time (Attio has no batch write), then the pair is stored. */
-  private async writeAttioAndSave(item: Pending) {
+  /** Attio writes one record at a time (Attio has no batch write); returns the pair to store. */
+  private async writeAttio(item: Pending): Promise<PendingSave> {
     const { mapping } = this.compiled;
     const { plan, unit } = item;
     let attioValues = item.attioValues;
@@ -621,7 +743,7 @@ class Runner {
     );
     this.ids.link(mapping.attio_object, item.attioId, item.sfId);
     const mappingId = unit.pair?.mapping.id ?? crypto.randomUUID();
-    await savePair(this.deps.db, {
+    const save: SavePair = {
       mapping: {
         id: mappingId,
         attioObject: mapping.attio_object,
@@ -633,11 +755,7 @@ class Runner {
       direction: toAttio ? "sf_to_attio" : Object.keys(plan.toSalesforce).length > 0 ? "attio_to_sf" : "none",
       sfSystemModstamp: item.sfSystemModstamp,
       audits: this.audits(item),
-    });
-    for (const conflict of plan.conflicts) {
-      await upsertConflict(this.deps.db, mappingId, conflict.field, conflict);
-    }
-    if (!unit.pair) await this.options.onLinked(item.attioId, item.sfId);
+    };
     const wrote = [
       Object.keys(plan.toSalesforce).length > 0
         ? `${Object.keys(plan.toSalesforce).length} field(s) to Salesforce`
@@ -645,7 +763,7 @@ class Runner {
       toAttio ? `${Object.keys(plan.toAttio).length} field(s) to Attio` : "",
       plan.conflicts.length > 0 ? `${plan.conflicts.length} conflict(s)` : "",
     ].filter(Boolean);
-    this.done(unit.touch, `${item.operation}${wrote.length ? `: ${wrote.join(", ")}` : ""}`);
+    return { item, save, action: `${item.operation}${wrote.length ? `: ${wrote.join(", ")}` : ""}` };
   }
 
   /**

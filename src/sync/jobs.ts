@@ -1,8 +1,9 @@
 import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { SyncError } from "../lib/errors.ts";
+import { salesforceMatchKeys } from "../mapping/engine.ts";
 import type { Db } from "../store/db.ts";
-import { jobRecords, syncJobs } from "../store/schema.ts";
+import { jobMatchKeys, jobRecords, syncJobs } from "../store/schema.ts";
 import { budgetPause } from "./budget.ts";
 import { ATTIO_PAGE, differingRecords, SF_PAGE } from "./catchup.ts";
 import type { SyncDeps } from "./deps.ts";
@@ -41,6 +42,8 @@ export type JobParams = z.infer<typeof JobParamsSchema>;
 export interface JobStep {
   mapping: string;
   side: "attio" | "salesforce";
+  /** Read the Salesforce object's match keys into the job's match index (before the Attio step). */
+  index?: boolean;
 }
 
 /** The counters a job reports. */
@@ -69,6 +72,9 @@ export function jobSteps(runtime: Runtime, params: JobParams): JobStep[] {
   return runtime.mappings
     .filter((m) => !wanted || wanted.has(m.mapping.name))
     .flatMap((m): JobStep[] => [
+      ...(params.direction !== "sf_to_attio" && params.mode !== "records" && m.mapping.match_keys[0]
+        ? [{ mapping: m.mapping.name, side: "salesforce" as const, index: true }]
+        : []),
       ...(params.direction !== "sf_to_attio" ? [{ mapping: m.mapping.name, side: "attio" as const }] : []),
       ...(params.direction !== "attio_to_sf" ? [{ mapping: m.mapping.name, side: "salesforce" as const }] : []),
     ]);
@@ -130,7 +136,9 @@ export async function runJobPage(
   if (!job) return "job no longer exists";
   if (job.state === "cancelled" || job.state === "done" || job.state === "failed") return `job is ${job.state}`;
   const params = JobParamsSchema.extend({
-    steps: z.array(z.object({ mapping: z.string(), side: z.enum(["attio", "salesforce"]) })),
+    steps: z.array(
+      z.object({ mapping: z.string(), side: z.enum(["attio", "salesforce"]), index: z.boolean().optional() }),
+    ),
   })
     .strip()
     .parse(job.params);
@@ -146,6 +154,7 @@ export async function runJobPage(
   }
   const compiled = runtime.mappings.find((m) => m.mapping.name === step.mapping);
   if (!compiled) throw new SyncError("bad_request", `mapping ${step.mapping} is no longer enabled`);
+  if (step.index) return indexPage(deps, job.id, compiled, message, progress, send);
   const key = `${step.mapping}:${step.side}`;
   let ids: string[];
   let next: JobPageMessage;
@@ -211,6 +220,7 @@ export async function runJobPage(
       jobId: job.id,
       ...(params.dry_run ? { dryRun: true } : {}),
       correlationId: `job:${job.id}`,
+      matchIndexSince: step.side === "attio" ? indexedSince(progress, step.mapping) : undefined,
     }),
   );
   progress[key] = { complete: next.step !== message.step };
@@ -226,6 +236,103 @@ export async function runJobPage(
     .where(eq(syncJobs.id, job.id));
   await send([next]);
   return `queued ${ids.length} ${key} record(s)`;
+}
+
+/** Records per match-index page: one SOQL page. */
+const INDEX_PAGE = 2_000;
+
+/** How far before its first page a match index looks for changes made by others. */
+const INDEX_OVERLAP_MS = 120_000;
+
+/**
+ * One page of a job's match index: the Salesforce object's first match key per record, stored in
+ * `job_match_keys`. The Attio step that follows looks candidates up there, and asks Salesforce only
+ * for what others changed since the index began (`changedByOthersSince`).
+ */
+async function indexPage(
+  deps: SyncDeps,
+  jobId: string,
+  compiled: Runtime["mappings"][number],
+  message: JobPageMessage,
+  progress: Record<string, unknown>,
+  send: (messages: SyncMessage[], delaySeconds?: number) => Promise<void>,
+): Promise<string> {
+  const { mapping } = compiled;
+  const matchKey = mapping.match_keys[0];
+  const key = `${mapping.name}:index`;
+  const started = (progress[key] as { since?: string } | undefined)?.since;
+  const since = started ?? soqlDateTime(Date.now() - INDEX_OVERLAP_MS);
+  let count = 0;
+  let next = pageMessage(jobId, message.step + 1, 0);
+  if (matchKey) {
+    const rows = await deps.salesforce.matchKeyPage(
+      mapping.salesforce_object,
+      matchKey.salesforce,
+      message.cursor?.id ?? "",
+      INDEX_PAGE,
+    );
+    const entries = rows.flatMap((row) =>
+      salesforceMatchKeys(mapping, row)
+        .slice(0, 1)
+        .map((k) => [k.value, row.Id]),
+    );
+    for (let i = 0; i < entries.length; i += OUTCOMES_PER_STATEMENT) {
+      await deps.db.run(sql`insert or ignore into job_match_keys (job_id, mapping, key, sf_id)
+        select ${jobId}, ${mapping.name}, value ->> '$[0]', value ->> '$[1]'
+        from json_each(${JSON.stringify(entries.slice(i, i + OUTCOMES_PER_STATEMENT))})`);
+    }
+    count = rows.length;
+    const last = rows.at(-1);
+    if (rows.length === INDEX_PAGE && last) {
+      next = pageMessage(jobId, message.step, message.offset + rows.length, { stamp: "", id: last.Id });
+    }
+  }
+  const complete = next.step !== message.step;
+  const updated = {
+    ...progress,
+    [key]: { since, indexed: ((progress[key] as { indexed?: number })?.indexed ?? 0) + count, complete },
+  };
+  await deps.db
+    .update(syncJobs)
+    .set({
+      state: "running",
+      progress: updated,
+      checkpoint: { step: next.step, offset: next.offset, ...(next.cursor ? { cursor: next.cursor } : {}) },
+      updatedAt: now(),
+    })
+    .where(eq(syncJobs.id, jobId));
+  await send([next]);
+  return `indexed ${count} ${mapping.salesforce_object} match key(s)`;
+}
+
+/** When the mapping's match index began, once it is complete. */
+function indexedSince(progress: Record<string, unknown>, mapping: string): string | undefined {
+  const entry = progress[`${mapping}:index`] as { since?: string; complete?: boolean } | undefined;
+  return entry?.complete ? entry.since : undefined;
+}
+
+/** A SOQL datetime literal (whole seconds, UTC). */
+function soqlDateTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** Salesforce ids in the job's match index under any of `keys`. */
+export async function lookupMatchIndex(db: Db, jobId: string, mapping: string, keys: readonly string[]) {
+  const ids: string[] = [];
+  for (let i = 0; i < keys.length; i += OUTCOMES_PER_STATEMENT) {
+    const rows = await db
+      .select({ sfId: jobMatchKeys.sfId })
+      .from(jobMatchKeys)
+      .where(
+        and(
+          eq(jobMatchKeys.jobId, jobId),
+          eq(jobMatchKeys.mapping, mapping),
+          sql`${jobMatchKeys.key} in (select value from json_each(${JSON.stringify(keys.slice(i, i + OUTCOMES_PER_STATEMENT))}))`,
+        ),
+      );
+    ids.push(...rows.map((r) => r.sfId));
+  }
+  return [...new Set(ids)];
 }
 
 /**

@@ -81,6 +81,11 @@ export const RecordsMessageSchema = z.object({
   reason: z.string(),
   attempt: z.number().int().min(1).default(1),
   jobId: z.string().optional(),
+  /**
+   * The job built a match index of this mapping's Salesforce object at this time: candidates come
+   * from it (plus what others changed since), not from a query per match key.
+   */
+  matchIndexSince: z.iso.datetime().optional(),
   dryRun: z.boolean().optional(),
   dedupeKey: z.string(),
   correlationId: z.string(),
@@ -164,7 +169,13 @@ export function recordsMessages(
   side: "attio" | "salesforce",
   recordIds: readonly string[],
   reason: string,
-  extra: { jobId?: string; dryRun?: boolean; attempt?: number; correlationId?: string } = {},
+  extra: {
+    jobId?: string;
+    dryRun?: boolean;
+    attempt?: number;
+    correlationId?: string;
+    matchIndexSince?: string | undefined;
+  } = {},
 ): RecordsMessage[] {
   const out: RecordsMessage[] = [];
   for (let i = 0; i < recordIds.length; i += MAX_RECORDS_PER_MESSAGE) {
@@ -178,6 +189,7 @@ export function recordsMessages(
       attempt: extra.attempt ?? 1,
       ...(extra.jobId ? { jobId: extra.jobId } : {}),
       ...(extra.dryRun ? { dryRun: true } : {}),
+      ...(extra.matchIndexSince ? { matchIndexSince: extra.matchIndexSince } : {}),
       dedupeKey: `internal:${id}`,
       correlationId: extra.correlationId ?? `internal:${id}`,
       receivedAt: new Date().toISOString(),

@@ -2,6 +2,7 @@ import type { CompiledMapping } from "../mapping/engine.ts";
 import { isOwnChange } from "../salesforce/change-origin.ts";
 import type { SyncDeps } from "./deps.ts";
 import type { Touch } from "./engine.ts";
+import type { ChangeEventValues } from "./event-values.ts";
 import type { JobPageMessage, SyncMessage } from "./messages.ts";
 import type { Runtime } from "./runtime.ts";
 
@@ -60,6 +61,7 @@ export async function routeMessage(deps: SyncDeps, runtime: Runtime, message: Sy
             ownChange: isOwnChange(header.changeOrigin, deps.config.SALESFORCE_CLIENT_NAME),
           },
           actor: `salesforce-user:${header.commitUser ?? "-"}`,
+          event: eventValues(message),
         }),
       );
       return { kind: "touches", compiled, touches };
@@ -85,4 +87,21 @@ export async function routeMessage(deps: SyncDeps, runtime: Runtime, message: Sy
     case "job.page":
       return { kind: "job", message };
   }
+}
+
+/**
+ * The values a relayed CREATE or UPDATE event carries, for the engine's no-read check. Internal
+ * messages (jobs, catch-up, deferred parents) are synthetic "re-read this" events: they carry none.
+ */
+function eventValues(message: Extract<SyncMessage, { kind: "salesforce.change" }>): ChangeEventValues | undefined {
+  const { header } = message;
+  if (message.replayId === "internal" || message.dedupeKey.startsWith("internal:")) return undefined;
+  if (header.changeType !== "CREATE" && header.changeType !== "UPDATE") return undefined;
+  if (Object.keys(message.fields).length === 0) return undefined;
+  return {
+    changeType: header.changeType,
+    changedFields: header.changedFields,
+    nulledFields: header.nulledFields,
+    fields: message.fields,
+  };
 }

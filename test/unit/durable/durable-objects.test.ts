@@ -1,30 +1,40 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { BUCKETS } from "../../../src/durable/limits.ts";
+import { acquireLeases, LOCK_SHARDS, lockShard, releaseLeases } from "../../../src/durable/record-lock.ts";
 
 describe("RecordLock", () => {
   it("grants one holder at a time and lets another in after release", async () => {
-    const lock = env.RECORD_LOCK.getByName("attio:people:lock-1");
-    expect(await lock.acquire("a", 60_000)).toEqual({ acquired: true });
-    const denied = await lock.acquire("b", 60_000);
+    const lock = env.RECORD_LOCK.getByName(lockShard("attio:people:lock-1"));
+    expect(await lock.acquire("a", "attio:people:lock-1", 60_000)).toEqual({ acquired: true });
+    const denied = await lock.acquire("b", "attio:people:lock-1", 60_000);
     expect(denied).toMatchObject({ acquired: false, heldBy: "a" });
     expect(denied.acquired === false && denied.retryInMs).toBeGreaterThan(59_000);
-    expect(await lock.release("b")).toBe(false);
-    expect(await lock.release("a")).toBe(true);
-    expect(await lock.acquire("b", 60_000)).toEqual({ acquired: true });
+    expect(await lock.release("b", "attio:people:lock-1")).toBe(false);
+    expect(await lock.release("a", "attio:people:lock-1")).toBe(true);
+    expect(await lock.acquire("b", "attio:people:lock-1", 60_000)).toEqual({ acquired: true });
   });
 
   it("lets another holder take over an expired lease", async () => {
-    const lock = env.RECORD_LOCK.getByName("attio:people:lock-2");
-    await lock.acquire("crashed", 1);
+    const lock = env.RECORD_LOCK.getByName(lockShard("attio:people:lock-2"));
+    await lock.acquire("crashed", "attio:people:lock-2", 1);
     await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(await lock.acquire("next", 60_000)).toEqual({ acquired: true });
-    expect(await lock.release("crashed")).toBe(false);
+    expect(await lock.acquire("next", "attio:people:lock-2", 60_000)).toEqual({ acquired: true });
+    expect(await lock.release("crashed", "attio:people:lock-2")).toBe(false);
   });
 
-  it("keeps records independent", async () => {
-    expect(await env.RECORD_LOCK.getByName("attio:people:lock-3").acquire("a", 60_000)).toEqual({ acquired: true });
-    expect(await env.RECORD_LOCK.getByName("attio:people:lock-4").acquire("b", 60_000)).toEqual({ acquired: true });
+  it("takes many leases across shards in one call per shard, and reports the busy ones", async () => {
+    const names = Array.from({ length: 300 }, (_, i) => `attio:companies:many-${i}`);
+    expect(new Set(names.map(lockShard)).size).toBe(LOCK_SHARDS);
+    const first = await acquireLeases(env.RECORD_LOCK, "a", names.slice(0, 200), 60_000);
+    expect(first.acquired.sort()).toEqual(names.slice(0, 200).sort());
+    const second = await acquireLeases(env.RECORD_LOCK, "b", names.slice(100), 60_000);
+    expect(second.acquired.sort()).toEqual(names.slice(200).sort());
+    expect(second.busy.map((b) => b.name).sort()).toEqual(names.slice(100, 200).sort());
+    expect(second.busy.every((b) => b.heldBy === "a" && b.retryInMs > 59_000)).toBe(true);
+    await releaseLeases(env.RECORD_LOCK, "a", names.slice(0, 200));
+    const third = await acquireLeases(env.RECORD_LOCK, "b", names.slice(100, 200), 60_000);
+    expect(third.busy).toEqual([]);
   });
 });
 
