@@ -166,6 +166,30 @@ export function fakeSalesforce(
           .map(([id, f]) => row(id, { SystemModstamp: f.SystemModstamp }));
         return HttpResponse.json({ ...emptyQuery, totalSize: records.length, records }, { headers: limitInfo() });
       }
+      // A job's match-index page: one field of every record after an Id, in Id order.
+      const page = /^SELECT Id, (\w+) FROM Contact WHERE Id > '([^']*)' ORDER BY Id LIMIT (\d+)$/.exec(soql);
+      if (page) {
+        const [, field = "", afterId = "", limit = "2000"] = page;
+        const records = [...contacts.entries()]
+          .filter(([id]) => id > afterId)
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .slice(0, Number(limit))
+          .map(([id, f]) => row(id, { [field]: f[field] ?? null }));
+        return HttpResponse.json({ ...emptyQuery, totalSize: records.length, records }, { headers: limitInfo() });
+      }
+      // What others changed since a job's match index began.
+      const others = /WHERE SystemModstamp >= (\S+) AND LastModifiedById != '([^']*)'$/.exec(soql);
+      if (others) {
+        const [, since = "", user = ""] = others;
+        const selected = (/^SELECT (.*) FROM/.exec(soql)?.[1] ?? "Id").split(",").map((f) => f.trim());
+        const records = [...contacts.entries()]
+          .filter(([, f]) => Date.parse(String(f.SystemModstamp ?? "").replace("+0000", "Z")) >= Date.parse(since))
+          .filter(([, f]) => f.LastModifiedById !== user)
+          .map(([id, f]) =>
+            row(id, Object.fromEntries(selected.filter((n) => n !== "Id").map((n) => [n, f[n] ?? null]))),
+          );
+        return HttpResponse.json({ ...emptyQuery, totalSize: records.length, records }, { headers: limitInfo() });
+      }
       const where = /WHERE (Id|Email) IN \((.*)\)/.exec(soql);
       if (!where) throw new Error(`fake Salesforce: unsupported SOQL ${soql}`);
       const field = where[1] as string;

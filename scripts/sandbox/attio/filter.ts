@@ -60,6 +60,9 @@ function compare(operator: string, actual: unknown, operand: unknown): boolean {
       return a === b || (typeof a === "string" && typeof b === "string" && sameInstant(a, b));
     case "$in":
       if (!Array.isArray(operand)) throw filterError("$in takes an array");
+      // A plain string is one set lookup (a query naming 2,000 record ids stays fast); only
+      // timestamps need $eq's instant comparison.
+      if (typeof a === "string" && !/^\d{4}-\d\d-\d\dT/.test(a)) return lowercased(operand).has(a);
       return operand.some((item) => compare("$eq", actual, item));
     case "$contains":
       return String(a).includes(String(b));
@@ -78,6 +81,17 @@ function compare(operator: string, actual: unknown, operand: unknown): boolean {
     default:
       throw filterError(`Unknown filter operator "${operator}".`);
   }
+}
+
+/** An $in operand's strings, lowercased, computed once per query. */
+const operandSets = new WeakMap<unknown[], Set<unknown>>();
+function lowercased(operand: unknown[]): Set<unknown> {
+  let set = operandSets.get(operand);
+  if (!set) {
+    set = new Set(operand.map((item) => (typeof item === "string" ? item.toLowerCase() : item)));
+    operandSets.set(operand, set);
+  }
+  return set;
 }
 
 function sameInstant(a: string, b: string): boolean {
