@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { penalizeBucket, takeToken } from "../durable/limits.ts";
+import { BUCKETS, type Buckets, penalizeBucket, takeToken } from "../durable/limits.ts";
 import type { RateLimiter } from "../durable/rate-limiter.ts";
 import { SyncError } from "../lib/errors.ts";
 import { parseRetryAfter } from "../lib/retry-after.ts";
@@ -22,6 +22,8 @@ export interface AttioClientOptions {
   apiUrl: string;
   apiKey: string;
   limiter: DurableObjectNamespace<RateLimiter>;
+  /** The rate-limit buckets (default: Attio's published limits). */
+  buckets?: Buckets;
   fetch?: typeof fetch;
 }
 
@@ -156,7 +158,7 @@ export class AttioClient {
 
   private async request(method: Method, path: string, body?: unknown): Promise<unknown> {
     const bucket = method === "GET" || path.endsWith("/query") ? "attio:read" : "attio:write";
-    await takeToken(this.options.limiter, bucket);
+    await takeToken(this.options.limiter, bucket, (this.options.buckets ?? BUCKETS)[bucket]);
     const init: RequestInit = {
       method,
       headers: {

@@ -41,6 +41,14 @@ export const EnvConfigSchema = z.object({
    * instead of sObject Collections. config.toml's `[salesforce] bulk_threshold` wins when set.
    */
   SALESFORCE_BULK_THRESHOLD: z.coerce.number().int().min(1).default(2000),
+  /**
+   * The APIs' rate limits the shared limiter keeps under (Attio publishes 100 reads/s and 25
+   * writes/s per workspace and may lower them; Salesforce calls are spaced to be polite). Work runs
+   * at 96% of each Attio limit and no one-second window exceeds it.
+   */
+  ATTIO_READS_PER_SECOND: z.coerce.number().min(1).max(1000).default(100),
+  ATTIO_WRITES_PER_SECOND: z.coerce.number().min(1).max(1000).default(25),
+  SALESFORCE_CALLS_PER_SECOND: z.coerce.number().min(1).max(1000).default(20),
   /** A sync job with no progress for this long is driven again by the cron (lost messages). */
   JOB_STALL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   /** Audit history older than this is deleted by the scheduled cleanup. */

@@ -1,5 +1,5 @@
 import { Connection } from "jsforce";
-import { takeToken } from "../durable/limits.ts";
+import { BUCKETS, type Buckets, takeToken } from "../durable/limits.ts";
 import type { RateLimiter } from "../durable/rate-limiter.ts";
 import { SyncError } from "../lib/errors.ts";
 import {
@@ -18,6 +18,8 @@ export interface SalesforceClientOptions {
   /** Sent as `Sforce-Call-Options: client=<name>` so change events of our own writes can be recognised. */
   clientName: string;
   limiter: DurableObjectNamespace<RateLimiter>;
+  /** The rate-limit buckets (default: the published limits). */
+  buckets?: Buckets;
   /**
    * createMany / updateMany / upsertMany given at least this many records write them through a
    * Bulk API 2.0 ingest job instead of sObject Collections (default DEFAULT_BULK_THRESHOLD).
@@ -82,7 +84,7 @@ export class SalesforceClient {
       let page = await conn.query<T>(soql);
       records.push(...page.records);
       while (!page.done && page.nextRecordsUrl) {
-        await takeToken(this.options.limiter, "salesforce");
+        await takeToken(this.options.limiter, "salesforce", (this.options.buckets ?? BUCKETS).salesforce);
         page = await conn.queryMore<T>(page.nextRecordsUrl);
         records.push(...page.records);
       }
@@ -331,7 +333,7 @@ export class SalesforceClient {
 
   private async attempt<T>(work: (conn: Connection) => Promise<T>): Promise<T> {
     const token = await getToken(this.options.token);
-    await takeToken(this.options.limiter, "salesforce");
+    await takeToken(this.options.limiter, "salesforce", (this.options.buckets ?? BUCKETS).salesforce);
     const conn = new Connection({
       instanceUrl: token.instanceUrl,
       accessToken: token.accessToken,

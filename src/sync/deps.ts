@@ -1,5 +1,6 @@
 import { AttioClient } from "../attio/client.ts";
 import type { EnvConfig } from "../config/env.ts";
+import { bucketsFor } from "../durable/limits.ts";
 import type { Logger } from "../lib/log.ts";
 import { SalesforceClient } from "../salesforce/client.ts";
 import { type Db, openDb } from "../store/db.ts";
@@ -15,10 +16,20 @@ export interface SyncDeps {
 }
 
 export function buildDeps(env: Env, config: EnvConfig, log: Logger): SyncDeps {
+  const buckets = bucketsFor({
+    attioReadsPerSecond: config.ATTIO_READS_PER_SECOND,
+    attioWritesPerSecond: config.ATTIO_WRITES_PER_SECOND,
+    salesforceCallsPerSecond: config.SALESFORCE_CALLS_PER_SECOND,
+  });
   return {
     config,
     db: openDb(env.DB),
-    attio: new AttioClient({ apiUrl: config.ATTIO_API_URL, apiKey: config.ATTIO_API_KEY, limiter: env.RATE_LIMITER }),
+    attio: new AttioClient({
+      apiUrl: config.ATTIO_API_URL,
+      apiKey: config.ATTIO_API_KEY,
+      limiter: env.RATE_LIMITER,
+      buckets,
+    }),
     salesforce: new SalesforceClient({
       token: {
         loginUrl: config.SALESFORCE_LOGIN_URL,
@@ -28,6 +39,7 @@ export function buildDeps(env: Env, config: EnvConfig, log: Logger): SyncDeps {
       apiVersion: config.SALESFORCE_API_VERSION,
       clientName: config.SALESFORCE_CLIENT_NAME,
       limiter: env.RATE_LIMITER,
+      buckets,
       bulkThreshold: config.SALESFORCE_BULK_THRESHOLD,
     }),
     locks: env.RECORD_LOCK,

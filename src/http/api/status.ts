@@ -1,7 +1,7 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { BUCKETS, type BucketName } from "../../durable/limits.ts";
+import { type BucketName, type Buckets, bucketsFor } from "../../durable/limits.ts";
 import { budgetExhausted } from "../../salesforce/client.ts";
 import { getToken } from "../../salesforce/token.ts";
 import { openDb } from "../../store/db.ts";
@@ -147,7 +147,14 @@ async function status(c: Context<AppEnv>): Promise<Response> {
       mappings: runtime ? await perMapping(db, runtime, catchup?.objects ?? {}) : null,
       mapping_issues: runtime?.issues ?? null,
       catch_up: catchup?.objects ?? null,
-      rate_limits: await rateLimits(c.env),
+      rate_limits: await rateLimits(
+        c.env,
+        bucketsFor({
+          attioReadsPerSecond: c.var.config.ATTIO_READS_PER_SECOND,
+          attioWritesPerSecond: c.var.config.ATTIO_WRITES_PER_SECOND,
+          salesforceCallsPerSecond: c.var.config.SALESFORCE_CALLS_PER_SECOND,
+        }),
+      ),
       salesforce_api: usage ? { ...usage, reserve, paused: budgetExhausted(usage, reserve) } : null,
     },
     200,
@@ -202,10 +209,10 @@ async function perMapping(db: ReturnType<typeof openDb>, runtime: Runtime, catch
   });
 }
 
-async function rateLimits(env: Env) {
+async function rateLimits(env: Env, buckets: Buckets) {
   const entries = await Promise.all(
-    (Object.keys(BUCKETS) as BucketName[]).map(async (name) => {
-      const spec = BUCKETS[name];
+    (Object.keys(buckets) as BucketName[]).map(async (name) => {
+      const spec = buckets[name];
       const state = await env.RATE_LIMITER.getByName(name).inspect(spec);
       const blocked = state.blockedUntil ? new Date(state.blockedUntil).toISOString() : null;
       return [name, { rate_per_second: spec.ratePerSecond, tokens: state.tokens, blocked_until: blocked }] as const;

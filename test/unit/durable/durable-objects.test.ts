@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { BUCKETS } from "../../../src/durable/limits.ts";
+import { BUCKETS, bucketsFor, windowBucket } from "../../../src/durable/limits.ts";
 import { acquireLeases, LOCK_SHARDS, lockShard, releaseLeases } from "../../../src/durable/record-lock.ts";
 
 describe("RecordLock", () => {
@@ -55,8 +55,21 @@ describe("RateLimiter", () => {
     expect(await limiter.reserve({ ratePerSecond: 100, burst: 100 }, 1)).toBeGreaterThan(1_000);
   });
 
-  it("keeps every bucket inside the APIs' published limits", () => {
-    expect(BUCKETS["attio:read"].ratePerSecond).toBeLessThan(100);
-    expect(BUCKETS["attio:write"].ratePerSecond).toBeLessThan(25);
+  it("keeps every one-second window inside the APIs' published limits, at 96% of them", () => {
+    for (const [bucket, limit] of [
+      ["attio:read", 100],
+      ["attio:write", 25],
+    ] as const) {
+      const spec = BUCKETS[bucket];
+      // A full bucket plus one second of refill is the most a one-second window can hold.
+      expect(spec.burst + spec.ratePerSecond).toBeLessThanOrEqual(limit);
+      expect(spec.ratePerSecond).toBeGreaterThanOrEqual(limit * 0.95);
+    }
+    expect(windowBucket(10)).toEqual({ ratePerSecond: 9, burst: 1 });
+    expect(bucketsFor({ attioReadsPerSecond: 50, attioWritesPerSecond: 5, salesforceCallsPerSecond: 4 })).toEqual({
+      "attio:read": { ratePerSecond: 48, burst: 2 },
+      "attio:write": { ratePerSecond: 4, burst: 1 },
+      salesforce: { ratePerSecond: 4, burst: 2 },
+    });
   });
 });
