@@ -37,6 +37,7 @@ const CONTACTS = flag("contacts", 10_000);
 const NAIVE = flag("naive", 1_000);
 const SF_DAILY_LIMIT = flag("sf-daily-limit", 1_000_000);
 const TIMEOUT_MS = flag("timeout-min", 60) * 60_000;
+const POLL_TIMEOUT_MS = 15_000;
 const LATENCY_MS = flag("latency", 0);
 const SEED = 2026;
 const ATTIO_LIMITS = { read: 100, write: 25 };
@@ -96,11 +97,34 @@ interface Row {
   note: string;
 }
 
+/**
+ * JSON over HTTP with a hard timeout. Not `AbortSignal.timeout()`: under GC pressure (the emulators
+ * hold 100,000s of records in this process) undici can lose the link to a fetch's signal
+ * (nodejs/undici#4068), and a request the Worker never answered then hung the bench for good.
+ */
 async function json<T>(url: string, init: RequestInit = {}, timeoutMs = 30_000): Promise<T> {
-  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${init.method ?? "GET"} ${url}: ${response.status} ${text.slice(0, 300)}`);
-  return JSON.parse(text) as T;
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new Error(`${init.method ?? "GET"} ${url}: no answer within ${timeoutMs} ms`);
+      controller.abort(error);
+      reject(error);
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      expired,
+      (async () => {
+        const response = await fetch(url, { ...init, signal: controller.signal });
+        const text = await response.text();
+        if (!response.ok) throw new Error(`${init.method ?? "GET"} ${url}: ${response.status} ${text.slice(0, 300)}`);
+        return JSON.parse(text) as T;
+      })(),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 const control = <T>(base: string, path: string, body: unknown, method = "POST", timeoutMs = 30_000) =>
   json<T>(`${base}/__control/${path}`, { method, body: JSON.stringify(body) }, timeoutMs);
@@ -151,11 +175,13 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const perMinute = (records: number, ms: number | null) => (ms ? (records / ms) * 60_000 : Number.NaN);
 
 /**
- * Starts a job and polls it every second until it is done or failed (or the timeout passes);
- * returns the last report, the wall time (POST to the first poll that saw it finish) and the
- * emulator snapshots taken along the way, one per poll.
+ * Starts a job and polls it every second until it is done or failed (or the timeout passes).
+ * The emulators' stats are sampled every second whether or not the Worker answers the poll.
+ * Returns the last report, the wall time (POST to the first poll that saw the job finish), the
+ * time of the last record written (from the samples; `records` counts the written records) and
+ * the samples.
  */
-async function runJob(stack: Stack, body: unknown) {
+async function runJob(stack: Stack, body: unknown, records: (s: Snapshot) => number) {
   const headers = { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" };
   const samples: Snapshot[] = [await snapshot(stack)];
   const start = performance.now();
@@ -169,11 +195,21 @@ async function runJob(stack: Stack, body: unknown) {
   let ms: number | null = null;
   let lastPrint = start;
   let pollErrors = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      await sleep(1000);
+      // The emulators run in this process; a failed sample is only a gap.
+      await snapshot(stack).then(
+        (sample) => samples.push(sample),
+        () => undefined,
+      );
+    }
+  })();
   while (performance.now() - start < TIMEOUT_MS) {
     await sleep(1000);
     try {
-      report = await json<JobReport>(`${stack.workerUrl}/api/v1/sync/${id}`, { headers });
-      samples.push(await snapshot(stack));
+      report = await json<JobReport>(`${stack.workerUrl}/api/v1/sync/${id}`, { headers }, POLL_TIMEOUT_MS);
     } catch (err) {
       // A busy Worker may answer slowly; keep polling until the overall timeout.
       if (++pollErrors <= 3) console.log(`  poll failed: ${(err as Error).message}`);
@@ -187,8 +223,15 @@ async function runJob(stack: Stack, body: unknown) {
     }
     if (finished) break;
   }
+  sampling = false;
+  await sampler;
+  samples.push(await snapshot(stack));
   if (ms === null) console.log(`  job not finished after ${seconds(TIMEOUT_MS)}: stopped waiting`);
-  return { id, report, ms, samples };
+  if (pollErrors > 0)
+    console.log(`  ${pollErrors} polls failed (the Worker did not answer within ${seconds(POLL_TIMEOUT_MS)})`);
+  const final = records(samples.at(-1) as Snapshot);
+  const lastWrite = samples.find((sample) => records(sample) === final && final > records(samples[0] as Snapshot));
+  return { id, report, ms, lastWriteMs: lastWrite ? lastWrite.at - start : null, samples };
 }
 
 function progressLine(elapsed: number, report: JobReport, first: Snapshot, last: Snapshot | undefined): string {
@@ -266,14 +309,20 @@ async function workerCompanies(rows: Row[]): Promise<void> {
   try {
     await configure(stack);
     await seed(stack.attio.url, ["companies"], COMPANIES);
-    const job = await runJob(stack, { objects: ["companies"], direction: "attio_to_sf", mode: "full" });
+    const job = await runJob(
+      stack,
+      { objects: ["companies"], direction: "attio_to_sf", mode: "full" },
+      (sample) => sample.salesforce.counts.Account ?? 0,
+    );
     const first = job.samples[0] as Snapshot;
     const end = job.samples.at(-1) as Snapshot;
     const d = delta(first, end);
     const tail = await settle(stack, end);
     const accounts = end.salesforce.counts.Account ?? 0;
     const rate = perMinute(COMPANIES, job.ms);
-    console.log(`  state ${job.report?.state ?? "unknown"} after ${job.ms ? seconds(job.ms) : "-"}`);
+    console.log(
+      `  state ${job.report?.state ?? "unknown"} after ${job.ms ? seconds(job.ms) : "-"}; last record written at ${job.lastWriteMs ? seconds(job.lastWriteMs) : "-"}`,
+    );
     console.log(`  counts ${JSON.stringify(job.report?.counts ?? {})}, enqueued ${int(job.report?.enqueued ?? 0)}`);
     if (job.report?.errors.length) console.log(`  errors (sample): ${JSON.stringify(job.report.errors.slice(0, 3))}`);
     console.log(`  Accounts in Salesforce: ${int(accounts)}; records/min: ${int(rate)} (target >= 100,000)`);
@@ -310,7 +359,11 @@ async function workerContacts(rows: Row[]): Promise<void> {
   try {
     await configure(stack);
     await seed(stack.salesforce.url, ["people"], CONTACTS);
-    const job = await runJob(stack, { objects: ["people"], direction: "sf_to_attio", mode: "full" });
+    const job = await runJob(
+      stack,
+      { objects: ["people"], direction: "sf_to_attio", mode: "full" },
+      (sample) => sample.attio.counts.people ?? 0,
+    );
     const first = job.samples[0] as Snapshot;
     const end = job.samples.at(-1) as Snapshot;
     const d = delta(first, end);
@@ -319,7 +372,9 @@ async function workerContacts(rows: Row[]): Promise<void> {
     const rate = perMinute(CONTACTS, job.ms);
     const writes = writeRates(job.samples, job.ms);
     const pct = (n: number) => `${((n / ATTIO_LIMITS.write) * 100).toFixed(0)}%`;
-    console.log(`  state ${job.report?.state ?? "unknown"} after ${job.ms ? seconds(job.ms) : "-"}`);
+    console.log(
+      `  state ${job.report?.state ?? "unknown"} after ${job.ms ? seconds(job.ms) : "-"}; last record written at ${job.lastWriteMs ? seconds(job.lastWriteMs) : "-"}`,
+    );
     console.log(`  counts ${JSON.stringify(job.report?.counts ?? {})}, enqueued ${int(job.report?.enqueued ?? 0)}`);
     if (job.report?.errors.length) console.log(`  errors (sample): ${JSON.stringify(job.report.errors.slice(0, 3))}`);
     console.log(`  people in Attio: ${int(people)}; records/min: ${int(rate)} (target >= 1,425)`);
