@@ -55,6 +55,12 @@ export function soqlString(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/'/g, "\\'");
 }
 
+/**
+ * Record ids per `Id IN (...)` query: 400 ids URL-encode to about 12,000 characters, well inside
+ * the 16,384-byte request line Salesforce accepts (about 800 ids get HTTP 414).
+ */
+const IDS_PER_QUERY = 400;
+
 /** Error codes after which the same request can succeed later. */
 const RETRYABLE_CODES = new Set(["UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG"]);
 const GONE_CODES = new Set(["NOT_FOUND", "ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "MALFORMED_ID"]);
@@ -111,13 +117,13 @@ export class SalesforceClient {
 
   /**
    * Records by Id with the given fields (plus Id, LastModifiedDate, SystemModstamp), in chunks of
-   * 200 ids per SOQL query. Ids that no longer exist are simply absent from the result.
+   * IDS_PER_QUERY ids per SOQL query. Ids that no longer exist are simply absent from the result.
    */
   async retrieve(object: string, ids: readonly string[], fields: readonly string[]): Promise<SfRecordRow[]> {
     const select = selectList(fields);
     const rows: SfRecordRow[] = [];
-    for (let i = 0; i < ids.length; i += 200) {
-      const part = ids.slice(i, i + 200).map((id) => `'${soqlString(id)}'`);
+    for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
+      const part = ids.slice(i, i + IDS_PER_QUERY).map((id) => `'${soqlString(id)}'`);
       rows.push(...(await this.query<SfRecordRow>(`SELECT ${select} FROM ${object} WHERE Id IN (${part.join(", ")})`)));
     }
     return rows;
@@ -206,8 +212,8 @@ export class SalesforceClient {
     ids: readonly string[],
   ): Promise<{ Id: string; MasterRecordId: string | null }[]> {
     const rows: { Id: string; MasterRecordId: string | null }[] = [];
-    for (let i = 0; i < ids.length; i += 200) {
-      const part = ids.slice(i, i + 200).map((id) => `'${soqlString(id)}'`);
+    for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
+      const part = ids.slice(i, i + IDS_PER_QUERY).map((id) => `'${soqlString(id)}'`);
       const soql = `SELECT Id, MasterRecordId FROM ${object} WHERE IsDeleted = true AND Id IN (${part.join(", ")})`;
       rows.push(
         ...(await this.call(async (conn) => {

@@ -107,7 +107,13 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
     for (const touch of route.touches) {
       const key = `${touch.side}:${touch.recordId}`;
       const earlier = group.get(key);
-      group.set(key, { ...touch, attempt: raw.attempts, mergedFrom: touch.mergedFrom ?? earlier?.mergedFrom });
+      group.set(key, {
+        ...touch,
+        attempt: raw.attempts,
+        mergedFrom: touch.mergedFrom ?? earlier?.mergedFrom,
+        // One event's values say nothing about another's: a record named twice is always read.
+        event: earlier ? undefined : touch.event,
+      });
       keys.push(`${name}|${key}`);
     }
     routed.push({ raw, message, keys });

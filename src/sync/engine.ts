@@ -106,7 +106,13 @@ interface Unit {
   salesforce: SfRecordRow | null | undefined;
 }
 
-const LEASE_MS = 60_000;
+/**
+ * How long a batch holds its leases: a minute, plus time for its Attio writes (one record at a time
+ * at about 24/s), so a batch of 2,000 records never outlives its leases while it works.
+ */
+function leaseMs(records: number): number {
+  return 60_000 + records * 50;
+}
 
 /**
  * Syncs the touched records of one mapping: locks each pair, reads both sides in bulk, plans every
@@ -126,21 +132,14 @@ export async function syncMapping(
   const locked: string[] = [];
   try {
     const initial = await loadPairs(deps, compiled, touches);
-    // 0. Change events that only repeat the synced values (mostly echoes of our own writes) are
-    // settled without a lock or a read.
+    // 0. The echo of a record we just created, whose pair the writer is about to store: matching it
+    // now would only race the writer. Retried, it is settled without a read (step 2).
     const live = touches.filter((touch) => {
-      const pair = initial.get(touch);
-      if (!pair && ownCreateEcho(touch)) {
-        // The echo of a record we just created, whose pair the writer is about to store: matching
-        // it now would only race the writer. Later it is settled without a read.
-        const error = new SyncError("record_busy", "our own create: waiting for its pair to be stored", {
-          retryAfterSeconds: 5,
-        });
-        outcomes.set(touch, { status: "retry", error });
-        return false;
-      }
-      if (!touch.event || !pair || !eventMatchesBase(compiled, pair.base, touch.event)) return true;
-      outcomes.set(touch, { status: "done", action: "unchanged: the change event matches the synced values" });
+      if (initial.get(touch) || !ownCreateEcho(touch)) return true;
+      const error = new SyncError("record_busy", "our own create: waiting for its pair to be stored", {
+        retryAfterSeconds: 5,
+      });
+      outcomes.set(touch, { status: "retry", error });
       return false;
     });
     // 1. Lock: a pair by its mapping id, a record with no counterpart by its own id.
@@ -149,7 +148,7 @@ export async function syncMapping(
       const pair = initial.get(touch);
       names.set(touch, pair ? `pair:${pair.mapping.id}` : `${touch.side}:${mapping.name}:${touch.recordId}`);
     }
-    const leases = await acquireLeases(deps.locks, holder, [...names.values()], LEASE_MS);
+    const leases = await acquireLeases(deps.locks, holder, [...names.values()], leaseMs(live.length));
     locked.push(...leases.acquired);
     const busy = new Map(leases.busy.map((b) => [b.name, b]));
     const ready: Touch[] = [];
@@ -169,9 +168,18 @@ export async function syncMapping(
     const locking = Date.now() - started;
 
     // 2. Read: pairs again (another consumer may have linked meanwhile), then both sides in bulk.
+    // A change event whose mapped values all equal the base (the echo of our own write, an edit of
+    // unmapped fields) is settled without reading: under the lease, the base is the latest one.
     const pairs = await loadPairs(deps, compiled, ready);
-    await holdMergedAway(deps, compiled, ready, pairs);
-    const units = await readUnits(deps, compiled, ready, pairs);
+    const toRead = ready.filter((touch) => {
+      const pair = pairs.get(touch);
+      if (!touch.event || !pair || !eventMatchesBase(compiled, pair.base, touch.event)) return true;
+      outcomes.set(touch, { status: "done", action: "unchanged: the change event matches the synced values" });
+      return false;
+    });
+    if (toRead.length === 0) return outcomes;
+    await holdMergedAway(deps, compiled, toRead, pairs);
+    const units = await readUnits(deps, compiled, toRead, pairs);
     const reading = Date.now() - started - locking;
 
     // 3. Plan and write, record by record, with the writes of one kind batched.
@@ -179,7 +187,7 @@ export async function syncMapping(
     deps.log.debug("engine timings", {
       mapping: mapping.name,
       touches: touches.length,
-      settled_without_read: touches.length - live.length,
+      settled_without_read: ready.length - toRead.length,
       lock_ms: locking,
       read_ms: reading,
       plan_write_save_ms: Date.now() - started - locking - reading,

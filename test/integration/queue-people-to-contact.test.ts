@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
 import { auditLog, failures, idMappings, pendingDeletes, syncState } from "../../src/store/schema.ts";
-import { internalSalesforceMessage } from "../../src/sync/messages.ts";
+import { internalSalesforceMessage, type SalesforceChangeMessage } from "../../src/sync/messages.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { personChanged } from "../helpers/messages.ts";
@@ -122,6 +122,41 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     expect(result.explicitAcks.sort()).toEqual([...ids].sort());
     expect(attio.calls.filter((c) => c.method === "POST" && c.path.endsWith("/people/records/query"))).toHaveLength(1);
     expect(sf.writes()).toHaveLength(1);
+  });
+
+  it("settles the echo of its own write without a read, but never lets it hide a change in the same batch", async () => {
+    const { attio, sf } = setup();
+    const person = attio.addPerson("p-echo", { email: "echo@northwind.example", title: "CTO" });
+    await runQueue([personChanged("p-echo")]);
+    const [contactId = ""] = [...sf.contacts.keys()];
+    const change = (title: string, origin: string, n: number): SalesforceChangeMessage => ({
+      ...internalSalesforceMessage("Contact", contactId),
+      header: {
+        ...internalSalesforceMessage("Contact", contactId).header,
+        changeOrigin: origin,
+        transactionKey: `tx-echo-${n}`,
+        changedFields: ["Title", "LastModifiedDate"],
+      },
+      fields: { Title: title, LastModifiedDate: new Date().toISOString() },
+      replayId: String(1000 + n),
+      dedupeKey: `sf:tx-echo-${n}:0`,
+    });
+    const queries = () => sf.calls.filter((c) => c.path.endsWith("/query")).length;
+
+    // The echo of our create's Title, alone: nothing to do, nothing read.
+    const before = queries();
+    await runQueue([change("CTO", "com/salesforce/api/rest/62.0;client=attio-sfdc", 1)]);
+    expect(queries()).toBe(before);
+
+    // A person edits the Title in Salesforce; its event and an older echo arrive in one batch.
+    const contact = sf.contacts.get(contactId);
+    if (contact) contact.Title = "VP Sales";
+    await runQueue([
+      change("VP Sales", "com/salesforce/ui", 2),
+      change("CTO", "com/salesforce/api/rest/62.0;client=attio-sfdc", 3),
+    ]);
+    expect(queries()).toBeGreaterThan(before);
+    expect(JSON.stringify(person.values.job_title)).toContain("VP Sales");
   });
 
   it("links to an existing Contact with the same email instead of creating a second one", async () => {
