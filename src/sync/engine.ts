@@ -1,6 +1,7 @@
 import type { AttioRecord } from "../attio/record-schema.ts";
 import { acquireLeases, releaseLeases } from "../durable/record-lock.ts";
 import { SyncError, toSyncError } from "../lib/errors.ts";
+import { eachLimit } from "../lib/pool.ts";
 import type { AttioValues } from "../mapping/attio-values.ts";
 import {
   attioMatchKeys,
@@ -285,6 +286,12 @@ async function readUnits(
   });
 }
 
+/**
+ * Attio writes in flight at once (Attio has no batch write): with calls of 100-300 ms, eight keep
+ * the rate limiter's 24 writes/s busy; the limiter, not this number, sets the pace.
+ */
+const ATTIO_WRITES_IN_FLIGHT = 3;
+
 /** Pairs stored per D1 batch (each pair is 2 statements plus its audit rows). */
 const SAVES_PER_BATCH = 100;
 
@@ -335,14 +342,14 @@ class Runner {
     }
     await this.writeSalesforce(pending);
     const saves: PendingSave[] = [];
-    for (const item of pending) {
-      if (this.outcomes.has(item.unit.touch)) continue;
+    await eachLimit(pending, ATTIO_WRITES_IN_FLIGHT, async (item) => {
+      if (this.outcomes.has(item.unit.touch)) return;
       try {
         saves.push(await this.writeAttio(item));
       } catch (thrown) {
         this.fail(item.unit.touch, toSyncError(thrown));
       }
-    }
+    });
     await this.saveAll(saves);
   }
 

@@ -28,6 +28,8 @@ export interface AttioStats {
   reads: number;
   writes: number;
   rateLimited: number;
+  /** 429s past the published limits (injected 429 bursts not included), per kind of request. */
+  overLimit: { read: number; write: number };
   injectedErrors: number;
   unauthorized: number;
   webhookEvents: number;
@@ -44,6 +46,7 @@ const emptyStats = (): AttioStats => ({
   reads: 0,
   writes: 0,
   rateLimited: 0,
+  overLimit: { read: 0, write: 0 },
   injectedErrors: 0,
   unauthorized: 0,
   webhookEvents: 0,
@@ -149,7 +152,10 @@ export class AttioEmulator {
           ? "read"
           : "write";
       const retryAt = this.limiter.take(kind);
-      if (retryAt) return this.refuse(retryAt);
+      if (retryAt) {
+        this.stats.overLimit[kind]++;
+        return this.refuse(retryAt);
+      }
       const fault = this.faults.forRequest();
       await this.faults.delay();
       if (fault?.kind === "rate-limit") return this.refuse(new Date(Math.ceil((Date.now() + 1) / 1000) * 1000));
