@@ -322,7 +322,12 @@ export function sortRows(rows: SfRecord[], orderBy: SoqlQuery["orderBy"], lookup
       const value = valueAt(row, path, lookup);
       if (value === null || value === undefined) return null;
       if (path.target.type === "datetime") return parseSfDateTime(String(value));
-      return typeof value === "number" ? value : String(value).toLowerCase();
+      if (typeof value === "number") return value;
+      // Ids sort as `Id > '...'` compares them (18 characters, case-sensitive), so keyset paging
+      // (WHERE Id > :last ORDER BY Id) neither skips nor repeats records; text sorts ignoring case.
+      if (path.target.type === "id" || path.target.type === "reference")
+        return { id: normalizeId(String(value)) ?? String(value) };
+      return String(value).toLowerCase();
     }),
   }));
   keyed.sort((a, b) => {
@@ -336,7 +341,13 @@ export function sortRows(rows: SfRecord[], orderBy: SoqlQuery["orderBy"], lookup
       const result =
         typeof left === "number" && typeof right === "number"
           ? left - right
-          : String(left).localeCompare(String(right));
+          : typeof left === "object" && typeof right === "object"
+            ? left.id < right.id
+              ? -1
+              : left.id > right.id
+                ? 1
+                : 0
+            : String(left).localeCompare(String(right));
       if (result !== 0) return descending ? -result : result;
     }
     return 0;

@@ -383,4 +383,25 @@ describe("Salesforce emulator: behaviour", () => {
     const upserted = await json(await call("/sobjects/Account/Attio_Id__c/attio-1", "PATCH", { Name: "A2" }));
     expect(upserted).toMatchObject({ id: a, created: false });
   });
+
+  it("ORDER BY Id agrees with Id > '...': keyset paging visits every record once", async () => {
+    await control("seed", { dataset: "generated", count: 1500, objects: ["people"] });
+    const seen = new Set<string>();
+    let cursor = { stamp: "1970-01-01T00:00:00Z", id: "" };
+    for (let page = 0; page < 20; page++) {
+      const stamp = cursor.stamp.replace("+0000", "Z");
+      const soql = `SELECT Id, SystemModstamp FROM Contact WHERE (SystemModstamp > ${stamp} OR (SystemModstamp = ${stamp} AND Id > '${cursor.id}')) ORDER BY SystemModstamp, Id LIMIT 200`;
+      const rows: { Id: string; SystemModstamp: string }[] = (
+        await json(await call(`/query?q=${encodeURIComponent(soql)}`))
+      ).records;
+      for (const row of rows) {
+        expect(seen.has(row.Id)).toBe(false);
+        seen.add(row.Id);
+      }
+      const last = rows.at(-1);
+      if (!last) break;
+      cursor = { stamp: last.SystemModstamp, id: last.Id };
+    }
+    expect(seen.size).toBe(1500);
+  });
 });
