@@ -430,12 +430,15 @@ function mapError(err: unknown): SyncError {
   return classify(code, `Salesforce ${code}: ${message}`, {});
 }
 
-function classify(code: string, message: string, detail: Record<string, unknown>): SyncError {
+/** A Salesforce error code as a SyncError: whether and when the same request can succeed. */
+export function classify(code: string, message: string, detail: Record<string, unknown>): SyncError {
   const withCode = { ...detail, salesforce_code: code };
   if (code === "INVALID_SESSION_ID") return new SyncError("auth_failed", message, { detail: withCode });
   if (code === "REQUEST_LIMIT_EXCEEDED") {
-    // The daily allocation is rolling: try again much later rather than hammering it.
-    return new SyncError("rate_limited", message, { retryAfterSeconds: 900, detail: withCode });
+    // Two limits share this code. The daily allocation (TotalRequests) is rolling: try again much
+    // later rather than hammering it. Too many concurrent long requests clears in seconds.
+    const daily = !/Concurrent/i.test(message);
+    return new SyncError("rate_limited", message, { retryAfterSeconds: daily ? 900 : 10, detail: withCode });
   }
   if (code === "ERROR_HTTP_429")
     return new SyncError("rate_limited", message, { retryAfterSeconds: 5, detail: withCode });
