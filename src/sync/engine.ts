@@ -108,12 +108,12 @@ interface Unit {
 }
 
 /**
- * How long a batch holds its leases: a minute, plus time for its Attio writes (one record at a time
- * at about 24/s), so a batch of 2,000 records never outlives its leases while it works.
+ * Leases are short and renewed while their batch works: a batch of 2,000 records writing to Attio
+ * at 24/s keeps its leases for the minutes it needs, while the leases of a consumer that died
+ * (a restart, an evicted isolate) free their records within LEASE_MS.
  */
-function leaseMs(records: number): number {
-  return 60_000 + records * 50;
-}
+const LEASE_MS = 20_000;
+const LEASE_RENEW_MS = 5_000;
 
 /**
  * Syncs the touched records of one mapping: locks each pair, reads both sides in bulk, plans every
@@ -131,6 +131,7 @@ export async function syncMapping(
   const holder = crypto.randomUUID();
   const started = Date.now();
   const locked: string[] = [];
+  let renewal: ReturnType<typeof setInterval> | undefined;
   try {
     const initial = await loadPairs(deps, compiled, touches);
     // 0. The echo of a record we just created, whose pair the writer is about to store: matching it
@@ -149,8 +150,14 @@ export async function syncMapping(
       const pair = initial.get(touch);
       names.set(touch, pair ? `pair:${pair.mapping.id}` : `${touch.side}:${mapping.name}:${touch.recordId}`);
     }
-    const leases = await acquireLeases(deps.locks, holder, [...names.values()], leaseMs(live.length));
+    const leases = await acquireLeases(deps.locks, holder, [...names.values()], LEASE_MS);
     locked.push(...leases.acquired);
+    if (locked.length > 0) {
+      renewal = setInterval(() => {
+        // Re-entrant: the holder's own leases are extended. A failed renewal is retried next tick.
+        acquireLeases(deps.locks, holder, locked, LEASE_MS).catch(() => {});
+      }, LEASE_RENEW_MS);
+    }
     const busy = new Map(leases.busy.map((b) => [b.name, b]));
     const ready: Touch[] = [];
     for (const touch of live) {
@@ -197,6 +204,7 @@ export async function syncMapping(
     const error = toSyncError(thrown);
     for (const touch of touches) if (!outcomes.has(touch)) outcomes.set(touch, { status: "retry", error });
   } finally {
+    if (renewal) clearInterval(renewal);
     if (locked.length > 0) await releaseLeases(deps.locks, holder, locked);
   }
   return outcomes;
