@@ -29,14 +29,24 @@ export function reserveTokens(
   cost: number,
   now: number,
 ): { state: BucketState; waitMs: number } {
-  const elapsedSeconds = Math.max(0, now - previous.updatedAt) / 1000;
-  const tokens = Math.min(spec.burst, previous.tokens + elapsedSeconds * spec.ratePerSecond) - cost;
-  const deficitMs = tokens >= 0 ? 0 : (-tokens / spec.ratePerSecond) * 1000;
-  const state = { tokens, updatedAt: now, blockedUntil: previous.blockedUntil };
-  return { state, waitMs: Math.ceil(Math.max(deficitMs, previous.blockedUntil - now)) };
+  // While a 429 blocks the bucket, its clock (updatedAt) is at the block's end: the elapsed time is
+  // negative, so callers queue one slot apart from the end instead of all going at once then.
+  const elapsedSeconds = (now - previous.updatedAt) / 1000;
+  const refilled = previous.tokens + elapsedSeconds * spec.ratePerSecond;
+  const tokens = (elapsedSeconds > 0 ? Math.min(spec.burst, refilled) : refilled) - cost;
+  const waitMs = tokens >= 0 ? 0 : Math.ceil((-tokens / spec.ratePerSecond) * 1000);
+  return { state: { tokens, updatedAt: now, blockedUntil: previous.blockedUntil }, waitMs };
 }
 
-/** Blocks the bucket until `untilMs` and drops any saved-up burst. Pure. */
+/**
+ * Blocks the bucket until `untilMs`: its clock moves to the block's end with at most one token,
+ * so the first caller goes when the block ends and the others follow at the rate. Pure.
+ */
 export function blockBucket(previous: BucketState, untilMs: number): BucketState {
-  return { ...previous, tokens: Math.min(previous.tokens, 0), blockedUntil: Math.max(previous.blockedUntil, untilMs) };
+  if (untilMs <= previous.updatedAt) return previous;
+  return {
+    tokens: Math.min(previous.tokens, 1),
+    updatedAt: untilMs,
+    blockedUntil: Math.max(previous.blockedUntil, untilMs),
+  };
 }

@@ -31,6 +31,17 @@ describe("token bucket", () => {
     expect(after.state.tokens).toBeLessThan(spec.burst);
   });
 
+  it("after a block, lets callers out one slot apart from its end, not all at once", () => {
+    const blocked = blockBucket(fullBucket(spec, 0), 2_000);
+    let state = blocked;
+    const waits = [0, 1, 2, 3, 4].map(() => {
+      const result = reserveTokens(state, spec, 1, 500);
+      state = result.state;
+      return result.waitMs;
+    });
+    expect(waits).toEqual([1_500, 1_600, 1_700, 1_800, 1_900]);
+  });
+
   it("never hands out more than rate x time + burst over a window", () => {
     let state = fullBucket(spec, 0);
     let granted = 0;
