@@ -20,6 +20,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { cpus } from "node:os";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { type AttioEmulator, startAttioEmulator } from "../sandbox/attio/server.ts";
 import { type SalesforceEmulator, startSalesforceEmulator } from "../sandbox/salesforce/server.ts";
 import { type Stack, startStack } from "../sandbox/stack.ts";
@@ -74,6 +75,8 @@ interface Snapshot {
   at: number;
   attio: AttioStats;
   salesforce: SalesforceStats;
+  /** The longest the emulators' event loop (this process) was blocked since the previous snapshot. */
+  stallMs: number;
 }
 interface JobReport {
   id: string;
@@ -129,12 +132,37 @@ async function json<T>(url: string, init: RequestInit = {}, timeoutMs = 30_000):
 const control = <T>(base: string, path: string, body: unknown, method = "POST", timeoutMs = 30_000) =>
   json<T>(`${base}/__control/${path}`, { method, body: JSON.stringify(body) }, timeoutMs);
 
+/**
+ * The emulators run in this process, so a blocked event loop (a GC pause, a big response) holds
+ * their requests back and lets them through together: the Attio emulator's one-second window can
+ * then see more requests than were sent in any second. Stalls are measured to tell such 429s apart.
+ */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+
 async function snapshot(emulators: Emulators): Promise<Snapshot> {
   const [attio, salesforce] = await Promise.all([
     json<AttioStats>(`${emulators.attio.url}/__control/stats`),
     json<SalesforceStats>(`${emulators.salesforce.url}/__control/stats`),
   ]);
-  return { at: performance.now(), attio, salesforce };
+  const stallMs = loopDelay.max / 1e6;
+  loopDelay.reset();
+  return { at: performance.now(), attio, salesforce, stallMs };
+}
+
+/** Event-loop stalls over a run, and the Attio 429s counted in seconds that had a stall of 80 ms or more. */
+function stalls(samples: Snapshot[]): string {
+  const worst = Math.max(0, ...samples.slice(1).map((s) => s.stallMs));
+  let during = 0;
+  let total = 0;
+  for (let i = 1; i < samples.length; i++) {
+    const [before, after] = [samples[i - 1] as Snapshot, samples[i] as Snapshot];
+    const refused = after.attio.rateLimited - before.attio.rateLimited;
+    total += refused;
+    // The requests a stall held back arrive at its end: in the same interval or the next one.
+    if (after.stallMs >= 80 || (i > 1 && before.stallMs >= 80)) during += refused;
+  }
+  return `emulators' event loop blocked at most ${Math.round(worst)} ms; ${during} of ${total} Attio 429s near a stall >= 80 ms`;
 }
 
 /**
@@ -333,6 +361,7 @@ async function workerCompanies(rows: Row[]): Promise<void> {
       `  calls per 1,000 records: ${((d.sfCalls / COMPANIES) * 1000).toFixed(1)} (target <= 10); Attio: ${int(d.attioReads)} reads, ${int(d.attioWrites)} writes, ${d.attio429} 429s`,
     );
     console.log(`  SF calls by route: ${routes(first.salesforce.callsByRoute, end.salesforce.callsByRoute)}`);
+    console.log(`  ${stalls(job.samples)}`);
     console.log(`  Attio requests by route: ${routes(first.attio.requestsByRoute, end.attio.requestsByRoute)}`);
     console.log(
       `  after done (${seconds(tail.ms)}${tail.quiet ? ", then quiet" : ", still busy"}): +${int(tail.sfCalls)} SF calls, +${int(tail.attioRequests)} Attio requests, +${tail.attio429} 429s`,
@@ -385,6 +414,7 @@ async function workerContacts(rows: Row[]): Promise<void> {
       `  Salesforce: ${int(d.sfCalls)} API calls (${((d.sfCalls / CONTACTS) * 1000).toFixed(1)} per 1,000 records), ${d.sfRefusals} limit refusals; Attio webhook events sent ${int(d.attioWebhookEvents)}`,
     );
     console.log(`  SF calls by route: ${routes(first.salesforce.callsByRoute, end.salesforce.callsByRoute)}`);
+    console.log(`  ${stalls(job.samples)}`);
     console.log(`  Attio requests by route: ${routes(first.attio.requestsByRoute, end.attio.requestsByRoute)}`);
     console.log(
       `  after done (${seconds(tail.ms)}${tail.quiet ? ", then quiet" : ", still busy"}): +${int(tail.sfCalls)} SF calls, +${int(tail.attioRequests)} Attio requests, +${tail.attio429} 429s`,
