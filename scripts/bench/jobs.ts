@@ -162,7 +162,8 @@ function stalls(samples: Snapshot[]): string {
     // The requests a stall held back arrive at its end: in the same interval or the next one.
     if (after.stallMs >= 80 || (i > 1 && before.stallMs >= 80)) during += refused;
   }
-  return `emulators' event loop blocked at most ${Math.round(worst)} ms; ${during} of ${total} Attio 429s near a stall >= 80 ms`;
+  const stalled = samples.slice(1).filter((s) => s.stallMs >= 80).length;
+  return `emulators' event loop blocked at most ${Math.round(worst)} ms, >= 80 ms in ${stalled} of ${samples.length - 1} seconds; ${during} of ${total} Attio 429s near such a stall`;
 }
 
 /**
