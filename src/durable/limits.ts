@@ -58,7 +58,7 @@ export async function takeToken(
   spec: BucketSpec = BUCKETS[bucket],
 ): Promise<void> {
   for (let attempt = 0; ; attempt++) {
-    const waitMs = await ns.getByName(bucket).reserve(spec, 1);
+    const waitMs = await ns.getByName(bucket).reserve(spec, 1, MAX_WAIT_MS);
     if (waitMs > MAX_WAIT_MS) {
       throw new SyncError("rate_limited", `local rate limit for ${bucket}`, {
         retryAfterSeconds: Math.ceil(waitMs / 1000),

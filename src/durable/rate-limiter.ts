@@ -15,9 +15,9 @@ export class RateLimiter extends DurableObject<Env> {
   private state: BucketState | undefined;
 
   /** Reserves `cost` tokens; returns the milliseconds the caller must wait before its call. */
-  reserve(spec: BucketSpec, cost = 1): number {
+  reserve(spec: BucketSpec, cost = 1, maxWaitMs?: number): number {
     const now = Date.now();
-    const { state, waitMs } = reserveTokens(this.state ?? fullBucket(spec, now), spec, cost, now);
+    const { state, waitMs } = reserveTokens(this.state ?? fullBucket(spec, now), spec, cost, now, maxWaitMs);
     this.state = state;
     return waitMs;
   }

@@ -28,25 +28,19 @@ export function reserveTokens(
   spec: BucketSpec,
   cost: number,
   now: number,
+  maxWaitMs = Number.POSITIVE_INFINITY,
 ): { state: BucketState; waitMs: number } {
-  // While a 429 blocks the bucket, its clock (updatedAt) is at the block's end: the elapsed time is
-  // negative, so callers queue one slot apart from the end instead of all going at once then.
-  const elapsedSeconds = (now - previous.updatedAt) / 1000;
-  const refilled = previous.tokens + elapsedSeconds * spec.ratePerSecond;
-  const tokens = (elapsedSeconds > 0 ? Math.min(spec.burst, refilled) : refilled) - cost;
-  const waitMs = tokens >= 0 ? 0 : Math.ceil((-tokens / spec.ratePerSecond) * 1000);
+  const elapsedSeconds = Math.max(0, now - previous.updatedAt) / 1000;
+  const tokens = Math.min(spec.burst, previous.tokens + elapsedSeconds * spec.ratePerSecond) - cost;
+  const deficitMs = tokens >= 0 ? 0 : (-tokens / spec.ratePerSecond) * 1000;
+  const waitMs = Math.ceil(Math.max(deficitMs, previous.blockedUntil - now));
+  // A caller that will not wait that long does not call: it takes nothing, or callers that gave up
+  // would pile a debt on the bucket that only the ones that stayed could pay off.
+  if (waitMs > maxWaitMs) return { state: previous, waitMs };
   return { state: { tokens, updatedAt: now, blockedUntil: previous.blockedUntil }, waitMs };
 }
 
-/**
- * Blocks the bucket until `untilMs`: its clock moves to the block's end with at most one token,
- * so the first caller goes when the block ends and the others follow at the rate. Pure.
- */
+/** Blocks the bucket until `untilMs` and drops any saved-up burst. Pure. */
 export function blockBucket(previous: BucketState, untilMs: number): BucketState {
-  if (untilMs <= previous.updatedAt) return previous;
-  return {
-    tokens: Math.min(previous.tokens, 1),
-    updatedAt: untilMs,
-    blockedUntil: Math.max(previous.blockedUntil, untilMs),
-  };
+  return { ...previous, tokens: Math.min(previous.tokens, 0), blockedUntil: Math.max(previous.blockedUntil, untilMs) };
 }
