@@ -432,44 +432,44 @@ export async function recordJobOutcomes(db: Db, jobId: string, outcomes: readonl
   }
 }
 
-/** Per mapping and side: records queued and records with an outcome. */
-async function jobProgress(db: Db, jobId: string) {
+/** Per mapping, side and outcome (null while queued): how many of the job's records. */
+async function jobTally(db: Db, jobId: string) {
   return db
     .select({
       mapping: jobRecords.mapping,
       side: jobRecords.side,
-      total: sql<number>`count(*)`,
-      processed: sql<number>`count(${jobRecords.outcome})`,
+      outcome: jobRecords.outcome,
+      n: sql<number>`count(*)`,
     })
     .from(jobRecords)
     .where(eq(jobRecords.jobId, jobId))
-    .groupBy(jobRecords.mapping, jobRecords.side);
+    .groupBy(jobRecords.mapping, jobRecords.side, jobRecords.outcome);
 }
 
 /** The job as the API reports it; a running job whose every queued record has an outcome is done. */
 export async function jobReport(db: Db, jobId: string) {
   const job = await db.select().from(syncJobs).where(eq(syncJobs.id, jobId)).get();
   if (!job) return undefined;
-  const rows = await db
-    .select({ key: jobRecords.outcome, n: sql<number>`count(*)` })
-    .from(jobRecords)
-    .where(and(eq(jobRecords.jobId, jobId), isNotNull(jobRecords.outcome)))
-    .groupBy(jobRecords.outcome);
+  // One pass over the job's rows gives both the outcome counts and the progress per object.
   const counts: Record<string, number> = Object.fromEntries(COUNT_KEYS.map((k) => [k, 0]));
-  let processed = 0;
-  for (const row of rows) {
-    if (row.key) counts[row.key] = row.n;
-    processed += row.n;
-  }
-  const perObject = await jobProgress(db, jobId);
-  const enqueued = perObject.reduce((sum, p) => sum + p.total, 0);
   const listing = job.progress as Record<string, unknown> & { enumerated?: boolean };
-  const progress: Record<string, unknown> = { ...listing };
-  for (const p of perObject) {
-    const key = `${p.mapping}:${p.side}`;
+  const perObject = new Map<string, { enqueued: number; processed: number; complete: boolean }>();
+  let enqueued = 0;
+  let processed = 0;
+  for (const row of await jobTally(db, jobId)) {
+    const key = `${row.mapping}:${row.side}`;
     const listed = listing[key] as { complete?: boolean } | undefined;
-    progress[key] = { enqueued: p.total, processed: p.processed, complete: listed?.complete ?? false };
+    const entry = perObject.get(key) ?? { enqueued: 0, processed: 0, complete: listed?.complete ?? false };
+    perObject.set(key, entry);
+    entry.enqueued += row.n;
+    enqueued += row.n;
+    if (row.outcome) {
+      entry.processed += row.n;
+      processed += row.n;
+      counts[row.outcome] = (counts[row.outcome] ?? 0) + row.n;
+    }
   }
+  const progress: Record<string, unknown> = { ...listing, ...Object.fromEntries(perObject) };
   let state = job.state;
   if (state === "running" && listing.enumerated && processed >= enqueued) {
     state = "done";
