@@ -134,7 +134,6 @@ CREATE TABLE `sync_jobs` (
 	`params` text NOT NULL,
 	`checkpoint` text,
 	`progress` text NOT NULL,
-	`counts` text NOT NULL,
 	`error_sample` text NOT NULL,
 	`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) NOT NULL,
 	`updated_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) NOT NULL

@@ -109,7 +109,6 @@ export const syncJobs = sqliteTable("sync_jobs", {
   params: text("params", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
   checkpoint: text("checkpoint", { mode: "json" }).$type<Record<string, unknown>>(),
   progress: text("progress", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
-  counts: text("counts", { mode: "json" }).$type<Record<string, number>>().notNull(),
   errorSample: text("error_sample", { mode: "json" }).$type<unknown[]>().notNull(),
   createdAt: text("created_at").notNull().default(now),
   updatedAt: text("updated_at").notNull().default(now),

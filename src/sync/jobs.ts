@@ -94,7 +94,6 @@ export async function createJob(
     params: { ...params, steps },
     checkpoint: { step: 0 },
     progress: {},
-    counts: {},
     errorSample: [],
   });
   return { id, message: pageMessage(id, 0, 0) };
