@@ -178,9 +178,19 @@ export class SalesforceStore {
   lookup(object: string, fieldName: string, values: readonly string[], includeDeleted: boolean): SfRecord[] | null {
     const def = this.def(object);
     const f = field(def, fieldName);
+    const records = this.records.get(def.name);
+    if (f?.type === "id") {
+      // Records are kept by their 18-character id: `Id IN (...)` needs no scan.
+      const byId = values.flatMap((value) => {
+        const record = records?.get(normalizeId(value) ?? "");
+        return record && (!record.deleted || includeDeleted) ? [record] : [];
+      });
+      return [...new Map(byId.map((r) => [r.id, r])).values()].sort(
+        (a, b) => (this.order.get(a.id) ?? 0) - (this.order.get(b.id) ?? 0),
+      );
+    }
     if (!f || !TEXT_TYPES.has(f.type)) return null;
     const index = this.index(def.name, f.name);
-    const records = this.records.get(def.name);
     const found = new Map<string, SfRecord>();
     for (const value of values) {
       const wanted = value.toLowerCase();
