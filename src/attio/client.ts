@@ -157,6 +157,22 @@ export class AttioClient {
   }
 
   private async request(method: Method, path: string, body?: unknown): Promise<unknown> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.send(method, path, body);
+      } catch (thrown) {
+        // Attio did not process a request it answered 429, so it is sent again here once the
+        // shared bucket reopens, instead of sending its whole message back to the queue.
+        const retryable =
+          thrown instanceof SyncError &&
+          thrown.code === "rate_limited" &&
+          (thrown.retryAfterSeconds ?? 1) <= MAX_IN_PLACE_WAIT_SECONDS;
+        if (!retryable || attempt >= IN_PLACE_429_ATTEMPTS) throw thrown;
+      }
+    }
+  }
+
+  private async send(method: Method, path: string, body: unknown): Promise<unknown> {
     const bucket = method === "GET" || path.endsWith("/query") ? "attio:read" : "attio:write";
     await takeToken(this.options.limiter, bucket, (this.options.buckets ?? BUCKETS)[bucket]);
     const init: RequestInit = {
@@ -197,6 +213,11 @@ export class AttioClient {
     throw new SyncError("upstream_rejected", `Attio ${method} ${path}: ${error}`, { status: 502, detail });
   }
 }
+
+/** Sends of one request that Attio may answer 429 before its message goes back to the queue. */
+const IN_PLACE_429_ATTEMPTS = 3;
+/** Longest Retry-After waited out in place (Attio's is "usually the following second"). */
+const MAX_IN_PLACE_WAIT_SECONDS = 5;
 
 async function describeError(response: Response): Promise<string> {
   const text = await response.text();

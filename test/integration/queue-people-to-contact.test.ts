@@ -177,17 +177,31 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     expect(await mappingOf("p-link")).toMatchObject({ sfRecordId: "003Hs00000EXIST1AAA" });
   });
 
-  it("retries a message after Attio answers 429, with Retry-After as the delay, then succeeds", async () => {
+  it("sends a request again after Attio answers 429, once Retry-After has passed, within the same message", async () => {
     const { attio, sf } = setup();
     attio.addPerson("p-429", { email: "429@northwind.example" });
     attio.queue429(1);
 
-    const first = await runQueue([personChanged("p-429")]);
+    const { ids, result } = await runQueue([personChanged("p-429")]);
+
+    expect(result.explicitAcks).toEqual(ids);
+    expect(sf.contacts.size).toBe(1);
+    // The refused read and its second send: Attio did not process the first.
+    const reads = attio.calls.filter((c) => c.path.endsWith("/records/query"));
+    expect(reads.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("retries the message when Attio keeps answering 429, then succeeds", async () => {
+    const { attio, sf } = setup();
+    attio.addPerson("p-429-again", { email: "429-again@northwind.example" });
+    attio.queue429(3);
+
+    const first = await runQueue([personChanged("p-429-again")]);
     expect(first.result.retryMessages.map((m) => m.msgId)).toEqual(first.ids);
     expect(first.result.explicitAcks).toEqual([]);
     expect(sf.contacts.size).toBe(0);
 
-    const second = await runQueue([personChanged("p-429")], { attempts: 2 });
+    const second = await runQueue([personChanged("p-429-again")], { attempts: 2 });
     expect(second.result.explicitAcks).toEqual(second.ids);
     expect(sf.contacts.size).toBe(1);
   });
