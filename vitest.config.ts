@@ -41,6 +41,7 @@ export default defineConfig({
               // Deliver queued messages to the consumer at once instead of after 5 s.
               queueConsumers: {
                 "attio-sfdc-sync": { maxBatchTimeout: 0.05 },
+                "attio-sfdc-jobs": { maxBatchTimeout: 0.05 },
                 "attio-sfdc-sync-dlq": { maxBatchTimeout: 0.05 },
               },
             },

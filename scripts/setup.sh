@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-time setup of a Cloudflare account for attio-sfdc:
-#   creates the D1 database, the KV namespace and the two queues, writes their ids into
+#   creates the D1 database, the KV namespace and the three queues, writes their ids into
 #   wrangler.toml (replacing the placeholders), applies the D1 migrations, and asks for each secret.
 # Safe to run again: resources whose id is already in wrangler.toml are left alone.
 # Needs `npx wrangler login` (or CLOUDFLARE_API_TOKEN) first.
@@ -30,7 +30,7 @@ if grep -q "id = \"$placeholder_kv\"" wrangler.toml; then
   echo "  id = $id"
 fi
 
-for queue in attio-sfdc-sync attio-sfdc-sync-dlq; do
+for queue in attio-sfdc-sync attio-sfdc-jobs attio-sfdc-sync-dlq; do
   if wrangler queues info "$queue" >/dev/null 2>&1; then
     echo "Queue $queue exists."
   else

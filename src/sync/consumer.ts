@@ -80,7 +80,7 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
     if (route.kind === "job") {
       try {
         const done = await runJobPage(deps, env.CURSORS, runtime, route.message, (messages, delaySeconds) =>
-          sendAll(env.SYNC_QUEUE, messages, delaySeconds),
+          sendAll(env.JOB_QUEUE, messages, delaySeconds),
         );
         msgLog.info("job page", { job_id: route.message.jobId, step: route.message.step, result: done });
         raw.ack();
@@ -235,7 +235,7 @@ async function settleRecords(
       attempt: message.attempt + 1,
       correlationId: message.correlationId,
     });
-    await sendAll(env.SYNC_QUEUE, again, delaySeconds);
+    await sendAll(message.jobId ? env.JOB_QUEUE : env.SYNC_QUEUE, again, delaySeconds);
     log.warn("retrying records", { records: retry.length, attempt: message.attempt, delay_seconds: delaySeconds });
   }
   log.info("synced records", { mapping: message.mapping, side: message.side, synced, retried: retry.length });

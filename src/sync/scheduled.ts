@@ -45,7 +45,7 @@ export async function handleScheduled(
   // Jobs whose queued messages were lost are driven again from their checkpoint.
   const resumedJobs = await resumeStalledJobs(
     deps.db,
-    (messages) => sendAll(env.SYNC_QUEUE, messages),
+    (messages) => sendAll(env.JOB_QUEUE, messages),
     config.JOB_STALL_SECONDS,
     now.getTime(),
   );

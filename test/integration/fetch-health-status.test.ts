@@ -36,6 +36,7 @@ describe("GET /healthz and /api/v1/status", () => {
         d1: { ok: true },
         kv: { ok: true },
         queue: { ok: true },
+        job_queue: { ok: true },
         record_lock: { ok: true },
         rate_limiter: { ok: true },
       },

@@ -42,7 +42,7 @@ export function jobRoutes(app: OpenAPIHono<AppEnv>) {
         });
       }
       const { id, message } = await createJob(deps.db, runtime, body);
-      await c.env.SYNC_QUEUE.send(message, { contentType: "json" });
+      await c.env.JOB_QUEUE.send(message, { contentType: "json" });
       c.var.log.info("sync job created", { job_id: id, mode: body.mode, dry_run: body.dry_run });
       return c.json({ id, state: "queued" }, 202);
     },

@@ -21,7 +21,14 @@ const StatusSchema = z
   .object({
     version: z.string(),
     direction: z.string(),
-    bindings: z.object({ d1: Probe, kv: Probe, queue: Probe, record_lock: Probe, rate_limiter: Probe }),
+    bindings: z.object({
+      d1: Probe,
+      kv: Probe,
+      queue: Probe,
+      job_queue: Probe,
+      record_lock: Probe,
+      rate_limiter: Probe,
+    }),
     dependencies: z
       .object({ attio: Probe, salesforce: Probe })
       .openapi({ description: "Attio reachable with a valid token; a Salesforce token obtainable" }),
@@ -134,6 +141,7 @@ async function status(c: Context<AppEnv>): Promise<Response> {
         d1,
         kv,
         queue: { ok: typeof c.env.SYNC_QUEUE?.send === "function" },
+        job_queue: { ok: typeof c.env.JOB_QUEUE?.send === "function" },
         record_lock: { ok: typeof c.env.RECORD_LOCK?.getByName === "function" },
         rate_limiter: { ok: typeof c.env.RATE_LIMITER?.getByName === "function" },
       },
