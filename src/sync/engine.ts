@@ -303,6 +303,9 @@ const ATTIO_WRITES_IN_FLIGHT = 3;
 /** Pairs stored per D1 batch (each pair is 2 statements plus its audit rows). */
 const SAVES_PER_BATCH = 100;
 
+/** Written records whose pairs are stored together while a batch's other writes go on. */
+const SAVES_PER_FLUSH = 50;
+
 /** A unit whose writes are done, waiting for its pair to be stored with the batch's others. */
 interface PendingSave {
   item: Pending;
@@ -349,16 +352,46 @@ class Runner {
       return;
     }
     await this.writeSalesforce(pending);
-    const saves: PendingSave[] = [];
+    const saver = this.saver();
     await eachLimit(pending, ATTIO_WRITES_IN_FLIGHT, async (item) => {
       if (this.outcomes.has(item.unit.touch)) return;
       try {
-        saves.push(await this.writeAttio(item));
+        saver.add(await this.writeAttio(item));
       } catch (thrown) {
         this.fail(item.unit.touch, toSyncError(thrown));
       }
     });
-    await this.saveAll(saves);
+    await saver.flush();
+  }
+
+  /**
+   * Stores pairs while the writes go on, SAVES_PER_FLUSH at a time, one flush after another: with
+   * Attio writes at 24/s a pair exists about two seconds after its record was created, so the echo
+   * of that create finds it instead of matching the record anew, and a consumer that dies in the
+   * middle of a batch of 2,000 has stored what it wrote.
+   */
+  private saver() {
+    let waiting: PendingSave[] = [];
+    let chain = Promise.resolve();
+    const flush = () => {
+      const part = waiting;
+      waiting = [];
+      if (part.length === 0) return chain;
+      chain = chain
+        .then(() => this.saveAll(part))
+        .catch((thrown: unknown) => {
+          for (const { item } of part)
+            if (!this.outcomes.has(item.unit.touch)) this.fail(item.unit.touch, toSyncError(thrown));
+        });
+      return chain;
+    };
+    return {
+      add(save: PendingSave) {
+        waiting.push(save);
+        if (waiting.length >= SAVES_PER_FLUSH) void flush();
+      },
+      flush,
+    };
   }
 
   /**
