@@ -190,8 +190,17 @@ export async function syncMapping(
     const units = await readUnits(deps, compiled, toRead, pairs);
     const reading = Date.now() - started - locking;
 
-    // 3. Plan and write, record by record, with the writes of one kind batched.
-    await new Runner(deps, compiled, options, outcomes).run(units);
+    // 3. Plan and write, record by record, with the writes of one kind batched. A match candidate
+    // is leased too before it is linked: another consumer may be creating its counterpart.
+    const lockMore = async (more: readonly string[]) => {
+      const have = new Set(locked);
+      const fresh = [...new Set(more)].filter((name) => !have.has(name));
+      if (fresh.length === 0) return new Map<string, number>();
+      const extra = await acquireLeases(deps.locks, holder, fresh, LEASE_MS);
+      locked.push(...extra.acquired);
+      return new Map(extra.busy.map((b) => [b.name, b.retryInMs]));
+    };
+    await new Runner(deps, compiled, options, outcomes, lockMore).run(units);
     deps.log.debug("engine timings", {
       mapping: mapping.name,
       touches: touches.length,
@@ -333,6 +342,8 @@ class Runner {
     private readonly compiled: CompiledMapping,
     private readonly options: EngineOptions,
     private readonly outcomes: Map<Touch, TouchOutcome>,
+    /** Leases more names for the batch's holder; answers the busy ones with their wait in ms. */
+    private readonly lockMore: (names: readonly string[]) => Promise<Map<string, number>>,
   ) {}
 
   async run(units: Unit[]): Promise<void> {
@@ -469,7 +480,9 @@ class Runner {
     const key = mapping.match_keys[0];
     const sfByKey = new Map<string, SfRecordRow[]>();
     const attioByKey = new Map<string, AttioRecord[]>();
-    if (!key) return { sfByKey, attioByKey };
+    /** Match keys with a candidate another consumer holds (it may be linking it): ms to wait. */
+    const busy = new Map<string, number>();
+    if (!key) return { sfByKey, attioByKey, busy };
     const attioNeeds = units.filter((u) => !u.pair && u.touch.side === "attio" && u.attio);
     const sfNeeds = units.filter((u) => !u.pair && u.touch.side === "salesforce" && u.salesforce);
     const attioKeys = attioNeeds.flatMap((u) => (u.attio ? attioMatchKeys(mapping, u.attio.values).slice(0, 1) : []));
@@ -488,9 +501,14 @@ class Runner {
         mapping.salesforce_object,
         rows.map((r) => r.Id),
       );
-      for (const row of rows) {
-        if (linked.has(row.Id)) continue;
-        for (const k of salesforceMatchKeys(mapping, row)) sfByKey.set(k.value, [...(sfByKey.get(k.value) ?? []), row]);
+      const free = rows.filter((row) => !linked.has(row.Id));
+      const held = await this.lockMore(free.map((row) => `salesforce:${mapping.name}:${row.Id}`));
+      for (const row of free) {
+        const wait = held.get(`salesforce:${mapping.name}:${row.Id}`);
+        for (const k of salesforceMatchKeys(mapping, row)) {
+          if (wait !== undefined) busy.set(k.value, wait);
+          else sfByKey.set(k.value, [...(sfByKey.get(k.value) ?? []), row]);
+        }
       }
     }
     if (sfKeys.length > 0) {
@@ -502,14 +520,17 @@ class Runner {
         mapping.attio_object,
         records.map((r) => r.id.record_id),
       );
-      for (const record of records) {
-        if (linked.has(record.id.record_id)) continue;
+      const free = records.filter((record) => !linked.has(record.id.record_id));
+      const held = await this.lockMore(free.map((record) => `attio:${mapping.name}:${record.id.record_id}`));
+      for (const record of free) {
+        const wait = held.get(`attio:${mapping.name}:${record.id.record_id}`);
         for (const k of attioMatchKeys(mapping, record.values)) {
-          attioByKey.set(k.value, [...(attioByKey.get(k.value) ?? []), record]);
+          if (wait !== undefined) busy.set(k.value, wait);
+          else attioByKey.set(k.value, [...(attioByKey.get(k.value) ?? []), record]);
         }
       }
     }
-    return { sfByKey, attioByKey };
+    return { sfByKey, attioByKey, busy };
   }
 
   /**
@@ -552,6 +573,16 @@ class Runner {
           : unit.salesforce
             ? salesforceMatchKeys(mapping, unit.salesforce).slice(0, 1)
             : [];
+      // A candidate another consumer holds may be getting linked right now (typically: the echo of
+      // a record that consumer just created). Neither linking nor creating is safe until it is done.
+      const wait = keys.map((k) => matches.busy.get(k.value)).find((ms) => ms !== undefined);
+      if (wait !== undefined) {
+        const error = new SyncError("record_busy", "a match candidate is being synced by another consumer", {
+          retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)),
+        });
+        this.outcomes.set(touch, { status: "retry", error });
+        return null;
+      }
       const candidates =
         touch.side === "attio"
           ? [...new Map(keys.flatMap((k) => matches.sfByKey.get(k.value) ?? []).map((r) => [r.Id, r])).values()]

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { acquireLeases, releaseLeases } from "../../src/durable/record-lock.ts";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
 import { auditLog, failures, idMappings, pendingDeletes, syncState } from "../../src/store/schema.ts";
@@ -175,6 +176,32 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     expect(sf.contacts.size).toBe(1);
     expect(sf.contacts.get("003Hs00000EXIST1AAA")).toMatchObject({ Title: "CFO", Phone: "+442079460321" });
     expect(await mappingOf("p-link")).toMatchObject({ sfRecordId: "003Hs00000EXIST1AAA" });
+  });
+
+  it("waits instead of linking when the Contact it matches is held by another consumer (the echo of a job's create)", async () => {
+    const { attio, sf } = setup();
+    sf.contacts.set("003Hs00000BUSY01AAA", {
+      FirstName: "Ada",
+      LastName: "Osei",
+      Email: "busy@northwind.example",
+      Phone: null,
+      Title: null,
+    });
+    attio.addPerson("p-busy", { first: "Ada", last: "Osei", email: "busy@northwind.example" });
+    // A job batch syncing that Contact holds its lease while it creates the Attio person.
+    const names = ["salesforce:people:003Hs00000BUSY01AAA"];
+    await acquireLeases(env.RECORD_LOCK, "job-batch", names, 20_000);
+
+    const first = await runQueue([personChanged("p-busy")]);
+    expect(first.result.retryMessages.map((m) => m.msgId)).toEqual(first.ids);
+    expect(await mappingOf("p-busy")).toBeUndefined();
+    expect(sf.contacts.size).toBe(1);
+
+    await releaseLeases(env.RECORD_LOCK, "job-batch", names);
+    const second = await runQueue([personChanged("p-busy")], { attempts: 2 });
+    expect(second.result.explicitAcks).toEqual(second.ids);
+    expect(await mappingOf("p-busy")).toMatchObject({ sfRecordId: "003Hs00000BUSY01AAA" });
+    expect(sf.contacts.size).toBe(1);
   });
 
   it("sends a request again after Attio answers 429, once Retry-After has passed, within the same message", async () => {
