@@ -501,6 +501,14 @@ class Runner {
         mapping.salesforce_object,
         rows.map((r) => r.Id),
       );
+      // A candidate linked to one of the batch's own records since they were read: that record's
+      // pair was stored meanwhile (by another consumer). Re-read, never create a second counterpart.
+      const own = new Set(attioNeeds.map((u) => u.touch.recordId));
+      for (const row of rows) {
+        const pair = linked.get(row.Id);
+        if (!pair || !own.has(pair.mapping.attioRecordId)) continue;
+        for (const k of salesforceMatchKeys(mapping, row)) busy.set(k.value, 1_000);
+      }
       const free = rows.filter((row) => !linked.has(row.Id));
       const held = await this.lockMore(free.map((row) => `salesforce:${mapping.name}:${row.Id}`));
       for (const row of free) {
@@ -520,6 +528,12 @@ class Runner {
         mapping.attio_object,
         records.map((r) => r.id.record_id),
       );
+      const own = new Set(sfNeeds.map((u) => u.touch.recordId));
+      for (const record of records) {
+        const pair = linked.get(record.id.record_id);
+        if (!pair || !own.has(pair.mapping.sfRecordId)) continue;
+        for (const k of attioMatchKeys(mapping, record.values)) busy.set(k.value, 1_000);
+      }
       const free = records.filter((record) => !linked.has(record.id.record_id));
       const held = await this.lockMore(free.map((record) => `attio:${mapping.name}:${record.id.record_id}`));
       for (const record of free) {

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
+import { http } from "msw";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { acquireLeases, releaseLeases } from "../../src/durable/record-lock.ts";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
@@ -7,7 +8,7 @@ import { openDb } from "../../src/store/db.ts";
 import { auditLog, failures, idMappings, pendingDeletes, syncState } from "../../src/store/schema.ts";
 import { internalSalesforceMessage, type SalesforceChangeMessage } from "../../src/sync/messages.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
-import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
+import { fakeSalesforce, SF_INSTANCE } from "../helpers/fake-salesforce.ts";
 import { personChanged } from "../helpers/messages.ts";
 import { server } from "../helpers/msw.ts";
 import { runQueue } from "../helpers/queue.ts";
@@ -202,6 +203,45 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     expect(second.result.explicitAcks).toEqual(second.ids);
     expect(await mappingOf("p-busy")).toMatchObject({ sfRecordId: "003Hs00000BUSY01AAA" });
     expect(sf.contacts.size).toBe(1);
+  });
+
+  it("re-reads instead of creating a second Contact when its match got linked to it meanwhile", async () => {
+    const { attio, sf } = setup();
+    sf.contacts.set("003Hs00000RACE01AAA", {
+      FirstName: "Lin",
+      LastName: "Park",
+      Email: "race@northwind.example",
+      Phone: null,
+      Title: null,
+    });
+    attio.addPerson("p-race", { first: "Lin", last: "Park", email: "race@northwind.example" });
+    // Another consumer stores the pair while this one is asking Salesforce for candidates.
+    server.use(
+      http.get(
+        `${SF_INSTANCE}/services/data/v62.0/query`,
+        async ({ request }) => {
+          if (!new URL(request.url).searchParams.get("q")?.includes("Email IN")) return undefined;
+          await db.insert(idMappings).values({
+            id: "pair-race",
+            attioObject: "people",
+            attioRecordId: "p-race",
+            sfObject: "Contact",
+            sfRecordId: "003Hs00000RACE01AAA",
+          });
+          return undefined;
+        },
+        { once: true },
+      ),
+    );
+
+    const first = await runQueue([personChanged("p-race")]);
+    expect(first.result.retryMessages.map((m) => m.msgId)).toEqual(first.ids);
+    expect(sf.contacts.size).toBe(1);
+
+    const second = await runQueue([personChanged("p-race")], { attempts: 2 });
+    expect(second.result.explicitAcks).toEqual(second.ids);
+    expect(sf.contacts.size).toBe(1);
+    expect(await mappingOf("p-race")).toMatchObject({ id: "pair-race", sfRecordId: "003Hs00000RACE01AAA" });
   });
 
   it("sends a request again after Attio answers 429, once Retry-After has passed, within the same message", async () => {
