@@ -313,7 +313,7 @@ const ATTIO_WRITES_IN_FLIGHT = 3;
 const SAVES_PER_BATCH = 100;
 
 /** Written records whose pairs are stored together while a batch's other writes go on. */
-const SAVES_PER_FLUSH = 50;
+const SAVES_PER_FLUSH = 10;
 
 /** A unit whose writes are done, waiting for its pair to be stored with the batch's others. */
 interface PendingSave {
@@ -377,9 +377,9 @@ class Runner {
 
   /**
    * Stores pairs while the writes go on, SAVES_PER_FLUSH at a time, one flush after another: with
-   * Attio writes at 24/s a pair exists about two seconds after its record was created, so the echo
-   * of that create finds it instead of matching the record anew, and a consumer that dies in the
-   * middle of a batch of 2,000 has stored what it wrote.
+   * Attio writes at 24/s a pair exists within about half a second of its record's creation, so the
+   * echo of that create finds it instead of matching the record anew (and waiting on the batch's
+   * lease), and a consumer that dies in the middle of a batch of 2,000 has stored what it wrote.
    */
   private saver() {
     let waiting: PendingSave[] = [];
