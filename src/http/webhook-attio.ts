@@ -4,7 +4,7 @@ import { SyncError } from "../lib/errors.ts";
 import { hmacSha256Hex, sha256Hex, timingSafeEqual } from "../lib/hmac.ts";
 import { openDb } from "../store/db.ts";
 import { enqueueNew } from "../sync/enqueue.ts";
-import type { AttioChangeMessage } from "../sync/messages.ts";
+import type { AttioChangeMessage, SyncMessage } from "../sync/messages.ts";
 import { forgetAttioSchemas } from "../sync/schema-source.ts";
 import { errorResponse, parseJson, requireJson, validationError } from "./errors.ts";
 import type { AppEnv } from "./types.ts";
@@ -37,7 +37,7 @@ export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
     if (!isRecordEvent(event)) return;
     messages.push(toMessage(event, `attio:${deliveryKey}:${index}`, c.var.correlationId, receivedAt));
   });
-  const result = await enqueueNew(openDb(c.env.DB), c.env.SYNC_QUEUE, "attio", messages);
+  const result = await enqueueNew(openDb(c.env.DB), c.env.SYNC_QUEUE, "attio", messages, integrationDelay);
   // An attribute was created or changed in Attio: the cached schemas are stale from now on.
   if (parsed.data.events.some((e) => String(e.event_type).startsWith("object-attribute."))) {
     await forgetAttioSchemas(c.env.CURSORS);
@@ -53,6 +53,22 @@ export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
     ...result,
   });
 });
+
+/**
+ * Seconds an event made through the API (by an API token or an app: ours, typically) waits before
+ * it is synced. Its writer is usually this Worker, still storing the pair and base of what it just
+ * wrote: the echo then finds them and settles reading Attio alone, instead of finding the writer's
+ * leases and retrying. People's edits are synced at once. Correctness does not depend on the delay
+ * (leases and the base comparison do that); it only saves work.
+ */
+export const INTEGRATION_EVENT_DELAY_SECONDS = 3;
+
+function integrationDelay(message: SyncMessage): number | undefined {
+  if (message.kind !== "attio.record") return undefined;
+  return message.actor.type === "api-token" || message.actor.type === "app"
+    ? INTEGRATION_EVENT_DELAY_SECONDS
+    : undefined;
+}
 
 function toMessage(
   event: AttioRecordEvent,

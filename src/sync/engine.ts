@@ -30,7 +30,7 @@ import { ambiguousMatches, auditLog } from "../store/schema.ts";
 import { attioSide, policiesOf, salesforceFieldsOf, salesforceSide } from "./canon.ts";
 import type { SyncDeps } from "./deps.ts";
 import type { FieldChange } from "./diff.ts";
-import { type ChangeEventValues, eventMatchesBase } from "./event-values.ts";
+import { attioMatchesBase, type ChangeEventValues, eventMatchesBase } from "./event-values.ts";
 import { matchQueryValues } from "./match-query.ts";
 import { nextBase } from "./next-base.ts";
 import {
@@ -185,9 +185,10 @@ export async function syncMapping(
       outcomes.set(touch, { status: "done", action: "unchanged: the change event matches the synced values" });
       return false;
     });
-    if (toRead.length === 0) return outcomes;
-    await holdMergedAway(deps, compiled, toRead, pairs);
-    const units = await readUnits(deps, compiled, toRead, pairs);
+    const remaining = await settleAttioEchoes(deps, compiled, toRead, pairs, outcomes, options);
+    if (remaining.length === 0) return outcomes;
+    await holdMergedAway(deps, compiled, remaining, pairs);
+    const units = await readUnits(deps, compiled, remaining, pairs);
     const reading = Date.now() - started - locking;
 
     // 3. Plan and write, record by record, with the writes of one kind batched. A match candidate
@@ -205,6 +206,7 @@ export async function syncMapping(
       mapping: mapping.name,
       touches: touches.length,
       settled_without_read: ready.length - toRead.length,
+      settled_reading_attio_only: toRead.length - remaining.length,
       lock_ms: locking,
       read_ms: reading,
       plan_write_save_ms: Date.now() - started - locking - reading,
@@ -217,6 +219,60 @@ export async function syncMapping(
     if (locked.length > 0) await releaseLeases(deps.locks, holder, locked);
   }
   return outcomes;
+}
+
+/** An Attio webhook event (not one of our internal re-read requests) on a record already linked. */
+function attioEventOnPair(touch: Touch, pair: Pair | undefined): pair is Pair {
+  const { sourceEvent } = touch;
+  return (
+    touch.side === "attio" &&
+    pair?.base != null &&
+    !touch.deleted &&
+    !touch.mergedFrom &&
+    sourceEvent.kind === "attio.record" &&
+    (sourceEvent.eventType === "record.created" || sourceEvent.eventType === "record.updated") &&
+    !String(sourceEvent.dedupeKey).startsWith("internal:")
+  );
+}
+
+/**
+ * Attio events on linked records are checked against the base reading Attio alone (its webhooks
+ * carry no values): when every mapped value equals the base's Attio side, nothing changed there
+ * since the last sync (the echo of our own write, an edit of unmapped attributes) and Salesforce
+ * is not read. Changes on the Salesforce side arrive through its own change events and catch-up.
+ * Returns the touches left to sync.
+ */
+async function settleAttioEchoes(
+  deps: SyncDeps,
+  compiled: CompiledMapping,
+  touches: readonly Touch[],
+  pairs: Map<Touch, Pair>,
+  outcomes: Map<Touch, TouchOutcome>,
+  options: EngineOptions,
+): Promise<Touch[]> {
+  const eligible = new Map<Touch, Pair>();
+  for (const touch of touches) {
+    const pair = pairs.get(touch);
+    if (attioEventOnPair(touch, pair)) eligible.set(touch, pair);
+  }
+  if (eligible.size === 0) return [...touches];
+  const ids = [...eligible.values()].map((pair) => pair.mapping.attioRecordId);
+  const records = await deps.attio.queryRecords(compiled.mapping.attio_object, { record_id: { $in: ids } });
+  const byId = new Map(records.map((record) => [record.id.record_id, record]));
+  const refs = records.flatMap((record) => attioReferences(compiled, record.values));
+  const lookup = await loadIdLookup(
+    deps.db,
+    refs.map((r) => ({ object: r.targetObject, id: r.id })),
+    [],
+  );
+  const mapOptions = { ids: lookup, ...(options.attioTitles ? { attioTitles: options.attioTitles } : {}) };
+  return touches.filter((touch) => {
+    const pair = eligible.get(touch);
+    const record = pair && byId.get(pair.mapping.attioRecordId);
+    if (!pair || !record || !attioMatchesBase(compiled, pair.base, record.values, mapOptions)) return true;
+    outcomes.set(touch, { status: "done", action: "unchanged: the Attio record matches the synced values" });
+    return false;
+  });
 }
 
 async function loadPairs(deps: SyncDeps, compiled: CompiledMapping, touches: readonly Touch[]) {

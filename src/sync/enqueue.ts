@@ -18,6 +18,8 @@ export async function enqueueNew(
   queue: Queue,
   source: "attio" | "salesforce",
   messages: readonly SyncMessage[],
+  /** Seconds a message waits in the queue before it is delivered, if any. */
+  delayOf: (message: SyncMessage) => number | undefined = () => undefined,
 ): Promise<EnqueueResult> {
   const seen = await seenKeys(
     db,
@@ -28,7 +30,12 @@ export async function enqueueNew(
   const fresh = [...unique.values()];
   // sendBatch takes at most 100 messages (and 256 KB; our messages are well under 2 KB each).
   for (const part of chunk(fresh, 100)) {
-    await queue.sendBatch(part.map((body) => ({ body, contentType: "json" as const })));
+    await queue.sendBatch(
+      part.map((body) => {
+        const delaySeconds = delayOf(body);
+        return { body, contentType: "json" as const, ...(delaySeconds ? { delaySeconds } : {}) };
+      }),
+    );
   }
   await rememberKeys(db, source, [...unique.keys()]);
   return { enqueued: fresh.length, duplicates: messages.length - fresh.length };

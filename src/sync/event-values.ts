@@ -1,5 +1,6 @@
-import type { CompiledMapping } from "../mapping/engine.ts";
-import { salesforceFieldsOf, salesforceSide } from "./canon.ts";
+import type { AttioValues } from "../mapping/attio-values.ts";
+import type { CompiledMapping, MapOptions } from "../mapping/engine.ts";
+import { attioSide, salesforceFieldsOf, salesforceSide } from "./canon.ts";
 import { type Base, sameValue } from "./plan-fields.ts";
 
 /**
@@ -78,4 +79,25 @@ export function eventMatchesBase(
   const values = salesforceSide(compiled, flat);
   // A field the base lacks (a reference still deferred) counts as empty there.
   return fields.every((field) => sameValue(values[field], base.salesforce[field]));
+}
+
+/**
+ * Whether an Attio record's mapped values all equal the base's Attio side: nothing changed in Attio
+ * since the pair was last synced (the webhook echo of our own write, an edit of unmapped
+ * attributes), so its event needs no Salesforce read. Attio webhooks carry no values, so the
+ * record itself is read first. A reference that cannot be resolved yet is never taken as equal.
+ */
+export function attioMatchesBase(
+  compiled: CompiledMapping,
+  base: Base | null | undefined,
+  values: AttioValues,
+  options: MapOptions,
+): boolean {
+  if (!base) return false;
+  const side = attioSide(compiled, values, options);
+  if (side.deferred.length > 0) return false;
+  // A field neither holds (a person with no company: no AccountId) is empty on both.
+  return salesforceFieldsOf(compiled).every((field) =>
+    sameValue(side.values[field] ?? null, base.attio[field] ?? null),
+  );
 }

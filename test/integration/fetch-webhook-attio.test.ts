@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import webhook from "../../fixtures/attio/webhook-record-updated.json";
+import { INTEGRATION_EVENT_DELAY_SECONDS } from "../../src/http/webhook-attio.ts";
 import { COMPANIES_OBJECT_ID, fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { server } from "../helpers/msw.ts";
@@ -54,6 +55,27 @@ describe("POST /webhooks/attio", () => {
       eventType: "record.updated",
       objectId: COMPANIES_OBJECT_ID,
     });
+  });
+
+  it("holds events made through the API (echoes of our own writes, typically) for a few seconds; people's edits go at once", async () => {
+    const spy = spyOnQueue();
+    const events = companyEvents(3).events.map((event, i) => ({
+      ...event,
+      actor: [
+        { type: "api-token", id: "7e2d4c1b-0a9f-4e8d-b7c6-5a4b3c2d1e0f" },
+        { type: "app", id: "a-1" },
+        { type: "workspace-member", id: "m-1" },
+      ][i],
+    }));
+    const response = await exports.default.fetch(await attioWebhookRequest({ webhook_id: webhook.webhook_id, events }));
+
+    expect(response.status).toBe(200);
+    const sent = spy.mock.calls.flatMap(([messages]) => [...messages]);
+    expect(sent.map((m) => [(m.body as { recordId: string }).recordId, m.delaySeconds])).toEqual([
+      ["c-0", INTEGRATION_EVENT_DELAY_SECONDS],
+      ["c-1", INTEGRATION_EVENT_DELAY_SECONDS],
+      ["c-2", undefined],
+    ]);
   });
 
   it("accepts the legacy X-Attio-Signature header", async () => {

@@ -111,6 +111,25 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     expect(audit).toHaveLength(1);
   });
 
+  it("settles an Attio event whose values equal the base reading Attio alone, and syncs one that changed", async () => {
+    const { attio, sf } = setup();
+    const created = attio.addPerson("p-api-echo", { email: "api-echo@northwind.example", title: "CTO" });
+    // No company: a reference still waiting for its company to sync would need Salesforce read.
+    created.values.company = [];
+    await runQueue([personChanged("p-api-echo")]);
+    const sfCallsAfterCreate = sf.calls.length;
+    const echo = { actor: { type: "api-token" as const, id: "7e2d4c1b-0a9f-4e8d-b7c6-5a4b3c2d1e0f" } };
+
+    const settled = await runQueue([personChanged("p-api-echo", echo)]);
+    expect(settled.result.explicitAcks).toEqual(settled.ids);
+    expect(sf.calls.length).toBe(sfCallsAfterCreate);
+
+    attio.setJobTitle("p-api-echo", "CEO");
+    const changed = await runQueue([personChanged("p-api-echo", echo)]);
+    expect(changed.result.explicitAcks).toEqual(changed.ids);
+    expect([...sf.contacts.values()].find((c) => c.Email === "api-echo@northwind.example")?.Title).toBe("CEO");
+  });
+
   it("coalesces several events of one person in a batch into one read and one write", async () => {
     const { attio, sf } = setup();
     attio.addPerson("p-burst", { email: "burst@northwind.example" });

@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { defaultMappings } from "../../../src/mapping/defaults.ts";
 import { compileMapping } from "../../../src/mapping/engine.ts";
-import { eventMatchesBase, flatFieldName, flattenEventFields } from "../../../src/sync/event-values.ts";
+import { attioSide } from "../../../src/sync/canon.ts";
+import {
+  attioMatchesBase,
+  eventMatchesBase,
+  flatFieldName,
+  flattenEventFields,
+} from "../../../src/sync/event-values.ts";
+import { idMap, person, val } from "../mapping/support.ts";
 
 const spec = defaultMappings().find((m) => m.name === "companies");
 if (!spec) throw new Error("no companies mapping");
@@ -81,5 +88,33 @@ describe("change event values", () => {
     expect(
       eventMatchesBase(companies, null, { changeType: "UPDATE", changedFields: [], nulledFields: [], fields: {} }),
     ).toBe(false);
+  });
+});
+
+describe("Attio record values against the base", () => {
+  const peopleSpec = defaultMappings().find((m) => m.name === "people");
+  if (!peopleSpec) throw new Error("no people mapping");
+  const people = compileMapping(peopleSpec);
+  const ids = idMap([["companies", "00000000-0000-4000-8000-000000000001", "001000000000001AAA"]]);
+  /** What the sync stored after writing the person: its values as Salesforce fields. */
+  const synced = { attio: attioSide(people, person, { ids }).values, salesforce: {} };
+
+  it("matches when every mapped value equals the base (the echo of our own write)", () => {
+    expect(attioMatchesBase(people, synced, person, { ids })).toBe(true);
+  });
+
+  it("does not match when a mapped attribute changed", () => {
+    const edited = { ...person, job_title: [val("text", { value: "Chief Fleet Officer" })] } as typeof person;
+    expect(attioMatchesBase(people, synced, edited, { ids })).toBe(false);
+  });
+
+  it("does not match while the company reference cannot be resolved, nor without a base", () => {
+    expect(attioMatchesBase(people, synced, person, { ids: idMap([]) })).toBe(false);
+    expect(attioMatchesBase(people, null, person, { ids })).toBe(false);
+  });
+
+  it("does not match when the base lacks a value the record has (first sync of a field)", () => {
+    const { Title: _title, ...withoutTitle } = synced.attio;
+    expect(attioMatchesBase(people, { attio: withoutTitle, salesforce: {} }, person, { ids })).toBe(false);
   });
 });
