@@ -334,7 +334,7 @@ function writeRates(samples: Snapshot[], ms: number | null) {
 
 async function workerCompanies(rows: Row[]): Promise<void> {
   console.log(`\n## Worker: ${int(COMPANIES)} Attio companies -> Salesforce Accounts`);
-  const stack = await startStack({ seed: SEED });
+  const stack = await startStack({ seed: SEED, queueBatching: "production" });
   try {
     await configure(stack);
     await seed(stack.attio.url, ["companies"], COMPANIES);
@@ -385,7 +385,7 @@ async function workerCompanies(rows: Row[]): Promise<void> {
 
 async function workerContacts(rows: Row[]): Promise<void> {
   console.log(`\n## Worker: ${int(CONTACTS)} Salesforce Contacts -> Attio people`);
-  const stack = await startStack({ seed: SEED });
+  const stack = await startStack({ seed: SEED, queueBatching: "production" });
   try {
     await configure(stack);
     await seed(stack.salesforce.url, ["people"], CONTACTS);

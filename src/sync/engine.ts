@@ -201,7 +201,8 @@ export async function syncMapping(
       locked.push(...extra.acquired);
       return new Map(extra.busy.map((b) => [b.name, b.retryInMs]));
     };
-    await new Runner(deps, compiled, options, outcomes, lockMore).run(units);
+    const runner = new Runner(deps, compiled, options, outcomes, lockMore);
+    await runner.run(units);
     deps.log.debug("engine timings", {
       mapping: mapping.name,
       touches: touches.length,
@@ -210,6 +211,7 @@ export async function syncMapping(
       lock_ms: locking,
       read_ms: reading,
       plan_write_save_ms: Date.now() - started - locking - reading,
+      match_plan_ms: runner.planMs,
     });
   } catch (thrown) {
     const error = toSyncError(thrown);
@@ -402,7 +404,11 @@ class Runner {
     private readonly lockMore: (names: readonly string[]) => Promise<Map<string, number>>,
   ) {}
 
+  /** How long matching and planning took before the first write (for the debug timings). */
+  planMs = 0;
+
   async run(units: Unit[]): Promise<void> {
+    const started = Date.now();
     this.ids = await this.loadReferences(units);
     const matches = await this.findMatches(units);
     const pending: Pending[] = [];
@@ -414,6 +420,7 @@ class Runner {
         this.fail(unit.touch, toSyncError(thrown));
       }
     }
+    this.planMs = Date.now() - started;
     if (this.options.dryRun) {
       for (const item of pending) this.reportDryRun(item);
       return;
