@@ -185,10 +185,10 @@ export async function syncMapping(
       outcomes.set(touch, { status: "done", action: "unchanged: the change event matches the synced values" });
       return false;
     });
-    const remaining = await settleAttioEchoes(deps, compiled, toRead, pairs, outcomes, options);
+    const { remaining, attioRead } = await settleAttioEchoes(deps, compiled, toRead, pairs, outcomes, options);
     if (remaining.length === 0) return outcomes;
     await holdMergedAway(deps, compiled, remaining, pairs);
-    const units = await readUnits(deps, compiled, remaining, pairs);
+    const units = await readUnits(deps, compiled, remaining, pairs, attioRead);
     const reading = Date.now() - started - locking;
 
     // 3. Plan and write, record by record, with the writes of one kind batched. A match candidate
@@ -242,7 +242,7 @@ function attioEventOnPair(touch: Touch, pair: Pair | undefined): pair is Pair {
  * carry no values): when every mapped value equals the base's Attio side, nothing changed there
  * since the last sync (the echo of our own write, an edit of unmapped attributes) and Salesforce
  * is not read. Changes on the Salesforce side arrive through its own change events and catch-up.
- * Returns the touches left to sync.
+ * Returns the touches left to sync, and the Attio records read (not to be read again).
  */
 async function settleAttioEchoes(
   deps: SyncDeps,
@@ -251,13 +251,13 @@ async function settleAttioEchoes(
   pairs: Map<Touch, Pair>,
   outcomes: Map<Touch, TouchOutcome>,
   options: EngineOptions,
-): Promise<Touch[]> {
+): Promise<{ remaining: Touch[]; attioRead: Map<string, AttioRecord> }> {
   const eligible = new Map<Touch, Pair>();
   for (const touch of touches) {
     const pair = pairs.get(touch);
     if (attioEventOnPair(touch, pair)) eligible.set(touch, pair);
   }
-  if (eligible.size === 0) return [...touches];
+  if (eligible.size === 0) return { remaining: [...touches], attioRead: new Map() };
   const ids = [...eligible.values()].map((pair) => pair.mapping.attioRecordId);
   const records = await deps.attio.queryRecords(compiled.mapping.attio_object, { record_id: { $in: ids } });
   const byId = new Map(records.map((record) => [record.id.record_id, record]));
@@ -268,13 +268,14 @@ async function settleAttioEchoes(
     [],
   );
   const mapOptions = { ids: lookup, ...(options.attioTitles ? { attioTitles: options.attioTitles } : {}) };
-  return touches.filter((touch) => {
+  const remaining = touches.filter((touch) => {
     const pair = eligible.get(touch);
     const record = pair && byId.get(pair.mapping.attioRecordId);
     if (!pair || !record || !attioMatchesBase(compiled, pair.base, record.values, mapOptions)) return true;
     outcomes.set(touch, { status: "done", action: "unchanged: the Attio record matches the synced values" });
     return false;
   });
+  return { remaining, attioRead: byId };
 }
 
 async function loadPairs(deps: SyncDeps, compiled: CompiledMapping, touches: readonly Touch[]) {
@@ -333,6 +334,8 @@ async function readUnits(
   compiled: CompiledMapping,
   touches: readonly Touch[],
   pairs: Map<Touch, Pair>,
+  /** Attio records read moments ago under the same leases: not read again. */
+  attioRead: ReadonlyMap<string, AttioRecord> = new Map(),
 ) {
   const { mapping } = compiled;
   const attioIds = new Set<string>();
@@ -342,11 +345,12 @@ async function readUnits(
     if (touch.side === "attio" || pair) attioIds.add(pair?.mapping.attioRecordId ?? touch.recordId);
     if (touch.side === "salesforce" || pair) sfIds.add(pair?.mapping.sfRecordId ?? touch.recordId);
   }
+  const unread = [...attioIds].filter((id) => !attioRead.has(id));
   const [attioRecords, sfRows] = await Promise.all([
-    attioIds.size > 0 ? deps.attio.queryRecords(mapping.attio_object, { record_id: { $in: [...attioIds] } }) : [],
+    unread.length > 0 ? deps.attio.queryRecords(mapping.attio_object, { record_id: { $in: unread } }) : [],
     sfIds.size > 0 ? deps.salesforce.retrieve(mapping.salesforce_object, [...sfIds], salesforceFieldsOf(compiled)) : [],
   ]);
-  const attioById = new Map(attioRecords.map((r) => [r.id.record_id, r]));
+  const attioById = new Map([...attioRead, ...attioRecords.map((r) => [r.id.record_id, r] as const)]);
   const sfById = new Map(sfRows.map((r) => [r.Id, r]));
   return touches.map((touch): Unit => {
     const pair = pairs.get(touch);
@@ -362,10 +366,11 @@ async function readUnits(
 }
 
 /**
- * Attio writes in flight at once (Attio has no batch write): with calls of 100-300 ms, eight keep
- * the rate limiter's 24 writes/s busy; the limiter, not this number, sets the pace.
+ * Attio writes in flight at once (Attio has no batch write). Each one waits for its slot, then for
+ * the call: with calls of 100-300 ms, eight keep the rate limiter's 24 writes/s busy (three would
+ * cap them at 10-30/s); the limiter, not this number, sets the pace.
  */
-const ATTIO_WRITES_IN_FLIGHT = 3;
+const ATTIO_WRITES_IN_FLIGHT = 8;
 
 /** Pairs stored per D1 batch (each pair is 2 statements plus its audit rows). */
 const SAVES_PER_BATCH = 100;
@@ -439,32 +444,42 @@ class Runner {
   }
 
   /**
-   * Stores pairs while the writes go on, SAVES_PER_FLUSH at a time, one flush after another: with
-   * Attio writes at 24/s a pair exists within about half a second of its record's creation, so the
-   * echo of that create finds it instead of matching the record anew (and waiting on the batch's
-   * lease), and a consumer that dies in the middle of a batch of 2,000 has stored what it wrote.
+   * Stores pairs while the writes go on, one D1 batch after another: a flush starts once
+   * SAVES_PER_FLUSH written records wait and none is running, and takes all that wait (up to
+   * SAVES_PER_BATCH a batch). With Attio writes at 24/s a pair exists within about half a second of
+   * its record's creation, so the echo of that create finds it instead of matching the record anew,
+   * and a consumer that dies in the middle of a batch of 2,000 has stored what it wrote. When D1 is
+   * slower than the writes, flushes grow instead of queueing up behind each other.
    */
   private saver() {
-    let waiting: PendingSave[] = [];
-    let chain = Promise.resolve();
-    const flush = () => {
-      const part = waiting;
-      waiting = [];
-      if (part.length === 0) return chain;
-      chain = chain
-        .then(() => this.saveAll(part))
-        .catch((thrown: unknown) => {
+    const waiting: PendingSave[] = [];
+    let running: Promise<void> | undefined;
+    const drain = async () => {
+      while (waiting.length > 0) {
+        const part = waiting.splice(0, SAVES_PER_BATCH);
+        try {
+          await this.saveAll(part);
+        } catch (thrown) {
           for (const { item } of part)
             if (!this.outcomes.has(item.unit.touch)) this.fail(item.unit.touch, toSyncError(thrown));
-        });
-      return chain;
+        }
+      }
+    };
+    const start = () => {
+      running ??= drain().finally(() => {
+        running = undefined;
+      });
+      return running;
     };
     return {
       add(save: PendingSave) {
         waiting.push(save);
-        if (waiting.length >= SAVES_PER_FLUSH) void flush();
+        if (waiting.length >= SAVES_PER_FLUSH) void start();
       },
-      flush,
+      async flush() {
+        await running;
+        await start();
+      },
     };
   }
 

@@ -125,8 +125,12 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     expect(sf.calls.length).toBe(sfCallsAfterCreate);
 
     attio.setJobTitle("p-api-echo", "CEO");
+    const queries = () => attio.calls.filter((c) => c.path === "/v2/objects/people/records/query").length;
+    const queriesBefore = queries();
     const changed = await runQueue([personChanged("p-api-echo", echo)]);
     expect(changed.result.explicitAcks).toEqual(changed.ids);
+    // The record read for the comparison is the one synced: Attio is read once.
+    expect(queries() - queriesBefore).toBe(1);
     expect([...sf.contacts.values()].find((c) => c.Email === "api-echo@northwind.example")?.Title).toBe("CEO");
   });
 
