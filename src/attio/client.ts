@@ -36,6 +36,9 @@ type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export class AttioClient {
   private readonly objectCache = new Map<string, AttioObject>();
 
+  /** Round trip of recent writes in ms (moving average; 0 before the first), limiter waits excluded. */
+  writeRoundTripMs = 0;
+
   constructor(private readonly options: AttioClientOptions) {}
 
   /** An object by id or slug; cached for the life of the isolate (objects are rarely renamed). */
@@ -185,10 +188,15 @@ export class AttioClient {
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     };
     let response: Response;
+    const sent = Date.now();
     try {
       response = await (this.options.fetch ?? fetch)(`${this.options.apiUrl}${path}`, init);
     } catch (err) {
       throw new SyncError("upstream_unavailable", `Attio unreachable: ${(err as Error).message}`, { cause: err });
+    }
+    if (bucket === "attio:write") {
+      const took = Date.now() - sent;
+      this.writeRoundTripMs = this.writeRoundTripMs === 0 ? took : 0.8 * this.writeRoundTripMs + 0.2 * took;
     }
     if (response.ok) return response.json();
     const error = await describeError(response);
