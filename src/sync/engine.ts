@@ -212,6 +212,7 @@ export async function syncMapping(
       read_ms: reading,
       plan_write_save_ms: Date.now() - started - locking - reading,
       match_plan_ms: runner.planMs,
+      attio_write_round_trip_ms: Math.round(deps.attio.writeRoundTripMs),
     });
   } catch (thrown) {
     const error = toSyncError(thrown);
@@ -367,16 +368,16 @@ async function readUnits(
 
 /**
  * Attio writes in flight at once (Attio has no batch write): enough to keep the write rate busy
- * through each call's round trip (Little's law), plus two for the limiter's own round trips. Each
+ * through each call's round trip (Little's law), plus one for the limiter's own round trip. Each
  * waits for its slot, so the limiter, not this number, sets the pace; but every extra caller
- * waiting is one more that a busy moment can bunch with the others (trials on this machine, calls
- * of about 10 ms: 3 in flight drew 1-26 Attio 429s per 4,000 writes, 8 drew 145). About 3 at a
- * few ms, 5 at 100 ms, 7 at 200 ms, at most 10.
+ * waiting is one more that a busy moment can bunch with the others (trials on this machine, where
+ * a call takes tens of ms: a fixed 3 in flight drew 1-26 Attio 429s per 4,000 writes, 8 drew 145).
+ * 2-3 locally, 4 at 100 ms, 6 at 200 ms, at most 10.
  *
- * @example writesInFlight(24, 200) // 7
+ * @example writesInFlight(24, 200) // 6
  */
 export function writesInFlight(ratePerSecond: number, roundTripMs: number): number {
-  return Math.min(10, Math.max(3, Math.ceil((ratePerSecond * roundTripMs) / 1000) + 2));
+  return Math.min(10, Math.max(2, Math.ceil((ratePerSecond * roundTripMs) / 1000) + 1));
 }
 
 /** Pairs stored per D1 batch (each pair is 2 statements plus its audit rows). */

@@ -55,11 +55,12 @@ describe("eachLimit with a changing limit", () => {
 });
 
 describe("writesInFlight", () => {
-  it("keeps the write rate busy through the round trip, between 3 and 10", () => {
-    expect(writesInFlight(24, 0)).toBe(3);
-    expect(writesInFlight(24, 10)).toBe(3);
-    expect(writesInFlight(24, 100)).toBe(5);
-    expect(writesInFlight(24, 200)).toBe(7);
+  it("keeps the write rate busy through the round trip, between 2 and 10", () => {
+    expect(writesInFlight(24, 0)).toBe(2);
+    expect(writesInFlight(24, 40)).toBe(2);
+    expect(writesInFlight(24, 60)).toBe(3);
+    expect(writesInFlight(24, 100)).toBe(4);
+    expect(writesInFlight(24, 200)).toBe(6);
     expect(writesInFlight(24, 2_000)).toBe(10);
   });
 });
