@@ -34,5 +34,10 @@ export async function eachLimit<T>(
     }
   };
   grow();
-  for (let i = 0; i < running.length; i++) await running[i];
+  // Workers started while waiting are waited for in the next round.
+  for (let waited = 0; waited < running.length; ) {
+    const round = running.slice(waited);
+    waited = running.length;
+    await Promise.all(round);
+  }
 }
