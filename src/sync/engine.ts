@@ -592,23 +592,14 @@ class Runner {
         mapping.salesforce_object,
         rows.map((r) => r.Id),
       );
-      // A candidate linked to one of the batch's own records since they were read: that record's
-      // pair was stored meanwhile (by another consumer). Re-read, never create a second counterpart.
-      const own = new Set(attioNeeds.map((u) => u.touch.recordId));
-      for (const row of rows) {
-        const pair = linked.get(row.Id);
-        if (!pair || !own.has(pair.mapping.attioRecordId)) continue;
-        for (const k of salesforceMatchKeys(mapping, row)) busy.set(k.value, 1_000);
-      }
-      const free = rows.filter((row) => !linked.has(row.Id));
-      const held = await this.lockMore(free.map((row) => `salesforce:${mapping.name}:${row.Id}`));
-      for (const row of free) {
-        const wait = held.get(`salesforce:${mapping.name}:${row.Id}`);
-        for (const k of salesforceMatchKeys(mapping, row)) {
-          if (wait !== undefined) busy.set(k.value, wait);
-          else sfByKey.set(k.value, [...(sfByKey.get(k.value) ?? []), row]);
-        }
-      }
+      await this.indexCandidates(rows, {
+        name: (row) => `salesforce:${mapping.name}:${row.Id}`,
+        linkedTo: (row) => linked.get(row.Id)?.mapping.attioRecordId,
+        keys: (row) => salesforceMatchKeys(mapping, row),
+        own: new Set(attioNeeds.map((u) => u.touch.recordId)),
+        into: sfByKey,
+        busy,
+      });
     }
     if (sfKeys.length > 0) {
       const values = [...new Set(sfKeys.map((k) => k.value))];
@@ -619,23 +610,52 @@ class Runner {
         mapping.attio_object,
         records.map((r) => r.id.record_id),
       );
-      const own = new Set(sfNeeds.map((u) => u.touch.recordId));
-      for (const record of records) {
-        const pair = linked.get(record.id.record_id);
-        if (!pair || !own.has(pair.mapping.sfRecordId)) continue;
-        for (const k of attioMatchKeys(mapping, record.values)) busy.set(k.value, 1_000);
-      }
-      const free = records.filter((record) => !linked.has(record.id.record_id));
-      const held = await this.lockMore(free.map((record) => `attio:${mapping.name}:${record.id.record_id}`));
-      for (const record of free) {
-        const wait = held.get(`attio:${mapping.name}:${record.id.record_id}`);
-        for (const k of attioMatchKeys(mapping, record.values)) {
-          if (wait !== undefined) busy.set(k.value, wait);
-          else attioByKey.set(k.value, [...(attioByKey.get(k.value) ?? []), record]);
-        }
-      }
+      await this.indexCandidates(records, {
+        name: (record) => `attio:${mapping.name}:${record.id.record_id}`,
+        linkedTo: (record) => linked.get(record.id.record_id)?.mapping.sfRecordId,
+        keys: (record) => attioMatchKeys(mapping, record.values),
+        own: new Set(sfNeeds.map((u) => u.touch.recordId)),
+        into: attioByKey,
+        busy,
+      });
     }
     return { sfByKey, attioByKey, busy };
+  }
+
+  /**
+   * Files the unlinked candidates under their match keys, leasing each first. A key is busy
+   * instead (its records wait) when another consumer holds its candidate, which it may be linking
+   * right now, or when the candidate got linked to one of the batch's own records since they were
+   * read (another consumer stored that pair meanwhile): re-read later, never a second counterpart.
+   */
+  private async indexCandidates<R>(
+    candidates: readonly R[],
+    how: {
+      name: (candidate: R) => string;
+      /** The id of the record the candidate is linked to, on the batch's side. */
+      linkedTo: (candidate: R) => string | undefined;
+      keys: (candidate: R) => readonly { value: string }[];
+      /** The batch's own records without a pair. */
+      own: ReadonlySet<string>;
+      into: Map<string, R[]>;
+      busy: Map<string, number>;
+    },
+  ) {
+    for (const candidate of candidates) {
+      const linkedTo = how.linkedTo(candidate);
+      if (linkedTo !== undefined && how.own.has(linkedTo)) {
+        for (const k of how.keys(candidate)) how.busy.set(k.value, 1_000);
+      }
+    }
+    const free = candidates.filter((candidate) => how.linkedTo(candidate) === undefined);
+    const held = await this.lockMore(free.map(how.name));
+    for (const candidate of free) {
+      const wait = held.get(how.name(candidate));
+      for (const k of how.keys(candidate)) {
+        if (wait !== undefined) how.busy.set(k.value, wait);
+        else how.into.set(k.value, [...(how.into.get(k.value) ?? []), candidate]);
+      }
+    }
   }
 
   /**
