@@ -12,6 +12,11 @@ export function matchesFilter(object: ObjectDef, record: StoredRecord, filter: u
   for (const [key, condition] of Object.entries(filter as Record<string, unknown>)) {
     if (key === "$and" || key === "$or") {
       if (!Array.isArray(condition)) throw filterError(`${key} takes an array`);
+      const anyOf = key === "$or" ? equalityUnion(object, condition) : undefined;
+      if (anyOf) {
+        if (!anyOf.matches(record)) return false;
+        continue;
+      }
       const results = condition.map((part) => matchesFilter(object, record, part));
       if (key === "$and" ? !results.every(Boolean) : !results.some(Boolean)) return false;
     } else if (key === "$not") {
@@ -81,6 +86,51 @@ function compare(operator: string, actual: unknown, operand: unknown): boolean {
     default:
       throw filterError(`Unknown filter operator "${operator}".`);
   }
+}
+
+/** A `$or` of plain equalities on one attribute, compiled once per query. */
+interface EqualityUnion {
+  matches(record: StoredRecord): boolean;
+}
+const unions = new WeakMap<unknown[], EqualityUnion | null>();
+
+/**
+ * `{$or: [{slug: "a"}, {slug: "b"}, ...]}` (how a batch looks up its match candidates) as one set
+ * lookup per record instead of one comparison per part: the same result as evaluating each part,
+ * so a query naming 2,000 emails over 10,000 people answers in milliseconds rather than seconds
+ * (which would stall the emulator's event loop for everything else). Anything else: null, and the
+ * parts are evaluated one by one.
+ */
+function equalityUnion(object: ObjectDef, parts: unknown[]): EqualityUnion | undefined {
+  if (!unions.has(parts)) unions.set(parts, compileUnion(object, parts));
+  return unions.get(parts) ?? undefined;
+}
+
+function compileUnion(object: ObjectDef, parts: unknown[]): EqualityUnion | null {
+  let slug: string | undefined;
+  const wanted = new Set<string>();
+  for (const part of parts) {
+    if (!isPlainObject(part)) return null;
+    const entries = Object.entries(part);
+    const [entry] = entries;
+    if (entries.length !== 1 || !entry) return null;
+    const [key, value] = entry;
+    // Timestamps compare as instants, not as text: those keep the general path.
+    if (key.startsWith("$") || typeof value !== "string" || /^\d{4}-\d\d-\d\dT/i.test(value)) return null;
+    if (slug !== undefined && key !== slug) return null;
+    slug = key;
+    wanted.add(value.toLowerCase());
+  }
+  const attribute = object.attributes.find((candidate) => candidate.slug === slug || candidate.id === slug);
+  if (!attribute) return null;
+  const field = defaultField(attribute);
+  return {
+    matches: (record) =>
+      (record.values.get(attribute.slug) ?? []).some((value) => {
+        const actual = fieldOf(attribute, value, field);
+        return typeof actual === "string" && wanted.has(actual.toLowerCase());
+      }),
+  };
 }
 
 /** An $in operand's strings, lowercased, computed once per query. */

@@ -257,6 +257,23 @@ describe("Attio emulator: behaviour", () => {
       await api("/objects/people/records/query", "POST", { filter: { email_addresses: "ABEL@q.example" } }),
     );
     expect(byEmail.data.map((r: { id: { record_id: string } }) => r.id.record_id)).toEqual([ids[1]]);
+    const idsOf = async (filter: unknown) =>
+      (await json(await api("/objects/people/records/query", "POST", { filter }))).data
+        .map((r: { id: { record_id: string } }) => r.id.record_id)
+        .sort();
+    // A batch's match lookup: a $or of equalities on one attribute (answered by one set lookup).
+    expect(
+      await idsOf({
+        $or: [{ email_addresses: "CATO@q.example" }, { email_addresses: "bea@q.example" }, { email_addresses: "x@q" }],
+      }),
+    ).toEqual([ids[0], ids[2]].sort());
+    // Mixed parts keep the general evaluation, with the same answers.
+    expect(
+      await idsOf({ $or: [{ email_addresses: "abel@q.example" }, { name: { last_name: { $eq: "Bea" } } }] }),
+    ).toEqual([ids[1], ids[2]].sort());
+    expect((await api("/objects/people/records/query", "POST", { filter: { $or: [{ nope: "x" }] } })).status).toBe(
+      400,
+    );
     const sorted = await json(
       await api("/objects/people/records/query", "POST", {
         sorts: [{ direction: "asc", attribute: "name", field: "last_name" }],
