@@ -79,11 +79,12 @@ const LATE_TOLERANCE_MS = 25;
 /** Slots given up for lateness before a call goes out anyway. */
 const MAX_LATE_RETRIES = 3;
 
-/** Records an upstream 429 so every caller of the bucket pauses until Retry-After. */
+/** Records an upstream 429 so every caller of the bucket pauses until `untilMs` (epoch ms). */
 export async function penalizeBucket(
   ns: DurableObjectNamespace<RateLimiter>,
   bucket: BucketName,
-  retryAfterSeconds: number,
+  untilMs: number,
+  spec: BucketSpec = BUCKETS[bucket],
 ): Promise<void> {
-  await ns.getByName(bucket).penalize(Date.now() + retryAfterSeconds * 1000);
+  await ns.getByName(bucket).penalize(spec, untilMs);
 }

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { type BucketSpec, type BucketState, blockBucket, fullBucket, reserveTokens } from "./token-bucket.ts";
+import { type BucketSpec, type BucketState, blockBucket, fullBucket, reserveTokens, tokensAt } from "./token-bucket.ts";
 
 export type { BucketSpec } from "./token-bucket.ts";
 
@@ -25,13 +25,18 @@ export class RateLimiter extends DurableObject<Env> {
   /** The bucket as it stands (for status): tokens left and until when a 429 blocks it. */
   inspect(spec: BucketSpec): { tokens: number; blockedUntil: number | null } {
     const now = Date.now();
-    const { state } = reserveTokens(this.state ?? fullBucket(spec, now), spec, 0, now);
-    return { tokens: Math.floor(state.tokens), blockedUntil: state.blockedUntil > now ? state.blockedUntil : null };
+    const state = this.state ?? fullBucket(spec, now);
+    return {
+      tokens: Math.floor(tokensAt(state, spec, now)),
+      blockedUntil: state.blockedUntil > now ? state.blockedUntil : null,
+    };
   }
 
-  /** Blocks the bucket until `untilMs` (epoch ms), after an upstream 429 with Retry-After. */
-  penalize(untilMs: number): void {
-    const now = Date.now();
-    this.state = blockBucket(this.state ?? { tokens: 0, updatedAt: now, blockedUntil: 0 }, untilMs);
+  /**
+   * Blocks the bucket until `untilMs` (epoch ms), after an upstream 429 with Retry-After; callers
+   * then resume one interval apart.
+   */
+  penalize(spec: BucketSpec, untilMs: number): void {
+    this.state = blockBucket(this.state ?? fullBucket(spec, Date.now()), spec, untilMs);
   }
 }

@@ -1,12 +1,19 @@
 /**
- * Seconds to wait from a Retry-After header, which is either delta-seconds or an HTTP date
- * (Attio always sends a date). Unparseable or absent: undefined.
+ * When a request may be sent again, from a Retry-After header: delta-seconds or an HTTP date
+ * (Attio always sends a date, "usually the following second"). Epoch ms, never before `now`;
+ * unparseable or absent: undefined.
  */
-export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
+export function retryAt(header: string | null, now = Date.now()): number | undefined {
   if (!header) return undefined;
   const trimmed = header.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  if (/^\d+$/.test(trimmed)) return now + Number(trimmed) * 1000;
   const at = Date.parse(trimmed);
   if (Number.isNaN(at)) return undefined;
-  return Math.max(0, Math.ceil((at - now) / 1000));
+  return Math.max(now, at);
+}
+
+/** Whole seconds to wait from a Retry-After header (rounded up); undefined as for `retryAt`. */
+export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
+  const at = retryAt(header, now);
+  return at === undefined ? undefined : Math.ceil((at - now) / 1000);
 }

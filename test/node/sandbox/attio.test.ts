@@ -271,9 +271,7 @@ describe("Attio emulator: behaviour", () => {
     expect(
       await idsOf({ $or: [{ email_addresses: "abel@q.example" }, { name: { last_name: { $eq: "Bea" } } }] }),
     ).toEqual([ids[1], ids[2]].sort());
-    expect((await api("/objects/people/records/query", "POST", { filter: { $or: [{ nope: "x" }] } })).status).toBe(
-      400,
-    );
+    expect((await api("/objects/people/records/query", "POST", { filter: { $or: [{ nope: "x" }] } })).status).toBe(400);
     const sorted = await json(
       await api("/objects/people/records/query", "POST", {
         sorts: [{ direction: "asc", attribute: "name", field: "last_name" }],

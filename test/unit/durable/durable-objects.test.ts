@@ -51,8 +51,13 @@ describe("RateLimiter", () => {
 
   it("blocks every caller until Retry-After after a 429", async () => {
     const limiter = env.RATE_LIMITER.getByName("test:penalty");
-    await limiter.penalize(Date.now() + 2_000);
-    expect(await limiter.reserve({ ratePerSecond: 100, burst: 100 }, 1)).toBeGreaterThan(1_000);
+    const spec = { ratePerSecond: 100, burst: 100 };
+    await limiter.penalize(spec, Date.now() + 2_000);
+    expect(await limiter.reserve(spec, 1)).toBeGreaterThan(1_000);
+    // The burst is gone: the next caller comes one interval (10 ms) after the first.
+    const first = Date.now() + (await limiter.reserve(spec, 1));
+    const second = Date.now() + (await limiter.reserve(spec, 1));
+    expect(second - first).toBeGreaterThanOrEqual(8);
   });
 
   it("keeps every one-second window inside the APIs' published limits, at 96% of them", () => {

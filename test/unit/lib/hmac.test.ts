@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { hmacSha256Hex, timingSafeEqual } from "../../../src/lib/hmac.ts";
-import { parseRetryAfter } from "../../../src/lib/retry-after.ts";
+import { parseRetryAfter, retryAt } from "../../../src/lib/retry-after.ts";
 
 describe("hmacSha256Hex", () => {
   it("matches an HMAC-SHA256 computed independently (Python's hmac module)", async () => {
@@ -22,6 +22,11 @@ describe("parseRetryAfter", () => {
   const now = Date.parse("2023-05-23T14:42:00Z");
   it("reads Attio's HTTP-date form", () => {
     expect(parseRetryAfter("Tue, 23 May 2023 14:42:01 GMT", now)).toBe(1);
+  });
+  it("gives the HTTP date's own instant for the bucket to reopen at", () => {
+    expect(retryAt("Tue, 23 May 2023 14:42:01 GMT", now + 400)).toBe(now + 1_000);
+    expect(retryAt("2", now)).toBe(now + 2_000);
+    expect(retryAt("Tue, 23 May 2023 14:41:00 GMT", now)).toBe(now);
   });
   it("reads delta-seconds", () => {
     expect(parseRetryAfter("30", now)).toBe(30);
