@@ -25,6 +25,8 @@ export interface AttioClientOptions {
   /** The rate-limit buckets (default: Attio's published limits). */
   buckets?: Buckets;
   fetch?: typeof fetch;
+  /** Longest wait for an answer, body included (default 30 s); then the call fails as retryable. */
+  timeoutMs?: number;
 }
 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -186,19 +188,28 @@ export class AttioClient {
         ...(body === undefined ? {} : { "content-type": "application/json" }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
     };
     let response: Response;
     const sent = Date.now();
     try {
       response = await (this.options.fetch ?? fetch)(`${this.options.apiUrl}${path}`, init);
     } catch (err) {
-      throw new SyncError("upstream_unavailable", `Attio unreachable: ${(err as Error).message}`, { cause: err });
+      throw unreachable(err, method, path);
     }
     if (bucket === "attio:write") {
       const took = Date.now() - sent;
       this.writeRoundTripMs = this.writeRoundTripMs === 0 ? took : 0.8 * this.writeRoundTripMs + 0.2 * took;
     }
-    if (response.ok) return response.json();
+    if (response.ok) {
+      try {
+        return await response.json();
+      } catch (err) {
+        // A body cut off by the timeout; a body that is not JSON stays an upstream rejection.
+        if (isTimeout(err)) throw unreachable(err, method, path);
+        throw new SyncError("upstream_rejected", `Attio ${method} ${path}: the answer is not JSON`, { cause: err });
+      }
+    }
     const error = await describeError(response);
     if (response.status === 429) {
       const header = response.headers.get("retry-after");
@@ -225,6 +236,24 @@ export class AttioClient {
     }
     throw new SyncError("upstream_rejected", `Attio ${method} ${path}: ${error}`, { status: 502, detail });
   }
+}
+
+/** Longest wait for Attio's answer when the options name none. */
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+}
+
+/**
+ * A request that got no answer: retryable. A write that timed out may still have been applied;
+ * its retry finds the record by its match key or asserts it by its unique attribute.
+ */
+function unreachable(err: unknown, method: Method, path: string): SyncError {
+  const message = isTimeout(err)
+    ? `Attio ${method} ${path} did not answer in time`
+    : `Attio unreachable: ${(err as Error).message}`;
+  return new SyncError("upstream_unavailable", message, { cause: err });
 }
 
 /** Sends of one request that Attio may answer 429 before its message goes back to the queue. */

@@ -49,6 +49,11 @@ export const EnvConfigSchema = z.object({
   ATTIO_READS_PER_SECOND: z.coerce.number().min(1).max(1000).default(100),
   ATTIO_WRITES_PER_SECOND: z.coerce.number().min(1).max(1000).default(25),
   SALESFORCE_CALLS_PER_SECOND: z.coerce.number().min(1).max(1000).default(20),
+  /**
+   * Longest wait for an answer from Attio or Salesforce's token endpoint: a hung request fails as
+   * retryable instead of holding its batch (and the leases it renews) until the invocation dies.
+   */
+  UPSTREAM_TIMEOUT_SECONDS: z.coerce.number().min(1).max(600).default(30),
   /** A sync job with no progress for this long is driven again by the cron (lost messages). */
   JOB_STALL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   /** Audit history older than this is deleted by the scheduled cleanup. */

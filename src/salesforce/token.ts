@@ -24,6 +24,8 @@ export interface TokenSettings {
   clientId: string;
   clientSecret: string;
   fetch?: typeof fetch;
+  /** Longest wait for the token endpoint's answer (default 30 s). */
+  timeoutMs?: number;
 }
 
 /**
@@ -63,6 +65,7 @@ async function requestToken(settings: TokenSettings, now: number): Promise<Sales
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
       body,
+      signal: AbortSignal.timeout(settings.timeoutMs ?? 30_000),
     });
   } catch (err) {
     throw new SyncError("upstream_unavailable", `Salesforce token endpoint unreachable: ${(err as Error).message}`);

@@ -29,12 +29,14 @@ export function buildDeps(env: Env, config: EnvConfig, log: Logger): SyncDeps {
       apiKey: config.ATTIO_API_KEY,
       limiter: env.RATE_LIMITER,
       buckets,
+      timeoutMs: config.UPSTREAM_TIMEOUT_SECONDS * 1000,
     }),
     salesforce: new SalesforceClient({
       token: {
         loginUrl: config.SALESFORCE_LOGIN_URL,
         clientId: config.SALESFORCE_CLIENT_ID,
         clientSecret: config.SALESFORCE_CLIENT_SECRET,
+        timeoutMs: config.UPSTREAM_TIMEOUT_SECONDS * 1000,
       },
       apiVersion: config.SALESFORCE_API_VERSION,
       clientName: config.SALESFORCE_CLIENT_NAME,

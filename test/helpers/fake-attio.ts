@@ -28,6 +28,16 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
   const people = new Map<string, AttioRecordJson>();
   const calls: RecordedCall[] = [];
   let pending429 = 0;
+  let pendingHangs = 0;
+  /** A read that never answers (until the caller gives up and aborts it). */
+  const hang = (signal: AbortSignal) => {
+    if (pendingHangs === 0) return undefined;
+    pendingHangs -= 1;
+    // Settles only once the caller aborted, with an answer it must never see (an empty page).
+    return new Promise<Response>((resolve) => {
+      signal.addEventListener("abort", () => resolve(HttpResponse.json({ data: [] })), { once: true });
+    });
+  };
 
   const tooMany = () => {
     if (pending429 === 0) return undefined;
@@ -140,6 +150,8 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
       if (denied) return denied;
       const limited = tooMany();
       if (limited) return limited;
+      const hung = hang(request.signal);
+      if (hung) return hung;
       const body = (await request.json()) as { filter?: Record<string, unknown>; limit?: number; offset?: number };
       // Only people are stored; every other object is an empty workspace.
       const pool = params.object === "people" ? [...people.values()] : [];
@@ -218,6 +230,10 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
     },
     queue429(count: number) {
       pending429 = count;
+    },
+    /** The next `count` record queries never answer. */
+    hangReads(count: number) {
+      pendingHangs = count;
     },
   };
 }

@@ -296,6 +296,20 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     expect(sf.contacts.size).toBe(1);
   });
 
+  it("gives up on an Attio read that never answers and retries the message, instead of holding the batch", async () => {
+    const { attio, sf } = setup();
+    attio.addPerson("p-hung", { email: "hung@northwind.example" });
+    attio.hangReads(1);
+
+    const first = await runQueue([personChanged("p-hung")], { vars: { UPSTREAM_TIMEOUT_SECONDS: "1" } });
+    expect(first.result.retryMessages.map((m) => m.msgId)).toEqual(first.ids);
+    expect(sf.contacts.size).toBe(0);
+
+    const second = await runQueue([personChanged("p-hung")], { attempts: 2 });
+    expect(second.result.explicitAcks).toEqual(second.ids);
+    expect(sf.contacts.size).toBe(1);
+  });
+
   it("gets a new token and retries once when Salesforce answers 401 INVALID_SESSION_ID", async () => {
     const { attio, sf } = setup();
     attio.addPerson("p-token", { email: "token@northwind.example", title: "Engineer" });
