@@ -2,7 +2,7 @@ import { z } from "zod";
 import { BUCKETS, type Buckets, penalizeBucket, takeToken } from "../durable/limits.ts";
 import type { RateLimiter } from "../durable/rate-limiter.ts";
 import { SyncError } from "../lib/errors.ts";
-import { parseRetryAfter, retryAt } from "../lib/retry-after.ts";
+import { retryAt } from "../lib/retry-after.ts";
 import {
   type AttioAttribute,
   AttioAttributeSchema,
@@ -212,12 +212,11 @@ export class AttioClient {
     }
     const error = await describeError(response);
     if (response.status === 429) {
-      const header = response.headers.get("retry-after");
       const now = Date.now();
-      const retryAfter = parseRetryAfter(header, now) ?? 1;
       // The bucket reopens at the header's instant (an HTTP date, usually the next whole second),
       // not a whole second from now: rounding up would idle the writes for half a second per 429.
-      const until = retryAt(header, now) ?? now + retryAfter * 1000;
+      const until = retryAt(response.headers.get("retry-after"), now) ?? now + 1000;
+      const retryAfter = Math.ceil((until - now) / 1000);
       await penalizeBucket(this.options.limiter, bucket, until, (this.options.buckets ?? BUCKETS)[bucket]);
       throw new SyncError("rate_limited", `Attio ${method} ${path}: ${error}`, {
         status: 429,

@@ -17,7 +17,7 @@ export class RateLimiter extends DurableObject<Env> {
   /** Reserves `cost` tokens; returns the milliseconds the caller must wait before its call. */
   reserve(spec: BucketSpec, cost = 1, maxWaitMs?: number): number {
     const now = Date.now();
-    const { state, waitMs } = reserveTokens(this.state ?? fullBucket(spec, now), spec, cost, now, maxWaitMs);
+    const { state, waitMs } = reserveTokens(this.state ?? fullBucket(now), spec, cost, now, maxWaitMs);
     this.state = state;
     return waitMs;
   }
@@ -25,7 +25,7 @@ export class RateLimiter extends DurableObject<Env> {
   /** The bucket as it stands (for status): tokens left and until when a 429 blocks it. */
   inspect(spec: BucketSpec): { tokens: number; blockedUntil: number | null } {
     const now = Date.now();
-    const state = this.state ?? fullBucket(spec, now);
+    const state = this.state ?? fullBucket(now);
     return {
       tokens: Math.floor(tokensAt(state, spec, now)),
       blockedUntil: state.blockedUntil > now ? state.blockedUntil : null,
@@ -37,6 +37,6 @@ export class RateLimiter extends DurableObject<Env> {
    * then resume one interval apart.
    */
   penalize(spec: BucketSpec, untilMs: number): void {
-    this.state = blockBucket(this.state ?? fullBucket(spec, Date.now()), spec, untilMs);
+    this.state = blockBucket(this.state ?? fullBucket(Date.now()), spec, untilMs);
   }
 }

@@ -17,7 +17,7 @@ export interface BucketState {
 }
 
 /** A full bucket at `now`. */
-export function fullBucket(_spec: BucketSpec, now: number): BucketState {
+export function fullBucket(now: number): BucketState {
   return { emptyAt: now, blockedUntil: 0 };
 }
 
@@ -36,7 +36,7 @@ export function tokensAt(state: BucketState, spec: BucketSpec, now: number): num
  * interval apart) and returns the new state and how long the caller must wait before its call. Pure.
  *
  * @example
- * const { state, waitMs } = reserveTokens(fullBucket(spec, 0), { ratePerSecond: 10, burst: 1 }, 1, 0);
+ * const { state, waitMs } = reserveTokens(fullBucket(0), { ratePerSecond: 10, burst: 1 }, 1, 0);
  */
 export function reserveTokens(
   previous: BucketState,

@@ -11,9 +11,3 @@ export function retryAt(header: string | null, now = Date.now()): number | undef
   if (Number.isNaN(at)) return undefined;
   return Math.max(now, at);
 }
-
-/** Whole seconds to wait from a Retry-After header (rounded up); undefined as for `retryAt`. */
-export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
-  const at = retryAt(header, now);
-  return at === undefined ? undefined : Math.ceil((at - now) / 1000);
-}

@@ -5,7 +5,7 @@ const spec = { ratePerSecond: 10, burst: 3 };
 
 /** Reserves one token at each of `times` (ms) and returns the waits. */
 function waitsAt(times: number[]) {
-  let state = fullBucket(spec, 0);
+  let state = fullBucket(0);
   return times.map((now) => {
     const result = reserveTokens(state, spec, 1, now);
     state = result.state;
@@ -24,7 +24,7 @@ describe("token bucket", () => {
   });
 
   it("makes every caller wait until a 429's Retry-After, then lets them go one interval apart", () => {
-    const blocked = blockBucket(fullBucket(spec, 0), spec, 2_000);
+    const blocked = blockBucket(fullBucket(0), spec, 2_000);
     // Three callers reserve during the block: the first goes at its end, the others 100 ms apart,
     // not all three in the same instant (which would fill the API's next window at once).
     let state = blocked;
@@ -39,7 +39,7 @@ describe("token bucket", () => {
   });
 
   it("keeps the callers already queued behind a block in their places", () => {
-    let state = fullBucket(spec, 0);
+    let state = fullBucket(0);
     for (let i = 0; i < 8; i++) state = reserveTokens(state, spec, 1, 0).state;
     // Eight reserved at 0: slots at 0, 0, 0, 100, ..., 500. A block until 300 leaves them as they are
     // and the next caller comes after the last of them.
@@ -50,7 +50,7 @@ describe("token bucket", () => {
   });
 
   it("takes nothing from a caller that will not wait, so giving up leaves no debt", () => {
-    const blocked = blockBucket(fullBucket(spec, 0), spec, 2_000);
+    const blocked = blockBucket(fullBucket(0), spec, 2_000);
     const refused = reserveTokens(blocked, spec, 1, 0, 1_000);
     expect(refused.waitMs).toBe(2_000);
     expect(refused.state).toEqual(blocked);
@@ -58,7 +58,7 @@ describe("token bucket", () => {
   });
 
   it("never hands out more than rate x time + burst over a window", () => {
-    let state = fullBucket(spec, 0);
+    let state = fullBucket(0);
     let granted = 0;
     for (let now = 0; now <= 10_000; now += 7) {
       const result = reserveTokens(state, spec, 1, now);
