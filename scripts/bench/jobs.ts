@@ -68,7 +68,8 @@ interface SalesforceStats {
   callsByRoute: Record<string, number>;
 }
 interface Emulators {
-  attio: AttioEmulator;
+  /** On a thread of its own in the Worker runs (it reports its own stalls), in process otherwise. */
+  attio: Stack["attio"] | AttioEmulator;
   salesforce: SalesforceEmulator;
 }
 interface Snapshot {
@@ -133,9 +134,11 @@ const control = <T>(base: string, path: string, body: unknown, method = "POST", 
   json<T>(`${base}/__control/${path}`, { method, body: JSON.stringify(body) }, timeoutMs);
 
 /**
- * The emulators run in this process, so a blocked event loop (a GC pause, a big response) holds
- * their requests back and lets them through together: the Attio emulator's one-second window can
- * then see more requests than were sent in any second. Stalls are measured to tell such 429s apart.
+ * A blocked event loop (a GC pause, a big response) holds an emulator's requests back and lets them
+ * through together: the Attio emulator's one-second window can then see more requests than were
+ * sent in any second. In the Worker runs the Attio emulator has a thread of its own (so this
+ * process's pauses do not reach it); stalls of this process and of that thread are both measured,
+ * to tell such 429s apart.
  */
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
@@ -145,7 +148,8 @@ async function snapshot(emulators: Emulators): Promise<Snapshot> {
     json<AttioStats>(`${emulators.attio.url}/__control/stats`),
     json<SalesforceStats>(`${emulators.salesforce.url}/__control/stats`),
   ]);
-  const stallMs = loopDelay.max / 1e6;
+  const attioStall = "stallMs" in emulators.attio && emulators.attio.stallMs ? await emulators.attio.stallMs() : 0;
+  const stallMs = Math.max(loopDelay.max / 1e6, attioStall);
   loopDelay.reset();
   return { at: performance.now(), attio, salesforce, stallMs };
 }
@@ -334,7 +338,7 @@ function writeRates(samples: Snapshot[], ms: number | null) {
 
 async function workerCompanies(rows: Row[]): Promise<void> {
   console.log(`\n## Worker: ${int(COMPANIES)} Attio companies -> Salesforce Accounts`);
-  const stack = await startStack({ seed: SEED, queueBatching: "production" });
+  const stack = await startStack({ seed: SEED, queueBatching: "production", attioThread: true });
   try {
     await configure(stack);
     await seed(stack.attio.url, ["companies"], COMPANIES);
@@ -385,7 +389,7 @@ async function workerCompanies(rows: Row[]): Promise<void> {
 
 async function workerContacts(rows: Row[]): Promise<void> {
   console.log(`\n## Worker: ${int(CONTACTS)} Salesforce Contacts -> Attio people`);
-  const stack = await startStack({ seed: SEED, queueBatching: "production" });
+  const stack = await startStack({ seed: SEED, queueBatching: "production", attioThread: true });
   try {
     await configure(stack);
     await seed(stack.salesforce.url, ["people"], CONTACTS);
