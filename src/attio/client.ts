@@ -179,7 +179,8 @@ export class AttioClient {
 
   private async send(method: Method, path: string, body: unknown): Promise<unknown> {
     const bucket = method === "GET" || path.endsWith("/query") ? "attio:read" : "attio:write";
-    await takeToken(this.options.limiter, bucket, (this.options.buckets ?? BUCKETS)[bucket]);
+    const spec = (this.options.buckets ?? BUCKETS)[bucket];
+    await takeToken(this.options.limiter, bucket, spec);
     const init: RequestInit = {
       method,
       headers: {
@@ -217,7 +218,7 @@ export class AttioClient {
       // not a whole second from now: rounding up would idle the writes for half a second per 429.
       const until = retryAt(response.headers.get("retry-after"), now) ?? now + 1000;
       const retryAfter = Math.ceil((until - now) / 1000);
-      await penalizeBucket(this.options.limiter, bucket, until, (this.options.buckets ?? BUCKETS)[bucket]);
+      await penalizeBucket(this.options.limiter, bucket, until, spec);
       throw new SyncError("rate_limited", `Attio ${method} ${path}: ${error}`, {
         status: 429,
         retryAfterSeconds: retryAfter,

@@ -268,7 +268,7 @@ async function settleAttioEchoes(
     refs.map((r) => ({ object: r.targetObject, id: r.id })),
     [],
   );
-  const mapOptions = { ids: lookup, ...(options.attioTitles ? { attioTitles: options.attioTitles } : {}) };
+  const mapOptions = mapOptionsOf(lookup, options);
   const remaining = touches.filter((touch) => {
     const pair = eligible.get(touch);
     const record = pair && byId.get(pair.mapping.attioRecordId);
@@ -277,6 +277,11 @@ async function settleAttioEchoes(
     return false;
   });
   return { remaining, attioRead: byId };
+}
+
+/** What the mapping core may consult: the batch's id map and Attio's option titles. */
+function mapOptionsOf(ids: Awaited<ReturnType<typeof loadIdLookup>>, options: Pick<EngineOptions, "attioTitles">) {
+  return { ids, ...(options.attioTitles ? { attioTitles: options.attioTitles } : {}) };
 }
 
 async function loadPairs(deps: SyncDeps, compiled: CompiledMapping, touches: readonly Touch[]) {
@@ -528,10 +533,8 @@ class Runner {
     if (linked.length > 0) await this.options.onLinked(linked);
   }
 
-  /** What the mapping core may consult: the batch's id map and Attio's option titles. */
   private mapOptions() {
-    const titles = this.options.attioTitles;
-    return { ids: this.ids, ...(titles ? { attioTitles: titles } : {}) };
+    return mapOptionsOf(this.ids, this.options);
   }
 
   private done(touch: Touch, action: string, plan?: Record<string, unknown>) {

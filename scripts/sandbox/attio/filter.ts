@@ -1,5 +1,5 @@
 import { invalid } from "./errors.ts";
-import type { AttributeDef, ObjectDef } from "./schema.ts";
+import { type AttributeDef, findAttribute, type ObjectDef } from "./schema.ts";
 import type { StoredRecord, StoredValue } from "./store.ts";
 
 /**
@@ -27,7 +27,7 @@ export function matchesFilter(object: ObjectDef, record: StoredRecord, filter: u
     } else if (key === "path") {
       throw filterError("path filters are not supported by the sandbox");
     } else {
-      const attribute = object.attributes.find((candidate) => candidate.slug === key || candidate.id === key);
+      const attribute = findAttribute(object, key);
       if (!attribute) throw filterError(`Unknown attribute slug/ID "${key}".`);
       if (!matchesAttribute(attribute, record.values.get(attribute.slug) ?? [], condition)) return false;
     }
@@ -133,7 +133,7 @@ function compileUnion(object: ObjectDef, parts: unknown[]): EqualityUnion | null
     slug = key;
     wanted.add(value.toLowerCase());
   }
-  const attribute = object.attributes.find((candidate) => candidate.slug === slug || candidate.id === slug);
+  const attribute = slug === undefined ? undefined : findAttribute(object, slug);
   if (!attribute) return null;
   const field = defaultField(attribute);
   return {
@@ -235,9 +235,7 @@ export function sortRecords(object: ObjectDef, records: StoredRecord[], sorts: u
     if (!isPlainObject(sort) || typeof sort.attribute !== "string") {
       throw invalid("validation_type", "each sort needs {direction, attribute}; path sorts are not supported");
     }
-    const attribute = object.attributes.find(
-      (candidate) => candidate.slug === sort.attribute || candidate.id === sort.attribute,
-    );
+    const attribute = findAttribute(object, sort.attribute);
     if (!attribute) throw filterError(`Unknown attribute slug/ID "${sort.attribute}".`);
     const field = typeof sort.field === "string" ? sort.field : defaultField(attribute);
     return { attribute, field, sign: sort.direction === "desc" ? -1 : 1 };

@@ -53,6 +53,11 @@ export interface ObjectDef {
   attributes: AttributeDef[];
 }
 
+/** An object's attribute by slug or id, as every endpoint and filter names it. */
+export function findAttribute(object: ObjectDef, slugOrId: string): AttributeDef | undefined {
+  return object.attributes.find((candidate) => candidate.slug === slugOrId || candidate.id === slugOrId);
+}
+
 /**
  * Compact attribute specs: flags are w(ritable), u(nique), m(ultiselect), r(equired), s(ystem).
  * Enriched attributes (filled by Attio, not writable over the API) have no `w`.

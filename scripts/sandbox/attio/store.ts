@@ -1,6 +1,6 @@
 import { SeededRandom } from "../shared/random.ts";
 import { AttioError, invalid, notFound } from "./errors.ts";
-import { type AttributeDef, attioTimestamp, buildObjects, type ObjectDef } from "./schema.ts";
+import { type AttributeDef, attioTimestamp, buildObjects, findAttribute, type ObjectDef } from "./schema.ts";
 import { identityOf, parseInput, rootDomain, type ValueContext, type ValueFields } from "./values.ts";
 
 export interface Actor {
@@ -94,7 +94,7 @@ export class AttioStore {
   }
 
   attribute(object: ObjectDef, slugOrId: string): AttributeDef | undefined {
-    return object.attributes.find((candidate) => candidate.slug === slugOrId || candidate.id === slugOrId);
+    return findAttribute(object, slugOrId);
   }
 
   list(object: ObjectDef): StoredRecord[] {
