@@ -10,6 +10,7 @@ import {
   type WorkspaceMember,
   WorkspaceMemberSchema,
 } from "../mapping/schema-attio.ts";
+import { OwnActorLearner } from "./own-actor.ts";
 import {
   AttioErrorSchema,
   type AttioObject,
@@ -17,6 +18,7 @@ import {
   type AttioRecord,
   AttioRecordSchema,
 } from "./record-schema.ts";
+import type { AttioActor } from "./webhook-schema.ts";
 
 export interface AttioClientOptions {
   apiUrl: string;
@@ -27,6 +29,8 @@ export interface AttioClientOptions {
   fetch?: typeof fetch;
   /** Longest wait for an answer, body included (default 30 s); then the call fails as retryable. */
   timeoutMs?: number;
+  /** Called once, when the records this client created have shown our own actor (see own-actor.ts). */
+  onOwnActor?: (actor: AttioActor) => Promise<void>;
 }
 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -37,6 +41,7 @@ type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
  */
 export class AttioClient {
   private readonly objectCache = new Map<string, AttioObject>();
+  private readonly ownActor = new OwnActorLearner();
 
   /** Round trip of recent writes in ms (moving average; 0 before the first), limiter waits excluded. */
   writeRoundTripMs = 0;
@@ -105,7 +110,7 @@ export class AttioClient {
   /** Creates a record; fails with upstream_rejected (Attio's uniqueness_conflict) on a unique clash. */
   async createRecord(object: string, values: Record<string, unknown>): Promise<AttioRecord> {
     const body = await this.request("POST", `/v2/objects/${object}/records`, { data: { values } });
-    return parseData(AttioRecordSchema, body, "record");
+    return this.created(parseData(AttioRecordSchema, body, "record"));
   }
 
   /**
@@ -115,7 +120,14 @@ export class AttioClient {
   async assertRecord(object: string, matchingAttribute: string, values: Record<string, unknown>): Promise<AttioRecord> {
     const query = `?matching_attribute=${encodeURIComponent(matchingAttribute)}`;
     const body = await this.request("PUT", `/v2/objects/${object}/records${query}`, { data: { values } });
-    return parseData(AttioRecordSchema, body, "record");
+    return this.created(parseData(AttioRecordSchema, body, "record"));
+  }
+
+  /** A record our create or assert returned: it may teach us our own actor. */
+  private async created(record: AttioRecord): Promise<AttioRecord> {
+    const actor = this.ownActor.observe(record, Date.now());
+    if (actor) await this.options.onOwnActor?.(actor);
+    return record;
   }
 
   /** Updates with PATCH: multiselect values are added, never removed (other emails/domains stay). */

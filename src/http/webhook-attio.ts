@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { isOwnActor, loadOwnActor } from "../attio/own-actor.ts";
 import { type AttioRecordEvent, AttioWebhookBodySchema, isRecordEvent } from "../attio/webhook-schema.ts";
 import { SyncError } from "../lib/errors.ts";
 import { hmacSha256Hex, sha256Hex, timingSafeEqual } from "../lib/hmac.ts";
@@ -12,7 +13,8 @@ import type { AppEnv } from "./types.ts";
 /**
  * `POST /webhooks/attio`: verifies `Attio-Signature` (hex HMAC-SHA256 of the raw body; the legacy
  * `X-Attio-Signature` carries the same value), validates the body, and enqueues one message per
- * record event. Answers fast: the work happens in the queue consumer.
+ * record event, except the events of our own actor once it is known (see attio/own-actor.ts).
+ * Answers fast: the work happens in the queue consumer.
  */
 export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
   // Read as bytes: the signature is checked before the content type, and any body can be read so.
@@ -33,8 +35,16 @@ export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
   const deliveryKey = c.req.header("idempotency-key") ?? `sha256:${await sha256Hex(raw)}`;
   const receivedAt = new Date().toISOString();
   const messages: AttioChangeMessage[] = [];
+  // The echoes of our own writes are dropped: their values are what the write answered, already
+  // stored as the pair's base, so syncing them would only read Attio to find nothing changed.
+  const own = parsed.data.events.some(isRecordEvent) ? await loadOwnActor(c.env.CURSORS) : null;
+  let echoes = 0;
   parsed.data.events.forEach((event, index) => {
     if (!isRecordEvent(event)) return;
+    if (isOwnActor(event.actor, own)) {
+      echoes++;
+      return;
+    }
     messages.push(toMessage(event, `attio:${deliveryKey}:${index}`, c.var.correlationId, receivedAt));
   });
   const result = await enqueueNew(openDb(c.env.DB), c.env.SYNC_QUEUE, "attio", messages, integrationDelay);
@@ -45,17 +55,20 @@ export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
   c.var.log.info("attio webhook accepted", {
     webhook_id: parsed.data.webhook_id,
     events: parsed.data.events.length,
+    own_echoes: echoes,
     ...result,
   });
   return c.json({
     received: parsed.data.events.length,
     ignored: parsed.data.events.length - messages.length,
+    own_echoes: echoes,
     ...result,
   });
 });
 
 /**
- * Seconds an event made through the API (by an API token or an app: ours, typically) waits before
+ * Seconds an event made through the API (by an API token or an app: ours before our actor is known,
+ * or another integration's) waits before
  * it is synced. Its writer is usually this Worker, still storing the pair and base of what it just
  * wrote: the echo then finds them and settles reading Attio alone, instead of finding the writer's
  * leases and retrying. People's edits are synced at once. Correctness does not depend on the delay

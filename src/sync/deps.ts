@@ -1,4 +1,5 @@
 import { AttioClient } from "../attio/client.ts";
+import { saveOwnActor } from "../attio/own-actor.ts";
 import type { EnvConfig } from "../config/env.ts";
 import { bucketsFor } from "../durable/limits.ts";
 import type { Logger } from "../lib/log.ts";
@@ -30,6 +31,12 @@ export function buildDeps(env: Env, config: EnvConfig, log: Logger): SyncDeps {
       limiter: env.RATE_LIMITER,
       buckets,
       timeoutMs: config.UPSTREAM_TIMEOUT_SECONDS * 1000,
+      onOwnActor: async (actor) => {
+        await saveOwnActor(env.CURSORS, actor);
+        log.info("learned our own Attio actor: the echoes of our writes are dropped on arrival", {
+          actor_type: actor.type,
+        });
+      },
     }),
     salesforce: new SalesforceClient({
       token: {

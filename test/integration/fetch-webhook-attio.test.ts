@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import webhook from "../../fixtures/attio/webhook-record-updated.json";
+import { OWN_ACTOR_KEY } from "../../src/attio/own-actor.ts";
 import { INTEGRATION_EVENT_DELAY_SECONDS } from "../../src/http/webhook-attio.ts";
 import { COMPANIES_OBJECT_ID, fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
@@ -42,7 +43,7 @@ describe("POST /webhooks/attio", () => {
     );
 
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ received: 3, ignored: 0, enqueued: 3, duplicates: 0 });
+    expect(await response.json()).toEqual({ received: 3, ignored: 0, enqueued: 3, duplicates: 0, own_echoes: 0 });
     const bodies = sentBodies(spy);
     expect(bodies.map((b) => b.recordId)).toEqual(["c-0", "c-1", "c-2"]);
     expect(bodies.map((b) => b.dedupeKey)).toEqual([
@@ -78,6 +79,24 @@ describe("POST /webhooks/attio", () => {
     ]);
   });
 
+  it("drops the echoes of our own writes once our actor is known, and queues everyone else's", async () => {
+    const ours = { type: "api-token", id: "7e2d4c1b-0a9f-4e8d-b7c6-5a4b3c2d1e0f" };
+    await env.CURSORS.put(OWN_ACTOR_KEY, JSON.stringify(ours));
+    const spy = spyOnQueue();
+    const events = companyEvents(4).events.map((event, i) => ({
+      ...event,
+      event_type: i === 3 ? "record.deleted" : event.event_type,
+      actor: [ours, { type: "api-token", id: "another-integration" }, { type: "workspace-member", id: ours.id }, ours][
+        i
+      ],
+    }));
+    const response = await exports.default.fetch(await attioWebhookRequest({ webhook_id: webhook.webhook_id, events }));
+
+    expect(await response.json()).toEqual({ received: 4, ignored: 2, enqueued: 2, duplicates: 0, own_echoes: 2 });
+    expect(sentBodies(spy).map((b) => b.recordId)).toEqual(["c-1", "c-2"]);
+    await env.CURSORS.delete(OWN_ACTOR_KEY);
+  });
+
   it("accepts the legacy X-Attio-Signature header", async () => {
     const spy = spyOnQueue();
     const request = await attioWebhookRequest(companyEvents(1), { "idempotency-key": "delivery-legacy" });
@@ -97,7 +116,7 @@ describe("POST /webhooks/attio", () => {
     await exports.default.fetch(await attioWebhookRequest(body, { "idempotency-key": "delivery-twice" }));
     const again = await exports.default.fetch(await attioWebhookRequest(body, { "idempotency-key": "delivery-twice" }));
 
-    expect(await again.json()).toEqual({ received: 2, ignored: 0, enqueued: 0, duplicates: 2 });
+    expect(await again.json()).toEqual({ received: 2, ignored: 0, enqueued: 0, duplicates: 2, own_echoes: 0 });
     expect(sentBodies(spy)).toHaveLength(2);
   });
 
@@ -164,7 +183,7 @@ describe("POST /webhooks/attio", () => {
     };
     const response = await exports.default.fetch(await attioWebhookRequest(body));
 
-    expect(await response.json()).toEqual({ received: 1, ignored: 1, enqueued: 0, duplicates: 0 });
+    expect(await response.json()).toEqual({ received: 1, ignored: 1, enqueued: 0, duplicates: 0, own_echoes: 0 });
     expect(sentBodies(spy)).toHaveLength(0);
   });
 

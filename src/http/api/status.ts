@@ -1,6 +1,7 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
+import { loadOwnActor } from "../../attio/own-actor.ts";
 import { type BucketName, type Buckets, bucketsFor } from "../../durable/limits.ts";
 import { budgetExhausted } from "../../salesforce/client.ts";
 import { getToken } from "../../salesforce/token.ts";
@@ -70,6 +71,10 @@ const StatusSchema = z
         z.object({ rate_per_second: z.number(), tokens: z.number(), blocked_until: z.string().nullable() }),
       )
       .openapi({ description: "The shared token buckets: calls available now, and a 429's block if any" }),
+    attio_own_actor: z
+      .object({ type: z.string(), id: z.string().nullable() })
+      .nullable()
+      .openapi({ description: "Our own Attio actor once learned: the echoes of our writes are dropped on arrival" }),
     salesforce_api: z
       .object({ used: z.number(), limit: z.number(), at: z.string(), reserve: z.number(), paused: z.boolean() })
       .nullable()
@@ -123,13 +128,14 @@ async function status(c: Context<AppEnv>): Promise<Response> {
         count(ambiguousMatches, sql`status = 'open'`),
       ])
     : [{}, null, null, null, null];
-  const [lastRun, catchup, usage] = kv.ok
+  const [lastRun, catchup, usage, ownActor] = kv.ok
     ? await Promise.all([
         c.env.CURSORS.get("cron:last-run", "json"),
         c.env.CURSORS.get<{ objects?: Record<string, unknown> }>(kvKeys.lastRun, "json"),
         loadUsage(c.env.CURSORS),
+        loadOwnActor(c.env.CURSORS),
       ])
-    : [null, null, null];
+    : [null, null, null, null];
   const reserve = c.var.config.SALESFORCE_BUDGET_RESERVE;
   // The effective mappings need D1 (stored configuration): only when it answers.
   const runtime = d1.ok ? await loadRuntime(deps, c.env.CURSORS) : null;
@@ -163,6 +169,8 @@ async function status(c: Context<AppEnv>): Promise<Response> {
           salesforceCallsPerSecond: c.var.config.SALESFORCE_CALLS_PER_SECOND,
         }),
       ),
+      // Once known, the echoes of our own Attio writes are dropped by the webhook (attio/own-actor.ts).
+      attio_own_actor: ownActor,
       salesforce_api: usage ? { ...usage, reserve, paused: budgetExhausted(usage, reserve) } : null,
     },
     200,

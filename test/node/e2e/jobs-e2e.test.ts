@@ -10,6 +10,7 @@ import {
   rows,
   salesforceRecords,
   settle,
+  state,
   workerDb,
 } from "./helpers.ts";
 
@@ -50,6 +51,7 @@ interface WriteStats {
 }
 interface AttioStats extends WriteStats {
   rateLimited: number;
+  webhookEvents: number;
 }
 interface SalesforceStats extends WriteStats {
   limitRefusals: number;
@@ -187,6 +189,7 @@ describe("sync jobs", () => {
     const attioPeople = (await attioRecords(stack, "people")).length;
     const accounts = (await salesforceRecords(stack, "Account")).length;
     const contacts = (await salesforceRecords(stack, "Contact")).length;
+    const attioBefore = await stats<AttioStats>(stack.attio.url);
 
     const id = await startJob({ objects: ["companies", "people"] });
     const job = await jobDone(id);
@@ -204,6 +207,18 @@ describe("sync jobs", () => {
     expect(job.counts.processed).toBe(job.enqueued);
     expect(outcomeSum(job)).toBe(job.enqueued);
     expect(job.plan).toBeUndefined();
+
+    // The records the job created in Attio named our API token: from then on the webhook drops
+    // the echoes of our writes on arrival, and only the first creates' echoes were queued.
+    const { token_actor } = await state<{ token_actor: unknown }>(stack.attio.url);
+    const status = await api<{ attio_own_actor: unknown }>(stack, "/status");
+    expect(status.attio_own_actor).toEqual(token_actor);
+    const events = (await stats<AttioStats>(stack.attio.url)).webhookEvents - attioBefore.webhookEvents;
+    const db = await workerDb(stack);
+    const [queued] = rows<{ n: number }>(db, "SELECT count(*) AS n FROM inbound_events WHERE source = 'attio'");
+    // Two creates teach it; their echoes may arrive before it is stored.
+    expect(events).toBeGreaterThanOrEqual(6);
+    expect(queued?.n).toBeLessThanOrEqual(2);
   });
 
   it("a job, a catch-up and human edits together never get a 429 or a limit refusal", async () => {

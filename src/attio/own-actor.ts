@@ -1,0 +1,86 @@
+import type { AttioRecord } from "./record-schema.ts";
+import { type AttioActor, AttioActorSchema } from "./webhook-schema.ts";
+
+/**
+ * Our own actor in Attio (the API token's id, or the OAuth app's), learned from records we create.
+ *
+ * Attio's webhook events carry the actor of the change and no values. Once our actor is known, the
+ * webhook drops the echoes of our own writes on arrival instead of queueing each one to be read
+ * and found equal to its base. Attio documents no way to read an API token's actor id ahead of
+ * time, but every record we create names it: `created_by` and the `created_by_actor` of the values
+ * we sent are our actor.
+ */
+
+/** KV key of the learned actor. */
+export const OWN_ACTOR_KEY = "attio:own-actor";
+
+/**
+ * How long before its answer reached us a record may have been created and still count as created
+ * by our request: the request's own time plus any difference between Attio's clock and ours. A
+ * record created earlier was someone else's.
+ */
+const CREATED_WITHIN_MS = 5_000;
+
+/** Distinct records that must name the same actor before it is trusted. */
+const CONFIRMATIONS = 2;
+
+/**
+ * The record's creator when it is an API actor (a token or an app) and the record was created just
+ * before `receivedAtMs`, when its answer reached us.
+ */
+export function apiCreator(record: AttioRecord, receivedAtMs: number): AttioActor | undefined {
+  const createdAt = Date.parse(record.created_at);
+  if (!(createdAt >= receivedAtMs - CREATED_WITHIN_MS)) return undefined;
+  const creator = record.values.created_by?.find((value) => value.active_until === null);
+  const parsed = AttioActorSchema.safeParse({ type: creator?.referenced_actor_type, id: creator?.referenced_actor_id });
+  if (!parsed.success || parsed.data.id === null) return undefined;
+  if (parsed.data.type !== "api-token" && parsed.data.type !== "app") return undefined;
+  return parsed.data;
+}
+
+/**
+ * Learns our actor from the records our creates return. A record someone else created a moment
+ * before our assert matched it also names an API actor, so an actor is trusted only once
+ * CONFIRMATIONS different records created during our own requests name it.
+ */
+export class OwnActorLearner {
+  private readonly seen = new Map<string, Set<string>>();
+  private learned: AttioActor | undefined;
+
+  /**
+   * Looks at a record returned by our create or assert, received at `receivedAtMs`. Returns the
+   * actor the first time it is confirmed, undefined otherwise.
+   */
+  observe(record: AttioRecord, receivedAtMs: number): AttioActor | undefined {
+    if (this.learned) return undefined;
+    const creator = apiCreator(record, receivedAtMs);
+    if (!creator) return undefined;
+    const key = actorKey(creator);
+    const records = this.seen.get(key) ?? new Set<string>();
+    this.seen.set(key, records);
+    records.add(record.id.record_id);
+    if (records.size < CONFIRMATIONS) return undefined;
+    this.learned = creator;
+    return creator;
+  }
+}
+
+/** Whether an event's actor is ours. */
+export function isOwnActor(actor: AttioActor, own: AttioActor | null | undefined): boolean {
+  return own != null && actor.id !== null && actorKey(actor) === actorKey(own);
+}
+
+function actorKey(actor: AttioActor): string {
+  return `${actor.type}:${actor.id}`;
+}
+
+/** The learned actor, if any. KV's edge cache keeps this to one read a minute per location. */
+export async function loadOwnActor(kv: KVNamespace): Promise<AttioActor | null> {
+  const stored = await kv.get(OWN_ACTOR_KEY, { type: "json", cacheTtl: 60 });
+  const parsed = AttioActorSchema.safeParse(stored);
+  return parsed.success ? parsed.data : null;
+}
+
+export async function saveOwnActor(kv: KVNamespace, actor: AttioActor): Promise<void> {
+  await kv.put(OWN_ACTOR_KEY, JSON.stringify(actor));
+}
