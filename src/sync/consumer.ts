@@ -8,7 +8,7 @@ import { retryDelaySeconds } from "./backoff.ts";
 import { saveUsage } from "./budget.ts";
 import { salesforceCatchup } from "./catchup.ts";
 import { buildDeps, type SyncDeps } from "./deps.ts";
-import { type EngineOptions, syncMapping, type Touch, type TouchOutcome } from "./engine.ts";
+import type { EngineOptions, Touch, TouchOutcome } from "./engine.ts";
 import { type JobOutcome, lookupMatchIndex, recordJobOutcomes, runJobPage } from "./jobs.ts";
 import {
   internalAttioMessage,
@@ -20,6 +20,7 @@ import {
 } from "./messages.ts";
 import { type Route, routeMessage } from "./route.ts";
 import { loadRuntime, type Runtime } from "./runtime.ts";
+import { syncMappingSliced } from "./slices.ts";
 
 interface Routed {
   raw: Message<unknown>;
@@ -140,7 +141,7 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
             }
           : {}),
       };
-      const result = await syncMapping(deps, compiled, [...group.values()], engineOptions);
+      const result = await syncMappingSliced(deps, compiled, [...group.values()], engineOptions);
       for (const [touch, outcome] of result) outcomes.set(`${name}|${touch.side}:${touch.recordId}`, outcome);
     }
   }
