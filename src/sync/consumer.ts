@@ -56,6 +56,7 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
   }
 
   const routed: Routed[] = [];
+  const jobPages: Promise<unknown>[] = [];
   /** Per mapping: its touched records, one Touch per record however many messages named it. */
   const groups = new Map<string, Map<string, Touch>>();
   /** Groups of a job's records that match through the job's match index. */
@@ -79,15 +80,20 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
       continue;
     }
     if (route.kind === "job") {
-      try {
-        const done = await runJobPage(deps, env.CURSORS, runtime, route.message, (messages, delaySeconds) =>
+      // Listed while the batch's records sync: a job's next page is in the same batch as the records
+      // of the page before it, and their writes should not wait for it.
+      const job = route.message;
+      jobPages.push(
+        runJobPage(deps, env.CURSORS, runtime, job, (messages, delaySeconds) =>
           sendAll(env.JOB_QUEUE, messages, delaySeconds),
-        );
-        msgLog.info("job page", { job_id: route.message.jobId, step: route.message.step, result: done });
-        raw.ack();
-      } catch (thrown) {
-        await settle(deps, raw, message, [{ status: "retry", error: toSyncError(thrown) }], msgLog);
-      }
+        ).then(
+          (done) => {
+            msgLog.info("job page", { job_id: job.jobId, step: job.step, result: done });
+            raw.ack();
+          },
+          (thrown) => settle(deps, raw, message, [{ status: "retry", error: toSyncError(thrown) }], msgLog),
+        ),
+      );
       continue;
     }
     // Coalesce: several events about one record in a batch are synced once (the latest event wins,
@@ -145,6 +151,7 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
       for (const [touch, outcome] of result) outcomes.set(`${name}|${touch.side}:${touch.recordId}`, outcome);
     }
   }
+  await Promise.all(jobPages);
   await saveUsage(deps, env.CURSORS);
   const perJob = new Map<string, JobOutcome[]>();
   for (const { raw, message, keys } of routed) {
