@@ -97,8 +97,8 @@ export interface EngineOptions {
    * given match keys, and when the index began (records others changed since are read as well).
    */
   matchIndex?: { since: string; lookup(keys: readonly string[]): Promise<string[]> } | undefined;
-  /** Called once the records are leased and read, as planning and writing begin (see slices.ts). */
-  onWriting?: (() => void) | undefined;
+  /** Awaited once the records are leased and read, before planning and writing (see slices.ts). */
+  beforeWriting?: (() => Promise<void>) | undefined;
 }
 
 /** One unit of work: a pair, or a record with no counterpart yet. */
@@ -204,7 +204,7 @@ export async function syncMapping(
       return new Map(extra.busy.map((b) => [b.name, b.retryInMs]));
     };
     const runner = new Runner(deps, compiled, options, outcomes, lockMore);
-    options.onWriting?.();
+    await options.beforeWriting?.();
     await runner.run(units);
     deps.log.debug("engine timings", {
       mapping: mapping.name,

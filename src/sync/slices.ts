@@ -9,14 +9,15 @@ export const ATTIO_BOUND_SLICE = 400;
 
 /**
  * Syncs a mapping's touches like `syncMapping`, slicing a large group of Salesforce-side touches (a
- * job's page: 2,000 records bound for Attio) so the next slice leases, reads and matches while the
- * current one writes.
+ * job's page: 2,000 records bound for Attio) so the next slice leases and reads while the current
+ * one writes.
  *
  * Attio takes writes one record at a time at the limiter's pace; whole, a group of 2,000 leaves
- * that pace idle for the seconds it spends reading and matching before its first write. A slice
- * starts once the slice before it is writing and the one before that has finished: at most two are
- * alive, and their writes share the rate limiter. Other groups stay whole: their writes go to
- * Salesforce in batches (Collections, Bulk above the threshold) that slices would only split.
+ * that pace idle for the seconds it spends reading and matching before its first write. Slices
+ * write one after another (more writers at once would only crowd the isolate and wake late for
+ * their slots), and each reads during its predecessor's writes. Other groups stay whole: their
+ * writes go to Salesforce in batches (Collections, Bulk above the threshold) that slices would only
+ * split.
  */
 export async function syncMappingSliced(
   deps: SyncDeps,
@@ -29,8 +30,8 @@ export async function syncMappingSliced(
     return syncMapping(deps, compiled, touches, options);
   }
   const outcomes = new Map<Touch, TouchOutcome>();
-  await pipeline(chunk(touches, sliceSize), (slice, writing) =>
-    syncMapping(deps, compiled, slice, { ...options, onWriting: writing }).then(
+  await pipeline(chunk(touches, sliceSize), (slice, turn) =>
+    syncMapping(deps, compiled, slice, { ...options, beforeWriting: turn }).then(
       (result) => {
         for (const [touch, outcome] of result) outcomes.set(touch, outcome);
       },
@@ -44,23 +45,31 @@ export async function syncMappingSliced(
 }
 
 /**
- * Runs `run` over the slices in order, two deep: a slice starts once the slice before it has
- * called `writing` (or finished) and the one before that has finished. `run` must not reject.
+ * Runs `run` over the slices in order, two deep. A slice calls `turn()` once it has read, and
+ * awaits it before writing: it resolves when the slice before has finished. The next slice starts
+ * as soon as the current one's turn has come (or it finished without asking). `run` must not reject.
  *
  * @example
- * await pipeline([a, b, c], async (slice, writing) => { await read(slice); writing(); await write(slice); });
- * // b reads while a writes; c starts once a is done and b writes.
+ * await pipeline([a, b, c], async (slice, turn) => { await read(slice); await turn(); await write(slice); });
+ * // b reads while a writes, then writes once a is done; c reads while b writes.
  */
-export async function pipeline<T>(slices: readonly T[], run: (slice: T, writing: () => void) => Promise<void>) {
-  let previous: Promise<void> | undefined;
+export async function pipeline<T>(
+  slices: readonly T[],
+  run: (slice: T, turn: () => Promise<void>) => Promise<void>,
+): Promise<void> {
+  let previous: Promise<void> = Promise.resolve();
   for (const slice of slices) {
-    let writing = () => {};
-    const started = new Promise<void>((resolve) => {
-      writing = resolve;
+    let asked = () => {};
+    const turnAsked = new Promise<void>((resolve) => {
+      asked = resolve;
     });
-    const done = run(slice, writing).finally(writing);
-    await started;
-    await previous;
+    const before = previous;
+    const done = run(slice, () => {
+      asked();
+      return before;
+    }).finally(asked);
+    await turnAsked;
+    await before;
     previous = done;
   }
   await previous;
