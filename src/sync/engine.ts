@@ -97,7 +97,7 @@ export interface EngineOptions {
    * given match keys, and when the index began (records others changed since are read as well).
    */
   matchIndex?: { since: string; lookup(keys: readonly string[]): Promise<string[]> } | undefined;
-  /** Awaited once the records are leased, read and planned, before the first write (see slices.ts). */
+  /** Awaited once the records are leased and read, before planning and writing (see slices.ts). */
   beforeWriting?: (() => Promise<void>) | undefined;
 }
 
@@ -204,6 +204,7 @@ export async function syncMapping(
       return new Map(extra.busy.map((b) => [b.name, b.retryInMs]));
     };
     const runner = new Runner(deps, compiled, options, outcomes, lockMore);
+    await options.beforeWriting?.();
     await runner.run(units);
     deps.log.debug("engine timings", {
       mapping: mapping.name,
@@ -445,7 +446,6 @@ class Runner {
       for (const item of pending) this.reportDryRun(item);
       return;
     }
-    await this.options.beforeWriting?.();
     await this.writeSalesforce(pending);
     const saver = this.saver();
     const rate = this.deps.config.ATTIO_WRITES_PER_SECOND;

@@ -9,13 +9,13 @@ export const ATTIO_BOUND_SLICE = 400;
 
 /**
  * Syncs a mapping's touches like `syncMapping`, slicing a large group of Salesforce-side touches (a
- * job's page: 2,000 records bound for Attio) so the next slice leases, reads and matches while the
- * current one writes.
+ * job's page: 2,000 records bound for Attio) so the next slice leases and reads while the current
+ * one writes.
  *
  * Attio takes writes one record at a time at the limiter's pace; whole, a group of 2,000 leaves
  * that pace idle for the seconds it spends reading and matching before its first write. Slices
  * write one after another (more writers at once would only crowd the isolate and wake late for
- * their slots), and each reads and plans during its predecessor's writes. Other groups stay whole: their
+ * their slots), and each reads during its predecessor's writes. Other groups stay whole: their
  * writes go to Salesforce in batches (Collections, Bulk above the threshold) that slices would only
  * split.
  */
@@ -45,8 +45,8 @@ export async function syncMappingSliced(
 }
 
 /**
- * Runs `run` over the slices in order, two deep. A slice calls `turn()` once it has read and
- * planned, and awaits it before writing: it resolves when the slice before has finished. The next slice starts
+ * Runs `run` over the slices in order, two deep. A slice calls `turn()` once it has read, and
+ * awaits it before writing: it resolves when the slice before has finished. The next slice starts
  * as soon as the current one's turn has come (or it finished without asking). `run` must not reject.
  *
  * @example
