@@ -32,10 +32,15 @@ export function buildDeps(env: Env, config: EnvConfig, log: Logger): SyncDeps {
       buckets,
       timeoutMs: config.UPSTREAM_TIMEOUT_SECONDS * 1000,
       onOwnActor: async (actor) => {
-        await saveOwnActor(env.CURSORS, actor);
-        log.info("learned our own Attio actor: the echoes of our writes are dropped on arrival", {
-          actor_type: actor.type,
-        });
+        // Only saves work: a KV failure must not fail the write that taught it.
+        try {
+          await saveOwnActor(env.CURSORS, actor);
+          log.info("learned our own Attio actor: the echoes of our writes are dropped on arrival", {
+            actor_type: actor.type,
+          });
+        } catch (err) {
+          log.warn("could not store our own Attio actor", { error: String(err) });
+        }
       },
     }),
     salesforce: new SalesforceClient({
