@@ -1,5 +1,6 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { OWN_ACTOR_KEY } from "../../src/attio/own-actor.ts";
 import { VERSION } from "../../src/version.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
@@ -55,8 +56,20 @@ describe("GET /healthz and /api/v1/status", () => {
         "attio:write": { rate_per_second: 24, tokens: expect.any(Number), blocked_until: null },
         salesforce: { rate_per_second: 20, tokens: expect.any(Number), blocked_until: null },
       },
+      attio_own_actor: null,
       salesforce_api: null,
     });
+  });
+
+  it("shows our own Attio actor once the Worker has learned it", async () => {
+    server.use(...fakeAttio().handlers, ...fakeSalesforce().handlers);
+    const actor = { type: "api-token", id: "3f0c9a52-7d4e-4b8a-9e61-2c5d8f1a0b77" };
+    await env.CURSORS.put(OWN_ACTOR_KEY, JSON.stringify(actor));
+    const response = await exports.default.fetch("https://worker.test/api/v1/status", {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(await response.json()).toMatchObject({ attio_own_actor: actor });
+    await env.CURSORS.delete(OWN_ACTOR_KEY);
   });
 
   it("answers unknown routes with a JSON 404", async () => {
