@@ -1,6 +1,10 @@
 import { SyncError } from "../lib/errors.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
+import type { WindowSpec } from "./sliding-window.ts";
 import type { BucketSpec } from "./token-bucket.ts";
+
+/** How a RateLimiter spaces calls: a token bucket, or a sliding window for per-second limits. */
+export type LimitSpec = BucketSpec | WindowSpec;
 
 /** The APIs' published rate limits (Attio may lower its limits for a workspace: configurable). */
 export interface ApiLimits {
@@ -17,27 +21,52 @@ export const DEFAULT_LIMITS: ApiLimits = {
 };
 
 /**
- * The token bucket kept for a limit counted over a sliding one-second window: a burst of 4% of
- * the limit (at least one) and a refill of the rest, so no one-second window ever holds more than
- * the limit while steady work runs at 96% of it. Pure.
+ * The limiter kept for a limit counted over a sliding one-second window: the whole limit, in a
+ * window longer than the API's second by the lateness a call may still go out with
+ * (`LATE_TOLERANCE_MS`) and a margin for what happens after it leaves (the isolate yielding, the
+ * network, the API's clock). Any second upstream then holds at most the limit; steady work runs at
+ * 97% of it (25 per 1,030 ms), and a window left part-empty by a pause is filled afterwards. Pure.
  *
- * @example windowBucket(25) // { ratePerSecond: 24, burst: 1 }
+ * @example windowFor(25) // { kind: "window", limit: 25, windowMs: 1030 }
  */
-export function windowBucket(limitPerSecond: number): BucketSpec {
-  const burst = Math.max(1, Math.floor(limitPerSecond * 0.04));
-  return { ratePerSecond: Math.max(0.1, limitPerSecond - burst), burst };
+export function windowFor(limitPerSecond: number): WindowSpec {
+  return {
+    kind: "window",
+    limit: Math.max(1, Math.floor(limitPerSecond)),
+    windowMs: 1000 + LATE_TOLERANCE_MS + SEND_MARGIN_MS,
+  };
 }
+
+/** How late after its slot a call may still go out; a later one takes a new slot. */
+const LATE_TOLERANCE_MS = 10;
+/** Room in each window for delays after the call left the limiter's hands. */
+const SEND_MARGIN_MS = 20;
 
 /** Every bucket for the given limits. */
 export function bucketsFor(limits: ApiLimits) {
   return {
-    "attio:read": windowBucket(limits.attioReadsPerSecond),
-    "attio:write": windowBucket(limits.attioWritesPerSecond),
+    "attio:read": windowFor(limits.attioReadsPerSecond),
+    "attio:write": windowFor(limits.attioWritesPerSecond),
     salesforce: {
+      kind: "bucket",
       ratePerSecond: limits.salesforceCallsPerSecond,
       burst: Math.max(1, limits.salesforceCallsPerSecond / 2),
     },
-  } satisfies Record<string, BucketSpec>;
+  } satisfies Record<string, LimitSpec>;
+}
+
+/**
+ * Calls per second a limiter allows to steady work (a window's limit spread over its length).
+ *
+ * @example steadyRate(windowFor(25)) // 24.27
+ */
+export function steadyRate(spec: LimitSpec): number {
+  switch (spec.kind) {
+    case "bucket":
+      return spec.ratePerSecond;
+    case "window":
+      return Math.round((spec.limit * 100_000) / spec.windowMs) / 100;
+  }
 }
 
 /** The buckets for the published limits. */
@@ -55,10 +84,11 @@ const MAX_WAIT_MS = 5_000;
 export async function takeToken(
   ns: DurableObjectNamespace<RateLimiter>,
   bucket: BucketName,
-  spec: BucketSpec = BUCKETS[bucket],
+  spec: LimitSpec = BUCKETS[bucket],
 ): Promise<void> {
+  let unused: number | undefined;
   for (let attempt = 0; ; attempt++) {
-    const waitMs = await ns.getByName(bucket).reserve(spec, 1, MAX_WAIT_MS);
+    const { waitMs, slot } = await ns.getByName(bucket).take(spec, MAX_WAIT_MS, unused);
     if (waitMs > MAX_WAIT_MS) {
       throw new SyncError("rate_limited", `local rate limit for ${bucket}`, {
         retryAfterSeconds: Math.ceil(waitMs / 1000),
@@ -69,13 +99,12 @@ export async function takeToken(
     if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
     // A caller that wakes well after its slot (a busy isolate) would send out of turn, next to the
     // callers of later slots, and a one-second window upstream could see more than the limit: it
-    // leaves its slot unused and takes a new one instead.
+    // hands its slot back and takes a new one instead.
     if (Date.now() - due <= LATE_TOLERANCE_MS || attempt >= MAX_LATE_RETRIES) return;
+    unused = slot;
   }
 }
 
-/** How late after its slot a call may still go out. */
-const LATE_TOLERANCE_MS = 25;
 /** Slots given up for lateness before a call goes out anyway. */
 const MAX_LATE_RETRIES = 3;
 
@@ -84,7 +113,7 @@ export async function penalizeBucket(
   ns: DurableObjectNamespace<RateLimiter>,
   bucket: BucketName,
   untilMs: number,
-  spec: BucketSpec = BUCKETS[bucket],
+  spec: LimitSpec = BUCKETS[bucket],
 ): Promise<void> {
   await ns.getByName(bucket).penalize(spec, untilMs);
 }

@@ -1,42 +1,90 @@
 import { DurableObject } from "cloudflare:workers";
-import { type BucketSpec, type BucketState, blockBucket, fullBucket, reserveTokens, tokensAt } from "./token-bucket.ts";
+import type { LimitSpec } from "./limits.ts";
+import { blockWindow, emptyWindow, reserveSlot, roomAt, type WindowState } from "./sliding-window.ts";
+import { type BucketState, blockBucket, fullBucket, reserveTokens, tokensAt } from "./token-bucket.ts";
 
 export type { BucketSpec } from "./token-bucket.ts";
 
+/** A caller's place: how long to wait before calling, and the slot (epoch ms) it was given. */
+export interface Reservation {
+  waitMs: number;
+  slot: number;
+}
+
 /**
  * Rate limiting of outbound calls, one instance per API and kind of call (e.g. `attio:write`), so
- * every consumer invocation shares one budget. `reserve` takes tokens now and tells the caller how
- * long to wait before using them, which spaces calls out instead of failing them.
+ * every consumer invocation shares one budget. `take` hands out a slot now and tells the caller how
+ * long to wait before using it, which spaces calls out instead of failing them.
  *
- * State lives in memory: an evicted limiter restarts with a full bucket, which at worst lets one
- * burst through; the API's own 429 then blocks the bucket through `penalize`.
+ * State lives in memory: an evicted limiter restarts empty, which at worst lets one burst through;
+ * the API's own 429 then blocks it through `penalize`.
  */
 export class RateLimiter extends DurableObject<Env> {
-  private state: BucketState | undefined;
+  private bucket: BucketState | undefined;
+  private window: WindowState | undefined;
 
-  /** Reserves `cost` tokens; returns the milliseconds the caller must wait before its call. */
-  reserve(spec: BucketSpec, cost = 1, maxWaitMs?: number): number {
+  /**
+   * Reserves one call. `unused` is a slot this caller was given before and did not use (a window
+   * forgets it; a bucket has already refilled it).
+   */
+  take(spec: LimitSpec, maxWaitMs?: number, unused?: number): Reservation {
     const now = Date.now();
-    const { state, waitMs } = reserveTokens(this.state ?? fullBucket(now), spec, cost, now, maxWaitMs);
-    this.state = state;
-    return waitMs;
+    switch (spec.kind) {
+      case "bucket": {
+        const { state, waitMs } = reserveTokens(this.bucket ?? fullBucket(now), spec, 1, now, maxWaitMs);
+        this.bucket = state;
+        return { waitMs, slot: now + waitMs };
+      }
+      case "window": {
+        const { state, waitMs, slot } = reserveSlot(this.window ?? emptyWindow(), spec, now, maxWaitMs, unused);
+        this.window = state;
+        return { waitMs, slot };
+      }
+      default:
+        return unknownSpec(spec);
+    }
   }
 
-  /** The bucket as it stands (for status): tokens left and until when a 429 blocks it. */
-  inspect(spec: BucketSpec): { tokens: number; blockedUntil: number | null } {
+  /** The limiter as it stands (for status): calls available now and until when a 429 blocks it. */
+  inspect(spec: LimitSpec): { tokens: number; blockedUntil: number | null } {
     const now = Date.now();
-    const state = this.state ?? fullBucket(now);
-    return {
-      tokens: Math.floor(tokensAt(state, spec, now)),
-      blockedUntil: state.blockedUntil > now ? state.blockedUntil : null,
-    };
+    const [tokens, blockedUntil] = this.standing(spec, now);
+    return { tokens: Math.floor(tokens), blockedUntil: blockedUntil > now ? blockedUntil : null };
   }
 
   /**
-   * Blocks the bucket until `untilMs` (epoch ms), after an upstream 429 with Retry-After; callers
+   * Blocks the limiter until `untilMs` (epoch ms), after an upstream 429 with Retry-After; callers
    * then resume one interval apart.
    */
-  penalize(spec: BucketSpec, untilMs: number): void {
-    this.state = blockBucket(this.state ?? fullBucket(Date.now()), spec, untilMs);
+  penalize(spec: LimitSpec, untilMs: number): void {
+    switch (spec.kind) {
+      case "bucket":
+        this.bucket = blockBucket(this.bucket ?? fullBucket(Date.now()), spec, untilMs);
+        return;
+      case "window":
+        this.window = blockWindow(this.window ?? emptyWindow(), spec, untilMs);
+        return;
+      default:
+        unknownSpec(spec);
+    }
   }
+
+  private standing(spec: LimitSpec, now: number): [tokens: number, blockedUntil: number] {
+    switch (spec.kind) {
+      case "bucket": {
+        const state = this.bucket ?? fullBucket(now);
+        return [tokensAt(state, spec, now), state.blockedUntil];
+      }
+      case "window": {
+        const state = this.window ?? emptyWindow();
+        return [roomAt(state, spec, now), state.blockedUntil];
+      }
+      default:
+        return unknownSpec(spec);
+    }
+  }
+}
+
+function unknownSpec(spec: never): never {
+  throw new Error(`unknown rate limit spec ${JSON.stringify(spec)}`);
 }

@@ -1,5 +1,6 @@
 /** A token bucket: `ratePerSecond` tokens refill per second, up to `burst`. */
 export interface BucketSpec {
+  kind: "bucket";
   ratePerSecond: number;
   burst: number;
 }

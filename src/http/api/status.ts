@@ -2,7 +2,7 @@ import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { loadOwnActor } from "../../attio/own-actor.ts";
-import { type BucketName, type Buckets, bucketsFor } from "../../durable/limits.ts";
+import { type BucketName, type Buckets, bucketsFor, steadyRate } from "../../durable/limits.ts";
 import { budgetExhausted } from "../../salesforce/client.ts";
 import { getToken } from "../../salesforce/token.ts";
 import { openDb } from "../../store/db.ts";
@@ -231,7 +231,7 @@ async function rateLimits(env: Env, buckets: Buckets) {
       const spec = buckets[name];
       const state = await env.RATE_LIMITER.getByName(name).inspect(spec);
       const blocked = state.blockedUntil ? new Date(state.blockedUntil).toISOString() : null;
-      return [name, { rate_per_second: spec.ratePerSecond, tokens: state.tokens, blocked_until: blocked }] as const;
+      return [name, { rate_per_second: steadyRate(spec), tokens: state.tokens, blocked_until: blocked }] as const;
     }),
   );
   return Object.fromEntries(entries);

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { BUCKETS, bucketsFor, windowBucket } from "../../../src/durable/limits.ts";
+import { BUCKETS, bucketsFor, steadyRate, windowFor } from "../../../src/durable/limits.ts";
 import { acquireLeases, LOCK_SHARDS, lockShard, releaseLeases } from "../../../src/durable/record-lock.ts";
 
 describe("RecordLock", () => {
@@ -39,42 +39,58 @@ describe("RecordLock", () => {
 });
 
 describe("RateLimiter", () => {
-  it("hands out its burst without waiting", async () => {
+  it("hands out a bucket's burst without waiting", async () => {
     const limiter = env.RATE_LIMITER.getByName("test:burst");
-    const spec = { ratePerSecond: 0.1, burst: 3 };
+    const spec = { kind: "bucket" as const, ratePerSecond: 0.1, burst: 3 };
     const waits = [];
-    for (let i = 0; i < 3; i++) waits.push(await limiter.reserve(spec, 1));
+    for (let i = 0; i < 3; i++) waits.push((await limiter.take(spec)).waitMs);
     expect(waits).toEqual([0, 0, 0]);
     // At one token per 10 s the 4th caller waits close to 10 s.
-    expect(await limiter.reserve(spec, 1)).toBeGreaterThan(5_000);
+    expect((await limiter.take(spec)).waitMs).toBeGreaterThan(5_000);
   });
 
-  it("blocks every caller until Retry-After after a 429", async () => {
+  it("blocks every caller of a bucket until Retry-After after a 429", async () => {
     const limiter = env.RATE_LIMITER.getByName("test:penalty");
-    const spec = { ratePerSecond: 100, burst: 100 };
+    const spec = { kind: "bucket" as const, ratePerSecond: 100, burst: 100 };
     await limiter.penalize(spec, Date.now() + 2_000);
-    expect(await limiter.reserve(spec, 1)).toBeGreaterThan(1_000);
+    expect((await limiter.take(spec)).waitMs).toBeGreaterThan(1_000);
     // The burst is gone: the next caller comes one interval (10 ms) after the first.
-    const first = Date.now() + (await limiter.reserve(spec, 1));
-    const second = Date.now() + (await limiter.reserve(spec, 1));
+    const first = (await limiter.take(spec)).slot;
+    const second = (await limiter.take(spec)).slot;
     expect(second - first).toBeGreaterThanOrEqual(8);
   });
 
-  it("keeps every one-second window inside the APIs' published limits, at 96% of them", () => {
+  it("keeps a window's calls to its limit, and reuses a slot handed back", async () => {
+    const limiter = env.RATE_LIMITER.getByName("test:window");
+    const spec = { kind: "window" as const, limit: 3, windowMs: 60_000 };
+    const taken = [];
+    for (let i = 0; i < 3; i++) taken.push(await limiter.take(spec));
+    expect(taken.map((t) => t.waitMs)).toEqual([0, 0, 0]);
+    expect((await limiter.take(spec, 1_000)).waitMs).toBeGreaterThan(50_000);
+    expect(await limiter.inspect(spec)).toEqual({ tokens: 0, blockedUntil: null });
+    // A caller that did not use its slot hands it back with its next request, and goes at once.
+    expect((await limiter.take(spec, 1_000, taken[0]?.slot)).waitMs).toBe(0);
+    await limiter.penalize(spec, Date.now() + 2_000);
+    expect((await limiter.inspect(spec)).blockedUntil).toBeGreaterThan(Date.now());
+  });
+
+  it("keeps every one-second window inside Attio's published limits, at 97% of them", () => {
     for (const [bucket, limit] of [
       ["attio:read", 100],
       ["attio:write", 25],
     ] as const) {
       const spec = BUCKETS[bucket];
-      // A full bucket plus one second of refill is the most a one-second window can hold.
-      expect(spec.burst + spec.ratePerSecond).toBeLessThanOrEqual(limit);
-      expect(spec.ratePerSecond).toBeGreaterThanOrEqual(limit * 0.95);
+      // The window is longer than a second, so no second upstream holds more than the limit.
+      expect(spec.limit).toBe(limit);
+      expect(spec.windowMs).toBeGreaterThan(1000);
+      expect(steadyRate(spec)).toBeGreaterThanOrEqual(limit * 0.97);
     }
-    expect(windowBucket(10)).toEqual({ ratePerSecond: 9, burst: 1 });
+    expect(windowFor(10)).toEqual({ kind: "window", limit: 10, windowMs: 1030 });
+    expect(steadyRate(windowFor(25))).toBe(24.27);
     expect(bucketsFor({ attioReadsPerSecond: 50, attioWritesPerSecond: 5, salesforceCallsPerSecond: 4 })).toEqual({
-      "attio:read": { ratePerSecond: 48, burst: 2 },
-      "attio:write": { ratePerSecond: 4, burst: 1 },
-      salesforce: { ratePerSecond: 4, burst: 2 },
+      "attio:read": { kind: "window", limit: 50, windowMs: 1030 },
+      "attio:write": { kind: "window", limit: 5, windowMs: 1030 },
+      salesforce: { kind: "bucket", ratePerSecond: 4, burst: 2 },
     });
   });
 });

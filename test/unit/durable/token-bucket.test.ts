@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { blockBucket, fullBucket, reserveTokens, tokensAt } from "../../../src/durable/token-bucket.ts";
 
-const spec = { ratePerSecond: 10, burst: 3 };
+const spec = { kind: "bucket" as const, ratePerSecond: 10, burst: 3 };
 
 /** Reserves one token at each of `times` (ms) and returns the waits. */
 function waitsAt(times: number[]) {
