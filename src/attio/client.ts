@@ -1,5 +1,17 @@
 import { z } from "zod";
-import { BUCKETS, type Buckets, penalizeBucket, takeToken } from "../durable/limits.ts";
+import {
+  BUCKETS,
+  type Buckets,
+  type LimitSpec,
+  penalizeBucket,
+  settleToken,
+  type Taken,
+  takeToken,
+} from "../durable/limits.ts";
+
+/** The limiter buckets Attio calls take from. */
+type AttioBucket = "attio:read" | "attio:write";
+
 import type { RateLimiter } from "../durable/rate-limiter.ts";
 import { SyncError } from "../lib/errors.ts";
 import { retryAt } from "../lib/retry-after.ts";
@@ -45,6 +57,12 @@ export class AttioClient {
 
   /** Round trip of recent writes in ms (moving average; 0 before the first), limiter waits excluded. */
   writeRoundTripMs = 0;
+
+  /** The quickest recent round trip of each kind of call, in ms: what a call takes when nothing holds it. */
+  private readonly quickestRoundTripMs: Record<AttioBucket, number> = {
+    "attio:read": Number.POSITIVE_INFINITY,
+    "attio:write": Number.POSITIVE_INFINITY,
+  };
 
   constructor(private readonly options: AttioClientOptions) {}
 
@@ -189,10 +207,25 @@ export class AttioClient {
     }
   }
 
+  /**
+   * Tells the shared limiter when a call that took longer than usual may have reached Attio, so
+   * the next second's calls keep clear of it (see `settleToken`).
+   */
+  private async settle(bucket: AttioBucket, spec: LimitSpec, taken: Taken, sent: number): Promise<void> {
+    const answeredAt = Date.now();
+    const quickest = Math.min(answeredAt - sent, this.quickestRoundTripMs[bucket] + QUICKEST_DRIFT_MS);
+    this.quickestRoundTripMs[bucket] = quickest;
+    try {
+      await settleToken(this.options.limiter, bucket, spec, taken, answeredAt, quickest);
+    } catch {
+      // Only precision is lost: the limiter keeps its assumed reach for the call.
+    }
+  }
+
   private async send(method: Method, path: string, body: unknown): Promise<unknown> {
-    const bucket = method === "GET" || path.endsWith("/query") ? "attio:read" : "attio:write";
+    const bucket: AttioBucket = method === "GET" || path.endsWith("/query") ? "attio:read" : "attio:write";
     const spec = (this.options.buckets ?? BUCKETS)[bucket];
-    await takeToken(this.options.limiter, bucket, spec);
+    const taken = await takeToken(this.options.limiter, bucket, spec);
     const init: RequestInit = {
       method,
       headers: {
@@ -209,6 +242,8 @@ export class AttioClient {
       response = await (this.options.fetch ?? fetch)(`${this.options.apiUrl}${path}`, init);
     } catch (err) {
       throw unreachable(err, method, path);
+    } finally {
+      await this.settle(bucket, spec, taken, sent);
     }
     if (bucket === "attio:write") {
       const took = Date.now() - sent;
@@ -249,6 +284,9 @@ export class AttioClient {
     throw new SyncError("upstream_rejected", `Attio ${method} ${path}: ${error}`, { status: 502, detail });
   }
 }
+
+/** Milliseconds the quickest round trip rises per call, so it follows a network that got slower. */
+const QUICKEST_DRIFT_MS = 0.1;
 
 /** Longest wait for Attio's answer when the options name none. */
 const DEFAULT_TIMEOUT_MS = 30_000;

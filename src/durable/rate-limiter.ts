@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { LimitSpec } from "./limits.ts";
-import { blockWindow, emptyWindow, reserveSlot, roomAt, type WindowState } from "./sliding-window.ts";
+import { blockWindow, emptyWindow, reserveSlot, roomAt, settleSlot, type WindowState } from "./sliding-window.ts";
 import { type BucketState, blockBucket, fullBucket, reserveTokens, tokensAt } from "./token-bucket.ts";
 
 export type { BucketSpec } from "./token-bucket.ts";
@@ -43,6 +43,14 @@ export class RateLimiter extends DurableObject<Env> {
       default:
         return unknownSpec(spec);
     }
+  }
+
+  /**
+   * A window's call of `slot` may have reached the API as late as `end` (epoch ms): it is counted
+   * until then (see `settleToken`). Buckets do not track single calls.
+   */
+  settle(spec: LimitSpec, slot: number, end: number): void {
+    if (spec.kind === "window" && this.window) this.window = settleSlot(this.window, slot, end);
   }
 
   /** The limiter as it stands (for status): calls available now and until when a 429 blocks it. */

@@ -1,41 +1,51 @@
 /**
  * At most `limit` calls in any `windowMs`: the shape of Attio's published limits ("100 reads and 25
- * writes per second"). The window is kept a little longer than the API's second so that calls
- * leaving slightly after their slot still fit (see `windowFor` in limits.ts).
+ * writes per second"), which it counts in a window of one second as calls reach it.
  */
 export interface WindowSpec {
   kind: "window";
   limit: number;
+  /** The API's window: 1,000 ms for a per-second limit. */
   windowMs: number;
+  /**
+   * How long after its slot a call may reach the API, unless its caller reports that it took
+   * longer: the few ms a busy caller wakes late and its request takes to leave.
+   */
+  reachMs: number;
 }
 
-/**
- * The calls handed out so far, as a sorted log of their slots (epoch ms). Only the slots of the
- * last window and the ones queued for later are kept.
- */
+/** A call handed a slot: it reaches the API between `slot` and `end` (epoch ms). */
+interface Call {
+  slot: number;
+  end: number;
+}
+
+/** The calls of the last window and the ones queued for later slots. */
 export interface WindowState {
-  slots: number[];
+  calls: Call[];
   /** No slot is handed out before this time (epoch ms; set after the API answered 429). */
   blockedUntil: number;
 }
 
 /** A window with no call in it. */
 export function emptyWindow(): WindowState {
-  return { slots: [], blockedUntil: 0 };
+  return { calls: [], blockedUntil: 0 };
 }
 
 /**
- * Hands out the earliest slot at or after `now` that keeps every window of `spec.windowMs` at or
- * under `spec.limit` calls, and returns it with the caller's wait. Slots only move forward, so the
- * window that ends at the new slot is the only one it can overfill. Unlike a token bucket, a window
- * left part-empty by a pause (a batch boundary, a query between writes) is filled by the callers
- * that come after it instead of being lost. Pure.
+ * Hands out the earliest slot at or after `now` at which fewer than `limit` calls can still be
+ * reaching the API within the window that ends there, and returns it with the caller's wait. A call
+ * counts until its `end`: a new call at `slot` then meets at most `limit - 1` others in any window
+ * upstream, whatever the order the calls arrive in. Unlike a token bucket, a window left part-empty
+ * by a pause (a batch boundary, a query between writes) is filled by the callers after it, not lost.
+ * Pure.
  *
  * `unused` is a slot this caller was handed earlier and did not use (it woke too late to call on
  * time): it leaves the log, so the call it stood for is not counted twice.
  *
  * @example
- * const { state, waitMs } = reserveSlot(emptyWindow(), { kind: "window", limit: 25, windowMs: 1030 }, Date.now());
+ * const spec = { kind: "window", limit: 25, windowMs: 1000, reachMs: 20 } as const;
+ * const { state, waitMs } = reserveSlot(emptyWindow(), spec, Date.now());
  */
 export function reserveSlot(
   previous: WindowState,
@@ -44,22 +54,37 @@ export function reserveSlot(
   maxWaitMs = Number.POSITIVE_INFINITY,
   unused?: number,
 ): { state: WindowState; waitMs: number; slot: number } {
-  const slots = withoutUnused(previous.slots, unused).filter((slot) => slot > now - spec.windowMs);
-  const last = slots.at(-1) ?? Number.NEGATIVE_INFINITY;
-  const windowFull =
-    slots.length >= spec.limit
-      ? (slots[slots.length - spec.limit] as number) + spec.windowMs
-      : Number.NEGATIVE_INFINITY;
-  const slot = Math.max(now, previous.blockedUntil, last, windowFull);
+  const calls = without(previous.calls, unused).filter((call) => call.end > now - spec.windowMs);
+  const ends = calls.map((call) => call.end).sort((a, b) => b - a);
+  // The window ending at the slot must have dropped all but `limit - 1` of the calls.
+  const full = ends.length >= spec.limit ? (ends[spec.limit - 1] as number) + spec.windowMs : Number.NEGATIVE_INFINITY;
+  const slot = Math.max(now, previous.blockedUntil, full);
   const waitMs = Math.ceil(slot - now);
   // A caller that will not wait that long does not call: its slot is not kept.
-  const kept = waitMs > maxWaitMs ? slots : [...slots, slot];
-  return { state: { slots: kept, blockedUntil: previous.blockedUntil }, waitMs, slot };
+  const kept = waitMs > maxWaitMs ? calls : [...calls, { slot, end: slot + spec.reachMs }];
+  return { state: { calls: kept, blockedUntil: previous.blockedUntil }, waitMs, slot };
 }
 
-function withoutUnused(slots: number[], unused: number | undefined): number[] {
-  const index = unused === undefined ? -1 : slots.indexOf(unused);
-  return index < 0 ? slots : [...slots.slice(0, index), ...slots.slice(index + 1)];
+/**
+ * Counts the call of `slot` until `end`, when its caller saw it take longer than `reachMs` to be
+ * answered (a stalled isolate or network): later slots then keep clear of it. Pure.
+ */
+export function settleSlot(previous: WindowState, slot: number, end: number): WindowState {
+  // Calls given the same slot (a burst after a pause) are told apart by what is already known of
+  // them: the report goes to the one still counted for the shortest time.
+  let index = -1;
+  previous.calls.forEach((call, i) => {
+    if (call.slot === slot && call.end < end && (index < 0 || call.end < (previous.calls[index] as Call).end))
+      index = i;
+  });
+  if (index < 0) return previous;
+  const calls = previous.calls.map((call, i) => (i === index ? { slot, end } : call));
+  return { calls, blockedUntil: previous.blockedUntil };
+}
+
+function without(calls: Call[], slot: number | undefined): Call[] {
+  const index = slot === undefined ? -1 : calls.findIndex((call) => call.slot === slot);
+  return index < 0 ? calls : [...calls.slice(0, index), ...calls.slice(index + 1)];
 }
 
 /**
@@ -67,20 +92,28 @@ function withoutUnused(slots: number[], unused: number | undefined): number[] {
  * later slots. Pure.
  */
 export function roomAt(state: WindowState, spec: WindowSpec, now: number): number {
-  return spec.limit - state.slots.filter((slot) => slot > now - spec.windowMs).length;
+  return spec.limit - state.calls.filter((call) => call.end > now - spec.windowMs).length;
+}
+
+/** Calls per second the window allows to steady work, each counted until its assumed end. Pure. */
+export function steadyWindowRate(spec: WindowSpec): number {
+  return (spec.limit * 1000) / (spec.windowMs + spec.reachMs);
 }
 
 /**
  * Blocks the window until `untilMs` after a 429. The window before `untilMs` is then counted as
- * used evenly, so the callers waiting go one `windowMs / limit` apart from `untilMs` on, not all in
- * the same instant (which would fill the API's next second at once and draw the next 429). Slots
- * already handed out stay where they are. Pure.
+ * used at the steady rate, so the callers waiting go one interval apart from `untilMs` on, not all
+ * in the same instant (which would fill the API's next second at once and draw the next 429). The
+ * calls already handed slots keep them. Pure.
  */
 export function blockWindow(previous: WindowState, spec: WindowSpec, untilMs: number): WindowState {
-  const spacing = spec.windowMs / spec.limit;
-  const evenlyUsed = Array.from({ length: spec.limit - 1 }, (_, i) => untilMs - spec.windowMs + (i + 1) * spacing);
+  const spacing = 1000 / steadyWindowRate(spec);
+  const evenlyUsed = Array.from({ length: spec.limit - 1 }, (_, i) => {
+    const at = untilMs - spec.windowMs + (i + 1) * spacing;
+    return { slot: at, end: at };
+  });
   return {
-    slots: [...previous.slots, ...evenlyUsed].sort((a, b) => a - b),
+    calls: [...previous.calls, ...evenlyUsed],
     blockedUntil: Math.max(previous.blockedUntil, untilMs),
   };
 }

@@ -52,8 +52,8 @@ describe("GET /healthz and /api/v1/status", () => {
       mapping_issues: expect.any(Array),
       catch_up: null,
       rate_limits: {
-        "attio:read": { rate_per_second: 96, tokens: expect.any(Number), blocked_until: null },
-        "attio:write": { rate_per_second: 24, tokens: expect.any(Number), blocked_until: null },
+        "attio:read": { rate_per_second: 98.04, tokens: expect.any(Number), blocked_until: null },
+        "attio:write": { rate_per_second: 24.51, tokens: expect.any(Number), blocked_until: null },
         salesforce: { rate_per_second: 20, tokens: expect.any(Number), blocked_until: null },
       },
       attio_own_actor: null,

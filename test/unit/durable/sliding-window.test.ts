@@ -4,25 +4,27 @@ import {
   emptyWindow,
   reserveSlot,
   roomAt,
+  settleSlot,
+  steadyWindowRate,
   type WindowSpec,
   type WindowState,
 } from "../../../src/durable/sliding-window.ts";
 
-const spec: WindowSpec = { kind: "window", limit: 5, windowMs: 1000 };
+const spec: WindowSpec = { kind: "window", limit: 5, windowMs: 1000, reachMs: 0 };
 
 /** Reserves one slot at each of `times` (ms) and returns the slots handed out. */
-function slotsAt(times: number[], state: WindowState = emptyWindow()) {
+function slotsAt(times: number[], state: WindowState = emptyWindow(), within: WindowSpec = spec) {
   return times.map((now) => {
-    const result = reserveSlot(state, spec, now);
+    const result = reserveSlot(state, within, now);
     state = result.state;
     expect(result.waitMs).toBe(Math.ceil(result.slot - now));
     return result.slot;
   });
 }
 
-/** The most slots any window of `windowMs` holds (windows start at each slot). */
-function busiestWindow(slots: number[], windowMs: number): number {
-  return Math.max(...slots.map((start) => slots.filter((s) => s >= start && s < start + windowMs).length));
+/** The most calls any window of the API holds, when each call reaches it at `arrivals[i]`. */
+function busiestWindow(arrivals: number[], windowMs: number): number {
+  return Math.max(...arrivals.map((end) => arrivals.filter((at) => at > end - windowMs && at <= end).length));
 }
 
 describe("sliding window", () => {
@@ -35,26 +37,37 @@ describe("sliding window", () => {
     expect(slotsAt([0, 200, 400, 600, 800, 1000, 1200])).toEqual([0, 200, 400, 600, 800, 1000, 1200]);
   });
 
-  it("fills a window that a pause left part-empty, instead of losing it", () => {
-    // Two calls at 0, then a pause: at 600 three more may go at once, since (−400, 600] holds two.
-    const slots = slotsAt([0, 0, 600, 600, 600, 600]);
-    expect(slots).toEqual([0, 0, 600, 600, 600, 1000]);
+  it("counts each call until its reach has passed", () => {
+    const reaching = { ...spec, reachMs: 20 };
+    expect(slotsAt([0, 0, 0, 0, 0, 0], emptyWindow(), reaching)).toEqual([0, 0, 0, 0, 0, 1020]);
+    expect(steadyWindowRate({ kind: "window", limit: 25, windowMs: 1000, reachMs: 20 })).toBeCloseTo(24.51, 2);
   });
 
-  it("never puts more than the limit in any window, whatever the arrivals", () => {
+  it("fills a window that a pause left part-empty, instead of losing it", () => {
+    // Two calls at 0, then a pause: at 600 three more may go at once, since (−400, 600] holds two.
+    expect(slotsAt([0, 0, 600, 600, 600, 600])).toEqual([0, 0, 600, 600, 600, 1000]);
+  });
+
+  it("never lets a window upstream hold more than the limit, even when calls arrive late", () => {
     let seed = 7;
     const random = () => {
       seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
       return seed / 2 ** 31;
     };
+    const reaching = { ...spec, reachMs: 30 };
+    let state = emptyWindow();
     let now = 0;
-    const arrivals = Array.from({ length: 2_000 }, () => {
-      now += Math.floor(random() * 400);
-      return now;
-    });
-    const slots = slotsAt(arrivals);
-    expect(busiestWindow(slots, spec.windowMs)).toBe(spec.limit);
-    expect(slots.every((slot, i) => slot >= (arrivals[i] as number))).toBe(true);
+    const arrivals: number[] = [];
+    for (let i = 0; i < 2_000; i++) {
+      now += Math.floor(random() * 300);
+      const { state: next, slot } = reserveSlot(state, reaching, now);
+      // Most calls reach the API within their reach; one in ten is held 30-330 ms, and its caller
+      // reports that before the limiter hands out the next slot.
+      const late = random() < 0.1 ? 30 + Math.floor(random() * 300) : Math.floor(random() * 30);
+      state = late > reaching.reachMs ? settleSlot(next, slot, slot + late) : next;
+      arrivals.push(slot + late);
+    }
+    expect(busiestWindow(arrivals, reaching.windowMs)).toBe(reaching.limit);
     // Over a long run the callers are served at the window's rate (5 per s), not below it: the
     // first five go at 0, 10, ..., 40 as they arrive, and every later five one window after.
     const heavy = slotsAt(Array.from({ length: 500 }, (_, i) => i * 10));
@@ -62,37 +75,50 @@ describe("sliding window", () => {
     expect(heavy.at(-1)).toBe(99_040);
   });
 
+  it("keeps later slots clear of a call reported to have reached the API late", () => {
+    let state = emptyWindow();
+    for (let i = 0; i < 5; i++) state = reserveSlot(state, spec, i * 100).state;
+    // The call of slot 0 was held and may have reached the API as late as 1050: a sixth call at
+    // 1000 could meet all five, so it waits until 1100, when the call of slot 100 has left.
+    const settled = settleSlot(state, 0, 1050);
+    expect(reserveSlot(settled, spec, 500).slot).toBe(1100);
+    expect(reserveSlot(state, spec, 500).slot).toBe(1000);
+    // Two calls of one slot, reported one after the other: each report counts one call longer.
+    let twins = emptyWindow();
+    for (let i = 0; i < 2; i++) twins = reserveSlot(twins, spec, 0).state;
+    twins = settleSlot(settleSlot(twins, 0, 30), 0, 80);
+    expect(twins.calls.map((call) => call.end).sort((a, b) => a - b)).toEqual([30, 80]);
+    // A report for a slot no longer kept, or earlier than assumed, changes nothing.
+    expect(settleSlot(state, 12, 900)).toBe(state);
+    expect(settleSlot(settled, 0, 100)).toBe(settled);
+  });
+
   it("takes back a slot its caller did not use, so the next caller may have it", () => {
     let state = emptyWindow();
-    const slots: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const result = reserveSlot(state, spec, 0);
-      state = result.state;
-      slots.push(result.slot);
-    }
+    for (let i = 0; i < 5; i++) state = reserveSlot(state, spec, 0).state;
     // The caller of slot 0 woke too late at 30 and hands it back: the window has room again at 30.
     const retaken = reserveSlot(state, spec, 30, Number.POSITIVE_INFINITY, 0);
     expect(retaken.slot).toBe(30);
-    expect(retaken.state.slots).toEqual([0, 0, 0, 0, 30]);
+    expect(retaken.state.calls.map((call) => call.slot)).toEqual([0, 0, 0, 0, 30]);
     // A slot that is not in the log (already forgotten) changes nothing.
     expect(reserveSlot(retaken.state, spec, 30, Number.POSITIVE_INFINITY, 12).slot).toBe(1000);
   });
 
   it("keeps nothing for a caller that will not wait, so giving up leaves no debt", () => {
-    const full = { slots: [0, 0, 0, 0, 0], blockedUntil: 0 };
+    const full = { calls: [0, 0, 0, 0, 0].map((at) => ({ slot: at, end: at })), blockedUntil: 0 };
     const refused = reserveSlot(full, spec, 10, 500);
     expect(refused.waitMs).toBe(990);
-    expect(refused.state.slots).toEqual(full.slots);
+    expect(refused.state.calls).toEqual(full.calls);
   });
 
-  it("forgets the slots that left the window", () => {
-    const state = slotsAt([0, 100], emptyWindow());
-    const later = reserveSlot({ slots: state, blockedUntil: 0 }, spec, 5_000);
-    expect(later.state.slots).toEqual([5_000]);
+  it("forgets the calls that left the window", () => {
+    let state = emptyWindow();
+    for (const now of [0, 100]) state = reserveSlot(state, spec, now).state;
+    expect(reserveSlot(state, spec, 5_000).state.calls).toEqual([{ slot: 5_000, end: 5_000 }]);
   });
 
   it("reports the room left now, negative when callers are queued", () => {
-    const state = { slots: [0, 0, 0, 0, 0, 1000, 1000], blockedUntil: 0 };
+    const state = { calls: [0, 0, 0, 0, 0, 1000, 1000].map((at) => ({ slot: at, end: at })), blockedUntil: 0 };
     expect(roomAt(state, spec, 500)).toBe(-2);
     expect(roomAt(state, spec, 1500)).toBe(3);
   });
@@ -102,9 +128,9 @@ describe("sliding window", () => {
     expect(blocked.blockedUntil).toBe(2_000);
     expect(slotsAt([100, 100, 100, 100], blocked)).toEqual([2_000, 2_200, 2_400, 2_600]);
     // The callers already queued keep their places; the block only holds back new ones.
-    const queued = { slots: [0, 0, 0, 0, 0, 1000], blockedUntil: 0 };
+    const queued = { calls: [0, 0, 0, 0, 0, 1000].map((at) => ({ slot: at, end: at })), blockedUntil: 0 };
     const after = blockWindow(queued, spec, 500);
-    expect(after.slots).toContain(1000);
+    expect(after.calls).toContainEqual({ slot: 1000, end: 1000 });
     expect(reserveSlot(after, spec, 100).slot).toBeGreaterThanOrEqual(1000);
   });
 });
