@@ -158,9 +158,10 @@ async function snapshot(emulators: Emulators): Promise<Snapshot> {
 }
 
 /**
- * A stall of the Attio emulator's loop this long or longer is enough for a 429 a second later: at
- * the limiter's 24 writes/s, 25 sends span 1,042 ms, and requests held back for 42 ms arrive
- * together, 25 of them inside one second.
+ * A stall of the Attio emulator's loop this long or longer can draw a 429 up to a second later:
+ * the requests it held back are counted together, well past the 20 ms after its slot that the
+ * limiter counts each call for, and the slots handed out before the Worker saw their slow answers
+ * cannot move.
  */
 const ATTIO_STALL_MS = 40;
 

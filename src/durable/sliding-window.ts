@@ -70,20 +70,28 @@ export function reserveSlot(
  * answered (a stalled isolate or network): later slots then keep clear of it. Pure.
  */
 export function settleSlot(previous: WindowState, slot: number, end: number): WindowState {
-  // Calls given the same slot (a burst after a pause) are told apart by what is already known of
-  // them: the report goes to the one still counted for the shortest time.
-  let index = -1;
-  previous.calls.forEach((call, i) => {
-    if (call.slot === slot && call.end < end && (index < 0 || call.end < (previous.calls[index] as Call).end))
-      index = i;
-  });
-  if (index < 0) return previous;
-  const calls = previous.calls.map((call, i) => (i === index ? { slot, end } : call));
+  const index = leastKnown(previous.calls, slot);
+  const call = previous.calls[index];
+  if (!call || call.end >= end) return previous;
+  const calls = previous.calls.map((other, i) => (i === index ? { slot, end } : other));
   return { calls, blockedUntil: previous.blockedUntil };
 }
 
+/**
+ * The call of `slot` still counted for the shortest time, or -1. Calls given the same slot (a burst
+ * after a pause) are told apart by what is already known of them: a report, or a slot handed back
+ * unused (which was never sent, so never reported), belongs to the one not reported yet.
+ */
+function leastKnown(calls: Call[], slot: number): number {
+  let index = -1;
+  calls.forEach((call, i) => {
+    if (call.slot === slot && (index < 0 || call.end < (calls[index] as Call).end)) index = i;
+  });
+  return index;
+}
+
 function without(calls: Call[], slot: number | undefined): Call[] {
-  const index = slot === undefined ? -1 : calls.findIndex((call) => call.slot === slot);
+  const index = slot === undefined ? -1 : leastKnown(calls, slot);
   return index < 0 ? calls : [...calls.slice(0, index), ...calls.slice(index + 1)];
 }
 

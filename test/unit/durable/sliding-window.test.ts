@@ -88,6 +88,14 @@ describe("sliding window", () => {
     for (let i = 0; i < 2; i++) twins = reserveSlot(twins, spec, 0).state;
     twins = settleSlot(settleSlot(twins, 0, 30), 0, 80);
     expect(twins.calls.map((call) => call.end).sort((a, b) => a - b)).toEqual([30, 80]);
+    // A slot handed back unused was never sent: the call reported late stays counted.
+    let pair = emptyWindow();
+    for (let i = 0; i < 2; i++) pair = reserveSlot(pair, spec, 0).state;
+    pair = reserveSlot(settleSlot(pair, 0, 50), spec, 10, Number.POSITIVE_INFINITY, 0).state;
+    expect(pair.calls).toEqual([
+      { slot: 0, end: 50 },
+      { slot: 10, end: 10 },
+    ]);
     // A report for a slot no longer kept, or earlier than assumed, changes nothing.
     expect(settleSlot(state, 12, 900)).toBe(state);
     expect(settleSlot(settled, 0, 100)).toBe(settled);
