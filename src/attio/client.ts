@@ -8,10 +8,6 @@ import {
   type Taken,
   takeToken,
 } from "../durable/limits.ts";
-
-/** The limiter buckets Attio calls take from. */
-type AttioBucket = "attio:read" | "attio:write";
-
 import type { RateLimiter } from "../durable/rate-limiter.ts";
 import { SyncError } from "../lib/errors.ts";
 import { retryAt } from "../lib/retry-after.ts";
@@ -31,6 +27,9 @@ import {
   AttioRecordSchema,
 } from "./record-schema.ts";
 import type { AttioActor } from "./webhook-schema.ts";
+
+/** The limiter buckets Attio calls take from. */
+type AttioBucket = "attio:read" | "attio:write";
 
 export interface AttioClientOptions {
   apiUrl: string;

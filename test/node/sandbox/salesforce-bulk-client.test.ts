@@ -17,9 +17,9 @@ let tokensTaken: number;
 
 const limiter = {
   getByName: () => ({
-    reserve: async () => {
+    take: async () => {
       tokensTaken += 1;
-      return 0;
+      return { waitMs: 0, slot: Date.now() };
     },
   }),
 } as unknown as DurableObjectNamespace<RateLimiter>;
