@@ -260,7 +260,7 @@ export class AttioClient {
     const error = await describeError(response);
     if (response.status === 429) {
       const now = Date.now();
-      // The bucket reopens at the header's instant (an HTTP date, usually the next whole second),
+      // The limiter reopens at the header's instant (an HTTP date, usually the next whole second),
       // not a whole second from now: rounding up would idle the writes for half a second per 429.
       const until = retryAt(response.headers.get("retry-after"), now) ?? now + 1000;
       const retryAfter = Math.ceil((until - now) / 1000);

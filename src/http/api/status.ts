@@ -70,7 +70,10 @@ const StatusSchema = z
         z.string(),
         z.object({ rate_per_second: z.number(), tokens: z.number(), blocked_until: z.string().nullable() }),
       )
-      .openapi({ description: "The shared token buckets: calls available now, and a 429's block if any" }),
+      .openapi({
+        description:
+          "The shared limiters (Attio: sliding windows; Salesforce: a token bucket): steady rate, calls available now, and a 429's block if any",
+      }),
     attio_own_actor: z
       .object({ type: z.string(), id: z.string().nullable() })
       .nullable()
