@@ -66,8 +66,9 @@ export function reserveSlot(
 }
 
 /**
- * Counts the call of `slot` until `end`, when its caller saw it take longer than `reachMs` to be
- * answered (a stalled isolate or network): later slots then keep clear of it. Pure.
+ * Counts the call of `slot` until `end`, when its caller saw it go out late or take longer than
+ * usual to be answered (a stalled isolate or network): later slots then keep clear of it. A report
+ * that would shorten the count changes nothing. Pure.
  */
 export function settleSlot(previous: WindowState, slot: number, end: number): WindowState {
   const index = leastKnown(previous.calls, slot);
