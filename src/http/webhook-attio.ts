@@ -69,9 +69,10 @@ export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
 /**
  * Seconds an event made through the API (by an API token or an app: ours before our actor is
  * known, or another integration's) waits before it is synced. Its writer is usually this Worker,
- * still storing the pair and base of what it just wrote: the echo then finds them and settles reading Attio alone, instead of finding the writer's
- * leases and retrying. People's edits are synced at once. Correctness does not depend on the delay
- * (leases and the base comparison do that); it only saves work.
+ * still storing the pair and base of what it just wrote: the echo then finds them and settles
+ * reading Attio alone, instead of finding the writer's leases and retrying. People's edits are
+ * synced at once. Correctness does not depend on the delay (leases and the base comparison do
+ * that); it only saves work.
  */
 export const INTEGRATION_EVENT_DELAY_SECONDS = 3;
 
