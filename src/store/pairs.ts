@@ -1,10 +1,10 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { sha256Hex } from "../lib/hmac.ts";
 import type { IdLookup } from "../mapping/transforms.ts";
 import { canonicalJson } from "../sync/diff.ts";
 import type { Base } from "../sync/plan-fields.ts";
 import { chunk, type Db } from "./db.ts";
-import { auditLog, conflicts, deferredRefs, idMappings, pendingDeletes, syncState } from "./schema.ts";
+import { type auditLog, conflicts, deferredRefs, idMappings, pendingDeletes, syncState } from "./schema.ts";
 
 export type MappingRow = typeof idMappings.$inferSelect;
 export type AuditRow = typeof auditLog.$inferInsert;
@@ -28,33 +28,64 @@ export function pairsBySalesforce(db: Db, sfObject: string, ids: readonly string
   return pairsBy(db, "salesforce", sfObject, ids);
 }
 
+/** Ids per lookup statement: one JSON parameter each, far below D1's limits. */
+const IDS_PER_STATEMENT = 500;
+
+/**
+ * Rows of `query`, whose last parameter is a JSON array of ids, for every chunk of `ids`. Raw
+ * statements: a job's page looks up thousands of ids, and building a query per 90 of them through
+ * the query builder costs more than the lookups themselves.
+ */
+async function rowsForIds<T>(db: Db, query: string, ids: readonly string[], ...params: unknown[]): Promise<T[]> {
+  const out: T[] = [];
+  for (const part of chunk([...new Set(ids)], IDS_PER_STATEMENT)) {
+    const { results } = await db.$client
+      .prepare(query)
+      .bind(...params, JSON.stringify(part))
+      .all<T>();
+    out.push(...results);
+  }
+  return out;
+}
+
+const MAPPING_COLUMNS = `m.id, m.attio_object as attioObject, m.attio_record_id as attioRecordId,
+  m.sf_object as sfObject, m.sf_record_id as sfRecordId, m.created_at as createdAt, m.updated_at as updatedAt`;
+
+const PAIRS_BY_ATTIO = `select ${MAPPING_COLUMNS}, s.base_values as baseValues, s.sf_system_modstamp as sfSystemModstamp
+  from id_mappings m left join sync_state s on s.mapping_id = m.id
+  where m.attio_object = ? and m.attio_record_id in (select value from json_each(?))`;
+
+const PAIRS_BY_SALESFORCE = `select ${MAPPING_COLUMNS}, s.base_values as baseValues, s.sf_system_modstamp as sfSystemModstamp
+  from id_mappings m left join sync_state s on s.mapping_id = m.id
+  where m.sf_object = ? and m.sf_record_id in (select value from json_each(?))`;
+
+type PairRow = MappingRow & { baseValues: string | null; sfSystemModstamp: string | null };
+
 async function pairsBy(
   db: Db,
   side: "attio" | "salesforce",
   object: string,
   ids: readonly string[],
 ): Promise<Map<string, Pair>> {
-  const [objectColumn, idColumn] =
-    side === "attio"
-      ? [idMappings.attioObject, idMappings.attioRecordId]
-      : [idMappings.sfObject, idMappings.sfRecordId];
+  const query = side === "attio" ? PAIRS_BY_ATTIO : PAIRS_BY_SALESFORCE;
   const out = new Map<string, Pair>();
-  for (const part of chunk([...new Set(ids)], 90)) {
-    const rows = await db
-      .select({ mapping: idMappings, state: syncState })
-      .from(idMappings)
-      .leftJoin(syncState, eq(syncState.mappingId, idMappings.id))
-      .where(and(eq(objectColumn, object), inArray(idColumn, part)));
-    for (const row of rows) out.set(side === "attio" ? row.mapping.attioRecordId : row.mapping.sfRecordId, toPair(row));
+  for (const row of await rowsForIds<PairRow>(db, query, ids, object)) {
+    out.set(side === "attio" ? row.attioRecordId : row.sfRecordId, toPair(row));
   }
   return out;
 }
 
-function toPair(row: { mapping: MappingRow; state: typeof syncState.$inferSelect | null }): Pair {
-  const stored = row.state?.baseValues as Partial<Base> | undefined;
+function toPair({ baseValues, sfSystemModstamp, ...mapping }: PairRow): Pair {
+  const stored = baseValues ? (JSON.parse(baseValues) as Partial<Base>) : undefined;
   const base = stored?.attio && stored.salesforce ? { attio: stored.attio, salesforce: stored.salesforce } : null;
-  return { mapping: row.mapping, base, sfSystemModstamp: row.state?.sfSystemModstamp ?? null };
+  return { mapping, base, sfSystemModstamp };
 }
+
+const MAPPINGS_BY_ATTIO = `select ${MAPPING_COLUMNS} from id_mappings m
+  where m.attio_record_id in (select value from json_each(?))`;
+
+const MAPPINGS_BY_SALESFORCE = `select ${MAPPING_COLUMNS} from id_mappings m
+  where m.sf_record_id in (select value from json_each(?))`;
 
 /**
  * An IdLookup over the pairs of the given ids, loaded in bulk so reference transforms can resolve
@@ -71,12 +102,10 @@ export async function loadIdLookup(
     toSf.set(`${row.attioObject}:${row.attioRecordId}`, row.sfRecordId);
     toAttio.set(`${row.attioObject}:${row.sfRecordId}`, row.attioRecordId);
   };
-  for (const part of chunk([...new Set(attioIds.map((r) => r.id))], 90)) {
-    for (const row of await db.select().from(idMappings).where(inArray(idMappings.attioRecordId, part))) remember(row);
-  }
-  for (const part of chunk([...new Set(sfIds.map((r) => r.id))], 90)) {
-    for (const row of await db.select().from(idMappings).where(inArray(idMappings.sfRecordId, part))) remember(row);
-  }
+  const byAttio = attioIds.map((r) => r.id);
+  const bySf = sfIds.map((r) => r.id);
+  for (const row of await rowsForIds<MappingRow>(db, MAPPINGS_BY_ATTIO, byAttio)) remember(row);
+  for (const row of await rowsForIds<MappingRow>(db, MAPPINGS_BY_SALESFORCE, bySf)) remember(row);
   return {
     salesforceIdFor: (attioObject, attioId) => toSf.get(`${attioObject}:${attioId}`),
     attioIdFor: (attioObject, sfId) => toAttio.get(`${attioObject}:${sfId}`),
@@ -100,14 +129,19 @@ export async function savePair(db: Db, save: SavePair): Promise<void> {
   await savePairs(db, [save]);
 }
 
+/** Pairs per statement: keeps each bound JSON parameter far below D1's 2 MB value limit. */
+const PAIRS_PER_STATEMENT = 200;
+
 /**
  * Stores many pairs, their bases and audit rows in one D1 batch (one transaction, one round trip):
- * all of them or, if one fails, none.
+ * all of them or, if one fails, none. Three statements per PAIRS_PER_STATEMENT pairs, each reading
+ * its rows from one JSON parameter: a statement per row would cost a job's page of 2,000 creates
+ * 6,000 statements to build and send.
  */
 export async function savePairs(db: Db, saves: readonly SavePair[]): Promise<void> {
-  const statements = (await Promise.all(saves.map((save) => pairStatements(db, save)))).flat();
-  const [first, ...rest] = statements;
-  if (first) await db.batch([first, ...rest]);
+  const statements = [];
+  for (const part of chunk(saves, PAIRS_PER_STATEMENT)) statements.push(...(await pairStatements(db.$client, part)));
+  if (statements.length > 0) await db.$client.batch(statements);
 }
 
 /**
@@ -134,40 +168,54 @@ export async function savePairsApart(db: Db, saves: readonly SavePair[]): Promis
   }
 }
 
-async function pairStatements(db: Db, save: SavePair) {
-  const { mapping, base } = save;
-  const baseHash = await hashBase(base);
-  const baseValues = base as unknown as Record<string, unknown>;
+const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+const INSERT_MAPPINGS = `insert into id_mappings (id, attio_object, attio_record_id, sf_object, sf_record_id)
+  select value ->> '$.id', value ->> '$.attioObject', value ->> '$.attioRecordId', value ->> '$.sfObject',
+    value ->> '$.sfRecordId'
+  from json_each(?) where true
+  on conflict (id) do update
+  set sf_record_id = excluded.sf_record_id, attio_record_id = excluded.attio_record_id, updated_at = ${NOW}`;
+
+const INSERT_STATES = `insert into sync_state (mapping_id, base_values, base_hash, attio_seen_at, sf_system_modstamp,
+    last_direction)
+  select value ->> '$.id', value ->> '$.base', value ->> '$.hash', ?, value ->> '$.modstamp', value ->> '$.direction'
+  from json_each(?) where true
+  on conflict (mapping_id) do update
+  set base_values = excluded.base_values, base_hash = excluded.base_hash, attio_seen_at = excluded.attio_seen_at,
+    sf_system_modstamp = excluded.sf_system_modstamp, last_direction = excluded.last_direction,
+    last_synced_at = ${NOW}`;
+
+const INSERT_AUDITS = `insert into audit_log (correlation_id, mapping_id, direction, operation, attio_object,
+    attio_record_id, sf_object, sf_record_id, changes, source_event, actor)
+  select value ->> '$.correlationId', value ->> '$.mappingId', value ->> '$.direction', value ->> '$.operation',
+    value ->> '$.attioObject', value ->> '$.attioRecordId', value ->> '$.sfObject', value ->> '$.sfRecordId',
+    value ->> '$.changes', value ->> '$.sourceEvent', value ->> '$.actor'
+  from json_each(?)`;
+
+/** The three statements that store `saves`: pairs, bases (with their hashes), audit rows. */
+async function pairStatements(d1: D1Database, saves: readonly SavePair[]): Promise<D1PreparedStatement[]> {
+  const states = await Promise.all(
+    saves.map(async (save) => ({
+      id: save.mapping.id,
+      base: JSON.stringify(save.base),
+      hash: await hashBase(save.base),
+      modstamp: save.sfSystemModstamp,
+      direction: save.direction,
+    })),
+  );
+  const audits = saves.flatMap(({ mapping, audits }) =>
+    audits.map((audit) => ({
+      ...audit,
+      mappingId: mapping.id,
+      changes: JSON.stringify(audit.changes),
+      sourceEvent: JSON.stringify(audit.sourceEvent),
+    })),
+  );
   return [
-    db
-      .insert(idMappings)
-      .values(mapping)
-      .onConflictDoUpdate({
-        target: idMappings.id,
-        set: { sfRecordId: mapping.sfRecordId, attioRecordId: mapping.attioRecordId, updatedAt: nowSql },
-      }),
-    db
-      .insert(syncState)
-      .values({
-        mappingId: mapping.id,
-        baseValues,
-        baseHash,
-        attioSeenAt: new Date().toISOString(),
-        sfSystemModstamp: save.sfSystemModstamp,
-        lastDirection: save.direction,
-      })
-      .onConflictDoUpdate({
-        target: syncState.mappingId,
-        set: {
-          baseValues,
-          baseHash,
-          attioSeenAt: new Date().toISOString(),
-          sfSystemModstamp: save.sfSystemModstamp,
-          lastDirection: save.direction,
-          lastSyncedAt: nowSql,
-        },
-      }),
-    ...save.audits.map((audit) => db.insert(auditLog).values({ ...audit, mappingId: mapping.id })),
+    d1.prepare(INSERT_MAPPINGS).bind(JSON.stringify(saves.map(({ mapping }) => mapping))),
+    d1.prepare(INSERT_STATES).bind(new Date().toISOString(), JSON.stringify(states)),
+    ...(audits.length > 0 ? [d1.prepare(INSERT_AUDITS).bind(JSON.stringify(audits))] : []),
   ];
 }
 
@@ -255,15 +303,9 @@ export async function takeWaiting(
   side: "attio" | "salesforce",
   targetIds: readonly string[],
 ): Promise<{ object: string; recordId: string }[]> {
-  const waiting: { object: string; recordId: string }[] = [];
-  for (const part of chunk([...new Set(targetIds)], 90)) {
-    const where = and(eq(deferredRefs.side, side), inArray(deferredRefs.targetId, part));
-    const rows = await db
-      .select({ object: deferredRefs.object, recordId: deferredRefs.recordId })
-      .from(deferredRefs)
-      .where(where);
-    if (rows.length > 0) await db.delete(deferredRefs).where(where);
-    waiting.push(...rows);
-  }
-  return waiting;
+  // One statement per chunk: the rows it deletes are the ones it returns.
+  return rowsForIds(db, TAKE_WAITING, targetIds, side);
 }
+
+const TAKE_WAITING = `delete from deferred_refs where side = ? and target_id in (select value from json_each(?))
+  returning object, record_id as recordId`;
