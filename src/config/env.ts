@@ -83,6 +83,21 @@ function pickVars(env: object): Record<string, unknown> {
  * never echoes a value, so a secret cannot leak into a log or a response.
  */
 export function parseEnvConfig(env: object): EnvConfig {
+  const known = parsed.get(env);
+  if (known) return known;
+  const config = parseVars(env);
+  parsed.set(env, config);
+  return config;
+}
+
+/**
+ * Configurations already parsed, per env object. The runtime hands every request and batch of an
+ * isolate the same env, whose variables cannot change while it lives (a new deployment or secret
+ * starts a new isolate), so each isolate validates them once instead of on every webhook.
+ */
+const parsed = new WeakMap<object, EnvConfig>();
+
+function parseVars(env: object): EnvConfig {
   const result = EnvConfigSchema.safeParse(pickVars(env));
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => ({

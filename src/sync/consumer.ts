@@ -1,3 +1,4 @@
+import type { AttioRecord } from "../attio/record-schema.ts";
 import { parseEnvConfig } from "../config/env.ts";
 import { type SyncError, toSyncError } from "../lib/errors.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
@@ -10,6 +11,7 @@ import { salesforceCatchup } from "./catchup.ts";
 import { buildDeps, type SyncDeps } from "./deps.ts";
 import type { EngineOptions, Touch, TouchOutcome } from "./engine.ts";
 import { type JobOutcome, lookupMatchIndex, recordJobOutcomes, runJobPage } from "./jobs.ts";
+import { takeListed } from "./listed.ts";
 import {
   internalAttioMessage,
   internalSalesforceMessage,
@@ -59,6 +61,8 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
   const jobPages: Promise<unknown>[] = [];
   /** Per mapping: its touched records, one Touch per record however many messages named it. */
   const groups = new Map<string, Map<string, Touch>>();
+  /** Per group: the Attio records a job page listed moments ago, not to be read again. */
+  const listedByGroup = new Map<string, Map<string, AttioRecord>>();
   /** Groups of a job's records that match through the job's match index. */
   const matchIndexes = new Map<string, { jobId: string; since: string }>();
   for (const { raw, message } of valid) {
@@ -110,6 +114,12 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
     if (indexed) matchIndexes.set(name, indexed);
     const group = groups.get(name) ?? new Map<string, Touch>();
     groups.set(name, group);
+    if (message.kind === "records.sync" && message.jobId && message.side === "attio") {
+      const found = takeListed(route.compiled.mapping.attio_object, message.recordIds);
+      const known = listedByGroup.get(name) ?? new Map<string, AttioRecord>();
+      listedByGroup.set(name, known);
+      for (const [id, record] of found) known.set(id, record);
+    }
     const keys: string[] = [];
     for (const touch of route.touches) {
       const key = `${touch.side}:${touch.recordId}`;
@@ -137,6 +147,7 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
       const engineOptions = {
         ...options(compiled.mapping.name),
         dryRun: dry,
+        listed: listedByGroup.get(name),
         ...(index
           ? {
               matchIndex: {
@@ -155,8 +166,7 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
   await saveUsage(deps, env.CURSORS);
   const perJob = new Map<string, JobOutcome[]>();
   for (const { raw, message, keys } of routed) {
-    const missing: TouchOutcome = { status: "retry", error: toSyncError(new Error("no outcome for a touched record")) };
-    const results = keys.map((key) => outcomes.get(key) ?? missing);
+    const results = keys.map((key) => outcomes.get(key) ?? missingOutcome());
     const msgLog = log.child({ correlation_id: message.correlationId });
     const final =
       message.kind === "records.sync"
@@ -173,6 +183,11 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
     }
   }
   for (const [jobId, list] of perJob) await recordJobOutcomes(deps.db, jobId, list);
+}
+
+/** A touched record the engine returned no outcome for (a bug): retried, never dropped. */
+function missingOutcome(): TouchOutcome {
+  return { status: "retry", error: toSyncError(new Error("no outcome for a touched record")) };
 }
 
 /** Group-name suffix of dry-run records. */
