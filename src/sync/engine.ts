@@ -97,6 +97,11 @@ export interface EngineOptions {
    * given match keys, and when the index began (records others changed since are read as well).
    */
   matchIndex?: { since: string; lookup(keys: readonly string[]): Promise<string[]> } | undefined;
+  /**
+   * Attio records a job page listed moments ago (see listed.ts): they stand in for reading those
+   * records again.
+   */
+  listed?: ReadonlyMap<string, AttioRecord> | undefined;
   /** Awaited once the records are leased and read, before planning and writing (see slices.ts). */
   beforeWriting?: (() => Promise<void>) | undefined;
 }
@@ -190,7 +195,7 @@ export async function syncMapping(
     const { remaining, attioRead } = await settleAttioEchoes(deps, compiled, toRead, pairs, outcomes, options);
     if (remaining.length === 0) return outcomes;
     await holdMergedAway(deps, compiled, remaining, pairs);
-    const units = await readUnits(deps, compiled, remaining, pairs, attioRead);
+    const units = await readUnits(deps, compiled, remaining, pairs, new Map([...(options.listed ?? []), ...attioRead]));
     const reading = Date.now() - started - locking;
 
     // 3. Plan and write, record by record, with the writes of one kind batched. A match candidate

@@ -8,6 +8,7 @@ import { budgetPause } from "./budget.ts";
 import { ATTIO_PAGE, differingRecords, SF_PAGE } from "./catchup.ts";
 import type { SyncDeps } from "./deps.ts";
 import type { TouchOutcome } from "./engine.ts";
+import { rememberListed } from "./listed.ts";
 import { type JobPageMessage, MAX_RECORDS_PER_MESSAGE, recordsMessages, type SyncMessage } from "./messages.ts";
 import type { Runtime } from "./runtime.ts";
 
@@ -175,6 +176,11 @@ export async function runJobPage(
         params.mode === "incremental"
           ? await differingRecords(deps, compiled, records)
           : records.map((r) => r.id.record_id);
+      const queued = new Set(ids);
+      rememberListed(
+        object,
+        records.filter((r) => queued.has(r.id.record_id)),
+      );
       next =
         last < ATTIO_PAGE
           ? pageMessage(job.id, message.step + 1, 0)

@@ -27,6 +27,8 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
   const apiKey = options.apiKey ?? "test-attio-key";
   const people = new Map<string, AttioRecordJson>();
   const calls: RecordedCall[] = [];
+  /** The body of every records query: a scan (offset, limit) or a read by filter. */
+  const queries: { object: string; filter?: Record<string, unknown>; offset?: number }[] = [];
   let pending429 = 0;
   let pendingHangs = 0;
   /** A read that never answers (until the caller gives up and aborts it). */
@@ -153,6 +155,7 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
       const hung = hang(request.signal);
       if (hung) return hung;
       const body = (await request.json()) as { filter?: Record<string, unknown>; limit?: number; offset?: number };
+      queries.push({ object: String(params.object), ...body });
       // Only people are stored; every other object is an empty workspace.
       const pool = params.object === "people" ? [...people.values()] : [];
       const matches = pool.filter((p) => matchesFilter(p, body.filter ?? {}));
@@ -204,6 +207,7 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
   return {
     handlers,
     calls,
+    queries,
     /** Adds a person shaped like the fixture, with its own id and the given fields. */
     addPerson(recordId: string, fields: { first?: string; last?: string; email?: string; title?: string } = {}) {
       const copy = structuredClone(person.data) as AttioRecordJson;

@@ -97,6 +97,19 @@ describe("/api/v1/sync jobs", () => {
     expect(pair?.sfRecordId).toBe("003Hs0000JOBCAI0AAA");
   });
 
+  it("reads each Attio record once: the page's listing stands in for the consumer's read", async () => {
+    const { attio, sf } = workspace("once");
+    const created = await call("POST", "/sync", { objects: ["people"], direction: "attio_to_sf" });
+    const job = await finished(((await created.json()) as { id: string }).id);
+
+    expect(job.counts).toMatchObject({ created: 2, linked: 1, failed: 0 });
+    expect(sf.contacts.size).toBe(3);
+    const scans = attio.queries.filter((q) => q.object === "people" && !q.filter);
+    const reads = attio.queries.filter((q) => q.object === "people" && q.filter);
+    expect(scans).toHaveLength(1);
+    expect(reads).toEqual([]);
+  });
+
   it("counts each record once when its message is delivered again, and keeps what the job did", async () => {
     const { sf } = workspace("redo");
     const created = await call("POST", "/sync", { objects: ["people"], direction: "attio_to_sf" });
