@@ -30,6 +30,9 @@ export function lockShard(name: string): string {
   return `shard:${(hash >>> 0) % LOCK_SHARDS}`;
 }
 
+/** How often a RecordLock deletes its expired leases. */
+const SWEEP_EVERY_MS = 60_000;
+
 /**
  * Serializes planning and writing per record pair with leases. A Durable Object's input gate opens
  * while it awaits outbound I/O, so holding the object across an API call would not serialize
@@ -40,6 +43,9 @@ export function lockShard(name: string): string {
  * runs its statements synchronously, with no await in between, so each call is atomic.
  */
 export class RecordLock extends DurableObject<Env> {
+  /** When expired leases were last deleted (see acquireMany). */
+  private swept = 0;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec(
@@ -54,7 +60,12 @@ export class RecordLock extends DurableObject<Env> {
   acquireMany(holder: string, names: readonly string[], ttlMs: number): AcquireManyResult {
     const now = Date.now();
     const sql = this.ctx.storage.sql;
-    sql.exec("DELETE FROM leases WHERE expires_at <= ?", now);
+    // An expired lease is free (below) and overwritten when taken; the sweep only keeps the table
+    // small, so it runs at most once per SWEEP_EVERY_MS instead of scanning the table every call.
+    if (now - this.swept >= SWEEP_EVERY_MS) {
+      sql.exec("DELETE FROM leases WHERE expires_at <= ?", now);
+      this.swept = now;
+    }
     const held = new Map<string, { holder: string; expiresAt: number }>();
     const rows = sql.exec<{ name: string; holder: string; expires_at: number }>(
       "SELECT name, holder, expires_at FROM leases WHERE name IN (SELECT value FROM json_each(?))",
@@ -64,7 +75,7 @@ export class RecordLock extends DurableObject<Env> {
     const result: AcquireManyResult = { acquired: [], busy: [] };
     for (const name of new Set(names)) {
       const lease = held.get(name);
-      if (lease && lease.holder !== holder) {
+      if (lease && lease.holder !== holder && lease.expiresAt > now) {
         result.busy.push({ name, heldBy: lease.holder, retryInMs: lease.expiresAt - now });
       } else {
         result.acquired.push(name);

@@ -420,6 +420,8 @@ interface Pending {
 
 class Runner {
   private ids!: Awaited<ReturnType<typeof loadIdLookup>>;
+  /** Pairs this batch linked (created or matched), reported to `onLinked` once it is done. */
+  private readonly linked: { attioId: string; sfId: string }[] = [];
 
   constructor(
     private readonly deps: SyncDeps,
@@ -451,22 +453,28 @@ class Runner {
       for (const item of pending) this.reportDryRun(item);
       return;
     }
-    await this.writeSalesforce(pending);
-    const saver = this.saver();
-    const rate = this.deps.config.ATTIO_WRITES_PER_SECOND;
-    await eachLimit(
-      pending,
-      () => writesInFlight(rate, this.deps.attio.writeRoundTripMs),
-      async (item) => {
-        if (this.outcomes.has(item.unit.touch)) return;
-        try {
-          saver.add(await this.writeAttio(item));
-        } catch (thrown) {
-          this.fail(item.unit.touch, toSyncError(thrown));
-        }
-      },
-    );
-    await saver.flush();
+    try {
+      await this.writeSalesforce(pending);
+      const saver = this.saver();
+      const rate = this.deps.config.ATTIO_WRITES_PER_SECOND;
+      await eachLimit(
+        pending,
+        () => writesInFlight(rate, this.deps.attio.writeRoundTripMs),
+        async (item) => {
+          if (this.outcomes.has(item.unit.touch)) return;
+          try {
+            saver.add(await this.writeAttio(item));
+          } catch (thrown) {
+            this.fail(item.unit.touch, toSyncError(thrown));
+          }
+        },
+      );
+      await saver.flush();
+    } finally {
+      // Once per batch, and even when it failed half-way (the pairs it stored are linked): waiting
+      // records are looked up per call, and a job's page stores its pairs in dozens of flushes.
+      if (this.linked.length > 0) await this.options.onLinked(this.linked);
+    }
   }
 
   /**
@@ -511,7 +519,7 @@ class Runner {
 
   /**
    * Stores the pairs, bases and audit rows of the batch in a few D1 batches instead of one round
-   * trip per record, then their conflicts, then tells the consumer which records were linked.
+   * trip per record, then their conflicts, and notes which records were linked.
    */
   private async saveAll(saves: PendingSave[]) {
     for (let i = 0; i < saves.length; i += SAVES_PER_BATCH) {
@@ -525,20 +533,18 @@ class Runner {
         if (p && error !== undefined) this.fail(p.item.unit.touch, toSyncError(error));
       }
     }
-    const linked: { attioId: string; sfId: string }[] = [];
     for (const { item, save, action } of saves) {
       if (this.outcomes.has(item.unit.touch)) continue;
       try {
         for (const conflict of item.plan.conflicts) {
           await upsertConflict(this.deps.db, save.mapping.id, conflict.field, conflict);
         }
-        if (!item.unit.pair) linked.push({ attioId: save.mapping.attioRecordId, sfId: save.mapping.sfRecordId });
+        if (!item.unit.pair) this.linked.push({ attioId: save.mapping.attioRecordId, sfId: save.mapping.sfRecordId });
         this.done(item.unit.touch, action);
       } catch (thrown) {
         this.fail(item.unit.touch, toSyncError(thrown));
       }
     }
-    if (linked.length > 0) await this.options.onLinked(linked);
   }
 
   private mapOptions() {
