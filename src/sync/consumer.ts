@@ -63,6 +63,8 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
   const groups = new Map<string, Map<string, Touch>>();
   /** Per group: the Attio records a job page listed moments ago, not to be read again. */
   const listedByGroup = new Map<string, Map<string, AttioRecord>>();
+  /** `group|record id` of records another message of the batch names: always read. */
+  const mustRead = new Set<string>();
   /** Groups of a job's records that match through the job's match index. */
   const matchIndexes = new Map<string, { jobId: string; since: string }>();
   for (const { raw, message } of valid) {
@@ -114,11 +116,18 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
     if (indexed) matchIndexes.set(name, indexed);
     const group = groups.get(name) ?? new Map<string, Touch>();
     groups.set(name, group);
+    const known = listedByGroup.get(name) ?? new Map<string, AttioRecord>();
+    listedByGroup.set(name, known);
     if (message.kind === "records.sync" && message.jobId && message.side === "attio") {
-      const found = takeListed(route.compiled.mapping.attio_object, message.recordIds);
-      const known = listedByGroup.get(name) ?? new Map<string, AttioRecord>();
-      listedByGroup.set(name, known);
-      for (const [id, record] of found) known.set(id, record);
+      for (const [id, record] of takeListed(route.compiled.mapping.attio_object, message.recordIds)) {
+        if (!mustRead.has(`${name}|${id}`)) known.set(id, record);
+      }
+    } else {
+      // Any other message about a record says it may have changed since a page listed it.
+      for (const touch of route.touches) {
+        mustRead.add(`${name}|${touch.recordId}`);
+        known.delete(touch.recordId);
+      }
     }
     const keys: string[] = [];
     for (const touch of route.touches) {

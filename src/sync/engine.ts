@@ -99,7 +99,7 @@ export interface EngineOptions {
   matchIndex?: { since: string; lookup(keys: readonly string[]): Promise<string[]> } | undefined;
   /**
    * Attio records a job page listed moments ago (see listed.ts): they stand in for reading those
-   * records again.
+   * records again while the records have no counterpart (see withListed).
    */
   listed?: ReadonlyMap<string, AttioRecord> | undefined;
   /** Awaited once the records are leased and read, before planning and writing (see slices.ts). */
@@ -195,7 +195,7 @@ export async function syncMapping(
     const { remaining, attioRead } = await settleAttioEchoes(deps, compiled, toRead, pairs, outcomes, options);
     if (remaining.length === 0) return outcomes;
     await holdMergedAway(deps, compiled, remaining, pairs);
-    const units = await readUnits(deps, compiled, remaining, pairs, new Map([...(options.listed ?? []), ...attioRead]));
+    const units = await readUnits(deps, compiled, remaining, pairs, withListed(remaining, pairs, attioRead, options));
     const reading = Date.now() - started - locking;
 
     // 3. Plan and write, record by record, with the writes of one kind batched. A match candidate
@@ -285,6 +285,27 @@ async function settleAttioEchoes(
     return false;
   });
   return { remaining, attioRead: byId };
+}
+
+/**
+ * The Attio records already in hand: those read moments ago, and the ones a job page listed for
+ * records with no counterpart yet. A linked record is read again: another consumer may have synced
+ * a newer version of it since the listing, and planning from the older one would write it back.
+ */
+function withListed(
+  touches: readonly Touch[],
+  pairs: Map<Touch, Pair>,
+  attioRead: ReadonlyMap<string, AttioRecord>,
+  options: Pick<EngineOptions, "listed">,
+): Map<string, AttioRecord> {
+  const known = new Map(attioRead);
+  for (const touch of touches) {
+    const record = options.listed?.get(touch.recordId);
+    if (record && touch.side === "attio" && !pairs.has(touch) && !known.has(touch.recordId)) {
+      known.set(touch.recordId, record);
+    }
+  }
+  return known;
 }
 
 /** What the mapping core may consult: the batch's id map and Attio's option titles. */

@@ -6,8 +6,10 @@ import type { AttioRecord } from "../attio/record-schema.ts";
  * Attio a second time: a queue message holds 128 KB, so the page can only hand over their ids.
  *
  * A record is taken at most once and only while fresh; a miss (another isolate, a retry round, an
- * evicted entry) reads Attio as before. A listed record can be a few seconds older than a re-read
- * would be; a change made since then arrives as a webhook and is synced after it.
+ * evicted entry) reads Attio as before. A listed record can be older than a re-read would be, so
+ * it stands in only for a record with no counterpart yet that no other message of the batch names
+ * (see `withListed` in engine.ts and the consumer): a change made since the listing then arrives
+ * as a webhook and is synced after it, and no newer synced version can be written back over.
  */
 
 /** How long a listed record may stand in for a read. */

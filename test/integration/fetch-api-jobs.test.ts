@@ -4,9 +4,11 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
 import { idMappings, jobRecords } from "../../src/store/schema.ts";
+import { rememberListed } from "../../src/sync/listed.ts";
 import type { RecordsMessage } from "../../src/sync/messages.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
+import { personChanged } from "../helpers/messages.ts";
 import { server } from "../helpers/msw.ts";
 import { runQueue } from "../helpers/queue.ts";
 import { drainQueue } from "../helpers/queue-drain.ts";
@@ -108,6 +110,47 @@ describe("/api/v1/sync jobs", () => {
     const reads = attio.queries.filter((q) => q.object === "people" && q.filter);
     expect(scans).toHaveLength(1);
     expect(reads).toEqual([]);
+  });
+
+  it("reads a listed record again when another message names it or it is already linked", async () => {
+    const { attio, sf } = workspace("fresh");
+    const created = await call("POST", "/sync", { objects: ["people"], direction: "attio_to_sf" });
+    const job = await finished(((await created.json()) as { id: string }).id);
+    const titleOf = (email: string) => [...sf.contacts.values()].find((c) => c.Email === email)?.Title;
+    const records = (ids: string[]): RecordsMessage => ({
+      kind: "records.sync",
+      mapping: "people",
+      side: "attio",
+      recordIds: ids,
+      reason: `job ${job.id}`,
+      attempt: 1,
+      jobId: job.id,
+      dedupeKey: `internal:${ids.join(",")}`,
+      correlationId: `job:${job.id}`,
+      receivedAt: new Date().toISOString(),
+    });
+    // A page listed these (older) versions; each record was edited in Attio since.
+    const listedThenEdited = (id: string, email: string, linked = false) => {
+      const listed = linked
+        ? (structuredClone(attio.addPerson(id, { first: "Old", last: "Listing", email, title: "CFO" })) as never)
+        : (structuredClone(attio.addPerson(id, { first: "New", last: "Person", email, title: "Listed" })) as never);
+      attio.setJobTitle(id, "Edited");
+      rememberListed("people", [listed]);
+    };
+    listedThenEdited("fresh-p4", "p4@fresh.example");
+    listedThenEdited("fresh-p5", "p5@fresh.example");
+    listedThenEdited("fresh-p3", "cai@fresh.example", true);
+
+    await runQueue([records(["fresh-p4", "fresh-p5", "fresh-p3"]), personChanged("fresh-p5")], {
+      queue: "attio-sfdc-jobs",
+    });
+
+    // Unlinked and named by nothing else: created from the listing, with no read.
+    expect(titleOf("p4@fresh.example")).toBe("Listed");
+    // Named by a webhook event in the same batch: read again.
+    expect(titleOf("p5@fresh.example")).toBe("Edited");
+    // Linked by the job: read again, so the older listing is never written back.
+    expect(titleOf("cai@fresh.example")).toBe("Edited");
   });
 
   it("counts each record once when its message is delivered again, and keeps what the job did", async () => {
