@@ -16,7 +16,9 @@ export interface Pair {
   sfSystemModstamp: string | null;
 }
 
-const nowSql = sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
+/** The current time as stored (ISO 8601, milliseconds, UTC): in raw statements, and through drizzle. */
+const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+const nowSql = sql.raw(`(${NOW})`);
 
 /** Pairs of `attioObject` records among `ids`, keyed by Attio record id. */
 export function pairsByAttio(db: Db, attioObject: string, ids: readonly string[]): Promise<Map<string, Pair>> {
@@ -167,8 +169,6 @@ export async function savePairsApart(db: Db, saves: readonly SavePair[]): Promis
     return errors;
   }
 }
-
-const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
 const INSERT_MAPPINGS = `insert into id_mappings (id, attio_object, attio_record_id, sf_object, sf_record_id)
   select value ->> '$.id', value ->> '$.attioObject', value ->> '$.attioRecordId', value ->> '$.sfObject',
