@@ -1,29 +1,33 @@
-import { inArray, lt } from "drizzle-orm";
-import { chunk, type Db } from "./db.ts";
+import { lt } from "drizzle-orm";
+import { chunk, type Db, NOW, rowsForIds } from "./db.ts";
 import { inboundEvents } from "./schema.ts";
 
 /** The keys among `keys` that were already enqueued once. */
 export async function seenKeys(db: Db, keys: readonly string[]): Promise<Set<string>> {
-  const seen = new Set<string>();
-  for (const part of chunk(keys, 90)) {
-    const rows = await db
-      .select({ key: inboundEvents.key })
-      .from(inboundEvents)
-      .where(inArray(inboundEvents.key, part));
-    for (const row of rows) seen.add(row.key);
-  }
-  return seen;
+  const rows = await rowsForIds<{ key: string }>(db, SEEN_KEYS, keys);
+  return new Set(rows.map((row) => row.key));
 }
 
-/** Remembers keys after their messages were enqueued (never before: a failed send must be redone). */
+const SEEN_KEYS = "select key from inbound_events where key in (select value from json_each(?))";
+
+/** Keys per insert statement: one JSON parameter each (a relay batch of 2,000 events is 4 statements). */
+const KEYS_PER_STATEMENT = 500;
+
+/**
+ * Remembers keys after their messages were enqueued (never before: a failed send must be redone).
+ * Raw statements, all in one batch: a relay request carries up to thousands of events.
+ */
 export async function rememberKeys(db: Db, source: "attio" | "salesforce", keys: readonly string[]): Promise<void> {
-  for (const part of chunk(keys, 45)) {
-    await db
-      .insert(inboundEvents)
-      .values(part.map((key) => ({ key, source })))
-      .onConflictDoNothing();
-  }
+  const insert = db.$client.prepare(REMEMBER_KEYS);
+  const statements = chunk([...new Set(keys)], KEYS_PER_STATEMENT).map((part) =>
+    insert.bind(source, JSON.stringify(part)),
+  );
+  if (statements.length > 0) await db.$client.batch(statements);
 }
+
+// `where true` keeps SQLite from reading `on conflict` as a join constraint of the select.
+const REMEMBER_KEYS = `insert into inbound_events (key, source, received_at)
+  select value, ?, ${NOW} from json_each(?) where true on conflict (key) do nothing`;
 
 /** Drops keys older than `before` (ISO); redeliveries come within days, not weeks. */
 export async function pruneKeys(db: Db, before: string): Promise<number> {

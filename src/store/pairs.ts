@@ -3,7 +3,7 @@ import { sha256Hex } from "../lib/hmac.ts";
 import type { IdLookup } from "../mapping/transforms.ts";
 import { canonicalJson } from "../sync/diff.ts";
 import type { Base } from "../sync/plan-fields.ts";
-import { chunk, type Db } from "./db.ts";
+import { chunk, type Db, NOW, rowsForIds } from "./db.ts";
 import { type auditLog, conflicts, deferredRefs, idMappings, pendingDeletes, syncState } from "./schema.ts";
 
 export type MappingRow = typeof idMappings.$inferSelect;
@@ -16,8 +16,7 @@ export interface Pair {
   sfSystemModstamp: string | null;
 }
 
-/** The current time as stored (ISO 8601, milliseconds, UTC): in raw statements, and through drizzle. */
-const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+/** The current time as stored, through drizzle. */
 const nowSql = sql.raw(`(${NOW})`);
 
 /** Pairs of `attioObject` records among `ids`, keyed by Attio record id. */
@@ -28,26 +27,6 @@ export function pairsByAttio(db: Db, attioObject: string, ids: readonly string[]
 /** Pairs of `sfObject` records among `ids`, keyed by Salesforce Id. */
 export function pairsBySalesforce(db: Db, sfObject: string, ids: readonly string[]): Promise<Map<string, Pair>> {
   return pairsBy(db, "salesforce", sfObject, ids);
-}
-
-/** Ids per lookup statement: one JSON parameter each, far below D1's limits. */
-const IDS_PER_STATEMENT = 500;
-
-/**
- * Rows of `query`, whose last parameter is a JSON array of ids, for every chunk of `ids`. Raw
- * statements: a job's page looks up thousands of ids, and building a query per 90 of them through
- * the query builder costs more than the lookups themselves.
- */
-async function rowsForIds<T>(db: Db, query: string, ids: readonly string[], ...params: unknown[]): Promise<T[]> {
-  const out: T[] = [];
-  for (const part of chunk([...new Set(ids)], IDS_PER_STATEMENT)) {
-    const { results } = await db.$client
-      .prepare(query)
-      .bind(...params, JSON.stringify(part))
-      .all<T>();
-    out.push(...results);
-  }
-  return out;
 }
 
 const MAPPING_COLUMNS = `m.id, m.attio_object as attioObject, m.attio_record_id as attioRecordId,
