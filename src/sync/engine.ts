@@ -78,6 +78,17 @@ function ownCreateEcho(touch: Touch): boolean {
   );
 }
 
+/**
+ * A create event can be settled without the pair's lease when its values equal the base: it shows
+ * the record as it was first committed, so any sync running now read the record after that commit
+ * (or writes over it) and every later change has an event of its own. An update event cannot: it
+ * may revert the record to the base just as a running sync, which read the record before it, moves
+ * the base on, and only the lease orders the two.
+ */
+function createMatchesBase(compiled: CompiledMapping, touch: Touch, pair: Pair): boolean {
+  return touch.event?.changeType === "CREATE" && !touch.deleted && eventMatchesBase(compiled, pair.base, touch.event);
+}
+
 export interface EngineOptions {
   deletePolicy: DeletePolicy;
   /** Plan everything, write nothing (no CRM write, no D1 row): the outcome carries the plan. */
@@ -141,10 +152,17 @@ export async function syncMapping(
   let renewal: ReturnType<typeof setInterval> | undefined;
   try {
     const initial = await loadPairs(deps, compiled, touches);
-    // 0. The echo of a record we just created, whose pair the writer is about to store: matching it
+    // 0. A create event whose values all equal its pair's base (typically the echo of our own
+    // create) is settled before any lease: see createMatchesBase.
+    // The echo of a record we just created, whose pair the writer is about to store: matching it
     // now would only race the writer. Retried, it is settled without a read (step 2).
     const live = touches.filter((touch) => {
-      if (initial.get(touch) || !ownCreateEcho(touch)) return true;
+      const pair = initial.get(touch);
+      if (pair && createMatchesBase(compiled, touch, pair)) {
+        outcomes.set(touch, { status: "done", action: "unchanged: the create event matches the synced values" });
+        return false;
+      }
+      if (pair || !ownCreateEcho(touch)) return true;
       const error = new SyncError("record_busy", "our own create: waiting for its pair to be stored", {
         retryAfterSeconds: 5,
       });

@@ -184,6 +184,45 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     expect(JSON.stringify(person.values.job_title)).toContain("VP Sales");
   });
 
+  it("settles a create event equal to the base while another consumer holds the pair; an update event waits", async () => {
+    const { attio, sf } = setup();
+    attio.addPerson("p-held", { first: "Ada", last: "Osei", email: "held@northwind.example", title: "CTO" });
+    await runQueue([personChanged("p-held")]);
+    const [contactId = ""] = [...sf.contacts.keys()];
+    const mapping = await mappingOf("p-held");
+    const event = (changeType: "CREATE" | "UPDATE", n: number): SalesforceChangeMessage => {
+      const { FirstName, LastName, ...rest } = sf.contacts.get(contactId) ?? {};
+      const base = internalSalesforceMessage("Contact", contactId);
+      return {
+        ...base,
+        header: {
+          ...base.header,
+          changeType,
+          changeOrigin: "com/salesforce/api/rest/62.0;client=attio-sfdc",
+          transactionKey: `tx-held-${n}`,
+          changedFields: changeType === "UPDATE" ? ["Title"] : [],
+        },
+        // As Change Data Capture sends a Contact: the name compound nested.
+        fields: changeType === "CREATE" ? { Name: { FirstName, LastName }, ...rest } : { Title: rest.Title },
+        replayId: String(2000 + n),
+        dedupeKey: `sf:tx-held-${n}:0`,
+      };
+    };
+    const names = [`pair:${mapping?.id}`];
+    await acquireLeases(env.RECORD_LOCK, "another-batch", names, 20_000);
+    const queries = sf.calls.filter((c) => c.path.endsWith("/query")).length;
+
+    const created = await runQueue([event("CREATE", 1)]);
+    const updated = await runQueue([event("UPDATE", 2)]);
+    await releaseLeases(env.RECORD_LOCK, "another-batch", names);
+
+    // The create shows the record as first committed, which the base already holds: done, unread.
+    expect(created.result.explicitAcks).toEqual(created.ids);
+    expect(sf.calls.filter((c) => c.path.endsWith("/query")).length).toBe(queries);
+    // An update equal to the base may be a revert racing the holder's sync: only the lease orders them.
+    expect(updated.result.retryMessages.map((m) => m.msgId)).toEqual(updated.ids);
+  });
+
   it("links to an existing Contact with the same email instead of creating a second one", async () => {
     const { attio, sf } = setup();
     sf.contacts.set("003Hs00000EXIST1AAA", {
