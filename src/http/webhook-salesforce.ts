@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { SyncError } from "../lib/errors.ts";
 import { hmacSha256Hex, timingSafeEqual } from "../lib/hmac.ts";
 import { type ChangeEvent, RelayBodySchema } from "../salesforce/cdc-schema.ts";
+import { isOwnChange } from "../salesforce/change-origin.ts";
 import { openDb } from "../store/db.ts";
 import { enqueueNew } from "../sync/enqueue.ts";
 import { catchupMessage, type SalesforceChangeMessage } from "../sync/messages.ts";
@@ -10,6 +11,16 @@ import type { AppEnv } from "./types.ts";
 
 /** A signed request older or newer than this is refused, so a captured one cannot be replayed later. */
 export const RELAY_TOLERANCE_SECONDS = 300;
+
+/**
+ * Seconds a change event of our own client's transaction waits before it is synced. It is almost
+ * always the echo of a write this Worker is still finishing: a Bulk job's creates are committed,
+ * and their events relayed, before the job's results are read and the pairs stored. Delivered
+ * later, the echo finds its pair and base and settles without a lease or a read, instead of being
+ * delivered twice. Correctness does not depend on the delay (the engine waits for a missing pair
+ * and compares values with the base); it only saves work.
+ */
+export const OWN_CHANGE_DELAY_SECONDS = 5;
 
 /**
  * `POST /webhooks/salesforce`: change events from the CDC relay. Signed as
@@ -36,7 +47,12 @@ export const salesforceRelay = new Hono<AppEnv>().post("/", async (c) => {
 
   const receivedAt = new Date().toISOString();
   const messages = parsed.data.events.map((event) => toMessage(event, c.var.correlationId, receivedAt));
-  const result = await enqueueNew(openDb(c.env.DB), c.env.SYNC_QUEUE, "salesforce", messages);
+  const clientName = c.var.config.SALESFORCE_CLIENT_NAME;
+  const result = await enqueueNew(openDb(c.env.DB), c.env.SYNC_QUEUE, "salesforce", messages, (message) =>
+    message.kind === "salesforce.change" && isOwnChange(message.header.changeOrigin, clientName)
+      ? OWN_CHANGE_DELAY_SECONDS
+      : undefined,
+  );
   const catchup = parsed.data.catchup ?? [];
   // The relay lost its place for these objects: their catch-up runs now, through the queue.
   if (catchup.length > 0) {

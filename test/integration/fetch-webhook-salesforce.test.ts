@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import cdcEvent from "../../fixtures/salesforce/cdc-contact-update-cometd.json";
+import { OWN_CHANGE_DELAY_SECONDS } from "../../src/http/webhook-salesforce.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { server } from "../helpers/msw.ts";
@@ -37,6 +38,33 @@ describe("POST /webhooks/salesforce (CDC relay)", () => {
       fields: { Title: "VP Revenue", LastModifiedDate: "2026-11-20T10:42:17.000Z" },
       replayId: "48213",
     });
+  });
+
+  it("delays the events of our own client's transactions, and no one else's", async () => {
+    const spy = vi.spyOn(env.SYNC_QUEUE, "sendBatch");
+    const origins = [
+      "com/salesforce/api/bulkapi/62.0;client=attio-sfdc",
+      "com/salesforce/api/rest/62.0;client=attio-sfdc-other",
+      "com/salesforce/api/soap/62.0;client=SfdcInternalAPI/",
+      "com/salesforce/api/rest/62.0;client=attio-sfdc",
+    ];
+    const batch = events(4).map((event, i) => {
+      event.payload.ChangeEventHeader.changeOrigin = origins[i] as string;
+      event.payload.ChangeEventHeader.transactionKey = "tx-own-origins";
+      return event;
+    });
+    const response = await exports.default.fetch(await relayRequest({ events: batch }));
+
+    expect(response.status).toBe(200);
+    const sent = spy.mock.calls.flatMap(([messages]) => [...messages]);
+    expect(
+      sent.map((m) => [(m.body as { header: { changeOrigin: string } }).header.changeOrigin, m.delaySeconds]),
+    ).toEqual([
+      [origins[0], OWN_CHANGE_DELAY_SECONDS],
+      [origins[1], undefined],
+      [origins[2], undefined],
+      [origins[3], OWN_CHANGE_DELAY_SECONDS],
+    ]);
   });
 
   it("drops events already delivered (same transaction and sequence)", async () => {
