@@ -1063,12 +1063,10 @@ class Runner {
       actor: unit.touch.actor,
     };
     const rows = [];
-    const toSf = changes(
-      plan.toSalesforce,
+    const toSf = changes(plan.toSalesforce, () =>
       unit.salesforce ? salesforceSide(this.compiled, unit.salesforce) : undefined,
     );
-    const toAttio = changes(
-      plan.toAttio,
+    const toAttio = changes(plan.toAttio, () =>
       unit.attio ? attioSide(this.compiled, unit.attio.values, this.mapOptions()).values : undefined,
     );
     const sfCreated = item.operation === "create" && !unit.salesforce;
@@ -1126,8 +1124,13 @@ function sortKeys(values: Values): [string, SfScalar][] {
   return Object.entries(values).sort(([a], [b]) => a.localeCompare(b));
 }
 
-function changes(written: Record<string, SfScalar>, before: Values | undefined): Record<string, FieldChange> {
-  return Object.fromEntries(
-    Object.entries(written).map(([field, after]) => [field, { before: before?.[field] ?? null, after }]),
-  );
+/**
+ * Before/after of each written field. `sideBefore` maps a whole record, so it is called only when
+ * something was written that way (a job's creates write nothing to the other side).
+ */
+function changes(written: Record<string, SfScalar>, sideBefore: () => Values | undefined): Record<string, FieldChange> {
+  const fields = Object.entries(written);
+  if (fields.length === 0) return {};
+  const before = sideBefore();
+  return Object.fromEntries(fields.map(([field, after]) => [field, { before: before?.[field] ?? null, after }]));
 }
