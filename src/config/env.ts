@@ -54,6 +54,13 @@ export const EnvConfigSchema = z.object({
    * retryable instead of holding its batch (and the leases it renews) until the invocation dies.
    */
   UPSTREAM_TIMEOUT_SECONDS: z.coerce.number().min(1).max(600).default(30),
+  /**
+   * Longest wait for an answer to one Salesforce API request. Longer than Attio's: a Collections
+   * write of 200 records runs the org's triggers and flows, which can legitimately take a minute.
+   * A request with no answer by then fails as retryable instead of holding its batch until the
+   * invocation dies (jsforce's fetch transport has no timeout of its own).
+   */
+  SALESFORCE_TIMEOUT_SECONDS: z.coerce.number().min(1).max(600).default(120),
   /** A sync job with no progress for this long is driven again by the cron (lost messages). */
   JOB_STALL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   /** Audit history older than this is deleted by the scheduled cleanup. */

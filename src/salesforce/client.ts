@@ -27,7 +27,11 @@ export interface SalesforceClientOptions {
   bulkThreshold?: number;
   /** Polling and size limits of bulk jobs. */
   bulk?: Partial<BulkSettings>;
+  /** Longest wait for the answer to one API request (default DEFAULT_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs?: number;
 }
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
 
 /** Salesforce's advice: Bulk API 2.0 for more than 2,000 records, Collections below. */
 export const DEFAULT_BULK_THRESHOLD = 2000;
@@ -346,6 +350,7 @@ export class SalesforceClient {
       version: this.options.apiVersion,
       callOptions: { client: this.options.clientName },
     });
+    withRequestTimeout(conn, this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
     try {
       return await work(conn);
     } finally {
@@ -422,8 +427,37 @@ function saveError(object: string, errors: unknown[]): SyncError {
   });
 }
 
+/**
+ * Gives every request of `conn` a time limit. jsforce's fetch transport (the one a Worker runs)
+ * has none unless a request's options name one, and its API methods (query, sObject Collections)
+ * name none. Its own limit cannot be used either: when it aborts the fetch (or the fetch fails)
+ * the error escapes unhandled and the request never settles. So each request is raced against
+ * the limit instead, and one with no answer by then rejects with a retryable error; its fetch is
+ * dropped when the invocation ends.
+ */
+function withRequestTimeout(conn: Connection, timeoutMs: number): void {
+  const transport = conn._transport;
+  const send = transport.httpRequest.bind(transport);
+  transport.httpRequest = (request, options) => {
+    const sent = send(request, options);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RequestTimeout(timeoutMs)), timeoutMs);
+    });
+    const answered = Promise.race([sent, expired]).finally(() => clearTimeout(timer));
+    return Object.assign(answered, { stream: () => sent.stream() });
+  };
+}
+
+class RequestTimeout extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`Salesforce did not answer within ${timeoutMs / 1000} s (SALESFORCE_TIMEOUT_SECONDS)`);
+  }
+}
+
 function mapError(err: unknown): SyncError {
   if (err instanceof SyncError) return err;
+  if (err instanceof RequestTimeout) return new SyncError("upstream_unavailable", err.message, { cause: err });
   const code = errorCode(err);
   const message = err instanceof Error ? err.message : String(err);
   if (!code) return new SyncError("upstream_unavailable", `Salesforce unreachable: ${message}`, { cause: err });

@@ -84,6 +84,15 @@ export function fakeSalesforce(
   let nextJob = 1;
   const validTokens = new Set<string>();
   let tokensIssued = 0;
+  let pendingHangs = 0;
+  /** A query that never answers, until the caller gives up and aborts it (an answer it must never see). */
+  const hang = (signal: AbortSignal) => {
+    if (pendingHangs === 0) return undefined;
+    pendingHangs -= 1;
+    return new Promise<Response>((resolve) => {
+      signal.addEventListener("abort", () => resolve(HttpResponse.json({ ...emptyQuery })), { once: true });
+    });
+  };
 
   const authorized = (request: IncomingRequest) => {
     const bearer = request.headers.get("authorization")?.replace(/^Bearer /, "");
@@ -149,6 +158,8 @@ export function fakeSalesforce(
     http.get(`${API}/query`, async ({ request }) => {
       await log(request);
       if (!authorized(request)) return unauthorized();
+      const hung = hang(request.signal);
+      if (hung) return hung;
       const soql = new URL(request.url).searchParams.get("q") ?? "";
       // Only Contacts are stored; every other object is an empty org.
       if (!/ FROM Contact /.test(`${soql} `)) return HttpResponse.json({ ...emptyQuery }, { headers: limitInfo() });
@@ -479,6 +490,10 @@ export function fakeSalesforce(
     merge(masterId: string, loserId: string) {
       contacts.delete(loserId);
       merged.set(loserId, masterId);
+    },
+    /** The next `count` SOQL queries never answer. */
+    hangQueries(count: number) {
+      pendingHangs = count;
     },
     /** Every token issued so far stops working, as after a session timeout. */
     expireTokens() {

@@ -349,6 +349,24 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     expect(sf.contacts.size).toBe(1);
   });
 
+  it("gives up on a Salesforce query that never answers and retries the message, instead of holding the batch", async () => {
+    const { attio, sf } = setup();
+    attio.addPerson("p-sf-hang", { first: "Ines", last: "Duarte", email: "sf-hang@northwind.example" });
+    // The query that looks for a Contact to link to by email never answers.
+    sf.hangQueries(1);
+    const vars = { SALESFORCE_TIMEOUT_SECONDS: "1" };
+
+    const first = await runQueue([personChanged("p-sf-hang")], { vars });
+    expect(first.result.retryMessages.map((m) => m.msgId)).toEqual(first.ids);
+    expect(sf.contacts.size).toBe(0);
+    expect(await mappingOf("p-sf-hang")).toBeUndefined();
+
+    const second = await runQueue([personChanged("p-sf-hang")], { attempts: 2, vars });
+    expect(second.result.explicitAcks).toEqual(second.ids);
+    expect(sf.contacts.size).toBe(1);
+    expect(await mappingOf("p-sf-hang")).toMatchObject({ sfObject: "Contact" });
+  });
+
   it("gets a new token and retries once when Salesforce answers 401 INVALID_SESSION_ID", async () => {
     const { attio, sf } = setup();
     attio.addPerson("p-token", { email: "token@northwind.example", title: "Engineer" });
