@@ -13,7 +13,7 @@ const tricky = {
   Huge: 1e21,
   Tiny: 5e-7,
   Negative: -0,
-  Big: 12345678901234567890,
+  Big: 2 ** 60,
   Flag: false,
   Empty: null,
   Nested: { list: [1, "two", null, { three: 3 }] },
