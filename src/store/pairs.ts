@@ -176,7 +176,7 @@ const INSERT_AUDITS = `insert into audit_log (correlation_id, mapping_id, direct
  * The three statements that store `saves`: pairs, bases (with their hashes), audit rows. Bases,
  * changes and source events go in as JSON objects and are stored as `->` renders them (the same
  * text as JSON.stringify): as strings inside the parameter, every quote in them would be escaped
- * twice over on the way to D1, which cost more than the rest of storing a job's pairs.
+ * once more on the way to D1, for nothing.
  */
 async function pairStatements(d1: D1Database, saves: readonly SavePair[]): Promise<D1PreparedStatement[]> {
   const states = await Promise.all(

@@ -156,10 +156,12 @@ export async function syncMapping(
     // create) is settled before any lease: see createMatchesBase.
     // The echo of a record we just created, whose pair the writer is about to store: matching it
     // now would only race the writer. Retried, it is settled without a read (step 2).
+    let settledBeforeLease = 0;
     const live = touches.filter((touch) => {
       const pair = initial.get(touch);
       if (pair && createMatchesBase(compiled, touch, pair)) {
         outcomes.set(touch, { status: "done", action: "unchanged: the create event matches the synced values" });
+        settledBeforeLease++;
         return false;
       }
       if (pair || !ownCreateEcho(touch)) return true;
@@ -232,6 +234,7 @@ export async function syncMapping(
     deps.log.debug("engine timings", {
       mapping: mapping.name,
       touches: touches.length,
+      settled_before_lease: settledBeforeLease,
       settled_without_read: ready.length - toRead.length,
       settled_reading_attio_only: toRead.length - remaining.length,
       lock_ms: locking,
