@@ -47,7 +47,9 @@ export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
     }
     messages.push(toMessage(event, `attio:${deliveryKey}:${index}`, c.var.correlationId, receivedAt));
   });
-  const result = await enqueueNew(openDb(c.env.DB), c.env.SYNC_QUEUE, "attio", messages, integrationDelay);
+  const result = await enqueueNew(openDb(c.env.DB), c.env.SYNC_QUEUE, "attio", messages, {
+    delayOf: integrationDelay,
+  });
   // An attribute was created or changed in Attio: the cached schemas are stale from now on.
   if (parsed.data.events.some((e) => String(e.event_type).startsWith("object-attribute."))) {
     await forgetAttioSchemas(c.env.CURSORS);

@@ -5,7 +5,7 @@ import { type ChangeEvent, RelayBodySchema } from "../salesforce/cdc-schema.ts";
 import { isOwnChange } from "../salesforce/change-origin.ts";
 import { openDb } from "../store/db.ts";
 import { enqueueNew } from "../sync/enqueue.ts";
-import { catchupMessage, type SalesforceChangeMessage } from "../sync/messages.ts";
+import { catchupMessage, type SalesforceChangeMessage, type SyncMessage } from "../sync/messages.ts";
 import { errorResponse, parseJson, requireJson, validationError } from "./errors.ts";
 import type { AppEnv } from "./types.ts";
 
@@ -48,11 +48,14 @@ export const salesforceRelay = new Hono<AppEnv>().post("/", async (c) => {
   const receivedAt = new Date().toISOString();
   const messages = parsed.data.events.map((event) => toMessage(event, c.var.correlationId, receivedAt));
   const clientName = c.var.config.SALESFORCE_CLIENT_NAME;
-  const result = await enqueueNew(openDb(c.env.DB), c.env.SYNC_QUEUE, "salesforce", messages, (message) =>
-    message.kind === "salesforce.change" && isOwnChange(message.header.changeOrigin, clientName)
-      ? OWN_CHANGE_DELAY_SECONDS
-      : undefined,
-  );
+  const own = (message: SyncMessage): message is SalesforceChangeMessage =>
+    message.kind === "salesforce.change" && isOwnChange(message.header.changeOrigin, clientName);
+  // Our own writes' echoes come by the thousand (a Bulk job's creates): they wait, and travel in
+  // bundles. Anyone else's change goes alone and at once.
+  const result = await enqueueNew(openDb(c.env.DB), c.env.SYNC_QUEUE, "salesforce", messages, {
+    delayOf: (message) => (own(message) ? OWN_CHANGE_DELAY_SECONDS : undefined),
+    bundle: own,
+  });
   const catchup = parsed.data.catchup ?? [];
   // The relay lost its place for these objects: their catch-up runs now, through the queue.
   if (catchup.length > 0) {

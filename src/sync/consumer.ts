@@ -1,5 +1,5 @@
 import type { AttioRecord } from "../attio/record-schema.ts";
-import { parseEnvConfig } from "../config/env.ts";
+import { type EnvConfig, parseEnvConfig } from "../config/env.ts";
 import { type SyncError, toSyncError } from "../lib/errors.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
 import { openDb } from "../store/db.ts";
@@ -7,6 +7,7 @@ import { recordFailure } from "../store/failures.ts";
 import { takeWaiting } from "../store/pairs.ts";
 import { retryDelaySeconds } from "./backoff.ts";
 import { saveUsage } from "./budget.ts";
+import { closeBundle, type EventBundle, type OpenBundle, openBundles } from "./bundles.ts";
 import { salesforceCatchup } from "./catchup.ts";
 import { buildDeps, type SyncDeps } from "./deps.ts";
 import type { EngineOptions, Touch, TouchOutcome } from "./engine.ts";
@@ -40,11 +41,53 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
   const config = parseEnvConfig(env);
   const log = createLogger(config.LOG_LEVEL, { queue: batch.queue });
   if (batch.queue.endsWith("-dlq")) {
-    await recordDeadLetters(batch, env, log);
+    // A bundle's events are recorded one per failure, so each can be replayed alone.
+    const { messages, bundles } = openBundles(batch.messages);
+    await recordDeadLetters(messages, env, log);
+    for (const open of bundles) open.raw.ack();
     return;
   }
+  // Bundled events are handled one by one, like messages of their own; their bundles are acked
+  // (and what asked for a retry sent again) once the batch is done, however it ends.
+  const { messages, bundles } = openBundles(batch.messages);
+  try {
+    await handleMessages(messages, env, config, log);
+  } finally {
+    await closeBundles(bundles, env, log);
+  }
+}
+
+/** Deliveries of a bundled event before it is given up as a dead letter: the queue's own 1 + max_retries. */
+const MAX_BUNDLE_DELIVERIES = 9;
+
+async function closeBundles(bundles: readonly OpenBundle[], env: Env, log: Logger): Promise<void> {
+  for (const open of bundles) {
+    const close = closeBundle(open, MAX_BUNDLE_DELIVERIES);
+    try {
+      if (close.kind === "resend") {
+        const body: EventBundle = { kind: "salesforce.changes", events: close.events, attempt: close.attempt };
+        await env.SYNC_QUEUE.send(body, { contentType: "json", delaySeconds: close.delaySeconds });
+        log.warn("retrying bundled events", { events: close.events.length, delay_seconds: close.delaySeconds });
+      } else if (close.kind === "give_up") {
+        await recordDeadLetters(close.members, env, log);
+      }
+      open.raw.ack();
+    } catch (thrown) {
+      // The bundle comes back whole: its events already settled are settled again, harmlessly.
+      log.error("bundle could not be closed, delivered again", { error: toSyncError(thrown).message });
+      open.raw.retry({ delaySeconds: retryDelaySeconds(open.raw.attempts, undefined) });
+    }
+  }
+}
+
+async function handleMessages(
+  batchMessages: readonly Message<unknown>[],
+  env: Env,
+  config: EnvConfig,
+  log: Logger,
+): Promise<void> {
   const deps = buildDeps(env, config, log);
-  const valid = await parseAll(deps, batch);
+  const valid = await parseAll(deps, batchMessages);
   if (valid.length === 0) return;
   let runtime: Runtime;
   try {
@@ -275,9 +318,9 @@ async function settleRecords(
   return true;
 }
 
-async function parseAll(deps: SyncDeps, batch: MessageBatch<unknown>) {
+async function parseAll(deps: SyncDeps, messages: readonly Message<unknown>[]) {
   const valid: { raw: Message<unknown>; message: SyncMessage }[] = [];
-  for (const raw of batch.messages) {
+  for (const raw of messages) {
     const parsed = SyncMessageSchema.safeParse(raw.body);
     if (parsed.success) {
       valid.push({ raw, message: parsed.data });
@@ -446,9 +489,10 @@ function recordKey(message: SyncMessage): string {
  * Messages that exhausted their retries arrive here from the dead-letter queue and become failure
  * rows, so nothing that failed is ever silently gone.
  */
-async function recordDeadLetters(batch: MessageBatch<unknown>, env: Env, log: Logger): Promise<void> {
+/** Records messages that ran out of retries as failures, and acks them. */
+async function recordDeadLetters(messages: readonly Message<unknown>[], env: Env, log: Logger): Promise<void> {
   const db = openDb(env.DB);
-  for (const raw of batch.messages) {
+  for (const raw of messages) {
     const parsed = SyncMessageSchema.safeParse(raw.body);
     const message = parsed.success ? parsed.data : undefined;
     await recordFailure(db, {

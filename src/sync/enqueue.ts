@@ -1,11 +1,20 @@
+import { utf8Length } from "../salesforce/bulk.ts";
 import type { Db } from "../store/db.ts";
-import { chunk } from "../store/db.ts";
 import { rememberKeys, seenKeys } from "../store/inbound-events.ts";
-import type { SyncMessage } from "./messages.ts";
+import { packBundles } from "./bundles.ts";
+import type { SalesforceChangeMessage, SyncMessage } from "./messages.ts";
 
 export interface EnqueueResult {
   enqueued: number;
   duplicates: number;
+}
+
+/** How enqueueNew queues what is new. */
+export interface EnqueueOptions {
+  /** Seconds a message waits in the queue before it is delivered, if any. */
+  delayOf?: (message: SyncMessage) => number | undefined;
+  /** Change events that travel together in bundles (see bundles.ts) instead of one per message. */
+  bundle?: (message: SyncMessage) => message is SalesforceChangeMessage;
 }
 
 /**
@@ -18,8 +27,7 @@ export async function enqueueNew(
   queue: Queue,
   source: "attio" | "salesforce",
   messages: readonly SyncMessage[],
-  /** Seconds a message waits in the queue before it is delivered, if any. */
-  delayOf: (message: SyncMessage) => number | undefined = () => undefined,
+  options: EnqueueOptions = {},
 ): Promise<EnqueueResult> {
   const seen = await seenKeys(
     db,
@@ -28,15 +36,45 @@ export async function enqueueNew(
   const unique = new Map<string, SyncMessage>();
   for (const message of messages) if (!seen.has(message.dedupeKey)) unique.set(message.dedupeKey, message);
   const fresh = [...unique.values()];
-  // sendBatch takes at most 100 messages (and 256 KB; our messages are well under 2 KB each).
-  for (const part of chunk(fresh, 100)) {
-    await queue.sendBatch(
-      part.map((body) => {
-        const delaySeconds = delayOf(body);
-        return { body, contentType: "json" as const, ...(delaySeconds ? { delaySeconds } : {}) };
-      }),
-    );
+  const delayOf = options.delayOf ?? (() => undefined);
+  const sends: MessageSendRequest[] = [];
+  /** Bundled events by the delay they wait. */
+  const bundled = new Map<number, SalesforceChangeMessage[]>();
+  for (const body of fresh) {
+    const delaySeconds = delayOf(body) ?? 0;
+    if (options.bundle?.(body)) {
+      bundled.set(delaySeconds, [...(bundled.get(delaySeconds) ?? []), body]);
+      continue;
+    }
+    sends.push({ body, contentType: "json", ...(delaySeconds ? { delaySeconds } : {}) });
   }
+  for (const [delaySeconds, events] of bundled) {
+    for (const body of packBundles(events)) {
+      sends.push({ body, contentType: "json", ...(delaySeconds ? { delaySeconds } : {}) });
+    }
+  }
+  await sendInBatches(queue, sends);
   await rememberKeys(db, source, [...unique.keys()]);
   return { enqueued: fresh.length, duplicates: messages.length - fresh.length };
+}
+
+/** sendBatch takes at most 100 messages and 256 KB in all. */
+const SEND_BATCH_MESSAGES = 100;
+const SEND_BATCH_BYTES = 240_000;
+
+/** Sends messages in as few sendBatch calls as Queues' limits allow. */
+async function sendInBatches(queue: Queue, sends: readonly MessageSendRequest[]): Promise<void> {
+  let part: MessageSendRequest[] = [];
+  let bytes = 0;
+  for (const send of sends) {
+    const size = utf8Length(JSON.stringify(send.body));
+    if (part.length > 0 && (part.length >= SEND_BATCH_MESSAGES || bytes + size > SEND_BATCH_BYTES)) {
+      await queue.sendBatch(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(send);
+    bytes += size;
+  }
+  if (part.length > 0) await queue.sendBatch(part);
 }

@@ -40,7 +40,7 @@ describe("POST /webhooks/salesforce (CDC relay)", () => {
     });
   });
 
-  it("delays the events of our own client's transactions, and no one else's", async () => {
+  it("delays the events of our own client's transactions and bundles them; anyone else's go alone, at once", async () => {
     const spy = vi.spyOn(env.SYNC_QUEUE, "sendBatch");
     const origins = [
       "com/salesforce/api/bulkapi/62.0;client=attio-sfdc",
@@ -56,15 +56,32 @@ describe("POST /webhooks/salesforce (CDC relay)", () => {
     const response = await exports.default.fetch(await relayRequest({ events: batch }));
 
     expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ received: 4, enqueued: 4, duplicates: 0 });
     const sent = spy.mock.calls.flatMap(([messages]) => [...messages]);
-    expect(
-      sent.map((m) => [(m.body as { header: { changeOrigin: string } }).header.changeOrigin, m.delaySeconds]),
-    ).toEqual([
-      [origins[0], OWN_CHANGE_DELAY_SECONDS],
+    const origin = (body: unknown) => (body as { header: { changeOrigin: string } }).header.changeOrigin;
+    expect(sent).toHaveLength(3);
+    expect(sent.slice(0, 2).map((m) => [origin(m.body), m.delaySeconds])).toEqual([
       [origins[1], undefined],
       [origins[2], undefined],
-      [origins[3], OWN_CHANGE_DELAY_SECONDS],
     ]);
+    const bundle = sent[2]?.body as { kind: string; attempt: number; events: unknown[] };
+    expect(sent[2]?.delaySeconds).toBe(OWN_CHANGE_DELAY_SECONDS);
+    expect(bundle).toMatchObject({ kind: "salesforce.changes", attempt: 1 });
+    expect(bundle.events.map(origin)).toEqual([origins[0], origins[3]]);
+  });
+
+  it("packs a Bulk job's echoes into bundles of at most 50 events", async () => {
+    const spy = vi.spyOn(env.SYNC_QUEUE, "sendBatch");
+    const batch = events(120).map((event) => {
+      event.payload.ChangeEventHeader.changeOrigin = "com/salesforce/api/bulkapi/62.0;client=attio-sfdc";
+      event.payload.ChangeEventHeader.transactionKey = "tx-bulk-echoes";
+      return event;
+    });
+    const response = await exports.default.fetch(await relayRequest({ events: batch }));
+
+    expect(await response.json()).toMatchObject({ received: 120, enqueued: 120 });
+    const bodies = spy.mock.calls.flatMap(([messages]) => [...messages].map((m) => m.body as { events: unknown[] }));
+    expect(bodies.map((b) => b.events.length)).toEqual([50, 50, 20]);
   });
 
   it("drops events already delivered (same transaction and sequence)", async () => {

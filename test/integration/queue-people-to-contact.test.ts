@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { http } from "msw";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { acquireLeases, releaseLeases } from "../../src/durable/record-lock.ts";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
@@ -16,6 +16,7 @@ import { drainQueue } from "../helpers/queue-drain.ts";
 
 // What a test enqueues is consumed in the background: let it finish while the fakes still answer.
 afterEach(() => drainQueue());
+afterEach(() => vi.restoreAllMocks());
 
 const db = openDb(env.DB);
 
@@ -221,6 +222,94 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     expect(sf.calls.filter((c) => c.path.endsWith("/query")).length).toBe(queries);
     // An update equal to the base may be a revert racing the holder's sync: only the lease orders them.
     expect(updated.result.retryMessages.map((m) => m.msgId)).toEqual(updated.ids);
+  });
+
+  it("settles a bundle of echoes event by event, sends again only what must wait, records what is invalid", async () => {
+    const { attio, sf } = setup();
+    attio.addPerson("p-bundle-1", { first: "Ada", last: "Osei", email: "bundle1@northwind.example" });
+    attio.addPerson("p-bundle-2", { first: "Bo", last: "Lind", email: "bundle2@northwind.example" });
+    await runQueue([personChanged("p-bundle-1"), personChanged("p-bundle-2")]);
+    const created = (n: number, contactId: string): SalesforceChangeMessage => {
+      const { FirstName, LastName, ...rest } = sf.contacts.get(contactId) ?? {};
+      const base = internalSalesforceMessage("Contact", contactId);
+      return {
+        ...base,
+        header: {
+          ...base.header,
+          changeType: "CREATE",
+          changeOrigin: "com/salesforce/api/bulkapi/62.0;client=attio-sfdc",
+          transactionKey: `tx-bundle-${n}`,
+        },
+        fields: { Name: { FirstName, LastName }, ...rest },
+        replayId: String(3000 + n),
+        dedupeKey: `sf:tx-bundle-${n}:0`,
+      };
+    };
+    const [first = "", second = ""] = [...sf.contacts.keys()];
+    // A Contact we created whose pair is not stored yet: its echo must wait for the pair.
+    sf.contacts.set("003Hs00000BNDL03AAA", {
+      FirstName: "Cy",
+      LastName: "Moss",
+      Email: null,
+      Phone: null,
+      Title: null,
+    });
+    const waiting = created(3, "003Hs00000BNDL03AAA");
+    const bundle = {
+      kind: "salesforce.changes",
+      attempt: 1,
+      events: [created(1, first), created(2, second), waiting, { kind: "salesforce.change", header: {} }],
+    };
+    const send = vi.spyOn(env.SYNC_QUEUE, "send");
+    const queries = sf.calls.filter((c) => c.path.endsWith("/query")).length;
+
+    const { ids, result } = await runQueue([bundle]);
+
+    expect(result.explicitAcks).toEqual(ids);
+    expect(result.retryMessages).toEqual([]);
+    // The two echoes settled without reading Salesforce; the third goes back alone, 5 s later.
+    expect(sf.calls.filter((c) => c.path.endsWith("/query")).length).toBe(queries);
+    expect(send.mock.calls).toEqual([
+      [
+        { kind: "salesforce.changes", attempt: 2, events: [waiting] },
+        { contentType: "json", delaySeconds: expect.any(Number) },
+      ],
+    ]);
+    expect(send.mock.calls[0]?.[1]?.delaySeconds).toBeGreaterThanOrEqual(5);
+    const invalid = await db
+      .select()
+      .from(failures)
+      .where(eq(failures.id, `msg:${ids[0]}:3`))
+      .get();
+    expect(invalid).toMatchObject({ messageKind: "invalid" });
+  });
+
+  it("records a bundled event that is still waiting when its deliveries are spent, once, as a failure", async () => {
+    setup();
+    const event: SalesforceChangeMessage = {
+      ...internalSalesforceMessage("Contact", "003Hs00000BNDL09AAA"),
+      header: {
+        ...internalSalesforceMessage("Contact", "003Hs00000BNDL09AAA").header,
+        changeType: "CREATE",
+        changeOrigin: "com/salesforce/api/bulkapi/62.0;client=attio-sfdc",
+        transactionKey: "tx-bundle-9",
+      },
+      fields: { Name: { FirstName: "Di", LastName: "Roe" } },
+      replayId: "3009",
+      dedupeKey: "sf:tx-bundle-9:0",
+    };
+    const send = vi.spyOn(env.SYNC_QUEUE, "send");
+    // Another consumer holds the Contact through the last delivery: the event can only wait.
+    const names = ["salesforce:people:003Hs00000BNDL09AAA"];
+    await acquireLeases(env.RECORD_LOCK, "another-batch", names, 20_000);
+
+    const { ids, result } = await runQueue([{ kind: "salesforce.changes", attempt: 9, events: [event] }]);
+    await releaseLeases(env.RECORD_LOCK, "another-batch", names);
+
+    expect(result.explicitAcks).toEqual(ids);
+    expect(send).not.toHaveBeenCalled();
+    const failure = await db.select().from(failures).where(eq(failures.id, "event:sf:tx-bundle-9:0")).get();
+    expect(failure).toMatchObject({ messageKind: "salesforce.change", errorCode: "internal" });
   });
 
   it("links to an existing Contact with the same email instead of creating a second one", async () => {
