@@ -33,6 +33,37 @@ async function mappingOf(recordId: string) {
 
 beforeEach(() => clearTokenCache());
 
+let lastReplayId = 2000;
+
+/**
+ * The change event of our own client's write to a Contact the fake holds, as the relay sends it:
+ * a CREATE carries every field (the name compound nested, as Change Data Capture sends it), an
+ * UPDATE the Title it changed.
+ */
+function ownContactEvent(
+  sf: ReturnType<typeof fakeSalesforce>,
+  contactId: string,
+  changeType: "CREATE" | "UPDATE",
+  transactionKey: string,
+  api: "rest" | "bulkapi",
+): SalesforceChangeMessage {
+  const { FirstName, LastName, ...rest } = sf.contacts.get(contactId) ?? {};
+  const base = internalSalesforceMessage("Contact", contactId);
+  return {
+    ...base,
+    header: {
+      ...base.header,
+      changeType,
+      changeOrigin: `com/salesforce/api/${api}/62.0;client=attio-sfdc`,
+      transactionKey,
+      changedFields: changeType === "UPDATE" ? ["Title"] : [],
+    },
+    fields: changeType === "CREATE" ? { Name: { FirstName, LastName }, ...rest } : { Title: rest.Title },
+    replayId: String(++lastReplayId),
+    dedupeKey: `sf:${transactionKey}:0`,
+  };
+}
+
 describe("queue handler: Attio person -> Salesforce Contact", () => {
   it("creates a Contact with the mapped fields and stores the pair, base and audit row", async () => {
     const { attio, sf } = setup();
@@ -191,24 +222,8 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     await runQueue([personChanged("p-held")]);
     const [contactId = ""] = [...sf.contacts.keys()];
     const mapping = await mappingOf("p-held");
-    const event = (changeType: "CREATE" | "UPDATE", n: number): SalesforceChangeMessage => {
-      const { FirstName, LastName, ...rest } = sf.contacts.get(contactId) ?? {};
-      const base = internalSalesforceMessage("Contact", contactId);
-      return {
-        ...base,
-        header: {
-          ...base.header,
-          changeType,
-          changeOrigin: "com/salesforce/api/rest/62.0;client=attio-sfdc",
-          transactionKey: `tx-held-${n}`,
-          changedFields: changeType === "UPDATE" ? ["Title"] : [],
-        },
-        // As Change Data Capture sends a Contact: the name compound nested.
-        fields: changeType === "CREATE" ? { Name: { FirstName, LastName }, ...rest } : { Title: rest.Title },
-        replayId: String(2000 + n),
-        dedupeKey: `sf:tx-held-${n}:0`,
-      };
-    };
+    const event = (changeType: "CREATE" | "UPDATE", n: number) =>
+      ownContactEvent(sf, contactId, changeType, `tx-held-${n}`, "rest");
     const names = [`pair:${mapping?.id}`];
     await acquireLeases(env.RECORD_LOCK, "another-batch", names, 20_000);
     const queries = sf.calls.filter((c) => c.path.endsWith("/query")).length;
@@ -229,22 +244,8 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     attio.addPerson("p-bundle-1", { first: "Ada", last: "Osei", email: "bundle1@northwind.example" });
     attio.addPerson("p-bundle-2", { first: "Bo", last: "Lind", email: "bundle2@northwind.example" });
     await runQueue([personChanged("p-bundle-1"), personChanged("p-bundle-2")]);
-    const created = (n: number, contactId: string): SalesforceChangeMessage => {
-      const { FirstName, LastName, ...rest } = sf.contacts.get(contactId) ?? {};
-      const base = internalSalesforceMessage("Contact", contactId);
-      return {
-        ...base,
-        header: {
-          ...base.header,
-          changeType: "CREATE",
-          changeOrigin: "com/salesforce/api/bulkapi/62.0;client=attio-sfdc",
-          transactionKey: `tx-bundle-${n}`,
-        },
-        fields: { Name: { FirstName, LastName }, ...rest },
-        replayId: String(3000 + n),
-        dedupeKey: `sf:tx-bundle-${n}:0`,
-      };
-    };
+    const created = (n: number, contactId: string) =>
+      ownContactEvent(sf, contactId, "CREATE", `tx-bundle-${n}`, "bulkapi");
     const [first = "", second = ""] = [...sf.contacts.keys()];
     // A Contact we created whose pair is not stored yet: its echo must wait for the pair.
     sf.contacts.set("003Hs00000BNDL03AAA", {
