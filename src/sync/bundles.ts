@@ -9,8 +9,9 @@ import type { SalesforceChangeMessage } from "./messages.ts";
  * each paid for a queue write, a delivery and an ack of its own, most of the cost of settling it.
  *
  * The consumer opens a bundle into one message per event (see openBundles), so each event is
- * routed, coalesced, acked or retried exactly as if it had come alone; closeBundles then acks the
- * bundle and sends the events that asked for a retry again, as a bundle of their own.
+ * routed, coalesced, acked or retried exactly as if it had come alone; once the batch is done,
+ * closeBundle decides how the bundle ends: acked, after the events that asked for a retry are sent
+ * again as a bundle of their own.
  */
 export const EventBundleSchema = z.object({
   kind: z.literal("salesforce.changes"),
@@ -81,21 +82,21 @@ export function openBundles(messages: readonly Message<unknown>[]): {
     const attempts = parsed.data.attempt + raw.attempts - 1;
     const open: OpenBundle = { raw, bundle: parsed.data, attempts, members: [] };
     parsed.data.events.forEach((body, index) => {
-      const member = { message: undefined as unknown as Message<unknown>, settled: { state: "pending" } as Settled };
-      member.message = {
+      const entry: { settled: Settled } = { settled: { state: "pending" } };
+      const message: Message<unknown> = {
         id: `${raw.id}:${index}`,
         timestamp: raw.timestamp,
         body,
         attempts,
         ack: () => {
-          member.settled = { state: "acked" };
+          entry.settled = { state: "acked" };
         },
         retry: (options?: QueueRetryOptions) => {
-          member.settled = { state: "retry", delaySeconds: options?.delaySeconds ?? 0 };
+          entry.settled = { state: "retry", delaySeconds: options?.delaySeconds ?? 0 };
         },
       };
-      open.members.push(member);
-      out.push(member.message);
+      open.members.push(Object.assign(entry, { message }));
+      out.push(message);
     });
     bundles.push(open);
   }

@@ -43,7 +43,9 @@ export async function enqueueNew(
   for (const body of fresh) {
     const delaySeconds = delayOf(body) ?? 0;
     if (options.bundle?.(body)) {
-      bundled.set(delaySeconds, [...(bundled.get(delaySeconds) ?? []), body]);
+      const events = bundled.get(delaySeconds) ?? [];
+      events.push(body);
+      bundled.set(delaySeconds, events);
       continue;
     }
     sends.push({ body, contentType: "json", ...(delaySeconds ? { delaySeconds } : {}) });
