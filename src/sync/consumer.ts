@@ -11,6 +11,7 @@ import { closeBundle, type EventBundle, type OpenBundle, openBundles } from "./b
 import { salesforceCatchup } from "./catchup.ts";
 import { buildDeps, type SyncDeps } from "./deps.ts";
 import type { EngineOptions, Touch, TouchOutcome } from "./engine.ts";
+import { sendInBatches } from "./enqueue.ts";
 import { type JobOutcome, lookupMatchIndex, recordJobOutcomes, runJobPage } from "./jobs.ts";
 import { takeListed } from "./listed.ts";
 import {
@@ -460,14 +461,10 @@ async function runImmediateCatchup(
 }
 
 export async function sendAll(queue: Queue, messages: readonly SyncMessage[], delaySeconds?: number): Promise<void> {
-  for (let i = 0; i < messages.length; i += 100) {
-    const part = messages.slice(i, i + 100).map((body) => ({
-      body,
-      contentType: "json" as const,
-      ...(delaySeconds ? { delaySeconds } : {}),
-    }));
-    await queue.sendBatch(part);
-  }
+  await sendInBatches(
+    queue,
+    messages.map((body) => ({ body, contentType: "json" as const, ...(delaySeconds ? { delaySeconds } : {}) })),
+  );
 }
 
 function recordKey(message: SyncMessage): string {
@@ -486,10 +483,9 @@ function recordKey(message: SyncMessage): string {
 }
 
 /**
- * Messages that exhausted their retries arrive here from the dead-letter queue and become failure
- * rows, so nothing that failed is ever silently gone.
+ * Records messages that ran out of retries (from the dead-letter queue, or a bundle's spent events)
+ * as failure rows and acks them, so nothing that failed is ever silently gone.
  */
-/** Records messages that ran out of retries as failures, and acks them. */
 async function recordDeadLetters(messages: readonly Message<unknown>[], env: Env, log: Logger): Promise<void> {
   const db = openDb(env.DB);
   for (const raw of messages) {

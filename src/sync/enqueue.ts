@@ -64,8 +64,8 @@ export async function enqueueNew(
 const SEND_BATCH_MESSAGES = 100;
 const SEND_BATCH_BYTES = 240_000;
 
-/** Sends messages in as few sendBatch calls as Queues' limits allow. */
-async function sendInBatches(queue: Queue, sends: readonly MessageSendRequest[]): Promise<void> {
+/** Sends messages in order, in as few sendBatch calls as Queues' limits allow. */
+export async function sendInBatches(queue: Queue, sends: readonly MessageSendRequest[]): Promise<void> {
   let part: MessageSendRequest[] = [];
   let bytes = 0;
   for (const send of sends) {
