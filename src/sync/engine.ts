@@ -86,7 +86,7 @@ function ownCreateEcho(touch: Touch): boolean {
  * the base on, and only the lease orders the two.
  */
 function createMatchesBase(compiled: CompiledMapping, touch: Touch, pair: Pair): boolean {
-  return touch.event?.changeType === "CREATE" && !touch.deleted && eventMatchesBase(compiled, pair.base, touch.event);
+  return touch.event?.changeType === "CREATE" && eventMatchesBase(compiled, pair.base, touch.event);
 }
 
 export interface EngineOptions {
@@ -152,10 +152,10 @@ export async function syncMapping(
   let renewal: ReturnType<typeof setInterval> | undefined;
   try {
     const initial = await loadPairs(deps, compiled, touches);
-    // 0. A create event whose values all equal its pair's base (typically the echo of our own
-    // create) is settled before any lease: see createMatchesBase.
-    // The echo of a record we just created, whose pair the writer is about to store: matching it
-    // now would only race the writer. Retried, it is settled without a read (step 2).
+    // 0. Before any lease: a create event whose values all equal its pair's base (typically the
+    // echo of our own create) is settled (see createMatchesBase). The echo of a record we just
+    // created, whose pair the writer is about to store, waits: matching it now would only race
+    // the writer. Retried, it is settled without a read (step 2).
     let settledBeforeLease = 0;
     const live = touches.filter((touch) => {
       const pair = initial.get(touch);
