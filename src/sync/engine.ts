@@ -435,8 +435,12 @@ export function writesInFlight(ratePerSecond: number, roundTripMs: number): numb
   return Math.min(10, Math.max(2, Math.ceil((ratePerSecond * roundTripMs) / 1000) + 1));
 }
 
-/** Pairs stored per D1 batch (each pair is 2 statements plus its audit rows). */
-const SAVES_PER_BATCH = 100;
+/**
+ * Pairs stored per D1 batch: 15 statements (three per 200 pairs), one round trip. A Bulk write
+ * hands a job's 2,000 pairs over at once; in batches of 100 they took 20 round trips one after
+ * another, which cost a 100,000-company job a fifth of its speed (docs/BENCHMARKS.md).
+ */
+const SAVES_PER_BATCH = 1_000;
 
 /** Written records whose pairs are stored together while a batch's other writes go on. */
 const SAVES_PER_FLUSH = 10;

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { openDb } from "../../../src/store/db.ts";
-import { pairsByAttio, type SavePair, savePairs } from "../../../src/store/pairs.ts";
+import { pairsByAttio, type SavePair, savePairs, savePairsApart } from "../../../src/store/pairs.ts";
 import type { Base } from "../../../src/sync/plan-fields.ts";
 
 const db = openDb(env.DB);
@@ -86,5 +86,46 @@ describe("savePairs", () => {
       n: number;
     }>();
     expect(audits?.n).toBe(451);
+  });
+
+  it("stores all but the clashing pairs of a failed batch, in a few batches instead of one per pair", async () => {
+    await savePairs(db, [
+      save("apart-owner-1", { attio: {}, salesforce: {} }),
+      save("apart-owner-2", { attio: {}, salesforce: {} }),
+    ]);
+    const saves = Array.from({ length: 1000 }, (_, i) => save(`apart-${i}`, { attio: { n: i }, salesforce: { n: i } }));
+    // Two records another consumer linked meanwhile: their Attio ids are already paired.
+    for (const [index, owner] of [
+      [123, "apart-owner-1"],
+      [876, "apart-owner-2"],
+    ] as const) {
+      const clashing = saves[index];
+      if (clashing) clashing.mapping = { ...clashing.mapping, attioRecordId: `a-${owner}` };
+    }
+    let batches = 0;
+    const counted = new Proxy(env.DB, {
+      get(target, key) {
+        if (key === "batch") {
+          return (statements: D1PreparedStatement[]) => {
+            batches++;
+            return target.batch(statements);
+          };
+        }
+        const value = Reflect.get(target, key);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+
+    const errors = await savePairsApart(openDb(counted), saves);
+
+    expect(errors.flatMap((error, index) => (error === undefined ? [] : [index]))).toEqual([123, 876]);
+    const stored = await env.DB.prepare(
+      "select count(*) as n from id_mappings where id like 'apart-%' and id not like 'apart-owner-%'",
+    ).first<{ n: number }>();
+    expect(stored?.n).toBe(998);
+    const owner = await pairsByAttio(db, "companies", ["a-apart-owner-1"]);
+    expect(owner.get("a-apart-owner-1")?.mapping.id).toBe("apart-owner-1");
+    // Halving: 1 + 2 per level for each clash (10 levels for 1,000), not 1 + 1,000.
+    expect(batches).toBeLessThanOrEqual(41);
   });
 });
