@@ -16,9 +16,12 @@
  * API allocation is raised (--sf-daily-limit, default 1,000,000) so the Worker's budget reserve
  * never pauses a job; the calls used are reported. --latency adds that many milliseconds to every API
  * response of both emulators (their `latencyMs` fault knob; default 0), in every phase.
+ * Each Worker phase also prints the CPU the Worker's workerd process used while the job ran (from
+ * /proc on Linux), per 1,000 records: on a shared machine it varies far less than the wall time.
  * Not a test: nothing here asserts; the numbers go to docs/BENCHMARKS.md.
  */
 import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { type AttioEmulator, startAttioEmulator } from "../sandbox/attio/server.ts";
@@ -230,9 +233,71 @@ const perMinute = (records: number, ms: number | null) => (ms ? (records / ms) *
  * time of the last record written (from the samples; `records` counts the written records) and
  * the samples.
  */
+/** CPU seconds used so far by the Worker's workerd processes (null where /proc cannot tell) and by this process. */
+interface CpuReading {
+  worker: number | null;
+  bench: number;
+}
+
+let clockTicks: number | undefined;
+
+/**
+ * Reads both CPU clocks. The wall time of a run on this shared 2-vCPU machine varies by 15% or
+ * more from run to run; the CPU the Worker spends per record varies far less, so it tells whether
+ * a change made the Worker cheaper. workerd runs as a child of this process (wrangler's
+ * `unstable_dev`); its time is read from /proc on Linux.
+ */
+function readCpu(): CpuReading {
+  const usage = process.cpuUsage();
+  return { worker: workerdSeconds(), bench: (usage.user + usage.system) / 1e6 };
+}
+
+function workerdSeconds(): number | null {
+  try {
+    clockTicks ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+    const stats = new Map<number, { ppid: number; comm: string; ticks: number }>();
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      let text: string;
+      try {
+        text = readFileSync(`/proc/${entry}/stat`, "utf8");
+      } catch {
+        continue; // exited meanwhile
+      }
+      // "pid (comm) state ppid ...": the fields after the comm's closing parenthesis, utime and stime at 12 and 13.
+      const close = text.lastIndexOf(")");
+      const fields = text.slice(close + 2).split(" ");
+      stats.set(Number(entry), {
+        ppid: Number(fields[1]),
+        comm: text.slice(text.indexOf("(") + 1, close),
+        ticks: Number(fields[11]) + Number(fields[12]),
+      });
+    }
+    const descends = (pid: number): boolean => {
+      for (let at = stats.get(pid), hops = 0; at && hops < 10; at = stats.get(at.ppid), hops++) {
+        if (at.ppid === process.pid) return true;
+      }
+      return false;
+    };
+    let ticks = 0;
+    for (const [pid, stat] of stats) if (stat.comm === "workerd" && descends(pid)) ticks += stat.ticks;
+    return ticks / clockTicks;
+  } catch {
+    return null;
+  }
+}
+
+function cpuLine(from: CpuReading, to: CpuReading, records: number): string {
+  const bench = `this process (both emulators, the relay, the bench) ${(to.bench - from.bench).toFixed(1)} s`;
+  if (from.worker === null || to.worker === null) return `CPU during the job: Worker not measurable here; ${bench}`;
+  const worker = to.worker - from.worker;
+  return `CPU during the job: Worker (workerd) ${worker.toFixed(1)} s = ${((worker / records) * 1_000_000).toFixed(0)} ms per 1,000 records; ${bench}`;
+}
+
 async function runJob(stack: Stack, body: unknown, records: (s: Snapshot) => number) {
   const headers = { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" };
   const samples: Snapshot[] = [await snapshot(stack)];
+  const cpuFrom = readCpu();
   const start = performance.now();
   const { id } = await json<{ id: string }>(`${stack.workerUrl}/api/v1/sync`, {
     method: "POST",
@@ -244,6 +309,7 @@ async function runJob(stack: Stack, body: unknown, records: (s: Snapshot) => num
   let ms: number | null = null;
   let lastPrint = start;
   let pollErrors = 0;
+  let cpuTo: CpuReading | null = null;
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
@@ -265,7 +331,10 @@ async function runJob(stack: Stack, body: unknown, records: (s: Snapshot) => num
       continue;
     }
     const finished = report.state !== "queued" && report.state !== "running";
-    if (finished) ms = performance.now() - start;
+    if (finished) {
+      ms = performance.now() - start;
+      cpuTo = readCpu();
+    }
     if (finished || performance.now() - lastPrint >= 10_000) {
       lastPrint = performance.now();
       console.log(`  ${progressLine(performance.now() - start, report, samples[0] as Snapshot, samples.at(-1))}`);
@@ -280,7 +349,14 @@ async function runJob(stack: Stack, body: unknown, records: (s: Snapshot) => num
     console.log(`  ${pollErrors} polls failed (the Worker did not answer within ${seconds(POLL_TIMEOUT_MS)})`);
   const final = records(samples.at(-1) as Snapshot);
   const lastWrite = samples.find((sample) => records(sample) === final && final > records(samples[0] as Snapshot));
-  return { id, report, ms, lastWriteMs: lastWrite ? lastWrite.at - start : null, samples };
+  return {
+    id,
+    report,
+    ms,
+    lastWriteMs: lastWrite ? lastWrite.at - start : null,
+    samples,
+    cpu: { from: cpuFrom, to: cpuTo },
+  };
 }
 
 function progressLine(elapsed: number, report: JobReport, first: Snapshot, last: Snapshot | undefined): string {
@@ -383,6 +459,7 @@ async function workerCompanies(rows: Row[]): Promise<void> {
     );
     console.log(`  SF calls by route: ${routes(first.salesforce.callsByRoute, end.salesforce.callsByRoute)}`);
     console.log(`  ${stalls(job.samples)}`);
+    if (job.cpu.to) console.log(`  ${cpuLine(job.cpu.from, job.cpu.to, COMPANIES)}`);
     console.log(`  Attio requests by route: ${routes(first.attio.requestsByRoute, end.attio.requestsByRoute)}`);
     console.log(
       `  after done (${seconds(tail.ms)}${tail.quiet ? ", then quiet" : ", still busy"}): +${int(tail.sfCalls)} SF calls, +${int(tail.attioRequests)} Attio requests, +${tail.attio429} 429s`,
@@ -436,6 +513,7 @@ async function workerContacts(rows: Row[]): Promise<void> {
     );
     console.log(`  SF calls by route: ${routes(first.salesforce.callsByRoute, end.salesforce.callsByRoute)}`);
     console.log(`  ${stalls(job.samples)}`);
+    if (job.cpu.to) console.log(`  ${cpuLine(job.cpu.from, job.cpu.to, CONTACTS)}`);
     console.log(`  Attio requests by route: ${routes(first.attio.requestsByRoute, end.attio.requestsByRoute)}`);
     console.log(
       `  after done (${seconds(tail.ms)}${tail.quiet ? ", then quiet" : ", still busy"}): +${int(tail.sfCalls)} SF calls, +${int(tail.attioRequests)} Attio requests, +${tail.attio429} 429s`,
