@@ -125,21 +125,36 @@ export async function savePairs(db: Db, saves: readonly SavePair[]): Promise<voi
   if (statements.length > 0) await db.$client.batch(statements);
 }
 
+/** D1 batches one failed save may take to single out its failing pairs; past them the rest fail whole. */
+const SPLIT_BATCHES = 64;
+
 /**
  * Stores many pairs in one batch and, if that batch fails (a pair clashing with one another
- * consumer just stored), each half again, down to single pairs, so only the clashing ones fail.
- * Halving keeps a clash among 1,000 pairs to about 20 batches, not 1,000: D1 counts every
- * statement against an invocation's queries. Returns each save's error, or undefined where it was
- * stored.
+ * consumer just stored), each half again, down to single pairs, so only the failing ones fail.
+ * Halving finds a clash among 1,000 pairs in about 20 batches, not 1,000, and SPLIT_BATCHES caps
+ * the search when everything fails (D1 unavailable): D1 counts every statement against an
+ * invocation's queries. Returns each save's error, or undefined where it was stored.
  */
 export async function savePairsApart(db: Db, saves: readonly SavePair[]): Promise<(unknown | undefined)[]> {
+  return saveSplitting(db, saves, { left: SPLIT_BATCHES });
+}
+
+async function saveSplitting(
+  db: Db,
+  saves: readonly SavePair[],
+  budget: { left: number },
+  parentError?: unknown,
+): Promise<(unknown | undefined)[]> {
+  if (budget.left <= 0) return saves.map(() => parentError);
+  budget.left--;
   try {
     await savePairs(db, saves);
     return saves.map(() => undefined);
   } catch (batchError) {
     if (saves.length === 1) return [batchError];
     const half = Math.ceil(saves.length / 2);
-    return [...(await savePairsApart(db, saves.slice(0, half))), ...(await savePairsApart(db, saves.slice(half)))];
+    const first = await saveSplitting(db, saves.slice(0, half), budget, batchError);
+    return [...first, ...(await saveSplitting(db, saves.slice(half), budget, batchError))];
   }
 }
 

@@ -437,8 +437,9 @@ export function writesInFlight(ratePerSecond: number, roundTripMs: number): numb
 
 /**
  * Pairs stored per D1 batch: 15 statements (three per 200 pairs), one round trip. A Bulk write
- * hands a job's 2,000 pairs over at once; in batches of 100 they took 20 round trips one after
- * another, which cost a 100,000-company job a fifth of its speed (docs/BENCHMARKS.md).
+ * hands a job page's 2,000 pairs over at once; in batches of 100 they took 20 round trips one
+ * after another, each a network wait where D1 is remote (locally they cost little:
+ * docs/BENCHMARKS.md).
  */
 const SAVES_PER_BATCH = 1_000;
 

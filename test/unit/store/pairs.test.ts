@@ -102,21 +102,9 @@ describe("savePairs", () => {
       const clashing = saves[index];
       if (clashing) clashing.mapping = { ...clashing.mapping, attioRecordId: `a-${owner}` };
     }
-    let batches = 0;
-    const counted = new Proxy(env.DB, {
-      get(target, key) {
-        if (key === "batch") {
-          return (statements: D1PreparedStatement[]) => {
-            batches++;
-            return target.batch(statements);
-          };
-        }
-        const value = Reflect.get(target, key);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const counted = countingBatches();
 
-    const errors = await savePairsApart(openDb(counted), saves);
+    const errors = await savePairsApart(openDb(counted.d1), saves);
 
     expect(errors.flatMap((error, index) => (error === undefined ? [] : [index]))).toEqual([123, 876]);
     const stored = await env.DB.prepare(
@@ -126,6 +114,36 @@ describe("savePairs", () => {
     const owner = await pairsByAttio(db, "companies", ["a-apart-owner-1"]);
     expect(owner.get("a-apart-owner-1")?.mapping.id).toBe("apart-owner-1");
     // Halving: 1 + 2 per level for each clash (10 levels for 1,000), not 1 + 1,000.
-    expect(batches).toBeLessThanOrEqual(41);
+    expect(counted.batches()).toBeLessThanOrEqual(41);
+  });
+
+  it("gives up after a bounded number of batches when every batch fails", async () => {
+    const saves = Array.from({ length: 1000 }, (_, i) => save(`down-${i}`, { attio: { n: i }, salesforce: { n: i } }));
+    const down = countingBatches(new Error("D1_ERROR: Network connection lost."));
+
+    const errors = await savePairsApart(openDb(down.d1), saves);
+
+    expect(errors.every((error) => error instanceof Error && error.message.includes("Network connection lost"))).toBe(
+      true,
+    );
+    expect(down.batches()).toBe(64);
   });
 });
+
+/** The test's D1 with its `batch` calls counted, and failing with `failure` when given. */
+function countingBatches(failure?: Error) {
+  let batches = 0;
+  const d1 = new Proxy(env.DB, {
+    get(target, key) {
+      if (key === "batch") {
+        return (statements: D1PreparedStatement[]) => {
+          batches++;
+          return failure ? Promise.reject(failure) : target.batch(statements);
+        };
+      }
+      const value = Reflect.get(target, key);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { d1, batches: () => batches };
+}
