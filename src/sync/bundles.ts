@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { packBySize } from "../lib/pack.ts";
 import { utf8Length } from "../salesforce/bulk.ts";
 import { retryDelaySeconds } from "./backoff.ts";
 import type { SalesforceChangeMessage } from "./messages.ts";
@@ -34,21 +35,9 @@ export const BUNDLE_MAX_BYTES = 100_000;
  * @example packBundles(echoes) // [{ kind: "salesforce.changes", events: [...50], attempt: 1 }, ...]
  */
 export function packBundles(events: readonly SalesforceChangeMessage[], attempt = 1): EventBundle[] {
-  const bundles: EventBundle[] = [];
-  let current: unknown[] = [];
-  let bytes = 0;
-  for (const event of events) {
-    const size = utf8Length(JSON.stringify(event));
-    if (current.length > 0 && (current.length >= BUNDLE_MAX_EVENTS || bytes + size > BUNDLE_MAX_BYTES)) {
-      bundles.push({ kind: "salesforce.changes", events: current, attempt });
-      current = [];
-      bytes = 0;
-    }
-    current.push(event);
-    bytes += size;
-  }
-  if (current.length > 0) bundles.push({ kind: "salesforce.changes", events: current, attempt });
-  return bundles;
+  return packBySize(events, BUNDLE_MAX_EVENTS, BUNDLE_MAX_BYTES, (event) => utf8Length(JSON.stringify(event))).map(
+    (group): EventBundle => ({ kind: "salesforce.changes", events: group, attempt }),
+  );
 }
 
 /** What the consumer did with one event of a bundle. */

@@ -1,3 +1,4 @@
+import { packBySize } from "../lib/pack.ts";
 import { utf8Length } from "../salesforce/bulk.ts";
 import type { Db } from "../store/db.ts";
 import { rememberKeys, seenKeys } from "../store/inbound-events.ts";
@@ -66,17 +67,8 @@ const SEND_BATCH_BYTES = 240_000;
 
 /** Sends messages in order, in as few sendBatch calls as Queues' limits allow. */
 export async function sendInBatches(queue: Queue, sends: readonly MessageSendRequest[]): Promise<void> {
-  let part: MessageSendRequest[] = [];
-  let bytes = 0;
-  for (const send of sends) {
-    const size = utf8Length(JSON.stringify(send.body));
-    if (part.length > 0 && (part.length >= SEND_BATCH_MESSAGES || bytes + size > SEND_BATCH_BYTES)) {
-      await queue.sendBatch(part);
-      part = [];
-      bytes = 0;
-    }
-    part.push(send);
-    bytes += size;
-  }
-  if (part.length > 0) await queue.sendBatch(part);
+  const parts = packBySize(sends, SEND_BATCH_MESSAGES, SEND_BATCH_BYTES, (send) =>
+    utf8Length(JSON.stringify(send.body)),
+  );
+  for (const part of parts) await queue.sendBatch(part);
 }
