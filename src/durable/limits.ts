@@ -99,10 +99,19 @@ export async function takeToken(
     }
     const due = dueTime(slot, asked + waitMs, Date.now() + waitMs);
     if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    if (attempt >= MAX_LATE_RETRIES) return { slot, due };
     // A caller that wakes well after its slot (a busy isolate) would send out of turn, next to the
     // callers of later slots, and a one-second window upstream could see more than the limit: it
     // hands its slot back and takes a new one instead.
-    if (Date.now() - due <= LATE_TOLERANCE_MS || attempt >= MAX_LATE_RETRIES) return { slot, due };
+    if (Date.now() - due > LATE_TOLERANCE_MS) {
+      unused = slot;
+      continue;
+    }
+    // A slot given out ahead of time was clear then; a call before it reported late since then
+    // (`settleToken`) may now share its window upstream.
+    if (waitMs === 0 || spec.kind !== "window" || (await ns.getByName(bucket).stillClear(spec, slot))) {
+      return { slot, due };
+    }
     unused = slot;
   }
 }
@@ -120,7 +129,7 @@ export function dueTime(slot: number, earliest: number, latest: number): number 
   return Math.min(Math.max(slot, earliest), latest);
 }
 
-/** Slots given up for lateness before a call goes out anyway. */
+/** Slots given up (for lateness, or no longer clear) before a call goes out anyway. */
 const MAX_LATE_RETRIES = 3;
 
 /**

@@ -1,6 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
 import type { LimitSpec } from "./limits.ts";
-import { blockWindow, emptyWindow, reserveSlot, roomAt, settleSlot, type WindowState } from "./sliding-window.ts";
+import {
+  blockWindow,
+  emptyWindow,
+  reserveSlot,
+  roomAt,
+  settleSlot,
+  slotStillClear,
+  type WindowState,
+} from "./sliding-window.ts";
 import { type BucketState, blockBucket, fullBucket, reserveTokens, tokensAt } from "./token-bucket.ts";
 
 export type { BucketSpec } from "./token-bucket.ts";
@@ -51,6 +59,14 @@ export class RateLimiter extends DurableObject<Env> {
    */
   settle(spec: LimitSpec, slot: number, end: number): void {
     if (spec.kind === "window" && this.window) this.window = settleSlot(this.window, slot, end);
+  }
+
+  /**
+   * Whether a window's slot handed out earlier may still be used (see `slotStillClear`). A bucket's
+   * slots always may: it does not track single calls.
+   */
+  stillClear(spec: LimitSpec, slot: number): boolean {
+    return spec.kind !== "window" || !this.window || slotStillClear(this.window, spec, slot);
   }
 
   /** The limiter as it stands (for status): calls available now and until when a 429 blocks it. */

@@ -79,6 +79,19 @@ export function settleSlot(previous: WindowState, slot: number, end: number): Wi
 }
 
 /**
+ * Whether a slot handed out ahead of time is still clear when its time comes: fewer than `limit`
+ * calls of earlier (or the same) slots still counted in the window that ends there. A call reported
+ * late after the slot was handed out (`settleSlot`) can fill that window; the caller then hands the
+ * slot back and takes a new one instead of calling. Pure.
+ *
+ * @example slotStillClear(settleSlot(state, 0, 1_050), spec, 1_000) // false: the call of 0 still counts
+ */
+export function slotStillClear(state: WindowState, spec: WindowSpec, slot: number): boolean {
+  const before = without(state.calls, slot).filter((call) => call.slot <= slot && call.end > slot - spec.windowMs);
+  return before.length < spec.limit;
+}
+
+/**
  * The call of `slot` still counted for the shortest time, or -1. Calls given the same slot (a burst
  * after a pause) are told apart by what is already known of them: a report, or a slot handed back
  * unused (which was never sent, so never reported), belongs to the one not reported yet.

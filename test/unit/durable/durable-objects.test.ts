@@ -83,6 +83,19 @@ describe("RateLimiter", () => {
     expect((await limiter.take(spec, 0)).waitMs).toBeGreaterThan(170_000);
   });
 
+  it("tells a caller queued ahead that its slot is no longer clear after an earlier call reported late", async () => {
+    const limiter = env.RATE_LIMITER.getByName("test:still-clear");
+    const spec = { kind: "window" as const, limit: 1, windowMs: 60_000, reachMs: 0 };
+    const first = await limiter.take(spec);
+    const queued = await limiter.take(spec, 120_000);
+    expect(queued.waitMs).toBeGreaterThan(50_000);
+    expect(await limiter.stillClear(spec, queued.slot)).toBe(true);
+    await limiter.settle(spec, first.slot, first.slot + 90_000);
+    expect(await limiter.stillClear(spec, queued.slot)).toBe(false);
+    // A bucket does not track single calls: its slots stay clear.
+    expect(await limiter.stillClear({ kind: "bucket", ratePerSecond: 1, burst: 1 }, 0)).toBe(true);
+  });
+
   it("keeps every one-second window inside Attio's published limits, at 98% of them", () => {
     for (const [bucket, limit] of [
       ["attio:read", 100],

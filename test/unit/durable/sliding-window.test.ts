@@ -5,6 +5,7 @@ import {
   reserveSlot,
   roomAt,
   settleSlot,
+  slotStillClear,
   steadyWindowRate,
   type WindowSpec,
   type WindowState,
@@ -99,6 +100,63 @@ describe("sliding window", () => {
     // A report for a slot no longer kept, or earlier than assumed, changes nothing.
     expect(settleSlot(state, 12, 900)).toBe(state);
     expect(settleSlot(settled, 0, 100)).toBe(settled);
+  });
+
+  it("tells a slot handed out ahead that a call before it, reported late since, fills its window", () => {
+    let state = emptyWindow();
+    for (let i = 0; i < 5; i++) state = reserveSlot(state, spec, i * 100).state;
+    const ahead = reserveSlot(state, spec, 450);
+    expect(ahead.slot).toBe(1000);
+    expect(slotStillClear(ahead.state, spec, 1000)).toBe(true);
+    // The call of slot 0 reached the API as late as 1050: at 1000 the window still holds five.
+    expect(slotStillClear(settleSlot(ahead.state, 0, 1050), spec, 1000)).toBe(false);
+    // Calls of later slots never count against an earlier one.
+    const queued = reserveSlot(ahead.state, spec, 460).state;
+    expect(slotStillClear(queued, spec, 1000)).toBe(true);
+  });
+
+  it("keeps windows upstream to the limit when callers queue ahead and late reports come after", () => {
+    const reaching = { ...spec, reachMs: 20 };
+    const run = (recheck: boolean) => {
+      let seed = 11;
+      const random = () => {
+        seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+        return seed / 2 ** 31;
+      };
+      let state = emptyWindow();
+      // Events in time order: callers asking, slots coming due, late calls being reported.
+      type Event = { at: number; order: number; run: () => void };
+      const events: Event[] = [];
+      const at = (time: number, order: number, run: () => void) => events.push({ at: time, order, run });
+      const arrivals: number[] = [];
+      const due = (slot: number, tries: number) => () => {
+        if (recheck && tries < 3 && !slotStillClear(state, reaching, slot)) {
+          const again = reserveSlot(state, reaching, slot, Number.POSITIVE_INFINITY, slot);
+          state = again.state;
+          at(again.slot, 1, due(again.slot, tries + 1));
+          return;
+        }
+        // One call in five is held 30-200 ms on its way; its caller reports it when answered.
+        const late = random() < 0.2 ? 30 + Math.floor(random() * 170) : Math.floor(random() * 20);
+        arrivals.push(slot + late);
+        if (late > reaching.reachMs) at(slot + late + 5, 0, () => (state = settleSlot(state, slot, slot + late)));
+      };
+      // Bursts of 8 callers every 1.2 s: more than the window takes, so slots are handed out ahead.
+      for (let i = 0; i < 400; i++) {
+        at(Math.floor(i / 8) * 1_200, 2, () => {
+          const taken = reserveSlot(state, reaching, Math.floor(i / 8) * 1_200);
+          state = taken.state;
+          at(taken.slot, 1, due(taken.slot, 0));
+        });
+      }
+      while (events.length > 0) {
+        events.sort((a, b) => a.at - b.at || a.order - b.order);
+        (events.shift() as Event).run();
+      }
+      return busiestWindow(arrivals, reaching.windowMs);
+    };
+    expect(run(false)).toBeGreaterThan(spec.limit);
+    expect(run(true)).toBe(spec.limit);
   });
 
   it("takes back a slot its caller did not use, so the next caller may have it", () => {
