@@ -278,6 +278,22 @@ function namePart(overlay: Record<string, unknown>, base: AttioValue | undefined
   return String((key in overlay ? overlay[key] : base?.[key]) ?? "").trim();
 }
 
+/**
+ * The Attio attributes a mapping reads: its fields, its match keys and the attribute holding the
+ * Salesforce id. A record kept for later (a job page's listing) needs nothing else.
+ *
+ * @example attioAttributesRead(compileMapping(companies)) // Set { "name", "domains", "primary_location", ... }
+ */
+export function attioAttributesRead(compiled: CompiledMapping): ReadonlySet<string> {
+  const slugs = new Set(compiled.fields.map((field) => field.slug));
+  for (const key of compiled.mapping.match_keys) {
+    const path = parseAttioPath(key.attio);
+    if (!("error" in path)) slugs.add(path.slug);
+  }
+  if (compiled.mapping.attio_id_attribute) slugs.add(compiled.mapping.attio_id_attribute);
+  return slugs;
+}
+
 /** A reference the engine will look up, for prefetching the ID map for a batch. */
 export interface ReferenceNeed {
   targetObject: string;

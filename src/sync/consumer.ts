@@ -2,6 +2,7 @@ import type { AttioRecord } from "../attio/record-schema.ts";
 import { type EnvConfig, parseEnvConfig } from "../config/env.ts";
 import { type SyncError, toSyncError } from "../lib/errors.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
+import type { CompiledMapping } from "../mapping/engine.ts";
 import { openDb } from "../store/db.ts";
 import { recordFailure } from "../store/failures.ts";
 import { takeWaiting } from "../store/pairs.ts";
@@ -107,7 +108,7 @@ async function handleMessages(
   const groups = new Map<string, Map<string, Touch>>();
   /** Per group: the Attio records a job page listed moments ago, not to be read again. */
   const listedByGroup = new Map<string, Map<string, AttioRecord>>();
-  /** `group|record id` of records another message of the batch names: always read. */
+  /** `mapping|record id` of records a message other than a job's listing names: always read. */
   const mustRead = new Set<string>();
   /** Groups of a job's records that match through the job's match index. */
   const matchIndexes = new Map<string, { jobId: string; since: string }>();
@@ -156,22 +157,22 @@ async function handleMessages(
       message.kind === "records.sync" && message.jobId && message.matchIndexSince && raw.attempts === 1
         ? { jobId: message.jobId, since: message.matchIndexSince }
         : undefined;
-    const name = `${route.compiled.mapping.name}${dry ? DRY : ""}${indexed ? `|index=${indexed.jobId}` : ""}`;
+    const listing = message.kind === "records.sync" && message.jobId && message.side === "attio";
+    const mapping = route.compiled.mapping.name;
+    // A job page's Attio records are a group of their own (`part`): a page's two messages are
+    // synced side by side, each its own Bulk job, under their own leases.
+    const name = `${mapping}${dry ? DRY : ""}${indexed ? `|index=${indexed.jobId}` : ""}${listing ? `${PART}${routed.length}` : ""}`;
     if (indexed) matchIndexes.set(name, indexed);
     const group = groups.get(name) ?? new Map<string, Touch>();
     groups.set(name, group);
-    const known = listedByGroup.get(name) ?? new Map<string, AttioRecord>();
-    listedByGroup.set(name, known);
-    if (message.kind === "records.sync" && message.jobId && message.side === "attio") {
-      for (const [id, record] of takeListed(route.compiled.mapping.attio_object, message.recordIds)) {
-        if (!mustRead.has(`${name}|${id}`)) known.set(id, record);
-      }
+    if (listing) {
+      const known = listedByGroup.get(name) ?? new Map<string, AttioRecord>();
+      listedByGroup.set(name, known);
+      for (const [id, record] of takeListed(route.compiled.mapping.attio_object, message.recordIds))
+        known.set(id, record);
     } else {
       // Any other message about a record says it may have changed since a page listed it.
-      for (const touch of route.touches) {
-        mustRead.add(`${name}|${touch.recordId}`);
-        known.delete(touch.recordId);
-      }
+      for (const touch of route.touches) mustRead.add(`${mapping}|${touch.recordId}`);
     }
     const keys: string[] = [];
     for (const touch of route.touches) {
@@ -189,31 +190,39 @@ async function handleMessages(
     routed.push({ raw, message, keys });
   }
 
+  for (const [name, known] of listedByGroup) {
+    const mapping = name.split("|")[0];
+    for (const id of known.keys()) if (mustRead.has(`${mapping}|${id}`)) known.delete(id);
+  }
+
   const outcomes = new Map<string, TouchOutcome>();
   const options = engineOptions(deps, env, runtime);
+  const runGroup = async (compiled: CompiledMapping, name: string, group: Map<string, Touch>) => {
+    const index = matchIndexes.get(name);
+    const engineOptions = {
+      ...options(compiled.mapping.name),
+      dryRun: name.includes(DRY),
+      listed: listedByGroup.get(name),
+      ...(index
+        ? {
+            matchIndex: {
+              since: index.since,
+              lookup: (keys: readonly string[]) => lookupMatchIndex(deps.db, index.jobId, compiled.mapping.name, keys),
+            },
+          }
+        : {}),
+    };
+    const result = await syncMappingSliced(deps, compiled, [...group.values()], engineOptions);
+    for (const [touch, outcome] of result) outcomes.set(`${name}|${touch.side}:${touch.recordId}`, outcome);
+  };
   // Mappings run in configuration order (companies before people and deals) so parents link first.
   for (const compiled of runtime.mappings) {
-    for (const [name, group] of groups) {
-      if (name.split("|")[0] !== compiled.mapping.name) continue;
-      const dry = name.includes(DRY);
-      const index = matchIndexes.get(name);
-      const engineOptions = {
-        ...options(compiled.mapping.name),
-        dryRun: dry,
-        listed: listedByGroup.get(name),
-        ...(index
-          ? {
-              matchIndex: {
-                since: index.since,
-                lookup: (keys: readonly string[]) =>
-                  lookupMatchIndex(deps.db, index.jobId, compiled.mapping.name, keys),
-              },
-            }
-          : {}),
-      };
-      const result = await syncMappingSliced(deps, compiled, [...group.values()], engineOptions);
-      for (const [touch, outcome] of result) outcomes.set(`${name}|${touch.side}:${touch.recordId}`, outcome);
-    }
+    const own = [...groups].filter(([name]) => name.split("|")[0] === compiled.mapping.name);
+    for (const [name, group] of own) if (!name.includes(PART)) await runGroup(compiled, name, group);
+    // A job page's parts hold distinct records: side by side, one's Bulk waits overlap the other's work.
+    await Promise.all(
+      own.filter(([name]) => name.includes(PART)).map(([name, group]) => runGroup(compiled, name, group)),
+    );
   }
   await Promise.all(jobPages);
   await saveUsage(deps, env.CURSORS);
@@ -245,6 +254,8 @@ function missingOutcome(): TouchOutcome {
 
 /** Group-name suffix of dry-run records. */
 const DRY = "|dry-run";
+/** Marks the group of one job message's listed Attio records. */
+const PART = "|part=";
 
 /** `mapping[|dry-run]|side:id` back to its parts. */
 function parseKey(key: string): Omit<JobOutcome, "outcome"> | undefined {

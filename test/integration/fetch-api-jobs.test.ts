@@ -63,6 +63,22 @@ function workspace(prefix = "job") {
   return { attio, sf };
 }
 
+/** A job's `records.sync` message for Attio people, as a job page sends it. */
+function jobRecordsMessage(jobId: string, ids: string[]): RecordsMessage {
+  return {
+    kind: "records.sync",
+    mapping: "people",
+    side: "attio",
+    recordIds: ids,
+    reason: `job ${jobId}`,
+    attempt: 1,
+    jobId,
+    dedupeKey: `internal:${ids.join(",")}`,
+    correlationId: `job:${jobId}`,
+    receivedAt: new Date().toISOString(),
+  };
+}
+
 beforeEach(() => clearTokenCache());
 
 describe("/api/v1/sync jobs", () => {
@@ -117,18 +133,7 @@ describe("/api/v1/sync jobs", () => {
     const created = await call("POST", "/sync", { objects: ["people"], direction: "attio_to_sf" });
     const job = await finished(((await created.json()) as { id: string }).id);
     const titleOf = (email: string) => [...sf.contacts.values()].find((c) => c.Email === email)?.Title;
-    const records = (ids: string[]): RecordsMessage => ({
-      kind: "records.sync",
-      mapping: "people",
-      side: "attio",
-      recordIds: ids,
-      reason: `job ${job.id}`,
-      attempt: 1,
-      jobId: job.id,
-      dedupeKey: `internal:${ids.join(",")}`,
-      correlationId: `job:${job.id}`,
-      receivedAt: new Date().toISOString(),
-    });
+    const records = (ids: string[]) => jobRecordsMessage(job.id, ids);
     // A page listed these (older) versions; each record was edited in Attio since.
     const listedThenEdited = (id: string, email: string, linked = false) => {
       const listed = linked
@@ -153,6 +158,37 @@ describe("/api/v1/sync jobs", () => {
     expect(titleOf("cai@fresh.example")).toBe("Edited");
   });
 
+  it("syncs a page's two messages side by side, each from its own listing", async () => {
+    const { attio, sf } = workspace("parts");
+    const created = await call("POST", "/sync", { objects: ["people"], direction: "attio_to_sf" });
+    const job = await finished(((await created.json()) as { id: string }).id);
+    const added = ["parts-p4", "parts-p5", "parts-p6", "parts-p7"];
+    for (const [i, id] of added.entries()) {
+      const listed = attio.addPerson(id, { last: `Part${i}`, email: `${id}@parts.example`, title: `T${i}` });
+      rememberListed("people", [structuredClone(listed) as never]);
+    }
+    const readsBefore = attio.queries.length;
+
+    const result = await runQueue(
+      [jobRecordsMessage(job.id, added.slice(0, 2)), jobRecordsMessage(job.id, added.slice(2))],
+      {
+        queue: "attio-sfdc-jobs",
+      },
+    );
+
+    expect(result.result.explicitAcks).toHaveLength(2);
+    expect(result.result.retryMessages).toEqual([]);
+    const contacts = [...sf.contacts.values()];
+    for (const [i, id] of added.entries()) {
+      expect(contacts.filter((c) => c.Email === `${id}@parts.example`).map((c) => [c.LastName, c.Title])).toEqual([
+        [`Part${i}`, `T${i}`],
+      ]);
+    }
+    expect(attio.queries.slice(readsBefore)).toEqual([]);
+    const again = (await (await call("GET", `/sync/${job.id}`)).json()) as Job;
+    expect(again.counts).toMatchObject({ created: 6, linked: 1, failed: 0 });
+  });
+
   it("counts each record once when its message is delivered again, and keeps what the job did", async () => {
     const { sf } = workspace("redo");
     const created = await call("POST", "/sync", { objects: ["people"], direction: "attio_to_sf" });
@@ -160,18 +196,7 @@ describe("/api/v1/sync jobs", () => {
     expect(job).toMatchObject({ enqueued: 3, counts: { created: 2, linked: 1, processed: 3 } });
 
     // At-least-once delivery: the job's records message and its first page arrive once more.
-    const redelivered: RecordsMessage = {
-      kind: "records.sync",
-      mapping: "people",
-      side: "attio",
-      recordIds: ["redo-p1", "redo-p2", "redo-p3"],
-      reason: `job ${job.id}`,
-      attempt: 1,
-      jobId: job.id,
-      dedupeKey: "internal:redelivered",
-      correlationId: `job:${job.id}`,
-      receivedAt: new Date().toISOString(),
-    };
+    const redelivered = jobRecordsMessage(job.id, ["redo-p1", "redo-p2", "redo-p3"]);
     const page = {
       kind: "job.page",
       jobId: job.id,

@@ -322,4 +322,66 @@ describe("sync jobs", () => {
     // Work continued after the restart.
     expect((await stats<SalesforceStats>(stack.salesforce.url)).writes).toBeGreaterThan(interrupted.writes);
   });
+
+  it("syncs 4,500 companies: 2,000-record halves as Bulk jobs, the rest in Collections, each record read once", async () => {
+    await control(stack.attio.url, "reset", { keep_webhooks: true });
+    await control(stack.salesforce.url, "reset", {});
+    (await workerDb(stack)).exec("delete from sync_state; delete from id_mappings;");
+    const seeded = await control(stack.attio.url, "seed", {
+      dataset: "generated",
+      count: 4_500,
+      objects: ["companies"],
+    });
+    expect(seeded).toMatchObject({ companies: 4_500 });
+    const attioBefore = await stats<RouteStats>(stack.attio.url);
+    const sfBefore = await stats<RouteStats>(stack.salesforce.url);
+
+    const job = await jobDone(await startJob({ objects: ["companies"], direction: "attio_to_sf" }), 60_000);
+    await settle(stack);
+
+    expect(job.counts).toMatchObject({ created: 4_500, failed: 0, processed: 4_500 });
+    expect(job.enqueued).toBe(4_500);
+    await expectAllLinkedOnce();
+    // Attio's records were only listed, 500 a page (8 pages, then 500 and an empty one): none was
+    // read again. (A cold Worker also reads the objects' attributes.)
+    const attio = routeCalls(attioBefore, await stats<RouteStats>(stack.attio.url));
+    expect(Object.entries(attio).filter(([route]) => route.includes("/records"))).toEqual([
+      ["POST objects/companies/records/query", 10],
+    ]);
+    // The first page's two halves went as one Bulk job each; the last 500 in Collections of 200.
+    const sf = routeCalls(sfBefore, await stats<RouteStats>(stack.salesforce.url));
+    expect(sf).toMatchObject({ "POST jobs/ingest": 2, "PUT jobs/ingest/:id/batches": 2, "POST composite/sobjects": 3 });
+    // Listed records are kept with only the mapped attributes: every Account got its company's values.
+    const db = await workerDb(stack);
+    const pairs = new Map(
+      rows<{ attio_record_id: string; sf_record_id: string }>(
+        db,
+        "select attio_record_id, sf_record_id from id_mappings where sf_object = 'Account'",
+      ).map((p) => [p.sf_record_id, p.attio_record_id]),
+    );
+    const companies = new Map((await attioRecords(stack, "companies")).map((c) => [c.id.record_id, c]));
+    const mismatched = (await salesforceRecords(stack, "Account")).filter((account) => {
+      const company = companies.get(pairs.get(account.Id) ?? "");
+      const name = company?.values.name?.[0] as { value?: string } | undefined;
+      const domain = company?.values.domains?.[0] as { domain?: string } | undefined;
+      return account.Name !== name?.value || !String(account.Website).includes(String(domain?.domain));
+    });
+    expect(mismatched).toEqual([]);
+  });
 });
+
+interface RouteStats {
+  requestsByRoute?: Record<string, number>;
+  callsByRoute?: Record<string, number>;
+}
+
+/** Calls per route between two stats readings. */
+function routeCalls(before: RouteStats, after: RouteStats): Record<string, number> {
+  const was = before.requestsByRoute ?? before.callsByRoute ?? {};
+  const now = after.requestsByRoute ?? after.callsByRoute ?? {};
+  return Object.fromEntries(
+    Object.entries(now)
+      .map(([route, n]) => [route, n - (was[route] ?? 0)] as const)
+      .filter(([, n]) => n > 0),
+  );
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { defaultMappings } from "../../../src/mapping/defaults.ts";
 import {
+  attioAttributesRead,
   attioMatchKeys,
   attioReferences,
   compileMapping,
@@ -256,6 +257,36 @@ describe("Deals -> Opportunity", () => {
 
   it("the read-only users mapping refuses to write", () => {
     expect(() => mapToSalesforce(mapping("users"), {})).toThrow(/read-only/);
+  });
+});
+
+describe("the attributes a mapping reads", () => {
+  const only = (values: typeof company, slugs: ReadonlySet<string>) =>
+    Object.fromEntries(Object.entries(values).filter(([slug]) => slugs.has(slug)));
+
+  it.each([
+    ["companies", company],
+    ["people", person],
+    ["deals", wonDeal],
+  ] as const)("are all %s needs: its record cut down to them maps and matches the same", (name, values) => {
+    const compiled = mapping(name);
+    const read = attioAttributesRead(compiled);
+    const cut = only(values, read);
+
+    expect(Object.keys(cut).length).toBeLessThan(Object.keys(values).length);
+    const options = { ids, users };
+    expect(mapToSalesforce(compiled, cut, options)).toEqual(mapToSalesforce(compiled, values, options));
+    expect(attioMatchKeys(compiled.mapping, cut)).toEqual(attioMatchKeys(compiled.mapping, values));
+    expect(attioReferences(compiled, cut)).toEqual(attioReferences(compiled, values));
+  });
+
+  it("include the match keys and the Salesforce id attribute, not only the fields", () => {
+    const compiled = compileMapping({
+      ...mapping("companies").mapping,
+      fields: [],
+      attio_id_attribute: "salesforce_id",
+    });
+    expect([...attioAttributesRead(compiled)].sort()).toEqual(["domains", "salesforce_id"]);
   });
 });
 
