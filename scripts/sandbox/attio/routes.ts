@@ -109,10 +109,18 @@ function query(store: AttioStore, object: ObjectDef, body: unknown): unknown[] {
   if (typeof offset !== "number" || !Number.isInteger(offset) || offset < 0) {
     throw invalid("validation_type", "Body payload validation error: offset must be a non-negative integer.");
   }
-  const matching = store.list(object).filter((record) => matchesFilter(object, record, input.filter));
-  return sortRecords(object, matching, input.sorts)
-    .slice(offset, offset + limit)
-    .map((record) => store.serialize(object, record));
+  const answer = () =>
+    sortRecords(
+      object,
+      store.list(object).filter((record) => matchesFilter(object, record, input.filter)),
+      input.sorts,
+    );
+  // A scan pages through the same unfiltered order: it is sorted once, not once per page.
+  const ordered =
+    input.filter === undefined
+      ? store.memoized(`scan:${object.slug}:${JSON.stringify(input.sorts ?? null)}`, answer)
+      : answer();
+  return ordered.slice(offset, offset + limit).map((record) => store.serialize(object, record));
 }
 
 function attributes(store: AttioStore, object: ObjectDef, rest: string[], method: string): EmulatorReply {

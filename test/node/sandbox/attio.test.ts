@@ -282,6 +282,27 @@ describe("Attio emulator: behaviour", () => {
     expect(
       sorted.data.map((r: { values: { name: Array<{ last_name: string }> } }) => r.values.name[0]?.last_name),
     ).toEqual(["Bea", "Cato"]);
+    // A scan's order is kept between pages, and any write shows in the next page asked for.
+    const firstByLastName = async () =>
+      (
+        await json(
+          await api("/objects/people/records/query", "POST", {
+            sorts: [{ direction: "asc", attribute: "name", field: "last_name" }],
+            limit: 1,
+          }),
+        )
+      ).data.map((r: { values: { name: Array<{ last_name: string }> } }) => r.values.name[0]?.last_name);
+    expect(await firstByLastName()).toEqual(["Abel"]);
+    const aaron = await json(
+      await api("/objects/people/records", "POST", { data: { values: { name: "Aaron, Test" } } }),
+    );
+    expect(await firstByLastName()).toEqual(["Aaron"]);
+    await api(`/objects/people/records/${aaron.data.id.record_id}`, "PATCH", {
+      data: { values: { name: "Zed, Test" } },
+    });
+    expect(await firstByLastName()).toEqual(["Abel"]);
+    await api(`/objects/people/records/${ids[1]}`, "DELETE");
+    expect(await firstByLastName()).toEqual(["Bea"]);
     expect((await api("/objects/people/records/query", "POST", { limit: 501 })).status).toBe(400);
   });
 
