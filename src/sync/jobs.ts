@@ -25,8 +25,8 @@ import type { Runtime } from "./runtime.ts";
 
 /**
  * Attio records one job page lists: two messages' worth. The consumer syncs a page's two messages
- * side by side, so one Bulk job's waits (upload, polling) overlap the other's work; in interleaved
- * 40,000-company runs that made 12-19% more records per minute (docs/BENCHMARKS.md).
+ * side by side, so one Bulk job's waits (upload, polling) overlap the other's work; in two sets of
+ * interleaved 40,000-company runs that made 7-19% more records per minute (docs/BENCHMARKS.md).
  */
 export const JOB_PAGE_RECORDS = 2 * MAX_RECORDS_PER_MESSAGE;
 
