@@ -333,8 +333,8 @@ describe("sync jobs", () => {
       objects: ["companies"],
     });
     expect(seeded).toMatchObject({ companies: 4_500 });
-    const attioBefore = await stats<RouteStats>(stack.attio.url);
-    const sfBefore = await stats<RouteStats>(stack.salesforce.url);
+    const attioBefore = await stats<AttioRoutes>(stack.attio.url);
+    const sfBefore = await stats<SalesforceRoutes>(stack.salesforce.url);
 
     const job = await jobDone(await startJob({ objects: ["companies"], direction: "attio_to_sf" }), 60_000);
     await settle(stack);
@@ -344,12 +344,12 @@ describe("sync jobs", () => {
     await expectAllLinkedOnce();
     // Attio's records were only listed, 500 a page (8 pages, then 500 and an empty one): none was
     // read again. (A cold Worker also reads the objects' attributes.)
-    const attio = routeCalls(attioBefore, await stats<RouteStats>(stack.attio.url));
+    const attio = routeCalls(attioBefore.requestsByRoute, (await stats<AttioRoutes>(stack.attio.url)).requestsByRoute);
     expect(Object.entries(attio).filter(([route]) => route.includes("/records"))).toEqual([
       ["POST objects/companies/records/query", 10],
     ]);
     // The first page's two halves went as one Bulk job each; the last 500 in Collections of 200.
-    const sf = routeCalls(sfBefore, await stats<RouteStats>(stack.salesforce.url));
+    const sf = routeCalls(sfBefore.callsByRoute, (await stats<SalesforceRoutes>(stack.salesforce.url)).callsByRoute);
     expect(sf).toMatchObject({ "POST jobs/ingest": 2, "PUT jobs/ingest/:id/batches": 2, "POST composite/sobjects": 3 });
     // Listed records are kept with only the mapped attributes: every Account got its company's values.
     const db = await workerDb(stack);
@@ -370,15 +370,16 @@ describe("sync jobs", () => {
   });
 });
 
-interface RouteStats {
-  requestsByRoute?: Record<string, number>;
-  callsByRoute?: Record<string, number>;
+type Routes = Record<string, number>;
+interface AttioRoutes {
+  requestsByRoute: Routes;
+}
+interface SalesforceRoutes {
+  callsByRoute: Routes;
 }
 
-/** Calls per route between two stats readings. */
-function routeCalls(before: RouteStats, after: RouteStats): Record<string, number> {
-  const was = before.requestsByRoute ?? before.callsByRoute ?? {};
-  const now = after.requestsByRoute ?? after.callsByRoute ?? {};
+/** Calls per route between two readings of an emulator's per-route counts. */
+function routeCalls(was: Routes, now: Routes): Routes {
   return Object.fromEntries(
     Object.entries(now)
       .map(([route, n]) => [route, n - (was[route] ?? 0)] as const)

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { SeededRandom } from "../../../scripts/sandbox/shared/random.ts";
 import {
   blockWindow,
   emptyWindow,
@@ -50,11 +51,8 @@ describe("sliding window", () => {
   });
 
   it("never lets a window upstream hold more than the limit, even when calls arrive late", () => {
-    let seed = 7;
-    const random = () => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
+    const source = new SeededRandom(7);
+    const random = () => source.next();
     const reaching = { ...spec, reachMs: 30 };
     let state = emptyWindow();
     let now = 0;
@@ -118,11 +116,8 @@ describe("sliding window", () => {
   it("keeps windows upstream to the limit when callers queue ahead and late reports come after", () => {
     const reaching = { ...spec, reachMs: 20 };
     const run = (recheck: boolean) => {
-      let seed = 11;
-      const random = () => {
-        seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-        return seed / 2 ** 31;
-      };
+      const source = new SeededRandom(11);
+      const random = () => source.next();
       let state = emptyWindow();
       // Events in time order: callers asking, slots coming due, late calls being reported.
       type Event = { at: number; order: number; run: () => void };
