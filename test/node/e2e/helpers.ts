@@ -182,6 +182,9 @@ export async function workerDb(stack: Stack): Promise<DatabaseSync> {
   if (cached) return cached;
   for (const file of await sqliteFiles(join(stack.stateDir, "v3", "d1"))) {
     const db = new DatabaseSync(file);
+    // The Worker writes to this file too: a statement waits for its lock (briefly held, never
+    // across a network call) instead of failing with "database is locked" as one CI run did.
+    db.exec("PRAGMA busy_timeout = 5000");
     try {
       db.prepare("select 1 from id_mappings limit 1").get();
       dbs.set(stack, db);
