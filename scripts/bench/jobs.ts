@@ -26,8 +26,9 @@ import { cpus } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { type AttioEmulator, startAttioEmulator } from "../sandbox/attio/server.ts";
 import { type SalesforceEmulator, startSalesforceEmulator } from "../sandbox/salesforce/server.ts";
-import { type Stack, startStack } from "../sandbox/stack.ts";
+import { freePort, type Stack, startStack } from "../sandbox/stack.ts";
 import { naiveSync } from "./naive-sync.ts";
+import { startProfile, summarize } from "./profile.ts";
 
 const args = process.argv.slice(3);
 function flag(name: string, fallback: number): number {
@@ -44,6 +45,8 @@ const TIMEOUT_MS = flag("timeout-min", 60) * 60_000;
 const POLL_TIMEOUT_MS = 15_000;
 const LATENCY_MS = flag("latency", 0);
 const SEED = 2026;
+/** `--profile=FILE`: CPU profiles of the Worker during each job, to FILE with the run's name before the extension. */
+const PROFILE = args.find((a) => a.startsWith("--profile="))?.slice("--profile=".length);
 const ATTIO_LIMITS = { read: 100, write: 25 };
 /** After a job is done: wait until neither emulator sees a request for this long (at most SETTLE_MAX_MS). */
 const QUIET_MS = 5_000;
@@ -294,7 +297,10 @@ function cpuLine(from: CpuReading, to: CpuReading, records: number): string {
   return `CPU during the job: Worker (workerd) ${worker.toFixed(1)} s = ${((worker / records) * 1_000_000).toFixed(0)} ms per 1,000 records; ${bench}`;
 }
 
-async function runJob(stack: Stack, body: unknown, records: (s: Snapshot) => number) {
+async function runJob(stack: Stack, body: unknown, records: (s: Snapshot) => number, run: string) {
+  const profiling = stack.inspectorPort
+    ? await startProfile(stack.inspectorPort, (PROFILE ?? "").replace(/(\.cpuprofile)?$/, `-${run}.cpuprofile`))
+    : undefined;
   const headers = { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" };
   const samples: Snapshot[] = [await snapshot(stack)];
   const cpuFrom = readCpu();
@@ -343,6 +349,7 @@ async function runJob(stack: Stack, body: unknown, records: (s: Snapshot) => num
   }
   sampling = false;
   await sampler;
+  if (profiling) console.log(summarize(await profiling()));
   samples.push(await snapshot(stack));
   if (ms === null) console.log(`  job not finished after ${seconds(TIMEOUT_MS)}: stopped waiting`);
   if (pollErrors > 0)
@@ -430,7 +437,12 @@ function writeRates(samples: Snapshot[], ms: number | null) {
 
 async function workerCompanies(rows: Row[]): Promise<void> {
   console.log(`\n## Worker: ${int(COMPANIES)} Attio companies -> Salesforce Accounts`);
-  const stack = await startStack({ seed: SEED, queueBatching: "production", attioThread: true });
+  const stack = await startStack({
+    seed: SEED,
+    queueBatching: "production",
+    attioThread: true,
+    ...(PROFILE ? { inspectorPort: await freePort() } : {}),
+  });
   try {
     await configure(stack);
     await seed(stack.attio.url, ["companies"], COMPANIES);
@@ -438,6 +450,7 @@ async function workerCompanies(rows: Row[]): Promise<void> {
       stack,
       { objects: ["companies"], direction: "attio_to_sf", mode: "full" },
       (sample) => sample.salesforce.counts.Account ?? 0,
+      "companies",
     );
     const first = job.samples[0] as Snapshot;
     const end = job.samples.at(-1) as Snapshot;
@@ -482,7 +495,12 @@ async function workerCompanies(rows: Row[]): Promise<void> {
 
 async function workerContacts(rows: Row[]): Promise<void> {
   console.log(`\n## Worker: ${int(CONTACTS)} Salesforce Contacts -> Attio people`);
-  const stack = await startStack({ seed: SEED, queueBatching: "production", attioThread: true });
+  const stack = await startStack({
+    seed: SEED,
+    queueBatching: "production",
+    attioThread: true,
+    ...(PROFILE ? { inspectorPort: await freePort() } : {}),
+  });
   try {
     await configure(stack);
     await seed(stack.salesforce.url, ["people"], CONTACTS);
@@ -490,6 +508,7 @@ async function workerContacts(rows: Row[]): Promise<void> {
       stack,
       { objects: ["people"], direction: "sf_to_attio", mode: "full" },
       (sample) => sample.attio.counts.people ?? 0,
+      "contacts",
     );
     const first = job.samples[0] as Snapshot;
     const end = job.samples.at(-1) as Snapshot;

@@ -48,6 +48,8 @@ export interface StackOptions {
    * bunch the requests it counts against Attio's one-second windows (see attio/thread.ts).
    */
   attioThread?: boolean;
+  /** Port of the Worker's V8 inspector (DevTools protocol), for CPU profiles; none by default. */
+  inspectorPort?: number;
 }
 
 /** Both emulators and the Worker (wrangler dev, local D1/KV/Queues/DOs), wired to each other. */
@@ -60,6 +62,8 @@ export interface Stack {
   adminToken: string;
   /** The Worker's local storage (see `StackOptions.stateDir`). */
   stateDir: string;
+  /** The Worker's inspector port, when `StackOptions.inspectorPort` asked for one. */
+  inspectorPort?: number;
   /**
    * Stops the Worker (if `worker.stop()` has not already) and starts a new one on the same port,
    * state directory and vars: what a deploy or an evicted isolate looks like to queued work.
@@ -111,6 +115,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ip: "127.0.0.1",
         port: workerPort,
         persistTo: state,
+        ...(options.inspectorPort ? { inspect: true, inspectorPort: options.inspectorPort } : {}),
         // Worker logs reach the console only when asked for (`logLevel` other than silent).
         logLevel: options.logLevel && options.logLevel !== "silent" ? "log" : "none",
         vars: {
@@ -142,6 +147,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       workerUrl,
       adminToken: SANDBOX_ADMIN_TOKEN,
       stateDir: state,
+      ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
       async restartWorker() {
         await worker.stop();
         worker = await launch();
@@ -217,7 +223,8 @@ function wranglerBin(): string {
   return join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 }
 
-function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.once("error", reject);

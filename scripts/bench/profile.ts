@@ -1,0 +1,118 @@
+/**
+ * CPU profiles of the Worker's isolate over the V8 inspector that wrangler dev opens (DevTools
+ * protocol over a WebSocket): `npm run bench -- jobs --profile=FILE` writes one `.cpuprofile`
+ * (open it in Chrome DevTools' Performance panel) and prints where the time went. Our Durable
+ * Objects run in the same isolate; local D1, KV and Queues run in miniflare's own workers and are
+ * not in it.
+ */
+import { writeFile } from "node:fs/promises";
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  children?: number[];
+}
+/** The `Profiler.Profile` of the DevTools protocol, as far as it is read here. */
+export interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Microseconds between samples: finer costs the isolate more. */
+const SAMPLING_INTERVAL_US = 500;
+
+/**
+ * Starts profiling the Worker behind the inspector on `port`; the returned function stops,
+ * writes the profile to `file` and returns it.
+ */
+export async function startProfile(port: number, file: string): Promise<() => Promise<CpuProfile>> {
+  const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as { webSocketDebuggerUrl: string }[];
+  const url = targets[0]?.webSocketDebuggerUrl;
+  if (!url) throw new Error(`no inspector target on port ${port}`);
+  // wrangler's inspector proxy accepts only local origins; Node's WebSocket sends none unless told.
+  const socket = new WebSocket(url, { headers: { origin: "http://127.0.0.1" } } as unknown as string[]);
+  await new Promise<void>((resolve, reject) => {
+    socket.addEventListener("open", () => resolve(), { once: true });
+    socket.addEventListener("error", () => reject(new Error(`inspector ${url} refused`)), { once: true });
+  });
+  const pending = new Map<number, (result: unknown) => void>();
+  socket.addEventListener("message", (event) => {
+    const reply = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
+    if (reply.id !== undefined) pending.get(reply.id)?.(reply.result);
+  });
+  let nextId = 1;
+  const call = (method: string, params: object = {}) =>
+    new Promise<unknown>((resolve) => {
+      const id = nextId++;
+      pending.set(id, resolve);
+      socket.send(JSON.stringify({ id, method, params }));
+    });
+  await call("Profiler.enable");
+  await call("Profiler.setSamplingInterval", { interval: SAMPLING_INTERVAL_US });
+  await call("Profiler.start");
+  return async () => {
+    const { profile } = (await call("Profiler.stop")) as { profile: CpuProfile };
+    socket.close();
+    await writeFile(file, JSON.stringify(profile));
+    return profile;
+  };
+}
+
+/** Self time per function and per function with its callees, the `top` largest of each. */
+export function summarize(profile: CpuProfile, top = 25): string {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const self = new Map<number, number>();
+  // A sample after a gap carries the whole gap (the isolate was not running, or the sampler thread
+  // was not scheduled on this busy machine): each sample counts for one interval at most.
+  profile.samples.forEach((id, index) => {
+    const delta = Math.min(profile.timeDeltas[index] ?? 0, SAMPLING_INTERVAL_US * 2);
+    self.set(id, (self.get(id) ?? 0) + delta);
+  });
+  const label = (frame: CallFrame) =>
+    `${frame.functionName || "(anonymous)"} ${frame.url ? `${frame.url.split("/").at(-1)}:${frame.lineNumber + 1}` : ""}`.trim();
+  const selfBy = new Map<string, number>();
+  const totalBy = new Map<string, number>();
+  for (const [id, us] of self) {
+    const node = byId.get(id);
+    if (!node) continue;
+    selfBy.set(label(node.callFrame), (selfBy.get(label(node.callFrame)) ?? 0) + us);
+    // Each function on the stack once, however deep its recursion.
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const frame = byId.get(at)?.callFrame;
+      if (!frame) break;
+      const name = label(frame);
+      if (seen.has(name)) continue;
+      seen.add(name);
+      totalBy.set(name, (totalBy.get(name) ?? 0) + us);
+    }
+  }
+  const all = [...self.values()].reduce((a, b) => a + b, 0);
+  const idle = selfBy.get("(idle)") ?? 0;
+  const rows = (map: Map<string, number>) =>
+    [...map]
+      .filter(([name]) => name !== "(idle)" && name !== "(root)")
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(
+        ([name, us]) =>
+          `    ${(us / 1000).toFixed(0).padStart(7)} ms  ${((us / (all - idle)) * 100).toFixed(1).padStart(5)}%  ${name}`,
+      );
+  return [
+    `  profile: ${((all - idle) / 1000).toFixed(0)} ms busy of ${(all / 1000).toFixed(0)} ms sampled`,
+    "  self time:",
+    ...rows(selfBy),
+    "  with callees:",
+    ...rows(totalBy),
+  ].join("\n");
+}
