@@ -14,7 +14,7 @@ export interface AcquireManyResult {
  * only decides which instance keeps it, so a batch of 2,000 records costs at most this many calls
  * instead of one per record, and no instance sees all the traffic.
  */
-export const LOCK_SHARDS = 32;
+export const LOCK_SHARDS = 8;
 
 /**
  * The shard that keeps a lease name: FNV-1a of the name, modulo LOCK_SHARDS. Pure.
