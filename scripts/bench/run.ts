@@ -3,14 +3,17 @@
  * - `mapping` (the default): records mapped per second per default mapping (scripts/bench/mapping.ts).
  * - `latency`: end-to-end sync latency through the sandbox stack (scripts/bench/latency.ts).
  * - `jobs`: full sync jobs at scale through the sandbox stack, beside a naive per-record script
- *   (scripts/bench/jobs.ts, scripts/bench/naive-sync.ts).
+ *   (scripts/bench/jobs.ts, scripts/bench/naive-sync.ts); `--profile=FILE` adds CPU profiles of the
+ *   Worker (scripts/bench/profile.ts).
+ * - `echoes`: the Worker's JavaScript per change event echoing our own writes (scripts/bench/echoes.ts).
  */
 const which = process.argv[2] ?? "mapping";
 if (which === "mapping") await import("./mapping.ts");
 else if (which === "latency") await import("./latency.ts");
 else if (which === "jobs") await import("./jobs.ts");
+else if (which === "echoes") await import("./echoes.ts");
 else {
-  console.error(`unknown benchmark "${which}": use mapping, latency or jobs`);
+  console.error(`unknown benchmark "${which}": use mapping, latency, jobs or echoes`);
   process.exitCode = 2;
 }
 

@@ -87,7 +87,8 @@ export async function verifyRelaySignature(
   return timingSafeEqual(given.toLowerCase(), expected) ? undefined : "X-Relay-Signature does not match";
 }
 
-function toMessage(event: ChangeEvent, correlationId: string, receivedAt: string): SalesforceChangeMessage {
+/** The queue message of one relayed change event. */
+export function toMessage(event: ChangeEvent, correlationId: string, receivedAt: string): SalesforceChangeMessage {
   const { ChangeEventHeader: header, ...fields } = event.payload;
   // transactionKey + sequenceNumber identify one change; a redelivered event repeats both.
   const dedupeKey = `salesforce:${header.transactionKey}:${header.sequenceNumber}:${header.entityName}`;

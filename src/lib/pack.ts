@@ -3,7 +3,7 @@
  * counts them. An item larger than `maxBytes` gets a group of its own: the caller decides whether
  * it may be sent.
  *
- * @example packBySize(bodies, 100, 240_000, (body) => utf8Length(JSON.stringify(body))) // [[...100], [...]]
+ * @example packBySize(bodies, 100, 240_000, jsonBytes) // [[...100], [...]]
  */
 export function packBySize<T>(
   items: readonly T[],

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { SyncError } from "../lib/errors.ts";
+import { utf8Length } from "../lib/utf8.ts";
 import { type BulkRowError, type CellValue, csvLine, parseCsv, uploadRows } from "./bulk-csv.ts";
 import { type ResultKind, ResultMatcher } from "./bulk-results.ts";
 
@@ -259,19 +260,4 @@ async function persist<T>(work: () => Promise<T>, sleep: Sleep): Promise<T> {
       wait *= 2;
     }
   }
-}
-
-/** UTF-8 length of a string, without encoding it. */
-export function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { packBySize } from "../lib/pack.ts";
-import { utf8Length } from "../salesforce/bulk.ts";
+import { jsonBytes } from "../lib/utf8.ts";
 import { retryDelaySeconds } from "./backoff.ts";
 import type { SalesforceChangeMessage } from "./messages.ts";
 
@@ -28,16 +28,28 @@ export const BUNDLE_MAX_EVENTS = 50;
 /** Queues takes messages of up to 128 KB: a bundle stays well below. */
 export const BUNDLE_MAX_BYTES = 100_000;
 
+/** A packed bundle and its size as JSON, known from its events' sizes. */
+export interface SizedBundle {
+  body: EventBundle;
+  bytes: number;
+}
+
 /**
  * Packs events into bundles of at most BUNDLE_MAX_EVENTS events and BUNDLE_MAX_BYTES of JSON.
- * An event too large to share a bundle gets one of its own.
+ * An event too large to share a bundle gets one of its own. Each event is serialized once, to
+ * size it; the bundle's size is the sum of its events' (a relay request of 1,000 echoes is a
+ * megabyte of JSON, and serializing it twice cost more than the rest of the request).
  *
- * @example packBundles(echoes) // [{ kind: "salesforce.changes", events: [...50], attempt: 1 }, ...]
+ * @example packBundles(echoes) // [{ body: { kind: "salesforce.changes", events: [...50], attempt: 1 }, bytes: 48_210 }, ...]
  */
-export function packBundles(events: readonly SalesforceChangeMessage[], attempt = 1): EventBundle[] {
-  return packBySize(events, BUNDLE_MAX_EVENTS, BUNDLE_MAX_BYTES, (event) => utf8Length(JSON.stringify(event))).map(
-    (group): EventBundle => ({ kind: "salesforce.changes", events: group, attempt }),
-  );
+export function packBundles(events: readonly SalesforceChangeMessage[], attempt = 1): SizedBundle[] {
+  const sized = events.map((event) => ({ event, bytes: jsonBytes(event) }));
+  return packBySize(sized, BUNDLE_MAX_EVENTS, BUNDLE_MAX_BYTES, (item) => item.bytes).map((group) => {
+    const body: EventBundle = { kind: "salesforce.changes", events: group.map((item) => item.event), attempt };
+    // The envelope with no events, plus each event and the comma between two.
+    const bytes = jsonBytes({ ...body, events: [] }) + group.reduce((sum, item) => sum + item.bytes, group.length - 1);
+    return { body, bytes };
+  });
 }
 
 /** What the consumer did with one event of a bundle. */

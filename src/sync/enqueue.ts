@@ -1,5 +1,5 @@
 import { packBySize } from "../lib/pack.ts";
-import { utf8Length } from "../salesforce/bulk.ts";
+import { jsonBytes } from "../lib/utf8.ts";
 import type { Db } from "../store/db.ts";
 import { rememberKeys, seenKeys } from "../store/inbound-events.ts";
 import { packBundles } from "./bundles.ts";
@@ -39,6 +39,8 @@ export async function enqueueNew(
   const fresh = [...unique.values()];
   const delayOf = options.delayOf ?? (() => undefined);
   const sends: MessageSendRequest[] = [];
+  /** Sizes known already (bundles), so they are not serialized again to be sized. */
+  const known = new Map<MessageSendRequest, number>();
   /** Bundled events by the delay they wait. */
   const bundled = new Map<number, SalesforceChangeMessage[]>();
   for (const body of fresh) {
@@ -52,11 +54,13 @@ export async function enqueueNew(
     sends.push({ body, contentType: "json", ...(delaySeconds ? { delaySeconds } : {}) });
   }
   for (const [delaySeconds, events] of bundled) {
-    for (const body of packBundles(events)) {
-      sends.push({ body, contentType: "json", ...(delaySeconds ? { delaySeconds } : {}) });
+    for (const { body, bytes } of packBundles(events)) {
+      const send: MessageSendRequest = { body, contentType: "json", ...(delaySeconds ? { delaySeconds } : {}) };
+      known.set(send, bytes);
+      sends.push(send);
     }
   }
-  await sendInBatches(queue, sends);
+  await sendInBatches(queue, sends, (send) => known.get(send) ?? jsonBytes(send.body));
   await rememberKeys(db, source, [...unique.keys()]);
   return { enqueued: fresh.length, duplicates: messages.length - fresh.length };
 }
@@ -65,10 +69,15 @@ export async function enqueueNew(
 const SEND_BATCH_MESSAGES = 100;
 const SEND_BATCH_BYTES = 240_000;
 
-/** Sends messages in order, in as few sendBatch calls as Queues' limits allow. */
-export async function sendInBatches(queue: Queue, sends: readonly MessageSendRequest[]): Promise<void> {
-  const parts = packBySize(sends, SEND_BATCH_MESSAGES, SEND_BATCH_BYTES, (send) =>
-    utf8Length(JSON.stringify(send.body)),
-  );
+/**
+ * Sends messages in order, in as few sendBatch calls as Queues' limits allow. `sizeOf` defaults to
+ * the body's JSON size.
+ */
+export async function sendInBatches(
+  queue: Queue,
+  sends: readonly MessageSendRequest[],
+  sizeOf: (send: MessageSendRequest) => number = (send) => jsonBytes(send.body),
+): Promise<void> {
+  const parts = packBySize(sends, SEND_BATCH_MESSAGES, SEND_BATCH_BYTES, sizeOf);
   for (const part of parts) await queue.sendBatch(part);
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SyncError } from "../../../src/lib/errors.ts";
-import { type BulkIo, DEFAULT_BULK_SETTINGS, runBulkIngest, utf8Length } from "../../../src/salesforce/bulk.ts";
+import { utf8Length } from "../../../src/lib/utf8.ts";
+import { type BulkIo, DEFAULT_BULK_SETTINGS, runBulkIngest } from "../../../src/salesforce/bulk.ts";
 import { parseCsv } from "../../../src/salesforce/bulk-csv.ts";
 
 const noSleep = async () => {};

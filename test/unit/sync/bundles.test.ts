@@ -20,16 +20,24 @@ function delivered(body: unknown, attempts = 1, id = "bundle-1"): Message<unknow
 describe("packBundles", () => {
   it("puts at most BUNDLE_MAX_EVENTS events in a bundle, in order", () => {
     const events = Array.from({ length: 120 }, (_, i) => event(i));
-    const bundles = packBundles(events);
+    const bundles = packBundles(events).map((b) => b.body);
     expect(bundles.map((b) => b.events.length)).toEqual([BUNDLE_MAX_EVENTS, BUNDLE_MAX_EVENTS, 20]);
     expect(bundles.flatMap((b) => b.events)).toEqual(events);
     expect(bundles.every((b) => b.kind === "salesforce.changes" && b.attempt === 1)).toBe(true);
   });
 
+  it("knows each bundle's exact size as UTF-8 JSON without serializing the bundle", () => {
+    const events = [event(1, "Zürich – 東京 😀"), event(2), event(3, "x".repeat(300))];
+    const [sized] = packBundles(events, 3);
+    expect(sized?.bytes).toBe(new TextEncoder().encode(JSON.stringify(sized?.body)).length);
+  });
+
   it("keeps every bundle under BUNDLE_MAX_BYTES, counting UTF-8 bytes; a huge event goes alone", () => {
     const wide = "é".repeat(20_000); // 40,000 bytes of UTF-8 in 20,000 characters
     const huge = "x".repeat(BUNDLE_MAX_BYTES + 10);
-    const bundles = packBundles([event(1, wide), event(2, wide), event(3, wide), event(4, huge), event(5)]);
+    const bundles = packBundles([event(1, wide), event(2, wide), event(3, wide), event(4, huge), event(5)]).map(
+      (b) => b.body,
+    );
     expect(bundles.map((b) => b.events.length)).toEqual([2, 1, 1, 1]);
     for (const bundle of bundles.slice(0, 2)) {
       expect(new TextEncoder().encode(JSON.stringify(bundle.events)).length).toBeLessThan(BUNDLE_MAX_BYTES);
