@@ -68,6 +68,7 @@ async function closeBundles(bundles: readonly OpenBundle[], env: Env, log: Logge
     try {
       if (close.kind === "resend") {
         const body: EventBundle = { kind: "salesforce.changes", events: close.events, attempt: close.attempt };
+        // As JSON: part of a bundle that was queued, whichever way it was, fits as JSON; retries are few.
         await env.SYNC_QUEUE.send(body, { contentType: "json", delaySeconds: close.delaySeconds });
         log.warn("retrying bundled events", { events: close.events.length, delay_seconds: close.delaySeconds });
       } else if (close.kind === "give_up") {
