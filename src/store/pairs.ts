@@ -161,14 +161,14 @@ async function saveSplitting(
 const INSERT_MAPPINGS = `insert into id_mappings (id, attio_object, attio_record_id, sf_object, sf_record_id)
   select value ->> '$.id', value ->> '$.attioObject', value ->> '$.attioRecordId', value ->> '$.sfObject',
     value ->> '$.sfRecordId'
-  from json_each(?) where true
+  from jsonb_each(?) where true
   on conflict (id) do update
   set sf_record_id = excluded.sf_record_id, attio_record_id = excluded.attio_record_id, updated_at = ${NOW}`;
 
 const INSERT_STATES = `insert into sync_state (mapping_id, base_values, base_hash, attio_seen_at, sf_system_modstamp,
     last_direction)
   select value ->> '$.id', value -> '$.base', value ->> '$.hash', ?, value ->> '$.modstamp', value ->> '$.direction'
-  from json_each(?) where true
+  from jsonb_each(?) where true
   on conflict (mapping_id) do update
   set base_values = excluded.base_values, base_hash = excluded.base_hash, attio_seen_at = excluded.attio_seen_at,
     sf_system_modstamp = excluded.sf_system_modstamp, last_direction = excluded.last_direction,
@@ -179,13 +179,15 @@ const INSERT_AUDITS = `insert into audit_log (correlation_id, mapping_id, direct
   select value ->> '$.correlationId', value ->> '$.mappingId', value ->> '$.direction', value ->> '$.operation',
     value ->> '$.attioObject', value ->> '$.attioRecordId', value ->> '$.sfObject', value ->> '$.sfRecordId',
     value -> '$.changes', value -> '$.sourceEvent', value ->> '$.actor'
-  from json_each(?)`;
+  from jsonb_each(?)`;
 
 /**
  * The three statements that store `saves`: pairs, bases (with their hashes), audit rows. Bases,
  * changes and source events go in as JSON objects and are stored as `->` renders them (the same
  * text as JSON.stringify): as strings inside the parameter, every quote in them would be escaped
- * once more on the way to D1, for nothing.
+ * once more on the way to D1, for nothing. `jsonb_each` hands each row over as JSONB, which the
+ * extractions read directly; `json_each` hands it over as text that each of a row's 5 to 11
+ * extractions parses again (the audit insert took 2.4 times as long so).
  */
 async function pairStatements(d1: D1Database, saves: readonly SavePair[]): Promise<D1PreparedStatement[]> {
   const states = await Promise.all(

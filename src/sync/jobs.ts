@@ -295,7 +295,7 @@ async function indexPage(
     for (let i = 0; i < entries.length; i += OUTCOMES_PER_STATEMENT) {
       await deps.db.run(sql`insert or ignore into job_match_keys (job_id, mapping, key, sf_id)
         select ${jobId}, ${mapping.name}, value ->> '$[0]', value ->> '$[1]'
-        from json_each(${JSON.stringify(entries.slice(i, i + OUTCOMES_PER_STATEMENT))})`);
+        from jsonb_each(${JSON.stringify(entries.slice(i, i + OUTCOMES_PER_STATEMENT))})`);
     }
     count = rows.length;
     const last = rows.at(-1);
@@ -431,7 +431,7 @@ export async function recordJobOutcomes(db: Db, jobId: string, outcomes: readonl
     const part = JSON.stringify(rows.slice(i, i + OUTCOMES_PER_STATEMENT));
     await db.run(sql`insert into job_records (job_id, mapping, side, record_id, outcome, action, detail)
       select ${jobId}, value ->> '$.m', value ->> '$.s', value ->> '$.r', value ->> '$.o', value ->> '$.a', value -> '$.d'
-      from json_each(${part}) where true
+      from jsonb_each(${part}) where true
       on conflict (job_id, side, record_id) do update
       set outcome = excluded.outcome, action = excluded.action, detail = nullif(excluded.detail, 'null')
       where job_records.outcome is null`);
