@@ -435,14 +435,19 @@ function writeRates(samples: Snapshot[], ms: number | null) {
   };
 }
 
-async function workerCompanies(rows: Row[]): Promise<void> {
-  console.log(`\n## Worker: ${int(COMPANIES)} Attio companies -> Salesforce Accounts`);
-  const stack = await startStack({
+/** The stack both Worker runs use: production queue batching, and the inspector when profiling. */
+async function startBenchStack(): Promise<Stack> {
+  return startStack({
     seed: SEED,
     queueBatching: "production",
     attioThread: true,
     ...(PROFILE ? { inspectorPort: await freePort() } : {}),
   });
+}
+
+async function workerCompanies(rows: Row[]): Promise<void> {
+  console.log(`\n## Worker: ${int(COMPANIES)} Attio companies -> Salesforce Accounts`);
+  const stack = await startBenchStack();
   try {
     await configure(stack);
     await seed(stack.attio.url, ["companies"], COMPANIES);
@@ -495,12 +500,7 @@ async function workerCompanies(rows: Row[]): Promise<void> {
 
 async function workerContacts(rows: Row[]): Promise<void> {
   console.log(`\n## Worker: ${int(CONTACTS)} Salesforce Contacts -> Attio people`);
-  const stack = await startStack({
-    seed: SEED,
-    queueBatching: "production",
-    attioThread: true,
-    ...(PROFILE ? { inspectorPort: await freePort() } : {}),
-  });
+  const stack = await startBenchStack();
   try {
     await configure(stack);
     await seed(stack.salesforce.url, ["people"], CONTACTS);

@@ -85,7 +85,8 @@ export function summarize(profile: CpuProfile, top = 25): string {
   for (const [id, us] of self) {
     const node = byId.get(id);
     if (!node) continue;
-    selfBy.set(label(node.callFrame), (selfBy.get(label(node.callFrame)) ?? 0) + us);
+    const own = label(node.callFrame);
+    selfBy.set(own, (selfBy.get(own) ?? 0) + us);
     // Each function on the stack once, however deep its recursion.
     const seen = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
