@@ -25,6 +25,7 @@ import {
   AttioObjectSchema,
   type AttioRecord,
   AttioRecordSchema,
+  recordSchemaReading,
 } from "./record-schema.ts";
 import type { AttioActor } from "./webhook-schema.ts";
 
@@ -114,14 +115,25 @@ export class AttioClient {
     return records;
   }
 
-  /** One page of an object's records in creation order, for scans that resume from an offset. */
-  async scanRecords(object: string, offset: number, limit = 500): Promise<AttioRecord[]> {
+  /**
+   * One page of an object's records in creation order, for scans that resume from an offset.
+   * With `attributes`, each record keeps (and is validated on) only those attributes' values.
+   *
+   * @example await attio.scanRecords("companies", 500, 500, new Set(["name", "domains"]))
+   */
+  async scanRecords(
+    object: string,
+    offset: number,
+    limit = 500,
+    attributes?: ReadonlySet<string>,
+  ): Promise<AttioRecord[]> {
     const body = await this.request("POST", `/v2/objects/${object}/records/query`, {
       sorts: [{ attribute: "created_at", direction: "asc" }],
       limit,
       offset,
     });
-    return parseData(z.array(AttioRecordSchema), body, "record list");
+    const record = attributes ? recordSchemaReading(attributes) : AttioRecordSchema;
+    return parseData(z.array(record), body, "record list");
   }
 
   /** Creates a record; fails with upstream_rejected (Attio's uniqueness_conflict) on a unique clash. */

@@ -1,6 +1,6 @@
 import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
-import type { CompiledMapping } from "../mapping/engine.ts";
+import { attioAttributesRead, type CompiledMapping } from "../mapping/engine.ts";
 import { chunk } from "../store/db.ts";
 import { loadIdLookup, type Pair, pairsByAttio, pairsBySalesforce } from "../store/pairs.ts";
 import { idMappings } from "../store/schema.ts";
@@ -175,7 +175,7 @@ export async function attioCatchup(
   let deletes = 0;
   for (let page = 0; page < ATTIO_PAGES_PER_RUN; page++) {
     if (state.phase === "scan") {
-      const records = await deps.attio.scanRecords(object, state.offset, ATTIO_PAGE);
+      const records = await deps.attio.scanRecords(object, state.offset, ATTIO_PAGE, attioAttributesRead(compiled));
       const differing = await differingRecords(deps, compiled, records);
       await sendInChunks(options, differing, (ids) => ids.map((id) => internalAttioMessage(object, id, "catch-up")));
       enqueued += differing.length;

@@ -9,7 +9,7 @@ import { budgetPause } from "./budget.ts";
 import { ATTIO_PAGE, differingRecords, SF_PAGE } from "./catchup.ts";
 import type { SyncDeps } from "./deps.ts";
 import type { TouchOutcome } from "./engine.ts";
-import { onlyAttributes, rememberListed } from "./listed.ts";
+import { rememberListed } from "./listed.ts";
 import { type JobPageMessage, MAX_RECORDS_PER_MESSAGE, recordsMessages, type SyncMessage } from "./messages.ts";
 import type { Runtime } from "./runtime.ts";
 
@@ -174,13 +174,13 @@ export async function runJobPage(
       next = pageMessage(job.id, message.step + 1, 0);
     } else {
       // Several Attio pages per job page: two bulk-sized messages, which the consumer syncs side by
-      // side. Each page is trimmed to the mapped attributes at once, as only those are kept.
+      // side. Each page is read (and kept) trimmed to the mapped attributes.
       const read = attioAttributesRead(compiled);
       const records: AttioRecord[] = [];
       let last = ATTIO_PAGE;
       for (let done = 0; done < JOB_PAGE_RECORDS && last === ATTIO_PAGE; done += ATTIO_PAGE) {
-        const page = await deps.attio.scanRecords(object, message.offset + done, ATTIO_PAGE);
-        for (const record of page) records.push(onlyAttributes(record, read));
+        const page = await deps.attio.scanRecords(object, message.offset + done, ATTIO_PAGE, read);
+        records.push(...page);
         last = page.length;
       }
       ids =

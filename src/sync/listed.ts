@@ -17,25 +17,10 @@ export const LISTED_MAX_AGE_MS = 60_000;
 
 /**
  * Records kept at most: two job pages of JOB_PAGE_RECORDS, the one syncing and the next one
- * listed beside it. Kept records hold only the mapped attributes (see `onlyAttributes`).
+ * listed beside it. Kept records hold only the mapped attributes (see `recordSchemaReading`): a
+ * fixture company takes 3.1 KB of heap so instead of 4.7 KB.
  */
 export const LISTED_MAX_RECORDS = 8_000;
-
-/**
- * The record with only the attributes in `slugs`. A listed record is held for up to a minute
- * beside the next page's: trimmed to what the mapping reads, a fixture company takes 3.1 KB of
- * heap instead of 4.7 KB, and a real workspace's many unmapped attributes cost nothing.
- *
- * @example onlyAttributes(record, new Set(["name"])).values // { name: [...] }
- */
-export function onlyAttributes(record: AttioRecord, slugs: ReadonlySet<string>): AttioRecord {
-  const values: AttioRecord["values"] = {};
-  for (const slug of slugs) {
-    const value = record.values[slug];
-    if (value !== undefined) values[slug] = value;
-  }
-  return { ...record, values };
-}
 
 const listed = new Map<string, { record: AttioRecord; at: number }>();
 

@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AttioRecord } from "../../../src/attio/record-schema.ts";
-import {
-  LISTED_MAX_AGE_MS,
-  LISTED_MAX_RECORDS,
-  onlyAttributes,
-  rememberListed,
-  takeListed,
-} from "../../../src/sync/listed.ts";
+import { LISTED_MAX_AGE_MS, LISTED_MAX_RECORDS, rememberListed, takeListed } from "../../../src/sync/listed.ts";
 
 function record(id: string): AttioRecord {
   return {
@@ -39,25 +33,5 @@ describe("records a job page listed", () => {
 
     expect(takeListed("bulk", ids.slice(0, 10), 5_000).size).toBe(0);
     expect(takeListed("bulk", ids.slice(10), 5_000).size).toBe(LISTED_MAX_RECORDS);
-  });
-
-  it("can be cut down to the attributes the mapping reads, leaving the listed record as it was", () => {
-    const value = (text: string) => ({
-      active_from: "2026-11-01T00:00:00.000Z",
-      active_until: null,
-      created_by_actor: { type: "system", id: null },
-      attribute_type: "text",
-      value: text,
-    });
-    const full = {
-      ...record("k1"),
-      web_url: "https://app.attio.com/w/company/k1",
-      values: { name: [value("Kite")], description: [value("Kites")], twitter: [value("@kite")], domains: [] },
-    };
-
-    const kept = onlyAttributes(full, new Set(["name", "domains", "categories"]));
-
-    expect(kept).toEqual({ ...full, values: { name: [value("Kite")], domains: [] } });
-    expect(Object.keys(full.values)).toEqual(["name", "description", "twitter", "domains"]);
   });
 });
