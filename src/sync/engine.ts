@@ -463,10 +463,18 @@ interface Pending {
   sfSystemModstamp: string | null;
   /** Mapped Attio values, kept to write to Attio and to compute the Attio side of the next base. */
   attioValues: AttioValues | undefined;
+  /**
+   * The Attio side as planned, when mapping those values again could not give anything else: the
+   * mapping has no reference field, the only kind whose mapping depends on the ID map, which the
+   * batch's own links change between planning and writing.
+   */
+  attioSide: Values | undefined;
 }
 
 class Runner {
   private ids!: Awaited<ReturnType<typeof loadIdLookup>>;
+  /** Whether mapping this object's values reads the ID map (see Pending.attioSide). */
+  private readonly referencesIds: boolean;
   /** Pairs this batch linked (created or matched), reported to `onLinked` once it is done. */
   private readonly linked: { attioId: string; sfId: string }[] = [];
 
@@ -477,7 +485,9 @@ class Runner {
     private readonly outcomes: Map<Touch, TouchOutcome>,
     /** Leases more names for the batch's holder; answers the busy ones with their wait in ms. */
     private readonly lockMore: (names: readonly string[]) => Promise<Map<string, number>>,
-  ) {}
+  ) {
+    this.referencesIds = compiled.fields.some((field) => field.transform.name === "record_reference");
+  }
 
   /** How long matching and planning took before the first write (for the debug timings). */
   planMs = 0;
@@ -832,6 +842,7 @@ class Runner {
       sfId: unit.salesforce?.Id,
       sfSystemModstamp: typeof unit.salesforce?.SystemModstamp === "string" ? unit.salesforce.SystemModstamp : null,
       attioValues: unit.attio?.values,
+      attioSide: this.referencesIds ? undefined : attio?.values,
     };
     // Deferred references on either side: remember them and ask for their parents to be synced.
     for (const ref of attio?.deferred ?? [])
@@ -1012,11 +1023,11 @@ class Runner {
     }
     // The Attio side of the base is what Attio holds now, mapped: lossy transforms never look like
     // edits. Conflicted fields keep their old base; deferred references get none (see nextBase).
-    const base = nextBase(
-      plan,
-      attioValues ? attioSide(this.compiled, attioValues, this.mapOptions()).values : undefined,
-      deferredFields,
-    );
+    const attioNow =
+      attioValues === item.attioValues && item.attioSide
+        ? item.attioSide
+        : attioValues && attioSide(this.compiled, attioValues, this.mapOptions()).values;
+    const base = nextBase(plan, attioNow, deferredFields);
     this.ids.link(mapping.attio_object, item.attioId, item.sfId);
     const mappingId = unit.pair?.mapping.id ?? crypto.randomUUID();
     const save: SavePair = {
