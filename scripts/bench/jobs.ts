@@ -28,7 +28,7 @@ import { type AttioEmulator, startAttioEmulator } from "../sandbox/attio/server.
 import { type SalesforceEmulator, startSalesforceEmulator } from "../sandbox/salesforce/server.ts";
 import { freePort, type Stack, startStack } from "../sandbox/stack.ts";
 import { naiveSync } from "./naive-sync.ts";
-import { startProfile, summarize } from "./profile.ts";
+import { startProfile, summarize, summarizeHeap } from "./profile.ts";
 
 const args = process.argv.slice(3);
 function flag(name: string, fallback: number): number {
@@ -45,7 +45,7 @@ const TIMEOUT_MS = flag("timeout-min", 60) * 60_000;
 const POLL_TIMEOUT_MS = 15_000;
 const LATENCY_MS = flag("latency", 0);
 const SEED = 2026;
-/** `--profile=FILE`: CPU profiles of the Worker during each job, to FILE with the run's name before the extension. */
+/** `--profile=FILE`: CPU and allocation profiles of the Worker during each job, to FILE with the run's name before the extension. */
 const PROFILE = args.find((a) => a.startsWith("--profile="))?.slice("--profile=".length);
 const ATTIO_LIMITS = { read: 100, write: 25 };
 /** After a job is done: wait until neither emulator sees a request for this long (at most SETTLE_MAX_MS). */
@@ -349,7 +349,11 @@ async function runJob(stack: Stack, body: unknown, records: (s: Snapshot) => num
   }
   sampling = false;
   await sampler;
-  if (profiling) console.log(summarize(await profiling()));
+  if (profiling) {
+    const { cpu, heap } = await profiling();
+    console.log(summarize(cpu));
+    console.log(summarizeHeap(heap));
+  }
   samples.push(await snapshot(stack));
   if (ms === null) console.log(`  job not finished after ${seconds(TIMEOUT_MS)}: stopped waiting`);
   if (pollErrors > 0)

@@ -1,9 +1,10 @@
 /**
  * CPU profiles of the Worker's isolate over the V8 inspector that wrangler dev opens (DevTools
  * protocol over a WebSocket): `npm run bench -- jobs --profile=FILE` writes one `.cpuprofile`
- * (open it in Chrome DevTools' Performance panel) and prints where the time went. Our Durable
- * Objects run in the same isolate; local D1, KV and Queues run in miniflare's own workers and are
- * not in it.
+ * (open it in Chrome DevTools' Performance panel) and prints where the time went; beside it a
+ * `.heapprofile` of sampled allocations, garbage included (the Memory panel opens it), and which
+ * functions allocated most. Our Durable Objects run in the same isolate; local D1, KV and Queues
+ * run in miniflare's own workers and are not in it.
  */
 import { writeFile } from "node:fs/promises";
 
@@ -26,14 +27,28 @@ export interface CpuProfile {
   timeDeltas: number[];
 }
 
+/** A node of the DevTools protocol's `HeapProfiler.SamplingHeapProfile`. */
+interface HeapNode {
+  callFrame: CallFrame;
+  /** Bytes the samples taken in this function stand for. */
+  selfSize: number;
+  children: HeapNode[];
+}
+
 /** Microseconds between samples: finer costs the isolate more. */
 const SAMPLING_INTERVAL_US = 500;
+
+/** Mean bytes allocated between allocation samples (V8's default is 32 KiB). */
+const HEAP_SAMPLING_BYTES = 16_384;
 
 /**
  * Starts profiling the Worker behind the inspector on `port`; the returned function stops,
  * writes the profile to `file` and returns it.
  */
-export async function startProfile(port: number, file: string): Promise<() => Promise<CpuProfile>> {
+export async function startProfile(
+  port: number,
+  file: string,
+): Promise<() => Promise<{ cpu: CpuProfile; heap: HeapNode }>> {
   const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as { webSocketDebuggerUrl: string }[];
   const url = targets[0]?.webSocketDebuggerUrl;
   if (!url) throw new Error(`no inspector target on port ${port}`);
@@ -58,12 +73,55 @@ export async function startProfile(port: number, file: string): Promise<() => Pr
   await call("Profiler.enable");
   await call("Profiler.setSamplingInterval", { interval: SAMPLING_INTERVAL_US });
   await call("Profiler.start");
+  // Objects that died young count too: what costs the collector is what was allocated, not kept.
+  await call("HeapProfiler.startSampling", {
+    samplingInterval: HEAP_SAMPLING_BYTES,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
   return async () => {
     const { profile } = (await call("Profiler.stop")) as { profile: CpuProfile };
+    const heap = (await call("HeapProfiler.stopSampling")) as { profile: { head: HeapNode } };
     socket.close();
     await writeFile(file, JSON.stringify(profile));
-    return profile;
+    await writeFile(file.replace(/(\.cpuprofile)?$/, ".heapprofile"), JSON.stringify(heap.profile));
+    return { cpu: profile, heap: heap.profile.head };
   };
+}
+
+const label = (frame: CallFrame) =>
+  `${frame.functionName || "(anonymous)"} ${frame.url ? `${frame.url.split("/").at(-1)}:${frame.lineNumber + 1}` : ""}`.trim();
+
+/** Bytes allocated per function (self) and per function with its callees, the `top` largest of each. */
+export function summarizeHeap(head: HeapNode, top = 20): string {
+  const selfBy = new Map<string, number>();
+  const totalBy = new Map<string, number>();
+  const walk = (node: HeapNode, stack: readonly string[]): number => {
+    const name = label(node.callFrame);
+    selfBy.set(name, (selfBy.get(name) ?? 0) + node.selfSize);
+    let total = node.selfSize;
+    for (const child of node.children) total += walk(child, [...stack, name]);
+    // Each function on the stack once, however deep its recursion.
+    if (!stack.includes(name)) totalBy.set(name, (totalBy.get(name) ?? 0) + total);
+    return total;
+  };
+  const all = walk(head, []);
+  const rows = (map: Map<string, number>) =>
+    [...map]
+      .filter(([name]) => name !== "(root)")
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(
+        ([name, bytes]) =>
+          `    ${(bytes / 2 ** 20).toFixed(0).padStart(7)} MiB  ${((bytes / all) * 100).toFixed(1).padStart(5)}%  ${name}`,
+      );
+  return [
+    `  allocated: ${(all / 2 ** 20).toFixed(0)} MiB (sampled every ${HEAP_SAMPLING_BYTES / 1024} KiB)`,
+    "  allocated in:",
+    ...rows(selfBy),
+    "  allocated in, with callees:",
+    ...rows(totalBy),
+  ].join("\n");
 }
 
 /** Self time per function and per function with its callees, the `top` largest of each. */
@@ -78,8 +136,6 @@ export function summarize(profile: CpuProfile, top = 25): string {
     const delta = Math.min(profile.timeDeltas[index] ?? 0, SAMPLING_INTERVAL_US * 2);
     self.set(id, (self.get(id) ?? 0) + delta);
   });
-  const label = (frame: CallFrame) =>
-    `${frame.functionName || "(anonymous)"} ${frame.url ? `${frame.url.split("/").at(-1)}:${frame.lineNumber + 1}` : ""}`.trim();
   const selfBy = new Map<string, number>();
   const totalBy = new Map<string, number>();
   for (const [id, us] of self) {
