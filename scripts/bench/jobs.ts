@@ -27,6 +27,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { type AttioEmulator, startAttioEmulator } from "../sandbox/attio/server.ts";
 import { type SalesforceEmulator, startSalesforceEmulator } from "../sandbox/salesforce/server.ts";
 import { freePort, type Stack, startStack } from "../sandbox/stack.ts";
+import { machineSpeed } from "./calibrate.ts";
 import { naiveSync } from "./naive-sync.ts";
 import { startProfile, summarize, summarizeHeap } from "./profile.ts";
 
@@ -298,6 +299,7 @@ function cpuLine(from: CpuReading, to: CpuReading, records: number): string {
 }
 
 async function runJob(stack: Stack, body: unknown, records: (s: Snapshot) => number, run: string) {
+  const speedBefore = machineSpeed();
   const profiling = stack.inspectorPort
     ? await startProfile(stack.inspectorPort, (PROFILE ?? "").replace(/(\.cpuprofile)?$/, `-${run}.cpuprofile`))
     : undefined;
@@ -355,6 +357,9 @@ async function runJob(stack: Stack, body: unknown, records: (s: Snapshot) => num
     console.log(summarizeHeap(heap));
   }
   samples.push(await snapshot(stack));
+  console.log(
+    `  machine speed (scripts/bench/calibrate.ts, the same work each time; lower is faster): before the job ${speedBefore}; after ${machineSpeed()}`,
+  );
   if (ms === null) console.log(`  job not finished after ${seconds(TIMEOUT_MS)}: stopped waiting`);
   if (pollErrors > 0)
     console.log(`  ${pollErrors} polls failed (the Worker did not answer within ${seconds(POLL_TIMEOUT_MS)})`);
