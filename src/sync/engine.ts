@@ -468,12 +468,12 @@ interface Pending {
    * mapping has no reference field, the only kind whose mapping depends on the ID map, which the
    * batch's own links change between planning and writing.
    */
-  attioSide: Values | undefined;
+  plannedAttioSide: Values | undefined;
 }
 
 class Runner {
   private ids!: Awaited<ReturnType<typeof loadIdLookup>>;
-  /** Whether mapping this object's values reads the ID map (see Pending.attioSide). */
+  /** Whether mapping this object's values reads the ID map (see Pending.plannedAttioSide). */
   private readonly referencesIds: boolean;
   /** Pairs this batch linked (created or matched), reported to `onLinked` once it is done. */
   private readonly linked: { attioId: string; sfId: string }[] = [];
@@ -842,7 +842,7 @@ class Runner {
       sfId: unit.salesforce?.Id,
       sfSystemModstamp: typeof unit.salesforce?.SystemModstamp === "string" ? unit.salesforce.SystemModstamp : null,
       attioValues: unit.attio?.values,
-      attioSide: this.referencesIds ? undefined : attio?.values,
+      plannedAttioSide: this.referencesIds ? undefined : attio?.values,
     };
     // Deferred references on either side: remember them and ask for their parents to be synced.
     for (const ref of attio?.deferred ?? [])
@@ -1024,8 +1024,8 @@ class Runner {
     // The Attio side of the base is what Attio holds now, mapped: lossy transforms never look like
     // edits. Conflicted fields keep their old base; deferred references get none (see nextBase).
     const attioNow =
-      attioValues === item.attioValues && item.attioSide
-        ? item.attioSide
+      attioValues === item.attioValues && item.plannedAttioSide
+        ? item.plannedAttioSide
         : attioValues && attioSide(this.compiled, attioValues, this.mapOptions()).values;
     const base = nextBase(plan, attioNow, deferredFields);
     this.ids.link(mapping.attio_object, item.attioId, item.sfId);
