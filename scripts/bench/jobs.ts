@@ -357,9 +357,6 @@ async function runJob(stack: Stack, body: unknown, records: (s: Snapshot) => num
     console.log(summarizeHeap(heap));
   }
   samples.push(await snapshot(stack));
-  console.log(
-    `  machine speed (scripts/bench/calibrate.ts, the same work each time; lower is faster): before the job ${speedBefore}; after ${machineSpeed()}`,
-  );
   if (ms === null) console.log(`  job not finished after ${seconds(TIMEOUT_MS)}: stopped waiting`);
   if (pollErrors > 0)
     console.log(`  ${pollErrors} polls failed (the Worker did not answer within ${seconds(POLL_TIMEOUT_MS)})`);
@@ -372,7 +369,19 @@ async function runJob(stack: Stack, body: unknown, records: (s: Snapshot) => num
     lastWriteMs: lastWrite ? lastWrite.at - start : null,
     samples,
     cpu: { from: cpuFrom, to: cpuTo },
+    speedBefore,
   };
+}
+
+/**
+ * Prints the machine's speed before the job beside its speed now. Called once the Worker is quiet:
+ * the calibration blocks this process (and the emulators in it) and shares the CPUs with whatever
+ * still runs.
+ */
+function printMachineSpeed(before: string): void {
+  console.log(
+    `  machine speed (scripts/bench/calibrate.ts, the same work each time; lower is faster): before the job ${before}; after ${machineSpeed()}`,
+  );
 }
 
 function progressLine(elapsed: number, report: JobReport, first: Snapshot, last: Snapshot | undefined): string {
@@ -470,6 +479,7 @@ async function workerCompanies(rows: Row[]): Promise<void> {
     const end = job.samples.at(-1) as Snapshot;
     const d = delta(first, end);
     const tail = await settle(stack, end);
+    printMachineSpeed(job.speedBefore);
     const accounts = end.salesforce.counts.Account ?? 0;
     const rate = perMinute(COMPANIES, job.ms);
     console.log(
@@ -523,6 +533,7 @@ async function workerContacts(rows: Row[]): Promise<void> {
     const end = job.samples.at(-1) as Snapshot;
     const d = delta(first, end);
     const tail = await settle(stack, end);
+    printMachineSpeed(job.speedBefore);
     const people = end.attio.counts.people ?? 0;
     const rate = perMinute(CONTACTS, job.ms);
     const writes = writeRates(job.samples, job.ms);

@@ -3,8 +3,8 @@
  * - `mapping` (the default): records mapped per second per default mapping (scripts/bench/mapping.ts).
  * - `latency`: end-to-end sync latency through the sandbox stack (scripts/bench/latency.ts).
  * - `jobs`: full sync jobs at scale through the sandbox stack, beside a naive per-record script
- *   (scripts/bench/jobs.ts, scripts/bench/naive-sync.ts); `--profile=FILE` adds CPU profiles of the
- *   Worker (scripts/bench/profile.ts).
+ *   (scripts/bench/jobs.ts, scripts/bench/naive-sync.ts); `--profile=FILE` adds CPU and allocation
+ *   profiles of the Worker (scripts/bench/profile.ts).
  * - `echoes`: the Worker's JavaScript per change event echoing our own writes (scripts/bench/echoes.ts).
  */
 const which = process.argv[2] ?? "mapping";
