@@ -5,7 +5,7 @@ import { CsvError, DELIMITERS, parseCsv, writeCsv } from "./csv.ts";
 import { SfError, sfError } from "./errors.ts";
 import { makeId, normalizeId } from "./ids.ts";
 import type { ApiContext } from "./routes.ts";
-import { type FieldDef, field, type SObjectDef, sobject } from "./schema.ts";
+import { type FieldDef, field, type OrgSchema, type SObjectDef } from "./schema.ts";
 import { parseSoql, type SoqlQuery, selectRecords, valueAt } from "./soql.ts";
 import { type Change, type Fields, type PreparedWrite, parseSfDateTime, sfDateTime } from "./store.ts";
 
@@ -123,7 +123,7 @@ export function handleJobs(request: EmulatorRequest, rest: string[], ctx: ApiCon
 
 function createIngest(request: EmulatorRequest, ctx: ApiContext): Job {
   const input = jsonObject(request);
-  const object = sobject(String(input.object ?? ""));
+  const object = ctx.store.schema.sobject(String(input.object ?? ""));
   if (!object) throw invalidJob(`InvalidJob : Invalid object: ${String(input.object ?? "")}`);
   const operation = input.operation;
   if (!OPERATIONS.includes(operation as Operation)) {
@@ -167,7 +167,7 @@ function createQuery(request: EmulatorRequest, ctx: ApiContext): Job {
     throw invalidJob(`InvalidJob : Invalid operation: ${String(operation)}`);
   }
   if (typeof input.query !== "string" || input.query.trim() === "") throw invalidJob("InvalidJob : query is required");
-  const parsed = parseSoql(input.query);
+  const parsed = parseSoql(input.query, ctx.store.schema);
   const compound = parsed.fields.find((path) => path.target.type === "address");
   if (compound) {
     throw sfError(
@@ -307,10 +307,10 @@ function advance(job: Job, ctx: ApiContext): void {
   job.systemModstamp = sfDateTime(Date.now());
 }
 
-/** A column of the upload: a field, or a parent looked up by one of its external ids (`Account.Attio_Id__c`). */
+/** A column of the upload: a field, or a parent looked up by one of its external ids (`Account.External_Id__c`). */
 type Column = { kind: "field"; field: FieldDef } | { kind: "parent"; via: FieldDef; parent: SObjectDef; key: FieldDef };
 
-function columnsOf(def: SObjectDef, header: string[]): Column[] | string {
+function columnsOf(schema: OrgSchema, def: SObjectDef, header: string[]): Column[] | string {
   const columns: Column[] = [];
   for (const name of header) {
     const [first = "", second, third] = name.trim().split(".");
@@ -321,7 +321,7 @@ function columnsOf(def: SObjectDef, header: string[]): Column[] | string {
       continue;
     }
     const via = def.fields.find((f) => f.relationshipName?.toLowerCase() === first.toLowerCase());
-    const parent = via?.referenceTo[0] ? sobject(via.referenceTo[0]) : undefined;
+    const parent = via?.referenceTo[0] ? schema.sobject(via.referenceTo[0]) : undefined;
     const key = parent ? field(parent, second) : undefined;
     if (third !== undefined || !via || !parent || !key || !(key.externalId || key.type === "id")) return name;
     columns.push({ kind: "parent", via, parent, key });
@@ -332,7 +332,7 @@ function columnsOf(def: SObjectDef, header: string[]): Column[] | string {
 function processIngest(job: IngestJob, ctx: ApiContext): void {
   const def = ctx.store.def(job.object);
   const header = job.header ?? [];
-  const columns = columnsOf(def, header);
+  const columns = columnsOf(ctx.store.schema, def, header);
   if (typeof columns === "string") {
     job.state = "Failed";
     job.errorMessage = `InvalidBatch : Field name not found : ${columns}`;

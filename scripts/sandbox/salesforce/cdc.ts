@@ -2,7 +2,7 @@ import { createHmac } from "node:crypto";
 import type { Deliverer } from "../shared/delivery.ts";
 import type { Faults } from "../shared/faults.ts";
 import type { SeededRandom } from "../shared/random.ts";
-import { type SObjectDef, sobject } from "./schema.ts";
+import type { OrgSchema, SObjectDef } from "./schema.ts";
 import { type Change, type Fields, parseSfDateTime } from "./store.ts";
 
 /** A change event in the CometD JSON form (`data` of the Bayeux message). */
@@ -27,10 +27,12 @@ export class ChangeDataCapture {
   private replayId = 0;
   private commitNumber = 10_832_042_834_000;
 
+  /** `schema`: the org's objects, custom ones included (events of a custom object carry its fields). */
   constructor(
     private random: SeededRandom,
     private deliverer: Deliverer,
     private faults: Faults,
+    private schema: OrgSchema,
     private clock: () => number = Date.now,
   ) {}
 
@@ -41,11 +43,11 @@ export class ChangeDataCapture {
     const commitTimestamp = Math.floor(this.clock() / 1000) * 1000;
     this.commitNumber += 1 + this.random.int(1000);
     const published = changes.map((change, index): ChangeEvent => {
-      const def = sobject(change.entity);
+      const def = this.schema.sobject(change.entity);
       const { values, changedFields } = def ? shape(def, change) : { values: {}, changedFields: [] };
       this.replayId += 1;
       return {
-        schema: schemaId(change.entity),
+        schema: schemaId(change.entity, def?.fields.length ?? 0),
         payload: {
           ...values,
           ChangeEventHeader: {
@@ -124,9 +126,12 @@ function shape(def: SObjectDef, change: Change): { values: Fields; changedFields
   return { values, changedFields };
 }
 
-/** A stable, schema-id-looking string per entity (real ids change when metadata changes). */
-function schemaId(entity: string): string {
-  return createHmac("sha256", "schema").update(entity).digest("base64url").slice(0, 22);
+/**
+ * A schema-id-looking string per entity and shape: like a real schema id, it changes when the
+ * object's metadata does (a custom field added), and is stable otherwise.
+ */
+function schemaId(entity: string, fieldCount: number): string {
+  return createHmac("sha256", "schema").update(`${entity}:${fieldCount}`).digest("base64url").slice(0, 22);
 }
 
 /**

@@ -3,7 +3,6 @@ import { SeedRequestSchema, seedDataset } from "../shared/dataset.ts";
 import type { EmulatorReply, EmulatorRequest } from "../shared/http.ts";
 import { parseJson } from "../shared/http.ts";
 import { serialize } from "./routes.ts";
-import { SOBJECTS } from "./schema.ts";
 import { seedSalesforce } from "./seed.ts";
 import type { SalesforceEmulator } from "./server.ts";
 import type { WriteContext } from "./store.ts";
@@ -48,8 +47,10 @@ export async function handleSalesforceControl(
   const body = parseJson(request.rawBody) ?? {};
   switch (route) {
     case "POST /__control/reset": {
-      const input = z.object({ seed: z.number().int().optional() }).parse(body);
-      emulator.reset(input.seed ?? emulator.seed);
+      const input = z
+        .object({ seed: z.number().int().optional(), reset_metadata: z.boolean().default(false) })
+        .parse(body);
+      emulator.reset(input.seed ?? emulator.seed, { keepMetadata: !input.reset_metadata });
       return ok({ reset: true, seed: emulator.seed });
     }
     case "POST /__control/seed": {
@@ -88,7 +89,7 @@ export async function handleSalesforceControl(
     }
     case "GET /__control/state": {
       const records = Object.fromEntries(
-        SOBJECTS.map((def) => [
+        emulator.store.schema.objects.map((def) => [
           def.name,
           emulator.store
             .all(def.name, true)

@@ -16,11 +16,20 @@ export type FieldType =
   | "email"
   | "address";
 
+export interface PicklistEntry {
+  value: string;
+  label: string;
+  defaultValue: boolean;
+}
+
 export interface FieldDef {
   name: string;
   label: string;
   type: FieldType;
   length: number;
+  /** Digits in all and after the point (currency, double, percent); 0 for other types. */
+  precision: number;
+  scale: number;
   nillable: boolean;
   createable: boolean;
   updateable: boolean;
@@ -28,16 +37,25 @@ export interface FieldDef {
   externalId: boolean;
   unique: boolean;
   restrictedPicklist: boolean;
-  picklist: string[];
+  picklist: PicklistEntry[];
   referenceTo: string[];
   relationshipName: string | null;
   /** The compound (Name, BillingAddress, ...) this field is a component of, and its key in it. */
   compound: { name: string; component: string } | null;
+  /** Created by an admin (a `__c` field). */
+  custom: boolean;
+  /** The value a create that leaves the field out gets (checkboxes); picklist defaults are in `picklist`. */
+  defaultValue: string | boolean | null;
+  /** Whether SOQL may use it in WHERE (long text areas and compound addresses may not). */
+  filterable: boolean;
+  /** An auto-number name field: `{0000}` in the format is the counter, zero-padded. */
+  autoNumber: { format: string; next: number } | null;
 }
 
 export interface SObjectDef {
   name: string;
   label: string;
+  labelPlural: string;
   keyPrefix: string;
   custom: boolean;
   createable: boolean;
@@ -91,6 +109,19 @@ const ACCOUNT_TYPE = [
   "Technology Partner",
   "Other",
 ];
+const GEOCODE_ACCURACY = [
+  "Address",
+  "NearAddress",
+  "Block",
+  "Street",
+  "ExtendedZip",
+  "Zip",
+  "Neighborhood",
+  "City",
+  "County",
+  "State",
+  "Unknown",
+];
 
 /** Default stages of a new org, with probability, forecast category, closed and won. */
 export const STAGES: Array<[stage: string, probability: number, forecast: string, closed: boolean, won: boolean]> = [
@@ -106,15 +137,20 @@ export const STAGES: Array<[stage: string, probability: number, forecast: string
   ["Closed Lost", 0, "Omitted", true, false],
 ];
 
-const pick = (values: string[]): Partial<FieldDef> => ({ picklist: values });
+const pick = (values: string[]): Partial<FieldDef> => ({
+  picklist: values.map((value) => ({ value, label: value, defaultValue: false })),
+});
 const lookup = (target: string, relationshipName: string): Partial<FieldDef> => ({
   referenceTo: [target],
   relationshipName,
+  length: 18,
 });
 const part = (name: string, component: string, length: number): Partial<FieldDef> => ({
   compound: { name, component },
   length,
 });
+const checkbox = (name: string, flags = "cud"): Spec => [name, "boolean", flags, { defaultValue: false }];
+const number = (precision: number, scale: number): Partial<FieldDef> => ({ precision, scale });
 
 const SYSTEM: Spec[] = [
   ["Id", "id", "d", { length: 18 }],
@@ -126,21 +162,41 @@ const SYSTEM: Spec[] = [
   ["SystemModstamp", "datetime", "d"],
 ];
 const OWNER: Spec = ["OwnerId", "reference", "cud", lookup("User", "Owner")];
-const ATTIO_ID: Spec = ["Attio_Id__c", "string", "cunxq", { length: 36 }];
 
+/** A standard address: its components, geocode fields, and the read-only compound. */
 const address = (prefix: string): Spec[] => [
   [`${prefix}Street`, "textarea", "cun", part(`${prefix}Address`, "Street", 255)],
   [`${prefix}City`, "string", "cun", part(`${prefix}Address`, "City", 40)],
   [`${prefix}State`, "string", "cun", part(`${prefix}Address`, "State", 80)],
   [`${prefix}PostalCode`, "string", "cun", part(`${prefix}Address`, "PostalCode", 20)],
   [`${prefix}Country`, "string", "cun", part(`${prefix}Address`, "Country", 80)],
+  [`${prefix}Latitude`, "double", "cun", { ...part(`${prefix}Address`, "Latitude", 0), ...number(18, 15) }],
+  [`${prefix}Longitude`, "double", "cun", { ...part(`${prefix}Address`, "Longitude", 0), ...number(18, 15) }],
+  [
+    `${prefix}GeocodeAccuracy`,
+    "picklist",
+    "cun",
+    { ...pick(GEOCODE_ACCURACY), ...part(`${prefix}Address`, "GeocodeAccuracy", 40) },
+  ],
   [`${prefix}Address`, "address", "n"],
 ];
 
-const SPECS: Array<{ name: string; label: string; keyPrefix: string; createable?: boolean; fields: Spec[] }> = [
+/**
+ * The standard objects of a new org, with the standard fields the sandbox keeps (no custom field,
+ * no custom object: an admin adds those through the Tooling API, see tooling.ts).
+ */
+const SPECS: Array<{
+  name: string;
+  label: string;
+  labelPlural: string;
+  keyPrefix: string;
+  createable?: boolean;
+  fields: Spec[];
+}> = [
   {
     name: "Account",
     label: "Account",
+    labelPlural: "Accounts",
     keyPrefix: "001",
     fields: [
       ...SYSTEM,
@@ -148,22 +204,30 @@ const SPECS: Array<{ name: string; label: string; keyPrefix: string; createable?
       ["Type", "picklist", "cun", pick(ACCOUNT_TYPE)],
       ["ParentId", "reference", "cun", lookup("Account", "Parent")],
       ...address("Billing"),
+      ...address("Shipping"),
       ["Phone", "phone", "cun", { length: 40 }],
+      ["Fax", "phone", "cun", { length: 40 }],
+      ["AccountNumber", "string", "cun", { length: 40 }],
       ["Website", "url", "cun", { length: 255 }],
+      ["Sic", "string", "cun", { length: 20 }],
       ["Industry", "picklist", "cun", pick(INDUSTRY)],
-      ["AnnualRevenue", "currency", "cun"],
+      ["AnnualRevenue", "currency", "cun", number(18, 0)],
       ["NumberOfEmployees", "int", "cun"],
+      ["Ownership", "picklist", "cun", pick(["Public", "Private", "Subsidiary", "Other"])],
+      ["TickerSymbol", "string", "cun", { length: 20 }],
       ["Description", "textarea", "cun", { length: 32000 }],
+      ["Rating", "picklist", "cun", pick(["Hot", "Warm", "Cold"])],
+      ["Site", "string", "cun", { length: 80 }],
       OWNER,
       ["AccountSource", "picklist", "cun", pick(SOURCE)],
       // Set only on records deleted by a merge: the id of the record that won.
       ["MasterRecordId", "reference", "n", lookup("Account", "MasterRecord")],
-      ATTIO_ID,
     ],
   },
   {
     name: "Contact",
     label: "Contact",
+    labelPlural: "Contacts",
     keyPrefix: "003",
     fields: [
       ...SYSTEM,
@@ -177,32 +241,46 @@ const SPECS: Array<{ name: string; label: string; keyPrefix: string; createable?
         { ...pick(["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."]), ...part("Name", "Salutation", 40) },
       ],
       ["Name", "string", "", { length: 121 }],
+      ...address("Other"),
       ...address("Mailing"),
       ["Phone", "phone", "cun", { length: 40 }],
+      ["Fax", "phone", "cun", { length: 40 }],
       ["MobilePhone", "phone", "cun", { length: 40 }],
+      ["HomePhone", "phone", "cun", { length: 40 }],
+      ["OtherPhone", "phone", "cun", { length: 40 }],
+      ["AssistantPhone", "phone", "cun", { length: 40 }],
+      ["ReportsToId", "reference", "cun", lookup("Contact", "ReportsTo")],
       ["Email", "email", "cun", { length: 80 }],
       ["Title", "string", "cun", { length: 128 }],
       ["Department", "string", "cun", { length: 80 }],
+      ["AssistantName", "string", "cun", { length: 40 }],
       ["LeadSource", "picklist", "cun", pick(SOURCE)],
+      ["Birthdate", "date", "cun"],
       ["Description", "textarea", "cun", { length: 32000 }],
       OWNER,
+      checkbox("HasOptedOutOfEmail"),
+      checkbox("HasOptedOutOfFax"),
+      checkbox("DoNotCall"),
       ["MasterRecordId", "reference", "n", lookup("Contact", "MasterRecord")],
-      ATTIO_ID,
     ],
   },
   {
     name: "Opportunity",
     label: "Opportunity",
+    labelPlural: "Opportunities",
     keyPrefix: "006",
     fields: [
       ...SYSTEM,
       ["AccountId", "reference", "cun", lookup("Account", "Account")],
+      checkbox("IsPrivate"),
+      // Present since API v49.0 (the Contact an opportunity was created from).
       ["ContactId", "reference", "cun", lookup("Contact", "Contact")],
       ["Name", "string", "cu", { length: 120 }],
       ["Description", "textarea", "cun", { length: 32000 }],
       ["StageName", "picklist", "cu", pick(STAGES.map(([stage]) => stage))],
-      ["Amount", "currency", "cun"],
-      ["Probability", "percent", "cund"],
+      ["Amount", "currency", "cun", number(18, 2)],
+      ["Probability", "percent", "cund", number(3, 0)],
+      ["TotalOpportunityQuantity", "double", "cun", number(18, 2)],
       ["CloseDate", "date", "cu"],
       [
         "Type",
@@ -221,13 +299,13 @@ const SPECS: Array<{ name: string; label: string; keyPrefix: string; createable?
       ["IsWon", "boolean", "d"],
       ["ForecastCategoryName", "picklist", "cund", pick(["Omitted", "Pipeline", "Best Case", "Commit", "Closed"])],
       OWNER,
-      ATTIO_ID,
     ],
   },
   {
     // Users are read-only here: the sync maps owners to them, it does not create them.
     name: "User",
     label: "User",
+    labelPlural: "Users",
     keyPrefix: "005",
     createable: false,
     fields: [
@@ -242,39 +320,18 @@ const SPECS: Array<{ name: string; label: string; keyPrefix: string; createable?
       ["Department", "string", "un", { length: 80 }],
     ],
   },
-  {
-    name: "Project__c",
-    label: "Project",
-    keyPrefix: "a05",
-    fields: [
-      ...SYSTEM,
-      OWNER,
-      // A custom object's text Name defaults to the record id when not given.
-      ["Name", "string", "cud", { length: 80 }],
-      ["Status__c", "picklist", "cunr", pick(["Planned", "Active", "Done"])],
-      ["Account__c", "reference", "cun", lookup("Account", "Account__r")],
-      ["Budget__c", "currency", "cun"],
-      ["Start_Date__c", "date", "cun"],
-      ATTIO_ID,
-    ],
-  },
 ];
 
-export const SOBJECTS: SObjectDef[] = SPECS.map((spec) => ({
-  name: spec.name,
-  label: spec.label,
-  keyPrefix: spec.keyPrefix,
-  custom: spec.name.endsWith("__c"),
-  createable: spec.createable ?? true,
-  fields: spec.fields.map(buildField),
-}));
-
-function buildField([name, type, flags, extra]: Spec): FieldDef {
-  return {
+/** A field with every attribute at its default, overridden by `extra`. */
+export function buildField(name: string, type: FieldType, flags: string, extra: Partial<FieldDef> = {}): FieldDef {
+  const length = ["string", "textarea", "phone", "url", "email", "picklist"].includes(type) ? 255 : 0;
+  const base: FieldDef = {
     name,
     label: name.replace(/__c$/, "").replace(/_/g, " "),
     type,
-    length: ["string", "textarea", "phone", "url", "email", "picklist"].includes(type) ? 255 : 0,
+    length,
+    precision: 0,
+    scale: 0,
     nillable: flags.includes("n"),
     createable: flags.includes("c"),
     updateable: flags.includes("u"),
@@ -286,13 +343,78 @@ function buildField([name, type, flags, extra]: Spec): FieldDef {
     referenceTo: [],
     relationshipName: null,
     compound: null,
-    ...extra,
+    custom: name.endsWith("__c"),
+    defaultValue: null,
+    filterable: true,
+    autoNumber: null,
   };
+  const f = { ...base, ...extra };
+  // Long text areas and compound addresses cannot be filtered on in SOQL.
+  if ((f.type === "textarea" && f.length > 255) || f.type === "address") f.filterable = false;
+  return f;
 }
 
-export function sobject(name: string): SObjectDef | undefined {
-  const lower = name.toLowerCase();
-  return SOBJECTS.find((candidate) => candidate.name.toLowerCase() === lower);
+/** The system fields every object has, for a custom object. */
+export function systemFields(): FieldDef[] {
+  return [...SYSTEM, OWNER].map(([name, type, flags, extra]) => buildField(name, type, flags, extra));
+}
+
+/** Fresh copies of the standard objects (each org owns and may extend its own). */
+export function standardObjects(): SObjectDef[] {
+  return SPECS.map((spec) => ({
+    name: spec.name,
+    label: spec.label,
+    labelPlural: spec.labelPlural,
+    keyPrefix: spec.keyPrefix,
+    custom: false,
+    createable: spec.createable ?? true,
+    fields: spec.fields.map(([name, type, flags, extra]) => buildField(name, type, flags, extra)),
+  }));
+}
+
+/** A metadata component created through the Tooling API (kept so it can be read back by id). */
+export interface MetadataComponent {
+  id: string;
+  type: "CustomField" | "CustomObject";
+  fullName: string;
+  developerName: string;
+  tableEnumOrId: string | null;
+  metadata: Record<string, unknown>;
+  createdDate: string;
+  createdById: string;
+}
+
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/**
+ * One org's schema: the standard objects, plus the custom fields and objects created in it. Owned
+ * by the store; every part of the emulator (SOQL, REST, Bulk API, change events) reads it, so a
+ * field added through the Tooling API is usable everywhere at once.
+ */
+export class OrgSchema {
+  readonly objects: SObjectDef[] = standardObjects();
+  readonly components = new Map<string, MetadataComponent>();
+  private byName = new Map<string, SObjectDef>();
+  private customObjects = 0;
+
+  constructor() {
+    for (const def of this.objects) this.byName.set(def.name.toLowerCase(), def);
+  }
+
+  sobject(name: string): SObjectDef | undefined {
+    return this.byName.get(name.toLowerCase());
+  }
+
+  addObject(def: SObjectDef): void {
+    this.objects.push(def);
+    this.byName.set(def.name.toLowerCase(), def);
+  }
+
+  /** Custom objects get key prefixes a00, a01, ... in creation order, as in a new org. */
+  nextKeyPrefix(): string {
+    const n = this.customObjects++;
+    return `a${BASE62.charAt(Math.floor(n / 62) % 62)}${BASE62.charAt(n % 62)}`;
+  }
 }
 
 export function field(def: SObjectDef, name: string): FieldDef | undefined {
@@ -300,11 +422,36 @@ export function field(def: SObjectDef, name: string): FieldDef | undefined {
   return def.fields.find((candidate) => candidate.name.toLowerCase() === lower);
 }
 
+/** `GET /sobjects`: the org's objects, custom ones included. */
+export function describeGlobal(schema: OrgSchema, version: string): unknown {
+  return {
+    encoding: "UTF-8",
+    maxBatchSize: 200,
+    sobjects: schema.objects.map((def) => ({
+      name: def.name,
+      label: def.label,
+      labelPlural: def.labelPlural,
+      keyPrefix: def.keyPrefix,
+      custom: def.custom,
+      createable: def.createable,
+      updateable: true,
+      deletable: def.createable,
+      queryable: true,
+      replicateable: true,
+      urls: {
+        sobject: `/services/data/v${version}/sobjects/${def.name}`,
+        describe: `/services/data/v${version}/sobjects/${def.name}/describe`,
+      },
+    })),
+  };
+}
+
 /** `GET /sobjects/X/describe`, with the keys of a real describe (rest-describe-account excerpt). */
 export function describe(def: SObjectDef, version: string): unknown {
   return {
     name: def.name,
     label: def.label,
+    labelPlural: def.labelPlural,
     keyPrefix: def.keyPrefix,
     createable: def.createable,
     updateable: true,
@@ -318,26 +465,31 @@ export function describe(def: SObjectDef, version: string): unknown {
       label: f.label,
       type: f.type,
       length: f.length,
-      precision: f.type === "currency" ? 18 : 0,
-      scale: f.type === "currency" ? 2 : 0,
+      precision: f.precision,
+      scale: f.scale,
       nillable: f.nillable,
       createable: f.createable,
       updateable: f.updateable,
       defaultedOnCreate: f.defaultedOnCreate,
+      defaultValue: f.defaultValue,
       externalId: f.externalId,
       unique: f.unique,
+      custom: f.custom,
+      filterable: f.filterable,
+      autoNumber: f.autoNumber !== null,
+      calculated: false,
       compoundFieldName: f.compound?.name ?? (f.name === "Name" && def.name === "Account" ? "Name" : null),
       controllerName: null,
       dependentPicklist: false,
       restrictedPicklist: f.restrictedPicklist,
       referenceTo: f.referenceTo,
       relationshipName: f.relationshipName,
-      picklistValues: f.picklist.map((value) => ({
+      picklistValues: f.picklist.map((entry) => ({
         active: true,
-        defaultValue: false,
-        label: value,
+        defaultValue: entry.defaultValue,
+        label: entry.label,
         validFor: null,
-        value,
+        value: entry.value,
       })),
     })),
   };

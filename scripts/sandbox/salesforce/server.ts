@@ -93,7 +93,12 @@ export class SalesforceEmulator {
       retryBaseMs: options.retryBaseMs ?? 1000,
       timeoutMs: options.deliveryTimeoutMs ?? 10_000,
     });
-    this.cdc = new ChangeDataCapture(new SeededRandom(deriveSeed(this.seed, "cdc")), this.deliverer, this.faults);
+    this.cdc = new ChangeDataCapture(
+      new SeededRandom(deriveSeed(this.seed, "cdc")),
+      this.deliverer,
+      this.faults,
+      this.store.schema,
+    );
     this.cdc.target = options.relay ?? null;
   }
 
@@ -103,7 +108,9 @@ export class SalesforceEmulator {
   }
 
   async start(): Promise<this> {
-    const listen: { host?: string; port?: number } = {};
+    // Node refuses request lines over 16 KiB with 431 on its own; the limit Salesforce applies
+    // (414 past MAX_REQUEST_TARGET_BYTES) is enforced in handle() instead.
+    const listen: { host?: string; port?: number; maxHeaderSize: number } = { maxHeaderSize: 256 * 1024 };
     if (this.options.host !== undefined) listen.host = this.options.host;
     if (this.options.port !== undefined) listen.port = this.options.port;
     this.server = await startServer((request) => this.handle(request), listen);
@@ -116,13 +123,22 @@ export class SalesforceEmulator {
     this.server = null;
   }
 
-  /** Empties the org (keeping issued tokens and the relay target); the same seed gives the same ids. */
-  reset(seed = this.seed): void {
+  /**
+   * Empties the org (keeping issued tokens and the relay target); the same seed gives the same ids.
+   * The org's metadata (custom fields and objects created through the Tooling API) is kept, as
+   * deleting an org's data keeps them, unless `keepMetadata` is false: then it is a new org.
+   */
+  reset(seed = this.seed, { keepMetadata = true }: { keepMetadata?: boolean } = {}): void {
     this.seed = seed;
     const target = this.cdc.target;
     this.random = new SeededRandom(deriveSeed(seed, "salesforce"));
-    this.store = new SalesforceStore();
-    this.cdc = new ChangeDataCapture(new SeededRandom(deriveSeed(seed, "cdc")), this.deliverer, this.faults);
+    this.store = new SalesforceStore(Date.now, keepMetadata ? this.store.schema : undefined);
+    this.cdc = new ChangeDataCapture(
+      new SeededRandom(deriveSeed(seed, "cdc")),
+      this.deliverer,
+      this.faults,
+      this.store.schema,
+    );
     this.cdc.target = target;
     this.faults.reset();
     this.cursors.clear();
@@ -155,6 +171,7 @@ export class SalesforceEmulator {
       }
     }
     this.stats.requests++;
+    if (Buffer.byteLength(request.target ?? request.path, "utf8") > MAX_REQUEST_TARGET_BYTES) return uriTooLong();
     if (request.path === "/services/oauth2/token" && request.method === "POST") return this.token(request);
     const parts = segments(request.path);
     if (parts[0] !== "services" || parts[1] !== "data")
@@ -266,6 +283,21 @@ export class SalesforceEmulator {
 }
 
 export { originOf };
+
+/**
+ * The longest request target (path and query string) Salesforce serves: longer ones get 414 URI
+ * Too Long before any API logic runs. The sObject Collections retrieve page puts it as "about 800
+ * ids" in a GET; bigger reads use POST.
+ */
+export const MAX_REQUEST_TARGET_BYTES = 16_384;
+
+function uriTooLong(): EmulatorReply {
+  return {
+    status: 414,
+    headers: { "content-type": "text/html;charset=UTF-8" },
+    raw: "<html><head><title>414 URI Too Long</title></head><body><h1>URI Too Long</h1></body></html>",
+  };
+}
 
 /** A route for stats: record ids as `:id`, query locators as `:cursor`, at most five segments. */
 function routeOf(parts: string[]): string {

@@ -1,12 +1,23 @@
 import { malformedQuery, sfError } from "./errors.ts";
-import { normalizeId } from "./ids.ts";
-import { type FieldDef, field, type SObjectDef, sobject } from "./schema.ts";
+import { caseSafeSuffix } from "./ids.ts";
+import { type FieldDef, field, type OrgSchema, type SObjectDef } from "./schema.ts";
 import { parseSfDateTime, type SfRecord } from "./store.ts";
 
 /**
  * The SOQL a sync engine needs: a field list (with one level of parent relationships, e.g.
  * Owner.Name), WHERE with = != <> < > <= >= IN / NOT IN / LIKE, AND/OR/NOT and parentheses,
  * string/number/boolean/null/date/datetime literals, ORDER BY, LIMIT and OFFSET.
+ *
+ * As strict as the SOQL reference, and checked when the query is parsed (so an empty org refuses
+ * a bad query as well as a full one):
+ * - quoted strings take only the documented escapes (\n \r \t \b \f \" \' \\ \uXXXX, and \_ \% in
+ *   LIKE); any other backslash is MALFORMED_QUERY;
+ * - a value must have its field's type ("fieldExpression"): an Id or lookup takes a quoted,
+ *   syntactically valid 15- or 18-character id (anything else, '' included, is
+ *   INVALID_QUERY_FILTER_OPERATOR `invalid ID field: <value>`); date and dateTime fields take
+ *   unquoted `YYYY-MM-DD` and `YYYY-MM-DDThh:mm:ss(Z|+hh:mm|-hh:mm)` literals respectively; numbers
+ *   and booleans are unquoted; text is quoted (INVALID_FIELD otherwise);
+ * - long text areas and compound addresses cannot be filtered or sorted on (INVALID_FIELD).
  */
 export interface SoqlQuery {
   object: SObjectDef;
@@ -25,25 +36,26 @@ export interface FieldPath {
   target: FieldDef;
 }
 
-type Literal = string | number | boolean | null | { date: string } | { datetime: number };
+type Literal = string | number | boolean | null | { date: string } | { datetime: number; text: string };
 type Condition =
   | { kind: "and" | "or"; parts: Condition[] }
   | { kind: "not"; inner: Condition }
   | { kind: "compare"; path: FieldPath; op: string; value: Literal }
   | { kind: "in"; path: FieldPath; negate: boolean; values: Literal[] }
-  | { kind: "like"; path: FieldPath; pattern: string };
+  | { kind: "like"; path: FieldPath; pattern: RegExp };
 
 interface Token {
   type: "word" | "string" | "number" | "op" | "punct" | "datetime" | "date";
+  /** For strings: the text between the quotes, escapes not yet decoded. */
   text: string;
 }
 
+/** dateTime literals: seconds, optional milliseconds, then Z or an offset with a colon (+hh:mm). */
 const TOKEN =
-  /\s*(?:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d))|(\d{4}-\d\d-\d\d)(?![\dT])|'((?:\\.|[^'\\])*)'|(-?\d+(?:\.\d+)?)(?![\w-])|(<=|>=|!=|<>|=|<|>)|([(),])|([A-Za-z_][\w.:]*))/y;
+  /\s*(?:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,3})?(?:Z|[+-]\d\d:\d\d))(?![\w:.+-])|(\d{4}-\d\d-\d\d)(?![\w:.+-])|'((?:\\[\s\S]|[^'\\])*)'|(-?\d+(?:\.\d+)?)(?![\w-])|(<=|>=|!=|<>|=|<|>)|([(),])|([A-Za-z_][\w.:]*))/y;
 
 function tokenize(soql: string): Token[] {
   const tokens: Token[] = [];
-  TOKEN.lastIndex = 0;
   let rest = soql.trim();
   while (rest.length > 0) {
     TOKEN.lastIndex = 0;
@@ -51,7 +63,7 @@ function tokenize(soql: string): Token[] {
     if (!m) throw malformedQuery(`unexpected token: '${rest.slice(0, 20)}'`);
     if (m[1]) tokens.push({ type: "datetime", text: m[1] });
     else if (m[2]) tokens.push({ type: "date", text: m[2] });
-    else if (m[3] !== undefined) tokens.push({ type: "string", text: m[3].replace(/\\(.)/g, "$1") });
+    else if (m[3] !== undefined) tokens.push({ type: "string", text: m[3] });
     else if (m[4]) tokens.push({ type: "number", text: m[4] });
     else if (m[5]) tokens.push({ type: "op", text: m[5] });
     else if (m[6]) tokens.push({ type: "punct", text: m[6] });
@@ -61,7 +73,140 @@ function tokenize(soql: string): Token[] {
   return tokens;
 }
 
-export function parseSoql(soql: string): SoqlQuery {
+/** The escape sequences of "Quoted String Escape Sequences" (upper or lower case letters). */
+const ESCAPES: Record<string, string> = {
+  n: "\n",
+  N: "\n",
+  r: "\r",
+  R: "\r",
+  t: "\t",
+  T: "\t",
+  b: "\b",
+  B: "\b",
+  f: "\f",
+  F: "\f",
+  '"': '"',
+  "'": "'",
+  "\\": "\\",
+};
+
+/**
+ * A quoted string's characters, escapes decoded; `escaped` marks characters written with a
+ * backslash. `\_` and `\%` are escapes only in a LIKE pattern; elsewhere, as any other backslash
+ * sequence, they are an error.
+ */
+function decodeString(raw: string, like: boolean): Array<{ char: string; escaped: boolean }> {
+  const out: Array<{ char: string; escaped: boolean }> = [];
+  for (let i = 0; i < raw.length; i++) {
+    const ch = raw.charAt(i);
+    if (ch !== "\\") {
+      out.push({ char: ch, escaped: false });
+      continue;
+    }
+    const next = raw.charAt(i + 1);
+    const unicode = next === "u" ? raw.slice(i + 2, i + 6) : "";
+    if (ESCAPES[next] !== undefined) {
+      out.push({ char: ESCAPES[next] ?? "", escaped: true });
+      i += 1;
+    } else if (like && (next === "_" || next === "%")) {
+      out.push({ char: next, escaped: true });
+      i += 1;
+    } else if (/^[0-9a-fA-F]{4}$/.test(unicode)) {
+      out.push({ char: String.fromCharCode(Number.parseInt(unicode, 16)), escaped: true });
+      i += 5;
+    } else {
+      throw malformedQuery(
+        `Invalid string literal '${raw}'. Illegal character sequence '\\${next}' in string literal.`,
+      );
+    }
+  }
+  return out;
+}
+
+/** A LIKE pattern as a case-insensitive regex: unescaped % and _ are wildcards. */
+function likePattern(raw: string): RegExp {
+  const source = decodeString(raw, true)
+    .map(({ char, escaped }) => {
+      if (!escaped && char === "%") return ".*";
+      if (!escaped && char === "_") return ".";
+      return char.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    })
+    .join("");
+  return new RegExp(`^${source}$`, "is");
+}
+
+/** A record id as SOQL takes it: 15 or 18 letters and digits. */
+const ID_LITERAL = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/;
+
+/** The 18-character form of an id literal (an 18-character one is read by its first 15 characters). */
+function canonicalId(literal: string): string {
+  const id15 = literal.slice(0, 15);
+  return id15 + caseSafeSuffix(id15);
+}
+
+const TEXT_TYPES = new Set(["string", "textarea", "picklist", "phone", "url", "email"]);
+const SOQL_TYPE_NAMES: Record<string, string> = {
+  boolean: "boolean",
+  int: "integer",
+  double: "double",
+  percent: "double",
+  currency: "currency",
+  date: "date",
+  datetime: "dateTime",
+};
+
+function literalText(value: Literal): string {
+  if (value === null) return "null";
+  if (typeof value === "object") return "date" in value ? value.date : value.text;
+  return String(value);
+}
+
+/**
+ * The literal a comparison with `path` may use, as stored values compare with it (ids in their
+ * 18-character form); throws Salesforce's error for a value of another type.
+ */
+function typedLiteral(path: FieldPath, value: Literal): Literal {
+  if (value === null) return null;
+  const f = path.target;
+  const name = path.names.join(".");
+  if (f.type === "id" || f.type === "reference") {
+    if (typeof value !== "string" || !ID_LITERAL.test(value)) {
+      throw sfError(400, "INVALID_QUERY_FILTER_OPERATOR", `invalid ID field: ${literalText(value)}`);
+    }
+    return canonicalId(value);
+  }
+  if (TEXT_TYPES.has(f.type)) {
+    if (typeof value === "string") return value;
+    throw sfError(
+      400,
+      "INVALID_FIELD",
+      `value of filter criterion for field '${name}' must be of type string and should be enclosed in quotes`,
+    );
+  }
+  const ok =
+    f.type === "boolean"
+      ? typeof value === "boolean"
+      : f.type === "date"
+        ? typeof value === "object" && "date" in value
+        : f.type === "datetime"
+          ? typeof value === "object" && "datetime" in value
+          : typeof value === "number";
+  if (ok) return value;
+  throw sfError(
+    400,
+    "INVALID_FIELD",
+    `value of filter criterion for field '${name}' must be of type ${SOQL_TYPE_NAMES[f.type] ?? f.type} and should not be enclosed in quotes`,
+  );
+}
+
+function checkFilterable(path: FieldPath, use: "filtered" | "sorted"): void {
+  if (!path.target.filterable) {
+    throw sfError(400, "INVALID_FIELD", `field '${path.names.join(".")}' can not be ${use} in a query call`);
+  }
+}
+
+/** Parses a query against the org's schema (`schema`: the objects and fields it may name). */
+export function parseSoql(soql: string, schema: OrgSchema): SoqlQuery {
   const tokens = tokenize(soql);
   let i = 0;
   const peek = () => tokens[i];
@@ -85,7 +230,7 @@ export function parseSoql(soql: string): SoqlQuery {
   } while (peek()?.text === "," && next());
   expectWord("FROM");
   const objectName = next().text;
-  const object = sobject(objectName);
+  const object = schema.sobject(objectName);
   if (!object) {
     throw sfError(
       400,
@@ -93,19 +238,30 @@ export function parseSoql(soql: string): SoqlQuery {
       `sObject type '${objectName}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name.`,
     );
   }
-  const fields = rawFields.map((raw) => resolvePath(object, raw));
+  const fields = rawFields.map((raw) => resolvePath(schema, object, raw));
 
-  const parseLiteral = (): Literal => {
+  const parseLiteral = (path: FieldPath): Literal => {
     const token = next();
-    if (token.type === "string") return token.text;
-    if (token.type === "number") return Number(token.text);
-    if (token.type === "datetime") return { datetime: parseSfDateTime(token.text) };
-    if (token.type === "date") return { date: token.text };
-    const upper = token.text.toUpperCase();
-    if (upper === "TRUE") return true;
-    if (upper === "FALSE") return false;
-    if (upper === "NULL") return null;
-    throw malformedQuery(`unexpected token: '${token.text}'`);
+    let value: Literal;
+    if (token.type === "string")
+      value = decodeString(token.text, false)
+        .map(({ char }) => char)
+        .join("");
+    else if (token.type === "number") value = Number(token.text);
+    else if (token.type === "datetime") {
+      value = { datetime: parseSfDateTime(token.text), text: token.text };
+      if (Number.isNaN(value.datetime)) throw malformedQuery(`invalid dateTime: ${token.text}`);
+    } else if (token.type === "date") {
+      if (Number.isNaN(Date.parse(token.text))) throw malformedQuery(`invalid date: ${token.text}`);
+      value = { date: token.text };
+    } else {
+      const upper = token.text.toUpperCase();
+      if (upper === "TRUE") value = true;
+      else if (upper === "FALSE") value = false;
+      else if (upper === "NULL") value = null;
+      else throw malformedQuery(`unexpected token: '${token.text}'`);
+    }
+    return typedLiteral(path, value);
   };
 
   const parsePrimary = (): Condition => {
@@ -119,14 +275,15 @@ export function parseSoql(soql: string): SoqlQuery {
       if (next().text !== ")") throw malformedQuery("expecting ')'");
       return inner;
     }
-    const path = resolvePath(object, next().text);
+    const path = resolvePath(schema, object, next().text);
+    checkFilterable(path, "filtered");
     if (isWord("IN") || isWord("NOT")) {
       const negate = isWord("NOT");
       if (negate) i++;
       expectWord("IN");
       if (next().text !== "(") throw malformedQuery("expecting '('");
       const values: Literal[] = [];
-      do values.push(parseLiteral());
+      do values.push(parseLiteral(path));
       while (peek()?.text === "," && next());
       if (next().text !== ")") throw malformedQuery("expecting ')'");
       return { kind: "in", path, negate, values };
@@ -135,11 +292,11 @@ export function parseSoql(soql: string): SoqlQuery {
       i++;
       const pattern = next();
       if (pattern.type !== "string") throw malformedQuery("LIKE needs a string");
-      return { kind: "like", path, pattern: pattern.text };
+      return { kind: "like", path, pattern: likePattern(pattern.text) };
     }
     const op = next();
     if (op.type !== "op") throw malformedQuery(`unexpected token: '${op.text}'`);
-    return { kind: "compare", path, op: op.text === "<>" ? "!=" : op.text, value: parseLiteral() };
+    return { kind: "compare", path, op: op.text === "<>" ? "!=" : op.text, value: parseLiteral(path) };
   };
   const parseAnd = (): Condition => {
     const parts = [parsePrimary()];
@@ -168,7 +325,8 @@ export function parseSoql(soql: string): SoqlQuery {
     i++;
     expectWord("BY");
     do {
-      const path = resolvePath(object, next().text);
+      const path = resolvePath(schema, object, next().text);
+      checkFilterable(path, "sorted");
       let descending = false;
       if (isWord("ASC") || isWord("DESC")) descending = next().text.toUpperCase() === "DESC";
       // Salesforce sorts nulls first by default.
@@ -194,7 +352,7 @@ export function parseSoql(soql: string): SoqlQuery {
   return { object, fields, where, orderBy, limit, offset };
 }
 
-function resolvePath(object: SObjectDef, raw: string): FieldPath {
+function resolvePath(schema: OrgSchema, object: SObjectDef, raw: string): FieldPath {
   const parts = raw.split(".");
   const noColumn = () =>
     sfError(
@@ -210,7 +368,7 @@ function resolvePath(object: SObjectDef, raw: string): FieldPath {
   if (parts.length === 2) {
     const [relationship = "", name = ""] = parts;
     const via = object.fields.find((f) => f.relationshipName?.toLowerCase() === relationship.toLowerCase());
-    const parent = via?.referenceTo[0] ? sobject(via.referenceTo[0]) : undefined;
+    const parent = via?.referenceTo[0] ? schema.sobject(via.referenceTo[0]) : undefined;
     const target = parent ? field(parent, name) : undefined;
     if (!via?.relationshipName || !target) throw noColumn();
     return { names: [via.relationshipName, target.name], via, target };
@@ -243,15 +401,7 @@ export function matches(record: SfRecord, condition: Condition | null, lookup: L
     }
     case "like": {
       const actual = valueAt(record, condition.path, lookup);
-      if (typeof actual !== "string") return false;
-      const regex = new RegExp(
-        `^${condition.pattern
-          .replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
-          .replace(/%/g, ".*")
-          .replace(/_/g, ".")}$`,
-        "i",
-      );
-      return regex.test(actual);
+      return typeof actual === "string" && condition.pattern.test(actual);
     }
     case "compare": {
       const actual = valueAt(record, condition.path, lookup);
@@ -280,31 +430,27 @@ export function matches(record: SfRecord, condition: Condition | null, lookup: L
   }
 }
 
-/** Compares a stored value with a literal the way the field's type orders them. */
+/** Compares a stored value with a literal (already of the field's type) the way the type orders them. */
 function compare(f: FieldDef, actual: unknown, literal: Literal): number {
   if (actual === null || actual === undefined || literal === null) return actual === literal ? 0 : Number.NaN;
   if (f.type === "datetime") {
     const right = typeof literal === "object" && "datetime" in literal ? literal.datetime : Number.NaN;
-    if (Number.isNaN(right))
-      throw malformedQuery(`value of filter criterion for field '${f.name}' must be of type dateTime`);
     return parseSfDateTime(String(actual)) - right;
   }
   if (f.type === "date") {
     const right = typeof literal === "object" && "date" in literal ? literal.date : null;
-    if (right === null) throw malformedQuery(`value of filter criterion for field '${f.name}' must be of type date`);
-    return String(actual).localeCompare(right);
+    return right === null ? Number.NaN : String(actual).localeCompare(right);
   }
   if (typeof actual === "number" || typeof actual === "boolean") {
-    const left = Number(actual);
-    const right = Number(literal);
-    return left - right;
+    return Number(actual) - Number(literal);
   }
-  if (typeof literal === "object")
-    throw malformedQuery(`value of filter criterion for field '${f.name}' has the wrong type`);
-  if ((f.type === "id" || f.type === "reference") && typeof literal === "string") {
-    // Ids compare in their 18-character form, so a 15-character literal finds its record.
-    const left = normalizeId(String(actual)) ?? String(actual);
-    const right = normalizeId(literal) ?? literal;
+  if (typeof literal === "object") return Number.NaN;
+  if (f.type === "id" || f.type === "reference") {
+    // Ids compare in their 18-character form (literals were made so when parsed), worked out from
+    // their first 15 characters, which are the id.
+    const text = String(actual);
+    const left = ID_LITERAL.test(text) ? canonicalId(text) : text;
+    const right = String(literal);
     return left === right ? 0 : left < right ? -1 : 1;
   }
   // Text comparisons in SOQL ignore case.
@@ -326,7 +472,7 @@ export function sortRows(rows: SfRecord[], orderBy: SoqlQuery["orderBy"], lookup
       // Ids sort as `Id > '...'` compares them (18 characters, case-sensitive), so keyset paging
       // (WHERE Id > :last ORDER BY Id) neither skips nor repeats records; text sorts ignoring case.
       if (path.target.type === "id" || path.target.type === "reference")
-        return { id: normalizeId(String(value)) ?? String(value) };
+        return { id: ID_LITERAL.test(String(value)) ? canonicalId(String(value)) : String(value) };
       return String(value).toLowerCase();
     }),
   }));

@@ -1,6 +1,6 @@
 import { SfError, type SfErrorItem, sfError } from "./errors.ts";
 import { makeId, normalizeId } from "./ids.ts";
-import { type FieldDef, field, SOBJECTS, type SObjectDef, STAGES, sobject } from "./schema.ts";
+import { type FieldDef, field, OrgSchema, type SObjectDef, STAGES } from "./schema.ts";
 
 export type Fields = Record<string, unknown>;
 
@@ -64,7 +64,7 @@ const DERIVED_ON_WRITE = new Set([
 /** Field types whose SOQL comparisons are case-insensitive text comparisons (what an index can answer). */
 const TEXT_TYPES = new Set(["string", "textarea", "phone", "url", "email", "picklist"]);
 
-/** The org's data: records by object, the recycle bin, and id counters. */
+/** The org's data and schema: records by object, the recycle bin, id counters, and the org's objects and fields. */
 export class SalesforceStore {
   private records = new Map<string, Map<string, SfRecord>>();
   private counters = new Map<string, number>();
@@ -79,8 +79,15 @@ export class SalesforceStore {
   readonly integrationUserId: string;
   readonly humanUserIds: string[];
 
-  constructor(private clock: () => number = Date.now) {
-    for (const def of SOBJECTS) this.records.set(def.name, new Map());
+  /**
+   * `schema`: the org's objects and fields; a new org's standard ones unless given (a reset that
+   * keeps the org's metadata passes the old store's).
+   */
+  constructor(
+    private clock: () => number = Date.now,
+    readonly schema: OrgSchema = new OrgSchema(),
+  ) {
+    for (const def of schema.objects) this.records.set(def.name, new Map());
     const users: Array<[string, string, string, string]> = [
       ["Integration", "User", "integration@harborlight-sandbox.example", "Integration"],
       ["Rosa", "Delgado", "rosa.delgado@harborlight-sandbox.example", "Sales"],
@@ -119,7 +126,7 @@ export class SalesforceStore {
   }
 
   def(name: string): SObjectDef {
-    const def = sobject(name);
+    const def = this.schema.sobject(name);
     if (!def) throw sfError(404, "NOT_FOUND", `The requested resource does not exist`);
     return def;
   }
@@ -154,7 +161,9 @@ export class SalesforceStore {
       for (const record of records) if (!record.deleted) n++;
       return n;
     };
-    return Object.fromEntries(SOBJECTS.map((def) => [def.name, live(this.records.get(def.name)?.values() ?? [])]));
+    return Object.fromEntries(
+      this.schema.objects.map((def) => [def.name, live(this.records.get(def.name)?.values() ?? [])]),
+    );
   }
 
   findByExternalId(object: string, fieldName: string, value: string): SfRecord[] {
@@ -229,6 +238,19 @@ export class SalesforceStore {
     }
   }
 
+  /** Adds a custom field to an object: existing records get its default (a checkbox's) or null. */
+  addField(object: string, f: FieldDef): void {
+    const def = this.def(object);
+    def.fields.push(f);
+    for (const record of this.records.get(def.name)?.values() ?? []) record.fields[f.name] = f.defaultValue;
+  }
+
+  /** Adds a custom object (with its system and name fields) to the org. */
+  addObject(def: SObjectDef): void {
+    this.schema.addObject(def);
+    this.records.set(def.name, new Map());
+  }
+
   prepareCreate(object: string, input: Fields, ctx: WriteContext): PreparedWrite {
     const def = this.def(object);
     if (!def.createable) throw sfError(400, "INVALID_TYPE", `Cannot create records of type ${def.name}`);
@@ -250,7 +272,20 @@ export class SalesforceStore {
           LastModifiedById: ctx.userId,
           SystemModstamp: now,
         });
+        for (const f of defaultedFields(def)) {
+          if (f.name in clean) continue;
+          if (f.autoNumber) {
+            const counter = String(f.autoNumber.next++);
+            fields[f.name] = f.autoNumber.format.replace(/\{(0+)\}/, (_, zeros: string) =>
+              counter.padStart(zeros.length, "0"),
+            );
+          } else {
+            // Checkboxes take their default; picklists their default value.
+            fields[f.name] = f.defaultValue ?? f.picklist.find((entry) => entry.defaultValue)?.value ?? null;
+          }
+        }
         if ("OwnerId" in fields && fields.OwnerId === null) fields.OwnerId = ctx.userId;
+        // A custom object's text name defaults to the record id when not given.
         if (def.custom && fields.Name === null) fields.Name = id;
         derive(def, fields, clean);
         const record: SfRecord = { id, object: def.name, fields, deleted: false };
@@ -351,7 +386,7 @@ export class SalesforceStore {
     const deletes = losers.map((loser) => this.prepareDelete(loser.id, ctx));
     // Children: every live record with a lookup (other than MasterRecordId) to one of the losers.
     const reparents: PreparedWrite[] = [];
-    for (const childDef of SOBJECTS) {
+    for (const childDef of this.schema.objects) {
       const lookups = childDef.fields.filter(
         (f) => f.type === "reference" && f.name !== "MasterRecordId" && f.referenceTo.includes(def.name),
       );
@@ -404,15 +439,20 @@ export class SalesforceStore {
       }
       const problem = this.checkValue(def, f, value, existing?.id ?? null);
       if (problem) errors.push(problem);
+      else if (f.type === "boolean" && !f.nillable && (value === null || value === "")) clean[f.name] = false;
       else
         clean[f.name] = value === "" && f.type !== "string" && f.type !== "textarea" ? null : normalizeValue(f, value);
     }
+    // Required on create: createable, not nillable, not defaulted. On update, no field that cannot
+    // be null may be set to null (a default applies on create only).
     const missing = def.fields
-      .filter((f) => f.createable && !f.nillable && !f.defaultedOnCreate)
       .filter((f) =>
         op === "create"
-          ? clean[f.name] === undefined || clean[f.name] === null
-          : f.name in clean && clean[f.name] === null,
+          ? f.createable &&
+            !f.nillable &&
+            !f.defaultedOnCreate &&
+            (clean[f.name] === undefined || clean[f.name] === null)
+          : f.updateable && !f.nillable && f.name in clean && clean[f.name] === null,
       )
       .map((f) => f.name);
     if (missing.length > 0) {
@@ -455,7 +495,7 @@ export class SalesforceStore {
             fields: [f.name],
           };
         }
-        if (f.type === "picklist" && f.restrictedPicklist && !f.picklist.includes(value)) {
+        if (f.type === "picklist" && f.restrictedPicklist && !f.picklist.some((entry) => entry.value === value)) {
           return {
             errorCode: "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
             message: `${f.label}: bad value for restricted picklist field: ${value}`,
@@ -478,8 +518,18 @@ export class SalesforceStore {
         return typeof value === "number" && Number.isInteger(value) ? null : typeError();
       case "currency":
       case "double":
-      case "percent":
-        return typeof value === "number" && Number.isFinite(value) ? null : typeError();
+      case "percent": {
+        if (typeof value !== "number" || !Number.isFinite(value)) return typeError();
+        // precision counts every digit, scale those after the point: the rest is the integer part.
+        if (f.precision > 0 && Math.abs(value) >= 10 ** (f.precision - f.scale)) {
+          return {
+            errorCode: "NUMBER_OUTSIDE_VALID_RANGE",
+            message: `${f.label}: value outside of valid range on numeric field: ${value}`,
+            fields: [f.name],
+          };
+        }
+        return null;
+      }
       case "boolean":
         return typeof value === "boolean" ? null : typeError();
       case "date":
@@ -514,6 +564,21 @@ export class SalesforceStore {
     this.counters.set(def.name, n);
     return makeId(def.keyPrefix, 1_000_000 + n);
   }
+}
+
+/** Per object: the fields a create that leaves them out fills in (recomputed when fields are added). */
+const defaulted = new WeakMap<SObjectDef, { count: number; fields: FieldDef[] }>();
+
+function defaultedFields(def: SObjectDef): FieldDef[] {
+  let cached = defaulted.get(def);
+  if (!cached || cached.count !== def.fields.length) {
+    const fields = def.fields.filter(
+      (f) => f.autoNumber !== null || f.defaultValue !== null || f.picklist.some((entry) => entry.defaultValue),
+    );
+    cached = { count: def.fields.length, fields };
+    defaulted.set(def, cached);
+  }
+  return cached.fields;
 }
 
 function addToIndex(index: Map<string, Set<string>>, value: unknown, id: string): void {

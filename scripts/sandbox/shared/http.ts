@@ -4,6 +4,8 @@ import type { AddressInfo } from "node:net";
 /** A request as the emulators see it: the raw body is kept because signatures and parsers need it. */
 export interface EmulatorRequest {
   method: string;
+  /** The request target as sent (path and query string, still percent-encoded). */
+  target?: string;
   path: string;
   query: URLSearchParams;
   headers: Record<string, string | undefined>;
@@ -29,13 +31,18 @@ export interface RunningServer {
 /** Bodies above this are refused: no emulated endpoint takes more, and tests must not exhaust memory. */
 const MAX_BODY_BYTES = 20 * 1024 * 1024;
 
-/** Starts `handler` on `host:port` (port 0 = ephemeral). Loopback only unless a caller insists otherwise. */
+/**
+ * Starts `handler` on `host:port` (port 0 = ephemeral). Loopback only unless a caller insists otherwise.
+ * `maxHeaderSize`: bytes of request line and headers Node accepts (16 KiB by default, above which it
+ * answers 431 itself); an emulator that enforces its own URL limit raises it.
+ */
 export async function startServer(
   handler: Handler,
-  options: { host?: string; port?: number } = {},
+  options: { host?: string; port?: number; maxHeaderSize?: number } = {},
 ): Promise<RunningServer> {
   const host = options.host ?? "127.0.0.1";
-  const server = createServer((req, res) => {
+  const serverOptions = options.maxHeaderSize === undefined ? {} : { maxHeaderSize: options.maxHeaderSize };
+  const server = createServer(serverOptions, (req, res) => {
     void serve(handler, req, res);
   });
   await new Promise<void>((resolve, reject) => {
@@ -56,6 +63,7 @@ async function serve(handler: Handler, req: IncomingMessage, res: ServerResponse
     }
     const reply = await handler({
       method: (req.method ?? "GET").toUpperCase(),
+      target: req.url ?? "/",
       path: url.pathname,
       query: url.searchParams,
       headers,

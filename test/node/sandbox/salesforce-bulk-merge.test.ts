@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseCsv, writeCsv } from "../../../scripts/sandbox/salesforce/csv.ts";
+import { createAttioIdFields } from "../../../scripts/sandbox/salesforce/provision.ts";
 import { type SalesforceEmulator, startSalesforceEmulator } from "../../../scripts/sandbox/salesforce/server.ts";
 import { json } from "./helpers.ts";
 
@@ -119,6 +120,8 @@ describe("Bulk API 2.0 ingest", () => {
   });
 
   it("updates, upserts by external id (with a parent by external id), deletes and aborts", async () => {
+    // The External IDs an integration adds to a new org, through the Tooling API.
+    await createAttioIdFields(sf, ["Account", "Contact"]);
     const account = await json(await call("/sobjects/Account", "POST", { Name: "Harbor", Attio_Id__c: "acc-1" }));
     const existing = await json(await call("/sobjects/Contact", "POST", { LastName: "Old", Attio_Id__c: "p-1" }));
     const run = async (spec: Record<string, unknown>, csv: string) => {

@@ -1,6 +1,11 @@
 import { createHmac } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { caseSafeSuffix } from "../../../scripts/sandbox/salesforce/ids.ts";
+import {
+  createCustomField,
+  createCustomObject,
+  picklistValueSet,
+} from "../../../scripts/sandbox/salesforce/provision.ts";
 import { type SalesforceEmulator, startSalesforceEmulator } from "../../../scripts/sandbox/salesforce/server.ts";
 import {
   compareSkeletons,
@@ -38,6 +43,10 @@ async function getToken(): Promise<Response> {
     }),
   });
 }
+
+/** The External ID an integration adds to an object (a new org has none), through the Tooling API. */
+const attioId = (object: string) =>
+  createCustomField(sf, `${object}.Attio_Id__c`, { type: "Text", length: 36, externalId: true, unique: true });
 
 /** Every reference path must exist with a compatible type; the emulator may return more (excerpts). */
 function coversExcerpt(actual: Skeleton, excerpt: Skeleton): string[] {
@@ -82,6 +91,7 @@ describe("Salesforce emulator: structure matches recorded Salesforce payloads", 
     expect(failed.status).toBe(200);
     expect(failure[0].errors[0].statusCode).toBe("INVALID_CROSS_REFERENCE_KEY");
     expect(compareSkeletons(skeletonOf(failure), referenceSkeleton("sf-collections-error"))).toEqual([]);
+    await attioId("Contact");
     const insert = await call("/sobjects/Contact/Attio_Id__c/7d0c9a52", "PATCH", { LastName: "Okoro" });
     expect(insert.status).toBe(201);
     expect(insert.headers.get("location")).toMatch(/^\/services\/data\/v62\.0\/sobjects\/Contact\/003\w{15}$/);
@@ -195,6 +205,17 @@ describe("Salesforce emulator: behaviour", () => {
     expect((await json(await call("/sobjects/Account", "POST", { Name: "X", IsDeleted: true })))[0].errorCode).toBe(
       "INVALID_FIELD_FOR_INSERT_UPDATE",
     );
+    await createCustomObject(sf, "Project__c", {
+      label: "Project",
+      pluralLabel: "Projects",
+      nameField: { type: "Text", label: "Project Name" },
+      deploymentStatus: "Deployed",
+      sharingModel: "ReadWrite",
+    });
+    await createCustomField(sf, "Project__c.Status__c", {
+      type: "Picklist",
+      valueSet: picklistValueSet(["Planned", "Active", "Done"], { restricted: true }),
+    });
     expect((await json(await call("/sobjects/Project__c", "POST", { Status__c: "Someday" })))[0].errorCode).toBe(
       "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
     );
@@ -228,6 +249,7 @@ describe("Salesforce emulator: behaviour", () => {
   });
 
   it("upserts by external id through collections and retrieves by ids", async () => {
+    await attioId("Account");
     const result = await json(
       await call("/composite/sobjects/Account/Attio_Id__c", "PATCH", {
         allOrNone: false,
@@ -377,6 +399,7 @@ describe("Salesforce emulator: behaviour", () => {
     await call(`/sobjects/Account/${b}`, "DELETE");
     expect(await soql("SELECT Name FROM Account WHERE Website = 'https://b.example'")).toEqual([]);
     expect(await soql("SELECT Name FROM Account WHERE Website = 'https://b.example'", true)).toEqual(["B"]);
+    await attioId("Account");
     await call(`/sobjects/Account/${a}`, "PATCH", { Attio_Id__c: "attio-1" });
     const clash = await json(await call("/sobjects/Account", "POST", { Name: "D", Attio_Id__c: "ATTIO-1" }));
     expect(clash[0]).toMatchObject({ errorCode: "DUPLICATE_VALUE" });
@@ -387,10 +410,14 @@ describe("Salesforce emulator: behaviour", () => {
   it("ORDER BY Id agrees with Id > '...': keyset paging visits every record once", async () => {
     await control("seed", { dataset: "generated", count: 1500, objects: ["people"] });
     const seen = new Set<string>();
-    let cursor = { stamp: "1970-01-01T00:00:00Z", id: "" };
+    // The first page has no Id clause: `Id > ''` is not a valid filter (INVALID_QUERY_FILTER_OPERATOR).
+    let cursor: { stamp: string; id: string } | null = null;
     for (let page = 0; page < 20; page++) {
-      const stamp = cursor.stamp.replace("+0000", "Z");
-      const soql = `SELECT Id, SystemModstamp FROM Contact WHERE (SystemModstamp > ${stamp} OR (SystemModstamp = ${stamp} AND Id > '${cursor.id}')) ORDER BY SystemModstamp, Id LIMIT 200`;
+      const stamp = cursor?.stamp.replace("+0000", "Z");
+      const after = cursor
+        ? `(SystemModstamp > ${stamp} OR (SystemModstamp = ${stamp} AND Id > '${cursor.id}'))`
+        : "SystemModstamp >= 1970-01-01T00:00:00Z";
+      const soql = `SELECT Id, SystemModstamp FROM Contact WHERE ${after} ORDER BY SystemModstamp, Id LIMIT 200`;
       const rows: { Id: string; SystemModstamp: string }[] = (
         await json(await call(`/query?q=${encodeURIComponent(soql)}`))
       ).records;
