@@ -25,7 +25,15 @@ const MergeSchema = z.object({
   member_email: z.string().optional(),
 });
 const ConfigSchema = z.object({
-  rate_limits: z.object({ read: z.number().int().min(1), write: z.number().int().min(1) }).optional(),
+  rate_limits: z
+    .object({
+      read: z.number().int().min(1),
+      write: z.number().int().min(1),
+      merge: z.number().int().min(1).optional(),
+    })
+    .optional(),
+  /** > 0: merges answer 202 and the merged record reads as `merge_in_progress` for this many ms. */
+  merge_pending_ms: z.number().int().min(0).max(600_000).optional(),
   system_follow_up_ms: z.number().int().min(0).max(60_000).optional(),
   retry_base_ms: z.number().int().min(0).max(600_000).optional(),
   max_attempts: z.number().int().min(1).max(20).optional(),
@@ -105,7 +113,12 @@ export async function handleAttioControl(emulator: AttioEmulator, request: Emula
       return ok(emulator.faults.configure(body));
     case "PUT /__control/config": {
       const input = ConfigSchema.parse(body);
-      if (input.rate_limits) emulator.limiter.limits = input.rate_limits;
+      if (input.rate_limits) {
+        const { read, write, merge } = input.rate_limits;
+        emulator.limiter.limits = { read, write };
+        if (merge !== undefined) emulator.mergeLimiter.limits = { read: merge, write: merge };
+      }
+      if (input.merge_pending_ms !== undefined) emulator.mergePendingMs = input.merge_pending_ms;
       if (input.system_follow_up_ms !== undefined)
         emulator.webhooks.configure({ systemFollowUpMs: input.system_follow_up_ms });
       if (input.retry_base_ms !== undefined) emulator.deliverer.configure({ retryBaseMs: input.retry_base_ms });

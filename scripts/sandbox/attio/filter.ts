@@ -28,7 +28,7 @@ export function matchesFilter(object: ObjectDef, record: StoredRecord, filter: u
       throw filterError("path filters are not supported by the sandbox");
     } else {
       const attribute = findAttribute(object, key);
-      if (!attribute) throw filterError(`Unknown attribute slug/ID "${key}".`);
+      if (!attribute || attribute.archived) throw filterError(`Unknown attribute slug/ID "${key}".`);
       if (!matchesAttribute(attribute, record.values.get(attribute.slug) ?? [], condition)) return false;
     }
   }
@@ -134,7 +134,7 @@ function compileUnion(object: ObjectDef, parts: unknown[]): EqualityUnion | null
     wanted.add(value.toLowerCase());
   }
   const attribute = slug === undefined ? undefined : findAttribute(object, slug);
-  if (!attribute) return null;
+  if (!attribute || attribute.archived) return null;
   const field = defaultField(attribute);
   return {
     matches: (record) =>
@@ -236,7 +236,7 @@ export function sortRecords(object: ObjectDef, records: StoredRecord[], sorts: u
       throw invalid("validation_type", "each sort needs {direction, attribute}; path sorts are not supported");
     }
     const attribute = findAttribute(object, sort.attribute);
-    if (!attribute) throw filterError(`Unknown attribute slug/ID "${sort.attribute}".`);
+    if (!attribute || attribute.archived) throw filterError(`Unknown attribute slug/ID "${sort.attribute}".`);
     const field = typeof sort.field === "string" ? sort.field : defaultField(attribute);
     return { attribute, field, sign: sort.direction === "desc" ? -1 : 1 };
   });

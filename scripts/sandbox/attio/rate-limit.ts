@@ -12,8 +12,11 @@ export class RateLimiter {
     private now: () => number = Date.now,
   ) {}
 
-  /** `null` when the request may proceed, else the time from which a retry will be accepted. */
-  take(kind: RequestKind): Date | null {
+  /**
+   * `null` when the request may proceed, else the time from which a retry will be accepted.
+   * `commit: false` only asks, for a request that another window may still refuse.
+   */
+  take(kind: RequestKind, commit = true): Date | null {
     const now = this.now();
     const window = this.stamps[kind];
     while (window.length > 0 && (window[0] ?? 0) <= now - 1000) window.shift();
@@ -22,7 +25,7 @@ export class RateLimiter {
       // Retry-After is an HTTP date with one-second resolution: round up so the retry is not early.
       return new Date(Math.ceil(freeAt / 1000) * 1000);
     }
-    window.push(now);
+    if (commit) window.push(now);
     return null;
   }
 

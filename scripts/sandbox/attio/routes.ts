@@ -1,17 +1,25 @@
+import { z } from "zod";
 import type { EmulatorReply, EmulatorRequest } from "../shared/http.ts";
 import { parseJson, segments } from "../shared/http.ts";
-import { AttioError, invalid, notFound } from "./errors.ts";
+import { type AttioError, invalid, notFound } from "./errors.ts";
 import { matchesFilter, sortRecords } from "./filter.ts";
-import type { AttributeDef, ObjectDef } from "./schema.ts";
-import type { AttioStore, RecordEvent } from "./store.ts";
+import type { ObjectDef } from "./schema.ts";
+import { createObject, handleAttributes, objectJson, parseBody } from "./schema-api.ts";
+import type { AttioEvent, AttioStore } from "./store.ts";
 import type { AttioWebhooks } from "./webhooks.ts";
+
+export interface ApiOptions {
+  /** > 0: merges answer 202 and the merged record is `merge_in_progress` for this long. */
+  mergePendingMs: number;
+}
 
 /** The REST v2 surface. `dispatch` receives the events of every successful write. */
 export function handleApi(
   request: EmulatorRequest,
   store: AttioStore,
   webhooks: AttioWebhooks,
-  dispatch: (events: RecordEvent[]) => void,
+  dispatch: (events: AttioEvent[]) => void,
+  options: ApiOptions = { mergePendingMs: 0 },
 ): EmulatorReply {
   const parts = segments(request.path);
   const method = request.method;
@@ -48,11 +56,12 @@ export function handleApi(
   if (resource === "objects") {
     if (a === undefined && method === "GET")
       return ok({ data: store.objects.map((object) => objectJson(store, object)) });
+    if (a === undefined && method === "POST") return createObject(store, body);
     if (a === undefined) throw notFoundRoute(request);
     const object = store.object(a);
     if (b === undefined && method === "GET") return ok({ data: objectJson(store, object) });
-    if (b === "attributes") return attributes(store, object, parts.slice(4), method);
-    if (b === "records") return records(request, store, object, c, parts.length, body, dispatch);
+    if (b === "attributes") return handleAttributes(request, store, object, parts.slice(4), body, dispatch);
+    if (b === "records") return records(request, store, object, c, parts.length, body, dispatch, options);
   }
   throw notFoundRoute(request);
 }
@@ -64,10 +73,24 @@ function records(
   recordId: string | undefined,
   depth: number,
   body: unknown,
-  dispatch: (events: RecordEvent[]) => void,
+  dispatch: (events: AttioEvent[]) => void,
+  options: ApiOptions,
 ): EmulatorReply {
   const method = request.method;
   if (recordId === "query" && method === "POST" && depth === 5) return ok({ data: query(store, object, body) });
+  if (recordId === "merge" && method === "POST" && depth === 5) {
+    const { data } = parseBody(MergeBody, body);
+    const pending = options.mergePendingMs;
+    const merged = store.mergeIntoNew(
+      object.slug,
+      data.primary_record_id,
+      data.secondary_record_id,
+      store.apiActor,
+      pending,
+    );
+    dispatch(merged.events);
+    return { status: pending > 0 ? 202 : 200, body: { data: { new_record_id: merged.newRecordId } } };
+  }
   if (recordId === undefined && method === "POST") {
     const result = store.create(object.slug, valuesOf(body), store.apiActor);
     dispatch(result.events);
@@ -81,7 +104,7 @@ function records(
     return ok({ data: store.serialize(object, result.record) });
   }
   if (recordId !== undefined && depth === 5) {
-    if (method === "GET") return ok({ data: store.serialize(object, store.get(object, recordId)) });
+    if (method === "GET") return ok({ data: store.serialize(object, store.get(object, recordId, "read")) });
     if (method === "PATCH" || method === "PUT") {
       const mode = method === "PATCH" ? "append" : "overwrite";
       const result = store.update(object.slug, recordId, valuesOf(body), store.apiActor, mode);
@@ -123,37 +146,10 @@ function query(store: AttioStore, object: ObjectDef, body: unknown): unknown[] {
   return ordered.slice(offset, offset + limit).map((record) => store.serialize(object, record));
 }
 
-function attributes(store: AttioStore, object: ObjectDef, rest: string[], method: string): EmulatorReply {
-  if (method !== "GET") throw new AttioError(405, "invalid_request_error", "method_not_allowed", "Method not allowed.");
-  const [slug, sub] = rest;
-  if (slug === undefined)
-    return ok({ data: object.attributes.map((attribute) => attributeJson(store, object, attribute)) });
-  const attribute = store.attribute(object, slug);
-  if (!attribute) throw notFound(`Attribute with slug/ID "${slug}" not found.`);
-  if (sub === undefined) return ok({ data: attributeJson(store, object, attribute) });
-  const id = { workspace_id: store.workspace.id, object_id: object.id, attribute_id: attribute.id };
-  if (sub === "options" && attribute.type === "select") {
-    return ok({
-      data: attribute.options.map((option) => ({
-        id: { ...id, option_id: option.id },
-        title: option.title,
-        is_archived: false,
-      })),
-    });
-  }
-  if (sub === "statuses" && attribute.type === "status") {
-    return ok({
-      data: attribute.options.map((option) => ({
-        id: { ...id, status_id: option.id },
-        title: option.title,
-        is_archived: false,
-        target_time_in_status: null,
-        celebration_enabled: option.title.startsWith("Won"),
-      })),
-    });
-  }
-  throw notFound(`Attribute "${slug}" has no ${sub}.`);
-}
+/** `POST /v2/objects/{object}/records/merge` body (docs "merge two records"). */
+const MergeBody = z.object({
+  data: z.object({ primary_record_id: z.string(), secondary_record_id: z.string() }),
+});
 
 function valuesOf(body: unknown): unknown {
   const data = (body as { data?: { values?: unknown } } | undefined)?.data;
@@ -196,60 +192,6 @@ function memberJson(store: AttioStore, id: string): unknown {
     email_address: member.email,
     access_level: member.accessLevel,
     created_at: member.createdAt,
-  };
-}
-
-function objectJson(store: AttioStore, object: ObjectDef): unknown {
-  return {
-    id: { workspace_id: store.workspace.id, object_id: object.id },
-    api_slug: object.slug,
-    singular_noun: object.singular,
-    plural_noun: object.plural,
-    created_at: object.createdAt,
-  };
-}
-
-export function attributeJson(store: AttioStore, object: ObjectDef, attribute: AttributeDef): unknown {
-  let relationship: unknown = null;
-  if (attribute.inverse) {
-    const other = store.objects.find((candidate) => candidate.slug === attribute.inverse?.object);
-    const inverse = other ? store.attribute(other, attribute.inverse.attribute) : undefined;
-    if (other && inverse) {
-      relationship = {
-        id: { workspace_id: store.workspace.id, object_id: other.id, attribute_id: inverse.id },
-        object_slug: other.slug,
-        title: inverse.title,
-        api_slug: inverse.slug,
-        is_multiselect: inverse.multiselect,
-      };
-    }
-  }
-  const allowed = attribute.targets
-    .map((slug) => store.objects.find((candidate) => candidate.slug === slug)?.id)
-    .filter((id): id is string => id !== undefined);
-  return {
-    id: { workspace_id: store.workspace.id, object_id: object.id, attribute_id: attribute.id },
-    title: attribute.title,
-    description: null,
-    api_slug: attribute.slug,
-    type: attribute.type,
-    is_system_attribute: attribute.system || !attribute.writable,
-    is_writable: attribute.writable,
-    is_required: attribute.required,
-    is_unique: attribute.unique,
-    is_multiselect: attribute.multiselect,
-    is_default_value_enabled: false,
-    is_archived: false,
-    default_value: null,
-    relationship,
-    created_at: attribute.createdAt,
-    config: {
-      currency: {
-        default_currency_code: attribute.currencyCode,
-        display_type: attribute.currencyCode ? "symbol" : null,
-      },
-      record_reference: { allowed_object_ids: attribute.type === "record-reference" ? allowed : null },
-    },
   };
 }
 

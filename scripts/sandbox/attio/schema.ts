@@ -19,28 +19,47 @@ export type AttributeType =
   | "interaction"
   | "personal-name";
 
+/** A select option or a status (the `select-option` and `status` schemas of the OpenAPI spec). */
 export interface OptionDef {
   id: string;
   title: string;
+  archived: boolean;
+  /** Statuses only. */
+  celebrationEnabled: boolean;
+  /** Statuses only: an ISO 8601 duration, or null. */
+  targetTimeInStatus: string | null;
 }
+
+/** An attribute's default value, as `POST /v2/objects/{object}/attributes` takes it. */
+export type DefaultValue =
+  | { type: "dynamic"; template: string }
+  | { type: "static"; template: Array<Record<string, unknown>> }
+  | null;
 
 export interface AttributeDef {
   id: string;
   slug: string;
   title: string;
+  description: string | null;
   type: AttributeType;
+  /** record_id, created_at, created_by: nobody writes these, not even Attio's enrichment. */
   system: boolean;
+  /** Made through the API (is_system_attribute: false). Attio's own attributes are system-defined. */
+  custom: boolean;
   writable: boolean;
   required: boolean;
   unique: boolean;
   multiselect: boolean;
+  archived: boolean;
   /** Select options or statuses. */
   options: OptionDef[];
   currencyCode: string | null;
+  currencyDisplay: string | null;
   /** Object slugs a record-reference may point at. */
   targets: string[];
   /** The attribute on the target object that mirrors this one (two-way relationship). */
   inverse: { object: string; attribute: string } | null;
+  defaultValue: DefaultValue;
   createdAt: string;
 }
 
@@ -107,6 +126,11 @@ const ref = (targets: string[], inverse?: [string, string]): Partial<AttributeDe
   inverse: inverse ? { object: inverse[0], attribute: inverse[1] } : null,
 });
 
+/**
+ * A new workspace's objects: people and companies, with deals and users enabled. Nothing custom:
+ * custom objects, attributes, options and statuses exist only once a test, the sandbox or a user
+ * creates them through the API (`schema-api.ts`, `provision.ts`).
+ */
 export const OBJECT_SPECS: Array<{ slug: string; singular: string; plural: string; attributes: Spec[] }> = [
   {
     slug: "people",
@@ -187,7 +211,7 @@ export const OBJECT_SPECS: Array<{ slug: string; singular: string; plural: strin
           ],
         },
       ],
-      ["funding_raised_usd", "currency", "", { currencyCode: "USD" }],
+      ["funding_raised_usd", "currency", "", { currencyCode: "USD", currencyDisplay: "symbol" }],
       ["foundation_date", "date", ""],
       [
         "employee_range",
@@ -208,10 +232,12 @@ export const OBJECT_SPECS: Array<{ slug: string; singular: string; plural: strin
     plural: "Deals",
     attributes: [
       ...SYSTEM_HEAD,
+      // Exactly the standard set (docs "standard objects: deals", recorded deals query): a close date,
+      // a source or a probability are custom attributes a workspace adds through the API.
       ["name", "text", "wr"],
-      ["stage", "status", "wr", { optionTitles: ["Lead", "In Progress", "Won 🎉", "Lost"] }],
-      ["owner", "actor-reference", "wr"],
-      ["value", "currency", "w", { currencyCode: "USD" }],
+      ["stage", "status", "wr", { title: "Deal stage", optionTitles: ["Lead", "In Progress", "Won 🎉", "Lost"] }],
+      ["owner", "actor-reference", "wr", { title: "Deal owner" }],
+      ["value", "currency", "w", { title: "Deal value", currencyCode: "USD", currencyDisplay: "symbol" }],
       ["associated_people", "record-reference", "wm", ref(["people"], ["people", "associated_deals"])],
       ["associated_company", "record-reference", "w", ref(["companies"], ["companies", "associated_deals"])],
       ...SYSTEM_TAIL,
@@ -223,26 +249,11 @@ export const OBJECT_SPECS: Array<{ slug: string; singular: string; plural: strin
     plural: "Users",
     attributes: [
       ...SYSTEM_HEAD,
-      ["user_id", "text", "wu"],
-      ["primary_email_address", "email-address", "wu"],
+      // Both required and unique (docs "standard objects: users").
+      ["user_id", "text", "wur"],
+      ["primary_email_address", "email-address", "wur"],
       ["person", "record-reference", "w", ref(["people"], ["people", "associated_users"])],
       ["workspace", "record-reference", "wm", ref(["workspaces"])],
-      ...SYSTEM_TAIL,
-    ],
-  },
-  {
-    // A user-defined object, as a workspace would add: it has a unique attribute so it can be asserted.
-    slug: "projects",
-    singular: "Project",
-    plural: "Projects",
-    attributes: [
-      ...SYSTEM_HEAD,
-      ["name", "text", "wr"],
-      ["project_code", "text", "wu"],
-      ["status", "select", "w", { optionTitles: ["Planned", "Active", "Done"] }],
-      ["company", "record-reference", "w", ref(["companies"])],
-      ["budget", "currency", "w", { currencyCode: "USD" }],
-      ["start_date", "date", "w"],
       ...SYSTEM_TAIL,
     ],
   },
@@ -269,23 +280,41 @@ export function buildAttribute(
   return {
     id: random.uuid(),
     slug,
-    title: slug
-      .split("_")
-      .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
-      .join(" "),
+    // Attio titles are in sentence case: "Email addresses" (recorded GET /v2/objects/people/attributes).
+    title: sentenceCase(slug),
     type,
     system: flags.includes("s"),
     writable: flags.includes("w"),
     required: flags.includes("r"),
     unique: flags.includes("u"),
     multiselect: flags.includes("m"),
-    options: (optionTitles ?? []).map((title) => ({ id: random.uuid(), title })),
+    description: null,
+    custom: false,
+    archived: false,
+    options: (optionTitles ?? []).map((title) => newOption(random.uuid(), title)),
     currencyCode: null,
+    currencyDisplay: null,
     targets: [],
     inverse: null,
+    defaultValue: null,
     createdAt,
     ...rest,
   };
+}
+
+function sentenceCase(slug: string): string {
+  const words = slug.split("_");
+  return words.map((word, i) => (i === 0 ? word.charAt(0).toUpperCase() + word.slice(1) : word)).join(" ");
+}
+
+export function newOption(id: string, title: string): OptionDef {
+  // The recorded deal's "Won 🎉" status has celebration_enabled false: no status starts with it on.
+  return { id, title, archived: false, celebrationEnabled: false, targetTimeInStatus: null };
+}
+
+/** The attributes every object has, custom ones included (docs "standard objects": record_id, created_at, created_by). */
+export function systemAttributes(random: SeededRandom, createdAt: string): AttributeDef[] {
+  return [...SYSTEM_HEAD, ...SYSTEM_TAIL].map((spec) => buildAttribute(spec, random, createdAt));
 }
 
 /** Attio's timestamps carry nanosecond precision: `2026-05-15T21:49:04.642000000Z`. */

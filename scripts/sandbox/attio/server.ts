@@ -7,7 +7,7 @@ import { handleAttioControl } from "./control.ts";
 import { AttioError, rateLimited, unauthorized } from "./errors.ts";
 import { httpDate, RateLimiter, type RequestKind } from "./rate-limit.ts";
 import { handleApi } from "./routes.ts";
-import { AttioStore, type RecordEvent } from "./store.ts";
+import { type AttioEvent, AttioStore, isRecordEvent } from "./store.ts";
 import { AttioWebhooks } from "./webhooks.ts";
 
 export interface AttioEmulatorOptions {
@@ -21,6 +21,10 @@ export interface AttioEmulatorOptions {
   deliveryTimeoutMs?: number;
   systemFollowUpMs?: number;
   rateLimits?: { read: number; write: number };
+  /** Requests per second to the merge endpoint ("rate limited to 5 requests per second"). */
+  mergeRateLimit?: number;
+  /** > 0: merges answer 202 and the merged record reads as `merge_in_progress` for this long. */
+  mergePendingMs?: number;
 }
 
 export interface AttioStats {
@@ -60,6 +64,9 @@ export class AttioEmulator {
   readonly webhooks: AttioWebhooks;
   readonly faults: Faults;
   readonly limiter: RateLimiter;
+  /** The merge endpoint's own limit, on top of the write limit; only its `write` window is used. */
+  readonly mergeLimiter: RateLimiter;
+  mergePendingMs: number;
   readonly deliverer: Deliverer;
   readonly apiKey: string;
   stats: AttioStats = emptyStats();
@@ -72,6 +79,9 @@ export class AttioEmulator {
     this.store = new AttioStore(this.seed);
     this.faults = new Faults(this.seed);
     this.limiter = new RateLimiter(options.rateLimits ?? { read: 100, write: 25 });
+    const merges = options.mergeRateLimit ?? 5;
+    this.mergeLimiter = new RateLimiter({ read: merges, write: merges });
+    this.mergePendingMs = options.mergePendingMs ?? 0;
     this.deliverer = new Deliverer({
       maxAttempts: options.maxAttempts ?? 11,
       retryBaseMs: options.retryBaseMs ?? 1000,
@@ -113,10 +123,11 @@ export class AttioEmulator {
     if (!keepWebhooks) this.webhooks.reset();
     this.faults.reset();
     this.limiter.reset();
+    this.mergeLimiter.reset();
     this.stats = emptyStats();
   }
 
-  dispatch(events: RecordEvent[]): void {
+  dispatch(events: AttioEvent[]): void {
     if (events.length === 0) return;
     this.stats.webhookEvents += events.length;
     this.webhooks.dispatch(events);
@@ -151,7 +162,12 @@ export class AttioEmulator {
         request.method === "GET" || (request.method === "POST" && request.path.endsWith("/records/query"))
           ? "read"
           : "write";
-      const retryAt = this.limiter.take(kind);
+      const merge = request.method === "POST" && /^\/v2\/objects\/[^/]+\/records\/merge\/?$/.test(request.path);
+      // A merge must pass both its own window and the write window; a refused request counts in neither.
+      const retryAt =
+        (merge ? this.mergeLimiter.take("write", false) : null) ??
+        this.limiter.take(kind) ??
+        (merge ? this.mergeLimiter.take("write") : null);
       if (retryAt) {
         this.stats.overLimit[kind]++;
         return this.refuse(retryAt);
@@ -164,10 +180,16 @@ export class AttioEmulator {
         return new AttioError(fault.status, "invalid_request_error", "internal_error", "Injected fault.").reply();
       }
       this.stats[kind === "read" ? "reads" : "writes"]++;
-      return handleApi(request, this.store, this.webhooks, (events) => {
-        this.countSyncWrites(events);
-        this.dispatch(events);
-      });
+      return handleApi(
+        request,
+        this.store,
+        this.webhooks,
+        (events) => {
+          this.countSyncWrites(events);
+          this.dispatch(events);
+        },
+        { mergePendingMs: this.mergePendingMs },
+      );
     } catch (err) {
       if (err instanceof AttioError) return err.reply();
       throw err;
@@ -175,9 +197,9 @@ export class AttioEmulator {
   }
 
   /** One API request's events: each record counts once, whatever the number of attributes it changed. */
-  private countSyncWrites(events: RecordEvent[]): void {
+  private countSyncWrites(events: AttioEvent[]): void {
     const seen = new Set<string>();
-    for (const event of events) {
+    for (const event of events.filter(isRecordEvent)) {
       const key = `${event.id.object_id}:${event.id.record_id}`;
       if (seen.has(key)) continue;
       seen.add(key);

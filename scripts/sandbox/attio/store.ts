@@ -1,7 +1,22 @@
 import { SeededRandom } from "../shared/random.ts";
 import { AttioError, invalid, notFound } from "./errors.ts";
-import { type AttributeDef, attioTimestamp, buildObjects, findAttribute, type ObjectDef } from "./schema.ts";
-import { identityOf, parseInput, rootDomain, type ValueContext, type ValueFields } from "./values.ts";
+import {
+  type AttributeDef,
+  attioTimestamp,
+  buildObjects,
+  findAttribute,
+  type ObjectDef,
+  type OptionDef,
+} from "./schema.ts";
+import {
+  addDuration,
+  identityOf,
+  optionFields,
+  parseInput,
+  rootDomain,
+  type ValueContext,
+  type ValueFields,
+} from "./values.ts";
 
 export interface Actor {
   type: "api-token" | "workspace-member" | "system" | "app";
@@ -39,6 +54,20 @@ export interface RecordEvent {
   actor: Actor;
 }
 
+/** A change to an object's attributes (webhook docs "object-attribute.created/updated"). */
+export interface AttributeEvent {
+  event_type: "object-attribute.created" | "object-attribute.updated";
+  id: { workspace_id: string; object_id: string; attribute_id: string };
+  actor: Actor;
+}
+
+/** Every event the emulator delivers to webhooks. */
+export type AttioEvent = RecordEvent | AttributeEvent;
+
+export function isRecordEvent(event: AttioEvent): event is RecordEvent {
+  return event.event_type.startsWith("record.");
+}
+
 /** PATCH appends multiselect values; PUT (by id) overwrites; assert appends only on the matching attribute. */
 export type WriteMode =
   | { kind: "create" }
@@ -66,6 +95,8 @@ export class AttioStore {
   readonly objects: ObjectDef[];
   readonly members: Member[];
   private records = new Map<string, Map<string, StoredRecord>>();
+  /** Records made by a merge that answered 202: id -> when (clock ms) the merge is done. */
+  private mergePending = new Map<string, number>();
   /** `${object}/${attribute}/${identity}` -> record id, for unique attributes. */
   private uniqueIndex = new Map<string, string>();
   private lastMs = 0;
@@ -114,13 +145,30 @@ export class AttioStore {
   }
 
   list(object: ObjectDef): StoredRecord[] {
-    return [...(this.records.get(object.slug)?.values() ?? [])];
+    const all = [...(this.records.get(object.slug)?.values() ?? [])];
+    return this.mergePending.size === 0 ? all : all.filter((record) => !this.merging(record.id));
   }
 
-  get(object: ObjectDef, recordId: string): StoredRecord {
+  /**
+   * A record by id. Records merged away are gone (404 `not_found`); the record a merge is still
+   * building answers 404 `merge_in_progress` to reads and 400 `merge_in_progress` to writes.
+   */
+  get(object: ObjectDef, recordId: string, purpose: "read" | "write" = "read"): StoredRecord {
     const record = this.records.get(object.slug)?.get(recordId);
     if (!record) throw notFound(`Record with ID "${recordId}" not found.`);
+    if (this.merging(recordId)) {
+      const message = `Record with ID "${recordId}" is the result of a merge that is still in progress.`;
+      throw new AttioError(purpose === "read" ? 404 : 400, "invalid_request_error", "merge_in_progress", message);
+    }
     return record;
+  }
+
+  private merging(recordId: string): boolean {
+    const until = this.mergePending.get(recordId);
+    if (until === undefined) return false;
+    if (this.clock() < until) return true;
+    this.mergePending.delete(recordId);
+    return false;
   }
 
   count(): Record<string, number> {
@@ -141,6 +189,87 @@ export class AttioStore {
       recordExists: (object, id) => this.records.get(object)?.has(id) ?? false,
       memberIdByEmail: (email) => this.members.find((member) => member.email === email)?.id,
       memberExists: (id) => this.members.some((member) => member.id === id),
+    };
+  }
+
+  /** An object created through the API: it starts with no records. */
+  addObject(object: ObjectDef): void {
+    this.objects.push(object);
+    this.records.set(object.slug, new Map());
+    this.version++;
+  }
+
+  /** An attribute created through the API, listed before the system attributes that end every object. */
+  addAttribute(object: ObjectDef, attribute: AttributeDef): void {
+    const tail = object.attributes.findIndex((candidate) => candidate.slug === "created_at" && candidate.system);
+    object.attributes.splice(tail === -1 ? object.attributes.length : tail, 0, attribute);
+    this.version++;
+  }
+
+  /** A new api_slug: stored values, unique lookups and the other side of a relationship follow it. */
+  renameAttribute(object: ObjectDef, attribute: AttributeDef, slug: string): void {
+    const before = attribute.slug;
+    if (attribute.unique) this.indexUnique(object, attribute, false);
+    for (const record of this.records.get(object.slug)?.values() ?? []) {
+      const values = record.values.get(before);
+      record.values.delete(before);
+      if (values) record.values.set(slug, values);
+    }
+    attribute.slug = slug;
+    if (attribute.unique) this.indexUnique(object, attribute, true);
+    for (const other of this.objects) {
+      for (const candidate of other.attributes) {
+        if (candidate.inverse?.object === object.slug && candidate.inverse.attribute === before) {
+          candidate.inverse = { object: object.slug, attribute: slug };
+        }
+      }
+    }
+    this.version++;
+  }
+
+  /** Turns uniqueness on or off. As on Attio, it applies to new values only: existing duplicates stay. */
+  setUnique(object: ObjectDef, attribute: AttributeDef, unique: boolean): void {
+    if (attribute.unique === unique) return;
+    if (!unique) this.indexUnique(object, attribute, false);
+    attribute.unique = unique;
+    if (unique) this.indexUnique(object, attribute, true);
+  }
+
+  private indexUnique(object: ObjectDef, attribute: AttributeDef, add: boolean): void {
+    for (const record of this.records.get(object.slug)?.values() ?? []) {
+      for (const value of record.values.get(attribute.slug) ?? []) {
+        const key = `${object.slug}/${attribute.slug}/${identityOf(attribute, value.fields)}`;
+        if (add) {
+          if (!this.uniqueIndex.has(key)) this.uniqueIndex.set(key, record.id);
+        } else if (this.uniqueIndex.get(key) === record.id) this.uniqueIndex.delete(key);
+      }
+    }
+  }
+
+  /** A select option or status was renamed or (un)archived: values that hold it show the change. */
+  refreshOption(object: ObjectDef, attribute: AttributeDef, option: OptionDef): void {
+    const key = attribute.type === "status" ? "status" : "option";
+    const idKey = attribute.type === "status" ? "status_id" : "option_id";
+    const fields = optionFields(this.workspace.id, object, attribute, option);
+    for (const record of this.records.get(object.slug)?.values() ?? []) {
+      for (const value of record.values.get(attribute.slug) ?? []) {
+        const held = value.fields[key] as { id: Record<string, string> } | undefined;
+        if (held?.id[idKey] === option.id) value.fields = fields;
+      }
+    }
+    this.version++;
+  }
+
+  attributeEvent(
+    type: AttributeEvent["event_type"],
+    object: ObjectDef,
+    attribute: AttributeDef,
+    actor: Actor,
+  ): AttributeEvent {
+    return {
+      event_type: type,
+      id: { workspace_id: this.workspace.id, object_id: object.id, attribute_id: attribute.id },
+      actor,
     };
   }
 
@@ -173,7 +302,7 @@ export class AttioStore {
       throw invalid("multiple_match_results", `Multiple records match the value of "${attribute.slug}".`);
     }
     const [existing] = [...matches];
-    const record = existing ? this.get(object, existing) : null;
+    const record = existing ? this.get(object, existing, "write") : null;
     return this.write(
       object,
       record,
@@ -192,7 +321,7 @@ export class AttioStore {
     enrich = false,
   ): WriteResult {
     const object = this.object(objectSlug);
-    const record = this.get(object, recordId);
+    const record = this.get(object, recordId, "write");
     const parsed = this.parseValues(object, input, enrich);
     return this.write(object, record, parsed, actor, { kind: mode });
   }
@@ -247,10 +376,124 @@ export class AttioStore {
     return [merged, ...deleted.filter(elsewhere), ...written.filter(elsewhere)];
   }
 
+  /**
+   * `POST /v2/objects/{object}/records/merge` (docs "merge two records"): a new record gets both
+   * originals' values, the primary's where both have one and, for multiselect attributes, the
+   * values of both (primary first) so that no email address or domain is lost. Both originals are
+   * gone afterwards (404 on any read or write; a repeat of the merge is a 404). Records that
+   * referenced either original reference the new record. Two `record.merged` events name the new
+   * record in `id.record_id` and one original each in `duplicate_record_id`; the docs mention no
+   * `record.created` for the new record, so none is sent. `pendingMs` > 0 emulates a merge answered
+   * with 202: the new record answers `merge_in_progress` until then.
+   */
+  mergeIntoNew(
+    objectSlug: string,
+    primaryId: string,
+    secondaryId: string,
+    actor: Actor,
+    pendingMs = 0,
+  ): { newRecordId: string; events: RecordEvent[] } {
+    const object = this.object(objectSlug);
+    if (primaryId === secondaryId) {
+      throw invalid("self_merge", `Cannot merge record with ID "${primaryId}" with itself.`);
+    }
+    const primary = this.get(object, primaryId, "write");
+    const secondary = this.get(object, secondaryId, "write");
+    const originals = new Set([primary.id, secondary.id]);
+    const newId = this.random.uuid();
+    const repoint = (value: StoredValue): StoredValue =>
+      value.fields.target_object === object.slug && originals.has(String(value.fields.target_record_id))
+        ? { ...value, fields: { ...value.fields, target_record_id: newId } }
+        : value;
+    const values = new Map<AttributeDef, StoredValue[]>();
+    for (const attribute of object.attributes) {
+      if (attribute.system) continue;
+      const ours = primary.values.get(attribute.slug) ?? [];
+      const theirs = secondary.values.get(attribute.slug) ?? [];
+      const both = attribute.multiselect ? [...ours, ...theirs] : ours.length > 0 ? ours : theirs;
+      const seen = new Set<string>();
+      const merged = both.map(repoint).filter((value) => {
+        const key = identityOf(attribute, value.fields);
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
+      values.set(attribute, merged);
+    }
+    // The originals let go of their unique values first: the new record takes them.
+    for (const original of [primary, secondary]) {
+      for (const attribute of object.attributes) {
+        if (attribute.unique) this.setValues(object, original, attribute, []);
+      }
+      this.records.get(object.slug)?.delete(original.id);
+    }
+    const now = this.now();
+    const stamp = (fields: ValueFields): StoredValue[] => [{ activeFrom: now, actor, fields }];
+    const record: StoredRecord = { id: newId, object: object.slug, createdAt: now, values: new Map() };
+    record.values.set("record_id", stamp({ value: newId }));
+    record.values.set("created_at", stamp({ value: now }));
+    record.values.set("created_by", stamp({ referenced_actor_type: actor.type, referenced_actor_id: actor.id }));
+    this.records.get(object.slug)?.set(newId, record);
+    for (const [attribute, next] of values) this.setValues(object, record, attribute, next);
+    const events: RecordEvent[] = [primary.id, secondary.id].map((original) => ({
+      ...this.event("record.merged", object, newId, actor),
+      duplicate_object_id: object.id,
+      duplicate_record_id: original,
+    }));
+    this.repointReferences(object, originals, record, actor, events);
+    if (pendingMs > 0) this.mergePending.set(newId, this.clock() + pendingMs);
+    this.version++;
+    return { newRecordId: newId, events };
+  }
+
+  /**
+   * After a merge: every other record that referenced an original references the merged record.
+   * The far side of a two-way relationship keeps the link only where the merged record kept it
+   * (a person merged from two with different companies stays in the team of the primary's one).
+   */
+  private repointReferences(
+    object: ObjectDef,
+    originals: Set<string>,
+    merged: StoredRecord,
+    actor: Actor,
+    events: RecordEvent[],
+  ): void {
+    for (const other of this.objects) {
+      const references = other.attributes.filter((attribute) => attribute.type === "record-reference");
+      if (references.length === 0) continue;
+      for (const record of this.records.get(other.slug)?.values() ?? []) {
+        if (record.id === merged.id) continue;
+        for (const attribute of references) {
+          const before = record.values.get(attribute.slug) ?? [];
+          if (!before.some((value) => pointsAt(value, object.slug, originals))) continue;
+          const inverse = attribute.inverse?.object === object.slug ? attribute.inverse.attribute : undefined;
+          const keep =
+            inverse === undefined ||
+            (merged.values.get(inverse) ?? []).some((value) => value.fields.target_record_id === record.id);
+          const seen = new Set<string>();
+          const next: StoredValue[] = [];
+          for (const value of before) {
+            let kept = value;
+            if (pointsAt(value, object.slug, originals)) {
+              if (!keep) continue;
+              kept = { ...value, fields: { ...value.fields, target_record_id: merged.id } };
+            }
+            const key = identityOf(attribute, kept.fields);
+            if (!seen.has(key)) next.push(kept);
+            seen.add(key);
+          }
+          this.setValues(other, record, attribute, next);
+          events.push(this.event("record.updated", other, record.id, actor, attribute.id));
+        }
+      }
+    }
+  }
+
   /** Attio's read form of a record. */
   serialize(object: ObjectDef, record: StoredRecord): unknown {
     const values: Record<string, unknown[]> = {};
     for (const attribute of object.attributes) {
+      if (attribute.archived) continue;
       values[attribute.slug] = (record.values.get(attribute.slug) ?? []).map((value) => ({
         active_from: value.activeFrom,
         active_until: null,
@@ -277,7 +520,10 @@ export class AttioStore {
     const parsed = new Map<AttributeDef, ValueFields[]>();
     for (const [key, raw] of Object.entries(input)) {
       const attribute = this.attribute(object, key);
-      if (!attribute) throw invalid("value_not_found", `Cannot find attribute with slug/ID "${key}".`);
+      // Archived attributes cannot be written until they are restored.
+      if (!attribute || attribute.archived) {
+        throw invalid("value_not_found", `Cannot find attribute with slug/ID "${key}".`);
+      }
       if (!attribute.writable && !(enrich && !attribute.system && attribute.type !== "interaction")) {
         throw invalid("system_edit_unauthorized", `Cannot update a System attribute ("${attribute.slug}").`);
       }
@@ -294,12 +540,18 @@ export class AttioStore {
     mode: WriteMode,
   ): WriteResult {
     const recordId = existing?.id ?? this.random.uuid();
+    if (mode.kind === "create") this.applyDefaults(object, parsed, actor);
     this.checkUnique(object, recordId, parsed);
-    if (mode.kind === "create") {
-      for (const attribute of object.attributes) {
-        if (attribute.required && (parsed.get(attribute)?.length ?? 0) === 0) {
-          throw invalid("missing_value", `Required value for attribute with ID "${attribute.id}" was not provided.`);
-        }
+    const missing = (attribute: AttributeDef) =>
+      invalid("missing_value", `Required value for attribute with ID "${attribute.id}" was not provided.`);
+    for (const attribute of object.attributes) {
+      if (!attribute.required || attribute.archived) continue;
+      const incoming = parsed.get(attribute);
+      // A new record needs a value; an update may not clear one (PATCH/PUT answer 400 missing_value).
+      if (mode.kind === "create" && (incoming?.length ?? 0) === 0) throw missing(attribute);
+      if (mode.kind !== "create" && incoming !== undefined && incoming.length === 0) {
+        const appended = attribute.multiselect && mode.kind === "append";
+        if (!appended || (existing?.values.get(attribute.slug)?.length ?? 0) === 0) throw missing(attribute);
       }
     }
     const now = this.now();
@@ -329,6 +581,26 @@ export class AttioStore {
     }
     if (object.slug === "people") this.linkCompanyByEmail(object, record, events);
     return { record, events, created: !existing };
+  }
+
+  /** Default values (docs "default values"): static templates, or the creating actor, or now + a duration. */
+  private applyDefaults(object: ObjectDef, parsed: Map<AttributeDef, ValueFields[]>, actor: Actor): void {
+    for (const attribute of object.attributes) {
+      const template = attribute.defaultValue;
+      if (!template || attribute.archived || parsed.has(attribute)) continue;
+      if (template.type === "static") {
+        parsed.set(
+          attribute,
+          template.template.map((fields) => ({ ...fields })),
+        );
+      } else if (template.template === "current-user") {
+        parsed.set(attribute, [{ referenced_actor_type: actor.type, referenced_actor_id: actor.id }]);
+      } else {
+        const at = addDuration(this.clock(), template.template);
+        const value = attribute.type === "date" ? new Date(at).toISOString().slice(0, 10) : attioTimestamp(at);
+        parsed.set(attribute, [{ value }]);
+      }
+    }
   }
 
   private checkUnique(object: ObjectDef, recordId: string, parsed: Map<AttributeDef, ValueFields[]>): void {
@@ -489,6 +761,10 @@ function sameValues(attribute: AttributeDef, a: StoredValue[], b: StoredValue[])
       value === other
     );
   });
+}
+
+function pointsAt(value: StoredValue, objectSlug: string, ids: Set<string>): boolean {
+  return value.fields.target_object === objectSlug && ids.has(String(value.fields.target_record_id));
 }
 
 function uniqueDisplay(attribute: AttributeDef, fields: ValueFields): unknown {

@@ -1,5 +1,5 @@
 import { invalid } from "./errors.ts";
-import { type AttributeDef, attioTimestamp, type ObjectDef } from "./schema.ts";
+import { type AttributeDef, attioTimestamp, type ObjectDef, type OptionDef } from "./schema.ts";
 
 /** The type-specific fields of one value in Attio's read form (without active_from & co). */
 export type ValueFields = Record<string, unknown>;
@@ -273,26 +273,56 @@ function parseOption(object: ObjectDef, attribute: AttributeDef, item: unknown, 
   const key = attribute.type === "status" ? "status" : "option";
   const raw = unwrap(item, key);
   if (typeof raw !== "string") throw bad(attribute, `expected an ${key} title or id`);
-  const option = attribute.options.find((candidate) => candidate.title === raw || candidate.id === raw);
+  // Options are never created by a write, and archived ones cannot be chosen.
+  const option = attribute.options.find(
+    (candidate) => !candidate.archived && (candidate.title === raw || candidate.id === raw),
+  );
   if (!option) {
-    throw invalid(
-      "value_not_found",
-      `Cannot find ${attribute.type} attribute with ${attribute.type === "status" ? "status" : "select option"} title "${raw}".`,
-    );
+    // The spec's messages: `Cannot find select attribute with select option title "…"` and
+    // `Cannot find status attribute with status option title "…"`.
+    const noun = attribute.type === "status" ? "status option" : "select option";
+    throw invalid("value_not_found", `Cannot find ${attribute.type} attribute with ${noun} title "${raw}".`);
   }
-  const id = { workspace_id: ctx.workspaceId, object_id: object.id, attribute_id: attribute.id };
+  return optionFields(ctx.workspaceId, object, attribute, option);
+}
+
+/** A select or status value's fields: the option or status as the `select-option`/`status` schemas show it. */
+export function optionFields(
+  workspaceId: string,
+  object: ObjectDef,
+  attribute: AttributeDef,
+  option: OptionDef,
+): ValueFields {
+  const id = { workspace_id: workspaceId, object_id: object.id, attribute_id: attribute.id };
   if (attribute.type === "status") {
     return {
       status: {
         id: { ...id, status_id: option.id },
         title: option.title,
-        is_archived: false,
-        target_time_in_status: null,
-        celebration_enabled: false,
+        is_archived: option.archived,
+        target_time_in_status: option.targetTimeInStatus,
+        celebration_enabled: option.celebrationEnabled,
       },
     };
   }
-  return { option: { id: { ...id, option_id: option.id }, title: option.title, is_archived: false } };
+  return { option: { id: { ...id, option_id: option.id }, title: option.title, is_archived: option.archived } };
+}
+
+/** ISO 8601 durations as the spec's status and default-value fields take them ("P1M", "P0Y0M1DT0H0M0S"). */
+export const ISO_DURATION =
+  /^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+(?:[.,]\d+)?)H)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)S)?)?$/;
+
+/** `ms` plus an ISO 8601 duration, in UTC calendar terms. */
+export function addDuration(ms: number, duration: string): number {
+  const match = ISO_DURATION.exec(duration);
+  if (!match) throw new Error(`not an ISO 8601 duration: ${duration}`);
+  const [, years, months, weeks, days, hours, minutes, seconds] = match.map((part) =>
+    Number((part ?? "0").replace(",", ".")),
+  );
+  const date = new Date(ms);
+  date.setUTCFullYear(date.getUTCFullYear() + (years ?? 0), date.getUTCMonth() + (months ?? 0));
+  date.setUTCDate(date.getUTCDate() + (weeks ?? 0) * 7 + (days ?? 0));
+  return date.getTime() + ((hours ?? 0) * 3600 + (minutes ?? 0) * 60 + (seconds ?? 0)) * 1000;
 }
 
 function parseReference(attribute: AttributeDef, item: unknown, ctx: ValueContext): ValueFields {

@@ -5,7 +5,7 @@ import type { Faults } from "../shared/faults.ts";
 import type { SeededRandom } from "../shared/random.ts";
 import { invalid, notFound } from "./errors.ts";
 import { attioTimestamp } from "./schema.ts";
-import type { RecordEvent } from "./store.ts";
+import type { AttioEvent, RecordEvent } from "./store.ts";
 
 export const EVENT_TYPES = [
   "call-recording.created",
@@ -143,7 +143,7 @@ export class AttioWebhooks {
   }
 
   /** Sends the events of one write to each subscribed webhook, batched into one delivery. */
-  dispatch(events: RecordEvent[]): void {
+  dispatch(events: AttioEvent[]): void {
     for (const hook of this.hooks) {
       if (hook.status === "inactive") continue;
       const matching = events.filter((event) => hook.subscriptions.some((sub) => subscribed(sub, event)));
@@ -199,7 +199,7 @@ export class AttioWebhooks {
   }
 }
 
-function subscribed(subscription: Subscription, event: RecordEvent): boolean {
+function subscribed(subscription: Subscription, event: AttioEvent): boolean {
   if (subscription.event_type !== event.event_type) return false;
   const filter = subscription.filter;
   if (filter === null) return true;
