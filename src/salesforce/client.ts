@@ -10,6 +10,7 @@ import {
   DEFAULT_BULK_SETTINGS,
   runBulkIngest,
 } from "./bulk.ts";
+import * as soql from "./soql.ts";
 import { getToken, invalidateToken, type TokenSettings } from "./token.ts";
 
 export interface SalesforceClientOptions {
@@ -49,21 +50,6 @@ interface RawSaveResult {
   success: boolean;
   errors?: unknown[];
 }
-
-function selectList(fields: readonly string[]): string {
-  return [...new Set(["Id", "LastModifiedDate", "SystemModstamp", ...fields])].join(", ");
-}
-
-/** Escapes a value for a single-quoted SOQL string literal. */
-export function soqlString(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/'/g, "\\'");
-}
-
-/**
- * Record ids per `Id IN (...)` query: 400 ids URL-encode to about 12,000 characters, well inside
- * the 16,384-byte request line Salesforce accepts (about 800 ids get HTTP 414).
- */
-const IDS_PER_QUERY = 400;
 
 /** Error codes after which the same request can succeed later. */
 const RETRYABLE_CODES = new Set(["UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG"]);
@@ -120,34 +106,43 @@ export class SalesforceClient {
   }
 
   /**
-   * Records by Id with the given fields (plus Id, LastModifiedDate, SystemModstamp), in chunks of
-   * IDS_PER_QUERY ids per SOQL query. Ids that no longer exist are simply absent from the result.
+   * Records by Id with the given fields (plus Id, LastModifiedDate, SystemModstamp), in as few SOQL
+   * queries as the URL length allows (soql.partsByLength). Ids that no longer exist, and strings that
+   * are not Salesforce ids at all (they cannot exist, and Salesforce would refuse the whole query),
+   * are simply absent from the result.
    */
   async retrieve(object: string, ids: readonly string[], fields: readonly string[]): Promise<SfRecordRow[]> {
-    const select = selectList(fields);
+    const valid = [...new Set(ids)].filter(soql.isSalesforceId);
+    const { parts } = soql.partsByLength(valid, (part) => soql.selectByIds(object, fields, part));
     const rows: SfRecordRow[] = [];
-    for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
-      const part = ids.slice(i, i + IDS_PER_QUERY).map((id) => `'${soqlString(id)}'`);
-      rows.push(...(await this.query<SfRecordRow>(`SELECT ${select} FROM ${object} WHERE Id IN (${part.join(", ")})`)));
-    }
+    for (const part of parts) rows.push(...(await this.query<SfRecordRow>(soql.selectByIds(object, fields, part))));
     return rows;
   }
 
-  /** Records whose `field` equals one of `values` (match keys: Email, Website, ...). */
+  /**
+   * Records whose `field` equals one of `values` (match keys: Email, Website, ...). A value too long
+   * for a query of its own cannot be a field value either (fields are at most 255 characters), so it
+   * finds nothing instead of failing the batch.
+   */
   async findBy(
     object: string,
     field: string,
     values: readonly string[],
     fields: readonly string[],
   ): Promise<SfRecordRow[]> {
-    if (values.length === 0) return [];
+    const { parts } = soql.partsByLength([...new Set(values)], (part) =>
+      soql.selectByField(object, field, fields, part),
+    );
     const rows: SfRecordRow[] = [];
-    for (let i = 0; i < values.length; i += 100) {
-      const part = values.slice(i, i + 100).map((v) => `'${soqlString(v)}'`);
-      const soql = `SELECT ${selectList(fields)} FROM ${object} WHERE ${field} IN (${part.join(", ")})`;
-      rows.push(...(await this.query<SfRecordRow>(soql)));
+    for (const part of parts) {
+      rows.push(...(await this.query<SfRecordRow>(soql.selectByField(object, field, fields, part))));
     }
     return rows;
+  }
+
+  /** Every active User with an email (owners are matched to workspace members by email). */
+  async activeUsers(): Promise<{ Id: string; Email: string | null; IsActive?: boolean }[]> {
+    return this.query<{ Id: string; Email: string | null; IsActive?: boolean }>(soql.activeUsers());
   }
 
   /**
@@ -196,18 +191,22 @@ export class SalesforceClient {
     fields: readonly string[],
   ): Promise<SfRecordRow[] | undefined> {
     const { userId } = await getToken(this.options.token);
-    if (!userId) return undefined;
-    const soql = `SELECT ${selectList(fields)} FROM ${object} WHERE SystemModstamp >= ${since} AND LastModifiedById != '${soqlString(userId)}'`;
-    return this.query<SfRecordRow>(soql);
+    if (!userId || !soql.isSalesforceId(userId)) return undefined;
+    return this.query<SfRecordRow>(soql.changedByOthersSince(object, fields, since, userId));
   }
 
   /**
-   * One page of a whole object's match-key field, in Id order after `afterId`: how a job builds its
-   * match index with one query per 2,000 records instead of one per handful of keys.
+   * One page of a whole object's match-key field, in Id order after `afterId` (none on the first
+   * page): how a job builds its match index with one query per 2,000 records.
    */
-  async matchKeyPage(object: string, field: string, afterId: string, limit: number): Promise<SfRecordRow[]> {
-    const soql = `SELECT Id, ${field} FROM ${object} WHERE Id > '${soqlString(afterId)}' ORDER BY Id LIMIT ${limit}`;
-    return this.call(async (conn) => (await conn.query<SfRecordRow>(soql)).records);
+  async matchKeyPage(
+    object: string,
+    field: string,
+    afterId: string | undefined,
+    limit: number,
+  ): Promise<SfRecordRow[]> {
+    const statement = soql.matchKeyPage(object, field, afterId, limit);
+    return this.call(async (conn) => (await conn.query<SfRecordRow>(statement)).records);
   }
 
   /** Deleted records among `ids` (from the Recycle Bin through queryAll), with the merge winner if any. */
@@ -215,13 +214,14 @@ export class SalesforceClient {
     object: string,
     ids: readonly string[],
   ): Promise<{ Id: string; MasterRecordId: string | null }[]> {
+    const valid = [...new Set(ids)].filter(soql.isSalesforceId);
+    const { parts } = soql.partsByLength(valid, (part) => soql.deletedWithMaster(object, part));
     const rows: { Id: string; MasterRecordId: string | null }[] = [];
-    for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
-      const part = ids.slice(i, i + IDS_PER_QUERY).map((id) => `'${soqlString(id)}'`);
-      const soql = `SELECT Id, MasterRecordId FROM ${object} WHERE IsDeleted = true AND Id IN (${part.join(", ")})`;
+    for (const part of parts) {
+      const statement = soql.deletedWithMaster(object, part);
       rows.push(
         ...(await this.call(async (conn) => {
-          const result = await conn.query<{ Id: string; MasterRecordId: string | null }>(soql, { scanAll: true });
+          const result = await conn.query<{ Id: string; MasterRecordId: string | null }>(statement, { scanAll: true });
           return result.records;
         })),
       );
@@ -230,19 +230,16 @@ export class SalesforceClient {
   }
 
   /**
-   * Ids changed at or after a (SystemModstamp, Id) cursor, oldest first, at most `limit`. Ordering by
-   * both columns and resuming after the last Id of equal stamps means records sharing a timestamp
-   * across a page boundary are never skipped.
+   * Ids changed at or after a (SystemModstamp, Id) cursor, oldest first, at most `limit` (see
+   * soql.changedSince). A cursor without an id reads everything at or after its stamp.
    */
   async changedSince(
     object: string,
-    cursor: { stamp: string; id: string },
+    cursor: soql.ModstampCursor,
     limit: number,
   ): Promise<{ Id: string; SystemModstamp: string }[]> {
-    const stamp = cursor.stamp.replace("+0000", "Z");
-    const after = `(SystemModstamp > ${stamp} OR (SystemModstamp = ${stamp} AND Id > '${soqlString(cursor.id)}'))`;
-    const soql = `SELECT Id, SystemModstamp FROM ${object} WHERE ${after} ORDER BY SystemModstamp, Id LIMIT ${limit}`;
-    return this.call(async (conn) => (await conn.query<{ Id: string; SystemModstamp: string }>(soql)).records);
+    const statement = soql.changedSince(object, cursor, limit);
+    return this.call(async (conn) => (await conn.query<{ Id: string; SystemModstamp: string }>(statement)).records);
   }
 
   /** Records deleted between two times (Salesforce keeps this log for about 15 days). */

@@ -8,6 +8,16 @@ import token from "../../fixtures/salesforce/oauth-token-client-credentials.json
 import emptyQuery from "../../fixtures/salesforce/query-contact-by-email-empty.json";
 // The sandbox emulator's RFC 4180 reader/writer, independent of the client's own CSV code.
 import { parseCsv, writeCsv } from "../../scripts/sandbox/salesforce/csv.ts";
+import { SfError } from "../../scripts/sandbox/salesforce/errors.ts";
+import { buildField, type FieldDef, OrgSchema } from "../../scripts/sandbox/salesforce/schema.ts";
+import {
+  parseSoql,
+  type RecordSource,
+  type SoqlQuery,
+  selectRecords,
+  valueAt,
+} from "../../scripts/sandbox/salesforce/soql.ts";
+import type { SfRecord } from "../../scripts/sandbox/salesforce/store.ts";
 
 export const SF_LOGIN = "https://acme.my.salesforce.test";
 export const SF_INSTANCE = token.instance_url;
@@ -62,6 +72,21 @@ type IncomingRequest = {
  * first (Salesforce does not keep the upload order). A job whose CSV has a column `Nope__c` (not a
  * Contact field) ends Failed, every row unprocessed.
  */
+/** The test org: a new org plus the custom fields its describe fixtures show, as an admin adds them. */
+function testOrg(): OrgSchema {
+  const org = new OrgSchema();
+  const add = (object: string, field: FieldDef) => org.sobject(object)?.fields.push(field);
+  add("Contact", buildField("LinkedIn__c", "url", "cun", { length: 255 }));
+  for (const object of ["Account", "Contact", "Opportunity"]) {
+    add(object, buildField("Attio_Id__c", "string", "cunxq", { length: 36 }));
+  }
+  return org;
+}
+
+function asRecord(id: string, fields: Record<string, unknown>, deleted: boolean): SfRecord {
+  return { id, object: "Contact", fields: { ...fields, Id: id, IsDeleted: deleted }, deleted };
+}
+
 export function fakeSalesforce(
   options: {
     rejectCreateWith?: { statusCode: string; message: string };
@@ -77,6 +102,7 @@ export function fakeSalesforce(
   const accessTokenPrefix = options.accessTokenPrefix ?? token.access_token;
   let rejectCreateWith = options.rejectCreateWith;
   const contacts = new Map<string, Record<string, unknown>>();
+  const org = testOrg();
   /** Merge losers (now in the Recycle Bin) and their master. */
   const merged = new Map<string, string>();
   const calls: SalesforceCall[] = [];
@@ -127,6 +153,50 @@ export function fakeSalesforce(
     ...fields,
   });
 
+  /** Contacts as the sandbox's SOQL engine reads records; merge losers are in the Recycle Bin. */
+  const records: RecordSource = {
+    all: (object, includeDeleted = false) => {
+      if (object !== "Contact") return [];
+      const live = [...contacts.entries()].map(([id, fields]) => asRecord(id, fields, false));
+      const binned = includeDeleted
+        ? [...merged.entries()].map(([id, master]) => asRecord(id, { MasterRecordId: master }, true))
+        : [];
+      return [...live, ...binned];
+    },
+    find: (id) => {
+      const fields = contacts.get(id);
+      return fields ? asRecord(id, fields, false) : undefined;
+    },
+  };
+  /**
+   * SOQL through the sandbox emulator's parser and evaluator (scripts/sandbox/salesforce/soql.ts),
+   * which refuse what Salesforce refuses (an Id compared with '', an unknown field, a quoted
+   * dateTime) with Salesforce's error body. Only Contacts are stored; other objects are empty.
+   */
+  const answerQuery = (soql: string, all: boolean) => {
+    let parsed: SoqlQuery;
+    try {
+      parsed = parseSoql(soql, org);
+    } catch (err) {
+      if (err instanceof SfError) {
+        const reply = err.reply();
+        return HttpResponse.json(reply.body as object, { status: reply.status, headers: limitInfo() });
+      }
+      throw err;
+    }
+    const selected = selectRecords(parsed, all, records).map((record) => {
+      const fields: Record<string, unknown> = {};
+      for (const path of parsed.fields) {
+        if (path.target.name !== "Id") fields[path.names.join(".")] = valueAt(record, path, records.find) ?? null;
+      }
+      return row(record.id, fields);
+    });
+    return HttpResponse.json(
+      { ...emptyQuery, totalSize: selected.length, records: selected },
+      { headers: limitInfo() },
+    );
+  };
+
   const handlers = [
     http.post(`${SF_LOGIN}/services/oauth2/token`, async ({ request }) => {
       const form = new URLSearchParams(new TextDecoder().decode(await request.arrayBuffer()));
@@ -160,72 +230,12 @@ export function fakeSalesforce(
       if (!authorized(request)) return unauthorized();
       const hung = hang(request.signal);
       if (hung) return hung;
-      const soql = new URL(request.url).searchParams.get("q") ?? "";
-      // Only Contacts are stored; every other object is an empty org.
-      if (!/ FROM Contact /.test(`${soql} `)) return HttpResponse.json({ ...emptyQuery }, { headers: limitInfo() });
-      const since = /\(SystemModstamp > (\S+) OR \(SystemModstamp = \S+ AND Id > '([^']*)'\)\)/.exec(soql);
-      if (since) {
-        const stamp = Date.parse(since[1] ?? "");
-        const afterId = since[2] ?? "";
-        const limit = Number(/LIMIT (\d+)/.exec(soql)?.[1] ?? 2000);
-        const time = (fields: Record<string, unknown>) =>
-          Date.parse(String(fields.SystemModstamp).replace("+0000", "Z"));
-        const records = [...contacts.entries()]
-          .filter(([id, f]) => time(f) > stamp || (time(f) === stamp && id > afterId))
-          .sort(([a, fa], [b, fb]) => time(fa) - time(fb) || (a < b ? -1 : 1))
-          .slice(0, limit)
-          .map(([id, f]) => row(id, { SystemModstamp: f.SystemModstamp }));
-        return HttpResponse.json({ ...emptyQuery, totalSize: records.length, records }, { headers: limitInfo() });
-      }
-      // A job's match-index page: one field of every record after an Id, in Id order.
-      const page = /^SELECT Id, (\w+) FROM Contact WHERE Id > '([^']*)' ORDER BY Id LIMIT (\d+)$/.exec(soql);
-      if (page) {
-        const [, field = "", afterId = "", limit = "2000"] = page;
-        const records = [...contacts.entries()]
-          .filter(([id]) => id > afterId)
-          .sort(([a], [b]) => (a < b ? -1 : 1))
-          .slice(0, Number(limit))
-          .map(([id, f]) => row(id, { [field]: f[field] ?? null }));
-        return HttpResponse.json({ ...emptyQuery, totalSize: records.length, records }, { headers: limitInfo() });
-      }
-      // What others changed since a job's match index began.
-      const others = /WHERE SystemModstamp >= (\S+) AND LastModifiedById != '([^']*)'$/.exec(soql);
-      if (others) {
-        const [, since = "", user = ""] = others;
-        const selected = (/^SELECT (.*) FROM/.exec(soql)?.[1] ?? "Id").split(",").map((f) => f.trim());
-        const records = [...contacts.entries()]
-          .filter(([, f]) => Date.parse(String(f.SystemModstamp ?? "").replace("+0000", "Z")) >= Date.parse(since))
-          .filter(([, f]) => f.LastModifiedById !== user)
-          .map(([id, f]) =>
-            row(id, Object.fromEntries(selected.filter((n) => n !== "Id").map((n) => [n, f[n] ?? null]))),
-          );
-        return HttpResponse.json({ ...emptyQuery, totalSize: records.length, records }, { headers: limitInfo() });
-      }
-      const where = /WHERE (Id|Email) IN \((.*)\)/.exec(soql);
-      if (!where) throw new Error(`fake Salesforce: unsupported SOQL ${soql}`);
-      const field = where[1] as string;
-      const wanted = [...(where[2] ?? "").matchAll(/'((?:[^'\\]|\\.)*)'/g)].map((m) =>
-        (m[1] ?? "").replace(/\\(.)/g, "$1"),
-      );
-      // Like Salesforce, every selected field is in the row, null when empty.
-      const selected = (/^SELECT (.*) FROM/.exec(soql)?.[1] ?? "Id").split(",").map((f) => f.trim());
-      const records = [...contacts.entries()]
-        .filter(([id, fields]) => wanted.includes(String(field === "Id" ? id : fields[field])))
-        .map(([id, fields]) =>
-          row(id, Object.fromEntries(selected.filter((f) => f !== "Id").map((f) => [f, fields[f] ?? null]))),
-        );
-      return HttpResponse.json({ ...emptyQuery, totalSize: records.length, records }, { headers: limitInfo() });
+      return answerQuery(new URL(request.url).searchParams.get("q") ?? "", false);
     }),
     http.get(`${API}/queryAll`, async ({ request }) => {
       await log(request);
       if (!authorized(request)) return unauthorized();
-      const soql = new URL(request.url).searchParams.get("q") ?? "";
-      if (!/IsDeleted = true AND Id IN/.test(soql)) throw new Error(`fake Salesforce: unsupported queryAll ${soql}`);
-      const wanted = [...soql.matchAll(/'([^']*)'/g)].map((m) => m[1] ?? "");
-      const records = wanted
-        .filter((id) => merged.has(id))
-        .map((id) => ({ ...row(id, {}), MasterRecordId: merged.get(id) ?? null }));
-      return HttpResponse.json({ ...emptyQuery, totalSize: records.length, records }, { headers: limitInfo() });
+      return answerQuery(new URL(request.url).searchParams.get("q") ?? "", true);
     }),
     http.get(`${API}/sobjects/:object/deleted`, async ({ request }) => {
       await log(request);

@@ -54,7 +54,7 @@ function workspace(prefix = "job") {
   attio.addPerson(`${prefix}-p1`, { first: "Ana", last: "Silva", email: `ana@${prefix}.example` });
   attio.addPerson(`${prefix}-p2`, { first: "Ben", last: "Osei", email: `ben@${prefix}.example` });
   attio.addPerson(`${prefix}-p3`, { first: "Cai", last: "Ng", email: `cai@${prefix}.example`, title: "CFO" });
-  sf.contacts.set(`003Hs0000${prefix.toUpperCase()}CAI0AAA`, {
+  sf.contacts.set(`003Hs${prefix.toUpperCase().slice(0, 6).padEnd(6, "0")}CAI0AAA`, {
     LastName: "Ng",
     Email: `cai@${prefix}.example`,
     Title: null,
@@ -110,9 +110,9 @@ describe("/api/v1/sync jobs", () => {
       "ben@job.example",
       "cai@job.example",
     ]);
-    expect(sf.contacts.get("003Hs0000JOBCAI0AAA")?.Title).toBe("CFO");
+    expect(sf.contacts.get("003HsJOB000CAI0AAA")?.Title).toBe("CFO");
     const pair = await db.select().from(idMappings).where(eq(idMappings.attioRecordId, "job-p3")).get();
-    expect(pair?.sfRecordId).toBe("003Hs0000JOBCAI0AAA");
+    expect(pair?.sfRecordId).toBe("003HsJOB000CAI0AAA");
   });
 
   it("reads each Attio record once: the page's listing stands in for the consumer's read", async () => {

@@ -12,7 +12,7 @@ function events(count: number) {
   return Array.from({ length: count }, (_, i) => {
     const event = structuredClone(cdcEvent);
     event.payload.ChangeEventHeader.sequenceNumber = i + 1;
-    event.payload.ChangeEventHeader.recordIds = [`003Hs00001Qw7R${String(i).padStart(2, "0")}AAA`];
+    event.payload.ChangeEventHeader.recordIds = [`003Hs0001Qw7R${String(i).padStart(2, "0")}AAA`];
     event.event.replayId = 48213 + i;
     return event;
   });

@@ -248,14 +248,14 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
       ownContactEvent(sf, contactId, "CREATE", `tx-bundle-${n}`, "bulkapi");
     const [first = "", second = ""] = [...sf.contacts.keys()];
     // A Contact we created whose pair is not stored yet: its echo must wait for the pair.
-    sf.contacts.set("003Hs00000BNDL03AAA", {
+    sf.contacts.set("003Hs0000BNDL03AAA", {
       FirstName: "Cy",
       LastName: "Moss",
       Email: null,
       Phone: null,
       Title: null,
     });
-    const waiting = created(3, "003Hs00000BNDL03AAA");
+    const waiting = created(3, "003Hs0000BNDL03AAA");
     const bundle = {
       kind: "salesforce.changes",
       attempt: 1,
@@ -288,9 +288,9 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
   it("records a bundled event that is still waiting when its deliveries are spent, once, as a failure", async () => {
     setup();
     const event: SalesforceChangeMessage = {
-      ...internalSalesforceMessage("Contact", "003Hs00000BNDL09AAA"),
+      ...internalSalesforceMessage("Contact", "003Hs0000BNDL09AAA"),
       header: {
-        ...internalSalesforceMessage("Contact", "003Hs00000BNDL09AAA").header,
+        ...internalSalesforceMessage("Contact", "003Hs0000BNDL09AAA").header,
         changeType: "CREATE",
         changeOrigin: "com/salesforce/api/bulkapi/62.0;client=attio-sfdc",
         transactionKey: "tx-bundle-9",
@@ -301,7 +301,7 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     };
     const send = vi.spyOn(env.SYNC_QUEUE, "send");
     // Another consumer holds the Contact through the last delivery: the event can only wait.
-    const names = ["salesforce:people:003Hs00000BNDL09AAA"];
+    const names = ["salesforce:people:003Hs0000BNDL09AAA"];
     await acquireLeases(env.RECORD_LOCK, "another-batch", names, 20_000);
 
     const { ids, result } = await runQueue([{ kind: "salesforce.changes", attempt: 9, events: [event] }]);
@@ -315,7 +315,7 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
 
   it("links to an existing Contact with the same email instead of creating a second one", async () => {
     const { attio, sf } = setup();
-    sf.contacts.set("003Hs00000EXIST1AAA", {
+    sf.contacts.set("003Hs0000EXIST1AAA", {
       FirstName: "Mira",
       LastName: "Okafor",
       Email: "link@northwind.example",
@@ -327,13 +327,13 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     await runQueue([personChanged("p-link")]);
 
     expect(sf.contacts.size).toBe(1);
-    expect(sf.contacts.get("003Hs00000EXIST1AAA")).toMatchObject({ Title: "CFO", Phone: "+442079460321" });
-    expect(await mappingOf("p-link")).toMatchObject({ sfRecordId: "003Hs00000EXIST1AAA" });
+    expect(sf.contacts.get("003Hs0000EXIST1AAA")).toMatchObject({ Title: "CFO", Phone: "+442079460321" });
+    expect(await mappingOf("p-link")).toMatchObject({ sfRecordId: "003Hs0000EXIST1AAA" });
   });
 
   it("waits instead of linking when the Contact it matches is held by another consumer (the echo of a job's create)", async () => {
     const { attio, sf } = setup();
-    sf.contacts.set("003Hs00000BUSY01AAA", {
+    sf.contacts.set("003Hs0000BUSY01AAA", {
       FirstName: "Ada",
       LastName: "Osei",
       Email: "busy@northwind.example",
@@ -342,7 +342,7 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     });
     attio.addPerson("p-busy", { first: "Ada", last: "Osei", email: "busy@northwind.example" });
     // A job batch syncing that Contact holds its lease while it creates the Attio person.
-    const names = ["salesforce:people:003Hs00000BUSY01AAA"];
+    const names = ["salesforce:people:003Hs0000BUSY01AAA"];
     await acquireLeases(env.RECORD_LOCK, "job-batch", names, 20_000);
 
     const first = await runQueue([personChanged("p-busy")]);
@@ -353,13 +353,13 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     await releaseLeases(env.RECORD_LOCK, "job-batch", names);
     const second = await runQueue([personChanged("p-busy")], { attempts: 2 });
     expect(second.result.explicitAcks).toEqual(second.ids);
-    expect(await mappingOf("p-busy")).toMatchObject({ sfRecordId: "003Hs00000BUSY01AAA" });
+    expect(await mappingOf("p-busy")).toMatchObject({ sfRecordId: "003Hs0000BUSY01AAA" });
     expect(sf.contacts.size).toBe(1);
   });
 
   it("re-reads instead of creating a second Contact when its match got linked to it meanwhile", async () => {
     const { attio, sf } = setup();
-    sf.contacts.set("003Hs00000RACE01AAA", {
+    sf.contacts.set("003Hs0000RACE01AAA", {
       FirstName: "Lin",
       LastName: "Park",
       Email: "race@northwind.example",
@@ -378,7 +378,7 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
             attioObject: "people",
             attioRecordId: "p-race",
             sfObject: "Contact",
-            sfRecordId: "003Hs00000RACE01AAA",
+            sfRecordId: "003Hs0000RACE01AAA",
           });
           return undefined;
         },
@@ -393,7 +393,7 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     const second = await runQueue([personChanged("p-race")], { attempts: 2 });
     expect(second.result.explicitAcks).toEqual(second.ids);
     expect(sf.contacts.size).toBe(1);
-    expect(await mappingOf("p-race")).toMatchObject({ id: "pair-race", sfRecordId: "003Hs00000RACE01AAA" });
+    expect(await mappingOf("p-race")).toMatchObject({ id: "pair-race", sfRecordId: "003Hs0000RACE01AAA" });
   });
 
   it("sends a request again after Attio answers 429, once Retry-After has passed, within the same message", async () => {
@@ -531,7 +531,7 @@ describe("queue handler: Salesforce merges", () => {
     attio.addPerson("p-merge", { email: "merge@northwind.example", title: "Analyst" });
     await runQueue([personChanged("p-merge")]);
     const loser = (await mappingOf("p-merge"))?.sfRecordId ?? "";
-    const master = "003Hs0000MASTER01AA";
+    const master = "003Hs000MASTER01AA";
     sf.contacts.set(master, { LastName: "Okafor", Email: "merge@northwind.example", Title: "Lead Analyst" });
     sf.merge(master, loser);
     const deleted = internalSalesforceMessage("Contact", loser, "DELETE");

@@ -72,14 +72,14 @@ describe("Salesforce catch-up", () => {
       kvKeys.sfCursor("Contact"),
       JSON.stringify({ stamp: "2026-11-23T11:00:00.000Z", reconciledThrough: "x" }),
     );
-    sf.contacts.set("003Hs0000LOSTEVTAAA", { LastName: "Lost", SystemModstamp: "2026-11-23T11:30:00.000+0000" });
-    sf.contacts.set("003Hs0000OLDCHGEAAA", { LastName: "Old", SystemModstamp: "2026-11-23T10:00:00.000+0000" });
+    sf.contacts.set("003Hs000LOSTEVTAAA", { LastName: "Lost", SystemModstamp: "2026-11-23T11:30:00.000+0000" });
+    sf.contacts.set("003Hs000OLDCHGEAAA", { LastName: "Old", SystemModstamp: "2026-11-23T10:00:00.000+0000" });
     const { sent, send } = collector();
 
     const report = await salesforceCatchup(deps(), env.CURSORS, people, { now, send });
 
     const ids = sent.flatMap((m) => (m.kind === "salesforce.change" ? m.header.recordIds : []));
-    expect(ids).toEqual(["003Hs0000LOSTEVTAAA"]);
+    expect(ids).toEqual(["003Hs000LOSTEVTAAA"]);
     expect(report).toMatchObject({ enqueued: 1, deletes: 0, reconciledThrough: now.toISOString() });
     const cursor = JSON.parse((await env.CURSORS.get(kvKeys.sfCursor("Contact"))) ?? "{}") as { stamp: string };
     expect(cursor.stamp).toBe("2026-11-23T11:30:00.000Z");
@@ -91,7 +91,7 @@ describe("Salesforce catch-up", () => {
     const stamp = "2026-11-23T11:45:00.000+0000";
     const total = SF_PAGE + 3;
     for (let i = 0; i < total; i++)
-      sf.contacts.set(`003Hs0000${String(i).padStart(5, "0")}EQAAA`, { LastName: `Eq${i}`, SystemModstamp: stamp });
+      sf.contacts.set(`003Hs000${String(i).padStart(5, "0")}EQAAA`, { LastName: `Eq${i}`, SystemModstamp: stamp });
     await env.CURSORS.put(
       kvKeys.sfCursor("Contact"),
       JSON.stringify({ stamp: "2026-11-23T11:40:00.000Z", reconciledThrough: "x" }),
@@ -112,13 +112,13 @@ describe("Salesforce catch-up", () => {
     const sf = fakeSalesforce();
     server.use(...fakeAttio().handlers, ...sf.handlers);
     const mappingId = crypto.randomUUID();
-    sf.contacts.set("003Hs0000SYNCEDAAAA", { LastName: "Synced", SystemModstamp: "2026-11-23T11:50:00.000+0000" });
+    sf.contacts.set("003Hs000SYNCEDAAAA", { LastName: "Synced", SystemModstamp: "2026-11-23T11:50:00.000+0000" });
     await db.insert(idMappings).values({
       id: mappingId,
       attioObject: "people",
       attioRecordId: "p-synced",
       sfObject: "Contact",
-      sfRecordId: "003Hs0000SYNCEDAAAA",
+      sfRecordId: "003Hs000SYNCEDAAAA",
     });
     await db.insert(syncState).values({
       mappingId,
@@ -136,7 +136,7 @@ describe("Salesforce catch-up", () => {
     await salesforceCatchup(deps(), env.CURSORS, people, { now: new Date("2026-11-23T12:00:00Z"), send });
 
     expect(sent.flatMap((m) => (m.kind === "salesforce.change" ? m.header.recordIds : []))).not.toContain(
-      "003Hs0000SYNCEDAAAA",
+      "003Hs000SYNCEDAAAA",
     );
   });
 });
@@ -158,7 +158,7 @@ describe("Attio scan", () => {
       attioObject: "people",
       attioRecordId: "scan-gone",
       sfObject: "Contact",
-      sfRecordId: "003Hs0000GONEPERSAA",
+      sfRecordId: "003Hs000GONEPERSAA",
     });
     const first = collector();
 
