@@ -2,7 +2,7 @@ import { parse, TomlError } from "smol-toml";
 import { z } from "zod";
 import { SyncError } from "../lib/errors.ts";
 import { parseAttioPath } from "../mapping/engine.ts";
-import { TRANSFORM_NAMES } from "../mapping/transforms.ts";
+import { CLOSE_DATE_FALLBACK_DAYS, TRANSFORM_NAMES } from "../mapping/transforms.ts";
 import { ConflictOwnerSchema, DirectionSchema, MatchKeySchema, TransformOptionsSchema } from "../mapping/types.ts";
 import { indexTomlLines, lineOf } from "./toml-lines.ts";
 
@@ -55,9 +55,16 @@ export const DealsMappingConfigSchema = z.strictObject({
   ...mappingCommon,
   /** Attio status (title or key) -> StageName; replaces the default stage table. */
   stages: stringTable.optional(),
-  close_date_attribute: z.string().min(1).default("close_date"),
-  probability_attribute: z.string().min(1).default("probability"),
-  source_attribute: z.string().min(1).default("source"),
+  /**
+   * Slugs of the deal attributes a new workspace does not have. Unset: the common slugs are tried
+   * (mapping/defaults.ts DEAL_ATTRIBUTE_CANDIDATES); one the workspace lacks is left out with a
+   * warning, and CloseDate (required) is then derived from the deal's creation day.
+   */
+  close_date_attribute: z.string().min(1).optional(),
+  probability_attribute: z.string().min(1).optional(),
+  source_attribute: z.string().min(1).optional(),
+  /** CloseDate of a deal with no close date: its creation day + this many days. */
+  close_date_fallback_days: z.number().int().min(0).max(3650).default(CLOSE_DATE_FALLBACK_DAYS),
 });
 
 export const CustomMappingConfigSchema = z.strictObject({
@@ -99,7 +106,16 @@ export const SyncConfigSchema = z
         companies: DefaultMappingConfigSchema.prefault({}),
         people: DefaultMappingConfigSchema.prefault({}),
         deals: DealsMappingConfigSchema.prefault({}),
-        users: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+        users: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            /**
+             * The workspace member (by email) who owns an Attio record whose Salesforce owner has no
+             * member with the same email. Unset: the workspace's first admin.
+             */
+            default_owner_email: z.email().optional(),
+          })
+          .prefault({}),
       })
       .prefault({}),
     custom_mappings: z.array(CustomMappingConfigSchema).default([]),

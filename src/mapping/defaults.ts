@@ -1,5 +1,6 @@
 import { type OrgCapabilities, PLAIN_ORG } from "./schema-salesforce.ts";
 import { DEFAULT_INDUSTRIES, DEFAULT_STAGES } from "./tables.ts";
+import { CLOSE_DATE_FALLBACK_DAYS } from "./transforms.ts";
 import type { FieldMapping, ObjectMapping } from "./types.ts";
 
 /**
@@ -8,18 +9,34 @@ import type { FieldMapping, ObjectMapping } from "./types.ts";
  * currency code only to multi-currency orgs, LinkedIn only when Contact.LinkedIn__c exists.
  */
 
-/** Slugs of the deal attributes that are not standard in Attio (workspaces create them). */
-export interface DealAttributeSlugs {
-  close_date: string;
-  probability: string;
-  source: string;
+/**
+ * A new Attio workspace's deals have only name, stage, owner, value, associated_people and
+ * associated_company. A close date, a source and a probability are custom attributes a workspace
+ * may add under any slug: these are tried in order (the configured slug first), and a field whose
+ * attribute the workspace lacks is left out with a warning instead of switching the mapping off.
+ */
+export const DEAL_ATTRIBUTE_CANDIDATES = {
+  close_date: ["expected_close_date", "close_date", "closing_date", "expected_close", "estimated_close_date"],
+  source: ["source", "lead_source", "deal_source"],
+  probability: ["probability", "win_probability", "deal_probability"],
+} as const;
+
+/** What config.toml may say about the optional deal attributes (config-toml.ts `[mappings.deals]`). */
+export interface DealOptions {
+  close_date_attribute?: string | undefined;
+  probability_attribute?: string | undefined;
+  source_attribute?: string | undefined;
+  /** With no close date attribute (or an empty one): CloseDate = the deal's creation day + these days. */
+  close_date_fallback_days: number;
 }
 
-export const DEFAULT_DEAL_ATTRIBUTES: DealAttributeSlugs = {
-  close_date: "close_date",
-  probability: "probability",
-  source: "source",
-};
+export const DEFAULT_DEAL_OPTIONS: DealOptions = { close_date_fallback_days: CLOSE_DATE_FALLBACK_DAYS };
+
+/** The configured slug, then the common ones: the first that exists is used (validate.ts). */
+function candidates(configured: string | undefined, common: readonly string[]): [string, ...string[]] {
+  const [first = "", ...rest] = configured ? [configured] : common;
+  return [first, ...rest];
+}
 
 function field(attio: string, salesforce: string, transform: string, extra: Partial<FieldMapping> = {}): FieldMapping {
   return { attio, salesforce, transform, direction: "both", ...extra };
@@ -87,15 +104,33 @@ function people(org: OrgCapabilities): ObjectMapping {
   };
 }
 
-function deals(org: OrgCapabilities, slugs: DealAttributeSlugs): ObjectMapping {
+function deals(org: OrgCapabilities, options: DealOptions): ObjectMapping {
+  const days = options.close_date_fallback_days;
+  const [closeDate, ...closeDates] = candidates(options.close_date_attribute, DEAL_ATTRIBUTE_CANDIDATES.close_date);
+  const [source, ...sources] = candidates(options.source_attribute, DEAL_ATTRIBUTE_CANDIDATES.source);
+  const [probability, ...probabilities] = candidates(
+    options.probability_attribute,
+    DEAL_ATTRIBUTE_CANDIDATES.probability,
+  );
   const fields = [
     field("name", "Name", "text"),
     field("value", "Amount", "currency_to_number"),
     field("stage", "StageName", "status_to_stage"),
-    field(slugs.close_date, "CloseDate", "close_date"),
+    field(closeDate, "CloseDate", "close_date", {
+      options: { fallback_days: days },
+      attio_candidates: closeDates,
+      // Without a close date attribute, CloseDate (required) is derived and never written back.
+      fallback: {
+        attio: "created_at",
+        salesforce: "CloseDate",
+        transform: "date_plus_days",
+        direction: "attio_to_sf",
+        options: { days },
+      },
+    }),
     field("associated_company", "AccountId", "record_reference", { options: { target: "companies" } }),
-    field(slugs.source, "LeadSource", "select"),
-    field(slugs.probability, "Probability", "percent"),
+    field(source, "LeadSource", "select", { attio_candidates: sources, optional: true }),
+    field(probability, "Probability", "percent", { attio_candidates: probabilities, optional: true }),
     field("owner", "OwnerId", "owner"),
   ];
   if (org.multiCurrency) fields.push(field("value", "CurrencyIsoCode", "currency_code", { direction: "attio_to_sf" }));
@@ -135,7 +170,7 @@ function users(): ObjectMapping {
 /** The four default mappings for an org with the given capabilities. */
 export function defaultMappings(
   org: OrgCapabilities = PLAIN_ORG,
-  dealSlugs: DealAttributeSlugs = DEFAULT_DEAL_ATTRIBUTES,
+  dealOptions: DealOptions = DEFAULT_DEAL_OPTIONS,
 ): ObjectMapping[] {
-  return [companies(org), people(org), deals(org, dealSlugs), users()];
+  return [companies(org), people(org), deals(org, dealOptions), users()];
 }

@@ -78,9 +78,10 @@ function custom(config: CustomMappingConfig): ObjectMapping {
 export function resolveMappings(config: SyncConfig, org: OrgCapabilities = PLAIN_ORG): ObjectMapping[] {
   const { deals } = config.mappings;
   const defaults = defaultMappings(org, {
-    close_date: deals.close_date_attribute,
-    probability: deals.probability_attribute,
-    source: deals.source_attribute,
+    close_date_attribute: deals.close_date_attribute,
+    probability_attribute: deals.probability_attribute,
+    source_attribute: deals.source_attribute,
+    close_date_fallback_days: deals.close_date_fallback_days,
   });
   const resolved = defaults.map((mapping): ObjectMapping => {
     switch (mapping.name) {

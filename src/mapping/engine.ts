@@ -164,9 +164,16 @@ class RecordContext implements TransformContext {
     return this;
   }
 
-  issue(code: MappingIssue["code"], message: string): void {
+  issue(code: MappingIssue["code"], message: string, value?: unknown): void {
     const spec = this.field?.spec;
-    if (spec) this.collector?.issues.push({ code, attio: spec.attio, salesforce: spec.salesforce, message });
+    if (!spec) return;
+    this.collector?.issues.push({
+      code,
+      attio: spec.attio,
+      salesforce: spec.salesforce,
+      message,
+      ...(value === undefined ? {} : { value }),
+    });
   }
 
   defer(targetObject: string, sourceId: string): void {

@@ -30,6 +30,8 @@ export const WorkspaceMemberSchema = z.object({
   first_name: z.string().nullable().optional(),
   last_name: z.string().nullable().optional(),
   email_address: z.string(),
+  /** `admin`, `member` or `suspended`; the first admin owns deals whose Salesforce owner has no member. */
+  access_level: z.string().optional(),
 });
 export type WorkspaceMember = z.infer<typeof WorkspaceMemberSchema>;
 export const WorkspaceMemberListSchema = z.object({ data: z.array(WorkspaceMemberSchema) });

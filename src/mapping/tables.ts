@@ -24,6 +24,14 @@ export const DEFAULT_STAGES: readonly StageEntry[] = [
   { attio: "qualified", salesforce: "Qualification" },
   { attio: "proposal", salesforce: "Proposal/Price Quote" },
   { attio: "negotiation", salesforce: "Negotiation/Review" },
+  // The rest of a new org's open stages come back to Attio as "In Progress" (Salesforce -> Attio only:
+  // "In Progress" itself goes to Qualification, the first row for it). A deal needs a stage in Attio.
+  { attio: "In Progress", salesforce: "Needs Analysis" },
+  { attio: "In Progress", salesforce: "Value Proposition" },
+  { attio: "In Progress", salesforce: "Id. Decision Makers" },
+  { attio: "In Progress", salesforce: "Perception Analysis" },
+  { attio: "In Progress", salesforce: "Proposal/Price Quote" },
+  { attio: "In Progress", salesforce: "Negotiation/Review" },
 ];
 
 /** "Won 🎉" -> "won", "In Progress" -> "in_progress", "in-progress" -> "in_progress". */

@@ -28,6 +28,13 @@ export interface IdLookup {
 export interface UserLookup {
   salesforceUserFor(workspaceMemberId: string): string | undefined;
   workspaceMemberFor(salesforceUserId: string): string | undefined;
+  /**
+   * The workspace member given to a record whose Salesforce owner has no member (the configured
+   * default owner, else the workspace's first admin); undefined when there is none.
+   */
+  readonly defaultMember?: string | undefined;
+  /** An email to name a member or user by in warnings, when known. */
+  emailOf?(id: string): string | undefined;
 }
 
 /** What a transform may consult and where it reports. Built by the engine once per record. */
@@ -44,7 +51,8 @@ export interface TransformContext {
   readonly attioTitles: readonly string[] | undefined;
   /** `YYYY-MM-DD`, only used when a required date has no source at all. */
   readonly today: string | undefined;
-  issue(code: MappingIssue["code"], message: string): void;
+  /** Reports why a value was not written as it is; `value` is the value as read on its side. */
+  issue(code: MappingIssue["code"], message: string, value?: unknown): void;
   defer(targetObject: string, sourceId: string): void;
 }
 
@@ -218,7 +226,7 @@ const number: Transform = {
   toAttio: (value, ctx) => {
     if (value === null || value === undefined || value === "") return null;
     const n = toNumber(value);
-    if (n === null) ctx.issue("invalid_value", `not a number: ${JSON.stringify(value)}`);
+    if (n === null) ctx.issue("invalid_value", `not a number: ${JSON.stringify(value)}`, value);
     return n ?? SKIP;
   },
 };
@@ -253,18 +261,21 @@ const date: Transform = {
   toAttio: (value) => toDate(value),
 };
 
+/** Days added to a deal's creation day when it has no close date (Opportunity.CloseDate is required). */
+export const CLOSE_DATE_FALLBACK_DAYS = 90;
+
 /**
  * Opportunity.CloseDate is required. With no close date in Attio, the deal's creation day plus
- * `fallback_days` (default 30) is written: derived from the record, so it does not move between runs.
+ * `fallback_days` (default 90) is written: derived from the record, so it does not move between runs.
  */
 const closeDate: Transform = {
   ...date,
   name: "close_date",
-  summary: "date; when empty, the record's created_at + fallback_days (default 30)",
+  summary: `date; when empty, the record's created_at + fallback_days (default ${CLOSE_DATE_FALLBACK_DAYS})`,
   toSalesforce: (values, ctx) => {
     const own = toDate(scalarOf(first(values), undefined));
     if (own) return own;
-    const days = typeof ctx.options.fallback_days === "number" ? ctx.options.fallback_days : 30;
+    const days = typeof ctx.options.fallback_days === "number" ? ctx.options.fallback_days : CLOSE_DATE_FALLBACK_DAYS;
     const created = toDate(ctx.record?.created_at?.[0]?.value) ?? ctx.today;
     if (!created) {
       ctx.issue("invalid_value", "no close date, no created_at and no today to derive one from");
@@ -273,6 +284,24 @@ const closeDate: Transform = {
     ctx.issue("fallback_used", `no close date: using created_at + ${days} days`);
     return addDays(created, days);
   },
+};
+
+/**
+ * A date derived from another (a deal's created_at): that day plus `days` (default 90). One way: a
+ * derived value means nothing on the side it came from, so it is never written back.
+ */
+const datePlusDays: Transform = {
+  name: "date_plus_days",
+  summary: `date or timestamp + days (default ${CLOSE_DATE_FALLBACK_DAYS}); Attio -> Salesforce only`,
+  attioTypes: ["date", "timestamp"],
+  salesforceTypes: ["date", "datetime"],
+  reversible: false,
+  toSalesforce: (values, ctx) => {
+    const from = toDate(scalarOf(first(values), undefined)) ?? ctx.today;
+    if (!from) return SKIP;
+    return addDays(from, typeof ctx.options.days === "number" ? ctx.options.days : CLOSE_DATE_FALLBACK_DAYS);
+  },
+  toAttio: () => SKIP,
 };
 
 const email: Transform = {
@@ -286,7 +315,7 @@ const email: Transform = {
     const address = cleanText(value);
     if (address === null) return null;
     if (!EMAIL.test(address)) {
-      ctx.issue("invalid_value", `not an email address: ${address}`);
+      ctx.issue("invalid_value", `not an email address: ${address}`, value);
       return SKIP;
     }
     return address;
@@ -311,6 +340,7 @@ const phone: Transform = {
         normalized === null
           ? `not a phone number: ${raw}`
           : `phone ${raw} has no +country prefix and the mapping sets no default_country`,
+        value,
       );
       return SKIP;
     }
@@ -332,7 +362,7 @@ const domainToUrl: Transform = {
     const raw = cleanText(value);
     if (raw === null) return null;
     const host = hostOf(raw);
-    if (host === null) ctx.issue("invalid_value", `no host in website ${raw}`);
+    if (host === null) ctx.issue("invalid_value", `no host in website ${raw}`, value);
     return host ?? SKIP;
   },
 };
@@ -364,14 +394,14 @@ const countryNameTransform: Transform = {
     const code = cleanText(scalarOf(first(values), ctx.part ?? "country_code"));
     if (code === null) return null;
     const name = countryName(code);
-    if (name === null) ctx.issue("unmapped_value", `unknown country code ${code}`);
+    if (name === null) ctx.issue("unmapped_value", `unknown country code ${code}`, code);
     return name ?? SKIP;
   },
   toAttio: (value, ctx) => {
     const textValue = cleanText(value);
     if (textValue === null) return null;
     const code = countryCode(textValue);
-    if (code === null) ctx.issue("unmapped_value", `unknown country ${textValue}`);
+    if (code === null) ctx.issue("unmapped_value", `unknown country ${textValue}`, value);
     return code ?? SKIP;
   },
 };
@@ -384,7 +414,7 @@ const countryCodeTransform: Transform = {
     const code = cleanText(scalarOf(first(values), ctx.part ?? "country_code"));
     if (code === null) return null;
     const known = countryCode(code);
-    if (known === null) ctx.issue("unmapped_value", `unknown country code ${code}`);
+    if (known === null) ctx.issue("unmapped_value", `unknown country code ${code}`, code);
     return known ?? SKIP;
   },
 };
@@ -399,7 +429,7 @@ const select: Transform = {
   toAttio: (value, ctx) => {
     const title = cleanText(value);
     if (title !== null && ctx.attioTitles && !ctx.attioTitles.includes(title)) {
-      ctx.issue("unmapped_value", `Attio has no option "${title}"`);
+      ctx.issue("unmapped_value", `Attio has no option "${title}"`, value);
       return SKIP;
     }
     return title;
@@ -421,7 +451,7 @@ const industry: Transform = {
       if (industryValue !== undefined) return industryValue;
     }
     const titles = values.map((v) => cleanText(scalarOf(v, undefined)));
-    ctx.issue("unmapped_value", `no industry for categories ${titles.join(", ")}`);
+    ctx.issue("unmapped_value", `no industry for categories ${titles.join(", ")}`, titles);
     return SKIP;
   },
   toAttio: (value, ctx) => {
@@ -430,7 +460,7 @@ const industry: Transform = {
     if (industryValue === null) return SKIP;
     const rows = lookup(ctx.industries, lowerCase).reverse.get(industryValue.toLowerCase()) ?? [];
     const row = ctx.attioTitles ? rows.find((r) => ctx.attioTitles?.includes(r.attio)) : rows[0];
-    if (!row) ctx.issue("unmapped_value", `no category for industry ${industryValue}`);
+    if (!row) ctx.issue("unmapped_value", `no category for industry ${industryValue}`, value);
     return row?.attio ?? SKIP;
   },
 };
@@ -445,14 +475,14 @@ const rangeToNumberTransform: Transform = {
     const title = cleanText(scalarOf(first(values), undefined));
     if (title === null) return null;
     const n = rangeToNumber(title);
-    if (n === null) ctx.issue("unmapped_value", `"${title}" is not a range`);
+    if (n === null) ctx.issue("unmapped_value", `"${title}" is not a range`, title);
     return n ?? SKIP;
   },
   toAttio: (value, ctx) => {
     if (value === null || value === undefined || value === "") return null;
     const n = toNumber(value);
     const title = n === null ? null : numberToRange(n, rangeOptions(ctx));
-    if (title === null) ctx.issue("out_of_range", `no range holds ${JSON.stringify(value)}`);
+    if (title === null) ctx.issue("out_of_range", `no range holds ${JSON.stringify(value)}`, value);
     return title ?? SKIP;
   },
 };
@@ -485,7 +515,7 @@ const statusToStage: Transform = {
     // StageName is required: an empty stage leaves it as it is rather than clearing it.
     if (title === null) return SKIP;
     const stage = lookup(ctx.stages, stageKey).forward.get(stageKey(title));
-    if (stage === undefined) ctx.issue("unmapped_value", `stage "${title}" is not in the stage table`);
+    if (stage === undefined) ctx.issue("unmapped_value", `stage "${title}" is not in the stage table`, title);
     return stage ?? SKIP;
   },
   toAttio: (value, ctx) => {
@@ -501,7 +531,13 @@ const statusToStage: Transform = {
     } else if (rows[0]) {
       return rows[0].attio;
     }
-    ctx.issue("unmapped_value", `StageName "${stage}" is not in the stage table`);
+    ctx.issue(
+      "unmapped_value",
+      ctx.attioTitles
+        ? `StageName "${stage}" has no Attio status through the stage table`
+        : `StageName "${stage}" is not in the stage table`,
+      value,
+    );
     return SKIP;
   },
 };
@@ -517,7 +553,7 @@ const percent: Transform = {
     if (n === null) return null;
     const scaled = n * (typeof ctx.options.scale === "number" ? ctx.options.scale : 1);
     if (scaled < 0 || scaled > 100) {
-      ctx.issue("out_of_range", `probability ${scaled} is outside 0-100`);
+      ctx.issue("out_of_range", `probability ${scaled} is outside 0-100`, n);
       return SKIP;
     }
     return scaled;
@@ -525,7 +561,7 @@ const percent: Transform = {
   toAttio: (value, ctx) => {
     if (value === null || value === undefined || value === "") return null;
     const n = toNumber(value);
-    if (n === null) ctx.issue("invalid_value", `not a number: ${JSON.stringify(value)}`);
+    if (n === null) ctx.issue("invalid_value", `not a number: ${JSON.stringify(value)}`, value);
     return n === null ? SKIP : n / (typeof ctx.options.scale === "number" ? ctx.options.scale : 1);
   },
 };
@@ -562,6 +598,12 @@ const recordReference: Transform = {
   },
 };
 
+/**
+ * A deal's owner: workspace member <-> Salesforce User with the same email. An owner with no
+ * counterpart is reported: going to Salesforce, OwnerId is left out (Salesforce keeps the record's
+ * owner, or gives a new record to the integration user); coming to Attio, where a deal must have an
+ * owner, the default member is used (UserLookup.defaultMember).
+ */
 const owner: Transform = {
   name: "owner",
   summary: "workspace member <-> Salesforce User, matched by email; never creates users",
@@ -572,20 +614,34 @@ const owner: Transform = {
     const actor = first(values);
     if (!actor) return SKIP;
     const id = cleanText(actor.referenced_actor_id);
-    const userId =
-      actor.referenced_actor_type === "workspace-member" && id ? ctx.users?.salesforceUserFor(id) : undefined;
-    if (userId === undefined) ctx.issue("unmatched_user", `no Salesforce User with the email of ${id ?? "owner"}`);
+    if (actor.referenced_actor_type !== "workspace-member" || !id) {
+      ctx.issue("unmatched_user", `the owner is not a workspace member (${String(actor.referenced_actor_type)})`, id);
+      return SKIP;
+    }
+    const userId = ctx.users?.salesforceUserFor(id);
+    if (userId === undefined) {
+      const who = ctx.users?.emailOf?.(id) ?? id;
+      ctx.issue("unmatched_user", `no active Salesforce User has the email of workspace member ${who}`, who);
+    }
     return userId ?? SKIP;
   },
   toAttio: (value, ctx) => {
     const userId = cleanText(value);
     if (userId === null) return SKIP;
     const member = ctx.users?.workspaceMemberFor(userId);
-    if (member === undefined) {
-      ctx.issue("unmatched_user", `no workspace member with the email of User ${userId}`);
+    if (member !== undefined) return { referenced_actor_type: "workspace-member", referenced_actor_id: member };
+    const who = ctx.users?.emailOf?.(userId) ?? userId;
+    const fallback = ctx.users?.defaultMember;
+    if (fallback === undefined) {
+      ctx.issue("unmatched_user", `no workspace member has the email of Salesforce User ${who}`, who);
       return SKIP;
     }
-    return { referenced_actor_type: "workspace-member", referenced_actor_id: member };
+    ctx.issue(
+      "default_owner_used",
+      `no workspace member has the email of Salesforce User ${who}: the default owner ${ctx.users?.emailOf?.(fallback) ?? fallback} is used`,
+      who,
+    );
+    return { referenced_actor_type: "workspace-member", referenced_actor_id: fallback };
   },
 };
 
@@ -596,6 +652,7 @@ export const TRANSFORMS = {
   checkbox,
   date,
   close_date: closeDate,
+  date_plus_days: datePlusDays,
   email,
   phone,
   domain_to_url: domainToUrl,

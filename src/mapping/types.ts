@@ -16,7 +16,7 @@ export type ConflictOwner = z.infer<typeof ConflictOwnerSchema>;
 export const TransformOptionsSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
 export type TransformOptions = z.infer<typeof TransformOptionsSchema>;
 
-export const FieldMappingSchema = z.object({
+const FieldCoreSchema = z.object({
   /** Attio attribute slug, or `slug.part` for one part of a location or personal-name value. */
   attio: z.string().min(1),
   /** Salesforce field API name. */
@@ -26,6 +26,19 @@ export const FieldMappingSchema = z.object({
   direction: DirectionSchema,
   conflict_owner: ConflictOwnerSchema.optional(),
   options: TransformOptionsSchema.optional(),
+});
+
+export const FieldMappingSchema = FieldCoreSchema.extend({
+  /**
+   * For attributes a workspace may or may not have (a deal's close date, source, probability):
+   * slugs tried in order when `attio` is not in the workspace. Validation picks the first that
+   * exists with a type the transform takes (validate.ts).
+   */
+  attio_candidates: z.array(z.string().min(1)).optional(),
+  /** When neither `attio` nor a candidate exists: this field is used instead (e.g. a derived close date). */
+  fallback: FieldCoreSchema.optional(),
+  /** When neither `attio`, a candidate nor a fallback exists: the field is left out with a warning, not an error. */
+  optional: z.boolean().optional(),
 });
 export type FieldMapping = z.infer<typeof FieldMappingSchema>;
 
@@ -72,10 +85,30 @@ export type SfRecord = Readonly<Record<string, unknown>>;
 
 /** Why a value was not written. Issues never throw: a record maps with what can be mapped. */
 export interface MappingIssue {
-  code: "unmapped_value" | "invalid_value" | "out_of_range" | "unmatched_user" | "fallback_used" | "not_writable";
+  code: MappingIssueCode;
   attio: string;
   salesforce: string;
   message: string;
+  /** The value that could not be written as it is (as read from its side), when there is one. */
+  value?: unknown;
+}
+
+export type MappingIssueCode =
+  | "unmapped_value"
+  | "invalid_value"
+  | "out_of_range"
+  | "unmatched_user"
+  | "default_owner_used"
+  | "fallback_used"
+  | "not_writable";
+
+/**
+ * Issues that mean a value was not written as it is on its own side (skipped, or replaced by a
+ * default the operator should know about). `fallback_used` is not among them: a fallback fills a
+ * required field the source left empty, by design (a last name, a derived close date).
+ */
+export function isWarning(issue: Pick<MappingIssue, "code">): boolean {
+  return issue.code !== "fallback_used";
 }
 
 /**

@@ -13,6 +13,7 @@ import type { Direction, FieldMapping, ObjectMapping } from "./types.ts";
  */
 
 export type ValidationCode =
+  | "optional_attribute_missing"
   | "unknown_attio_object"
   | "unknown_salesforce_object"
   | "unknown_attribute"
@@ -27,8 +28,16 @@ export type ValidationCode =
   | "bad_match_key"
   | "bad_id_field";
 
+/**
+ * What an issue does to the mapping: `mapping_off` (it cannot run at all: an object or match key the
+ * CRMs lack, a required field nothing fills), `field_dropped` (the mapping runs without that field),
+ * `narrowed` (the field runs one way only), `none` (a note).
+ */
+export type ValidationEffect = "mapping_off" | "field_dropped" | "narrowed" | "none";
+
 export interface ValidationIssue {
   severity: "error" | "warning";
+  effect: ValidationEffect;
   code: ValidationCode;
   mapping: string;
   attio?: string;
@@ -39,6 +48,8 @@ export interface ValidationIssue {
 export interface ValidationReport {
   /** No errors (warnings allowed). */
   ok: boolean;
+  /** Mappings that cannot run (an issue with effect `mapping_off`): switched off. */
+  disabled: string[];
   issues: ValidationIssue[];
   /** The mappings with directions narrowed to what the schemas allow and broken fields removed. */
   mappings: ObjectMapping[];
@@ -53,13 +64,66 @@ function narrow(direction: Direction, drop: "attio_to_sf" | "sf_to_attio"): Dire
   return direction === drop ? null : direction;
 }
 
+type Report = (issue: Omit<ValidationIssue, "mapping">) => void;
+
+/** A field as the engine runs it: the selection hints (candidates, fallback, optional) resolved away. */
+function core(spec: FieldMapping): FieldMapping {
+  const { attio_candidates: _candidates, fallback: _fallback, optional: _optional, ...field } = spec;
+  return field;
+}
+
+/**
+ * Picks the Attio attribute of a field whose attribute a workspace may lack: `attio`, then each of
+ * `attio_candidates`, the first that exists with a type the transform reads. Without one, the
+ * fallback field is used, or an optional field is left out; both are reported as warnings. Returns
+ * null for a field left out; a field without such hints is returned as it is.
+ */
+function chooseAttribute(
+  mapping: ObjectMapping,
+  spec: FieldMapping,
+  attributes: ReadonlyMap<string, AttioAttribute>,
+  report: Report,
+): FieldMapping | null {
+  if (!spec.attio_candidates && !spec.fallback && !spec.optional) return spec;
+  const transform = getTransform(spec.transform);
+  const slugs = [spec.attio, ...(spec.attio_candidates ?? [])];
+  const fits = (slug: string) => {
+    const attribute = attributes.get(slug);
+    return attribute !== undefined && !attribute.is_archived && transform?.attioTypes.includes(attribute.type);
+  };
+  const found = slugs.find(fits);
+  if (found !== undefined) return { ...core(spec), attio: found };
+  const tried = slugs.join(", ");
+  const at = { attio: spec.attio, salesforce: spec.salesforce };
+  if (spec.fallback) {
+    report({
+      ...at,
+      severity: "warning",
+      effect: "none",
+      code: "optional_attribute_missing",
+      message: `${mapping.attio_object} has no attribute for ${spec.salesforce} (tried ${tried}): ${spec.salesforce} comes from ${spec.fallback.attio} (${spec.fallback.transform}) and is not written back`,
+    });
+    return spec.fallback;
+  }
+  if (!spec.optional) return core(spec);
+  report({
+    ...at,
+    severity: "warning",
+    effect: "field_dropped",
+    code: "optional_attribute_missing",
+    message: `${mapping.attio_object} has no attribute for ${spec.salesforce} (tried ${tried}): ${spec.salesforce} is not synced`,
+  });
+  return null;
+}
+
 function validateMapping(mapping: ObjectMapping, schemas: LoadedSchemas, issues: ValidationIssue[]): ObjectMapping {
-  const report = (issue: Omit<ValidationIssue, "mapping">) => issues.push({ mapping: mapping.name, ...issue });
+  const report: Report = (issue) => issues.push({ mapping: mapping.name, ...issue });
   const attributes = schemas.attio[mapping.attio_object];
   const describe = schemas.salesforce[mapping.salesforce_object];
   if (attributes === null || attributes === undefined) {
     report({
       severity: "error",
+      effect: "mapping_off",
       code: "unknown_attio_object",
       message: `Attio has no object "${mapping.attio_object}"`,
     });
@@ -67,8 +131,9 @@ function validateMapping(mapping: ObjectMapping, schemas: LoadedSchemas, issues:
   if (describe === null || describe === undefined) {
     report({
       severity: "error",
+      effect: "mapping_off",
       code: "unknown_salesforce_object",
-      message: `Salesforce has no object "${mapping.salesforce_object}"`,
+      message: `Salesforce has no object "${mapping.salesforce_object}" (or the integration user cannot see it)`,
     });
   }
   if (!attributes || !describe) return { ...mapping, enabled: false };
@@ -78,75 +143,19 @@ function validateMapping(mapping: ObjectMapping, schemas: LoadedSchemas, issues:
   const titles = schemas.attioTitles[mapping.attio_object] ?? {};
   const fields: FieldMapping[] = [];
 
-  for (const spec of mapping.fields) {
-    const at = { attio: spec.attio, salesforce: spec.salesforce };
-    const transform = getTransform(spec.transform);
-    const path = parseAttioPath(spec.attio);
-    if (!transform || "error" in path) continue; // compileMapping/config parsing reject these first
-    const attribute = attributeBySlug.get(path.slug);
-    const sfField = fieldByName.get(spec.salesforce);
-    if (!attribute || attribute.is_archived) {
-      report({
-        ...at,
-        severity: "error",
-        code: "unknown_attribute",
-        message: `${mapping.attio_object}.${path.slug} ${attribute ? "is archived" : "does not exist in Attio"}`,
-      });
-    }
-    if (!sfField) {
-      report({
-        ...at,
-        severity: "error",
-        code: "unknown_field",
-        message: `${mapping.salesforce_object}.${spec.salesforce} does not exist (or is not visible to the integration user)`,
-      });
-    }
-    if (!attribute || attribute.is_archived || !sfField) continue;
-
-    const attioTypeOk = path.part
-      ? attribute.type === LOCATION_OR_NAME(path.part)
-      : transform.attioTypes.includes(attribute.type);
-    if (!attioTypeOk || !transform.salesforceTypes.includes(sfField.type)) {
-      report({
-        ...at,
-        severity: "error",
-        code: "type_mismatch",
-        message: `transform ${transform.name} maps ${transform.attioTypes.join("/")} <-> ${transform.salesforceTypes.join("/")}, but ${path.slug} is ${attribute.type} and ${spec.salesforce} is ${sfField.type}`,
-      });
-      continue;
-    }
-
-    let direction: Direction | null = spec.direction;
-    if (direction !== "attio_to_sf" && !transform.reversible) {
-      direction = narrow(direction, "sf_to_attio");
-      report({
-        ...at,
-        severity: "warning",
-        code: "not_reversible",
-        message: `${transform.name} only maps Attio -> Salesforce`,
-      });
-    }
-    if (direction && direction !== "attio_to_sf" && !attribute.is_writable) {
-      direction = narrow(direction, "sf_to_attio");
-      report({
-        ...at,
-        severity: direction ? "warning" : "error",
-        code: "attio_not_writable",
-        message: `${path.slug} is not writable in Attio (enriched or system)${direction ? ": synced Attio -> Salesforce only" : ""}`,
-      });
-    }
-    if (direction && direction !== "sf_to_attio" && !sfField.updateable && !sfField.createable) {
-      direction = narrow(direction, "attio_to_sf");
-      report({
-        ...at,
-        severity: direction ? "warning" : "error",
-        code: "salesforce_not_writable",
-        message: `${spec.salesforce} is read-only in Salesforce${direction ? ": synced Salesforce -> Attio only" : ""}`,
-      });
-    }
-    if (!direction) continue;
-    fields.push({ ...spec, direction });
-    checkPicklists(mapping, spec, sfField, titles[path.slug], report);
+  for (const declared of mapping.fields) {
+    const spec = chooseAttribute(mapping, declared, attributeBySlug, report);
+    if (!spec) continue;
+    const checked = checkField(mapping, spec, attributeBySlug, fieldByName, report);
+    if (!checked) continue;
+    fields.push(checked);
+    checkPicklists(
+      mapping,
+      checked,
+      fieldByName.get(checked.salesforce) as SfFieldDescribe,
+      titles[parseSlug(checked.attio)],
+      report,
+    );
   }
 
   for (const field of describe.fields) {
@@ -155,6 +164,7 @@ function validateMapping(mapping: ObjectMapping, schemas: LoadedSchemas, issues:
     if (!source) {
       report({
         severity: "error",
+        effect: "mapping_off",
         code: "required_field_unmapped",
         salesforce: field.name,
         message: `${mapping.salesforce_object}.${field.name} is required on create and nothing maps to it`,
@@ -165,23 +175,112 @@ function validateMapping(mapping: ObjectMapping, schemas: LoadedSchemas, issues:
   return { ...mapping, fields };
 }
 
+function parseSlug(path: string): string {
+  const parsed = parseAttioPath(path);
+  return "error" in parsed ? path : parsed.slug;
+}
+
+/**
+ * One field against both schemas: null when it cannot run at all (reported, dropped), else the
+ * field with its direction narrowed to what both sides can write.
+ */
+function checkField(
+  mapping: ObjectMapping,
+  spec: FieldMapping,
+  attributeBySlug: ReadonlyMap<string, AttioAttribute>,
+  fieldByName: ReadonlyMap<string, SfFieldDescribe>,
+  report: Report,
+): FieldMapping | null {
+  const at = { attio: spec.attio, salesforce: spec.salesforce };
+  const transform = getTransform(spec.transform);
+  const path = parseAttioPath(spec.attio);
+  if (!transform || "error" in path) return null; // compileMapping/config parsing reject these first
+  const attribute = attributeBySlug.get(path.slug);
+  const sfField = fieldByName.get(spec.salesforce);
+  const dropped = (code: ValidationCode, message: string) =>
+    report({ ...at, severity: "error", effect: "field_dropped", code, message: `${message}: the field is not synced` });
+  if (!attribute || attribute.is_archived) {
+    dropped(
+      "unknown_attribute",
+      `${mapping.attio_object}.${path.slug} ${attribute ? "is archived" : "does not exist in Attio"}`,
+    );
+  }
+  if (!sfField) {
+    dropped(
+      "unknown_field",
+      `${mapping.salesforce_object}.${spec.salesforce} does not exist (or is not visible to the integration user)`,
+    );
+  }
+  if (!attribute || attribute.is_archived || !sfField) return null;
+
+  const attioTypeOk = path.part
+    ? attribute.type === LOCATION_OR_NAME(path.part)
+    : transform.attioTypes.includes(attribute.type);
+  if (!attioTypeOk || !transform.salesforceTypes.includes(sfField.type)) {
+    dropped(
+      "type_mismatch",
+      `transform ${transform.name} maps ${transform.attioTypes.join("/")} <-> ${transform.salesforceTypes.join("/")}, but ${path.slug} is ${attribute.type} and ${spec.salesforce} is ${sfField.type}`,
+    );
+    return null;
+  }
+
+  let direction: Direction | null = spec.direction;
+  if (direction !== "attio_to_sf" && !transform.reversible) {
+    direction = narrow(direction, "sf_to_attio");
+    report({
+      ...at,
+      severity: "warning",
+      effect: "narrowed",
+      code: "not_reversible",
+      message: `${transform.name} only maps Attio -> Salesforce`,
+    });
+  }
+  if (direction && direction !== "attio_to_sf" && !attribute.is_writable) {
+    direction = narrow(direction, "sf_to_attio");
+    report({
+      ...at,
+      severity: direction ? "warning" : "error",
+      effect: direction ? "narrowed" : "field_dropped",
+      code: "attio_not_writable",
+      message: `${path.slug} is not writable in Attio (enriched or system)${direction ? ": synced Attio -> Salesforce only" : ": the field is not synced"}`,
+    });
+  }
+  if (direction && direction !== "sf_to_attio" && !sfField.updateable && !sfField.createable) {
+    direction = narrow(direction, "attio_to_sf");
+    report({
+      ...at,
+      severity: direction ? "warning" : "error",
+      effect: direction ? "narrowed" : "field_dropped",
+      code: "salesforce_not_writable",
+      message: `${spec.salesforce} is read-only in Salesforce${direction ? ": synced Salesforce -> Attio only" : ": the field is not synced"}`,
+    });
+  }
+  return direction ? { ...spec, direction } : null;
+}
+
 function checkPicklists(
   mapping: ObjectMapping,
   spec: FieldMapping,
   sfField: SfFieldDescribe,
   attioTitles: readonly string[] | undefined,
-  report: (issue: Omit<ValidationIssue, "mapping">) => void,
+  report: Report,
 ): void {
   const at = { attio: spec.attio, salesforce: spec.salesforce };
   const picklist = activePicklistValues(sfField);
   const lowerPicklist = new Set(picklist.map((v) => v.toLowerCase()));
   const rows =
     spec.transform === "status_to_stage" ? mapping.stages : spec.transform === "industry" ? mapping.industries : [];
-  const missing = [...new Set(rows.map((r) => r.salesforce))].filter((v) => !lowerPicklist.has(v.toLowerCase()));
+  // Only what the table writes to Salesforce: the first row of each Attio value (later rows only
+  // read Salesforce values back).
+  const keyOf = spec.transform === "status_to_stage" ? stageKey : (text: string) => text.toLowerCase();
+  const written = new Map<string, string>();
+  for (const row of rows) if (!written.has(keyOf(row.attio))) written.set(keyOf(row.attio), row.salesforce);
+  const missing = [...new Set(written.values())].filter((v) => !lowerPicklist.has(v.toLowerCase()));
   if (sfField.type === "picklist" && missing.length > 0) {
     report({
       ...at,
       severity: "warning",
+      effect: "none",
       code: "picklist_value_missing",
       message: `the ${spec.transform === "industry" ? "industry" : "stage"} table writes values ${spec.salesforce} does not have: ${missing.join(", ")}`,
     });
@@ -192,6 +291,7 @@ function checkPicklists(
       report({
         ...at,
         severity: "warning",
+        effect: "none",
         code: "picklist_value_missing",
         message: `Attio options with no value in the restricted picklist ${spec.salesforce}: ${absent.join(", ")}`,
       });
@@ -204,6 +304,7 @@ function checkPicklists(
     report({
       ...at,
       severity: "warning",
+      effect: "none",
       code: "unmapped_stage",
       message: `Attio stages with no StageName (such deals keep their stage in Salesforce): ${unmappedAttio.join(", ")}`,
     });
@@ -214,6 +315,7 @@ function checkPicklists(
     report({
       ...at,
       severity: "warning",
+      effect: "none",
       code: "unmapped_stage",
       message: `Salesforce stages with no Attio status (such opportunities keep their stage in Attio): ${unmappedSf.join(", ")}`,
     });
@@ -224,7 +326,7 @@ function checkKeys(
   mapping: ObjectMapping,
   attributes: ReadonlyMap<string, AttioAttribute>,
   fields: ReadonlyMap<string, SfFieldDescribe>,
-  report: (issue: Omit<ValidationIssue, "mapping">) => void,
+  report: Report,
 ): void {
   for (const key of mapping.match_keys) {
     const path = parseAttioPath(key.attio);
@@ -232,6 +334,7 @@ function checkKeys(
     if (!attributes.has(slug) || !fields.has(key.salesforce)) {
       report({
         severity: "error",
+        effect: "mapping_off",
         code: "bad_match_key",
         attio: key.attio,
         salesforce: key.salesforce,
@@ -244,6 +347,7 @@ function checkKeys(
     if (!field?.externalId) {
       report({
         severity: "error",
+        effect: "mapping_off",
         code: "bad_id_field",
         salesforce: mapping.salesforce_external_id_field,
         message: `${mapping.salesforce_object}.${mapping.salesforce_external_id_field} ${field ? "is not an External ID field" : "does not exist"}`,
@@ -255,6 +359,7 @@ function checkKeys(
     if (!attribute?.is_unique || !attribute.is_writable) {
       report({
         severity: "error",
+        effect: "mapping_off",
         code: "bad_id_field",
         attio: mapping.attio_id_attribute,
         message: `${mapping.attio_object}.${mapping.attio_id_attribute} ${attribute ? "must be a unique, writable attribute" : "does not exist"}`,
@@ -263,9 +368,18 @@ function checkKeys(
   }
 }
 
-/** Validates every enabled, writable mapping; read-only and disabled ones pass through unchanged. */
+/**
+ * Validates every enabled, writable mapping; read-only and disabled ones pass through unchanged. A
+ * mapping with an issue whose effect is `mapping_off` is returned switched off.
+ */
 export function validateMappings(mappings: readonly ObjectMapping[], schemas: LoadedSchemas): ValidationReport {
   const issues: ValidationIssue[] = [];
   const checked = mappings.map((m) => (m.enabled && !m.read_only ? validateMapping(m, schemas, issues) : m));
-  return { ok: issues.every((i) => i.severity !== "error"), issues, mappings: checked };
+  const disabled = [...new Set(issues.filter((i) => i.effect === "mapping_off").map((i) => i.mapping))];
+  return {
+    ok: issues.every((i) => i.severity !== "error"),
+    disabled,
+    issues,
+    mappings: checked.map((m) => (disabled.includes(m.name) ? { ...m, enabled: false } : m)),
+  };
 }

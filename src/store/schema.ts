@@ -51,7 +51,7 @@ export const auditLog = sqliteTable(
     mappingId: text("mapping_id"),
     direction: text("direction", { enum: ["attio_to_sf", "sf_to_attio"] }).notNull(),
     operation: text("operation", {
-      enum: ["create", "update", "link", "unchanged", "delete", "conflict", "failed"],
+      enum: ["create", "update", "link", "unchanged", "delete", "conflict", "failed", "skipped"],
     }).notNull(),
     attioObject: text("attio_object"),
     attioRecordId: text("attio_record_id"),
@@ -239,3 +239,48 @@ export const configVersions = sqliteTable("config_versions", {
   document: text("document", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
   createdAt: text("created_at").notNull().default(now),
 });
+
+/**
+ * A value the sync did not write (or replaced with a default) because the other side cannot take
+ * it: an unknown country, an invalid email, a select option or stage with no counterpart, an owner
+ * with no user. One open row per (direction, source record, field): seeing it again refreshes it;
+ * a later sync that writes the field clears it. The rest of the record syncs regardless.
+ */
+export const mappingWarnings = sqliteTable(
+  "mapping_warnings",
+  {
+    id: text("id").primaryKey(),
+    mapping: text("mapping").notNull(),
+    /** attio_to_sf: an Attio value Salesforce cannot take; sf_to_attio: the other way. */
+    direction: text("direction", { enum: ["attio_to_sf", "sf_to_attio"] }).notNull(),
+    /** The record holding the value: the Attio record (attio_to_sf) or the Salesforce record. */
+    sourceObject: text("source_object").notNull(),
+    sourceRecordId: text("source_record_id").notNull(),
+    attioObject: text("attio_object").notNull(),
+    attioRecordId: text("attio_record_id"),
+    sfObject: text("sf_object").notNull(),
+    sfRecordId: text("sf_record_id"),
+    /** The Salesforce field of the mapping's field (its key in bases and plans). */
+    field: text("field").notNull(),
+    /** The Attio attribute (or `slug.part`). */
+    attribute: text("attribute").notNull(),
+    code: text("code").notNull(),
+    message: text("message").notNull(),
+    value: text("value", { mode: "json" }).$type<unknown>(),
+    status: text("status", { enum: ["open", "cleared", "dismissed"] })
+      .notNull()
+      .default("open"),
+    occurrences: integer("occurrences").notNull().default(1),
+    correlationId: text("correlation_id").notNull(),
+    firstSeenAt: text("first_seen_at").notNull().default(now),
+    lastSeenAt: text("last_seen_at").notNull().default(now),
+    clearedAt: text("cleared_at"),
+  },
+  (t) => [
+    uniqueIndex("mapping_warnings_open_uq")
+      .on(t.direction, t.sourceObject, t.sourceRecordId, t.field)
+      .where(sql`status = 'open'`),
+    index("mapping_warnings_record_idx").on(t.sourceRecordId, t.status),
+    index("mapping_warnings_status_idx").on(t.status, t.lastSeenAt),
+  ],
+);

@@ -1,6 +1,9 @@
 import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
+import { toSyncError } from "../lib/errors.ts";
 import { attioAttributesRead, type CompiledMapping } from "../mapping/engine.ts";
+import type { UserLookup } from "../mapping/transforms.ts";
+import type { ModstampCursor } from "../salesforce/soql.ts";
 import { chunk } from "../store/db.ts";
 import { loadIdLookup, type Pair, pairsByAttio, pairsBySalesforce } from "../store/pairs.ts";
 import { idMappings } from "../store/schema.ts";
@@ -54,29 +57,109 @@ export interface ObjectReport {
   reconciledThrough: string | null;
 }
 
+/**
+ * One object and side of one catch-up run, as stored in KV (`catchup:last-run`) for /api/v1/status:
+ * what it did, or why it did not (paused, or the error it met), and how many runs in a row failed.
+ */
+export const CatchupEntrySchema = z.object({
+  side: z.enum(["attio", "salesforce"]),
+  enqueued: z.number(),
+  deletes: z.number(),
+  reconciledThrough: z.string().nullable(),
+  paused: z.string().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  /** Runs in a row that failed, this one included (0 when it worked). */
+  consecutiveFailures: z.number().int().min(0).default(0),
+  /** When the current run of failures began. */
+  failingSince: z.string().optional(),
+  at: z.string(),
+});
+export type CatchupEntry = z.infer<typeof CatchupEntrySchema>;
+
+export const CatchupRunSchema = z.object({
+  at: z.string(),
+  objects: z.record(z.string(), CatchupEntrySchema.or(z.unknown())),
+});
+
 export interface CatchupOptions {
   now: Date;
   send(messages: SyncMessage[]): Promise<void>;
+  /** The owner directory, for mappings with an owner field (an owner change is a change too). */
+  users?: (() => Promise<UserLookup>) | undefined;
 }
 
-/** Runs the catch-up of every mapping; returns per-object counts (also stored in KV for status). */
+/** The entries of the previous run that can still be read (older formats are ignored). */
+async function previousEntries(kv: KVNamespace): Promise<Record<string, CatchupEntry>> {
+  const stored = CatchupRunSchema.safeParse(await kv.get(kvKeys.lastRun, "json"));
+  if (!stored.success) return {};
+  const entries: Record<string, CatchupEntry> = {};
+  for (const [object, raw] of Object.entries(stored.data.objects)) {
+    const entry = CatchupEntrySchema.safeParse(raw);
+    if (entry.success) entries[object] = entry.data;
+  }
+  return entries;
+}
+
+/**
+ * Runs the catch-up of every mapping, each object and side on its own: one that fails (a query
+ * Salesforce refuses, Attio down) is recorded with its error and never stops the others. Returns
+ * the entries, also stored in KV for /api/v1/status.
+ */
 export async function runCatchup(
   deps: SyncDeps,
   kv: KVNamespace,
   mappings: readonly CompiledMapping[],
   options: CatchupOptions,
-): Promise<Record<string, ObjectReport>> {
-  const report: Record<string, ObjectReport & { paused?: string }> = {};
+): Promise<Record<string, CatchupEntry>> {
+  const previous = await previousEntries(kv);
+  const report: Record<string, CatchupEntry> = {};
+  const at = options.now.toISOString();
+  const attempt = async (side: CatchupEntry["side"], object: string, work: () => Promise<ObjectReport | string>) => {
+    try {
+      const done = await work();
+      report[object] =
+        typeof done === "string"
+          ? { side, enqueued: 0, deletes: 0, reconciledThrough: null, paused: done, consecutiveFailures: 0, at }
+          : { side, ...done, consecutiveFailures: 0, at };
+    } catch (thrown) {
+      const error = toSyncError(thrown);
+      const before = previous[object];
+      const failures = (before?.consecutiveFailures ?? 0) + 1;
+      const failingSince = before?.error ? (before.failingSince ?? before.at) : at;
+      report[object] = {
+        side,
+        enqueued: 0,
+        deletes: 0,
+        reconciledThrough: before?.reconciledThrough ?? null,
+        error: { code: error.code, message: error.message },
+        consecutiveFailures: failures,
+        failingSince,
+        at,
+      };
+      // One line per object and run, whatever the retries inside it.
+      deps.log.error("catch-up failed", {
+        side,
+        object,
+        code: error.code,
+        error: error.message,
+        consecutive_failures: failures,
+      });
+    }
+  };
   for (const compiled of mappings) {
     const { attio_object: attioObject, salesforce_object: sfObject } = compiled.mapping;
-    const paused = await budgetPause(deps, kv);
-    report[sfObject] = paused
-      ? { enqueued: 0, deletes: 0, reconciledThrough: null, paused }
-      : await salesforceCatchup(deps, kv, compiled, options);
-    report[attioObject] = await attioCatchup(deps, kv, compiled, options);
+    await attempt("salesforce", sfObject, async () => {
+      const paused = await budgetPause(deps, kv);
+      return paused ?? (await salesforceCatchup(deps, kv, compiled, options));
+    });
+    await attempt("attio", attioObject, () => attioCatchup(deps, kv, compiled, options));
   }
-  await saveUsage(deps, kv);
-  await kv.put(kvKeys.lastRun, JSON.stringify({ at: options.now.toISOString(), objects: report }));
+  try {
+    await saveUsage(deps, kv);
+  } catch (err) {
+    deps.log.warn("could not store the Salesforce API usage", { error: String(err) });
+  }
+  await kv.put(kvKeys.lastRun, JSON.stringify({ at, objects: report }));
   return report;
 }
 
@@ -92,7 +175,7 @@ export async function salesforceCatchup(
   const stored = SfCursorSchema.safeParse(await kv.get(kvKeys.sfCursor(object), "json"));
   // A first run starts now: what existed before is the initial sync's work, not the catch-up's.
   const from = stored.success ? Date.parse(stored.data.stamp) - OVERLAP_MS : now - OVERLAP_MS;
-  let cursor = { stamp: new Date(from).toISOString(), id: "" };
+  let cursor: ModstampCursor = { stamp: new Date(from).toISOString() };
   let enqueued = 0;
   let complete = false;
   for (let page = 0; page < SF_PAGES_PER_RUN; page++) {
@@ -176,7 +259,7 @@ export async function attioCatchup(
   for (let page = 0; page < ATTIO_PAGES_PER_RUN; page++) {
     if (state.phase === "scan") {
       const records = await deps.attio.scanRecords(object, state.offset, ATTIO_PAGE, attioAttributesRead(compiled));
-      const differing = await differingRecords(deps, compiled, records);
+      const differing = await differingRecords(deps, compiled, records, options.users);
       await sendInChunks(options, differing, (ids) => ids.map((id) => internalAttioMessage(object, id, "catch-up")));
       enqueued += differing.length;
       state =
@@ -209,7 +292,9 @@ export async function differingRecords(
   deps: SyncDeps,
   compiled: CompiledMapping,
   records: Awaited<ReturnType<SyncDeps["attio"]["scanRecords"]>>,
+  loadUsers?: () => Promise<UserLookup>,
 ): Promise<string[]> {
+  const users = loadUsers && compiled.fields.some((f) => f.transform.name === "owner") ? await loadUsers() : undefined;
   const pairs = await pairsByAttio(
     deps.db,
     compiled.mapping.attio_object,
@@ -220,7 +305,7 @@ export async function differingRecords(
     .filter((record) => {
       const base = pairs.get(record.id.record_id)?.base;
       if (!base) return true;
-      const now = attioSide(compiled, record.values, { ids }).values;
+      const now = attioSide(compiled, record.values, { ids, ...(users ? { users } : {}) }).values;
       return Object.entries(now).some(([field, value]) => field in base.attio && !sameValue(value, base.attio[field]));
     })
     .map((r) => r.id.record_id);

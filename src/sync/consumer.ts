@@ -11,8 +11,10 @@ import { saveUsage } from "./budget.ts";
 import { closeBundle, type EventBundle, type OpenBundle, openBundles } from "./bundles.ts";
 import { salesforceCatchup } from "./catchup.ts";
 import { buildDeps, type SyncDeps } from "./deps.ts";
+import { loadDirectory } from "./directory.ts";
 import type { EngineOptions, Touch, TouchOutcome } from "./engine.ts";
 import { sendInBatches } from "./enqueue.ts";
+import { markDeadLettersDraining, markDeadLettersStuck } from "./health-marks.ts";
 import { type JobOutcome, lookupMatchIndex, recordJobOutcomes, runJobPage } from "./jobs.ts";
 import { takeListed } from "./listed.ts";
 import {
@@ -45,7 +47,14 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
   if (batch.queue.endsWith("-dlq")) {
     // A bundle's events are recorded one per failure, so each can be replayed alone.
     const { messages, bundles } = openBundles(batch.messages);
-    await recordDeadLetters(messages, env, log);
+    try {
+      await recordDeadLetters(messages, env, log);
+    } catch (thrown) {
+      // The batch is delivered again; /api/v1/status reports the dead letters as not draining.
+      await markDeadLettersStuck(env.CURSORS, toSyncError(thrown), new Date());
+      throw thrown;
+    }
+    await markDeadLettersDraining(env.CURSORS);
     for (const open of bundles) open.raw.ack();
     return;
   }
@@ -182,7 +191,8 @@ async function handleMessages(
       group.set(key, {
         ...touch,
         attempt: raw.attempts,
-        mergedFrom: touch.mergedFrom ?? earlier?.mergedFrom,
+        // A merge into a new record sends one record.merged per original: all are kept.
+        mergedFrom: mergedFromBoth(earlier?.mergedFrom, touch.mergedFrom),
         // One event's values say nothing about another's: a record named twice is always read.
         event: earlier ? undefined : touch.event,
       });
@@ -390,6 +400,7 @@ function engineOptions(deps: SyncDeps, env: Env, runtime: Runtime) {
     direction: runtime.direction,
     requestSync,
     onLinked,
+    users: () => loadDirectory(deps, env.CURSORS, runtime.directoryOptions),
     salesforceObjectFor: (attioObject) => runtime.byAttioObject(attioObject)?.mapping.salesforce_object,
   });
 }
@@ -538,4 +549,13 @@ async function recordDeadLetters(messages: readonly Message<unknown>[], env: Env
     }
     raw.ack();
   }
+}
+
+function mergedFromBoth(
+  earlier: readonly string[] | undefined,
+  later: readonly string[] | undefined,
+): readonly string[] | undefined {
+  if (!earlier) return later;
+  if (!later) return earlier;
+  return [...new Set([...earlier, ...later])];
 }

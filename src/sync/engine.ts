@@ -3,6 +3,7 @@ import { acquireLeases, releaseLeases } from "../durable/record-lock.ts";
 import { SyncError, toSyncError } from "../lib/errors.ts";
 import { eachLimit } from "../lib/pool.ts";
 import type { AttioValues } from "../mapping/attio-values.ts";
+import type { MapOptions } from "../mapping/engine.ts";
 import {
   attioMatchKeys,
   attioReferences,
@@ -11,7 +12,8 @@ import {
   salesforceMatchKeys,
   salesforceReferences,
 } from "../mapping/engine.ts";
-import type { SfScalar } from "../mapping/types.ts";
+import type { UserLookup } from "../mapping/transforms.ts";
+import { type Direction, isWarning, type MappingIssue, type SfScalar } from "../mapping/types.ts";
 import type { SaveOutcome, SfRecordRow } from "../salesforce/client.ts";
 import {
   deferReference,
@@ -27,6 +29,7 @@ import {
   upsertConflict,
 } from "../store/pairs.ts";
 import { ambiguousMatches, auditLog } from "../store/schema.ts";
+import { type Evaluated, recordWarnings, type WarningInput } from "../store/warnings.ts";
 import { attioSide, policiesOf, salesforceFieldsOf, salesforceSide } from "./canon.ts";
 import type { SyncDeps } from "./deps.ts";
 import type { FieldChange } from "./diff.ts";
@@ -35,6 +38,7 @@ import { matchQueryValues } from "./match-query.ts";
 import { nextBase } from "./next-base.ts";
 import {
   type Base,
+  effectiveDirection,
   type FieldPlan,
   planFields,
   type Strategy,
@@ -56,8 +60,12 @@ export interface Touch {
   recordId: string;
   /** The latest event said the record was deleted (Attio record.deleted, Salesforce DELETE). */
   deleted: boolean;
-  /** Attio record.merged: the record that was merged into this one. */
-  mergedFrom?: string | undefined;
+  /**
+   * Attio record.merged: the records merged into this one. One (the older documented form: the
+   * record named survives) or both originals (the merge endpoint makes a new record and sends one
+   * event per original), once coalesced.
+   */
+  mergedFrom?: readonly string[] | undefined;
   correlationId: string;
   sourceEvent: Record<string, unknown>;
   actor: string;
@@ -115,6 +123,11 @@ export interface EngineOptions {
   listed?: ReadonlyMap<string, AttioRecord> | undefined;
   /** Awaited once the records are leased and read, before planning and writing (see slices.ts). */
   beforeWriting?: (() => Promise<void>) | undefined;
+  /**
+   * The owner directory (directory.ts), loaded only for a mapping with an owner field. It throws
+   * when either API cannot answer, and the batch is retried: an owner is never guessed.
+   */
+  users?: (() => Promise<UserLookup>) | undefined;
 }
 
 /** One unit of work: a pair, or a record with no counterpart yet. */
@@ -212,7 +225,8 @@ export async function syncMapping(
       outcomes.set(touch, { status: "done", action: "unchanged: the change event matches the synced values" });
       return false;
     });
-    const { remaining, attioRead } = await settleAttioEchoes(deps, compiled, toRead, pairs, outcomes, options);
+    const users = mapsOwners(compiled) && options.users ? await options.users() : undefined;
+    const { remaining, attioRead } = await settleAttioEchoes(deps, compiled, toRead, pairs, outcomes, options, users);
     if (remaining.length === 0) return outcomes;
     await holdMergedAway(deps, compiled, remaining, pairs);
     const units = await readUnits(deps, compiled, remaining, pairs, withListed(remaining, pairs, attioRead, options));
@@ -228,7 +242,7 @@ export async function syncMapping(
       locked.push(...extra.acquired);
       return new Map(extra.busy.map((b) => [b.name, b.retryInMs]));
     };
-    const runner = new Runner(deps, compiled, options, outcomes, lockMore);
+    const runner = new Runner(deps, compiled, options, outcomes, lockMore, users);
     await options.beforeWriting?.();
     await runner.run(units);
     deps.log.debug("engine timings", {
@@ -260,7 +274,7 @@ function attioEventOnPair(touch: Touch, pair: Pair | undefined): pair is Pair {
     touch.side === "attio" &&
     pair?.base != null &&
     !touch.deleted &&
-    !touch.mergedFrom &&
+    !touch.mergedFrom?.length &&
     sourceEvent.kind === "attio.record" &&
     (sourceEvent.eventType === "record.created" || sourceEvent.eventType === "record.updated") &&
     !String(sourceEvent.dedupeKey).startsWith("internal:")
@@ -281,6 +295,7 @@ async function settleAttioEchoes(
   pairs: Map<Touch, Pair>,
   outcomes: Map<Touch, TouchOutcome>,
   options: EngineOptions,
+  users: UserLookup | undefined,
 ): Promise<{ remaining: Touch[]; attioRead: Map<string, AttioRecord> }> {
   const eligible = new Map<Touch, Pair>();
   for (const touch of touches) {
@@ -297,7 +312,7 @@ async function settleAttioEchoes(
     refs.map((r) => ({ object: r.targetObject, id: r.id })),
     [],
   );
-  const mapOptions = mapOptionsOf(lookup, options);
+  const mapOptions = mapOptionsOf(lookup, options, users);
   const remaining = touches.filter((touch) => {
     const pair = eligible.get(touch);
     const record = pair && byId.get(pair.mapping.attioRecordId);
@@ -329,16 +344,27 @@ function withListed(
   return known;
 }
 
-/** What the mapping core may consult: the batch's id map and Attio's option titles. */
-function mapOptionsOf(ids: Awaited<ReturnType<typeof loadIdLookup>>, options: Pick<EngineOptions, "attioTitles">) {
-  return { ids, ...(options.attioTitles ? { attioTitles: options.attioTitles } : {}) };
+/** What the mapping core may consult: the batch's id map, the owner directory and Attio's option titles. */
+function mapOptionsOf(
+  ids: Awaited<ReturnType<typeof loadIdLookup>>,
+  options: Pick<EngineOptions, "attioTitles">,
+  users: UserLookup | undefined,
+): MapOptions {
+  return {
+    ids,
+    ...(users ? { users } : {}),
+    ...(options.attioTitles ? { attioTitles: options.attioTitles } : {}),
+  };
+}
+
+/** Whether mapping this object's records needs the owner directory. */
+function mapsOwners(compiled: CompiledMapping): boolean {
+  return compiled.fields.some((field) => field.transform.name === "owner");
 }
 
 async function loadPairs(deps: SyncDeps, compiled: CompiledMapping, touches: readonly Touch[]) {
   const { mapping } = compiled;
-  const attioIds = touches
-    .filter((t) => t.side === "attio")
-    .flatMap((t) => [t.recordId, ...(t.mergedFrom ? [t.mergedFrom] : [])]);
+  const attioIds = touches.filter((t) => t.side === "attio").flatMap((t) => [t.recordId, ...(t.mergedFrom ?? [])]);
   const sfIds = touches.filter((t) => t.side === "salesforce").map((t) => t.recordId);
   const [byAttio, bySf] = await Promise.all([
     pairsByAttio(deps.db, mapping.attio_object, attioIds),
@@ -349,10 +375,14 @@ async function loadPairs(deps: SyncDeps, compiled: CompiledMapping, touches: rea
     const pair = touch.side === "attio" ? byAttio.get(touch.recordId) : bySf.get(touch.recordId);
     if (pair) out.set(touch, pair);
   }
-  // An Attio merge moves the loser's pair to the survivor, unless the survivor already has one.
+  // An Attio merge moves an original's pair to the record it was merged into, unless that record
+  // already has one. With both originals linked, the older pair moves (holdMergedAway holds the other).
   for (const touch of touches) {
-    if (!touch.mergedFrom || out.has(touch)) continue;
-    const loser = byAttio.get(touch.mergedFrom);
+    if (!touch.mergedFrom?.length || out.has(touch)) continue;
+    const [loser] = touch.mergedFrom
+      .map((id) => byAttio.get(id))
+      .filter((pair): pair is Pair => pair !== undefined)
+      .sort((a, b) => a.mapping.createdAt.localeCompare(b.mapping.createdAt));
     if (loser) out.set(touch, { ...loser, mapping: { ...loser.mapping, attioRecordId: touch.recordId } });
   }
   return out;
@@ -369,18 +399,20 @@ async function holdMergedAway(
   touches: readonly Touch[],
   pairs: Map<Touch, Pair>,
 ) {
-  const merges = touches.filter((t) => t.side === "attio" && t.mergedFrom);
+  const merges = touches.filter((t) => t.side === "attio" && t.mergedFrom?.length);
   if (merges.length === 0) return;
   const losers = await pairsByAttio(
     deps.db,
     compiled.mapping.attio_object,
-    merges.map((t) => t.mergedFrom as string),
+    merges.flatMap((t) => t.mergedFrom ?? []),
   );
   for (const touch of merges) {
-    const loser = losers.get(touch.mergedFrom as string);
     const survivor = pairs.get(touch);
-    if (loser && survivor && survivor.mapping.id !== loser.mapping.id) {
-      await holdDelete(deps.db, loser.mapping.id, "attio");
+    for (const id of touch.mergedFrom ?? []) {
+      const loser = losers.get(id);
+      if (loser && survivor && survivor.mapping.id !== loser.mapping.id) {
+        await holdDelete(deps.db, loser.mapping.id, "attio");
+      }
     }
   }
 }
@@ -477,6 +509,10 @@ class Runner {
   private readonly referencesIds: boolean;
   /** Pairs this batch linked (created or matched), reported to `onLinked` once it is done. */
   private readonly linked: { attioId: string; sfId: string }[] = [];
+  /** Values not written as they are, per record and direction, stored as warnings once the batch is done. */
+  private readonly seen: SeenIssues[] = [];
+  /** The Salesforce fields this mapping writes from Attio under the global direction. */
+  private readonly toSalesforceFields: string[];
 
   constructor(
     private readonly deps: SyncDeps,
@@ -485,8 +521,12 @@ class Runner {
     private readonly outcomes: Map<Touch, TouchOutcome>,
     /** Leases more names for the batch's holder; answers the busy ones with their wait in ms. */
     private readonly lockMore: (names: readonly string[]) => Promise<Map<string, number>>,
+    private readonly users: UserLookup | undefined,
   ) {
     this.referencesIds = compiled.fields.some((field) => field.transform.name === "record_reference");
+    this.toSalesforceFields = compiled.fields
+      .filter((field) => field.toSalesforce && flowsToSalesforce(field.spec.direction, options.direction))
+      .map((field) => field.spec.salesforce);
   }
 
   /** How long matching and planning took before the first write (for the debug timings). */
@@ -510,6 +550,14 @@ class Runner {
       for (const item of pending) this.reportDryRun(item);
       return;
     }
+    try {
+      await this.writeAndSave(pending);
+    } finally {
+      await this.saveWarnings();
+    }
+  }
+
+  private async writeAndSave(pending: Pending[]): Promise<void> {
     try {
       await this.writeSalesforce(pending);
       const saver = this.saver();
@@ -605,16 +653,24 @@ class Runner {
   }
 
   private mapOptions() {
-    return mapOptionsOf(this.ids, this.options);
+    return mapOptionsOf(this.ids, this.options, this.users);
   }
 
   private done(touch: Touch, action: string, plan?: Record<string, unknown>) {
     this.outcomes.set(touch, { status: "done", action, ...(plan ? { plan } : {}) });
   }
 
-  /** A dry run's outcome: what would be written, field by field, and where. */
+  /** A dry run's outcome: what would be written, field by field, and where, and what would not. */
   private reportDryRun(item: Pending) {
     const { plan } = item;
+    const toAttio = mapToAttio(this.compiled, plan.toAttio, {
+      ...this.mapOptions(),
+      ...(item.attioValues ? { current: item.attioValues } : {}),
+    });
+    const warnings = [
+      ...this.seen.filter((s) => s.unit === item.unit).flatMap((s) => s.issues),
+      ...toAttio.issues.filter(isWarning),
+    ].map((issue) => ({ field: issue.salesforce, attribute: issue.attio, code: issue.code, reason: issue.message }));
     this.done(item.unit.touch, item.operation, {
       attio_record_id: item.attioId ?? null,
       salesforce_record_id: item.sfId ?? null,
@@ -622,7 +678,62 @@ class Runner {
       to_attio: plan.toAttio,
       conflicts: plan.conflicts,
       resolved: plan.resolved,
+      ...(warnings.length > 0 ? { not_written: warnings } : {}),
     });
+  }
+
+  /** Notes the values of one record not written as they are (and which fields were checked). */
+  private note(unit: Unit, direction: SeenIssues["direction"], issues: readonly MappingIssue[], fields: string[]) {
+    const entry: SeenIssues = { unit, direction, issues: issues.filter(isWarning), fields };
+    this.seen.push(entry);
+    return entry;
+  }
+
+  /**
+   * Stores what the batch saw as warnings (store/warnings.ts): opened, refreshed, or cleared for
+   * fields now written. A failure to store them is logged and leaves the sync's outcome alone.
+   */
+  private async saveWarnings() {
+    const { mapping } = this.compiled;
+    const inputs: WarningInput[] = [];
+    const evaluated: Evaluated[] = [];
+    for (const entry of this.seen) {
+      const attioId = entry.item?.attioId ?? entry.unit.attio?.id.record_id ?? null;
+      const sfId = entry.item?.sfId ?? entry.unit.salesforce?.Id ?? null;
+      const toSf = entry.direction === "attio_to_sf";
+      const sourceId = toSf ? attioId : sfId;
+      if (!sourceId) continue;
+      const sourceObject = toSf ? mapping.attio_object : mapping.salesforce_object;
+      evaluated.push({ direction: entry.direction, object: sourceObject, id: sourceId, fields: entry.fields });
+      for (const issue of entry.issues) {
+        inputs.push({
+          mapping: mapping.name,
+          direction: entry.direction,
+          sourceObject,
+          sourceRecordId: sourceId,
+          attioObject: mapping.attio_object,
+          attioRecordId: attioId,
+          sfObject: mapping.salesforce_object,
+          sfRecordId: sfId,
+          field: issue.salesforce,
+          attribute: issue.attio,
+          code: issue.code,
+          message: issue.message,
+          value: issue.value ?? null,
+          correlationId: entry.unit.touch.correlationId,
+        });
+      }
+    }
+    if (evaluated.length === 0) return;
+    try {
+      await recordWarnings(this.deps.db, inputs, evaluated);
+    } catch (thrown) {
+      this.deps.log.error("could not store mapping warnings", {
+        mapping: mapping.name,
+        warnings: inputs.length,
+        error: toSyncError(thrown).message,
+      });
+    }
   }
 
   private fail(touch: Touch, error: SyncError, attempted?: unknown) {
@@ -820,6 +931,14 @@ class Runner {
     const { touch } = unit;
     const options = this.mapOptions();
     const attio = unit.attio ? attioSide(this.compiled, unit.attio.values, options) : undefined;
+    const seen = attio
+      ? this.note(
+          unit,
+          "attio_to_sf",
+          attio.issues.filter((issue) => this.toSalesforceFields.includes(issue.salesforce)),
+          this.toSalesforceFields,
+        )
+      : undefined;
     const salesforce = unit.salesforce ? salesforceSide(this.compiled, unit.salesforce) : undefined;
     const plan = planFields(
       policiesOf(this.compiled),
@@ -844,6 +963,7 @@ class Runner {
       attioValues: unit.attio?.values,
       plannedAttioSide: this.referencesIds ? undefined : attio?.values,
     };
+    if (seen) seen.item = pending;
     // Deferred references on either side: remember them and ask for their parents to be synced.
     for (const ref of attio?.deferred ?? [])
       await this.defer("attio", unit.attio?.id.record_id, ref.targetObject, ref.sourceId);
@@ -1004,6 +1124,9 @@ class Runner {
         ...this.mapOptions(),
         ...(attioValues ? { current: attioValues } : {}),
       });
+      if (item.sfId || unit.salesforce) {
+        this.note(unit, "sf_to_attio", write.issues, Object.keys(source)).item = item;
+      }
       if (mapping.attio_id_attribute && item.sfId) write.values[mapping.attio_id_attribute] = [item.sfId];
       deferredFields.push(...write.deferred.map((d) => d.salesforce));
       let record: AttioRecord | undefined;
@@ -1119,6 +1242,22 @@ class Runner {
     }
     return rows;
   }
+}
+
+/** The values of one record in one direction that were not written as they are. */
+interface SeenIssues {
+  unit: Unit;
+  /** The unit's planned write, once there is one (it learns the ids of records it creates). */
+  item?: Pending;
+  direction: "attio_to_sf" | "sf_to_attio";
+  issues: MappingIssue[];
+  /** The fields whose values were checked, so warnings of the others are left as they are. */
+  fields: string[];
+}
+
+function flowsToSalesforce(direction: Direction, global: SyncDirection): boolean {
+  const effective = effectiveDirection(direction, global);
+  return effective === "both" || effective === "attio_to_sf";
 }
 
 /** Salesforce objects that support merges. */

@@ -8,6 +8,7 @@ import { jobMatchKeys, jobRecords, syncJobs } from "../store/schema.ts";
 import { budgetPause } from "./budget.ts";
 import { ATTIO_PAGE, differingRecords, SF_PAGE } from "./catchup.ts";
 import type { SyncDeps } from "./deps.ts";
+import { loadDirectory } from "./directory.ts";
 import type { TouchOutcome } from "./engine.ts";
 import { rememberListed } from "./listed.ts";
 import { type JobPageMessage, MAX_RECORDS_PER_MESSAGE, recordsMessages, type SyncMessage } from "./messages.ts";
@@ -185,7 +186,7 @@ export async function runJobPage(
       }
       ids =
         params.mode === "incremental"
-          ? await differingRecords(deps, compiled, records)
+          ? await differingRecords(deps, compiled, records, () => loadDirectory(deps, kv, runtime.directoryOptions))
           : records.map((r) => r.id.record_id);
       const queued = new Set(ids);
       rememberListed(
@@ -217,7 +218,7 @@ export async function runJobPage(
         params.mode === "incremental"
           ? (params.since ?? new Date(Date.parse(job.createdAt) - 86_400_000).toISOString())
           : "1970-01-01T00:00:00.000Z";
-      const rows = await deps.salesforce.changedSince(object, message.cursor ?? { stamp: start, id: "" }, SF_PAGE);
+      const rows = await deps.salesforce.changedSince(object, message.cursor ?? { stamp: start }, SF_PAGE);
       ids = rows.map((r) => r.Id);
       const last = rows.at(-1);
       next =
@@ -284,7 +285,7 @@ async function indexPage(
     const rows = await deps.salesforce.matchKeyPage(
       mapping.salesforce_object,
       matchKey.salesforce,
-      message.cursor?.id ?? "",
+      message.cursor?.id,
       INDEX_PAGE,
     );
     const entries = rows.flatMap((row) =>

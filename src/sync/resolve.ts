@@ -1,7 +1,8 @@
 import { and, eq } from "drizzle-orm";
 import { SyncError } from "../lib/errors.ts";
 import { mapToAttio } from "../mapping/engine.ts";
-import type { SfScalar } from "../mapping/types.ts";
+import type { UserLookup } from "../mapping/transforms.ts";
+import { isWarning, type SfScalar } from "../mapping/types.ts";
 import { loadIdLookup, pairsByAttio, savePair, unlinkPair } from "../store/pairs.ts";
 import { ambiguousMatches, auditLog, conflicts, idMappings, pendingDeletes } from "../store/schema.ts";
 import type { SyncDeps } from "./deps.ts";
@@ -21,6 +22,8 @@ export async function resolveConflict(
   conflictId: string,
   resolution: Resolution,
   actor: string,
+  /** The owner directory, needed when the conflict is about an owner. */
+  users?: () => Promise<UserLookup>,
 ) {
   const conflict = await deps.db.select().from(conflicts).where(eq(conflicts.id, conflictId)).get();
   if (!conflict) throw new SyncError("not_found", `no conflict ${conflictId}`, { status: 404 });
@@ -35,17 +38,35 @@ export async function resolveConflict(
   ) as SfScalar;
   const field = conflict.field;
 
-  await deps.salesforce.updateMany(row.sfObject, [{ Id: row.sfRecordId, [field]: value }]).then((results) => {
-    const failed = results.find((r) => !r.ok);
-    if (failed && !failed.ok) throw failed.error;
-  });
   const ids = await loadIdLookup(
     deps.db,
     [],
     typeof value === "string" ? [{ object: row.attioObject, id: value }] : [],
   );
   const current = (await deps.attio.queryRecords(row.attioObject, { record_id: { $in: [row.attioRecordId] } }))[0];
-  const write = mapToAttio(compiled, { [field]: value }, { ids, ...(current ? { current: current.values } : {}) });
+  const ownerField = compiled.fields.some((f) => f.spec.salesforce === field && f.transform.name === "owner");
+  const titles = runtime.attioTitles(row.attioObject);
+  const write = mapToAttio(
+    compiled,
+    { [field]: value },
+    {
+      ids,
+      ...(current ? { current: current.values } : {}),
+      ...(ownerField && users ? { users: await users() } : {}),
+      ...(titles ? { attioTitles: titles } : {}),
+    },
+  );
+  // A decided value Attio cannot take is refused before either side is written, never half-applied.
+  const refused = write.issues.find((issue) => issue.salesforce === field && isWarning(issue));
+  if (refused) {
+    throw new SyncError("bad_request", `Attio cannot take this value for ${field}: ${refused.message}`, {
+      status: 422,
+    });
+  }
+  await deps.salesforce.updateMany(row.sfObject, [{ Id: row.sfRecordId, [field]: value }]).then((results) => {
+    const failed = results.find((r) => !r.ok);
+    if (failed && !failed.ok) throw failed.error;
+  });
   if (Object.keys(write.values).length > 0)
     await deps.attio.updateRecord(row.attioObject, row.attioRecordId, write.values);
 

@@ -24,7 +24,8 @@ export async function routeMessage(deps: SyncDeps, runtime: Runtime, message: Sy
         side: "attio",
         recordId: message.recordId,
         deleted: message.eventType === "record.deleted",
-        mergedFrom: message.eventType === "record.merged" ? message.duplicateRecordId : undefined,
+        mergedFrom:
+          message.eventType === "record.merged" && message.duplicateRecordId ? [message.duplicateRecordId] : undefined,
         correlationId: message.correlationId,
         sourceEvent: { kind: message.kind, eventType: message.eventType, dedupeKey: message.dedupeKey },
         actor: `${message.actor.type}:${message.actor.id ?? "-"}`,

@@ -10,6 +10,7 @@ import {
 } from "../mapping/schema-salesforce.ts";
 import { loadSchemas } from "../mapping/schema-source.ts";
 import type { ObjectMapping } from "../mapping/types.ts";
+import type { DirectoryOptions } from "../mapping/users.ts";
 import { type ValidationIssue, validateMappings } from "../mapping/validate.ts";
 import type { Db } from "../store/db.ts";
 import { configVersions } from "../store/schema.ts";
@@ -35,6 +36,10 @@ export interface Runtime {
   attioTitles(attioObject: string): Readonly<Record<string, readonly string[]>> | undefined;
   /** Problems found when the mappings were checked against both live schemas. */
   issues: ValidationIssue[];
+  /** Whether the mappings were checked against both live schemas (false: an API was down). */
+  validated: boolean;
+  /** Where owners come from: `[mappings.users]` (see directory.ts). */
+  directoryOptions: DirectoryOptions;
 }
 
 /** KV key of the org's capabilities learnt from describe (country picklists, multi-currency, ...). */
@@ -74,7 +79,8 @@ export async function loadRuntime(deps: SyncDeps, kv: KVNamespace): Promise<Runt
     : { direction: deps.config.SYNC_DIRECTION, conflict_resolution: deps.config.CONFLICT_RESOLUTION };
   const schemas = await loadValidation(deps, kv, resolveMappings(config, org));
   const runtime = buildRuntime(latest?.version ?? 0, config, org, sync.direction, sync.conflict_resolution, schemas);
-  cached = { key, runtime };
+  // A runtime built without the live schemas (an API was down) is used for this call only.
+  if (schemas) cached = { key, runtime };
   return withBulkThreshold(deps, runtime);
 }
 
@@ -109,6 +115,8 @@ export function buildRuntime(
     deletePolicy: (name) => policies[name] ?? "hold",
     attioTitles: (object) => validated?.titles[object],
     issues: validated?.issues ?? [],
+    validated: validated !== undefined,
+    directoryOptions: { defaultOwnerEmail: config.mappings.users.default_owner_email },
   };
 }
 
@@ -167,11 +175,10 @@ async function loadValidation(
     const schemas = await loadSchemas(cachedSchemaSource(deps.attio, deps.salesforce, kv), mappings);
     const report = validateMappings(mappings, schemas);
     for (const issue of report.issues) deps.log.warn("mapping issue", { ...issue });
-    // A mapping with an error (an object or a required field the CRMs lack) would fail every
-    // record it touches: it is switched off and reported instead (status, POST /api/v1/validate).
-    const broken = new Set(report.issues.filter((i) => i.severity === "error").map((i) => i.mapping));
-    const checked = report.mappings.map((m) => (broken.has(m.name) ? { ...m, enabled: false } : m));
-    return { mappings: checked, titles: schemas.attioTitles, issues: report.issues };
+    // A mapping that cannot run at all (an object, a match key or a required field the CRMs lack)
+    // comes back switched off; /api/v1/status reports it as a problem. A field that cannot run is
+    // dropped and the rest of its mapping runs.
+    return { mappings: report.mappings, titles: schemas.attioTitles, issues: report.issues };
   } catch (err) {
     deps.log.warn("schemas unavailable; mappings run unchecked", { error: (err as Error).message });
     return undefined;

@@ -7,6 +7,7 @@ import { auditLog } from "../store/schema.ts";
 import { runCatchup } from "./catchup.ts";
 import { sendAll } from "./consumer.ts";
 import { buildDeps } from "./deps.ts";
+import { loadDirectory } from "./directory.ts";
 import { resumeStalledJobs } from "./jobs.ts";
 import { loadRuntime } from "./runtime.ts";
 
@@ -34,6 +35,7 @@ export async function handleScheduled(
     catchup = await runCatchup(deps, env.CURSORS, runtime.mappings, {
       now,
       send: (messages) => sendAll(env.SYNC_QUEUE, messages),
+      users: () => loadDirectory(deps, env.CURSORS, runtime.directoryOptions),
     });
   } catch (thrown) {
     // Housekeeping still runs; the next cron resumes the catch-up from its stored cursors.

@@ -6,6 +6,7 @@ import rateLimited from "../../fixtures/attio/error-rate-limit-429.json";
 import companiesObject from "../../fixtures/attio/object-companies.json";
 import peopleObject from "../../fixtures/attio/object-people.json";
 import person from "../../fixtures/attio/person-mira-okafor.json";
+import workspaceMembers from "../../fixtures/attio/workspace-members.json";
 
 export const ATTIO = "https://api.attio.test";
 export const PEOPLE_OBJECT_ID = peopleObject.data.id.object_id;
@@ -87,6 +88,12 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
         workspace_slug: "northwind-labs",
         workspace_logo_url: null,
       });
+    }),
+    http.get(`${ATTIO}/v2/workspace_members`, ({ request }) => {
+      record(request);
+      const denied = unauthenticated(request);
+      if (denied) return denied;
+      return HttpResponse.json(workspaceMembers);
     }),
     http.get(`${ATTIO}/v2/objects/:object/attributes`, ({ request, params }) => {
       record(request);

@@ -31,6 +31,8 @@ describe("GET /healthz and /api/v1/status", () => {
     });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
+      healthy: true,
+      problems: [],
       version: VERSION,
       direction: "bidirectional",
       bindings: {
@@ -47,6 +49,7 @@ describe("GET /healthz and /api/v1/status", () => {
       open_conflicts: 0,
       pending_deletes: 0,
       ambiguous_matches: 0,
+      open_warnings: 0,
       last_cron_run: null,
       mappings: expect.any(Array),
       mapping_issues: expect.any(Array),
@@ -109,7 +112,7 @@ describe("GET /api/v1/status per mapping", () => {
       attioObject: "people",
       attioRecordId: "p-status",
       sfObject: "Contact",
-      sfRecordId: "003Hs0000STATUS0AAA",
+      sfRecordId: "003Hs000STATUS0AAA",
     });
     await db
       .insert(conflicts)
@@ -123,7 +126,7 @@ describe("GET /api/v1/status per mapping", () => {
       attioObject: "people",
       attioRecordId: "p-status",
       sfObject: "Contact",
-      sfRecordId: "003Hs0000STATUS0AAA",
+      sfRecordId: "003Hs000STATUS0AAA",
       changes: {},
       sourceEvent: {},
     });
@@ -140,6 +143,7 @@ describe("GET /api/v1/status per mapping", () => {
       linked: 1,
       last_write: { attio_to_sf: null, sf_to_attio: "2026-11-23T10:00:00.000Z" },
       open_conflicts: 1,
+      open_warnings: 0,
       pending_deletes: 0,
       ambiguous_matches: 0,
       catch_up: { salesforce: null, attio: null },

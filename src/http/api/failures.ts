@@ -1,8 +1,9 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, asc, eq, gt, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt, or, type SQL } from "drizzle-orm";
 import { SyncError } from "../../lib/errors.ts";
 import { openDb } from "../../store/db.ts";
-import { failures } from "../../store/schema.ts";
+import { failures, mappingWarnings } from "../../store/schema.ts";
+import { dismissWarning } from "../../store/warnings.ts";
 import { SyncMessageSchema } from "../../sync/messages.ts";
 import type { AppEnv } from "../types.ts";
 import { define, errorResponses, json, PageQuery, page, snakeKeys } from "./common.ts";
@@ -11,6 +12,23 @@ const Filter = z.strictObject({
   status: z.enum(["open", "replayed", "dismissed"]).default("open"),
   error_code: z.string().optional(),
   message_kind: z.string().optional(),
+});
+
+/**
+ * `severity=error` (the default): messages that failed for good. `severity=warning`: values not
+ * written because the other side cannot take them (store/warnings.ts), open until a later sync
+ * writes the field, `cleared` then, or `dismissed` by an operator.
+ */
+const ListQuery = PageQuery.extend({
+  severity: z.enum(["error", "warning"]).default("error"),
+  status: z.enum(["open", "replayed", "dismissed", "cleared"]).default("open"),
+  error_code: z
+    .string()
+    .optional()
+    .openapi({ description: "Failure error code, or warning code (e.g. unmapped_value)" }),
+  message_kind: z.string().optional(),
+  mapping: z.string().optional().openapi({ description: "Warnings: the mapping (companies, people, deals, ...)" }),
+  record_id: z.string().optional().openapi({ description: "Warnings: an Attio or Salesforce record id" }),
 });
 
 /** At most this many failures are replayed by one bulk request; call again for more. */
@@ -24,20 +42,49 @@ export function failureRoutes(app: OpenAPIHono<AppEnv>) {
       method: "get",
       path: "/failures",
       summary: "Failures: messages rejected by an API or out of retries",
-      query: PageQuery.extend(Filter.shape),
+      query: ListQuery,
       responses: {
-        200: json(z.object({ items: z.array(z.unknown()), next_cursor: z.string().nullable() }), "A page of failures"),
+        200: json(
+          z.object({ items: z.array(z.unknown()), next_cursor: z.string().nullable() }),
+          "A page of failures (severity=error) or warnings (severity=warning)",
+        ),
       },
     },
     async (c, { query }) => {
-      const rows = await openDb(c.env.DB)
+      const db = openDb(c.env.DB);
+      if (query.severity === "warning") return c.json(await warningPage(db, query), 200);
+      if (query.status === "cleared") return c.json({ items: [], next_cursor: null }, 200);
+      const filter = { ...query, status: query.status };
+      const rows = await db
         .select()
         .from(failures)
-        .where(and(...filterOf(query), query.cursor ? gt(failures.id, query.cursor) : undefined))
+        .where(and(...filterOf(filter), query.cursor ? gt(failures.id, query.cursor) : undefined))
         .orderBy(asc(failures.id))
         .limit(query.limit + 1);
       const { items, next_cursor } = page(rows, query.limit);
-      return c.json({ items: items.map(snakeKeys), next_cursor }, 200);
+      return c.json({ items: items.map((row) => ({ severity: "error", ...snakeKeys(row) })), next_cursor }, 200);
+    },
+  );
+
+  define(
+    app,
+    {
+      method: "post",
+      path: "/failures/{id}/dismiss",
+      summary: "Dismiss a failure or a warning: an operator has seen it and accepts it as it is",
+      params: z.strictObject({ id: z.string().min(1).max(300) }),
+      responses: { 200: json(z.object({ dismissed: z.boolean() }), "Dismissed"), 404: errorResponses[404] },
+    },
+    async (c, { params }) => {
+      const db = openDb(c.env.DB);
+      const failure = await db
+        .update(failures)
+        .set({ status: "dismissed" })
+        .where(and(eq(failures.id, params.id), eq(failures.status, "open")));
+      if ((failure.meta.changes ?? 0) > 0 || (await dismissWarning(db, params.id))) {
+        return c.json({ dismissed: true }, 200);
+      }
+      throw new SyncError("not_found", `no open failure or warning ${params.id}`, { status: 404 });
     },
   );
 
@@ -78,6 +125,28 @@ export function failureRoutes(app: OpenAPIHono<AppEnv>) {
       return c.json({ replayed, skipped: rows.length - replayed }, 200);
     },
   );
+}
+
+async function warningPage(db: ReturnType<typeof openDb>, query: z.infer<typeof ListQuery>) {
+  // Warnings are never replayed: a later sync clears them.
+  if (query.status === "replayed") return { items: [], next_cursor: null };
+  const where: (SQL | undefined)[] = [
+    eq(mappingWarnings.status, query.status),
+    query.error_code ? eq(mappingWarnings.code, query.error_code) : undefined,
+    query.mapping ? eq(mappingWarnings.mapping, query.mapping) : undefined,
+    query.record_id
+      ? or(eq(mappingWarnings.attioRecordId, query.record_id), eq(mappingWarnings.sfRecordId, query.record_id))
+      : undefined,
+    query.cursor ? gt(mappingWarnings.id, query.cursor) : undefined,
+  ];
+  const rows = await db
+    .select()
+    .from(mappingWarnings)
+    .where(and(...where))
+    .orderBy(asc(mappingWarnings.id))
+    .limit(query.limit + 1);
+  const { items, next_cursor } = page(rows, query.limit);
+  return { items: items.map((row) => ({ severity: "warning", ...snakeKeys(row) })), next_cursor };
 }
 
 function filterOf(filter: z.infer<typeof Filter>): SQL[] {

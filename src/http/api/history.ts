@@ -9,7 +9,10 @@ const HistoryQuery = PageQuery.extend({
   object: z.string().optional().openapi({ description: "Attio object slug or Salesforce object name" }),
   record_id: z.string().optional().openapi({ description: "A record id on either side" }),
   direction: z.enum(["attio_to_sf", "sf_to_attio"]).optional(),
-  operation: z.enum(["create", "update", "link", "unchanged", "delete", "conflict", "failed"]).optional(),
+  operation: z
+    .enum(["create", "update", "link", "unchanged", "delete", "conflict", "failed", "skipped"])
+    .optional()
+    .openapi({ description: "`skipped`: values not written because the other side cannot take them" }),
   from: z.iso.datetime().optional(),
   to: z.iso.datetime().optional(),
   cursor: z.string().regex(/^\d+$/).optional(),

@@ -1,5 +1,5 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { eq, sql } from "drizzle-orm";
+import { and, eq, gte, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { loadOwnActor } from "../../attio/own-actor.ts";
 import { type BucketName, type Buckets, bucketsFor, steadyRate } from "../../durable/limits.ts";
@@ -8,9 +8,21 @@ import { getToken } from "../../salesforce/token.ts";
 import { openDb } from "../../store/db.ts";
 import { countOpenFailures } from "../../store/failures.ts";
 import { countMappings } from "../../store/mappings.ts";
-import { ambiguousMatches, auditLog, conflicts, idMappings, pendingDeletes } from "../../store/schema.ts";
+import {
+  ambiguousMatches,
+  auditLog,
+  conflicts,
+  failures,
+  idMappings,
+  pendingDeletes,
+  syncJobs,
+} from "../../store/schema.ts";
+import { countOpenWarnings, openWarningsByMapping } from "../../store/warnings.ts";
 import { loadUsage } from "../../sync/budget.ts";
-import { kvKeys } from "../../sync/catchup.ts";
+import { type CatchupEntry, CatchupEntrySchema, kvKeys } from "../../sync/catchup.ts";
+import { loadDirectory } from "../../sync/directory.ts";
+import { FAILED_JOB_WINDOW_MS, FAILURE_WINDOW_MS, problemsOf } from "../../sync/health.ts";
+import { deadLettersStuck } from "../../sync/health-marks.ts";
 import { loadRuntime, type Runtime } from "../../sync/runtime.ts";
 import { VERSION } from "../../version.ts";
 import type { AppEnv } from "../types.ts";
@@ -18,8 +30,23 @@ import { define, depsOf, json } from "./common.ts";
 
 const Probe = z.object({ ok: z.boolean(), error: z.string().optional() });
 
+const ProblemSchema = z
+  .object({
+    code: z.string().openapi({ example: "mapping_disabled" }),
+    message: z.string(),
+    affects: z.string().openapi({ example: "mapping deals" }),
+    action: z.string(),
+    since: z.string().optional(),
+  })
+  .openapi("Problem");
+
 const StatusSchema = z
   .object({
+    healthy: z.boolean().openapi({ description: "True only when `problems` is empty" }),
+    problems: z.array(ProblemSchema).openapi({
+      description:
+        "Everything an operator must look at: a binding or CRM unreachable, a mapping switched off or running without a field, a catch-up failing run after run, a failed job, recent failures, dead letters that cannot be recorded, a stale cron",
+    }),
     version: z.string(),
     direction: z.string(),
     bindings: z.object({
@@ -35,6 +62,9 @@ const StatusSchema = z
       .openapi({ description: "Attio reachable with a valid token; a Salesforce token obtainable" }),
     mapped_records: z.record(z.string(), z.number()).openapi({ example: { "people:Contact": 12 } }),
     open_failures: z.number().nullable(),
+    open_warnings: z.number().nullable().openapi({
+      description: "Values not written because the other side cannot take them (GET /api/v1/failures?severity=warning)",
+    }),
     open_conflicts: z.number().nullable(),
     pending_deletes: z.number().nullable(),
     ambiguous_matches: z.number().nullable(),
@@ -55,6 +85,7 @@ const StatusSchema = z
           linked: z.number(),
           last_write: z.object({ attio_to_sf: z.string().nullable(), sf_to_attio: z.string().nullable() }),
           open_conflicts: z.number(),
+          open_warnings: z.number(),
           pending_deletes: z.number(),
           ambiguous_matches: z.number(),
           catch_up: z.object({ salesforce: z.unknown().nullable(), attio: z.unknown().nullable() }),
@@ -129,39 +160,60 @@ async function status(c: Context<AppEnv>): Promise<Response> {
         count(conflicts, sql`status = 'open'`),
         count(pendingDeletes, sql`status = 'pending'`),
         count(ambiguousMatches, sql`status = 'open'`),
+        countOpenWarnings(db),
       ])
-    : [{}, null, null, null, null];
-  const [lastRun, catchup, usage, ownActor] = kv.ok
+    : [{}, null, null, null, null, null];
+  const [lastRun, catchup, usage, ownActor, stuck] = kv.ok
     ? await Promise.all([
-        c.env.CURSORS.get("cron:last-run", "json"),
+        c.env.CURSORS.get<{ at?: string }>("cron:last-run", "json"),
         c.env.CURSORS.get<{ objects?: Record<string, unknown> }>(kvKeys.lastRun, "json"),
         loadUsage(c.env.CURSORS),
         loadOwnActor(c.env.CURSORS),
+        deadLettersStuck(c.env.CURSORS),
       ])
-    : [null, null, null, null];
+    : [null, null, null, null, null];
   const reserve = c.var.config.SALESFORCE_BUDGET_RESERVE;
   // The effective mappings need D1 (stored configuration): only when it answers.
   const runtime = d1.ok ? await loadRuntime(deps, c.env.CURSORS) : null;
+  const bindings = {
+    d1,
+    kv,
+    queue: { ok: typeof c.env.SYNC_QUEUE?.send === "function" },
+    job_queue: { ok: typeof c.env.JOB_QUEUE?.send === "function" },
+    record_lock: { ok: typeof c.env.RECORD_LOCK?.getByName === "function" },
+    rate_limiter: { ok: typeof c.env.RATE_LIMITER?.getByName === "function" },
+  };
+  const now = new Date();
+  const problems = problemsOf({
+    now,
+    bindings,
+    dependencies: { attio, salesforce },
+    mappingIssues: runtime?.issues ?? null,
+    mappingsChecked: runtime?.validated ?? null,
+    ownerProblem: runtime && attio.ok && salesforce.ok ? await ownerProblem(deps, c.env.CURSORS, runtime) : null,
+    catchup: catchupEntries(catchup),
+    recentFailures: d1.ok ? await recentFailures(db, now) : null,
+    failedJobs: d1.ok ? await failedJobs(db, now) : [],
+    deadLetters: stuck,
+    lastCronRun: typeof lastRun?.at === "string" ? lastRun.at : null,
+  });
+  const warningsByMapping = d1.ok ? await openWarningsByMapping(db) : {};
   return c.json(
     {
+      healthy: problems.length === 0,
+      problems,
       version: VERSION,
       direction: c.var.config.SYNC_DIRECTION,
-      bindings: {
-        d1,
-        kv,
-        queue: { ok: typeof c.env.SYNC_QUEUE?.send === "function" },
-        job_queue: { ok: typeof c.env.JOB_QUEUE?.send === "function" },
-        record_lock: { ok: typeof c.env.RECORD_LOCK?.getByName === "function" },
-        rate_limiter: { ok: typeof c.env.RATE_LIMITER?.getByName === "function" },
-      },
+      bindings,
       dependencies: { attio, salesforce },
       mapped_records: counts[0],
       open_failures: counts[1],
       open_conflicts: counts[2],
       pending_deletes: counts[3],
       ambiguous_matches: counts[4],
+      open_warnings: counts[5],
       last_cron_run: lastRun,
-      mappings: runtime ? await perMapping(db, runtime, catchup?.objects ?? {}) : null,
+      mappings: runtime ? await perMapping(db, runtime, catchup?.objects ?? {}, warningsByMapping) : null,
       mapping_issues: runtime?.issues ?? null,
       catch_up: catchup?.objects ?? null,
       rate_limits: await rateLimits(
@@ -181,7 +233,12 @@ async function status(c: Context<AppEnv>): Promise<Response> {
 }
 
 /** The status of each enabled mapping, from a handful of grouped D1 queries. */
-async function perMapping(db: ReturnType<typeof openDb>, runtime: Runtime, catchup: Record<string, unknown>) {
+async function perMapping(
+  db: ReturnType<typeof openDb>,
+  runtime: Runtime,
+  catchup: Record<string, unknown>,
+  warnings: Record<string, number>,
+) {
   const [linked, writes, openConflicts, held, ambiguous] = await Promise.all([
     countMappings(db),
     db
@@ -218,6 +275,7 @@ async function perMapping(db: ReturnType<typeof openDb>, runtime: Runtime, catch
       linked: linked[`${mapping.attio_object}:${mapping.salesforce_object}`] ?? 0,
       last_write: { attio_to_sf: last("attio_to_sf"), sf_to_attio: last("sf_to_attio") },
       open_conflicts: count(openConflicts, mapping.attio_object),
+      open_warnings: warnings[mapping.name] ?? 0,
       pending_deletes: count(held, mapping.attio_object),
       ambiguous_matches: count(ambiguous, mapping.attio_object, mapping.salesforce_object),
       catch_up: {
@@ -238,6 +296,52 @@ async function rateLimits(env: Env, buckets: Buckets) {
     }),
   );
   return Object.fromEntries(entries);
+}
+
+function catchupEntries(run: { objects?: Record<string, unknown> } | null): Record<string, CatchupEntry> {
+  const entries: Record<string, CatchupEntry> = {};
+  for (const [object, raw] of Object.entries(run?.objects ?? {})) {
+    const entry = CatchupEntrySchema.safeParse(raw);
+    if (entry.success) entries[object] = entry.data;
+  }
+  return entries;
+}
+
+async function recentFailures(db: ReturnType<typeof openDb>, now: Date) {
+  const since = new Date(now.getTime() - FAILURE_WINDOW_MS).toISOString();
+  const row = await db
+    .select({ n: sql<number>`count(*)`, latest: sql<string | null>`max(${failures.lastFailedAt})` })
+    .from(failures)
+    .where(and(eq(failures.status, "open"), gte(failures.lastFailedAt, since)))
+    .get();
+  return { count: row?.n ?? 0, latest: row?.latest ?? null };
+}
+
+async function failedJobs(db: ReturnType<typeof openDb>, now: Date) {
+  const since = new Date(now.getTime() - FAILED_JOB_WINDOW_MS).toISOString();
+  const rows = await db
+    .select({ id: syncJobs.id, kind: syncJobs.kind, updatedAt: syncJobs.updatedAt, sample: syncJobs.errorSample })
+    .from(syncJobs)
+    .where(and(eq(syncJobs.state, "failed"), gte(syncJobs.updatedAt, since)))
+    .limit(20);
+  return rows.map((row) => ({ id: row.id, kind: row.kind, updatedAt: row.updatedAt, error: firstError(row.sample) }));
+}
+
+function firstError(sample: unknown[]): string | null {
+  const first = sample[0] as { error?: unknown; message?: unknown } | undefined;
+  const text = first?.error ?? first?.message;
+  return typeof text === "string" ? text : null;
+}
+
+/** Why owners mapped from Salesforce would get no default member, when owners are mapped at all. */
+async function ownerProblem(deps: ReturnType<typeof depsOf>, kv: KVNamespace, runtime: Runtime) {
+  if (!runtime.mappings.some((m) => m.fields.some((f) => f.transform.name === "owner"))) return null;
+  try {
+    return (await loadDirectory(deps, kv, runtime.directoryOptions)).defaultMemberProblem ?? null;
+  } catch {
+    // Unreadable: the dependency probes say why.
+    return null;
+  }
 }
 
 async function probe(check: () => Promise<void>): Promise<{ ok: boolean; error?: string }> {

@@ -2,6 +2,7 @@ import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, asc, eq, gt } from "drizzle-orm";
 import { openDb } from "../../store/db.ts";
 import { ambiguousMatches, conflicts, idMappings, pendingDeletes } from "../../store/schema.ts";
+import { loadDirectory } from "../../sync/directory.ts";
 import { decideDelete, linkMatch, resolveConflict } from "../../sync/resolve.ts";
 import { loadRuntime } from "../../sync/runtime.ts";
 import type { AppEnv } from "../types.ts";
@@ -88,7 +89,8 @@ export function workRoutes(app: OpenAPIHono<AppEnv>) {
     async (c, { params, body }) => {
       const deps = depsOf(c);
       const runtime = await loadRuntime(deps, c.env.CURSORS);
-      return c.json(await resolveConflict(deps, runtime, params.id, body, operator(c.var.adminTokenUsed)), 200);
+      const users = () => loadDirectory(deps, c.env.CURSORS, runtime.directoryOptions);
+      return c.json(await resolveConflict(deps, runtime, params.id, body, operator(c.var.adminTokenUsed), users), 200);
     },
   );
 

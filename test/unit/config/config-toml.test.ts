@@ -21,7 +21,10 @@ describe("config.toml parsing", () => {
     expect(config.attio.api_key_env).toBe("ATTIO_API_KEY");
     // Unset: SALESFORCE_BULK_THRESHOLD decides.
     expect(config.salesforce.bulk_threshold).toBeUndefined();
-    expect(config.mappings.deals.close_date_attribute).toBe("close_date");
+    // Unset: the common slugs are tried against the workspace; a missing close date is derived.
+    expect(config.mappings.deals.close_date_attribute).toBeUndefined();
+    expect(config.mappings.deals.close_date_fallback_days).toBe(90);
+    expect(config.mappings.users.default_owner_email).toBeUndefined();
     expect(config.custom_mappings).toEqual([]);
   });
 

@@ -13,12 +13,25 @@ import {
 import { LAST_NAME_FALLBACK } from "../../../src/mapping/names.ts";
 import { orgCapabilities, PLAIN_ORG } from "../../../src/mapping/schema-salesforce.ts";
 import { matchUsers } from "../../../src/mapping/users.ts";
-import { company, describes, idMap, members, openDeal, person, val, wonDeal } from "./support.ts";
+import { validateMappings } from "../../../src/mapping/validate.ts";
+import { attioAttributes, company, describes, idMap, members, openDeal, person, val, wonDeal } from "./support.ts";
 
+/**
+ * A default mapping as it runs against the fixture workspace, which added close_date, probability
+ * and source to its deals (validation picks those among the candidate slugs).
+ */
 const mapping = (name: string, org = PLAIN_ORG) => {
   const found = defaultMappings(org).find((m) => m.name === name);
   if (!found) throw new Error(name);
-  return compileMapping(found);
+  if (name !== "deals") return compileMapping(found);
+  const schemas = {
+    attio: { deals: attioAttributes.deals },
+    attioTitles: {},
+    salesforce: { Opportunity: describes.Opportunity },
+  };
+  const [fitted] = validateMappings([found], schemas).mappings;
+  if (!fitted?.enabled) throw new Error("deals does not validate against the fixtures");
+  return compileMapping(fitted);
 };
 const ids = idMap([
   ["companies", "00000000-0000-4000-8000-000000000001", "001000000000001AAA"],
@@ -199,7 +212,9 @@ describe("Deals -> Opportunity", () => {
 
   it("sends CurrencyIsoCode only in multi-currency orgs", () => {
     expect(mapToSalesforce(mapping("deals"), wonDeal, { ids, users }).fields).not.toHaveProperty("CurrencyIsoCode");
-    const multi = mapping("deals", { ...PLAIN_ORG, multiCurrency: true });
+    const deals = defaultMappings({ ...PLAIN_ORG, multiCurrency: true }).find((m) => m.name === "deals");
+    if (!deals) throw new Error("deals");
+    const multi = compileMapping(deals);
     expect(mapToSalesforce(multi, wonDeal, { ids, users }).fields.CurrencyIsoCode).toBe("EUR");
   });
 
@@ -207,7 +222,7 @@ describe("Deals -> Opportunity", () => {
     const out = mapToSalesforce(mapping("deals"), openDeal, { ids, users });
     expect(out.fields).toMatchObject({
       StageName: "Qualification",
-      CloseDate: "2026-03-12",
+      CloseDate: "2026-05-11",
       Amount: null,
       AccountId: null,
     });

@@ -258,7 +258,9 @@ describe("stages and industries", () => {
     expect(forward("status_to_stage", [val("status", { status: { title: "On hold" } })], c)).toBe(SKIP);
     expect(c.issues).toEqual(['unmapped_value: stage "On hold" is not in the stage table']);
     expect(forward("status_to_stage", [])).toBe(SKIP);
-    expect(reverse("status_to_stage", "Needs Analysis")).toBe(SKIP);
+    // Every stage of a new org is in the default table; a stage an org added is not guessed.
+    expect(reverse("status_to_stage", "Needs Analysis")).toBe("In Progress");
+    expect(reverse("status_to_stage", "Awaiting Legal")).toBe(SKIP);
   });
 
   it("StageName -> the first status in the table, or the first the workspace really has", () => {
@@ -298,10 +300,10 @@ describe("dates, numbers, references and owners", () => {
   it("close_date falls back to created_at + fallback_days, deterministically", () => {
     const record = { created_at: [val("timestamp", { value: "2026-02-10T09:30:00.000000000Z" })] };
     const c = ctx({ record });
-    expect(forward("close_date", [], c)).toBe("2026-03-12");
+    expect(forward("close_date", [], c)).toBe("2026-05-11");
     expect(c.issues[0]).toMatch(/fallback_used/);
     expect(forward("close_date", [], ctx({ record, options: { fallback_days: 0 } }))).toBe("2026-02-10");
-    expect(forward("close_date", [], ctx({ today: "2026-12-31" }))).toBe("2027-01-30");
+    expect(forward("close_date", [], ctx({ today: "2026-12-31" }))).toBe("2027-03-31");
     expect(forward("close_date", [val("date", { value: "2026-04-30" })], c)).toBe("2026-04-30");
     expect(forward("close_date", [])).toBe(SKIP);
   });

@@ -31,9 +31,71 @@ describe("validateMappings against the fixture schemas", () => {
 
   it("accepts the defaults, reporting only what is really one-way or unmapped", () => {
     expect(report.ok).toBe(true);
-    expect(codes(report)).toEqual(["warning:unmapped_stage:StageName", "warning:unmapped_stage:StageName"]);
+    // Every stage of the org has an Attio status through the default table; "On hold" (an Attio
+    // status the workspace added) has no StageName.
+    expect(codes(report)).toEqual(["warning:unmapped_stage:StageName"]);
     expect(report.issues[0]?.message).toMatch(/On hold/);
-    expect(report.issues[1]?.message).toMatch(/Needs Analysis/);
+    expect(report.disabled).toEqual([]);
+    // The workspace added close_date, probability and source: the deals mapping uses them.
+    const deals = report.mappings.find((m) => m.name === "deals");
+    expect(deals?.fields.filter((f) => ["CloseDate", "LeadSource", "Probability"].includes(f.salesforce))).toEqual([
+      expect.objectContaining({ attio: "close_date", salesforce: "CloseDate", transform: "close_date" }),
+      expect.objectContaining({ attio: "source", salesforce: "LeadSource" }),
+      expect.objectContaining({ attio: "probability", salesforce: "Probability" }),
+    ]);
+  });
+
+  it("runs deals on a new workspace's standard attributes: CloseDate derived, source and probability left out", () => {
+    const standard = new Set([
+      "record_id",
+      "name",
+      "stage",
+      "owner",
+      "value",
+      "associated_people",
+      "associated_company",
+      "created_at",
+      "created_by",
+    ]);
+    const schemas_ = schemas();
+    schemas_.attio.deals = (schemas_.attio.deals ?? []).filter((a) => standard.has(a.api_slug));
+    const result = validateMappings(defaultMappings(org), schemas_);
+    expect(result.ok).toBe(true);
+    expect(result.disabled).toEqual([]);
+    const deals = result.mappings.find((m) => m.name === "deals");
+    expect(deals?.enabled).toBe(true);
+    expect(deals?.fields.find((f) => f.salesforce === "CloseDate")).toEqual({
+      attio: "created_at",
+      salesforce: "CloseDate",
+      transform: "date_plus_days",
+      direction: "attio_to_sf",
+      options: { days: 90 },
+    });
+    expect(deals?.fields.map((f) => f.salesforce)).not.toContain("LeadSource");
+    expect(deals?.fields.map((f) => f.salesforce)).not.toContain("Probability");
+    const missing = result.issues.filter((i) => i.code === "optional_attribute_missing");
+    expect(missing.map((i) => `${i.severity}:${i.effect}:${i.salesforce}`)).toEqual([
+      "warning:none:CloseDate",
+      "warning:field_dropped:LeadSource",
+      "warning:field_dropped:Probability",
+    ]);
+    expect(missing[0]?.message).toMatch(/tried expected_close_date, close_date/);
+  });
+
+  it("uses a close date attribute under a common slug, and the configured slug first", () => {
+    const schemas_ = schemas();
+    schemas_.attio.deals = (schemas_.attio.deals ?? []).map((a) =>
+      a.api_slug === "close_date" ? { ...a, api_slug: "expected_close_date" } : a,
+    );
+    const found = validateMappings(defaultMappings(org), schemas_).mappings.find((m) => m.name === "deals");
+    expect(found?.fields.find((f) => f.salesforce === "CloseDate")?.attio).toBe("expected_close_date");
+    const configured = defaultMappings(org, { close_date_attribute: "signed_on", close_date_fallback_days: 30 });
+    const fallback = validateMappings(configured, schemas_).mappings.find((m) => m.name === "deals");
+    // "signed_on" does not exist: the configured slug alone is tried, then CloseDate is derived.
+    expect(fallback?.fields.find((f) => f.salesforce === "CloseDate")).toMatchObject({
+      attio: "created_at",
+      options: { days: 30 },
+    });
   });
 
   it("narrows a two-way field onto a non-writable Attio attribute to Attio -> Salesforce", () => {

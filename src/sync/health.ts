@@ -1,0 +1,199 @@
+import type { ValidationIssue } from "../mapping/validate.ts";
+import type { CatchupEntry } from "./catchup.ts";
+import type { DeadLettersStuck } from "./health-marks.ts";
+
+/**
+ * The problems /api/v1/status reports: a pure function of facts the route gathers, so every rule
+ * is tested on plain data. A problem says what is wrong, what it affects and what to do; `healthy`
+ * is true only when there is none.
+ */
+
+export type ProblemCode =
+  | "binding_unavailable"
+  | "dependency_unreachable"
+  | "mapping_disabled"
+  | "mapping_field_dropped"
+  | "mappings_unchecked"
+  | "default_owner_missing"
+  | "catchup_failing"
+  | "job_failed"
+  | "failures_recent"
+  | "dead_letters_stuck"
+  | "cron_stale";
+
+export interface Problem {
+  code: ProblemCode;
+  message: string;
+  /** What it affects: a mapping, an object's catch-up, a job, a dependency. */
+  affects: string;
+  /** What an operator should do. */
+  action: string;
+  /** Since when, where known. */
+  since?: string;
+}
+
+export interface Probe {
+  ok: boolean;
+  error?: string | undefined;
+}
+
+export interface HealthFacts {
+  now: Date;
+  bindings: Record<string, Probe>;
+  dependencies: Record<"attio" | "salesforce", Probe>;
+  /** The mapping checks of the runtime; null when it could not be loaded (D1 down). */
+  mappingIssues: readonly ValidationIssue[] | null;
+  /** False when the mappings run unchecked (a schema could not be read). */
+  mappingsChecked: boolean | null;
+  /** Why records would get no owner by default, when owners are mapped and there is a reason. */
+  ownerProblem: string | null;
+  catchup: Readonly<Record<string, CatchupEntry>>;
+  /** Open failures recorded (or failing again) within FAILURE_WINDOW_MS. */
+  recentFailures: { count: number; latest: string | null } | null;
+  failedJobs: readonly { id: string; kind: string; updatedAt: string; error: string | null }[];
+  deadLetters: DeadLettersStuck | null;
+  /** When the cron last ran, if it ever did. */
+  lastCronRun: string | null;
+}
+
+/** A catch-up is reported once it failed this many runs in a row (one failure may be a blip). */
+export const CATCHUP_FAILURES = 2;
+/** Failures recorded within this window are reported. */
+export const FAILURE_WINDOW_MS = 60 * 60_000;
+/** Failed jobs are reported for this long after they ended. */
+export const FAILED_JOB_WINDOW_MS = 24 * 60 * 60_000;
+/** The cron runs every 5 minutes: three missed runs are reported. */
+export const CRON_STALE_MS = 15 * 60_000;
+
+export function problemsOf(facts: HealthFacts): Problem[] {
+  return [...unavailable(facts), ...mappingProblems(facts), ...catchupProblems(facts), ...workProblems(facts)];
+}
+
+function unavailable(facts: HealthFacts): Problem[] {
+  const problems: Problem[] = [];
+  for (const [name, probe] of Object.entries(facts.bindings)) {
+    if (probe.ok) continue;
+    problems.push({
+      code: "binding_unavailable",
+      message: `the ${name} binding does not answer${probe.error ? `: ${probe.error}` : ""}`,
+      affects: name,
+      action: "check the binding in wrangler.toml and the Cloudflare dashboard; redeploy",
+    });
+  }
+  const actions = {
+    attio: "check ATTIO_API_KEY (wrangler secret) and Attio's status page",
+    salesforce: "check SALESFORCE_LOGIN_URL, SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET, and the app's policies",
+  };
+  for (const side of ["attio", "salesforce"] as const) {
+    const probe = facts.dependencies[side];
+    if (probe.ok) continue;
+    problems.push({
+      code: "dependency_unreachable",
+      message: `${side === "attio" ? "Attio" : "Salesforce"} cannot be reached${probe.error ? `: ${probe.error}` : ""}`,
+      affects: side,
+      action: actions[side],
+    });
+  }
+  return problems;
+}
+
+function mappingProblems(facts: HealthFacts): Problem[] {
+  const problems: Problem[] = [];
+  const issues = facts.mappingIssues ?? [];
+  const off = new Map<string, ValidationIssue[]>();
+  for (const issue of issues) {
+    if (issue.effect === "mapping_off") off.set(issue.mapping, [...(off.get(issue.mapping) ?? []), issue]);
+  }
+  for (const [mapping, why] of off) {
+    problems.push({
+      code: "mapping_disabled",
+      message: `mapping ${mapping} is switched off: ${why.map((i) => i.message).join("; ")}`,
+      affects: `mapping ${mapping}`,
+      action: "fix the configuration (POST /api/v1/validate shows every problem) or the CRM's schema",
+    });
+  }
+  for (const issue of issues) {
+    if (issue.effect !== "field_dropped" || issue.severity !== "error" || off.has(issue.mapping)) continue;
+    problems.push({
+      code: "mapping_field_dropped",
+      message: `mapping ${issue.mapping} runs without ${issue.salesforce ?? issue.attio}: ${issue.message}`,
+      affects: `mapping ${issue.mapping}`,
+      action: "fix or remove the field in the configuration, or create the attribute or field it names",
+    });
+  }
+  if (facts.mappingsChecked === false) {
+    problems.push({
+      code: "mappings_unchecked",
+      message: "the mappings could not be checked against both live schemas: they run unchecked",
+      affects: "all mappings",
+      action: "see the dependencies above; the next check happens on its own",
+    });
+  }
+  if (facts.ownerProblem) {
+    problems.push({
+      code: "default_owner_missing",
+      message: `deals whose Salesforce owner has no workspace member cannot get an owner in Attio: ${facts.ownerProblem}`,
+      affects: "owners",
+      action: "set [mappings.users] default_owner_email to an active workspace member",
+    });
+  }
+  return problems;
+}
+
+function catchupProblems(facts: HealthFacts): Problem[] {
+  const problems: Problem[] = [];
+  for (const [object, entry] of Object.entries(facts.catchup)) {
+    if (!entry.error || entry.consecutiveFailures < CATCHUP_FAILURES) continue;
+    problems.push({
+      code: "catchup_failing",
+      message: `the ${entry.side} catch-up of ${object} failed ${entry.consecutiveFailures} runs in a row: ${entry.error.code}: ${entry.error.message}`,
+      affects: `catch-up ${entry.side}:${object}`,
+      action:
+        "changes whose webhooks or change events were lost are not found until it works again; fix the cause named",
+      ...(entry.failingSince ? { since: entry.failingSince } : {}),
+    });
+  }
+  if (facts.lastCronRun && facts.now.getTime() - Date.parse(facts.lastCronRun) > CRON_STALE_MS) {
+    problems.push({
+      code: "cron_stale",
+      message: `the scheduled catch-up last ran at ${facts.lastCronRun}`,
+      affects: "catch-up",
+      action: "check the Worker's Cron Trigger ([triggers] crons in wrangler.toml) in the Cloudflare dashboard",
+      since: facts.lastCronRun,
+    });
+  }
+  return problems;
+}
+
+function workProblems(facts: HealthFacts): Problem[] {
+  const problems: Problem[] = [];
+  for (const job of facts.failedJobs) {
+    if (facts.now.getTime() - Date.parse(job.updatedAt) > FAILED_JOB_WINDOW_MS) continue;
+    problems.push({
+      code: "job_failed",
+      message: `sync job ${job.id} (${job.kind}) failed${job.error ? `: ${job.error}` : ""}`,
+      affects: `job ${job.id}`,
+      action: "GET /api/v1/sync/{id} shows its report; fix the cause and start it again",
+      since: job.updatedAt,
+    });
+  }
+  if (facts.recentFailures && facts.recentFailures.count > 0) {
+    problems.push({
+      code: "failures_recent",
+      message: `${facts.recentFailures.count} record(s) failed in the last hour`,
+      affects: "records",
+      action: "GET /api/v1/failures lists them with the error; fix the cause, then replay or dismiss them",
+      ...(facts.recentFailures.latest ? { since: facts.recentFailures.latest } : {}),
+    });
+  }
+  if (facts.deadLetters) {
+    problems.push({
+      code: "dead_letters_stuck",
+      message: `messages out of retries cannot be recorded as failures: ${facts.deadLetters.code}: ${facts.deadLetters.error}`,
+      affects: "dead-letter queue",
+      action: "they wait in the dead-letter queue and are recorded once D1 answers; check D1",
+      since: facts.deadLetters.since,
+    });
+  }
+  return problems;
+}
