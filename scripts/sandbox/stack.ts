@@ -5,8 +5,10 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { type Unstable_DevWorker, unstable_dev } from "wrangler";
+import { createAttribute } from "./attio/provision.ts";
 import { startAttioEmulator } from "./attio/server.ts";
 import { type AttioEndpoint, startAttioEmulatorThread } from "./attio/thread.ts";
+import { createCustomField } from "./salesforce/provision.ts";
 import { type SalesforceEmulator, startSalesforceEmulator } from "./salesforce/server.ts";
 import { postJson, SANDBOX_ADMIN_TOKEN, SANDBOX_RELAY_SECRET } from "./shared/local.ts";
 
@@ -50,7 +52,19 @@ export interface StackOptions {
   attioThread?: boolean;
   /** Port of the Worker's V8 inspector (DevTools protocol), for CPU profiles; none by default. */
   inspectorPort?: number;
+  /**
+   * Custom fields to add through the CRMs' own APIs before the Worker starts, as an admin would:
+   * `none` (the default) leaves a new workspace and a new org as they are; `sample` adds a deal
+   * close date in Attio and Contact.LinkedIn__c in Salesforce (what `npm start` shows).
+   */
+  customFields?: "none" | "sample";
 }
+
+/** The custom fields `customFields: "sample"` adds (also listed by `npm start`). */
+export const SAMPLE_CUSTOM_FIELDS = [
+  { side: "attio", name: "deals.expected_close_date", type: "date" },
+  { side: "salesforce", name: "Contact.LinkedIn__c", type: "Url" },
+] as const;
 
 /** Both emulators and the Worker (wrangler dev, local D1/KV/Queues/DOs), wired to each other. */
 export interface Stack {
@@ -102,6 +116,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await rm(state, { recursive: true, force: true });
       await mkdir(state, { recursive: true });
     }
+    if (options.customFields === "sample") await addSampleCustomFields(attio, salesforce);
     const webhookSecret = await registerWebhook(attio, `${workerUrl}/webhooks/attio`);
     const config = await writeSandboxConfig(state, options.queueBatching ?? "instant");
     await run(
@@ -186,6 +201,16 @@ export async function seedSample(stack: Pick<Stack, "attio" | "salesforce">): Pr
     postJson<SeedResult["salesforce"]>(`${stack.salesforce.url}/__control/seed`, { dataset: "sample", notify: true }),
   ]);
   return { attio, salesforce };
+}
+
+/** SAMPLE_CUSTOM_FIELDS, created through Attio's attribute API and Salesforce's Tooling API. */
+async function addSampleCustomFields(attio: Stack["attio"], salesforce: SalesforceEmulator): Promise<void> {
+  await createAttribute(attio.url, attio.apiKey, "deals", {
+    title: "Expected close date",
+    api_slug: "expected_close_date",
+    type: "date",
+  });
+  await createCustomField(salesforce, "Contact.LinkedIn__c", { label: "LinkedIn", type: "Url" });
 }
 
 /** Creates the Worker's webhook in the Attio emulator, as a user would in Attio; returns its secret. */

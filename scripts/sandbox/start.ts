@@ -2,16 +2,18 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { loadSampleDataset } from "./shared/dataset.ts";
 import { getJson, PORT_ENV, resolvePorts } from "./shared/local.ts";
-import { type Stack, seedSample, startStack } from "./stack.ts";
+import { SAMPLE_CUSTOM_FIELDS, type Stack, seedSample, startStack } from "./stack.ts";
 import {
   type AttioStatsJson,
   describeInitialSync,
   InitialSyncTracker,
   initialSyncTargets,
+  problemLines,
   renderLine,
   renderScreen,
   type SalesforceStatsJson,
   type Snapshot,
+  schemaLine,
   type WorkerStatus,
 } from "./view.ts";
 
@@ -96,6 +98,7 @@ async function main(argv: string[]): Promise<number> {
       salesforcePort: ports.salesforce,
       stateDir,
       logLevel: "silent",
+      customFields: "sample",
     });
   } catch (err) {
     if (interrupted) return 0;
@@ -120,10 +123,12 @@ async function main(argv: string[]): Promise<number> {
     `Seeded Attio (${seeded.attio.companies} companies, ${seeded.attio.people} people, ${seeded.attio.deals} deals) and Salesforce (${seeded.salesforce.created} records); initial sync running.`,
   );
 
+  const customFields = SAMPLE_CUSTOM_FIELDS.map((f) => `${f.name} (${f.side === "attio" ? "Attio" : "Salesforce"})`);
   const syncStartedAt = Date.now();
   const initialSync = new InitialSyncTracker(targets, syncStartedAt);
   let slowReported = false;
   let lastLine = "";
+  let lastProblems = "";
   let lastPrintAt = 0;
   let drawing = false;
   if (tty) process.stdout.write("\x1b[?25l\x1b[2J\x1b[H");
@@ -146,11 +151,17 @@ async function main(argv: string[]): Promise<number> {
           stateDir: running.stateDir,
           initialSync: result,
           elapsedMs: now - syncStartedAt,
+          customFields,
         });
         process.stdout.write(`\x1b[H${lines.map((line) => `${line}\x1b[K`).join("\n")}\n\x1b[J`);
         return;
       }
-      if (justFinished) console.log(describeInitialSync(result, snapshot.status));
+      if (justFinished) console.log(describeInitialSync(result, snapshot.status, targets));
+      const problems = problemLines(snapshot.status).join("\n");
+      if (problems !== lastProblems) {
+        console.log(problems);
+        lastProblems = problems;
+      }
       if (result.state === "running" && !slowReported && now - syncStartedAt > SLOW_SYNC_MS) {
         slowReported = true;
         console.log(`initial sync not finished after ${SLOW_SYNC_MS / 1000} s; still waiting (see failures)`);
@@ -169,6 +180,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(`Worker      ${running.workerUrl}  (GET /api/v1/status, bearer ${running.adminToken})`);
     console.log(`Attio       ${running.attio.url}/v2`);
     console.log(`Salesforce  ${running.salesforce.url}`);
+    console.log(schemaLine(customFields));
     console.log("Edit with `npm run sandbox -- edit ...` (docs/SANDBOX.md). Ctrl-C stops everything.");
   }
   const timer = setInterval(() => void tick().catch(reportTickError), REFRESH_MS);

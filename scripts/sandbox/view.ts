@@ -13,13 +13,25 @@ export const OBJECT_PAIRS = [
   { attio: "deals", salesforce: "Opportunity" },
 ] as const;
 
+/** A problem as `GET /api/v1/status` reports it. */
+export interface StatusProblem {
+  code: string;
+  message: string;
+  affects: string;
+  action: string;
+}
+
 export interface WorkerStatus {
   version?: string;
   direction?: string;
+  healthy?: boolean;
+  problems?: StatusProblem[];
   mapped_records?: Record<string, number>;
   open_failures?: number | null;
-  /** Not reported by the Worker yet; shown when it is. */
   open_conflicts?: number | null;
+  open_warnings?: number | null;
+  ambiguous_matches?: number | null;
+  pending_deletes?: number | null;
 }
 
 export interface EmulatorStats {
@@ -143,13 +155,56 @@ export class InitialSyncTracker {
   }
 }
 
-/** The one-line verdict printed when the initial sync finished. */
-export function describeInitialSync(result: InitialSync, status: WorkerStatus | null): string {
+/** The one-line verdict printed when the initial sync finished, with why records did not link. */
+export function describeInitialSync(
+  result: InitialSync,
+  status: WorkerStatus | null,
+  targets: Record<string, number> = {},
+): string {
   if (result.state === "running") return "initial sync running";
   const { linked, total } = result.progress;
   const seconds = (result.ms / 1000).toFixed(1);
   if (result.state === "done") return `initial sync finished: all ${total} records linked in ${seconds} s`;
-  return `initial sync finished: ${linked}/${total} records linked in ${seconds} s; the rest did not link (open failures: ${status?.open_failures ?? "?"}, see docs/SANDBOX.md)`;
+  return `initial sync finished: ${linked}/${total} records linked in ${seconds} s; not linked: ${notLinked(status, targets).join("; ")}`;
+}
+
+/**
+ * Why records are not linked, from what the Worker reports: which pairs fall short, the problems
+ * (a mapping switched off, a dependency down), and the open work items that keep a record unlinked.
+ */
+export function notLinked(status: WorkerStatus | null, targets: Record<string, number>): string[] {
+  if (!status) return ["the Worker does not answer GET /api/v1/status"];
+  const mapped = status.mapped_records ?? {};
+  const short = OBJECT_PAIRS.flatMap((pair) => {
+    const key = `${pair.attio}:${pair.salesforce}`;
+    const target = targets[key] ?? 0;
+    const n = mapped[key] ?? 0;
+    return n < target ? [`${pair.attio}<->${pair.salesforce} ${n}/${target}`] : [];
+  });
+  const reasons = [
+    ...(status.problems ?? []).map((p) => `${p.code}: ${p.message}`),
+    ...count(status.open_failures, "record(s) failed (GET /api/v1/failures)"),
+    ...count(status.ambiguous_matches, "ambiguous match(es) wait for a choice (GET /api/v1/matches)"),
+    ...count(status.pending_deletes, "delete(s) held for approval (GET /api/v1/deletes)"),
+  ];
+  if (reasons.length === 0)
+    reasons.push("no failure or problem reported yet: records may still be waiting in the queue");
+  return [...short, ...reasons];
+}
+
+function count(n: number | null | undefined, what: string): string[] {
+  return typeof n === "number" && n > 0 ? [`${n} ${what}`] : [];
+}
+
+/** The problems /api/v1/status reports, one line each, for the top of the view. */
+export function problemLines(status: WorkerStatus | null): string[] {
+  if (!status) return ["Problems: the Worker does not answer GET /api/v1/status"];
+  const problems = status.problems ?? [];
+  if (problems.length === 0) return ["Problems: none (GET /api/v1/status: healthy)"];
+  return [
+    `Problems (${problems.length}, GET /api/v1/status):`,
+    ...problems.map((p) => `  ! ${p.code} [${p.affects}] ${p.message} -> ${p.action}`),
+  ];
 }
 
 export function bar(fraction: number, width = 30): string {
@@ -177,6 +232,15 @@ export interface ScreenInfo {
   stateDir: string;
   initialSync: InitialSync;
   elapsedMs: number;
+  /** Custom fields the sandbox added through the CRMs' APIs (`side: object.field`). */
+  customFields?: readonly string[];
+}
+
+/** What the two emulators hold: a new workspace's and a new org's standard objects, plus any custom fields. */
+export function schemaLine(customFields: readonly string[] = []): string {
+  const standard = "companies/Account, people/Contact, deals/Opportunity, workspace members/User";
+  const custom = customFields.length > 0 ? customFields.join(", ") : "none";
+  return `Objects: ${standard} (standard); custom fields added through the APIs: ${custom}`;
 }
 
 /** The full screen for a terminal, redrawn in place. */
@@ -188,10 +252,13 @@ export function renderScreen(snapshot: Snapshot, targets: Record<string, number>
     `  Worker      ${info.workerUrl}  (GET /api/v1/status, bearer sandbox-admin-token)`,
     `  Attio       ${info.attioUrl}/v2  (control: /__control/state)`,
     `  Salesforce  ${info.salesforceUrl}  (control: /__control/state)`,
+    schemaLine(info.customFields),
+    "",
+    ...problemLines(snapshot.status),
     "",
     info.initialSync.state === "running"
       ? `Initial sync ${bar(p.total ? p.linked / p.total : 0)} ${p.linked}/${p.total} linked  (${seconds(info.elapsedMs)})`
-      : describeInitialSync(info.initialSync, snapshot.status),
+      : describeInitialSync(info.initialSync, snapshot.status, targets),
     "",
     "                         linked   Attio -> Salesforce   Salesforce -> Attio   records",
     "                                   new  upd  del          new  upd  del       Attio / SF",
@@ -207,7 +274,7 @@ export function renderScreen(snapshot: Snapshot, targets: Record<string, number>
   }
   lines.push(
     "",
-    `Conflicts (open): ${conflicts(snapshot.status)}    Failures (open): ${snapshot.status?.open_failures ?? "?"}`,
+    `Conflicts (open): ${conflicts(snapshot.status)}    Failures (open): ${snapshot.status?.open_failures ?? "?"}    Warnings (values not written): ${snapshot.status?.open_warnings ?? "?"}`,
     attioLine(snapshot.attio),
     salesforceLine(snapshot.salesforce),
     "",
@@ -230,7 +297,9 @@ export function renderLine(snapshot: Snapshot, targets: Record<string, number>, 
     return `${pair.attio}<->${pair.salesforce} ${mapped[`${pair.attio}:${pair.salesforce}`] ?? 0} linked (to SF +${toSf.created}/~${toSf.updated}/-${toSf.deleted}, to Attio +${toAttio.created}/~${toAttio.updated}/-${toAttio.deleted})`;
   });
   const head = initialSync.state === "running" ? `initial sync ${p.linked}/${p.total}` : "live";
-  const tail = `conflicts ${conflicts(snapshot.status)}; failures ${snapshot.status?.open_failures ?? "?"}`;
+  const problems = snapshot.status?.problems ?? [];
+  const health = problems.length > 0 ? ` | PROBLEMS: ${problems.map((pr) => pr.code).join(", ")}` : "";
+  const tail = `conflicts ${conflicts(snapshot.status)}; failures ${snapshot.status?.open_failures ?? "?"}; warnings ${snapshot.status?.open_warnings ?? "?"}${health}`;
   const errors = snapshot.errors.length > 0 ? `; ${snapshot.errors.join("; ")}` : "";
   return `${head} | ${pairs.join("; ")} | ${tail}${errors}`;
 }

@@ -66,17 +66,22 @@ export function seedAttio(store: AttioStore, dataset: Dataset): SeedSummary {
     events.push(...result.events);
     summary.people++;
   }
+  // A close date is not a standard deal attribute: written only where the workspace added one.
+  const deals = store.object("deals");
+  const closeDate = ["expected_close_date", "close_date"].find((slug) => store.attribute(deals, slug));
   for (const deal of dataset.deals) {
     if (!deal.on.includes("attio")) continue;
     const companyId = companyIds.get(deal.company);
     const personId = personIds.get(deal.contact);
+    const owner = store.members.find((m) => m.email === deal.owner) ?? member;
     const result = store.create(
       "deals",
       {
         name: deal.name,
         stage: deal.attio_stage,
-        owner: member?.email ?? null,
+        owner: owner?.email ?? null,
         value: deal.amount,
+        ...(closeDate ? { [closeDate]: deal.close_date } : {}),
         ...(companyId ? { associated_company: { target_object: "companies", target_record_id: companyId } } : {}),
         ...(personId ? { associated_people: [{ target_object: "people", target_record_id: personId }] } : {}),
       },

@@ -57,7 +57,7 @@ export function seedSalesforce(store: SalesforceStore, dataset: Dataset, ctx: Wr
         StageName: deal.salesforce_stage,
         CloseDate: deal.close_date,
         Amount: deal.amount,
-        OwnerId: owner,
+        OwnerId: userByEmail(store, deal.owner) ?? owner,
         ...(accountId ? { AccountId: accountId } : {}),
         ...(contactId ? { ContactId: contactId } : {}),
       },
@@ -66,4 +66,13 @@ export function seedSalesforce(store: SalesforceStore, dataset: Dataset, ctx: Wr
     changes.push(prepared.commit());
   }
   return changes;
+}
+
+/** The active User with this email, if any. */
+function userByEmail(store: SalesforceStore, email: string | undefined): string | undefined {
+  if (!email) return undefined;
+  return store
+    .all("User")
+    .find((user) => String(user.fields.Email).toLowerCase() === email.toLowerCase() && user.fields.IsActive === true)
+    ?.id;
 }

@@ -89,9 +89,12 @@ export class SalesforceStore {
   ) {
     for (const def of schema.objects) this.records.set(def.name, new Map());
     const users: Array<[string, string, string, string]> = [
+      // The integration user, then the sales team: Ada and Bruno are also members of the Attio
+      // workspace (same emails), Rosa is not.
       ["Integration", "User", "integration@harborlight-sandbox.example", "Integration"],
-      ["Rosa", "Delgado", "rosa.delgado@harborlight-sandbox.example", "Sales"],
-      ["Kenji", "Watanabe", "kenji.watanabe@harborlight-sandbox.example", "Sales"],
+      ["Ada", "Okafor", "ada@harborlight.example", "Sales"],
+      ["Bruno", "Lindqvist", "bruno@harborlight.example", "Sales"],
+      ["Rosa", "Delgado", "rosa.delgado@harborlight.example", "Sales"],
     ];
     const ids = users.map(([first, last, email, department]) => {
       const id = this.nextId("User");

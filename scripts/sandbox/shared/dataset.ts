@@ -36,6 +36,8 @@ const DealSchema = z.object({
   close_date: z.string(),
   company: z.string(),
   contact: z.string(),
+  /** The owner's email: a workspace member in Attio, a User in Salesforce (the first one when absent). */
+  owner: z.string().optional(),
   on: z.array(Side),
 });
 
