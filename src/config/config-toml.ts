@@ -11,7 +11,14 @@ import { indexTomlLines, lineOf } from "./toml-lines.ts";
  * strict, so a misspelt key is an error naming it rather than a setting silently ignored.
  */
 
-const envName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, { error: "must be an env var name like ATTIO_API_KEY" });
+/**
+ * Secrets are read from fixed names (wrangler secret put NAME); these keys are accepted only with
+ * that name, so an older document still loads and a different name is an error, never ignored.
+ */
+const fixedEnvName = (name: string) =>
+  z
+    .literal(name, { error: `the Worker always reads the secret ${name}; remove this key (it cannot name another)` })
+    .optional();
 
 const attioPath = z.string().superRefine((path, ctx) => {
   const parsed = parseAttioPath(path);
@@ -82,21 +89,22 @@ export const SyncConfigSchema = z
     sync: z
       .strictObject({
         direction: z.enum(["bidirectional", "attio_to_sf", "sf_to_attio"]).default("bidirectional"),
-        batch_size: z.number().int().min(1).max(200).default(50),
+        /** Records per Salesforce Collections request (1-200); unset: BATCH_SIZE. */
+        batch_size: z.number().int().min(1).max(200).optional(),
         conflict_resolution: z.enum(["last_write", "attio_wins", "sf_wins", "manual"]).default("last_write"),
       })
       .prefault({}),
     attio: z
       .strictObject({
-        api_key_env: envName.default("ATTIO_API_KEY"),
-        webhook_secret_env: envName.default("ATTIO_WEBHOOK_SECRET"),
+        api_key_env: fixedEnvName("ATTIO_API_KEY"),
+        webhook_secret_env: fixedEnvName("ATTIO_WEBHOOK_SECRET"),
       })
       .prefault({}),
     salesforce: z
       .strictObject({
-        login_url_env: envName.default("SALESFORCE_LOGIN_URL"),
-        client_id_env: envName.default("SALESFORCE_CLIENT_ID"),
-        client_secret_env: envName.default("SALESFORCE_CLIENT_SECRET"),
+        login_url_env: fixedEnvName("SALESFORCE_LOGIN_URL"),
+        client_id_env: fixedEnvName("SALESFORCE_CLIENT_ID"),
+        client_secret_env: fixedEnvName("SALESFORCE_CLIENT_SECRET"),
         /** Writes of at least this many records in one call use Bulk API 2.0 (else SALESFORCE_BULK_THRESHOLD). */
         bulk_threshold: z.number().int().min(1).optional(),
       })

@@ -19,7 +19,18 @@ export const EnvConfigSchema = z.object({
   ATTIO_API_URL: httpUrl.default("https://api.attio.com"),
   ATTIO_API_KEY: secret("ATTIO_API_KEY"),
   ATTIO_WEBHOOK_SECRET: secret("ATTIO_WEBHOOK_SECRET"),
-  SALESFORCE_LOGIN_URL: httpUrl,
+  /**
+   * The org's My Domain URL (https://<domain>.my.salesforce.com): the client credentials flow is
+   * not served by login.salesforce.com or test.salesforce.com.
+   */
+  SALESFORCE_LOGIN_URL: httpUrl
+    .refine((url) => !/^https?:\/\/YOUR-DOMAIN\./i.test(url), {
+      error: "is still the placeholder of wrangler.toml: set it to your org's My Domain URL",
+    })
+    .refine((url) => !/^https?:\/\/(login|test)\.salesforce\.com$/i.test(url), {
+      error:
+        "must be your org's My Domain URL (https://<domain>.my.salesforce.com): login.salesforce.com and test.salesforce.com do not serve the client credentials flow",
+    }),
   SALESFORCE_CLIENT_ID: secret("SALESFORCE_CLIENT_ID"),
   SALESFORCE_CLIENT_SECRET: secret("SALESFORCE_CLIENT_SECRET"),
   SALESFORCE_API_VERSION: z
@@ -32,7 +43,8 @@ export const EnvConfigSchema = z.object({
   ADMIN_TOKEN_NEXT: z.string().min(16, { error: "must be at least 16 characters" }).optional(),
   SYNC_DIRECTION: z.enum(["bidirectional", "attio_to_sf", "sf_to_attio"]).default("bidirectional"),
   CONFLICT_RESOLUTION: z.enum(["last_write", "attio_wins", "sf_wins", "manual"]).default("last_write"),
-  BATCH_SIZE: z.coerce.number().int().min(1).max(200).default(50),
+  /** Records per sObject Collections request (Salesforce's maximum, 200, unless an org needs fewer). */
+  BATCH_SIZE: z.coerce.number().int().min(1).max(200).default(200),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   /** Share of Salesforce's daily API allocation left to the org's other integrations (0-0.9). */
   SALESFORCE_BUDGET_RESERVE: z.coerce.number().min(0).max(0.9).default(0.2),

@@ -11,6 +11,12 @@ import type { AppEnv } from "./types.ts";
 import { attioWebhook } from "./webhook-attio.ts";
 import { salesforceRelay } from "./webhook-salesforce.ts";
 
+/** Request body limits in bytes (the relay's default batch is 5 MB: see docs/RELAY.md). */
+export const BODY_LIMITS = { attio: 256 * 1024, relay: 10 * 1024 * 1024, api: 256 * 1024 };
+
+const tooLarge = (c: Context<AppEnv>) =>
+  errorResponse(c, new SyncError("bad_request", "Request body is too large", { status: 413 }));
+
 /**
  * The Worker's HTTP surface: webhooks in, health, and the management API.
  *
@@ -18,23 +24,23 @@ import { salesforceRelay } from "./webhook-salesforce.ts";
  * const app = createApp();
  * export default { fetch: app.fetch };
  */
-/** Request body limits in bytes (the relay's default batch is 5 MB: see docs/RELAY.md). */
-export const BODY_LIMITS = { attio: 256 * 1024, relay: 10 * 1024 * 1024, api: 256 * 1024 };
-
-const tooLarge = (c: Context<AppEnv>) =>
-  errorResponse(c, new SyncError("bad_request", "Request body is too large", { status: 413 }));
-
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use(async (c, next) => {
     const correlationId = c.req.header("cf-ray") ?? crypto.randomUUID();
-    const config = parseEnvConfig(c.env);
-    c.set("config", config);
     c.set("correlationId", correlationId);
-    c.set("log", createLogger(config.LOG_LEVEL, { correlation_id: correlationId }));
     // Every response names the id its log lines carry.
     c.header("x-request-id", correlationId);
+    await next();
+  });
+  // Liveness answers before the configuration is read: a missing secret must not turn an uptime
+  // probe into a 500 that names the Worker's variables to anyone.
+  app.route("/", health);
+  app.use(async (c, next) => {
+    const config = parseEnvConfig(c.env);
+    c.set("config", config);
+    c.set("log", createLogger(config.LOG_LEVEL, { correlation_id: c.get("correlationId") }));
     await next();
   });
 
@@ -44,7 +50,6 @@ export function createApp(): Hono<AppEnv> {
   app.use("/api/*", bodyLimit({ maxSize: BODY_LIMITS.api, onError: tooLarge }));
 
   const api = createApiV1();
-  app.route("/", health);
   app.route(
     "/",
     docsPage(() => api.getOpenAPI31Document(OPENAPI_INFO) as unknown as OpenApiDocument),

@@ -28,11 +28,16 @@ export interface SalesforceClientOptions {
   bulkThreshold?: number;
   /** Polling and size limits of bulk jobs. */
   bulk?: Partial<BulkSettings>;
+  /** Records per sObject Collections request, 1-200 (BATCH_SIZE; default 200, Salesforce's maximum). */
+  collectionSize?: number;
   /** Longest wait for the answer to one API request (default DEFAULT_REQUEST_TIMEOUT_MS). */
   requestTimeoutMs?: number;
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
+
+/** Records per sObject Collections request: Salesforce takes at most 200. */
+export const MAX_COLLECTION_SIZE = 200;
 
 /** Salesforce's advice: Bulk API 2.0 for more than 2,000 records, Collections below. */
 export const DEFAULT_BULK_THRESHOLD = 2000;
@@ -63,14 +68,24 @@ const GONE_CODES = new Set(["NOT_FOUND", "ENTITY_IS_DELETED", "INVALID_CROSS_REF
 export class SalesforceClient {
   private usage: ApiUsage | undefined;
   private bulkThreshold: number;
+  private collectionSize: number;
 
   constructor(private readonly options: SalesforceClientOptions) {
     this.bulkThreshold = options.bulkThreshold ?? DEFAULT_BULK_THRESHOLD;
+    this.collectionSize = options.collectionSize ?? MAX_COLLECTION_SIZE;
   }
 
   /** From the stored config document (`[salesforce] bulk_threshold`), which wins over the env's. */
   setBulkThreshold(threshold: number): void {
     this.bulkThreshold = threshold;
+  }
+
+  /**
+   * From the stored config document (`[sync] batch_size`), which wins over BATCH_SIZE: orgs whose
+   * triggers time out on 200 records at once take smaller requests.
+   */
+  setCollectionSize(size: number): void {
+    this.collectionSize = Math.min(MAX_COLLECTION_SIZE, Math.max(1, Math.floor(size)));
   }
 
   /** Runs SOQL and returns every record, following nextRecordsUrl. */
@@ -273,8 +288,9 @@ export class SalesforceClient {
     save: (conn: Connection, part: R[]) => Promise<unknown>,
   ): Promise<SaveOutcome[]> {
     const outcomes: SaveOutcome[] = [];
-    for (let i = 0; i < records.length; i += 200) {
-      const part = records.slice(i, i + 200);
+    const size = this.collectionSize;
+    for (let i = 0; i < records.length; i += size) {
+      const part = records.slice(i, i + size);
       const results = (await this.call((conn) => save(conn, [...part]))) as RawSaveResult[];
       for (const result of results) {
         outcomes.push(

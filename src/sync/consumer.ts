@@ -15,11 +15,12 @@ import { loadDirectory } from "./directory.ts";
 import type { EngineOptions, Touch, TouchOutcome } from "./engine.ts";
 import { sendInBatches } from "./enqueue.ts";
 import { markDeadLettersDraining, markDeadLettersStuck } from "./health-marks.ts";
-import { type JobOutcome, lookupMatchIndex, recordJobOutcomes, runJobPage } from "./jobs.ts";
+import { failJob, type JobOutcome, lookupMatchIndex, recordJobOutcomes, runJobPage } from "./jobs.ts";
 import { takeListed } from "./listed.ts";
 import {
   internalAttioMessage,
   internalSalesforceMessage,
+  type JobPageMessage,
   type RecordsMessage,
   recordsMessages,
   type SyncMessage,
@@ -152,7 +153,12 @@ async function handleMessages(
             msgLog.info("job page", { job_id: job.jobId, step: job.step, result: done });
             raw.ack();
           },
-          (thrown) => settle(deps, raw, message, [{ status: "retry", error: toSyncError(thrown) }], msgLog),
+          async (thrown) => {
+            const error = toSyncError(thrown);
+            // Refused for good (a query the API rejects): the job fails now and says why.
+            if (!error.retryable) await failJobPage(deps, raw, job, error, msgLog);
+            else await settle(deps, raw, message, [{ status: "retry", error }], msgLog);
+          },
         ),
       );
       continue;
@@ -451,6 +457,21 @@ async function settle(
   return true;
 }
 
+/** A job page refused for good: the job is marked failed, the page recorded as a failure, and acked. */
+async function failJobPage(deps: SyncDeps, raw: Message<unknown>, job: JobPageMessage, error: SyncError, log: Logger) {
+  log.error("job page failed; the job is failed", { job_id: job.jobId, code: error.code, error: error.message });
+  await failJob(deps.db, job.jobId, error);
+  await recordFailure(deps.db, {
+    id: `event:${job.dedupeKey}`,
+    messageKind: job.kind,
+    message: job,
+    error,
+    attempts: raw.attempts,
+    correlationId: job.correlationId,
+  });
+  raw.ack();
+}
+
 /**
  * Change events were lost for an object (overflow, an expired replay id): its catch-up runs now
  * instead of at the next cron.
@@ -524,6 +545,9 @@ async function recordDeadLetters(messages: readonly Message<unknown>[], env: Env
       ...(message ? { recordKey: recordKey(message) } : {}),
     });
     log.error("dead letter recorded as failure", { message_id: raw.id, correlation_id: message?.correlationId });
+    if (message?.kind === "job.page") {
+      await failJob(db, message.jobId, { code: "internal", message: "a page of the job ran out of retries" });
+    }
     // A job's record that ran out of retries is counted as failed, so the job can still finish.
     if (message && "jobId" in message && message.jobId) {
       const outcome: TouchOutcome = { status: "failed", error: toSyncError(new Error("retries exhausted")) };

@@ -55,6 +55,7 @@ export function buildDeps(env: Env, config: EnvConfig, log: Logger): SyncDeps {
       limiter: env.RATE_LIMITER,
       buckets,
       bulkThreshold: config.SALESFORCE_BULK_THRESHOLD,
+      collectionSize: config.BATCH_SIZE,
       requestTimeoutMs: config.SALESFORCE_TIMEOUT_SECONDS * 1000,
     }),
     locks: env.RECORD_LOCK,

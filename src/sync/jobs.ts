@@ -449,6 +449,24 @@ export async function recordJobOutcomes(db: Db, jobId: string, outcomes: readonl
   }
 }
 
+/**
+ * A job that cannot go on (a page Salesforce or Attio refuses for good, or one out of retries):
+ * `failed`, with the error first in its sample, so GET /api/v1/sync/{id} and /api/v1/status say
+ * why instead of the job looking busy forever. A finished or cancelled job is left as it is.
+ */
+export async function failJob(db: Db, jobId: string, error: { code: string; message: string }): Promise<boolean> {
+  const sample = { page: true, code: error.code, message: error.message };
+  const result = await db
+    .update(syncJobs)
+    .set({
+      state: "failed",
+      errorSample: sql`json_insert(${syncJobs.errorSample}, '$[0]', json(${JSON.stringify(sample)}))`,
+      updatedAt: now(),
+    })
+    .where(sql`${syncJobs.id} = ${jobId} and ${syncJobs.state} in ('queued', 'running')`);
+  return (result.meta.changes ?? 0) > 0;
+}
+
 /** Per mapping, side and outcome (null while queued): how many of the job's records. */
 async function jobTally(db: Db, jobId: string) {
   return db

@@ -84,10 +84,15 @@ export async function loadRuntime(deps: SyncDeps, kv: KVNamespace): Promise<Runt
   return withBulkThreshold(deps, runtime);
 }
 
-/** A stored config's `[salesforce] bulk_threshold` replaces SALESFORCE_BULK_THRESHOLD on this invocation's client. */
+/**
+ * A stored config's `[salesforce] bulk_threshold` and `[sync] batch_size` replace
+ * SALESFORCE_BULK_THRESHOLD and BATCH_SIZE on this invocation's client.
+ */
 function withBulkThreshold(deps: SyncDeps, runtime: Runtime): Runtime {
   const threshold = runtime.config.salesforce.bulk_threshold;
   if (threshold !== undefined) deps.salesforce.setBulkThreshold(threshold);
+  const size = runtime.config.sync.batch_size;
+  if (size !== undefined) deps.salesforce.setCollectionSize(size);
   return runtime;
 }
 

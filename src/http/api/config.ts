@@ -1,10 +1,10 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { safeParseSyncConfig } from "../../config/config-toml.ts";
+import { type SyncConfig, safeParseSyncConfig } from "../../config/config-toml.ts";
 import { SyncError } from "../../lib/errors.ts";
 import { resolveMappings } from "../../mapping/effective.ts";
 import { loadSchemas } from "../../mapping/schema-source.ts";
-import { validateMappings } from "../../mapping/validate.ts";
+import { type ValidationIssue, validateMappings } from "../../mapping/validate.ts";
 import { mappingsView } from "../../mapping/view.ts";
 import { openDb } from "../../store/db.ts";
 import { configVersions } from "../../store/schema.ts";
@@ -158,7 +158,12 @@ export function configRoutes(app: OpenAPIHono<AppEnv>) {
   );
 }
 
-/** Parses the document, then checks its mappings against what both CRMs really have. */
+/**
+ * Parses the document, then checks its mappings against what both CRMs really have. Only errors in
+ * what the document itself says (its custom mappings, field overrides, match keys and id fields)
+ * refuse it; the live schema's verdict on untouched defaults is reported (`schema`) and shown in
+ * /api/v1/status, but never blocks a document that does not touch them.
+ */
 async function validate(c: Context<AppEnv>, toml: string) {
   const parsed = safeParseSyncConfig(toml);
   if (!parsed.ok) return { ok: false, problems: parsed.problems };
@@ -168,10 +173,30 @@ async function validate(c: Context<AppEnv>, toml: string) {
   const schemas = await loadSchemas(cachedSchemaSource(deps.attio, deps.salesforce, c.env.CURSORS), mappings);
   const report = validateMappings(mappings, schemas);
   const problems = report.issues
-    .filter((issue) => issue.severity === "error")
+    .filter((issue) => issue.severity === "error" && declaredBy(parsed.config, issue))
     .map((issue) => ({
       path: [issue.mapping, issue.salesforce ?? issue.attio].filter(Boolean).join("."),
       message: issue.message,
     }));
-  return { ok: report.ok, problems, schema: report.issues };
+  return { ok: problems.length === 0, problems, schema: report.issues };
+}
+
+/** Whether a validation issue is about something the configuration document declares itself. */
+function declaredBy(config: SyncConfig, issue: ValidationIssue): boolean {
+  const custom = config.custom_mappings.find((m) => m.name === issue.mapping);
+  if (custom) return true;
+  const own = config.mappings[issue.mapping as "companies" | "people" | "deals"] as
+    | SyncConfig["mappings"]["companies"]
+    | undefined;
+  if (!own) return false;
+  switch (issue.code) {
+    case "bad_match_key":
+      return own.match_keys !== undefined;
+    case "bad_id_field":
+      return own.salesforce_external_id_field !== undefined || own.attio_id_attribute !== undefined;
+    default:
+      return own.fields.some(
+        (field) => field.enabled && (field.salesforce === issue.salesforce || field.attio === issue.attio),
+      );
+  }
 }

@@ -317,12 +317,19 @@ async function recentFailures(db: ReturnType<typeof openDb>, now: Date) {
   return { count: row?.n ?? 0, latest: row?.latest ?? null };
 }
 
+/** Jobs that failed in the last day, unless a job started after them has finished since. */
 async function failedJobs(db: ReturnType<typeof openDb>, now: Date) {
   const since = new Date(now.getTime() - FAILED_JOB_WINDOW_MS).toISOString();
   const rows = await db
     .select({ id: syncJobs.id, kind: syncJobs.kind, updatedAt: syncJobs.updatedAt, sample: syncJobs.errorSample })
     .from(syncJobs)
-    .where(and(eq(syncJobs.state, "failed"), gte(syncJobs.updatedAt, since)))
+    .where(
+      and(
+        eq(syncJobs.state, "failed"),
+        gte(syncJobs.updatedAt, since),
+        sql`not exists (select 1 from sync_jobs later where later.state = 'done' and later.created_at > ${syncJobs.createdAt})`,
+      ),
+    )
     .limit(20);
   return rows.map((row) => ({ id: row.id, kind: row.kind, updatedAt: row.updatedAt, error: firstError(row.sample) }));
 }

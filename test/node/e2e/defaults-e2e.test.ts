@@ -130,7 +130,9 @@ describe("the default mappings on a new workspace and a new org", () => {
 
   it("creates a Salesforce-only Opportunity in Attio with its stage, value, company and owner", async () => {
     const deal = await dealNamed("Solaria storage controllers");
-    const company = (await attioRecords(stack, "companies")).find((c) => c.values.name?.[0]?.value === "Solaria Grid Systems");
+    const company = (await attioRecords(stack, "companies")).find(
+      (c) => c.values.name?.[0]?.value === "Solaria Grid Systems",
+    );
     // Qualification comes back as "In Progress"; Rosa has no workspace member, so the first admin
     // (Ada) owns it, with a warning.
     expect(stageOf(deal)).toBe("In Progress");

@@ -17,8 +17,14 @@ const problems = (text: string) => {
 describe("config.toml parsing", () => {
   it("an empty file gives every default", () => {
     const config = parseSyncConfig("");
-    expect(config.sync).toEqual({ direction: "bidirectional", batch_size: 50, conflict_resolution: "last_write" });
-    expect(config.attio.api_key_env).toBe("ATTIO_API_KEY");
+    // batch_size unset: BATCH_SIZE decides.
+    expect(config.sync).toEqual({ direction: "bidirectional", conflict_resolution: "last_write" });
+    // Secrets are read from fixed names: the old *_env keys are optional and may only name them.
+    expect(config.attio.api_key_env).toBeUndefined();
+    expect(safeParseSyncConfig('[attio]\napi_key_env = "ATTIO_API_KEY"\n').ok).toBe(true);
+    const renamed = safeParseSyncConfig('[attio]\napi_key_env = "MY_KEY"\n');
+    expect(renamed.ok).toBe(false);
+    if (!renamed.ok) expect(renamed.problems[0]?.message).toMatch(/always reads the secret ATTIO_API_KEY/);
     // Unset: SALESFORCE_BULK_THRESHOLD decides.
     expect(config.salesforce.bulk_threshold).toBeUndefined();
     // Unset: the common slugs are tried against the workspace; a missing close date is derived.
@@ -128,7 +134,12 @@ describe("resolveMappings", () => {
     expect(companies?.salesforce_external_id_field).toBe("Attio_Id__c");
     const deals = byName("deals");
     expect(deals?.stages).toHaveLength(6);
-    expect(deals?.fields.find((f) => f.salesforce === "CloseDate")?.options).toEqual({ fallback_days: 45 });
+    // The configured close date slug, the configured fallback, and the derived fallback field.
+    expect(deals?.fields.find((f) => f.salesforce === "CloseDate")).toMatchObject({
+      attio: "expected_close_date",
+      options: { fallback_days: 90 },
+      fallback: { attio: "created_at", transform: "date_plus_days", options: { days: 90 } },
+    });
     expect(deals?.attio_id_attribute).toBe("salesforce_id");
   });
 

@@ -20,11 +20,23 @@ describe("parseEnvConfig", () => {
       SALESFORCE_API_VERSION: "62.0",
       SYNC_DIRECTION: "bidirectional",
       CONFLICT_RESOLUTION: "last_write",
-      BATCH_SIZE: 50,
+      BATCH_SIZE: 200,
       LOG_LEVEL: "info",
       SALESFORCE_BULK_THRESHOLD: 2000,
     });
     expect(parseEnvConfig({ ...complete, SALESFORCE_BULK_THRESHOLD: "500" }).SALESFORCE_BULK_THRESHOLD).toBe(500);
+  });
+
+  it("refuses the placeholder and the login hosts that do not serve client credentials, naming the fix", () => {
+    for (const url of [
+      "https://YOUR-DOMAIN.my.salesforce.com",
+      "https://login.salesforce.com",
+      "https://test.salesforce.com/",
+    ]) {
+      const error = catchError(() => parseEnvConfig({ ...complete, SALESFORCE_LOGIN_URL: url }));
+      expect(error.code).toBe("config_invalid");
+      expect(error.message).toMatch(/SALESFORCE_LOGIN_URL: .*My Domain URL/);
+    }
   });
 
   it("names every missing secret and says how to set it", () => {
