@@ -269,7 +269,7 @@ export class AttioClient {
         throw new SyncError("upstream_rejected", `Attio ${method} ${path}: the answer is not JSON`, { cause: err });
       }
     }
-    const error = await describeError(response);
+    const { text: error, code } = await describeError(response);
     if (response.status === 429) {
       const now = Date.now();
       // The limiter reopens at the header's instant (an HTTP date, usually the next whole second),
@@ -288,6 +288,14 @@ export class AttioClient {
     }
     if (response.status === 401 || response.status === 403) {
       throw new SyncError("auth_failed", `Attio ${method} ${path}: ${error}`, { status: 502, detail });
+    }
+    if (code === "merge_in_progress") {
+      // Not gone: the record is the result of a merge Attio is still applying.
+      throw new SyncError("record_busy", `Attio ${method} ${path}: ${error}`, {
+        status: 503,
+        retryAfterSeconds: MERGE_WAIT_SECONDS,
+        detail,
+      });
     }
     if (response.status === 404) {
       throw new SyncError("not_found", `Attio ${method} ${path}: ${error}`, { status: 404, detail });
@@ -322,16 +330,22 @@ const IN_PLACE_429_ATTEMPTS = 3;
 /** Longest Retry-After waited out in place (Attio's is "usually the following second"). */
 const MAX_IN_PLACE_WAIT_SECONDS = 5;
 
-async function describeError(response: Response): Promise<string> {
+/** Attio's error body (`{status_code, type, code, message}`) as text, with its code when there is one. */
+async function describeError(response: Response): Promise<{ text: string; code: string | undefined }> {
   const text = await response.text();
   try {
     const parsed = AttioErrorSchema.safeParse(JSON.parse(text));
-    if (parsed.success) return `${parsed.data.status_code} ${parsed.data.code}: ${parsed.data.message}`;
+    if (parsed.success) {
+      return { text: `${parsed.data.status_code} ${parsed.data.code}: ${parsed.data.message}`, code: parsed.data.code };
+    }
   } catch {
     // not JSON: fall through to the status line
   }
-  return `HTTP ${response.status}`;
+  return { text: `HTTP ${response.status}`, code: undefined };
 }
+
+/** How long to wait for a merge Attio answered 202 for (its record reads 404 merge_in_progress meanwhile). */
+const MERGE_WAIT_SECONDS = 10;
 
 function parseData<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   const envelope = body as { data?: unknown } | null;

@@ -56,7 +56,7 @@ export const EnvConfigSchema = z.object({
   /**
    * The APIs' rate limits the shared limiter keeps under (Attio publishes 100 reads/s and 25
    * writes/s per workspace and may lower them; Salesforce calls are spaced to be polite). Work runs
-   * at 96% of each Attio limit and no one-second window exceeds it.
+   * at 98% of each Attio limit and no one-second window exceeds it.
    */
   ATTIO_READS_PER_SECOND: z.coerce.number().min(1).max(1000).default(100),
   ATTIO_WRITES_PER_SECOND: z.coerce.number().min(1).max(1000).default(25),

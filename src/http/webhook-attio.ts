@@ -6,6 +6,7 @@ import { hmacSha256Hex, sha256Hex, timingSafeEqual } from "../lib/hmac.ts";
 import { openDb } from "../store/db.ts";
 import { enqueueNew } from "../sync/enqueue.ts";
 import type { AttioChangeMessage, SyncMessage } from "../sync/messages.ts";
+import { forgetRuntime } from "../sync/runtime.ts";
 import { forgetAttioSchemas } from "../sync/schema-source.ts";
 import { errorResponse, parseJson, requireJson, validationError } from "./errors.ts";
 import type { AppEnv } from "./types.ts";
@@ -53,6 +54,7 @@ export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
   // An attribute was created or changed in Attio: the cached schemas are stale from now on.
   if (parsed.data.events.some((e) => String(e.event_type).startsWith("object-attribute."))) {
     await forgetAttioSchemas(c.env.CURSORS);
+    forgetRuntime();
   }
   c.var.log.info("attio webhook accepted", {
     webhook_id: parsed.data.webhook_id,

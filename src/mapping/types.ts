@@ -99,8 +99,7 @@ export type MappingIssueCode =
   | "out_of_range"
   | "unmatched_user"
   | "default_owner_used"
-  | "fallback_used"
-  | "not_writable";
+  | "fallback_used";
 
 /**
  * Issues that mean a value was not written as it is on its own side (skipped, or replaced by a

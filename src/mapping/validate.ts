@@ -331,7 +331,21 @@ function checkKeys(
   for (const key of mapping.match_keys) {
     const path = parseAttioPath(key.attio);
     const slug = "error" in path ? key.attio : path.slug;
-    if (!attributes.has(slug) || !fields.has(key.salesforce)) {
+    const sfField = fields.get(key.salesforce);
+    if (attributes.has(slug) && sfField && !QUOTED_FILTER_TYPES.has(sfField.type)) {
+      // Match keys are looked up with quoted literals (`Field IN ('...')`): only text-like fields
+      // take them; a number, date or long text field would make Salesforce refuse every lookup.
+      report({
+        severity: "error",
+        effect: "mapping_off",
+        code: "bad_match_key",
+        attio: key.attio,
+        salesforce: key.salesforce,
+        message: `match key ${key.attio} <-> ${key.salesforce}: ${key.salesforce} is a ${sfField.type} field; a match key needs a text, email, url, phone or picklist field`,
+      });
+      continue;
+    }
+    if (!attributes.has(slug) || !sfField) {
       report({
         severity: "error",
         effect: "mapping_off",
@@ -367,6 +381,9 @@ function checkKeys(
     }
   }
 }
+
+/** Salesforce field types a quoted SOQL literal can be compared with (long text cannot be filtered at all). */
+const QUOTED_FILTER_TYPES = new Set(["string", "email", "url", "phone", "picklist", "combobox"]);
 
 /**
  * Validates every enabled, writable mapping; read-only and disabled ones pass through unchanged. A

@@ -145,9 +145,9 @@ export class SalesforceClient {
     values: readonly string[],
     fields: readonly string[],
   ): Promise<SfRecordRow[]> {
-    const { parts } = soql.partsByLength([...new Set(values)], (part) =>
-      soql.selectByField(object, field, fields, part),
-    );
+    // A string literal is at most 4,000 characters (SOQL limits): a longer value matches nothing.
+    const fit = [...new Set(values)].filter((value) => value.length <= soql.MAX_STRING_LITERAL);
+    const { parts } = soql.partsByLength(fit, (part) => soql.selectByField(object, field, fields, part));
     const rows: SfRecordRow[] = [];
     for (const part of parts) {
       rows.push(...(await this.query<SfRecordRow>(soql.selectByField(object, field, fields, part))));
@@ -220,8 +220,8 @@ export class SalesforceClient {
     afterId: string | undefined,
     limit: number,
   ): Promise<SfRecordRow[]> {
-    const statement = soql.matchKeyPage(object, field, afterId, limit);
-    return this.call(async (conn) => (await conn.query<SfRecordRow>(statement)).records);
+    // Every batch of the answer (a batch may hold fewer than the LIMIT): a short page means the end.
+    return this.query<SfRecordRow>(soql.matchKeyPage(object, field, afterId, limit));
   }
 
   /** Deleted records among `ids` (from the Recycle Bin through queryAll), with the merge winner if any. */
@@ -253,15 +253,25 @@ export class SalesforceClient {
     cursor: soql.ModstampCursor,
     limit: number,
   ): Promise<{ Id: string; SystemModstamp: string }[]> {
-    const statement = soql.changedSince(object, cursor, limit);
-    return this.call(async (conn) => (await conn.query<{ Id: string; SystemModstamp: string }>(statement)).records);
+    // Every batch of the answer (a batch may hold fewer than the LIMIT): a short page means the end.
+    return this.query<{ Id: string; SystemModstamp: string }>(soql.changedSince(object, cursor, limit));
   }
 
-  /** Records deleted between two times (Salesforce keeps this log for about 15 days). */
-  async deletedBetween(object: string, start: Date, end: Date): Promise<{ id: string; deletedDate: string }[]> {
+  /**
+   * Records deleted between two times (Salesforce keeps this log for about 15 days), and how far the
+   * log is known to be complete (`latestDateCovered`: the documented start of the next request).
+   */
+  async deletedBetween(
+    object: string,
+    start: Date,
+    end: Date,
+  ): Promise<{ records: { id: string; deletedDate: string }[]; latestDateCovered: string | null }> {
     return this.call(async (conn) => {
       const result = await conn.sobject(object).deleted(start, end);
-      return result.deletedRecords.map((r) => ({ id: r.id, deletedDate: r.deletedDate }));
+      return {
+        records: result.deletedRecords.map((r) => ({ id: r.id, deletedDate: r.deletedDate })),
+        latestDateCovered: typeof result.latestDateCovered === "string" ? result.latestDateCovered : null,
+      };
     });
   }
 

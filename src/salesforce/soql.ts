@@ -125,6 +125,9 @@ function requireId(id: string): string {
   return id;
 }
 
+/** The longest string literal a WHERE clause may hold (SOQL and SOSL limits: 4,000 characters). */
+export const MAX_STRING_LITERAL = 4000;
+
 /**
  * Salesforce refuses a request line over 16,384 bytes (HTTP 414); a query goes in the URL
  * (`GET /query?q=`). Statements are kept to this many URL-encoded characters, with room left for the

@@ -14,6 +14,11 @@ export interface Pair {
   mapping: MappingRow;
   base: Base | null;
   sfSystemModstamp: string | null;
+  /**
+   * Set by the engine, never stored: the Attio record this pair was linked to before an Attio merge
+   * moved it to `mapping.attioRecordId`. Such a pair is stored even when nothing else changes.
+   */
+  movedFrom?: string;
 }
 
 /** The current time as stored, through drizzle. */

@@ -230,7 +230,11 @@ async function salesforceDeletes(
     now - DELETE_LOG_MS,
     stored.success ? Date.parse(stored.data.through) - OVERLAP_MS : now - OVERLAP_MS,
   );
-  const deleted = await deps.salesforce.deletedBetween(object, new Date(start), options.now);
+  const { records: deleted, latestDateCovered } = await deps.salesforce.deletedBetween(
+    object,
+    new Date(start),
+    options.now,
+  );
   const pairs = await pairsBySalesforce(
     deps.db,
     object,
@@ -238,7 +242,10 @@ async function salesforceDeletes(
   );
   const linked = deleted.filter((d) => pairs.has(d.id)).map((d) => d.id);
   await sendInChunks(options, linked, (ids) => internalSalesforceMessage(object, ids, "DELETE"));
-  await kv.put(kvKeys.sfDeleted(object), JSON.stringify({ through: options.now.toISOString() }));
+  // The next request starts where the log is known complete (latestDateCovered), never later than now.
+  const covered = latestDateCovered ? Date.parse(latestDateCovered) : Number.NaN;
+  const through = Number.isFinite(covered) ? Math.min(covered, now) : now;
+  await kv.put(kvKeys.sfDeleted(object), JSON.stringify({ through: new Date(through).toISOString() }));
   return linked.length;
 }
 

@@ -383,7 +383,10 @@ async function loadPairs(deps: SyncDeps, compiled: CompiledMapping, touches: rea
       .map((id) => byAttio.get(id))
       .filter((pair): pair is Pair => pair !== undefined)
       .sort((a, b) => a.mapping.createdAt.localeCompare(b.mapping.createdAt));
-    if (loser) out.set(touch, { ...loser, mapping: { ...loser.mapping, attioRecordId: touch.recordId } });
+    if (loser) {
+      const movedFrom = loser.mapping.attioRecordId;
+      out.set(touch, { ...loser, movedFrom, mapping: { ...loser.mapping, attioRecordId: touch.recordId } });
+    }
   }
   return out;
 }
@@ -867,6 +870,7 @@ class Runner {
   private async planUnit(unit: Unit, matches: Awaited<ReturnType<Runner["findMatches"]>>): Promise<Pending | null> {
     const { touch, pair } = unit;
     const { mapping } = this.compiled;
+    if (unit.attio === null) await this.confirmAttioGone(unit);
     if (pair && (unit.attio === null || unit.salesforce === null)) {
       await this.handleDelete(unit, pair, unit.attio === null ? "attio" : "salesforce");
       return null;
@@ -924,7 +928,27 @@ class Runner {
         else unit.attio = match as AttioRecord;
       }
     }
-    return this.planPair(unit, unit.pair ? "update" : unit.attio && unit.salesforce ? "link" : "create");
+    // A pair an Attio merge moved is linked anew: stored (and audited) even if no value changes.
+    const operation = unit.pair?.movedFrom
+      ? "link"
+      : unit.pair
+        ? "update"
+        : unit.attio && unit.salesforce
+          ? "link"
+          : "create";
+    return this.planPair(unit, operation);
+  }
+
+  /**
+   * An Attio record a query did not return is read by id before it counts as gone: the result of a
+   * merge Attio is still applying reads 404 merge_in_progress (the client throws record_busy, and
+   * the touch is retried) rather than being taken for a delete.
+   */
+  private async confirmAttioGone(unit: Unit) {
+    const id = unit.pair?.mapping.attioRecordId ?? (unit.touch.side === "attio" ? unit.touch.recordId : undefined);
+    if (!id) return;
+    const record = await this.deps.attio.getRecord(this.compiled.mapping.attio_object, id);
+    if (record) unit.attio = record;
   }
 
   private async planPair(unit: Unit, operation: Pending["operation"]): Promise<Pending | null> {

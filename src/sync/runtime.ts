@@ -48,6 +48,14 @@ const CAPABILITIES_TTL_SECONDS = 3600;
 
 let cached: { key: string; runtime: Runtime } | undefined;
 
+/**
+ * Drops the isolate's runtime, so the next call builds it from the (possibly new) schemas: after
+ * an Attio schema change event has emptied the schema cache.
+ */
+export function forgetRuntime(): void {
+  cached = undefined;
+}
+
 /** The newest configuration document stored through `PUT /api/v1/config`, if any. */
 export async function latestConfig(db: Db): Promise<{ version: number; toml: string } | undefined> {
   const row = await db

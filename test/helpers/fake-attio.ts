@@ -186,16 +186,23 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
         );
       }
       const body = (await request.json()) as { data: { values: Record<string, unknown[]> } };
-      applyWrite(found, body.data.values);
+      const refused = applyWrite(found, body.data.values);
+      if (refused) {
+        return HttpResponse.json(
+          { status_code: 400, type: "invalid_request_error", code: "validation_type", message: refused },
+          { status: 400 },
+        );
+      }
       return HttpResponse.json({ data: found });
     }),
-    http.get(`${ATTIO}/v2/objects/people/records/:id`, ({ request, params }) => {
+    http.get(`${ATTIO}/v2/objects/:object/records/:id`, ({ request, params }) => {
       record(request);
       const denied = unauthenticated(request);
       if (denied) return denied;
       const limited = tooMany();
       if (limited) return limited;
-      const found = people.get(String(params.id));
+      // Only people are stored; a record of any other object does not exist.
+      const found = params.object === "people" ? people.get(String(params.id)) : undefined;
       if (!found) {
         return HttpResponse.json(
           {
@@ -270,13 +277,34 @@ function matchesFilter(person: AttioRecordJson, filter: Record<string, unknown>)
  * Applies the write forms the engine sends for people (Attio's documented simplified inputs) to a
  * stored record in read form. PATCH semantics: a multiselect value is added unless already present.
  */
-function applyWrite(person: AttioRecordJson, values: Record<string, unknown[]>) {
+/** Parts of a location, all of which Attio's object form requires (nulls allowed). */
+const LOCATION_KEYS = [
+  "line_1",
+  "line_2",
+  "line_3",
+  "line_4",
+  "locality",
+  "region",
+  "postcode",
+  "country_code",
+  "latitude",
+  "longitude",
+];
+
+/**
+ * Applies a PATCH's values the way Attio stores them, refusing what Attio refuses: a location
+ * object missing any of its 10 keys, a phone without a +country prefix, an attribute the fake does
+ * not model. Returns the refusal's message, or undefined when written.
+ */
+function applyWrite(person: AttioRecordJson, values: Record<string, unknown[]>): string | undefined {
   const now = new Date().toISOString().replace("Z", "000000Z");
   const actor = { type: "api-token", id: "7e2d4c1b-0a9f-4e8d-b7c6-5a4b3c2d1e0f" };
   const stamp = { active_from: now, active_until: null, created_by_actor: actor };
+  // All or nothing, as Attio: the write goes to a copy that replaces the record only once valid.
+  const all = structuredClone(person.values) as Record<string, Record<string, unknown>[]>;
   for (const [slug, items] of Object.entries(values)) {
-    const target = (person.values as Record<string, Record<string, unknown>[]>)[slug];
-    if (!target) throw new Error(`fake Attio: unsupported attribute ${slug}`);
+    const target = all[slug] ?? [];
+    all[slug] = target;
     const item = items[0];
     if (slug === "job_title")
       target.splice(
@@ -285,10 +313,27 @@ function applyWrite(person: AttioRecordJson, values: Record<string, unknown[]>) 
         ...(item === undefined ? [] : [{ ...stamp, value: item, attribute_type: "text" }]),
       );
     else if (slug === "email_addresses" && typeof item === "string") {
+      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(item)) return `Invalid value was passed to attribute with slug "${slug}"`;
       if (!target.some((v) => v.email_address === item))
         target.push({ ...stamp, email_address: item, original_email_address: item, attribute_type: "email-address" });
     } else if (slug === "name" && item && typeof item === "object")
       target.splice(0, target.length, { ...stamp, ...item, attribute_type: "personal-name" });
-    else throw new Error(`fake Attio: unsupported write to ${slug}`);
+    else if (slug === "primary_location" && (item === undefined || (item && typeof item === "object"))) {
+      const location = item as Record<string, unknown> | undefined;
+      if (location && LOCATION_KEYS.some((key) => !(key in location)))
+        return `Invalid value was passed to attribute with slug "${slug}": location objects need all 10 keys`;
+      target.splice(0, target.length, ...(location ? [{ ...stamp, ...location, attribute_type: "location" }] : []));
+    } else if (slug === "phone_numbers" && typeof item === "string") {
+      if (!/^\+[1-9]\d{6,14}$/.test(item)) return `Invalid value was passed to attribute with slug "${slug}"`;
+      target.splice(0, target.length, {
+        ...stamp,
+        original_phone_number: item,
+        phone_number: item,
+        country_code: null,
+        attribute_type: "phone-number",
+      });
+    } else return `Cannot find attribute with slug/ID "${slug}" (or the fake does not model writing it)`;
   }
+  person.values = all as AttioRecordJson["values"];
+  return undefined;
 }

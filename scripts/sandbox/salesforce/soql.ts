@@ -97,6 +97,10 @@ const ESCAPES: Record<string, string> = {
  */
 function decodeString(raw: string, like: boolean): Array<{ char: string; escaped: boolean }> {
   const out: Array<{ char: string; escaped: boolean }> = [];
+  // SOQL limits: "Strings in WHERE clauses can't exceed 4,000 characters."
+  if (raw.length > MAX_WHERE_STRING) {
+    throw malformedQuery(`String literal of ${raw.length} characters: a string in a WHERE clause is at most 4000`);
+  }
   for (let i = 0; i < raw.length; i++) {
     const ch = raw.charAt(i);
     if (ch !== "\\") {
@@ -122,6 +126,8 @@ function decodeString(raw: string, like: boolean): Array<{ char: string; escaped
   }
   return out;
 }
+
+const MAX_WHERE_STRING = 4000;
 
 /** A LIKE pattern as a case-insensitive regex: unescaped % and _ are wildcards. */
 function likePattern(raw: string): RegExp {
@@ -207,6 +213,8 @@ function checkFilterable(path: FieldPath, use: "filtered" | "sorted"): void {
 
 /** Parses a query against the org's schema (`schema`: the objects and fields it may name). */
 export function parseSoql(soql: string, schema: OrgSchema): SoqlQuery {
+  // SOQL limits: a statement is at most 100,000 characters by default.
+  if (soql.length > 100_000) throw malformedQuery(`The query of ${soql.length} characters exceeds 100000`);
   const tokens = tokenize(soql);
   let i = 0;
   const peek = () => tokens[i];

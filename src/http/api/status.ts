@@ -73,6 +73,7 @@ const StatusSchema = z
       .array(
         z.object({ severity: z.string(), code: z.string(), mapping: z.string(), message: z.string() }).passthrough(),
       )
+      .nullable()
       .openapi({
         description: "Problems found checking the mappings against both live schemas; a mapping with an error is off",
       }),

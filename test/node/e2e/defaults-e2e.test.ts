@@ -193,13 +193,26 @@ describe("the default mappings on a new workspace and a new org", () => {
     await control(stack.salesforce.url, "edit", {
       object: "Account",
       id: account.Id,
-      fields: { Description: "Picking robots, now with a service arm." },
+      // Shipping has no category among the workspace's options: a warning; the description syncs.
+      fields: { Description: "Picking robots, now with a service arm.", Industry: "Shipping" },
     });
     await eventually("the Attio company's description", async () =>
       (await attioRecords(stack, "companies")).find(
         (c) => c.values.description?.[0]?.value === "Picking robots, now with a service arm.",
       ),
     );
+    const warnings = await eventually("the Industry warning", async () => {
+      const page = await api<{ items: Warning[] }>(stack, `/failures?severity=warning&record_id=${account.Id}`);
+      return page.items.length > 0 ? page.items : undefined;
+    });
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        field: "Industry",
+        code: "unmapped_value",
+        direction: "sf_to_attio",
+        value: "Shipping",
+      }),
+    ]);
     const person = (await attioRecords(stack, "people")).find((p) =>
       p.values.email_addresses?.some((e) => e.email_address === "tomas.brandt@northwind-robotics.example"),
     ) as AttioRecordJson;

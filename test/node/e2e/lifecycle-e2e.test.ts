@@ -345,9 +345,88 @@ describe("merges", () => {
   });
 });
 
+describe("merges through Attio's merge endpoint (a new record, one record.merged per original)", () => {
+  /** `POST /v2/objects/people/records/merge`, as a user's or an app's merge does. */
+  async function mergeEndpoint(primary: string, secondary: string): Promise<string> {
+    const response = await fetch(`${stack.attio.url}/v2/objects/people/records/merge`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${stack.attio.apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ data: { primary_record_id: primary, secondary_record_id: secondary } }),
+    });
+    const body = (await response.json()) as { data: { new_record_id: string } };
+    expect(response.status).toBe(200);
+    return body.data.new_record_id;
+  }
+
+  it("moves a linked original's pair to the new record; no Contact is created or deleted", async () => {
+    const linkedEmail = "endpoint.linked@basalt.example";
+    const linkedId = await createPerson(person("Rhea", "Stone", linkedEmail, { job_title: "Buyer" }));
+    const contact = await eventually("Contact of the linked original", () => contactByEmail(linkedEmail));
+    const db = await workerDb(stack);
+    const pair = await eventually("pair stored", async () => pairOf(db, linkedId));
+    await settle(stack);
+    // The other original exists in Attio only.
+    const held = await holdDeliveries(stack);
+    const otherId = await createPerson(person("Rhea", "Stone", "rhea@basalt.example", { job_title: "Head of Buying" }));
+    await idle(stack);
+    await held.discard();
+    const contactsBefore = (await salesforceRecords(stack, "Contact")).length;
+
+    const newId = await mergeEndpoint(otherId, linkedId);
+
+    const moved = await eventually("pair moved to the new record", async () => {
+      const found = pairOf(db, newId);
+      return found?.id === pair.id ? found : undefined;
+    });
+    expect(moved.sf_record_id).toBe(contact.Id);
+    expect(pairOf(db, linkedId)).toBeUndefined();
+    // The new record holds the primary's title, which reaches the Contact.
+    await eventually("Contact has the merged title", async () =>
+      (await salesforceRecords(stack, "Contact")).find((c) => c.Id === contact.Id)?.Title === "Head of Buying"
+        ? true
+        : undefined,
+    );
+    await idle(stack);
+    expect(await salesforceRecords(stack, "Contact")).toHaveLength(contactsBefore);
+    expect(rows(db, "select * from pending_deletes where mapping_id = ?", pair.id)).toEqual([]);
+  });
+
+  it("with both originals linked, one pair moves to the new record and the other is held for a person", async () => {
+    const aEmail = "endpoint.both.a@schist.example";
+    const bEmail = "endpoint.both.b@schist.example";
+    const aId = await createPerson(person("Tove", "Lind", aEmail));
+    await eventually("Contact A", () => contactByEmail(aEmail));
+    const bId = await createPerson(person("Tove", "Lind", bEmail));
+    await eventually("Contact B", () => contactByEmail(bEmail));
+    await idle(stack);
+    const db = await workerDb(stack);
+    const pairA = await eventually("pair A", async () => pairOf(db, aId));
+    const pairB = await eventually("pair B", async () => pairOf(db, bId));
+    await settle(stack);
+    const contactsBefore = (await salesforceRecords(stack, "Contact")).length;
+
+    const newId = await mergeEndpoint(aId, bId);
+
+    const moved = await eventually("one pair on the new record", async () => pairOf(db, newId));
+    const other = moved.id === pairA.id ? pairB : pairA;
+    expect([pairA.id, pairB.id]).toContain(moved.id);
+    const pending = await eventually("the other pair held", async () =>
+      rows<{ deleted_on: string; status: string }>(
+        db,
+        "select deleted_on, status from pending_deletes where mapping_id = ?",
+        other.id,
+      ).at(0),
+    );
+    expect(pending).toEqual({ deleted_on: "attio", status: "pending" });
+    await idle(stack);
+    // Nothing deleted or created in Salesforce: a person decides about the second Contact.
+    expect(await salesforceRecords(stack, "Contact")).toHaveLength(contactsBefore);
+  });
+});
+
 describe("deletes with delete_policy = propagate", () => {
   beforeAll(async () => {
-    // The sandbox workspace has no deal attributes for the default deals mapping: it is disabled.
+    // Only people are needed here: deals are switched off to keep the run short.
     const toml = ["[mappings.people]", 'delete_policy = "propagate"', "[mappings.deals]", "enabled = false"].join("\n");
     const response = await fetch(`${stack.workerUrl}/api/v1/config`, {
       method: "PUT",

@@ -231,3 +231,12 @@ describe("HTTP: a request target over 16,384 bytes is 414 URI Too Long", () => {
     expect((await padded(MAX_REQUEST_TARGET_BYTES + 1)).status).toBe(414);
   });
 });
+
+describe("SOQL: the documented size limits", () => {
+  it("refuses a string of more than 4,000 characters in a WHERE clause, and takes one of exactly 4,000", async () => {
+    const at = await query(`SELECT Id FROM Contact WHERE LastName = '${"x".repeat(4000)}'`);
+    expect(at.status).toBe(200);
+    const over = await query(`SELECT Id FROM Contact WHERE LastName IN ('a', '${"x".repeat(4001)}')`);
+    expect(await expectError(over, 400, "MALFORMED_QUERY")).toMatch(/at most 4000/);
+  });
+});

@@ -1,0 +1,148 @@
+import { describe, expect, it } from "vitest";
+import type { CatchupEntry } from "../../../src/sync/catchup.ts";
+import { type HealthFacts, problemsOf } from "../../../src/sync/health.ts";
+
+const NOW = new Date("2026-12-07T12:00:00.000Z");
+
+const healthy: HealthFacts = {
+  now: NOW,
+  bindings: { d1: { ok: true }, kv: { ok: true } },
+  dependencies: { attio: { ok: true }, salesforce: { ok: true } },
+  mappingIssues: [],
+  mappingsChecked: true,
+  ownerProblem: null,
+  catchup: {},
+  recentFailures: { count: 0, latest: null },
+  failedJobs: [],
+  deadLetters: null,
+  lastCronRun: "2026-12-07T11:58:00.000Z",
+};
+
+const entry = (over: Partial<CatchupEntry>): CatchupEntry => ({
+  side: "salesforce",
+  enqueued: 0,
+  deletes: 0,
+  reconciledThrough: null,
+  consecutiveFailures: 0,
+  at: NOW.toISOString(),
+  ...over,
+});
+
+const codes = (facts: Partial<HealthFacts>) => problemsOf({ ...healthy, ...facts }).map((p) => p.code);
+
+describe("problemsOf", () => {
+  it("finds nothing wrong when nothing is", () => {
+    expect(problemsOf(healthy)).toEqual([]);
+  });
+
+  it("reports each binding and dependency that does not answer, with what to do", () => {
+    const problems = problemsOf({
+      ...healthy,
+      bindings: { d1: { ok: false, error: "D1_ERROR" }, kv: { ok: true } },
+      dependencies: { attio: { ok: true }, salesforce: { ok: false, error: "invalid_client" } },
+    });
+    expect(problems.map((p) => [p.code, p.affects])).toEqual([
+      ["binding_unavailable", "d1"],
+      ["dependency_unreachable", "salesforce"],
+    ]);
+    expect(problems[1]?.message).toContain("invalid_client");
+    expect(problems[1]?.action).toMatch(/SALESFORCE_CLIENT_ID/);
+  });
+
+  it("reports a mapping switched off once, with every reason, and a dropped field of a running mapping", () => {
+    const problems = problemsOf({
+      ...healthy,
+      mappingIssues: [
+        {
+          mapping: "deals",
+          severity: "error",
+          effect: "mapping_off",
+          code: "unknown_salesforce_object",
+          message: 'Salesforce has no object "Opportunity"',
+        },
+        {
+          mapping: "deals",
+          severity: "error",
+          effect: "mapping_off",
+          code: "required_field_unmapped",
+          message: "Opportunity.CloseDate is required",
+        },
+        // A field dropped from a mapping that is off anyway is not reported twice.
+        {
+          mapping: "deals",
+          severity: "error",
+          effect: "field_dropped",
+          code: "unknown_attribute",
+          salesforce: "LeadSource",
+          message: "x",
+        },
+        {
+          mapping: "people",
+          severity: "error",
+          effect: "field_dropped",
+          code: "unknown_field",
+          salesforce: "LinkedIn__c",
+          message: "Contact.LinkedIn__c does not exist",
+        },
+        // Warnings (a field left out on purpose, a direction narrowed) are not problems.
+        {
+          mapping: "deals",
+          severity: "warning",
+          effect: "field_dropped",
+          code: "optional_attribute_missing",
+          message: "y",
+        },
+        { mapping: "companies", severity: "warning", effect: "narrowed", code: "attio_not_writable", message: "z" },
+      ],
+    });
+    expect(problems.map((p) => [p.code, p.affects])).toEqual([
+      ["mapping_disabled", "mapping deals"],
+      ["mapping_field_dropped", "mapping people"],
+    ]);
+    expect(problems[0]?.message).toContain("Opportunity.CloseDate is required");
+  });
+
+  it("reports unchecked mappings and a missing default owner", () => {
+    expect(codes({ mappingsChecked: false, ownerProblem: "the workspace has no active admin" })).toEqual([
+      "mappings_unchecked",
+      "default_owner_missing",
+    ]);
+  });
+
+  it("reports a catch-up only once it failed two runs in a row, and a cron that stopped", () => {
+    const failing = entry({ error: { code: "upstream_rejected", message: "invalid ID field: " } });
+    expect(codes({ catchup: { Account: { ...failing, consecutiveFailures: 1 } } })).toEqual([]);
+    const problems = problemsOf({
+      ...healthy,
+      catchup: {
+        Account: { ...failing, consecutiveFailures: 2, failingSince: "2026-12-07T11:50:00.000Z" },
+        companies: entry({ side: "attio" }),
+      },
+      lastCronRun: "2026-12-07T11:40:00.000Z",
+    });
+    expect(problems.map((p) => [p.code, p.affects])).toEqual([
+      ["catchup_failing", "catch-up salesforce:Account"],
+      ["cron_stale", "catch-up"],
+    ]);
+    expect(problems[0]).toMatchObject({ since: "2026-12-07T11:50:00.000Z" });
+    expect(problems[0]?.message).toContain("invalid ID field");
+  });
+
+  it("reports failed jobs of the last day, recent failures and dead letters that cannot be recorded", () => {
+    const problems = problemsOf({
+      ...healthy,
+      failedJobs: [
+        { id: "job-1", kind: "full", updatedAt: "2026-12-07T10:00:00.000Z", error: "INVALID_QUERY_FILTER_OPERATOR" },
+        { id: "job-0", kind: "full", updatedAt: "2026-12-05T10:00:00.000Z", error: null },
+      ],
+      recentFailures: { count: 3, latest: "2026-12-07T11:59:00.000Z" },
+      deadLetters: { since: "2026-12-07T11:30:00.000Z", error: "D1_ERROR", code: "internal" },
+    });
+    expect(problems.map((p) => [p.code, p.affects])).toEqual([
+      ["job_failed", "job job-1"],
+      ["failures_recent", "records"],
+      ["dead_letters_stuck", "dead-letter queue"],
+    ]);
+    expect(problems[1]?.message).toBe("3 record(s) failed in the last hour");
+  });
+});
