@@ -301,6 +301,11 @@ export function attioAttributesRead(compiled: CompiledMapping): ReadonlySet<stri
   return slugs;
 }
 
+/** Whether mapping this object's records needs the owner directory (a field with the owner transform). */
+export function mapsOwners(compiled: CompiledMapping): boolean {
+  return compiled.fields.some((field) => field.transform.name === "owner");
+}
+
 /** A reference the engine will look up, for prefetching the ID map for a batch. */
 export interface ReferenceNeed {
   targetObject: string;

@@ -1,7 +1,7 @@
 import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { toSyncError } from "../lib/errors.ts";
-import { attioAttributesRead, type CompiledMapping } from "../mapping/engine.ts";
+import { attioAttributesRead, type CompiledMapping, mapsOwners } from "../mapping/engine.ts";
 import type { UserLookup } from "../mapping/transforms.ts";
 import type { ModstampCursor } from "../salesforce/soql.ts";
 import { chunk } from "../store/db.ts";
@@ -301,7 +301,7 @@ export async function differingRecords(
   records: Awaited<ReturnType<SyncDeps["attio"]["scanRecords"]>>,
   loadUsers?: () => Promise<UserLookup>,
 ): Promise<string[]> {
-  const users = loadUsers && compiled.fields.some((f) => f.transform.name === "owner") ? await loadUsers() : undefined;
+  const users = loadUsers && mapsOwners(compiled) ? await loadUsers() : undefined;
   const pairs = await pairsByAttio(
     deps.db,
     compiled.mapping.attio_object,

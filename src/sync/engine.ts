@@ -8,6 +8,7 @@ import {
   attioMatchKeys,
   attioReferences,
   type CompiledMapping,
+  mapsOwners,
   mapToAttio,
   salesforceMatchKeys,
   salesforceReferences,
@@ -355,11 +356,6 @@ function mapOptionsOf(
     ...(users ? { users } : {}),
     ...(options.attioTitles ? { attioTitles: options.attioTitles } : {}),
   };
-}
-
-/** Whether mapping this object's records needs the owner directory. */
-function mapsOwners(compiled: CompiledMapping): boolean {
-  return compiled.fields.some((field) => field.transform.name === "owner");
 }
 
 async function loadPairs(deps: SyncDeps, compiled: CompiledMapping, touches: readonly Touch[]) {

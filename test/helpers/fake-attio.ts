@@ -7,6 +7,8 @@ import companiesObject from "../../fixtures/attio/object-companies.json";
 import peopleObject from "../../fixtures/attio/object-people.json";
 import person from "../../fixtures/attio/person-mira-okafor.json";
 import workspaceMembers from "../../fixtures/attio/workspace-members.json";
+// The Attio emulator's own list: the fake refuses what the emulator (and Attio) refuse.
+import { LOCATION_KEYS } from "../../scripts/sandbox/attio/values.ts";
 
 export const ATTIO = "https://api.attio.test";
 export const PEOPLE_OBJECT_ID = peopleObject.data.id.object_id;
@@ -277,19 +279,6 @@ function matchesFilter(person: AttioRecordJson, filter: Record<string, unknown>)
  * Applies the write forms the engine sends for people (Attio's documented simplified inputs) to a
  * stored record in read form. PATCH semantics: a multiselect value is added unless already present.
  */
-/** Parts of a location, all of which Attio's object form requires (nulls allowed). */
-const LOCATION_KEYS = [
-  "line_1",
-  "line_2",
-  "line_3",
-  "line_4",
-  "locality",
-  "region",
-  "postcode",
-  "country_code",
-  "latitude",
-  "longitude",
-];
 
 /**
  * Applies a PATCH's values the way Attio stores them, refusing what Attio refuses: a location

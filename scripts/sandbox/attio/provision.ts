@@ -6,26 +6,14 @@
  * `object_configuration:read-write`.
  */
 
+import type { AttributeType } from "./schema.ts";
+
 /** The `data` of "create an attribute". Unset flags default to false, `description` to null, `config` to {}. */
 export interface AttributeInput {
   title: string;
   api_slug: string;
-  type:
-    | "text"
-    | "number"
-    | "checkbox"
-    | "currency"
-    | "date"
-    | "timestamp"
-    | "rating"
-    | "status"
-    | "select"
-    | "record-reference"
-    | "actor-reference"
-    | "location"
-    | "domain"
-    | "email-address"
-    | "phone-number";
+  /** Attio's types, but those only Attio makes (interactions, personal names). */
+  type: Exclude<AttributeType, "interaction" | "personal-name">;
   description?: string | null;
   is_required?: boolean;
   is_unique?: boolean;

@@ -233,7 +233,8 @@ function parseName(attribute: AttributeDef, item: unknown): ValueFields {
   return { first_name, last_name, full_name };
 }
 
-const LOCATION_KEYS = [
+/** The 10 keys of a location value, all of which Attio's object form requires (nulls allowed). */
+export const LOCATION_KEYS = [
   "line_1",
   "line_2",
   "line_3",

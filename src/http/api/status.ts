@@ -3,6 +3,7 @@ import { and, eq, gte, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { loadOwnActor } from "../../attio/own-actor.ts";
 import { type BucketName, type Buckets, bucketsFor, steadyRate } from "../../durable/limits.ts";
+import { mapsOwners } from "../../mapping/engine.ts";
 import { budgetExhausted } from "../../salesforce/client.ts";
 import { getToken } from "../../salesforce/token.ts";
 import { openDb } from "../../store/db.ts";
@@ -343,7 +344,7 @@ function firstError(sample: unknown[]): string | null {
 
 /** Why owners mapped from Salesforce would get no default member, when owners are mapped at all. */
 async function ownerProblem(deps: ReturnType<typeof depsOf>, kv: KVNamespace, runtime: Runtime) {
-  if (!runtime.mappings.some((m) => m.fields.some((f) => f.transform.name === "owner"))) return null;
+  if (!runtime.mappings.some(mapsOwners)) return null;
   try {
     return (await loadDirectory(deps, kv, runtime.directoryOptions)).defaultMemberProblem ?? null;
   } catch {

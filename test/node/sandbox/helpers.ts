@@ -40,3 +40,17 @@ export async function waitFor(check: () => boolean, timeoutMs = 3000): Promise<v
 export async function json(response: Response): Promise<any> {
   return (await response.json()) as unknown;
 }
+
+/** An access token from a Salesforce emulator's token endpoint (client credentials, as the Worker asks). */
+export async function salesforceToken(sf: { url: string; clientId: string; clientSecret: string }): Promise<string> {
+  const response = await fetch(`${sf.url}/services/oauth2/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: sf.clientId,
+      client_secret: sf.clientSecret,
+    }),
+  });
+  return (await json(response)).access_token;
+}

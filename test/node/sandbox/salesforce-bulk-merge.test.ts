@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseCsv, writeCsv } from "../../../scripts/sandbox/salesforce/csv.ts";
 import { createAttioIdFields } from "../../../scripts/sandbox/salesforce/provision.ts";
 import { type SalesforceEmulator, startSalesforceEmulator } from "../../../scripts/sandbox/salesforce/server.ts";
-import { json } from "./helpers.ts";
+import { json, salesforceToken } from "./helpers.ts";
 
 let sf: SalesforceEmulator;
 let token: string;
@@ -32,16 +32,7 @@ async function poll(kind: "ingest" | "query", id: string): Promise<{ states: str
 
 beforeEach(async () => {
   sf = await startSalesforceEmulator({ seed: 11, retryBaseMs: 5 });
-  const response = await fetch(`${sf.url}/services/oauth2/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: sf.clientId,
-      client_secret: sf.clientSecret,
-    }),
-  });
-  token = (await json(response)).access_token;
+  token = await salesforceToken(sf);
 });
 afterEach(async () => {
   await sf.close();

@@ -4,7 +4,7 @@ import {
   type SalesforceEmulator,
   startSalesforceEmulator,
 } from "../../../scripts/sandbox/salesforce/server.ts";
-import { json } from "./helpers.ts";
+import { json, salesforceToken } from "./helpers.ts";
 
 /**
  * The Salesforce emulator is at least as strict as Salesforce's documentation: SOQL literals of the
@@ -26,15 +26,7 @@ const query = (soql: string) => call(`/query?q=${encodeURIComponent(soql)}`);
 
 beforeEach(async () => {
   sf = await startSalesforceEmulator({ seed: 3, retryBaseMs: 5 });
-  const response = await fetch(`${sf.url}/services/oauth2/token`, {
-    method: "POST",
-    body: new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: sf.clientId,
-      client_secret: sf.clientSecret,
-    }),
-  });
-  token = (await json(response)).access_token;
+  token = await salesforceToken(sf);
 });
 afterEach(async () => {
   await sf.close();

@@ -7,7 +7,7 @@ import {
   ToolingError,
 } from "../../../scripts/sandbox/salesforce/provision.ts";
 import { type SalesforceEmulator, startSalesforceEmulator } from "../../../scripts/sandbox/salesforce/server.ts";
-import { json } from "./helpers.ts";
+import { json, salesforceToken } from "./helpers.ts";
 
 /**
  * The emulator starts as a new org (standard objects and fields only) and is customised the way an
@@ -42,15 +42,7 @@ const PROJECT = {
 
 beforeEach(async () => {
   sf = await startSalesforceEmulator({ seed: 5, retryBaseMs: 5 });
-  const response = await fetch(`${sf.url}/services/oauth2/token`, {
-    method: "POST",
-    body: new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: sf.clientId,
-      client_secret: sf.clientSecret,
-    }),
-  });
-  token = (await json(response)).access_token;
+  token = await salesforceToken(sf);
 });
 afterEach(async () => {
   await sf.close();
