@@ -321,6 +321,86 @@ describe("users", () => {
   });
 });
 
+describe("the owner directory's default member", () => {
+  const userIds = [{ Id: "005000000000700AAA", Email: "amara@fixture-ws.example", IsActive: true }];
+
+  it("is the configured member, else the first admin; none when neither exists", () => {
+    expect(matchUsers(members, userIds).defaultMember).toBe("00000000-0000-4000-8000-000000000700");
+    const configured = matchUsers(members, userIds, { defaultOwnerEmail: "LIN.CHEN@fixture-ws.example" });
+    expect(configured.defaultMember).toBe("00000000-0000-4000-8000-000000000701");
+    const unknown = matchUsers(members, userIds, { defaultOwnerEmail: "nobody@fixture-ws.example" });
+    expect(unknown.defaultMember).toBeUndefined();
+    expect(unknown.defaultMemberProblem).toMatch(/nobody@fixture-ws.example is not an active workspace member/);
+    const noAdmin = matchUsers(
+      members.filter((m) => m.access_level !== "admin"),
+      userIds,
+    );
+    expect(noAdmin.defaultMember).toBeUndefined();
+    expect(noAdmin.defaultMemberProblem).toMatch(/no active admin/);
+  });
+
+  it("owns a Salesforce owner's deal when the owner has no member, with a warning naming both", () => {
+    const compiled = mapping("deals");
+    const lookup = matchUsers(members, userIds);
+    const out = mapToAttio(compiled, { OwnerId: "005000000000999AAA" }, { users: lookup });
+    expect(out.values.owner).toEqual([
+      { referenced_actor_type: "workspace-member", referenced_actor_id: "00000000-0000-4000-8000-000000000700" },
+    ]);
+    expect(out.issues).toEqual([
+      expect.objectContaining({ code: "default_owner_used", salesforce: "OwnerId", value: "005000000000999AAA" }),
+    ]);
+  });
+
+  it("leaves OwnerId out for a member with no active User, with a warning", () => {
+    const lookup = matchUsers(members, userIds);
+    const lin = {
+      ...wonDeal,
+      owner: [
+        val("actor-reference", {
+          referenced_actor_type: "workspace-member",
+          referenced_actor_id: "00000000-0000-4000-8000-000000000701",
+        }),
+      ],
+    };
+    const out = mapToSalesforce(mapping("deals"), lin, { ids, users: lookup });
+    expect(out.fields).not.toHaveProperty("OwnerId");
+    expect(out.fields.Name).toBe("Port of Gdańsk hull fleet");
+    expect(out.issues).toEqual([
+      expect.objectContaining({ code: "unmatched_user", salesforce: "OwnerId", value: "Lin.Chen@Fixture-WS.example" }),
+    ]);
+  });
+});
+
+describe("a value the other side cannot take", () => {
+  it("a non-number for a number attribute is left out with its value, and the rest is written", () => {
+    const compiled = compileMapping({
+      name: "projects",
+      attio_object: "projects",
+      salesforce_object: "Project__c",
+      enabled: true,
+      read_only: false,
+      fields: [
+        { attio: "name", salesforce: "Name", transform: "text", direction: "both" },
+        { attio: "headcount", salesforce: "Headcount__c", transform: "number", direction: "both" },
+      ],
+      match_keys: [],
+      stages: [],
+      industries: [],
+    });
+    const out = mapToAttio(compiled, { Name: "Harbour survey", Headcount__c: "about forty" });
+    expect(out.values).toEqual({ name: ["Harbour survey"] });
+    expect(out.issues).toEqual([
+      {
+        code: "invalid_value",
+        attio: "headcount",
+        salesforce: "Headcount__c",
+        message: 'not a number: "about forty"',
+        value: "about forty",
+      },
+    ]);
+  });
+});
+
 describe("values that are no longer current", () => {
   it("are ignored in every mapping", () => {
     const stale = {
