@@ -128,7 +128,7 @@ export class SalesforceClient {
    */
   async retrieve(object: string, ids: readonly string[], fields: readonly string[]): Promise<SfRecordRow[]> {
     const valid = [...new Set(ids)].filter(soql.isSalesforceId);
-    const { parts } = soql.partsByLength(valid, (part) => soql.selectByIds(object, fields, part));
+    const { parts } = soql.partsByLength(valid, (part) => soql.selectByIds(object, fields, part), soql.soqlString);
     const rows: SfRecordRow[] = [];
     for (const part of parts) rows.push(...(await this.query<SfRecordRow>(soql.selectByIds(object, fields, part))));
     return rows;
@@ -147,7 +147,11 @@ export class SalesforceClient {
   ): Promise<SfRecordRow[]> {
     // A string literal is at most 4,000 characters (SOQL limits): a longer value matches nothing.
     const fit = [...new Set(values)].filter((value) => value.length <= soql.MAX_STRING_LITERAL);
-    const { parts } = soql.partsByLength(fit, (part) => soql.selectByField(object, field, fields, part));
+    const { parts } = soql.partsByLength(
+      fit,
+      (part) => soql.selectByField(object, field, fields, part),
+      soql.soqlString,
+    );
     const rows: SfRecordRow[] = [];
     for (const part of parts) {
       rows.push(...(await this.query<SfRecordRow>(soql.selectByField(object, field, fields, part))));
@@ -230,7 +234,7 @@ export class SalesforceClient {
     ids: readonly string[],
   ): Promise<{ Id: string; MasterRecordId: string | null }[]> {
     const valid = [...new Set(ids)].filter(soql.isSalesforceId);
-    const { parts } = soql.partsByLength(valid, (part) => soql.deletedWithMaster(object, part));
+    const { parts } = soql.partsByLength(valid, (part) => soql.deletedWithMaster(object, part), soql.soqlString);
     const rows: { Id: string; MasterRecordId: string | null }[] = [];
     for (const part of parts) {
       const statement = soql.deletedWithMaster(object, part);

@@ -142,12 +142,14 @@ export function encodedLength(soql: string): number {
 
 /**
  * Splits `values` into the fewest consecutive parts whose statements stay within `max` encoded
- * characters (and `maxPerPart` values). A value whose statement alone is too long is returned in
- * `tooLong`, never sent: it would fail the whole request.
+ * characters (and `maxPerPart` values). `literal` is how one value is written in the statement
+ * (its cost, with the ", " separator, is measured once per value). A value whose statement alone is
+ * too long is returned in `tooLong`, never sent: it would fail the whole request.
  */
 export function partsByLength<T>(
   values: readonly T[],
   render: (part: readonly T[]) => string,
+  literal: (value: T) => string,
   options: { max?: number; maxPerPart?: number } = {},
 ): { parts: T[][]; tooLong: T[] } {
   const max = options.max ?? MAX_ENCODED_SOQL;
@@ -158,8 +160,8 @@ export function partsByLength<T>(
   let current: T[] = [];
   let length = base;
   for (const value of values) {
-    // A value costs its own rendering plus a separator ("%2C%20" for ", ").
-    const cost = encodedLength(render([value])) - base + 6;
+    // A value costs its literal plus a separator ("%2C%20" for ", ").
+    const cost = encodedLength(literal(value)) + SEPARATOR_LENGTH;
     if (base + cost > max) {
       tooLong.push(value);
       continue;
@@ -175,3 +177,6 @@ export function partsByLength<T>(
   if (current.length > 0) parts.push(current);
   return { parts, tooLong };
 }
+
+/** `encodeURIComponent(", ")`. */
+const SEPARATOR_LENGTH = 6;

@@ -76,7 +76,7 @@ describe("partsByLength keeps every statement inside the request line Salesforce
   it("packs ids into as few statements as fit, each under the encoded limit", () => {
     const ids = Array.from({ length: 1000 }, (_, i) => `003${String(i).padStart(12, "0")}AAA`);
     const render = (part: readonly string[]) => soql.selectByIds("Contact", ["Email"], part);
-    const { parts, tooLong } = soql.partsByLength(ids, render);
+    const { parts, tooLong } = soql.partsByLength(ids, render, soql.soqlString);
     expect(tooLong).toEqual([]);
     expect(parts.flat()).toEqual(ids);
     for (const part of parts) expect(soql.encodedLength(render(part))).toBeLessThanOrEqual(soql.MAX_ENCODED_SOQL);
@@ -88,7 +88,7 @@ describe("partsByLength keeps every statement inside the request line Salesforce
     const names = Array.from({ length: 100 }, (_, i) => `東京の大きな取引 ${i} ${"商".repeat(30)}`);
     const huge = "x".repeat(soql.MAX_ENCODED_SOQL);
     const render = (part: readonly string[]) => soql.selectByField("Opportunity", "Name", ["Name"], part);
-    const { parts, tooLong } = soql.partsByLength([...names, huge], render);
+    const { parts, tooLong } = soql.partsByLength([...names, huge], render, soql.soqlString);
     expect(tooLong).toEqual([huge]);
     expect(parts.flat()).toEqual(names);
     expect(parts.length).toBeGreaterThan(1);
