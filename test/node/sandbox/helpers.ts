@@ -41,9 +41,13 @@ export async function json(response: Response): Promise<any> {
   return (await response.json()) as unknown;
 }
 
-/** An access token from a Salesforce emulator's token endpoint (client credentials, as the Worker asks). */
-export async function salesforceToken(sf: { url: string; clientId: string; clientSecret: string }): Promise<string> {
-  const response = await fetch(`${sf.url}/services/oauth2/token`, {
+/** A Salesforce emulator's token endpoint answer to a client credentials request, as the Worker sends it. */
+export function salesforceTokenResponse(sf: {
+  url: string;
+  clientId: string;
+  clientSecret: string;
+}): Promise<Response> {
+  return fetch(`${sf.url}/services/oauth2/token`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({
@@ -52,5 +56,9 @@ export async function salesforceToken(sf: { url: string; clientId: string; clien
       client_secret: sf.clientSecret,
     }),
   });
-  return (await json(response)).access_token;
+}
+
+/** An access token from a Salesforce emulator's token endpoint. */
+export async function salesforceToken(sf: { url: string; clientId: string; clientSecret: string }): Promise<string> {
+  return (await json(await salesforceTokenResponse(sf))).access_token;
 }

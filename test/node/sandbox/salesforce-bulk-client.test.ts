@@ -4,7 +4,7 @@ import { type SalesforceEmulator, startSalesforceEmulator } from "../../../scrip
 import type { RateLimiter } from "../../../src/durable/rate-limiter.ts";
 import { SalesforceClient } from "../../../src/salesforce/client.ts";
 import { clearTokenCache } from "../../../src/salesforce/token.ts";
-import { json } from "./helpers.ts";
+import { json, salesforceTokenResponse } from "./helpers.ts";
 
 /**
  * SalesforceClient's Bulk API 2.0 writes against the sandbox emulator (a real HTTP server that
@@ -72,7 +72,7 @@ describe("SalesforceClient bulk writes against the emulator", () => {
       const outcome = outcomes[index];
       if (!outcome?.ok) throw new Error(`record ${index} failed`);
       const response = await fetch(`${sf.url}/services/data/v62.0/sobjects/Account/${outcome.id}`, {
-        headers: { authorization: `Bearer ${(await json(await tokenResponse())).access_token}` },
+        headers: { authorization: `Bearer ${(await json(await salesforceTokenResponse(sf))).access_token}` },
       });
       const account = await json(response);
       expect(account.Name).toBe(`Bulk, "Account" ${index}`);
@@ -117,7 +117,7 @@ describe("SalesforceClient bulk writes against the emulator", () => {
     // Three jobs of 6 calls each: no failed or unprocessed results to read.
     expect(usage.api_usage - before).toBe(18);
     expect(usage.syncWrites.Account).toMatchObject({ created: 2000 });
-    const token = (await json(await tokenResponse())).access_token;
+    const token = (await json(await salesforceTokenResponse(sf))).access_token;
     const read = async (id: string) =>
       json(
         await fetch(`${sf.url}/services/data/v62.0/sobjects/Account/${id}`, {
@@ -132,15 +132,3 @@ describe("SalesforceClient bulk writes against the emulator", () => {
     });
   });
 });
-
-function tokenResponse() {
-  return fetch(`${sf.url}/services/oauth2/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: sf.clientId,
-      client_secret: sf.clientSecret,
-    }),
-  });
-}

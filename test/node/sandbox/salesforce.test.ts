@@ -13,7 +13,7 @@ import {
   type Skeleton,
   skeletonOf,
 } from "../../../scripts/sandbox/shared/skeleton.ts";
-import { json, referenceSkeleton, startReceiver, waitFor } from "./helpers.ts";
+import { json, referenceSkeleton, salesforceTokenResponse, startReceiver, waitFor } from "./helpers.ts";
 
 let sf: SalesforceEmulator;
 let token: string;
@@ -32,18 +32,6 @@ const call = (path: string, method = "GET", body?: unknown, extra: Record<string
 const control = (path: string, body: unknown, method = "POST") =>
   fetch(`${sf.url}/__control/${path}`, { method, body: JSON.stringify(body) });
 
-async function getToken(): Promise<Response> {
-  return fetch(`${sf.url}/services/oauth2/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: sf.clientId,
-      client_secret: sf.clientSecret,
-    }),
-  });
-}
-
 /** The External ID an integration adds to an object (a new org has none), through the Tooling API. */
 const attioId = (object: string) =>
   createCustomField(sf, `${object}.Attio_Id__c`, { type: "Text", length: 36, externalId: true, unique: true });
@@ -55,7 +43,7 @@ function coversExcerpt(actual: Skeleton, excerpt: Skeleton): string[] {
 
 beforeEach(async () => {
   sf = await startSalesforceEmulator({ seed: 7, retryBaseMs: 5 });
-  token = (await json(await getToken())).access_token;
+  token = (await json(await salesforceTokenResponse(sf))).access_token;
 });
 afterEach(async () => {
   await sf.close();
@@ -142,7 +130,7 @@ describe("Salesforce emulator: structure matches recorded Salesforce payloads", 
 
 describe("Salesforce emulator: behaviour", () => {
   it("issues client-credentials tokens and answers 401 INVALID_SESSION_ID once they expire", async () => {
-    const issued = await json(await getToken());
+    const issued = await json(await salesforceTokenResponse(sf));
     expect(Object.keys(issued).sort()).toEqual([
       "access_token",
       "id",
