@@ -1,6 +1,6 @@
+import { handleScheduled } from "./cron/scheduled.ts";
 import { createApp } from "./http/app.ts";
-import { handleQueueBatch } from "./sync/consumer.ts";
-import { handleScheduled } from "./sync/scheduled.ts";
+import { handleQueueBatch } from "./queue/consumer.ts";
 
 export { RateLimiter } from "./durable/rate-limiter.ts";
 export { RecordLock } from "./durable/record-lock.ts";

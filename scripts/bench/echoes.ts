@@ -8,10 +8,10 @@ import { readFileSync } from "node:fs";
 import { toMessage } from "../../src/http/webhook-salesforce.ts";
 import { defaultMappings } from "../../src/mapping/defaults.ts";
 import { compileMapping } from "../../src/mapping/engine.ts";
+import { salesforceSide } from "../../src/plan/canon.ts";
+import { eventMatchesBase, flattenEventFields } from "../../src/plan/event-values.ts";
 import { RelayBodySchema } from "../../src/salesforce/cdc-schema.ts";
 import { packBundles } from "../../src/sync/bundles.ts";
-import { salesforceSide } from "../../src/sync/canon.ts";
-import { eventMatchesBase, flattenEventFields } from "../../src/sync/event-values.ts";
 import { SyncMessageSchema } from "../../src/sync/messages.ts";
 
 const EVENTS = 1_000; // the most one relay request carries

@@ -17,7 +17,7 @@ import {
   AttioOptionSchema,
   type WorkspaceMember,
   WorkspaceMemberSchema,
-} from "../mapping/schema-attio.ts";
+} from "./attribute-schema.ts";
 import { OwnActorLearner } from "./own-actor.ts";
 import {
   AttioErrorSchema,

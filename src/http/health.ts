@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../lib/version.ts";
 import type { AppEnv } from "./types.ts";
 
 /** `GET /healthz`: liveness without auth; says nothing about data or configuration. */

@@ -1,4 +1,4 @@
-import type { AttioAttribute } from "./schema-attio.ts";
+import type { AttioAttribute } from "../attio/attribute-schema.ts";
 import type { SObjectDescribe } from "./schema-salesforce.ts";
 import type { ObjectMapping } from "./types.ts";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { WorkspaceMember } from "./schema-attio.ts";
+import type { WorkspaceMember } from "../attio/attribute-schema.ts";
 import type { UserLookup } from "./transforms.ts";
 
 /** The User fields needed to match owners (`SELECT Id, Email, IsActive FROM User`). */

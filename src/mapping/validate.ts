@@ -1,5 +1,5 @@
+import type { AttioAttribute } from "../attio/attribute-schema.ts";
 import { parseAttioPath } from "./engine.ts";
-import type { AttioAttribute } from "./schema-attio.ts";
 import { activePicklistValues, isRequiredOnCreate, type SfFieldDescribe } from "./schema-salesforce.ts";
 import type { LoadedSchemas } from "./schema-source.ts";
 import { stageKey } from "./tables.ts";

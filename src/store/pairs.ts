@@ -1,8 +1,8 @@
 import { and, eq, sql } from "drizzle-orm";
 import { sha256Hex } from "../lib/hmac.ts";
 import type { IdLookup } from "../mapping/transforms.ts";
-import { canonicalJson } from "../sync/diff.ts";
-import type { Base } from "../sync/plan-fields.ts";
+import { canonicalJson } from "../plan/diff.ts";
+import type { Base } from "../plan/plan-fields.ts";
 import { chunk, type Db, NOW, rowsForIds } from "./db.ts";
 import { type auditLog, conflicts, deferredRefs, idMappings, pendingDeletes, syncState } from "./schema.ts";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { WorkspaceMemberSchema } from "../mapping/schema-attio.ts";
+import { WorkspaceMemberSchema } from "../attio/attribute-schema.ts";
 import { type DirectoryOptions, matchUsers, SalesforceUserSchema, type UserDirectory } from "../mapping/users.ts";
 import type { SyncDeps } from "./deps.ts";
 

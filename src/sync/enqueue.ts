@@ -105,3 +105,11 @@ export async function sendInBatches(
     }
   }
 }
+
+/** Sends plain (unbundled) messages, in as few sendBatch calls as the queue allows. */
+export async function sendAll(queue: Queue, messages: readonly SyncMessage[], delaySeconds?: number): Promise<void> {
+  await sendInBatches(
+    queue,
+    messages.map((body) => ({ body, contentType: "json" as const, ...(delaySeconds ? { delaySeconds } : {}) })),
+  );
+}

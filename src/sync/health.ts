@@ -1,5 +1,5 @@
 import type { ValidationIssue } from "../mapping/validate.ts";
-import type { CatchupEntry } from "./catchup.ts";
+import type { CatchupEntry } from "./catchup-state.ts";
 import type { DeadLettersStuck } from "./health-marks.ts";
 
 /**

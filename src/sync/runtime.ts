@@ -1,6 +1,6 @@
 import { desc, eq } from "drizzle-orm";
 import { parseSyncConfig, type SyncConfig } from "../config/config-toml.ts";
-import { resolveMappings } from "../mapping/effective.ts";
+import { resolveMappings } from "../config/effective.ts";
 import { type CompiledMapping, compileMapping } from "../mapping/engine.ts";
 import {
   type OrgCapabilities,
@@ -12,11 +12,11 @@ import { loadSchemas } from "../mapping/schema-source.ts";
 import type { ObjectMapping } from "../mapping/types.ts";
 import type { DirectoryOptions } from "../mapping/users.ts";
 import { type ValidationIssue, validateMappings } from "../mapping/validate.ts";
+import type { DeletePolicy } from "../plan/decision.ts";
+import type { Strategy, SyncDirection } from "../plan/plan-fields.ts";
 import type { Db } from "../store/db.ts";
 import { configVersions } from "../store/schema.ts";
 import type { SyncDeps } from "./deps.ts";
-import type { DeletePolicy } from "./engine.ts";
-import type { Strategy, SyncDirection } from "./plan-fields.ts";
 import { cachedSchemaSource } from "./schema-source.ts";
 
 /** The mappings in force, compiled once per config version and org. */

@@ -1,7 +1,7 @@
 import { z } from "zod";
+import { type AttioAttribute, AttioAttributeSchema } from "../attio/attribute-schema.ts";
 import type { AttioClient } from "../attio/client.ts";
 import { SyncError } from "../lib/errors.ts";
-import { type AttioAttribute, AttioAttributeSchema } from "../mapping/schema-attio.ts";
 import { type SObjectDescribe, SObjectDescribeSchema } from "../mapping/schema-salesforce.ts";
 import type { SchemaSource } from "../mapping/schema-source.ts";
 import type { SalesforceClient } from "../salesforce/client.ts";

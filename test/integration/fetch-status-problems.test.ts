@@ -6,7 +6,7 @@ import worker from "../../src/index.ts";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
 import { failures, syncJobs } from "../../src/store/schema.ts";
-import { kvKeys } from "../../src/sync/catchup.ts";
+import { kvKeys } from "../../src/sync/catchup-state.ts";
 import { DEAD_LETTERS_KEY } from "../../src/sync/health-marks.ts";
 import { forgetRuntime } from "../../src/sync/runtime.ts";
 import { ATTIO, fakeAttio } from "../helpers/fake-attio.ts";

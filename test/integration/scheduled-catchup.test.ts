@@ -4,16 +4,18 @@ import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseSyncConfig } from "../../src/config/config-toml.ts";
 import { parseEnvConfig } from "../../src/config/env.ts";
+import { attioCatchup, salesforceCatchup } from "../../src/cron/catchup.ts";
 import worker from "../../src/index.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { PLAIN_ORG } from "../../src/mapping/schema-salesforce.ts";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
 import { idMappings, syncState } from "../../src/store/schema.ts";
-import { attioCatchup, kvKeys, SF_PAGE, salesforceCatchup } from "../../src/sync/catchup.ts";
+import { kvKeys } from "../../src/sync/catchup-state.ts";
 import { buildDeps } from "../../src/sync/deps.ts";
 import type { SyncMessage } from "../../src/sync/messages.ts";
 import { buildRuntime } from "../../src/sync/runtime.ts";
+import { SF_PAGE } from "../../src/sync/scan.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
@@ -185,7 +187,7 @@ describe("Attio scan", () => {
 
 describe("stalled sync jobs", () => {
   it("are driven again from their checkpoint, or have the records that never came back queued again", async () => {
-    const { createJob, resumeStalledJobs } = await import("../../src/sync/jobs.ts");
+    const { createJob, resumeStalledJobs } = await import("../../src/jobs/jobs.ts");
     const { syncJobs, jobRecords } = await import("../../src/store/schema.ts");
     const listing = await createJob(db, runtime, {
       objects: ["people"],

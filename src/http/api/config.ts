@@ -1,8 +1,8 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { type SyncConfig, safeParseSyncConfig } from "../../config/config-toml.ts";
+import { resolveMappings } from "../../config/effective.ts";
 import { SyncError } from "../../lib/errors.ts";
-import { resolveMappings } from "../../mapping/effective.ts";
 import { loadSchemas } from "../../mapping/schema-source.ts";
 import { type ValidationIssue, validateMappings } from "../../mapping/validate.ts";
 import { mappingsView } from "../../mapping/view.ts";

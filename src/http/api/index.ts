@@ -1,5 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { VERSION } from "../../version.ts";
+import { VERSION } from "../../lib/version.ts";
 import { requireAdmin } from "../auth.ts";
 import type { AppEnv } from "../types.ts";
 import { configRoutes } from "./config.ts";

@@ -1,7 +1,7 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { cancelJob, createJob, JobParamsSchema, jobReport } from "../../jobs/jobs.ts";
 import { SyncError } from "../../lib/errors.ts";
 import { openDb } from "../../store/db.ts";
-import { cancelJob, createJob, JobParamsSchema, jobReport } from "../../sync/jobs.ts";
 import { loadRuntime } from "../../sync/runtime.ts";
 import type { AppEnv } from "../types.ts";
 import { define, depsOf, errorResponses, json } from "./common.ts";

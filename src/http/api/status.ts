@@ -3,6 +3,7 @@ import { and, eq, gte, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { loadOwnActor } from "../../attio/own-actor.ts";
 import { type BucketName, type Buckets, bucketsFor, steadyRate } from "../../durable/limits.ts";
+import { VERSION } from "../../lib/version.ts";
 import { mapsOwners } from "../../mapping/engine.ts";
 import { budgetExhausted } from "../../salesforce/client.ts";
 import { getToken } from "../../salesforce/token.ts";
@@ -20,12 +21,11 @@ import {
 } from "../../store/schema.ts";
 import { countOpenWarnings, openWarningsByMapping } from "../../store/warnings.ts";
 import { loadUsage } from "../../sync/budget.ts";
-import { type CatchupEntry, CatchupEntrySchema, kvKeys } from "../../sync/catchup.ts";
+import { type CatchupEntry, CatchupEntrySchema, kvKeys } from "../../sync/catchup-state.ts";
 import { loadDirectory } from "../../sync/directory.ts";
 import { FAILED_JOB_WINDOW_MS, FAILURE_WINDOW_MS, problemsOf } from "../../sync/health.ts";
 import { deadLettersStuck } from "../../sync/health-marks.ts";
 import { loadRuntime, type Runtime } from "../../sync/runtime.ts";
-import { VERSION } from "../../version.ts";
 import type { AppEnv } from "../types.ts";
 import { define, depsOf, json } from "./common.ts";
 

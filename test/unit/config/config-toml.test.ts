@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import example from "../../../config.example.toml?raw";
 import { parseSyncConfig, safeParseSyncConfig } from "../../../src/config/config-toml.ts";
+import { resolveMappings } from "../../../src/config/effective.ts";
 import { indexTomlLines, lineOf } from "../../../src/config/toml-lines.ts";
 import { SyncError } from "../../../src/lib/errors.ts";
-import { resolveMappings } from "../../../src/mapping/effective.ts";
 import { compileMapping, mapToAttio, mapToSalesforce } from "../../../src/mapping/engine.ts";
 import { PLAIN_ORG } from "../../../src/mapping/schema-salesforce.ts";
 import { idMap, val } from "../mapping/support.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { writesInFlight } from "../../../src/engine/run.ts";
 import { eachLimit } from "../../../src/lib/pool.ts";
-import { writesInFlight } from "../../../src/sync/engine.ts";
 
 describe("eachLimit", () => {
   it("runs every item once with at most `limit` in flight", async () => {

@@ -9,8 +9,8 @@ import describeAccount from "../../../fixtures/salesforce/describe-account.json"
 import describeAccountStateCountry from "../../../fixtures/salesforce/describe-account-state-country.json";
 import describeContact from "../../../fixtures/salesforce/describe-contact.json";
 import describeOpportunity from "../../../fixtures/salesforce/describe-opportunity.json";
+import { AttioAttributeListSchema, WorkspaceMemberListSchema } from "../../../src/attio/attribute-schema.ts";
 import type { AttioValues } from "../../../src/mapping/attio-values.ts";
-import { AttioAttributeListSchema, WorkspaceMemberListSchema } from "../../../src/mapping/schema-attio.ts";
 import { SObjectDescribeSchema } from "../../../src/mapping/schema-salesforce.ts";
 import type { IdLookup } from "../../../src/mapping/transforms.ts";
 

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { Base } from "../../../src/plan/plan-fields.ts";
 import { openDb } from "../../../src/store/db.ts";
 import { pairsByAttio, type SavePair, savePairs, savePairsApart } from "../../../src/store/pairs.ts";
-import type { Base } from "../../../src/sync/plan-fields.ts";
 
 const db = openDb(env.DB);
 

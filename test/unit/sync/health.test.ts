@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { CatchupEntry } from "../../../src/sync/catchup.ts";
+import type { CatchupEntry } from "../../../src/sync/catchup-state.ts";
 import { type HealthFacts, problemsOf } from "../../../src/sync/health.ts";
 
 const NOW = new Date("2026-12-07T12:00:00.000Z");

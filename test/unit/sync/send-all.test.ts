@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { sendAll } from "../../../src/sync/consumer.ts";
+import { sendAll } from "../../../src/sync/enqueue.ts";
 import { recordsMessages } from "../../../src/sync/messages.ts";
 import { drainQueue } from "../../helpers/queue-drain.ts";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { salesforceMatchKeys } from "../../../src/mapping/engine.ts";
 import type { ObjectMapping } from "../../../src/mapping/types.ts";
-import { matchQueryValues } from "../../../src/sync/match-query.ts";
+import { matchQueryValues } from "../../../src/plan/match-query.ts";
 
 const accounts = {
   match_keys: [{ attio: "domains", salesforce: "Website", normalize: "domain" }],

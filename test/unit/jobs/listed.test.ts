@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AttioRecord } from "../../../src/attio/record-schema.ts";
-import { LISTED_MAX_AGE_MS, LISTED_MAX_RECORDS, rememberListed, takeListed } from "../../../src/sync/listed.ts";
+import { LISTED_MAX_AGE_MS, LISTED_MAX_RECORDS, rememberListed, takeListed } from "../../../src/jobs/listed.ts";
 
 function record(id: string): AttioRecord {
   return {

@@ -1,22 +1,22 @@
 import type { AttioRecord } from "../attio/record-schema.ts";
 import { type EnvConfig, parseEnvConfig } from "../config/env.ts";
+import { salesforceCatchup } from "../cron/catchup.ts";
+import type { EngineOptions, Touch, TouchOutcome } from "../engine/run.ts";
+import { failJob, type JobOutcome, lookupMatchIndex, recordJobOutcomes, runJobPage } from "../jobs/jobs.ts";
+import { takeListed } from "../jobs/listed.ts";
 import { type SyncError, toSyncError } from "../lib/errors.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
 import type { CompiledMapping } from "../mapping/engine.ts";
 import { openDb } from "../store/db.ts";
 import { recordFailure } from "../store/failures.ts";
 import { takeWaiting } from "../store/pairs.ts";
-import { retryDelaySeconds } from "./backoff.ts";
-import { saveUsage } from "./budget.ts";
-import { closeBundle, type EventBundle, type OpenBundle, openBundles } from "./bundles.ts";
-import { salesforceCatchup } from "./catchup.ts";
-import { buildDeps, type SyncDeps } from "./deps.ts";
-import { loadDirectory } from "./directory.ts";
-import type { EngineOptions, Touch, TouchOutcome } from "./engine.ts";
-import { sendInBatches } from "./enqueue.ts";
-import { markDeadLettersDraining, markDeadLettersStuck } from "./health-marks.ts";
-import { failJob, type JobOutcome, lookupMatchIndex, recordJobOutcomes, runJobPage } from "./jobs.ts";
-import { takeListed } from "./listed.ts";
+import { retryDelaySeconds } from "../sync/backoff.ts";
+import { saveUsage } from "../sync/budget.ts";
+import { closeBundle, type EventBundle, type OpenBundle, openBundles } from "../sync/bundles.ts";
+import { buildDeps, type SyncDeps } from "../sync/deps.ts";
+import { loadDirectory } from "../sync/directory.ts";
+import { sendAll, sendInBatches } from "../sync/enqueue.ts";
+import { markDeadLettersDraining, markDeadLettersStuck } from "../sync/health-marks.ts";
 import {
   internalAttioMessage,
   internalSalesforceMessage,
@@ -25,9 +25,9 @@ import {
   recordsMessages,
   type SyncMessage,
   SyncMessageSchema,
-} from "./messages.ts";
+} from "../sync/messages.ts";
+import { loadRuntime, type Runtime } from "../sync/runtime.ts";
 import { type Route, routeMessage } from "./route.ts";
-import { loadRuntime, type Runtime } from "./runtime.ts";
 import { syncMappingSliced } from "./slices.ts";
 
 interface Routed {
@@ -502,13 +502,6 @@ async function runImmediateCatchup(
   } catch (thrown) {
     await settle(deps, raw, message, [{ status: "retry", error: toSyncError(thrown) }], log);
   }
-}
-
-export async function sendAll(queue: Queue, messages: readonly SyncMessage[], delaySeconds?: number): Promise<void> {
-  await sendInBatches(
-    queue,
-    messages.map((body) => ({ body, contentType: "json" as const, ...(delaySeconds ? { delaySeconds } : {}) })),
-  );
 }
 
 function recordKey(message: SyncMessage): string {

@@ -1,15 +1,15 @@
 import { lt } from "drizzle-orm";
 import { parseEnvConfig } from "../config/env.ts";
+import { resumeStalledJobs } from "../jobs/jobs.ts";
 import { toSyncError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
 import { pruneKeys } from "../store/inbound-events.ts";
 import { auditLog } from "../store/schema.ts";
+import { buildDeps } from "../sync/deps.ts";
+import { loadDirectory } from "../sync/directory.ts";
+import { sendAll } from "../sync/enqueue.ts";
+import { loadRuntime } from "../sync/runtime.ts";
 import { runCatchup } from "./catchup.ts";
-import { sendAll } from "./consumer.ts";
-import { buildDeps } from "./deps.ts";
-import { loadDirectory } from "./directory.ts";
-import { resumeStalledJobs } from "./jobs.ts";
-import { loadRuntime } from "./runtime.ts";
 
 /** Dedupe keys are kept this long: Attio retries a delivery for about 3 days, relays replay 72 h. */
 export const DEDUPE_RETENTION_DAYS = 7;

@@ -1,7 +1,7 @@
-import type { CustomMappingConfig, FieldOverride, SyncConfig } from "../config/config-toml.ts";
-import { defaultMappings } from "./defaults.ts";
-import { type OrgCapabilities, PLAIN_ORG } from "./schema-salesforce.ts";
-import type { FieldMapping, IndustryEntry, ObjectMapping, StageEntry } from "./types.ts";
+import { defaultMappings } from "../mapping/defaults.ts";
+import { type OrgCapabilities, PLAIN_ORG } from "../mapping/schema-salesforce.ts";
+import type { FieldMapping, IndustryEntry, ObjectMapping, StageEntry } from "../mapping/types.ts";
+import type { CustomMappingConfig, FieldOverride, SyncConfig } from "./config-toml.ts";
 
 /**
  * Defaults + config.toml = the effective mappings. Rules:

@@ -7,7 +7,7 @@ import {
   planFields,
   type Strategy,
   sameValue,
-} from "../../../src/sync/plan-fields.ts";
+} from "../../../src/plan/plan-fields.ts";
 
 const both: FieldPolicy[] = [{ field: "Title", direction: "both" }];
 const base = (attio: unknown, salesforce: unknown = attio): Base => ({

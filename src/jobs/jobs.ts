@@ -1,18 +1,18 @@
 import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { AttioRecord } from "../attio/record-schema.ts";
+import type { TouchOutcome } from "../engine/run.ts";
 import { SyncError } from "../lib/errors.ts";
 import { attioAttributesRead, salesforceMatchKeys } from "../mapping/engine.ts";
 import type { Db } from "../store/db.ts";
 import { jobMatchKeys, jobRecords, syncJobs } from "../store/schema.ts";
-import { budgetPause } from "./budget.ts";
-import { ATTIO_PAGE, differingRecords, SF_PAGE } from "./catchup.ts";
-import type { SyncDeps } from "./deps.ts";
-import { loadDirectory } from "./directory.ts";
-import type { TouchOutcome } from "./engine.ts";
+import { budgetPause } from "../sync/budget.ts";
+import type { SyncDeps } from "../sync/deps.ts";
+import { loadDirectory } from "../sync/directory.ts";
+import { type JobPageMessage, MAX_RECORDS_PER_MESSAGE, recordsMessages, type SyncMessage } from "../sync/messages.ts";
+import type { Runtime } from "../sync/runtime.ts";
+import { ATTIO_PAGE, differingRecords, SF_PAGE } from "../sync/scan.ts";
 import { rememberListed } from "./listed.ts";
-import { type JobPageMessage, MAX_RECORDS_PER_MESSAGE, recordsMessages, type SyncMessage } from "./messages.ts";
-import type { Runtime } from "./runtime.ts";
 
 /**
  * Sync jobs: initial, manual and dry-run syncs that walk whole objects in pages through the queue,

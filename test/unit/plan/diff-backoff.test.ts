@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { canonicalJson, diffFields } from "../../../src/plan/diff.ts";
 import { isOwnChange } from "../../../src/salesforce/change-origin.ts";
 import { MAX_DELAY_SECONDS, retryDelaySeconds } from "../../../src/sync/backoff.ts";
-import { canonicalJson, diffFields } from "../../../src/sync/diff.ts";
 
 describe("diffFields", () => {
   it("lists every field as new when there is no base", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { nextBase } from "../../../src/sync/next-base.ts";
-import { type FieldPolicy, planFields } from "../../../src/sync/plan-fields.ts";
+import { nextBase } from "../../../src/plan/next-base.ts";
+import { type FieldPolicy, planFields } from "../../../src/plan/plan-fields.ts";
 
 const policies: FieldPolicy[] = [
   { field: "Title", direction: "both" },

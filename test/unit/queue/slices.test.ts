@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pipeline } from "../../../src/sync/slices.ts";
+import { pipeline } from "../../../src/queue/slices.ts";
 
 /** Slices whose runs the test drives by hand: each reads, asks for its turn, writes, finishes. */
 function scripted() {

@@ -3,15 +3,27 @@ import { z } from "zod";
 import { toSyncError } from "../lib/errors.ts";
 import { attioAttributesRead, type CompiledMapping, mapsOwners } from "../mapping/engine.ts";
 import type { UserLookup } from "../mapping/transforms.ts";
+import { attioSide } from "../plan/canon.ts";
+import { sameValue } from "../plan/plan-fields.ts";
 import type { ModstampCursor } from "../salesforce/soql.ts";
 import { chunk } from "../store/db.ts";
 import { loadIdLookup, type Pair, pairsByAttio, pairsBySalesforce } from "../store/pairs.ts";
 import { idMappings } from "../store/schema.ts";
-import { budgetPause, saveUsage } from "./budget.ts";
-import { attioSide } from "./canon.ts";
-import type { SyncDeps } from "./deps.ts";
-import { internalAttioMessage, internalSalesforceMessage, type SyncMessage } from "./messages.ts";
-import { sameValue } from "./plan-fields.ts";
+import { budgetPause, saveUsage } from "../sync/budget.ts";
+import {
+  AttioScanSchema,
+  type AttioScanState,
+  type CatchupEntry,
+  CatchupEntrySchema,
+  CatchupRunSchema,
+  DeleteCursorSchema,
+  kvKeys,
+  type ObjectReport,
+  SfCursorSchema,
+} from "../sync/catchup-state.ts";
+import type { SyncDeps } from "../sync/deps.ts";
+import { internalAttioMessage, internalSalesforceMessage, type SyncMessage } from "../sync/messages.ts";
+import { ATTIO_PAGE, differingRecords, SF_PAGE } from "../sync/scan.ts";
 
 /**
  * The scheduled catch-up: the guarantee behind webhooks and change events, which get lost.
@@ -28,58 +40,8 @@ import { sameValue } from "./plan-fields.ts";
 export const OVERLAP_MS = 5 * 60_000;
 /** Salesforce's delete log reaches back about 15 days; never ask for more. */
 const DELETE_LOG_MS = 14 * 86_400_000;
-export const SF_PAGE = 2_000;
 const SF_PAGES_PER_RUN = 5;
-export const ATTIO_PAGE = 500;
 const ATTIO_PAGES_PER_RUN = 4;
-
-const SfCursorSchema = z.object({ stamp: z.string(), reconciledThrough: z.string() });
-const DeleteCursorSchema = z.object({ through: z.string() });
-const AttioScanSchema = z.object({
-  phase: z.enum(["scan", "verify"]),
-  offset: z.number().int().min(0),
-  startedAt: z.string(),
-  /** When the last complete pass started: every change before it is known (synced or queued). */
-  reconciledThrough: z.string().nullable(),
-});
-export type AttioScanState = z.infer<typeof AttioScanSchema>;
-
-export const kvKeys = {
-  sfCursor: (object: string) => `cursor:salesforce:${object}`,
-  sfDeleted: (object: string) => `cursor:salesforce-deleted:${object}`,
-  attioScan: (object: string) => `scan:attio:${object}`,
-  lastRun: "catchup:last-run",
-};
-
-export interface ObjectReport {
-  enqueued: number;
-  deletes: number;
-  reconciledThrough: string | null;
-}
-
-/**
- * One object and side of one catch-up run, as stored in KV (`catchup:last-run`) for /api/v1/status:
- * what it did, or why it did not (paused, or the error it met), and how many runs in a row failed.
- */
-export const CatchupEntrySchema = z.object({
-  side: z.enum(["attio", "salesforce"]),
-  enqueued: z.number(),
-  deletes: z.number(),
-  reconciledThrough: z.string().nullable(),
-  paused: z.string().optional(),
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
-  /** Runs in a row that failed, this one included (0 when it worked). */
-  consecutiveFailures: z.number().int().min(0).default(0),
-  /** When the current run of failures began. */
-  failingSince: z.string().optional(),
-  at: z.string(),
-});
-export type CatchupEntry = z.infer<typeof CatchupEntrySchema>;
-
-export const CatchupRunSchema = z.object({
-  at: z.string(),
-  objects: z.record(z.string(), CatchupEntrySchema.or(z.unknown())),
-});
 
 export interface CatchupOptions {
   now: Date;
@@ -292,30 +254,6 @@ export async function attioCatchup(
   }
   await kv.put(kvKeys.attioScan(object), JSON.stringify(state));
   return { enqueued, deletes, reconciledThrough: state.reconciledThrough };
-}
-
-/** Records with no pair yet, or whose mapped values differ from the Attio side of their base. */
-export async function differingRecords(
-  deps: SyncDeps,
-  compiled: CompiledMapping,
-  records: Awaited<ReturnType<SyncDeps["attio"]["scanRecords"]>>,
-  loadUsers?: () => Promise<UserLookup>,
-): Promise<string[]> {
-  const users = loadUsers && mapsOwners(compiled) ? await loadUsers() : undefined;
-  const pairs = await pairsByAttio(
-    deps.db,
-    compiled.mapping.attio_object,
-    records.map((r) => r.id.record_id),
-  );
-  const ids = await loadIdLookup(deps.db, [], []);
-  return records
-    .filter((record) => {
-      const base = pairs.get(record.id.record_id)?.base;
-      if (!base) return true;
-      const now = attioSide(compiled, record.values, { ids, ...(users ? { users } : {}) }).values;
-      return Object.entries(now).some(([field, value]) => field in base.attio && !sameValue(value, base.attio[field]));
-    })
-    .map((r) => r.id.record_id);
 }
 
 /** Checks one page of this object's pairs against Attio by id; returns the ids Attio no longer has. */

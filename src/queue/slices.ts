@@ -1,8 +1,8 @@
+import { type EngineOptions, syncMapping, type Touch, type TouchOutcome } from "../engine/run.ts";
 import { toSyncError } from "../lib/errors.ts";
 import type { CompiledMapping } from "../mapping/engine.ts";
 import { chunk } from "../store/db.ts";
-import type { SyncDeps } from "./deps.ts";
-import { type EngineOptions, syncMapping, type Touch, type TouchOutcome } from "./engine.ts";
+import type { SyncDeps } from "../sync/deps.ts";
 
 /** Touches per slice of a group bound for Attio: one Salesforce `Id IN` read each. */
 export const ATTIO_BOUND_SLICE = 400;

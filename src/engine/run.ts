@@ -15,6 +15,21 @@ import {
 } from "../mapping/engine.ts";
 import type { UserLookup } from "../mapping/transforms.ts";
 import { type Direction, isWarning, type MappingIssue, type SfScalar } from "../mapping/types.ts";
+import { attioSide, policiesOf, salesforceFieldsOf, salesforceSide } from "../plan/canon.ts";
+import type { DeletePolicy } from "../plan/decision.ts";
+import type { FieldChange } from "../plan/diff.ts";
+import { attioMatchesBase, type ChangeEventValues, eventMatchesBase } from "../plan/event-values.ts";
+import { matchQueryValues } from "../plan/match-query.ts";
+import { nextBase } from "../plan/next-base.ts";
+import {
+  type Base,
+  effectiveDirection,
+  type FieldPlan,
+  planFields,
+  type Strategy,
+  type SyncDirection,
+  type Values,
+} from "../plan/plan-fields.ts";
 import type { SaveOutcome, SfRecordRow } from "../salesforce/client.ts";
 import {
   deferReference,
@@ -31,29 +46,13 @@ import {
 } from "../store/pairs.ts";
 import { ambiguousMatches, auditLog } from "../store/schema.ts";
 import { type Evaluated, recordWarnings, type WarningInput } from "../store/warnings.ts";
-import { attioSide, policiesOf, salesforceFieldsOf, salesforceSide } from "./canon.ts";
-import type { SyncDeps } from "./deps.ts";
-import type { FieldChange } from "./diff.ts";
-import { attioMatchesBase, type ChangeEventValues, eventMatchesBase } from "./event-values.ts";
-import { matchQueryValues } from "./match-query.ts";
-import { nextBase } from "./next-base.ts";
-import {
-  type Base,
-  effectiveDirection,
-  type FieldPlan,
-  planFields,
-  type Strategy,
-  type SyncDirection,
-  type Values,
-} from "./plan-fields.ts";
+import type { SyncDeps } from "../sync/deps.ts";
 
 /** What happened to one touched record; the consumer acks, retries or records a failure from it. */
 export type TouchOutcome =
   | { status: "done"; action: string; plan?: Record<string, unknown> }
   | { status: "retry"; error: SyncError }
   | { status: "failed"; error: SyncError; attempted?: unknown };
-
-export type DeletePolicy = "hold" | "propagate" | "ignore";
 
 /** "Record R of this mapping changed on side S": all the queue messages about it, coalesced. */
 export interface Touch {

@@ -1,10 +1,10 @@
+import type { Touch } from "../engine/run.ts";
 import type { CompiledMapping } from "../mapping/engine.ts";
+import type { ChangeEventValues } from "../plan/event-values.ts";
 import { isOwnChange } from "../salesforce/change-origin.ts";
-import type { SyncDeps } from "./deps.ts";
-import type { Touch } from "./engine.ts";
-import type { ChangeEventValues } from "./event-values.ts";
-import type { JobPageMessage, SyncMessage } from "./messages.ts";
-import type { Runtime } from "./runtime.ts";
+import type { SyncDeps } from "../sync/deps.ts";
+import type { JobPageMessage, SyncMessage } from "../sync/messages.ts";
+import type { Runtime } from "../sync/runtime.ts";
 
 /** Where a queue message goes: touches of one mapping, a catch-up request, or nowhere (and why). */
 export type Route =

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { defaultMappings } from "../../../src/mapping/defaults.ts";
 import { compileMapping } from "../../../src/mapping/engine.ts";
-import { attioSide } from "../../../src/sync/canon.ts";
+import { attioSide } from "../../../src/plan/canon.ts";
 import {
   attioMatchesBase,
   eventMatchesBase,
   flatFieldName,
   flattenEventFields,
-} from "../../../src/sync/event-values.ts";
+} from "../../../src/plan/event-values.ts";
 import { idMap, person, val } from "../mapping/support.ts";
 
 const spec = defaultMappings().find((m) => m.name === "companies");
