@@ -1,13 +1,10 @@
 import { asc, eq } from "drizzle-orm";
-import { z } from "zod";
 import { toSyncError } from "../lib/errors.ts";
-import { attioAttributesRead, type CompiledMapping, mapsOwners } from "../mapping/engine.ts";
+import { attioAttributesRead, type CompiledMapping } from "../mapping/engine.ts";
 import type { UserLookup } from "../mapping/transforms.ts";
-import { attioSide } from "../plan/canon.ts";
-import { sameValue } from "../plan/plan-fields.ts";
 import type { ModstampCursor } from "../salesforce/soql.ts";
 import { chunk } from "../store/db.ts";
-import { loadIdLookup, type Pair, pairsByAttio, pairsBySalesforce } from "../store/pairs.ts";
+import { type Pair, pairsBySalesforce } from "../store/pairs.ts";
 import { idMappings } from "../store/schema.ts";
 import { budgetPause, saveUsage } from "../sync/budget.ts";
 import {

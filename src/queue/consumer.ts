@@ -15,7 +15,7 @@ import { saveUsage } from "../sync/budget.ts";
 import { closeBundle, type EventBundle, type OpenBundle, openBundles } from "../sync/bundles.ts";
 import { buildDeps, type SyncDeps } from "../sync/deps.ts";
 import { loadDirectory } from "../sync/directory.ts";
-import { sendAll, sendInBatches } from "../sync/enqueue.ts";
+import { sendAll } from "../sync/enqueue.ts";
 import { markDeadLettersDraining, markDeadLettersStuck } from "../sync/health-marks.ts";
 import {
   internalAttioMessage,
