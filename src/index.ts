@@ -1,3 +1,6 @@
+// First: it adds .openapi() to zod's schemas, and a schema built before it (in a module that
+// imports plain zod, such as the job schemas) would have none when the API routes are defined.
+import "@hono/zod-openapi";
 import { handleScheduled } from "./cron/scheduled.ts";
 import { createApp } from "./http/app.ts";
 import { handleQueueBatch } from "./queue/consumer.ts";
