@@ -230,13 +230,6 @@ const int = (n: number) => Math.round(n).toLocaleString("en-US");
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const perMinute = (records: number, ms: number | null) => (ms ? (records / ms) * 60_000 : Number.NaN);
 
-/**
- * Starts a job and polls it every second until it is done or failed (or the timeout passes).
- * The emulators' stats are sampled every second whether or not the Worker answers the poll.
- * Returns the last report, the wall time (POST to the first poll that saw the job finish), the
- * time of the last record written (from the samples; `records` counts the written records) and
- * the samples.
- */
 /** CPU seconds used so far by the Worker's workerd processes (null where /proc cannot tell) and by this process. */
 interface CpuReading {
   worker: number | null;
@@ -298,6 +291,13 @@ function cpuLine(from: CpuReading, to: CpuReading, records: number): string {
   return `CPU during the job: Worker (workerd) ${worker.toFixed(1)} s = ${((worker / records) * 1_000_000).toFixed(0)} ms per 1,000 records; ${bench}`;
 }
 
+/**
+ * Starts a job and polls it every second until it is done or failed (or the timeout passes).
+ * The emulators' stats are sampled every second whether or not the Worker answers the poll.
+ * Returns the last report, the wall time (POST to the first poll that saw the job finish), the
+ * time of the last record written (from the samples; `records` counts the written records) and
+ * the samples.
+ */
 async function runJob(stack: Stack, body: unknown, records: (s: Snapshot) => number, run: string) {
   const speedBefore = machineSpeed();
   const profiling = stack.inspectorPort

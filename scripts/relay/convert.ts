@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type ChangeType, ChangeTypeSchema } from "../../src/salesforce/cdc-schema.ts";
 
 /**
  * A change event as the Pub/Sub API delivers it once Avro-decoded and its bitmaps turned into names:
@@ -12,18 +13,6 @@ export interface PubSubChangeEvent {
   replayId: number | string;
   payload: Record<string, unknown>;
 }
-
-const ChangeTypeSchema = z.enum([
-  "CREATE",
-  "UPDATE",
-  "DELETE",
-  "UNDELETE",
-  "GAP_CREATE",
-  "GAP_UPDATE",
-  "GAP_DELETE",
-  "GAP_UNDELETE",
-  "GAP_OVERFLOW",
-]);
 
 const Long = z.union([z.number(), z.bigint()]);
 
@@ -42,8 +31,6 @@ const DecodedHeaderSchema = z.object({
   nulledFields: z.array(z.string()).default([]),
   diffFields: z.array(z.string()).default([]),
 });
-
-export type ChangeType = z.infer<typeof ChangeTypeSchema>;
 
 /** The header of the Worker's relay contract (CometD form; commitTimestamp stays epoch ms). */
 export interface ContractHeader {

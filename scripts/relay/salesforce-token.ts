@@ -1,11 +1,15 @@
 import { z } from "zod";
 import { SyncError } from "../../src/lib/errors.ts";
+import {
+  type TokenSettings as ClientCredentials,
+  postClientCredentials,
+  type TokenEndpointAnswer,
+  TokenResponseSchema,
+} from "../../src/salesforce/token.ts";
 
-/** Client-credentials token response: no refresh_token and no expires_in (FACTS §4.1). */
-const TokenResponseSchema = z.object({
-  access_token: z.string().min(1),
-  instance_url: z.url(),
-  /** Identity URL, https://<host>/id/<orgId>/<userId>: the Pub/Sub API needs the org id as `tenantid`. */
+/** The Worker's token response, with the identity URL required: the Pub/Sub API needs its org id as `tenantid`. */
+const PubSubTokenResponseSchema = TokenResponseSchema.extend({
+  /** Identity URL, https://<host>/id/<orgId>/<userId>. */
   id: z.url(),
 });
 
@@ -21,13 +25,9 @@ export interface TokenProvider {
   invalidate(): void;
 }
 
-export interface TokenSettings {
-  loginUrl: string;
-  clientId: string;
-  clientSecret: string;
+export interface TokenSettings extends ClientCredentials {
   /** Salesforce does not say when the token expires; it is renewed after this age even without a rejection. */
   maxAgeMs?: number;
-  fetch?: typeof fetch;
   now?: () => number;
 }
 
@@ -60,42 +60,32 @@ export function createTokenProvider(settings: TokenSettings): TokenProvider {
   };
 }
 
+/** The request itself is the Worker's (`src/salesforce/token.ts`); the errors are the relay's own. */
 async function requestToken(settings: TokenSettings): Promise<PubSubCredentials> {
-  const body = new URLSearchParams({
-    grant_type: "client_credentials",
-    client_id: settings.clientId,
-    client_secret: settings.clientSecret,
-  });
-  let response: Response;
+  let answer: TokenEndpointAnswer;
   try {
-    response = await (settings.fetch ?? fetch)(`${settings.loginUrl}/services/oauth2/token`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-      body,
-      signal: AbortSignal.timeout(30_000),
-    });
+    answer = await postClientCredentials(settings);
   } catch (err) {
     throw new SyncError("upstream_unavailable", "Salesforce token endpoint unreachable", { cause: err });
   }
-  const text = await response.text();
-  if (!response.ok) {
+  if (!answer.ok) {
     // invalid_client / invalid_grant (400) mean wrong settings: retrying will not help, an operator must act.
-    const error = safeJson(text) as { error?: unknown; error_description?: unknown } | undefined;
+    const error = answer.body as { error?: unknown; error_description?: unknown } | undefined;
     const detail = {
-      status: response.status,
+      status: answer.status,
       error: String(error?.error ?? ""),
       description: String(error?.error_description ?? ""),
     };
-    if (response.status >= 500 || response.status === 429) {
-      throw new SyncError("upstream_unavailable", `Salesforce token endpoint answered ${response.status}`, { detail });
+    if (answer.status >= 500 || answer.status === 429) {
+      throw new SyncError("upstream_unavailable", `Salesforce token endpoint answered ${answer.status}`, { detail });
     }
     throw new SyncError(
       "auth_failed",
-      `Salesforce refused the client credentials (${response.status} ${detail.error}: ${detail.description}); check SALESFORCE_LOGIN_URL, SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET and the app's Run As user`,
+      `Salesforce refused the client credentials (${answer.status} ${detail.error}: ${detail.description}); check SALESFORCE_LOGIN_URL, SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET and the app's Run As user`,
       { detail },
     );
   }
-  const parsed = TokenResponseSchema.safeParse(safeJson(text));
+  const parsed = PubSubTokenResponseSchema.safeParse(answer.body);
   if (!parsed.success) {
     throw new SyncError("upstream_rejected", "Salesforce token response is missing access_token, instance_url or id", {
       retryable: true,
@@ -108,12 +98,4 @@ async function requestToken(settings: TokenSettings): Promise<PubSubCredentials>
     });
   }
   return { accessToken: parsed.data.access_token, instanceUrl: parsed.data.instance_url, tenantId };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

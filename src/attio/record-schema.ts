@@ -31,9 +31,9 @@ const trimmedSchemas = new Map<string, z.ZodType<AttioRecord>>();
 
 /**
  * A record schema that reads only `slugs`: their values are validated as AttioRecordSchema's are,
- * and every other attribute is dropped unread. A page of 500 companies carries some 20 attributes
- * each (a real workspace more: interactions, enrichment, custom ones) of which a mapping reads
- * about half, and checking the rest took a third of a scan's validation. Cached per set of slugs.
+ * and every other attribute is dropped unread. A mapping reads only some of a record's attributes
+ * (a real workspace has many: interactions, enrichment, custom ones), and validating the others
+ * was a large part of a scan's cost: see docs/BENCHMARKS.md. Cached per set of slugs.
  *
  * @example recordSchemaReading(new Set(["name", "domains"])).parse(record).values // { name: [...], domains: [...] }
  */

@@ -19,7 +19,7 @@ export const LOCK_SHARDS = 8;
 /**
  * The shard that keeps a lease name: FNV-1a of the name, modulo LOCK_SHARDS. Pure.
  *
- * @example lockShard("pair:6f1c…") // "shard:17"
+ * @example lockShard("pair:42") // "shard:7" (with LOCK_SHARDS = 8)
  */
 export function lockShard(name: string): string {
   let hash = 0x811c9dc5;

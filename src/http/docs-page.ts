@@ -10,15 +10,15 @@ interface Operation {
   responses?: Record<string, { description?: string }>;
 }
 
-/**
- * `GET /docs`: a readable reference of the management API, rendered from the same OpenAPI
- * document as `/api/v1/openapi.json` (which needs the admin token; this page holds no data).
- */
 /** The part of an OpenAPI document the page reads. */
 export interface OpenApiDocument {
   paths?: Record<string, Record<string, Operation>> | undefined;
 }
 
+/**
+ * `GET /docs`: a readable reference of the management API, rendered from the same OpenAPI
+ * document as `/api/v1/openapi.json` (which needs the admin token; this page holds no data).
+ */
 export function docsPage(document: () => OpenApiDocument) {
   return new Hono<AppEnv>().get("/docs", (c) => {
     const paths = Object.entries(document().paths ?? {});

@@ -1,21 +1,25 @@
 import { z } from "zod";
 
+/** ChangeEventHeader.changeType; the relay checks the events it converts against the same list. */
+export const ChangeTypeSchema = z.enum([
+  "CREATE",
+  "UPDATE",
+  "DELETE",
+  "UNDELETE",
+  "GAP_CREATE",
+  "GAP_UPDATE",
+  "GAP_DELETE",
+  "GAP_UNDELETE",
+  "GAP_OVERFLOW",
+]);
+export type ChangeType = z.infer<typeof ChangeTypeSchema>;
+
 /** ChangeEventHeader in the CometD JSON form (field names, ISO dates, commitTimestamp in epoch ms). */
 export const ChangeEventHeaderSchema = z.object({
   entityName: z.string().min(1),
   /** Empty only on GAP_OVERFLOW events, which name no records. */
   recordIds: z.array(z.string()),
-  changeType: z.enum([
-    "CREATE",
-    "UPDATE",
-    "DELETE",
-    "UNDELETE",
-    "GAP_CREATE",
-    "GAP_UPDATE",
-    "GAP_DELETE",
-    "GAP_UNDELETE",
-    "GAP_OVERFLOW",
-  ]),
+  changeType: ChangeTypeSchema,
   changeOrigin: z.string().default(""),
   transactionKey: z.string().min(1),
   sequenceNumber: z.number().int(),

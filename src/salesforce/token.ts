@@ -53,28 +53,47 @@ export function invalidateToken(settings: Pick<TokenSettings, "loginUrl" | "clie
   cache.delete(`${settings.loginUrl}|${settings.clientId}`);
 }
 
-async function requestToken(settings: TokenSettings, now: number): Promise<SalesforceToken> {
+/** The token endpoint's answer: its status and its body parsed as JSON (undefined when it is not JSON). */
+export interface TokenEndpointAnswer {
+  status: number;
+  ok: boolean;
+  body: unknown;
+}
+
+/**
+ * POSTs the client-credentials request to `${loginUrl}/services/oauth2/token` and reads the answer.
+ * Rejects as `fetch` does when the endpoint cannot be reached or does not answer in time; the secret
+ * travels only in the request body, so such an error never carries it. Each caller turns the answer
+ * into its own errors: the Worker here, the CDC relay in `scripts/relay/salesforce-token.ts`.
+ */
+export async function postClientCredentials(settings: TokenSettings): Promise<TokenEndpointAnswer> {
   const body = new URLSearchParams({
     grant_type: "client_credentials",
     client_id: settings.clientId,
     client_secret: settings.clientSecret,
   });
-  let response: Response;
+  const response = await (settings.fetch ?? fetch)(`${settings.loginUrl}/services/oauth2/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+    body,
+    signal: AbortSignal.timeout(settings.timeoutMs ?? 30_000),
+  });
+  return { status: response.status, ok: response.ok, body: safeJson(await response.text()) };
+}
+
+/** OAuth errors are `{error, error_description}`; they never contain the secret we sent. */
+const OAuthErrorSchema = z.object({ error: z.string(), error_description: z.string().optional() });
+
+async function requestToken(settings: TokenSettings, now: number): Promise<SalesforceToken> {
+  let answer: TokenEndpointAnswer;
   try {
-    response = await (settings.fetch ?? fetch)(`${settings.loginUrl}/services/oauth2/token`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-      body,
-      signal: AbortSignal.timeout(settings.timeoutMs ?? 30_000),
-    });
+    answer = await postClientCredentials(settings);
   } catch (err) {
     throw new SyncError("upstream_unavailable", `Salesforce token endpoint unreachable: ${(err as Error).message}`);
   }
-  const text = await response.text();
-  if (!response.ok) {
-    // OAuth errors are {error, error_description}; they never contain the secret we sent.
-    const reason = safeOAuthError(text) ?? `HTTP ${response.status}`;
-    const retryable = response.status >= 500 || response.status === 429;
+  if (!answer.ok) {
+    const reason = safeOAuthError(answer.body) ?? `HTTP ${answer.status}`;
+    const retryable = answer.status >= 500 || answer.status === 429;
     throw new SyncError(
       retryable ? "upstream_unavailable" : "auth_failed",
       `Salesforce token request failed: ${reason}`,
@@ -83,7 +102,7 @@ async function requestToken(settings: TokenSettings, now: number): Promise<Sales
       },
     );
   }
-  const parsed = TokenResponseSchema.safeParse(safeJson(text));
+  const parsed = TokenResponseSchema.safeParse(answer.body);
   if (!parsed.success) {
     throw new SyncError("auth_failed", "Salesforce token response has no access_token/instance_url", { status: 502 });
   }
@@ -104,8 +123,8 @@ function safeJson(text: string): unknown {
   }
 }
 
-function safeOAuthError(text: string): string | undefined {
-  const parsed = z.object({ error: z.string(), error_description: z.string().optional() }).safeParse(safeJson(text));
+function safeOAuthError(body: unknown): string | undefined {
+  const parsed = OAuthErrorSchema.safeParse(body);
   if (!parsed.success) return undefined;
   return parsed.data.error_description ? `${parsed.data.error}: ${parsed.data.error_description}` : parsed.data.error;
 }
