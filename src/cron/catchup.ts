@@ -1,11 +1,9 @@
-import { asc, eq } from "drizzle-orm";
+import { chunk } from "../lib/chunk.ts";
 import { toSyncError } from "../lib/errors.ts";
 import { attioAttributesRead, type CompiledMapping } from "../mapping/engine.ts";
 import type { UserLookup } from "../mapping/transforms.ts";
 import type { ModstampCursor } from "../salesforce/soql.ts";
-import { chunk } from "../store/db.ts";
-import { type Pair, pairsBySalesforce } from "../store/pairs.ts";
-import { idMappings } from "../store/schema.ts";
+import { linkedAttioIds, type Pair, pairsBySalesforce } from "../store/pairs.ts";
 import { budgetPause, saveUsage } from "../sync/budget.ts";
 import {
   AttioScanSchema,
@@ -149,7 +147,7 @@ export async function salesforceCatchup(
     await sendInChunks(
       options,
       changed.map((r) => r.Id),
-      (ids) => internalSalesforceMessage(object, ids),
+      (ids) => internalSalesforceMessage(object, ids, "UPDATE", "catch-up: changed in Salesforce"),
     );
     enqueued += changed.length;
     const last = rows.at(-1);
@@ -200,7 +198,9 @@ async function salesforceDeletes(
     deleted.map((d) => d.id),
   );
   const linked = deleted.filter((d) => pairs.has(d.id)).map((d) => d.id);
-  await sendInChunks(options, linked, (ids) => internalSalesforceMessage(object, ids, "DELETE"));
+  await sendInChunks(options, linked, (ids) =>
+    internalSalesforceMessage(object, ids, "DELETE", "catch-up: deleted in Salesforce"),
+  );
   // The next request starts where the log is known complete (latestDateCovered), never later than now.
   const covered = latestDateCovered ? Date.parse(latestDateCovered) : Number.NaN;
   const through = Number.isFinite(covered) ? Math.min(covered, now) : now;
@@ -259,14 +259,7 @@ async function verifyPairs(
   object: string,
   offset: number,
 ): Promise<{ checked: number; missing: string[] }> {
-  const rows = await deps.db
-    .select({ id: idMappings.attioRecordId })
-    .from(idMappings)
-    .where(eq(idMappings.attioObject, object))
-    .orderBy(asc(idMappings.attioRecordId))
-    .limit(ATTIO_PAGE)
-    .offset(offset);
-  const ids = rows.map((r) => r.id);
+  const ids = await linkedAttioIds(deps.db, object, ATTIO_PAGE, offset);
   if (ids.length === 0) return { checked: 0, missing: [] };
   const found = new Set<string>();
   for (const part of chunk(ids, 100)) {

@@ -1,10 +1,9 @@
-import { lt } from "drizzle-orm";
 import { parseEnvConfig } from "../config/env.ts";
 import { resumeStalledJobs } from "../jobs/jobs.ts";
 import { toSyncError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
+import { pruneAudit } from "../store/audit.ts";
 import { pruneKeys } from "../store/inbound-events.ts";
-import { auditLog } from "../store/schema.ts";
 import { buildDeps } from "../sync/deps.ts";
 import { loadDirectory } from "../sync/directory.ts";
 import { sendAll } from "../sync/enqueue.ts";
@@ -54,11 +53,11 @@ export async function handleScheduled(
   const dedupeBefore = new Date(now.getTime() - DEDUPE_RETENTION_DAYS * 86_400_000).toISOString();
   const auditBefore = new Date(now.getTime() - config.AUDIT_RETENTION_DAYS * 86_400_000).toISOString();
   const pruned = await pruneKeys(deps.db, dedupeBefore);
-  const audit = await deps.db.delete(auditLog).where(lt(auditLog.at, auditBefore));
+  const prunedAudit = await pruneAudit(deps.db, auditBefore);
   const summary = {
     at: now.toISOString(),
     pruned_dedupe_keys: pruned,
-    pruned_audit_rows: audit.meta.changes ?? 0,
+    pruned_audit_rows: prunedAudit,
     resumed_jobs: resumedJobs,
     catchup,
   };

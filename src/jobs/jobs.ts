@@ -1,11 +1,24 @@
-import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
-import { z } from "zod";
 import type { AttioRecord } from "../attio/record-schema.ts";
-import type { TouchOutcome } from "../engine/run.ts";
 import { SyncError } from "../lib/errors.ts";
 import { attioAttributesRead, salesforceMatchKeys } from "../mapping/engine.ts";
+import { COUNT_KEYS, countKey, type TouchOutcome } from "../plan/outcome.ts";
 import type { Db } from "../store/db.ts";
-import { jobMatchKeys, jobRecords, syncJobs } from "../store/schema.ts";
+import type { JobCheckpoint, JobParams, JobProgress, JobStep } from "../store/job-schemas.ts";
+import {
+  addJobErrors,
+  addJobRecords,
+  addMatchKeys,
+  finishJobIfComplete,
+  insertJob,
+  jobPlan,
+  jobTally,
+  loadJob,
+  pendingJobRecords,
+  setJobRecordOutcomes,
+  stalledJobs,
+  touchJob,
+  updateJob,
+} from "../store/jobs.ts";
 import { budgetPause } from "../sync/budget.ts";
 import type { SyncDeps } from "../sync/deps.ts";
 import { loadDirectory } from "../sync/directory.ts";
@@ -30,45 +43,6 @@ import { rememberListed } from "./listed.ts";
  * interleaved 40,000-company runs that made 7-19% more records per minute (docs/BENCHMARKS.md).
  */
 export const JOB_PAGE_RECORDS = 2 * MAX_RECORDS_PER_MESSAGE;
-
-export const JobParamsSchema = z.strictObject({
-  /** Mapping names (companies, people, deals, custom ones); default: every enabled mapping. */
-  objects: z.array(z.string().min(1)).max(50).optional(),
-  /** Which side's records to enumerate: both, or only one. */
-  direction: z.enum(["both", "attio_to_sf", "sf_to_attio"]).default("both"),
-  mode: z.enum(["full", "incremental", "records"]).default("full"),
-  /** mode=records: the records to sync. */
-  record_ids: z
-    .strictObject({
-      attio: z.array(z.string().min(1)).max(1000).optional(),
-      salesforce: z.array(z.string().min(1)).max(1000).optional(),
-    })
-    .optional(),
-  /** mode=incremental: Salesforce records changed since (default: 24 hours before the job). */
-  since: z.iso.datetime().optional(),
-  dry_run: z.boolean().default(false),
-});
-export type JobParams = z.infer<typeof JobParamsSchema>;
-
-export interface JobStep {
-  mapping: string;
-  side: "attio" | "salesforce";
-  /** Read the Salesforce object's match keys into the job's match index (before the Attio step). */
-  index?: boolean;
-}
-
-/** The counters a job reports. */
-export const COUNT_KEYS = [
-  "created",
-  "updated",
-  "linked",
-  "unchanged",
-  "conflicts",
-  "ambiguous",
-  "deferred",
-  "deleted",
-  "failed",
-] as const;
 
 /**
  * The steps of a job in dependency order (companies/Accounts, then people/Contacts, then
@@ -98,14 +72,12 @@ export async function createJob(
 ): Promise<{ id: string; message: JobPageMessage }> {
   const steps = jobSteps(runtime, params);
   const id = crypto.randomUUID();
-  await db.insert(syncJobs).values({
+  await insertJob(db, {
     id,
     kind: params.mode === "records" ? "records" : params.mode,
-    state: "queued",
     params: { ...params, steps },
-    checkpoint: { step: 0 },
+    checkpoint: { step: 0, offset: 0 },
     progress: {},
-    errorSample: [],
   });
   return { id, message: pageMessage(id, 0, 0) };
 }
@@ -142,30 +114,26 @@ export async function runJobPage(
   message: JobPageMessage,
   send: (messages: SyncMessage[], delaySeconds?: number) => Promise<void>,
 ): Promise<string> {
-  const job = await deps.db.select().from(syncJobs).where(eq(syncJobs.id, message.jobId)).get();
+  const job = await loadJob(deps.db, message.jobId);
   if (!job) return "job no longer exists";
   if (job.state === "cancelled" || job.state === "done" || job.state === "failed") return `job is ${job.state}`;
-  const params = JobParamsSchema.extend({
-    steps: z.array(
-      z.object({ mapping: z.string(), side: z.enum(["attio", "salesforce"]), index: z.boolean().optional() }),
-    ),
-  })
-    .strip()
-    .parse(job.params);
+  const { params } = job;
   if (isStale(job.checkpoint, message)) return "page already listed";
   const step = params.steps[message.step];
-  const progress = { ...(job.progress as Record<string, { complete: boolean }>) };
+  const progress: JobProgress = { ...job.progress };
   if (!step) {
-    await deps.db
-      .update(syncJobs)
-      .set({ progress: { ...progress, enumerated: true }, checkpoint: { step: message.step }, updatedAt: now() })
-      .where(eq(syncJobs.id, job.id));
+    await updateJob(deps.db, job.id, {
+      progress: { ...progress, enumerated: true },
+      checkpoint: { step: message.step, offset: 0 },
+    });
+    // Its records may all have come back already: then nothing else would finish the job.
+    await finishJobIfComplete(deps.db, job.id);
     return "enumeration complete";
   }
   const compiled = runtime.mappings.find((m) => m.mapping.name === step.mapping);
   if (!compiled) throw new SyncError("bad_request", `mapping ${step.mapping} is no longer enabled`);
   if (step.index) return indexPage(deps, job.id, compiled, message, progress, send);
-  const key = `${step.mapping}:${step.side}`;
+  const key = `${step.mapping}:${step.side}` as const;
   let ids: string[];
   let next: JobPageMessage;
   if (step.side === "attio") {
@@ -204,10 +172,7 @@ export async function runJobPage(
     if (paused) {
       // The same page again later: the job resumes by itself once the budget allows.
       await send([{ ...message, dedupeKey: `${message.dedupeKey}:retry:${Date.now()}` }], PAUSE_SECONDS);
-      await deps.db
-        .update(syncJobs)
-        .set({ progress: { ...progress, paused }, updatedAt: now() })
-        .where(eq(syncJobs.id, job.id));
+      await updateJob(deps.db, job.id, { progress: { ...progress, paused } });
       return paused;
     }
     if (params.mode === "records") {
@@ -242,15 +207,7 @@ export async function runJobPage(
   );
   progress[key] = { complete: next.step !== message.step };
   delete progress.paused;
-  await deps.db
-    .update(syncJobs)
-    .set({
-      state: "running",
-      progress,
-      checkpoint: { step: next.step, offset: next.offset, ...(next.cursor ? { cursor: next.cursor } : {}) },
-      updatedAt: now(),
-    })
-    .where(eq(syncJobs.id, job.id));
+  await updateJob(deps.db, job.id, { state: "running", progress, checkpoint: checkpointOf(next) });
   await send([next]);
   return `queued ${ids.length} ${key} record(s)`;
 }
@@ -271,14 +228,13 @@ async function indexPage(
   jobId: string,
   compiled: Runtime["mappings"][number],
   message: JobPageMessage,
-  progress: Record<string, unknown>,
+  progress: JobProgress,
   send: (messages: SyncMessage[], delaySeconds?: number) => Promise<void>,
 ): Promise<string> {
   const { mapping } = compiled;
   const matchKey = mapping.match_keys[0];
-  const key = `${mapping.name}:index`;
-  const started = (progress[key] as { since?: string } | undefined)?.since;
-  const since = started ?? soqlDateTime(Date.now() - INDEX_OVERLAP_MS);
+  const key = `${mapping.name}:index` as const;
+  const since = progress[key]?.since ?? soqlDateTime(Date.now() - INDEX_OVERLAP_MS);
   let count = 0;
   let next = pageMessage(jobId, message.step + 1, 0);
   if (matchKey) {
@@ -291,13 +247,9 @@ async function indexPage(
     const entries = rows.flatMap((row) =>
       salesforceMatchKeys(mapping, row)
         .slice(0, 1)
-        .map((k) => [k.value, row.Id]),
+        .map((k) => [k.value, row.Id] as const),
     );
-    for (let i = 0; i < entries.length; i += OUTCOMES_PER_STATEMENT) {
-      await deps.db.run(sql`insert or ignore into job_match_keys (job_id, mapping, key, sf_id)
-        select ${jobId}, ${mapping.name}, value ->> '$[0]', value ->> '$[1]'
-        from jsonb_each(${JSON.stringify(entries.slice(i, i + OUTCOMES_PER_STATEMENT))})`);
-    }
+    await addMatchKeys(deps.db, jobId, mapping.name, entries);
     count = rows.length;
     const last = rows.at(-1);
     if (rows.length === INDEX_PAGE && last) {
@@ -305,27 +257,24 @@ async function indexPage(
     }
   }
   const complete = next.step !== message.step;
-  const updated = {
+  const updated: JobProgress = {
     ...progress,
-    [key]: { since, indexed: ((progress[key] as { indexed?: number })?.indexed ?? 0) + count, complete },
+    [key]: { since, indexed: (progress[key]?.indexed ?? 0) + count, complete },
   };
-  await deps.db
-    .update(syncJobs)
-    .set({
-      state: "running",
-      progress: updated,
-      checkpoint: { step: next.step, offset: next.offset, ...(next.cursor ? { cursor: next.cursor } : {}) },
-      updatedAt: now(),
-    })
-    .where(eq(syncJobs.id, jobId));
+  await updateJob(deps.db, jobId, { state: "running", progress: updated, checkpoint: checkpointOf(next) });
   await send([next]);
   return `indexed ${count} ${mapping.salesforce_object} match key(s)`;
 }
 
 /** When the mapping's match index began, once it is complete. */
-function indexedSince(progress: Record<string, unknown>, mapping: string): string | undefined {
-  const entry = progress[`${mapping}:index`] as { since?: string; complete?: boolean } | undefined;
+function indexedSince(progress: JobProgress, mapping: string): string | undefined {
+  const entry = progress[`${mapping}:index`];
   return entry?.complete ? entry.since : undefined;
+}
+
+/** Where listing resumes once `next` is queued. */
+function checkpointOf(next: JobPageMessage): JobCheckpoint {
+  return { step: next.step, offset: next.offset, ...(next.cursor ? { cursor: next.cursor } : {}) };
 }
 
 /** A SOQL datetime literal (whole seconds, UTC). */
@@ -333,65 +282,13 @@ function soqlDateTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-/** Salesforce ids in the job's match index under any of `keys`. */
-export async function lookupMatchIndex(db: Db, jobId: string, mapping: string, keys: readonly string[]) {
-  const ids: string[] = [];
-  for (let i = 0; i < keys.length; i += OUTCOMES_PER_STATEMENT) {
-    const rows = await db
-      .select({ sfId: jobMatchKeys.sfId })
-      .from(jobMatchKeys)
-      .where(
-        and(
-          eq(jobMatchKeys.jobId, jobId),
-          eq(jobMatchKeys.mapping, mapping),
-          sql`${jobMatchKeys.key} in (select value from json_each(${JSON.stringify(keys.slice(i, i + OUTCOMES_PER_STATEMENT))}))`,
-        ),
-      );
-    ids.push(...rows.map((r) => r.sfId));
-  }
-  return [...new Set(ids)];
-}
-
 /**
  * A page message behind the job's checkpoint was already listed (a redelivery after the checkpoint
  * moved on): listing it again would only repeat work.
  */
-function isStale(checkpoint: unknown, message: JobPageMessage): boolean {
-  const parsed = CheckpointSchema.safeParse(checkpoint);
-  if (!parsed.success) return false;
-  const at = parsed.data;
+function isStale(at: JobCheckpoint | null, message: JobPageMessage): boolean {
+  if (!at) return false;
   return message.step < at.step || (message.step === at.step && message.offset < at.offset);
-}
-
-/** Rows for records a job queued (a record listed twice keeps its one row). One statement per chunk. */
-async function addJobRecords(
-  db: Db,
-  jobId: string,
-  mapping: string,
-  side: "attio" | "salesforce",
-  ids: readonly string[],
-): Promise<void> {
-  for (let i = 0; i < ids.length; i += MAX_RECORDS_PER_MESSAGE) {
-    await db.run(sql`insert or ignore into job_records (job_id, mapping, side, record_id)
-      select ${jobId}, ${mapping}, ${side}, value from json_each(${JSON.stringify(ids.slice(i, i + MAX_RECORDS_PER_MESSAGE))})`);
-  }
-}
-
-/** The counter an outcome adds to. */
-export function countKey(outcome: TouchOutcome): (typeof COUNT_KEYS)[number] | null {
-  if (outcome.status === "failed") return "failed";
-  if (outcome.status === "retry") return null;
-  const action = outcome.action;
-  if (action.startsWith("create")) return "created";
-  if (action.startsWith("link")) return "linked";
-  if (action.startsWith("ambiguous")) return "ambiguous";
-  if (action.startsWith("delete") || action.startsWith("unlinked")) return "deleted";
-  if (action.startsWith("update")) {
-    const plan = outcome.plan as { to_salesforce?: object; to_attio?: object; conflicts?: unknown[] } | undefined;
-    if (plan?.conflicts?.length || action.includes("conflict")) return "conflicts";
-    return "updated";
-  }
-  return "unchanged";
 }
 
 /** One record's final outcome, to be stored on its job. */
@@ -402,14 +299,11 @@ export interface JobOutcome {
   outcome: TouchOutcome;
 }
 
-/** Rows per statement: keeps each bound JSON parameter far below D1's 2 MB value limit. */
-const OUTCOMES_PER_STATEMENT = 500;
-
 /**
  * Stores the final outcomes of records on their job (a retry outcome is not final: skipped). A
  * record's row keeps its first final outcome: a redelivered message, whose records now come back
  * `unchanged`, neither counts them twice nor hides what the job did. A dry run also keeps each
- * record's plan.
+ * record's plan. The job is done once these were the last outcomes it waited for.
  */
 export async function recordJobOutcomes(db: Db, jobId: string, outcomes: readonly JobOutcome[]): Promise<void> {
   const rows = outcomes.flatMap(({ mapping, side, recordId, outcome }) => {
@@ -418,82 +312,44 @@ export async function recordJobOutcomes(db: Db, jobId: string, outcomes: readonl
     const plan = outcome.status === "done" ? outcome.plan : undefined;
     return [
       {
-        m: mapping,
-        s: side,
-        r: recordId,
-        o: key,
-        a: outcome.status === "done" ? outcome.action : outcome.error.code,
-        d: plan ?? null,
+        mapping,
+        side,
+        recordId,
+        outcome: key,
+        action: outcome.status === "done" ? outcome.action : outcome.error.code,
+        detail: plan ?? null,
       },
     ];
   });
   if (rows.length === 0) return;
-  for (let i = 0; i < rows.length; i += OUTCOMES_PER_STATEMENT) {
-    const part = JSON.stringify(rows.slice(i, i + OUTCOMES_PER_STATEMENT));
-    await db.run(sql`insert into job_records (job_id, mapping, side, record_id, outcome, action, detail)
-      select ${jobId}, value ->> '$.m', value ->> '$.s', value ->> '$.r', value ->> '$.o', value ->> '$.a', value -> '$.d'
-      from jsonb_each(${part}) where true
-      on conflict (job_id, side, record_id) do update
-      set outcome = excluded.outcome, action = excluded.action, detail = nullif(excluded.detail, 'null')
-      where job_records.outcome is null`);
-  }
+  await setJobRecordOutcomes(db, jobId, rows);
   // Any outcome is progress: a job is only stalled when nothing at all comes back.
-  await db.update(syncJobs).set({ updatedAt: now() }).where(eq(syncJobs.id, jobId));
-  for (const { recordId, outcome } of outcomes) {
-    if (outcome.status !== "failed") continue;
-    const sample = { record: recordId, code: outcome.error.code, message: outcome.error.message };
-    await db
-      .update(syncJobs)
-      .set({ errorSample: sql`json_insert(${syncJobs.errorSample}, '$[#]', json(${JSON.stringify(sample)}))` })
-      .where(sql`${syncJobs.id} = ${jobId} and json_array_length(${syncJobs.errorSample}) < 20`);
-  }
+  await touchJob(db, jobId);
+  await addJobErrors(
+    db,
+    jobId,
+    outcomes.flatMap(({ recordId, outcome }) =>
+      outcome.status === "failed"
+        ? [{ record: recordId, code: outcome.error.code, message: outcome.error.message }]
+        : [],
+    ),
+  );
+  await finishJobIfComplete(db, jobId);
 }
 
-/**
- * A job that cannot go on (a page Salesforce or Attio refuses for good, or one out of retries):
- * `failed`, with the error first in its sample, so GET /api/v1/sync/{id} and /api/v1/status say
- * why instead of the job looking busy forever. A finished or cancelled job is left as it is.
- */
-export async function failJob(db: Db, jobId: string, error: { code: string; message: string }): Promise<boolean> {
-  const sample = { page: true, code: error.code, message: error.message };
-  const result = await db
-    .update(syncJobs)
-    .set({
-      state: "failed",
-      errorSample: sql`json_insert(${syncJobs.errorSample}, '$[0]', json(${JSON.stringify(sample)}))`,
-      updatedAt: now(),
-    })
-    .where(sql`${syncJobs.id} = ${jobId} and ${syncJobs.state} in ('queued', 'running')`);
-  return (result.meta.changes ?? 0) > 0;
-}
-
-/** Per mapping, side and outcome (null while queued): how many of the job's records. */
-async function jobTally(db: Db, jobId: string) {
-  return db
-    .select({
-      mapping: jobRecords.mapping,
-      side: jobRecords.side,
-      outcome: jobRecords.outcome,
-      n: sql<number>`count(*)`,
-    })
-    .from(jobRecords)
-    .where(eq(jobRecords.jobId, jobId))
-    .groupBy(jobRecords.mapping, jobRecords.side, jobRecords.outcome);
-}
-
-/** The job as the API reports it; a running job whose every queued record has an outcome is done. */
+/** The job as the API reports it. */
 export async function jobReport(db: Db, jobId: string) {
-  const job = await db.select().from(syncJobs).where(eq(syncJobs.id, jobId)).get();
+  const job = await loadJob(db, jobId);
   if (!job) return undefined;
   // One pass over the job's rows gives both the outcome counts and the progress per object.
   const counts: Record<string, number> = Object.fromEntries(COUNT_KEYS.map((k) => [k, 0]));
-  const listing = job.progress as Record<string, unknown> & { enumerated?: boolean };
+  const listing = job.progress;
   const perObject = new Map<string, { enqueued: number; processed: number; complete: boolean }>();
   let enqueued = 0;
   let processed = 0;
   for (const row of await jobTally(db, jobId)) {
-    const key = `${row.mapping}:${row.side}`;
-    const listed = listing[key] as { complete?: boolean } | undefined;
+    const key = `${row.mapping}:${row.side}` as const;
+    const listed = listing[key];
     const entry = perObject.get(key) ?? { enqueued: 0, processed: 0, complete: listed?.complete ?? false };
     perObject.set(key, entry);
     entry.enqueued += row.n;
@@ -505,23 +361,11 @@ export async function jobReport(db: Db, jobId: string) {
     }
   }
   const progress: Record<string, unknown> = { ...listing, ...Object.fromEntries(perObject) };
-  let state = job.state;
-  if (state === "running" && listing.enumerated && processed >= enqueued) {
-    state = "done";
-    await db.update(syncJobs).set({ state, updatedAt: now() }).where(eq(syncJobs.id, jobId));
-  }
-  const params = job.params as JobParams;
-  const plan = params.dry_run
-    ? await db
-        .select()
-        .from(jobRecords)
-        .where(and(eq(jobRecords.jobId, jobId), isNotNull(jobRecords.detail)))
-        .orderBy(jobRecords.mapping, jobRecords.side, jobRecords.recordId)
-        .limit(200)
-    : undefined;
+  const { params } = job;
+  const plan = params.dry_run ? await jobPlan(db, jobId, 200) : undefined;
   return {
     id: job.id,
-    state,
+    state: job.state,
     mode: params.mode,
     dry_run: params.dry_run,
     params,
@@ -545,12 +389,6 @@ export async function jobReport(db: Db, jobId: string) {
   };
 }
 
-const CheckpointSchema = z.object({
-  step: z.number().int().min(0),
-  offset: z.number().int().min(0).default(0),
-  cursor: z.object({ stamp: z.string(), id: z.string() }).optional(),
-});
-
 /** Records re-queued per stalled job and cron run (each run continues where the last stopped). */
 const REQUEUE_PER_RUN = 20_000;
 
@@ -569,24 +407,15 @@ export async function resumeStalledJobs(
   nowMs = Date.now(),
 ): Promise<string[]> {
   const before = new Date(nowMs - stallSeconds * 1000).toISOString();
-  const stalled = await db
-    .select()
-    .from(syncJobs)
-    .where(sql`${syncJobs.state} in ('queued', 'running') and ${syncJobs.updatedAt} < ${before}`)
-    .limit(50);
+  const stalled = await stalledJobs(db, before, 50);
   const resumed: string[] = [];
   for (const job of stalled) {
-    const report = await jobReport(db, job.id);
-    if (!report || report.state === "done") continue;
-    const progress = job.progress as { enumerated?: boolean };
-    if (progress.enumerated) {
-      const pending = await db
-        .select({ mapping: jobRecords.mapping, side: jobRecords.side, recordId: jobRecords.recordId })
-        .from(jobRecords)
-        .where(and(eq(jobRecords.jobId, job.id), isNull(jobRecords.outcome)))
-        .orderBy(jobRecords.mapping, jobRecords.side, jobRecords.recordId)
-        .limit(REQUEUE_PER_RUN);
-      const dryRun = (job.params as JobParams).dry_run;
+    // Every record came back, but the check that finishes a job did not run after the last of them
+    // (it failed, or the job is older than that check): finished now instead of resumed.
+    if (await finishJobIfComplete(db, job.id)) continue;
+    if (job.progress.enumerated) {
+      const pending = await pendingJobRecords(db, job.id, REQUEUE_PER_RUN);
+      const dryRun = job.params.dry_run;
       const groups = new Map<string, { mapping: string; side: "attio" | "salesforce"; ids: string[] }>();
       for (const row of pending) {
         const key = `${row.mapping}|${row.side}`;
@@ -603,34 +432,13 @@ export async function resumeStalledJobs(
           }),
         );
       }
-      await db
-        .update(syncJobs)
-        .set({ progress: { ...job.progress, restarts: restartsOf(job.progress) + 1 } })
-        .where(eq(syncJobs.id, job.id));
+      await updateJob(db, job.id, { progress: { ...job.progress, restarts: (job.progress.restarts ?? 0) + 1 } });
     } else {
-      const checkpoint = CheckpointSchema.safeParse(job.checkpoint);
-      const at = checkpoint.success ? checkpoint.data : { step: 0, offset: 0, cursor: undefined };
+      const at = job.checkpoint ?? { step: 0, offset: 0, cursor: undefined };
       await send([pageMessage(job.id, at.step, at.offset, at.cursor)]);
+      await touchJob(db, job.id);
     }
-    await db.update(syncJobs).set({ updatedAt: now() }).where(eq(syncJobs.id, job.id));
     resumed.push(job.id);
   }
   return resumed;
-}
-
-function restartsOf(progress: unknown): number {
-  const restarts = (progress as { restarts?: unknown } | null)?.restarts;
-  return typeof restarts === "number" ? restarts : 0;
-}
-
-export async function cancelJob(db: Db, jobId: string): Promise<boolean> {
-  const result = await db
-    .update(syncJobs)
-    .set({ state: "cancelled", updatedAt: now() })
-    .where(sql`${syncJobs.id} = ${jobId} and ${syncJobs.state} in ('queued', 'running')`);
-  return (result.meta.changes ?? 0) > 0;
-}
-
-function now(): string {
-  return new Date().toISOString();
 }

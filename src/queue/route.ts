@@ -1,6 +1,6 @@
-import type { Touch } from "../engine/run.ts";
 import type { CompiledMapping } from "../mapping/engine.ts";
 import type { ChangeEventValues } from "../plan/event-values.ts";
+import type { Origin, Touch } from "../plan/touch.ts";
 import { isOwnChange } from "../salesforce/change-origin.ts";
 import type { SyncDeps } from "../sync/deps.ts";
 import type { JobPageMessage, SyncMessage } from "../sync/messages.ts";
@@ -27,8 +27,9 @@ export async function routeMessage(deps: SyncDeps, runtime: Runtime, message: Sy
         mergedFrom:
           message.eventType === "record.merged" && message.duplicateRecordId ? [message.duplicateRecordId] : undefined,
         correlationId: message.correlationId,
-        sourceEvent: { kind: message.kind, eventType: message.eventType, dedupeKey: message.dedupeKey },
-        actor: `${message.actor.type}:${message.actor.id ?? "-"}`,
+        origin: message.internal
+          ? { kind: "internal", reason: message.internal.reason }
+          : { kind: "attio_webhook", eventType: message.eventType, actor: message.actor, dedupeKey: message.dedupeKey },
       };
       return { kind: "touches", compiled, touches: [touch] };
     }
@@ -45,23 +46,26 @@ export async function routeMessage(deps: SyncDeps, runtime: Runtime, message: Sy
           reason: `${header.changeType} without record ids`,
         };
       }
+      const origin: Origin = message.internal
+        ? { kind: "internal", reason: message.internal.reason }
+        : {
+            kind: "salesforce_event",
+            changeType: header.changeType,
+            changeOrigin: header.changeOrigin,
+            commitUser: header.commitUser,
+            replayId: message.replayId,
+            dedupeKey: message.dedupeKey,
+            // Our own write's echo is still compared with the base: automation in the same
+            // transaction may have changed other fields.
+            ownChange: isOwnChange(header.changeOrigin, deps.config.SALESFORCE_CLIENT_NAME),
+          };
       const touches = ids.map(
         (recordId): Touch => ({
           side: "salesforce",
           recordId,
           deleted: header.changeType === "DELETE" || header.changeType === "GAP_DELETE",
           correlationId: message.correlationId,
-          sourceEvent: {
-            kind: message.kind,
-            changeType: header.changeType,
-            changeOrigin: header.changeOrigin,
-            dedupeKey: message.dedupeKey,
-            replayId: message.replayId,
-            // Our own write's echo is still compared with the base: automation in the same
-            // transaction may have changed other fields.
-            ownChange: isOwnChange(header.changeOrigin, deps.config.SALESFORCE_CLIENT_NAME),
-          },
-          actor: `salesforce-user:${header.commitUser ?? "-"}`,
+          origin,
           event: eventValues(message),
         }),
       );
@@ -70,15 +74,16 @@ export async function routeMessage(deps: SyncDeps, runtime: Runtime, message: Sy
     case "records.sync": {
       const compiled = runtime.mappings.find((m) => m.mapping.name === message.mapping);
       if (!compiled) return { kind: "skip", reason: `mapping ${message.mapping} is not enabled` };
-      const actor = message.jobId ? `job:${message.jobId}` : "app:attio-sfdc";
+      const origin: Origin = message.jobId
+        ? { kind: "job", jobId: message.jobId, reason: message.reason }
+        : { kind: "internal", reason: message.reason };
       const touches = [...new Set(message.recordIds)].map(
         (recordId): Touch => ({
           side: message.side,
           recordId,
           deleted: false,
           correlationId: message.correlationId,
-          sourceEvent: { kind: message.kind, reason: message.reason, dedupeKey: message.dedupeKey },
-          actor,
+          origin,
         }),
       );
       return { kind: "touches", compiled, touches };
@@ -96,7 +101,7 @@ export async function routeMessage(deps: SyncDeps, runtime: Runtime, message: Sy
  */
 function eventValues(message: Extract<SyncMessage, { kind: "salesforce.change" }>): ChangeEventValues | undefined {
   const { header } = message;
-  if (message.replayId === "internal" || message.dedupeKey.startsWith("internal:")) return undefined;
+  if (message.internal) return undefined;
   if (header.changeType !== "CREATE" && header.changeType !== "UPDATE") return undefined;
   if (Object.keys(message.fields).length === 0) return undefined;
   return {

@@ -1,7 +1,10 @@
-import { type EngineOptions, syncMapping, type Touch, type TouchOutcome } from "../engine/run.ts";
+import type { EngineOptions } from "../engine/options.ts";
+import { syncMapping } from "../engine/run.ts";
+import { chunk } from "../lib/chunk.ts";
 import { toSyncError } from "../lib/errors.ts";
 import type { CompiledMapping } from "../mapping/engine.ts";
-import { chunk } from "../store/db.ts";
+import type { TouchOutcome } from "../plan/outcome.ts";
+import type { Touch } from "../plan/touch.ts";
 import type { SyncDeps } from "../sync/deps.ts";
 
 /** Touches per slice of a group bound for Attio: one Salesforce `Id IN` read each. */

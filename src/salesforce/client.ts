@@ -1,6 +1,7 @@
 import { Connection } from "jsforce";
 import { BUCKETS, type Buckets, takeToken } from "../durable/limits.ts";
 import type { RateLimiter } from "../durable/rate-limiter.ts";
+import { chunk } from "../lib/chunk.ts";
 import { SyncError } from "../lib/errors.ts";
 import {
   type BulkIo,
@@ -100,23 +101,6 @@ export class SalesforceClient {
         records.push(...page.records);
       }
       return records;
-    });
-  }
-
-  /** Creates one record and returns its Id. */
-  async create(object: string, fields: SObjectFields): Promise<string> {
-    return this.call(async (conn) => {
-      const result = await conn.sobject(object).create(fields);
-      if (!result.success) throw saveError(object, result.errors);
-      return result.id;
-    });
-  }
-
-  /** Updates one record by Id. */
-  async update(object: string, id: string, fields: SObjectFields): Promise<void> {
-    await this.call(async (conn) => {
-      const result = await conn.sobject(object).update({ Id: id, ...fields });
-      if (!result.success) throw saveError(object, result.errors);
     });
   }
 
@@ -302,9 +286,7 @@ export class SalesforceClient {
     save: (conn: Connection, part: R[]) => Promise<unknown>,
   ): Promise<SaveOutcome[]> {
     const outcomes: SaveOutcome[] = [];
-    const size = this.collectionSize;
-    for (let i = 0; i < records.length; i += size) {
-      const part = records.slice(i, i + size);
+    for (const part of chunk(records, this.collectionSize)) {
       const results = (await this.call((conn) => save(conn, [...part]))) as RawSaveResult[];
       for (const result of results) {
         outcomes.push(

@@ -1,4 +1,6 @@
+import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { chunk } from "../lib/chunk.ts";
 import * as schema from "./schema.ts";
 
 export type Db = ReturnType<typeof openDb>;
@@ -18,11 +20,11 @@ export function openDb(d1: D1Database) {
  */
 const opened = new WeakMap<D1Database, ReturnType<typeof drizzle<typeof schema, D1Database>>>();
 
-/** D1 allows 100 bound parameters per statement: rows per insert = floor(100 / columns). */
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
+/** Still exported here for src/queue/slices.ts until it imports src/lib/chunk.ts itself. */
+
+/** Throws unless D1 answers a query. */
+export async function pingDb(db: Db): Promise<void> {
+  await db.run(sql`select 1`);
 }
 
 /** The current time as stored (ISO 8601, milliseconds, UTC), for raw statements. */

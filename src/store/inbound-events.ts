@@ -1,5 +1,6 @@
 import { lt } from "drizzle-orm";
-import { chunk, type Db, NOW, rowsForIds } from "./db.ts";
+import { chunk } from "../lib/chunk.ts";
+import { type Db, NOW, rowsForIds } from "./db.ts";
 import { inboundEvents } from "./schema.ts";
 
 /** The keys among `keys` that were already enqueued once. */

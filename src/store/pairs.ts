@@ -1,10 +1,13 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
+import { chunk } from "../lib/chunk.ts";
 import { sha256Hex } from "../lib/hmac.ts";
 import type { IdLookup } from "../mapping/transforms.ts";
 import { canonicalJson } from "../plan/diff.ts";
 import type { Base } from "../plan/plan-fields.ts";
-import { chunk, type Db, NOW, rowsForIds } from "./db.ts";
-import { type auditLog, conflicts, deferredRefs, idMappings, pendingDeletes, syncState } from "./schema.ts";
+import { type Db, NOW, rowsForIds } from "./db.ts";
+import { type auditLog, deferredRefs, idMappings, syncState } from "./schema.ts";
+
+/** The engine's imports from here: conflicts and held deletes have their own modules now. */
 
 export type MappingRow = typeof idMappings.$inferSelect;
 export type AuditRow = typeof auditLog.$inferInsert;
@@ -242,40 +245,36 @@ export async function unlinkPair(db: Db, mappingId: string): Promise<void> {
   ]);
 }
 
-/** Opens (or refreshes) the conflict of one field of a pair. */
-export async function upsertConflict(
-  db: Db,
-  mappingId: string,
-  field: string,
-  values: { base: unknown; attio: unknown; salesforce: unknown },
-): Promise<void> {
-  await db
-    .insert(conflicts)
-    .values({
-      id: crypto.randomUUID(),
-      mappingId,
-      field,
-      baseValue: values.base ?? null,
-      attioValue: values.attio ?? null,
-      sfValue: values.salesforce ?? null,
-    })
-    .onConflictDoUpdate({
-      target: [conflicts.mappingId, conflicts.field],
-      targetWhere: sql`status = 'open'`,
-      set: { attioValue: values.attio ?? null, sfValue: values.salesforce ?? null },
-    });
+/** The pair with this id (`id_mappings.id`), if it still exists. */
+export async function pairById(db: Db, mappingId: string): Promise<MappingRow | undefined> {
+  return db.select().from(idMappings).where(eq(idMappings.id, mappingId)).get();
 }
 
-/** Holds a delete for approval, once per pair and side. */
-export async function holdDelete(db: Db, mappingId: string, deletedOn: "attio" | "salesforce"): Promise<boolean> {
-  const open = await db
-    .select({ id: pendingDeletes.id })
-    .from(pendingDeletes)
-    .where(and(eq(pendingDeletes.mappingId, mappingId), eq(pendingDeletes.status, "pending")))
+/** The id of the pair a Salesforce record is linked in, if it is. */
+export async function pairIdOfSalesforce(db: Db, sfObject: string, sfRecordId: string): Promise<string | undefined> {
+  const row = await db
+    .select({ id: idMappings.id })
+    .from(idMappings)
+    .where(and(eq(idMappings.sfObject, sfObject), eq(idMappings.sfRecordId, sfRecordId)))
     .get();
-  if (open) return false;
-  await db.insert(pendingDeletes).values({ id: crypto.randomUUID(), mappingId, deletedOn });
-  return true;
+  return row?.id;
+}
+
+/** Links two records as a new pair, with no base yet: its first sync fills blanks and settles differences. */
+export async function insertPair(db: Db, pair: Omit<MappingRow, "id" | "createdAt" | "updatedAt">): Promise<void> {
+  await db.insert(idMappings).values({ id: crypto.randomUUID(), ...pair });
+}
+
+/** One page of the Attio ids linked in `attioObject`, in id order. */
+export async function linkedAttioIds(db: Db, attioObject: string, limit: number, offset: number): Promise<string[]> {
+  const rows = await db
+    .select({ id: idMappings.attioRecordId })
+    .from(idMappings)
+    .where(eq(idMappings.attioObject, attioObject))
+    .orderBy(asc(idMappings.attioRecordId))
+    .limit(limit)
+    .offset(offset);
+  return rows.map((r) => r.id);
 }
 
 /** Remembers that a record waits for `target` to be linked. */

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { JobCheckpoint, JobProgress, StoredJobParams } from "./job-schemas.ts";
 
 /**
  * D1 schema. docs/STORAGE.md documents every table and column; keep the two in step.
@@ -106,9 +107,9 @@ export const syncJobs = sqliteTable("sync_jobs", {
   id: text("id").primaryKey(),
   kind: text("kind", { enum: ["full", "incremental", "records", "catchup"] }).notNull(),
   state: text("state", { enum: ["queued", "running", "done", "failed", "cancelled"] }).notNull(),
-  params: text("params", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
-  checkpoint: text("checkpoint", { mode: "json" }).$type<Record<string, unknown>>(),
-  progress: text("progress", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  params: text("params", { mode: "json" }).$type<StoredJobParams>().notNull(),
+  checkpoint: text("checkpoint", { mode: "json" }).$type<JobCheckpoint>(),
+  progress: text("progress", { mode: "json" }).$type<JobProgress>().notNull(),
   errorSample: text("error_sample", { mode: "json" }).$type<unknown[]>().notNull(),
   createdAt: text("created_at").notNull().default(now),
   updatedAt: text("updated_at").notNull().default(now),

@@ -1,5 +1,7 @@
-import { and, eq, sql } from "drizzle-orm";
-import { chunk, type Db, NOW } from "./db.ts";
+import { and, eq, or, sql } from "drizzle-orm";
+import { chunk } from "../lib/chunk.ts";
+import { type Db, NOW } from "./db.ts";
+import { listPage, type PageRequest } from "./pages.ts";
 import { auditLog, mappingWarnings } from "./schema.ts";
 
 /** A value the sync did not write as it is, seen while syncing one record (see schema.ts mappingWarnings). */
@@ -147,6 +149,31 @@ export async function openWarningsByMapping(db: Db): Promise<Record<string, numb
     .where(eq(mappingWarnings.status, "open"))
     .groupBy(mappingWarnings.mapping);
   return Object.fromEntries(rows.map((r) => [r.mapping, r.n]));
+}
+
+/** Which warnings: by status, and optionally code, mapping and a record on either side. */
+export interface WarningFilter {
+  status: (typeof mappingWarnings.$inferSelect)["status"];
+  code?: string | undefined;
+  mapping?: string | undefined;
+  recordId?: string | undefined;
+}
+
+/** One page of the warnings matching `filter`, in id order. */
+export function listWarnings(db: Db, filter: WarningFilter, page: PageRequest) {
+  return listPage(
+    db.select().from(mappingWarnings).$dynamic(),
+    mappingWarnings.id,
+    [
+      eq(mappingWarnings.status, filter.status),
+      filter.code ? eq(mappingWarnings.code, filter.code) : undefined,
+      filter.mapping ? eq(mappingWarnings.mapping, filter.mapping) : undefined,
+      filter.recordId
+        ? or(eq(mappingWarnings.attioRecordId, filter.recordId), eq(mappingWarnings.sfRecordId, filter.recordId))
+        : undefined,
+    ],
+    page,
+  );
 }
 
 /** Dismisses one open warning (an operator accepts that the value stays unwritten). */

@@ -1,6 +1,10 @@
 import { z } from "zod";
 import { AttioActorSchema } from "../attio/webhook-schema.ts";
+import { chunk } from "../lib/chunk.ts";
 import { ChangeEventHeaderSchema } from "../salesforce/cdc-schema.ts";
+
+/** Why the Worker asked itself to sync a record (catch-up, a deferred reference's parent, a merge). */
+const InternalSchema = z.object({ reason: z.string() });
 
 /**
  * "Record R of object O changed on Attio": one per webhook event. Attio sends ids only, so the
@@ -13,6 +17,8 @@ export const AttioChangeMessageSchema = z.object({
   recordId: z.string(),
   duplicateRecordId: z.string().optional(),
   actor: AttioActorSchema,
+  /** Set on the Worker's own requests to re-read the record (not a webhook), with why. */
+  internal: InternalSchema.optional(),
   /** Idempotency-Key of the delivery plus the event's index in it. */
   dedupeKey: z.string(),
   /** Set when a sync job queued this record; its outcome is counted on the job. */
@@ -31,6 +37,8 @@ export const SalesforceChangeMessageSchema = z.object({
   /** Field values the event carried (CometD form: changed fields only; none for GAP events). */
   fields: z.record(z.string(), z.unknown()),
   replayId: z.string(),
+  /** Set on the Worker's own requests to re-read the records (not a change event), with why. */
+  internal: InternalSchema.optional(),
   dedupeKey: z.string(),
   jobId: z.string().optional(),
   dryRun: z.boolean().optional(),
@@ -111,6 +119,7 @@ export function internalAttioMessage(objectSlug: string, recordId: string, why: 
     objectId: objectSlug,
     recordId,
     actor: { type: "app", id: "attio-sfdc" },
+    internal: { reason: why },
     dedupeKey: `internal:${id}`,
     correlationId: `internal:${id}:${why.replace(/\s+/g, "-")}`,
     receivedAt: new Date().toISOString(),
@@ -122,6 +131,7 @@ export function internalSalesforceMessage(
   entityName: string,
   recordIds: string | string[],
   changeType: "UPDATE" | "DELETE" = "UPDATE",
+  why = "re-read requested by the Worker",
 ): SalesforceChangeMessage {
   const id = crypto.randomUUID();
   return {
@@ -140,6 +150,7 @@ export function internalSalesforceMessage(
     },
     fields: {},
     replayId: "internal",
+    internal: { reason: why },
     dedupeKey: `internal:${id}`,
     correlationId: `internal:${id}`,
     receivedAt: new Date().toISOString(),
@@ -178,13 +189,13 @@ export function recordsMessages(
   } = {},
 ): RecordsMessage[] {
   const out: RecordsMessage[] = [];
-  for (let i = 0; i < recordIds.length; i += MAX_RECORDS_PER_MESSAGE) {
+  for (const part of chunk(recordIds, MAX_RECORDS_PER_MESSAGE)) {
     const id = crypto.randomUUID();
     out.push({
       kind: "records.sync",
       mapping,
       side,
-      recordIds: recordIds.slice(i, i + MAX_RECORDS_PER_MESSAGE),
+      recordIds: part,
       reason,
       attempt: extra.attempt ?? 1,
       ...(extra.jobId ? { jobId: extra.jobId } : {}),

@@ -1,10 +1,20 @@
-import { and, eq } from "drizzle-orm";
 import { SyncError } from "../lib/errors.ts";
 import { mapToAttio } from "../mapping/engine.ts";
 import type { UserLookup } from "../mapping/transforms.ts";
 import { isWarning, type SfScalar } from "../mapping/types.ts";
-import { loadIdLookup, pairsByAttio, savePair, unlinkPair } from "../store/pairs.ts";
-import { ambiguousMatches, auditLog, conflicts, idMappings, pendingDeletes } from "../store/schema.ts";
+import { insertAudit } from "../store/audit.ts";
+import { closeConflict, loadConflict } from "../store/conflicts.ts";
+import { decidePendingDelete, loadPendingDelete } from "../store/deletes.ts";
+import { loadAmbiguousMatch, resolveAmbiguousMatch } from "../store/matches.ts";
+import {
+  insertPair,
+  loadIdLookup,
+  pairById,
+  pairIdOfSalesforce,
+  pairsByAttio,
+  savePair,
+  unlinkPair,
+} from "../store/pairs.ts";
 import type { SyncDeps } from "./deps.ts";
 import { internalAttioMessage } from "./messages.ts";
 import type { Runtime } from "./runtime.ts";
@@ -25,11 +35,11 @@ export async function resolveConflict(
   /** The owner directory, needed when the conflict is about an owner. */
   users?: () => Promise<UserLookup>,
 ) {
-  const conflict = await deps.db.select().from(conflicts).where(eq(conflicts.id, conflictId)).get();
+  const conflict = await loadConflict(deps.db, conflictId);
   if (!conflict) throw new SyncError("not_found", `no conflict ${conflictId}`, { status: 404 });
   if (conflict.status !== "open")
     throw new SyncError("conflict", `conflict ${conflictId} is already resolved`, { status: 409 });
-  const row = await deps.db.select().from(idMappings).where(eq(idMappings.id, conflict.mappingId)).get();
+  const row = await pairById(deps.db, conflict.mappingId);
   if (!row) throw new SyncError("not_found", "the conflict's pair no longer exists", { status: 404 });
   const compiled = runtime.byAttioObject(row.attioObject);
   if (!compiled) throw new SyncError("conflict", `object ${row.attioObject} is no longer mapped`, { status: 409 });
@@ -98,10 +108,7 @@ export async function resolveConflict(
       },
     ],
   });
-  await deps.db
-    .update(conflicts)
-    .set({ status: "resolved", resolution: { ...resolution, value }, resolvedAt: new Date().toISOString() })
-    .where(eq(conflicts.id, conflictId));
+  await closeConflict(deps.db, conflictId, { ...resolution, value });
   return { id: conflictId, field, value };
 }
 
@@ -110,18 +117,18 @@ export async function resolveConflict(
  * the pair is unlinked, since one of its records is gone.
  */
 export async function decideDelete(deps: SyncDeps, deleteId: string, decision: "approve" | "reject", actor: string) {
-  const pending = await deps.db.select().from(pendingDeletes).where(eq(pendingDeletes.id, deleteId)).get();
+  const pending = await loadPendingDelete(deps.db, deleteId);
   if (!pending) throw new SyncError("not_found", `no pending delete ${deleteId}`, { status: 404 });
   if (pending.status !== "pending")
     throw new SyncError("conflict", `delete ${deleteId} was already decided`, { status: 409 });
-  const row = await deps.db.select().from(idMappings).where(eq(idMappings.id, pending.mappingId)).get();
+  const row = await pairById(deps.db, pending.mappingId);
   if (row && decision === "approve") {
     if (pending.deletedOn === "attio") await deps.salesforce.delete(row.sfObject, row.sfRecordId);
     else await deps.attio.deleteRecord(row.attioObject, row.attioRecordId);
   }
   if (row) {
     await unlinkPair(deps.db, row.id);
-    await deps.db.insert(auditLog).values({
+    await insertAudit(deps.db, {
       correlationId: `delete:${deleteId}`,
       mappingId: row.id,
       direction: pending.deletedOn === "attio" ? "attio_to_sf" : "sf_to_attio",
@@ -136,10 +143,7 @@ export async function decideDelete(deps: SyncDeps, deleteId: string, decision: "
     });
   }
   const status = decision === "approve" ? "approved" : "rejected";
-  await deps.db
-    .update(pendingDeletes)
-    .set({ status, decidedAt: new Date().toISOString() })
-    .where(eq(pendingDeletes.id, deleteId));
+  await decidePendingDelete(deps.db, deleteId, status);
   return { id: deleteId, status };
 }
 
@@ -148,7 +152,7 @@ export async function decideDelete(deps: SyncDeps, deleteId: string, decision: "
  * first link (blanks filled, differences per the conflict strategy).
  */
 export async function linkMatch(deps: SyncDeps, runtime: Runtime, queue: Queue, matchId: string, candidateId: string) {
-  const match = await deps.db.select().from(ambiguousMatches).where(eq(ambiguousMatches.id, matchId)).get();
+  const match = await loadAmbiguousMatch(deps.db, matchId);
   if (!match) throw new SyncError("not_found", `no ambiguous match ${matchId}`, { status: 404 });
   if (match.status !== "open")
     throw new SyncError("conflict", `match ${matchId} was already resolved`, { status: 409 });
@@ -161,16 +165,11 @@ export async function linkMatch(deps: SyncDeps, runtime: Runtime, queue: Queue, 
   const attioId = match.side === "attio" ? match.recordId : candidateId;
   const sfId = match.side === "attio" ? candidateId : match.recordId;
   const { attio_object: attioObject, salesforce_object: sfObject } = compiled.mapping;
-  const taken = await deps.db
-    .select({ id: idMappings.id })
-    .from(idMappings)
-    .where(and(eq(idMappings.sfObject, sfObject), eq(idMappings.sfRecordId, sfId)))
-    .get();
-  if (taken) throw new SyncError("conflict", `${sfId} is already linked to another record`, { status: 409 });
-  await deps.db
-    .insert(idMappings)
-    .values({ id: crypto.randomUUID(), attioObject, attioRecordId: attioId, sfObject, sfRecordId: sfId });
-  await deps.db.update(ambiguousMatches).set({ status: "resolved" }).where(eq(ambiguousMatches.id, matchId));
+  if (await pairIdOfSalesforce(deps.db, sfObject, sfId)) {
+    throw new SyncError("conflict", `${sfId} is already linked to another record`, { status: 409 });
+  }
+  await insertPair(deps.db, { attioObject, attioRecordId: attioId, sfObject, sfRecordId: sfId });
+  await resolveAmbiguousMatch(deps.db, matchId);
   await queue.send(internalAttioMessage(attioObject, attioId, "linked by an operator"), { contentType: "json" });
   return { id: matchId, attio_record_id: attioId, salesforce_record_id: sfId };
 }

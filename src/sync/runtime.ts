@@ -1,4 +1,3 @@
-import { desc, eq } from "drizzle-orm";
 import { parseSyncConfig, type SyncConfig } from "../config/config-toml.ts";
 import { resolveMappings } from "../config/effective.ts";
 import { type CompiledMapping, compileMapping } from "../mapping/engine.ts";
@@ -14,8 +13,7 @@ import type { DirectoryOptions } from "../mapping/users.ts";
 import { type ValidationIssue, validateMappings } from "../mapping/validate.ts";
 import type { DeletePolicy } from "../plan/decision.ts";
 import type { Strategy, SyncDirection } from "../plan/plan-fields.ts";
-import type { Db } from "../store/db.ts";
-import { configVersions } from "../store/schema.ts";
+import { latestConfig } from "../store/config.ts";
 import type { SyncDeps } from "./deps.ts";
 import { cachedSchemaSource } from "./schema-source.ts";
 
@@ -54,20 +52,6 @@ let cached: { key: string; runtime: Runtime } | undefined;
  */
 export function forgetRuntime(): void {
   cached = undefined;
-}
-
-/** The newest configuration document stored through `PUT /api/v1/config`, if any. */
-export async function latestConfig(db: Db): Promise<{ version: number; toml: string } | undefined> {
-  const row = await db
-    .select()
-    .from(configVersions)
-    .where(eq(configVersions.kind, "config"))
-    .orderBy(desc(configVersions.version))
-    .limit(1)
-    .get();
-  return row
-    ? { version: row.version, toml: typeof row.document.toml === "string" ? row.document.toml : "" }
-    : undefined;
 }
 
 /**

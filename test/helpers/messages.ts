@@ -1,4 +1,8 @@
-import type { AttioChangeMessage } from "../../src/sync/messages.ts";
+import {
+  type AttioChangeMessage,
+  internalSalesforceMessage,
+  type SalesforceChangeMessage,
+} from "../../src/sync/messages.ts";
 import { PEOPLE_OBJECT_ID } from "./fake-attio.ts";
 
 let counter = 0;
@@ -17,4 +21,13 @@ export function personChanged(recordId: string, overrides: Partial<AttioChangeMe
     receivedAt: new Date().toISOString(),
     ...overrides,
   };
+}
+
+/**
+ * A Salesforce change event for `recordIds` as the relay would post it (not one of the Worker's own
+ * re-read requests), to be completed with the header and fields a test needs.
+ */
+export function relayedChange(entityName: string, recordIds: string | string[]): SalesforceChangeMessage {
+  const { internal: _, ...relayed } = internalSalesforceMessage(entityName, recordIds);
+  return relayed;
 }

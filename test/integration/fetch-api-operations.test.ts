@@ -3,7 +3,15 @@ import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
-import { auditLog, conflicts, failures, idMappings, pendingDeletes, syncState } from "../../src/store/schema.ts";
+import {
+  ambiguousMatches,
+  auditLog,
+  conflicts,
+  failures,
+  idMappings,
+  pendingDeletes,
+  syncState,
+} from "../../src/store/schema.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { personChanged } from "../helpers/messages.ts";
@@ -132,6 +140,36 @@ describe("/api/v1 deletes", () => {
     expect(
       (await db.select().from(auditLog).where(eq(auditLog.mappingId, mappingId)).all()).map((a) => a.operation),
     ).toEqual(["delete"]);
+  });
+});
+
+describe("/api/v1 matches", () => {
+  it("lists an ambiguous match and links the chosen candidate, once", async () => {
+    const attio = fakeAttio();
+    const sf = fakeSalesforce();
+    server.use(...attio.handlers, ...sf.handlers);
+    attio.addPerson("p-amb", { email: "amb@northwind.example" });
+    const [first, second] = ["003Hs0000AMBIG1AAA", "003Hs0000AMBIG2AAA"];
+    for (const id of [first, second]) sf.contacts.set(id, { LastName: "Ambi", Email: "amb@northwind.example" });
+    const matchId = crypto.randomUUID();
+    await db
+      .insert(ambiguousMatches)
+      .values({ id: matchId, side: "attio", object: "people", recordId: "p-amb", candidates: [first, second] });
+
+    const listed = (await (await call("GET", "/matches")).json()) as { items: Record<string, unknown>[] };
+    expect(listed.items.find((i) => i.id === matchId)).toMatchObject({
+      side: "attio",
+      record_id: "p-amb",
+      candidates: [first, second],
+      status: "open",
+    });
+    const linked = await call("POST", `/matches/${matchId}`, { action: "link", candidate_id: second });
+    expect(await linked.json()).toEqual({ id: matchId, attio_record_id: "p-amb", salesforce_record_id: second });
+    const pair = await db.select().from(idMappings).where(eq(idMappings.attioRecordId, "p-amb")).get();
+    expect(pair).toMatchObject({ attioObject: "people", sfObject: "Contact", sfRecordId: second });
+    expect((await call("POST", `/matches/${matchId}`, { action: "link", candidate_id: first })).status).toBe(409);
+    const open = (await (await call("GET", "/matches")).json()) as { items: { id: string }[] };
+    expect(open.items.map((i) => i.id)).not.toContain(matchId);
   });
 });
 

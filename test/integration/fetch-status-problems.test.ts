@@ -128,7 +128,7 @@ describe("/api/v1/status problems appear and clear", () => {
       id: "job-failed-status",
       kind: "full",
       state: "failed",
-      params: {},
+      params: { direction: "both", mode: "full", dry_run: false, steps: [] },
       progress: {},
       errorSample: [{ page: true, code: "upstream_rejected", message: "INVALID_QUERY_FILTER_OPERATOR" }],
       createdAt: earlier,
@@ -141,7 +141,7 @@ describe("/api/v1/status problems appear and clear", () => {
       id: "job-done-status",
       kind: "full",
       state: "done",
-      params: {},
+      params: { direction: "both", mode: "full", dry_run: false, steps: [] },
       progress: {},
       errorSample: [],
     });

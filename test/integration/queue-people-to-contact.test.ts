@@ -9,7 +9,7 @@ import { auditLog, failures, idMappings, pendingDeletes, syncState } from "../..
 import { internalSalesforceMessage, type SalesforceChangeMessage } from "../../src/sync/messages.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce, SF_INSTANCE } from "../helpers/fake-salesforce.ts";
-import { personChanged } from "../helpers/messages.ts";
+import { personChanged, relayedChange } from "../helpers/messages.ts";
 import { server } from "../helpers/msw.ts";
 import { runQueue } from "../helpers/queue.ts";
 import { drainQueue } from "../helpers/queue-drain.ts";
@@ -48,7 +48,7 @@ function ownContactEvent(
   api: "rest" | "bulkapi",
 ): SalesforceChangeMessage {
   const { FirstName, LastName, ...rest } = sf.contacts.get(contactId) ?? {};
-  const base = internalSalesforceMessage("Contact", contactId);
+  const base = relayedChange("Contact", contactId);
   return {
     ...base,
     header: {
@@ -143,7 +143,7 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     expect(audit).toHaveLength(1);
   });
 
-  it("settles an Attio event whose values equal the base reading Attio alone, and syncs one that changed", async () => {
+  it("settles an Attio event whose values equal the base without a write, and syncs one that changed in one read of each side", async () => {
     const { attio, sf } = setup();
     const created = attio.addPerson("p-api-echo", { email: "api-echo@northwind.example", title: "CTO" });
     // No company: a reference still waiting for its company to sync would need Salesforce read.
@@ -154,15 +154,18 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
 
     const settled = await runQueue([personChanged("p-api-echo", echo)]);
     expect(settled.result.explicitAcks).toEqual(settled.ids);
-    expect(sf.calls.length).toBe(sfCallsAfterCreate);
+    // Salesforce is read beside Attio (one round trip for a person's edit), and nothing is written.
+    expect(sf.calls.slice(sfCallsAfterCreate).map((c) => c.path.endsWith("/query"))).toEqual([true]);
 
     attio.setJobTitle("p-api-echo", "CEO");
     const queries = () => attio.calls.filter((c) => c.path === "/v2/objects/people/records/query").length;
     const queriesBefore = queries();
+    const sfQueriesBefore = sf.calls.filter((c) => c.path.endsWith("/query")).length;
     const changed = await runQueue([personChanged("p-api-echo", echo)]);
     expect(changed.result.explicitAcks).toEqual(changed.ids);
-    // The record read for the comparison is the one synced: Attio is read once.
+    // The records read for the comparison are the ones synced: each side is read once.
     expect(queries() - queriesBefore).toBe(1);
+    expect(sf.calls.filter((c) => c.path.endsWith("/query")).length - sfQueriesBefore).toBe(1);
     expect([...sf.contacts.values()].find((c) => c.Email === "api-echo@northwind.example")?.Title).toBe("CEO");
   });
 
@@ -187,9 +190,9 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     await runQueue([personChanged("p-echo")]);
     const [contactId = ""] = [...sf.contacts.keys()];
     const change = (title: string, origin: string, n: number): SalesforceChangeMessage => ({
-      ...internalSalesforceMessage("Contact", contactId),
+      ...relayedChange("Contact", contactId),
       header: {
-        ...internalSalesforceMessage("Contact", contactId).header,
+        ...relayedChange("Contact", contactId).header,
         changeOrigin: origin,
         transactionKey: `tx-echo-${n}`,
         changedFields: ["Title", "LastModifiedDate"],
@@ -288,9 +291,9 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
   it("records a bundled event that is still waiting when its deliveries are spent, once, as a failure", async () => {
     setup();
     const event: SalesforceChangeMessage = {
-      ...internalSalesforceMessage("Contact", "003Hs0000BNDL09AAA"),
+      ...relayedChange("Contact", "003Hs0000BNDL09AAA"),
       header: {
-        ...internalSalesforceMessage("Contact", "003Hs0000BNDL09AAA").header,
+        ...relayedChange("Contact", "003Hs0000BNDL09AAA").header,
         changeType: "CREATE",
         changeOrigin: "com/salesforce/api/bulkapi/62.0;client=attio-sfdc",
         transactionKey: "tx-bundle-9",

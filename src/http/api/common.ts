@@ -2,6 +2,7 @@ import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { parseEnvConfig } from "../../config/env.ts";
 import { SyncError } from "../../lib/errors.ts";
+import type { Page } from "../../store/pages.ts";
 import { buildDeps, type SyncDeps } from "../../sync/deps.ts";
 import { parseJson, validationError } from "../errors.ts";
 import type { AppEnv } from "../types.ts";
@@ -32,10 +33,9 @@ export const PageQuery = z.strictObject({
   cursor: z.string().optional().openapi({ description: "`next_cursor` of the previous page" }),
 });
 
-export function page<T extends { id: string | number }>(items: T[], limit: number) {
-  const more = items.length > limit;
-  const shown = more ? items.slice(0, limit) : items;
-  return { items: shown, next_cursor: more ? String(shown.at(-1)?.id ?? "") : null };
+/** A page of a store list (store/pages.ts) as the API answers it, each item shaped by `item`. */
+export function pageBody<T, U>(page: Page<T>, item: (row: T) => U): { items: U[]; next_cursor: string | null } {
+  return { items: page.items.map(item), next_cursor: page.nextCursor };
 }
 
 export function json<T extends z.ZodType>(schema: T, description: string) {

@@ -6,9 +6,9 @@ import { SyncError } from "../../lib/errors.ts";
 import { loadSchemas } from "../../mapping/schema-source.ts";
 import { type ValidationIssue, validateMappings } from "../../mapping/validate.ts";
 import { mappingsView } from "../../mapping/view.ts";
+import { insertConfig, latestConfig } from "../../store/config.ts";
 import { openDb } from "../../store/db.ts";
-import { configVersions } from "../../store/schema.ts";
-import { latestConfig, loadRuntime } from "../../sync/runtime.ts";
+import { loadRuntime } from "../../sync/runtime.ts";
 import { cachedSchemaSource } from "../../sync/schema-source.ts";
 import { errorResponse } from "../errors.ts";
 import type { AppEnv } from "../types.ts";
@@ -89,12 +89,9 @@ export function configRoutes(app: OpenAPIHono<AppEnv>) {
           422,
         );
       }
-      const [row] = await openDb(c.env.DB)
-        .insert(configVersions)
-        .values({ kind: "config", document: { toml: body.toml } })
-        .returning({ version: configVersions.version });
-      c.var.log.info("configuration stored", { version: row?.version });
-      return c.json({ version: row?.version ?? 0, report }, 200);
+      const version = await insertConfig(openDb(c.env.DB), body.toml);
+      c.var.log.info("configuration stored", { version });
+      return c.json({ version: version ?? 0, report }, 200);
     },
   );
 

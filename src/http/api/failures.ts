@@ -1,12 +1,18 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, asc, eq, gt, or, type SQL } from "drizzle-orm";
 import { SyncError } from "../../lib/errors.ts";
-import { openDb } from "../../store/db.ts";
-import { failures, mappingWarnings } from "../../store/schema.ts";
-import { dismissWarning } from "../../store/warnings.ts";
+import { type Db, openDb } from "../../store/db.ts";
+import {
+  dismissFailure,
+  type Failure,
+  failuresMatching,
+  listFailures,
+  loadFailure,
+  markFailureReplayed,
+} from "../../store/failures.ts";
+import { dismissWarning, listWarnings } from "../../store/warnings.ts";
 import { SyncMessageSchema } from "../../sync/messages.ts";
 import type { AppEnv } from "../types.ts";
-import { define, errorResponses, json, PageQuery, page, snakeKeys } from "./common.ts";
+import { define, errorResponses, json, PageQuery, pageBody, snakeKeys } from "./common.ts";
 
 const Filter = z.strictObject({
   status: z.enum(["open", "replayed", "dismissed"]).default("open"),
@@ -54,15 +60,11 @@ export function failureRoutes(app: OpenAPIHono<AppEnv>) {
       const db = openDb(c.env.DB);
       if (query.severity === "warning") return c.json(await warningPage(db, query), 200);
       if (query.status === "cleared") return c.json({ items: [], next_cursor: null }, 200);
-      const filter = { ...query, status: query.status };
-      const rows = await db
-        .select()
-        .from(failures)
-        .where(and(...filterOf(filter), query.cursor ? gt(failures.id, query.cursor) : undefined))
-        .orderBy(asc(failures.id))
-        .limit(query.limit + 1);
-      const { items, next_cursor } = page(rows, query.limit);
-      return c.json({ items: items.map((row) => ({ severity: "error", ...snakeKeys(row) })), next_cursor }, 200);
+      const page = await listFailures(db, filterOf({ ...query, status: query.status }), query);
+      return c.json(
+        pageBody(page, (row) => ({ severity: "error", ...snakeKeys(row) })),
+        200,
+      );
     },
   );
 
@@ -77,11 +79,7 @@ export function failureRoutes(app: OpenAPIHono<AppEnv>) {
     },
     async (c, { params }) => {
       const db = openDb(c.env.DB);
-      const failure = await db
-        .update(failures)
-        .set({ status: "dismissed" })
-        .where(and(eq(failures.id, params.id), eq(failures.status, "open")));
-      if ((failure.meta.changes ?? 0) > 0 || (await dismissWarning(db, params.id))) {
+      if ((await dismissFailure(db, params.id)) || (await dismissWarning(db, params.id))) {
         return c.json({ dismissed: true }, 200);
       }
       throw new SyncError("not_found", `no open failure or warning ${params.id}`, { status: 404 });
@@ -99,7 +97,7 @@ export function failureRoutes(app: OpenAPIHono<AppEnv>) {
     },
     async (c, { params }) => {
       const db = openDb(c.env.DB);
-      const row = await db.select().from(failures).where(eq(failures.id, params.id)).get();
+      const row = await loadFailure(db, params.id);
       if (!row) throw new SyncError("not_found", `no failure ${params.id}`, { status: 404 });
       return c.json({ replayed: await replay(db, c.env.SYNC_QUEUE, [row]) }, 200);
     },
@@ -116,59 +114,33 @@ export function failureRoutes(app: OpenAPIHono<AppEnv>) {
     },
     async (c, { body }) => {
       const db = openDb(c.env.DB);
-      const rows = await db
-        .select()
-        .from(failures)
-        .where(and(...filterOf(body)))
-        .limit(MAX_BULK_REPLAY);
+      const rows = await failuresMatching(db, filterOf(body), MAX_BULK_REPLAY);
       const replayed = await replay(db, c.env.SYNC_QUEUE, rows);
       return c.json({ replayed, skipped: rows.length - replayed }, 200);
     },
   );
 }
 
-async function warningPage(db: ReturnType<typeof openDb>, query: z.infer<typeof ListQuery>) {
+async function warningPage(db: Db, query: z.infer<typeof ListQuery>) {
   // Warnings are never replayed: a later sync clears them.
   if (query.status === "replayed") return { items: [], next_cursor: null };
-  const where: (SQL | undefined)[] = [
-    eq(mappingWarnings.status, query.status),
-    query.error_code ? eq(mappingWarnings.code, query.error_code) : undefined,
-    query.mapping ? eq(mappingWarnings.mapping, query.mapping) : undefined,
-    query.record_id
-      ? or(eq(mappingWarnings.attioRecordId, query.record_id), eq(mappingWarnings.sfRecordId, query.record_id))
-      : undefined,
-    query.cursor ? gt(mappingWarnings.id, query.cursor) : undefined,
-  ];
-  const rows = await db
-    .select()
-    .from(mappingWarnings)
-    .where(and(...where))
-    .orderBy(asc(mappingWarnings.id))
-    .limit(query.limit + 1);
-  const { items, next_cursor } = page(rows, query.limit);
-  return { items: items.map((row) => ({ severity: "warning", ...snakeKeys(row) })), next_cursor };
+  const filter = { status: query.status, code: query.error_code, mapping: query.mapping, recordId: query.record_id };
+  const page = await listWarnings(db, filter, query);
+  return pageBody(page, (row) => ({ severity: "warning", ...snakeKeys(row) }));
 }
 
-function filterOf(filter: z.infer<typeof Filter>): SQL[] {
-  return [
-    eq(failures.status, filter.status),
-    ...(filter.error_code ? [eq(failures.errorCode, filter.error_code)] : []),
-    ...(filter.message_kind ? [eq(failures.messageKind, filter.message_kind)] : []),
-  ];
+function filterOf(filter: z.infer<typeof Filter>) {
+  return { status: filter.status, errorCode: filter.error_code, messageKind: filter.message_kind };
 }
 
 /** Re-enqueues the stored messages that are still valid sync messages; marks them replayed. */
-async function replay(
-  db: ReturnType<typeof openDb>,
-  queue: Queue,
-  rows: (typeof failures.$inferSelect)[],
-): Promise<number> {
+async function replay(db: Db, queue: Queue, rows: Failure[]): Promise<number> {
   let count = 0;
   for (const row of rows) {
     const message = SyncMessageSchema.safeParse(row.message);
     if (!message.success) continue;
     await queue.send(message.data, { contentType: "json" });
-    await db.update(failures).set({ status: "replayed" }).where(eq(failures.id, row.id));
+    await markFailureReplayed(db, row.id);
     count += 1;
   }
   return count;

@@ -1,9 +1,8 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, desc, eq, gte, lt, lte, or, type SQL } from "drizzle-orm";
+import { listAudit } from "../../store/audit.ts";
 import { openDb } from "../../store/db.ts";
-import { auditLog } from "../../store/schema.ts";
 import type { AppEnv } from "../types.ts";
-import { define, json, PageQuery, snakeKeys } from "./common.ts";
+import { define, json, PageQuery, pageBody, snakeKeys } from "./common.ts";
 
 const HistoryQuery = PageQuery.extend({
   object: z.string().optional().openapi({ description: "Attio object slug or Salesforce object name" }),
@@ -32,26 +31,13 @@ export function historyRoutes(app: OpenAPIHono<AppEnv>) {
       },
     },
     async (c, { query }) => {
-      const where: SQL[] = [];
-      if (query.object)
-        where.push(or(eq(auditLog.attioObject, query.object), eq(auditLog.sfObject, query.object)) as SQL);
-      if (query.record_id) {
-        where.push(or(eq(auditLog.attioRecordId, query.record_id), eq(auditLog.sfRecordId, query.record_id)) as SQL);
-      }
-      if (query.direction) where.push(eq(auditLog.direction, query.direction));
-      if (query.operation) where.push(eq(auditLog.operation, query.operation));
-      if (query.from) where.push(gte(auditLog.at, query.from));
-      if (query.to) where.push(lte(auditLog.at, query.to));
-      if (query.cursor) where.push(lt(auditLog.id, Number(query.cursor)));
-      const rows = await openDb(c.env.DB)
-        .select()
-        .from(auditLog)
-        .where(and(...where))
-        .orderBy(desc(auditLog.id))
-        .limit(query.limit + 1);
-      const more = rows.length > query.limit;
-      const items = more ? rows.slice(0, query.limit) : rows;
-      return c.json({ items: items.map(snakeKeys), next_cursor: more ? String(items.at(-1)?.id) : null }, 200);
+      const { object, record_id: recordId, direction, operation, from, to } = query;
+      const page = await listAudit(
+        openDb(c.env.DB),
+        { object, recordId, direction, operation, from, to },
+        { limit: query.limit, cursor: query.cursor ? Number(query.cursor) : undefined },
+      );
+      return c.json(pageBody(page, snakeKeys), 200);
     },
   );
 }

@@ -1,7 +1,9 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { cancelJob, createJob, JobParamsSchema, jobReport } from "../../jobs/jobs.ts";
+import { createJob, jobReport } from "../../jobs/jobs.ts";
 import { SyncError } from "../../lib/errors.ts";
 import { openDb } from "../../store/db.ts";
+import { JobParamsSchema } from "../../store/job-schemas.ts";
+import { cancelJob } from "../../store/jobs.ts";
 import { loadRuntime } from "../../sync/runtime.ts";
 import type { AppEnv } from "../types.ts";
 import { define, depsOf, errorResponses, json } from "./common.ts";
@@ -30,7 +32,8 @@ export function jobRoutes(app: OpenAPIHono<AppEnv>) {
       method: "post",
       path: "/sync",
       summary: "Start a sync job (full, incremental or given records; optionally a dry run); returns its id at once",
-      body: JobParamsSchema.openapi("SyncJobRequest"),
+      // A copy built here: the store's schema may be built before @hono/zod-openapi gives zod `.openapi`.
+      body: z.strictObject(JobParamsSchema.shape).openapi("SyncJobRequest"),
       responses: { 202: json(z.object({ id: z.string(), state: z.string() }), "Job created") },
     },
     async (c, { body }) => {

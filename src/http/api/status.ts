@@ -1,5 +1,4 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, eq, gte, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { loadOwnActor } from "../../attio/own-actor.ts";
 import { type BucketName, type Buckets, bucketsFor, steadyRate } from "../../durable/limits.ts";
@@ -7,18 +6,14 @@ import { VERSION } from "../../lib/version.ts";
 import { mapsOwners } from "../../mapping/engine.ts";
 import { budgetExhausted } from "../../salesforce/client.ts";
 import { getToken } from "../../salesforce/token.ts";
-import { openDb } from "../../store/db.ts";
-import { countOpenFailures } from "../../store/failures.ts";
+import { lastWrites } from "../../store/audit.ts";
+import { countOpenConflicts, openConflictsByObject } from "../../store/conflicts.ts";
+import { type Db, openDb, pingDb } from "../../store/db.ts";
+import { countPendingDeletes, pendingDeletesByObject } from "../../store/deletes.ts";
+import { countOpenFailures, openFailuresSince } from "../../store/failures.ts";
+import { recentFailedJobs } from "../../store/jobs.ts";
 import { countMappings } from "../../store/mappings.ts";
-import {
-  ambiguousMatches,
-  auditLog,
-  conflicts,
-  failures,
-  idMappings,
-  pendingDeletes,
-  syncJobs,
-} from "../../store/schema.ts";
+import { countOpenAmbiguousMatches, openAmbiguousMatchesByObject } from "../../store/matches.ts";
 import { countOpenWarnings, openWarningsByMapping } from "../../store/warnings.ts";
 import { loadUsage } from "../../sync/budget.ts";
 import { type CatchupEntry, CatchupEntrySchema, kvKeys } from "../../sync/catchup-state.ts";
@@ -135,9 +130,7 @@ async function status(c: Context<AppEnv>): Promise<Response> {
   const db = openDb(c.env.DB);
   const deps = depsOf(c);
   const [d1, kv, attio, salesforce] = await Promise.all([
-    probe(async () => {
-      await db.run(sql`select 1`);
-    }),
+    probe(() => pingDb(db)),
     probe(async () => {
       await c.env.CURSORS.get("status-probe");
     }),
@@ -148,20 +141,13 @@ async function status(c: Context<AppEnv>): Promise<Response> {
       await getToken(deps.salesforce.tokenSettings());
     }),
   ]);
-  const count = async (
-    table: typeof conflicts | typeof pendingDeletes | typeof ambiguousMatches,
-    where: ReturnType<typeof sql>,
-  ) => {
-    const [row] = await db.select({ n: sql<number>`count(*)` }).from(table).where(where);
-    return row?.n ?? 0;
-  };
   const counts = d1.ok
     ? await Promise.all([
         countMappings(db),
         countOpenFailures(db),
-        count(conflicts, sql`status = 'open'`),
-        count(pendingDeletes, sql`status = 'pending'`),
-        count(ambiguousMatches, sql`status = 'open'`),
+        countOpenConflicts(db),
+        countPendingDeletes(db),
+        countOpenAmbiguousMatches(db),
         countOpenWarnings(db),
       ])
     : [{}, null, null, null, null, null];
@@ -236,34 +222,17 @@ async function status(c: Context<AppEnv>): Promise<Response> {
 
 /** The status of each enabled mapping, from a handful of grouped D1 queries. */
 async function perMapping(
-  db: ReturnType<typeof openDb>,
+  db: Db,
   runtime: Runtime,
   catchup: Record<string, unknown>,
   warnings: Record<string, number>,
 ) {
   const [linked, writes, openConflicts, held, ambiguous] = await Promise.all([
     countMappings(db),
-    db
-      .select({ object: auditLog.attioObject, direction: auditLog.direction, at: sql<string>`max(${auditLog.at})` })
-      .from(auditLog)
-      .groupBy(auditLog.attioObject, auditLog.direction),
-    db
-      .select({ object: idMappings.attioObject, n: sql<number>`count(*)` })
-      .from(conflicts)
-      .innerJoin(idMappings, eq(idMappings.id, conflicts.mappingId))
-      .where(eq(conflicts.status, "open"))
-      .groupBy(idMappings.attioObject),
-    db
-      .select({ object: idMappings.attioObject, n: sql<number>`count(*)` })
-      .from(pendingDeletes)
-      .innerJoin(idMappings, eq(idMappings.id, pendingDeletes.mappingId))
-      .where(eq(pendingDeletes.status, "pending"))
-      .groupBy(idMappings.attioObject),
-    db
-      .select({ object: ambiguousMatches.object, n: sql<number>`count(*)` })
-      .from(ambiguousMatches)
-      .where(eq(ambiguousMatches.status, "open"))
-      .groupBy(ambiguousMatches.object),
+    lastWrites(db),
+    openConflictsByObject(db),
+    pendingDeletesByObject(db),
+    openAmbiguousMatchesByObject(db),
   ]);
   const count = (rows: { object: string | null; n: number }[], ...objects: string[]) =>
     rows.filter((r) => r.object !== null && objects.includes(r.object)).reduce((sum, r) => sum + r.n, 0);
@@ -309,30 +278,14 @@ function catchupEntries(run: { objects?: Record<string, unknown> } | null): Reco
   return entries;
 }
 
-async function recentFailures(db: ReturnType<typeof openDb>, now: Date) {
-  const since = new Date(now.getTime() - FAILURE_WINDOW_MS).toISOString();
-  const row = await db
-    .select({ n: sql<number>`count(*)`, latest: sql<string | null>`max(${failures.lastFailedAt})` })
-    .from(failures)
-    .where(and(eq(failures.status, "open"), gte(failures.lastFailedAt, since)))
-    .get();
-  return { count: row?.n ?? 0, latest: row?.latest ?? null };
+async function recentFailures(db: Db, now: Date) {
+  return openFailuresSince(db, new Date(now.getTime() - FAILURE_WINDOW_MS).toISOString());
 }
 
 /** Jobs that failed in the last day, unless a job started after them has finished since. */
-async function failedJobs(db: ReturnType<typeof openDb>, now: Date) {
+async function failedJobs(db: Db, now: Date) {
   const since = new Date(now.getTime() - FAILED_JOB_WINDOW_MS).toISOString();
-  const rows = await db
-    .select({ id: syncJobs.id, kind: syncJobs.kind, updatedAt: syncJobs.updatedAt, sample: syncJobs.errorSample })
-    .from(syncJobs)
-    .where(
-      and(
-        eq(syncJobs.state, "failed"),
-        gte(syncJobs.updatedAt, since),
-        sql`not exists (select 1 from sync_jobs later where later.state = 'done' and later.created_at > ${syncJobs.createdAt})`,
-      ),
-    )
-    .limit(20);
+  const rows = await recentFailedJobs(db, since, 20);
   return rows.map((row) => ({ id: row.id, kind: row.kind, updatedAt: row.updatedAt, error: firstError(row.sample) }));
 }
 

@@ -1,12 +1,13 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, asc, eq, gt } from "drizzle-orm";
+import { listConflicts } from "../../store/conflicts.ts";
 import { openDb } from "../../store/db.ts";
-import { ambiguousMatches, conflicts, idMappings, pendingDeletes } from "../../store/schema.ts";
+import { listPendingDeletes } from "../../store/deletes.ts";
+import { listAmbiguousMatches } from "../../store/matches.ts";
 import { loadDirectory } from "../../sync/directory.ts";
 import { decideDelete, linkMatch, resolveConflict } from "../../sync/resolve.ts";
 import { loadRuntime } from "../../sync/runtime.ts";
 import type { AppEnv } from "../types.ts";
-import { define, depsOf, errorResponses, json, PageQuery, page, snakeKeys } from "./common.ts";
+import { define, depsOf, errorResponses, json, PageQuery, pageBody, snakeKeys } from "./common.ts";
 
 const IdParam = z.strictObject({ id: z.string().min(1).max(100) });
 const Scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -51,25 +52,22 @@ export function workRoutes(app: OpenAPIHono<AppEnv>) {
       },
     },
     async (c, { query }) => {
-      const rows = await openDb(c.env.DB)
-        .select()
-        .from(conflicts)
-        .where(and(eq(conflicts.status, query.status), query.cursor ? gt(conflicts.id, query.cursor) : undefined))
-        .orderBy(asc(conflicts.id))
-        .limit(query.limit + 1);
-      const items = rows.map((r) => ({
-        id: r.id,
-        mapping_id: r.mappingId,
-        field: r.field,
-        base_value: r.baseValue,
-        attio_value: r.attioValue,
-        salesforce_value: r.sfValue,
-        status: r.status,
-        resolution: r.resolution,
-        created_at: r.createdAt,
-        resolved_at: r.resolvedAt,
-      }));
-      return c.json(page(items, query.limit), 200);
+      const page = await listConflicts(openDb(c.env.DB), query.status, query);
+      return c.json(
+        pageBody(page, (r) => ({
+          id: r.id,
+          mapping_id: r.mappingId,
+          field: r.field,
+          base_value: r.baseValue,
+          attio_value: r.attioValue,
+          salesforce_value: r.sfValue,
+          status: r.status,
+          resolution: r.resolution,
+          created_at: r.createdAt,
+          resolved_at: r.resolvedAt,
+        })),
+        200,
+      );
     },
   );
 
@@ -106,25 +104,19 @@ export function workRoutes(app: OpenAPIHono<AppEnv>) {
       },
     },
     async (c, { query }) => {
-      const rows = await openDb(c.env.DB)
-        .select({ delete: pendingDeletes, pair: idMappings })
-        .from(pendingDeletes)
-        .leftJoin(idMappings, eq(idMappings.id, pendingDeletes.mappingId))
-        .where(
-          and(eq(pendingDeletes.status, query.status), query.cursor ? gt(pendingDeletes.id, query.cursor) : undefined),
-        )
-        .orderBy(asc(pendingDeletes.id))
-        .limit(query.limit + 1);
-      const items = rows.map(({ delete: d, pair }) => ({
-        id: d.id,
-        deleted_on: d.deletedOn,
-        status: d.status,
-        detected_at: d.detectedAt,
-        decided_at: d.decidedAt,
-        attio: pair ? { object: pair.attioObject, record_id: pair.attioRecordId } : null,
-        salesforce: pair ? { object: pair.sfObject, record_id: pair.sfRecordId } : null,
-      }));
-      return c.json(page(items, query.limit), 200);
+      const page = await listPendingDeletes(openDb(c.env.DB), query.status, query);
+      return c.json(
+        pageBody(page, (d) => ({
+          id: d.id,
+          deleted_on: d.deletedOn,
+          status: d.status,
+          detected_at: d.detectedAt,
+          decided_at: d.decidedAt,
+          attio: d.attioObject !== null ? { object: d.attioObject, record_id: d.attioRecordId } : null,
+          salesforce: d.sfObject !== null ? { object: d.sfObject, record_id: d.sfRecordId } : null,
+        })),
+        200,
+      );
     },
   );
 
@@ -154,19 +146,8 @@ export function workRoutes(app: OpenAPIHono<AppEnv>) {
       },
     },
     async (c, { query }) => {
-      const rows = await openDb(c.env.DB)
-        .select()
-        .from(ambiguousMatches)
-        .where(
-          and(
-            eq(ambiguousMatches.status, query.status),
-            query.cursor ? gt(ambiguousMatches.id, query.cursor) : undefined,
-          ),
-        )
-        .orderBy(asc(ambiguousMatches.id))
-        .limit(query.limit + 1);
-      const { items, next_cursor } = page(rows, query.limit);
-      return c.json({ items: items.map(snakeKeys), next_cursor }, 200);
+      const page = await listAmbiguousMatches(openDb(c.env.DB), query.status, query);
+      return c.json(pageBody(page, snakeKeys), 200);
     },
   );
 

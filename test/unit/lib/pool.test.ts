@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { writesInFlight } from "../../../src/engine/run.ts";
+import { writesInFlight } from "../../../src/engine/write.ts";
 import { eachLimit } from "../../../src/lib/pool.ts";
 
 describe("eachLimit", () => {

@@ -1,0 +1,53 @@
+import { SyncError } from "../lib/errors.ts";
+import type { CompiledMapping } from "../mapping/engine.ts";
+import type { IdLookup } from "../mapping/transforms.ts";
+import type { MappingIssue } from "../mapping/types.ts";
+import type { DecideContext } from "../plan/decide.ts";
+import type { OutcomeAction, TouchOutcome } from "../plan/outcome.ts";
+import type { Touch } from "../plan/touch.ts";
+import type { SyncDeps } from "../sync/deps.ts";
+import type { EngineOptions } from "./options.ts";
+
+/** The values of one record in one direction that were not written as they are. */
+export interface SeenIssues {
+  touch: Touch;
+  direction: "attio_to_sf" | "sf_to_attio";
+  issues: readonly MappingIssue[];
+  /** The fields whose values were checked, so warnings of the others are left as they are. */
+  fields: readonly string[];
+  /** The record ids, learnt as the write goes (a create learns its new id). */
+  ids: { attio: string | undefined; salesforce: string | undefined };
+}
+
+/** What the executor's parts share for one engine run: passed explicitly, never a class's fields. */
+export interface RunContext {
+  deps: SyncDeps;
+  compiled: CompiledMapping;
+  options: EngineOptions;
+  decide: DecideContext;
+  /** The batch's id map; the executor adds each pair it links, for the references that follow. */
+  ids: IdLookup & { link(attioObject: string, attioId: string, sfId: string): void };
+  outcomes: Map<Touch, TouchOutcome>;
+  /** Pairs this run linked (created or matched), reported to `onLinked` once it is done. */
+  linked: { attioId: string; sfId: string }[];
+  /** Values not written as they are, stored as warnings once the run is done (warnings.ts). */
+  seen: SeenIssues[];
+}
+
+export function done(
+  run: RunContext,
+  touch: Touch,
+  action: OutcomeAction,
+  more: { detail?: string; conflicts?: number; plan?: Record<string, unknown> } = {},
+): void {
+  run.outcomes.set(touch, { status: "done", action, ...more });
+}
+
+export function fail(run: RunContext, touch: Touch, error: SyncError, attempted?: unknown): void {
+  run.outcomes.set(touch, error.retryable ? { status: "retry", error } : { status: "failed", error, attempted });
+}
+
+export function retryLater(outcomes: Map<Touch, TouchOutcome>, touch: Touch, message: string, seconds: number): void {
+  const error = new SyncError("record_busy", message, { retryAfterSeconds: Math.max(1, Math.ceil(seconds)) });
+  outcomes.set(touch, { status: "retry", error });
+}

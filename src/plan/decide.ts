@@ -1,0 +1,203 @@
+import type { AttioRecord } from "../attio/record-schema.ts";
+import { type CompiledMapping, type MapOptions, salesforceReferences } from "../mapping/engine.ts";
+import type { IdLookup } from "../mapping/transforms.ts";
+import { type Direction, isWarning, type SfScalar } from "../mapping/types.ts";
+import type { SfRecordRow } from "../salesforce/client.ts";
+import { attioSide, policiesOf, salesforceSide } from "./canon.ts";
+import type {
+  DeletePolicy,
+  FinalDecision,
+  LinkedPair,
+  RecordFacts,
+  Side,
+  SideDecision,
+  WriteDecision,
+} from "./decision.ts";
+import {
+  type Base,
+  effectiveDirection,
+  type FieldPlan,
+  type FieldPolicy,
+  planFields,
+  type Strategy,
+  type SyncDirection,
+  type Values,
+} from "./plan-fields.ts";
+import { settleBeforeLease, settleOnAttio, settleWithoutRead } from "./settle-early.ts";
+
+/** What the planner may consult besides the record's facts: the mapping, the policy, the batch's id map. */
+export interface DecideContext {
+  compiled: CompiledMapping;
+  policies: FieldPolicy[];
+  strategy: Strategy;
+  direction: SyncDirection;
+  deletePolicy: DeletePolicy;
+  /** The batch's id map (references), the owner directory and Attio's option titles. */
+  mapOptions: MapOptions & { ids: IdLookup };
+  /** The Salesforce fields this mapping writes from Attio under the global direction. */
+  toSalesforceFields: readonly string[];
+}
+
+export function decideContext(
+  compiled: CompiledMapping,
+  policy: { strategy: Strategy; direction: SyncDirection; deletePolicy: DeletePolicy },
+  mapOptions: MapOptions & { ids: IdLookup },
+): DecideContext {
+  return {
+    compiled,
+    policies: policiesOf(compiled),
+    ...policy,
+    mapOptions,
+    toSalesforceFields: compiled.fields
+      .filter((field) => field.toSalesforce && flowsToSalesforce(field.spec.direction, policy.direction))
+      .map((field) => field.spec.salesforce),
+  };
+}
+
+/** The decisions about one touched record: what rides along, then the one that ends it. */
+export interface RecordDecision {
+  along: SideDecision[];
+  final: FinalDecision;
+}
+
+/**
+ * Decides what to do with one touched record from what is known about it. Pure: the engine reads
+ * the facts, calls this, and executes the result (or, in a dry run, reports it); `explain` calls it
+ * on one record without executing anything.
+ */
+export function decide(ctx: DecideContext, facts: RecordFacts): RecordDecision {
+  const early = settleEarly(ctx, facts);
+  return early ? { along: [], final: early } : decideUnsettled(ctx, facts);
+}
+
+/**
+ * `decide` without the settle-early rules: the engine applies those step by step as it reads (each
+ * saves a read), so the touches it hands here have passed them.
+ */
+export function decideUnsettled(ctx: DecideContext, facts: RecordFacts): RecordDecision {
+  const along: SideDecision[] = (facts.mergedAway ?? []).map((pairId) => ({ kind: "hold_merged_away", pairId }));
+  const { pair } = facts;
+  if (pair && (facts.attio === null || facts.salesforce === null)) {
+    return { along, final: decideDelete(ctx, facts, facts.attio === null ? "attio" : "salesforce") };
+  }
+  let { attio, salesforce } = facts;
+  if (!pair) {
+    const own = facts.touch.side === "attio" ? attio : salesforce;
+    if (!own) return { along, final: { kind: "skip", reason: "gone_never_linked" } };
+    const found = facts.candidates;
+    if (found?.kind === "busy") {
+      const afterSeconds = Math.max(1, Math.ceil(found.waitMs / 1000));
+      return { along, final: { kind: "retry", reason: "candidate_busy", afterSeconds } };
+    }
+    const records = found?.records ?? [];
+    if (records.length > 1) return { along, final: { kind: "ambiguous", candidates: records.map(candidateId) } };
+    const [match] = records;
+    if (match && facts.touch.side === "attio") salesforce = match as SfRecordRow;
+    else if (match) attio = match as AttioRecord;
+  }
+  // A pair an Attio merge moved is linked anew: stored (and audited) even if no value changes.
+  const operation = pair?.movedFrom ? "link" : pair ? "update" : attio && salesforce ? "link" : "create";
+  return planWrite(ctx, pair, operation, attio ?? undefined, salesforce ?? undefined, along);
+}
+
+/**
+ * The settle-early rules (settle-early.ts) that the facts allow, in order. The engine applies them
+ * step by step to save its reads; here they run together, as they would have.
+ */
+function settleEarly(ctx: DecideContext, facts: RecordFacts): FinalDecision | undefined {
+  const { compiled, mapOptions } = ctx;
+  return (
+    settleBeforeLease(compiled, facts.touch, facts.pair) ??
+    settleWithoutRead(compiled, facts.touch, facts.pair) ??
+    settleOnAttio(compiled, facts.touch, facts.pair, facts.attio, mapOptions)
+  );
+}
+
+/**
+ * A linked record gone on one side. A Salesforce record that lost a merge is not deleted: its pair
+ * follows the surviving record, unless that one is linked already (then a person decides).
+ */
+function decideDelete(ctx: DecideContext, facts: RecordFacts, on: Side): FinalDecision {
+  const merge = on === "salesforce" ? facts.salesforceMerge : undefined;
+  if (merge?.masterLinked) return { kind: "hold_delete", on, reason: "merged_into_linked" };
+  if (merge) return { kind: "follow_merge", master: merge.master };
+  if (ctx.deletePolicy === "hold") return { kind: "hold_delete", on, reason: "policy" };
+  return { kind: "delete", on, policy: ctx.deletePolicy };
+}
+
+function planWrite(
+  ctx: DecideContext,
+  pair: LinkedPair | undefined,
+  operation: WriteDecision["operation"],
+  attio: AttioRecord | undefined,
+  salesforce: SfRecordRow | undefined,
+  along: SideDecision[],
+): RecordDecision {
+  const { compiled, mapOptions } = ctx;
+  const mapped = attio ? attioSide(compiled, attio.values, mapOptions) : undefined;
+  if (attio && mapped) {
+    const issues = mapped.issues.filter((i) => isWarning(i) && ctx.toSalesforceFields.includes(i.salesforce));
+    along.push({ kind: "warn", direction: "attio_to_sf", issues, fields: ctx.toSalesforceFields });
+    for (const ref of mapped.deferred) {
+      along.push(defer("attio", attio.id.record_id, ref.targetObject, ref.sourceId));
+    }
+  }
+  if (salesforce) {
+    for (const need of salesforceReferences(compiled, salesforce)) {
+      if (!mapOptions.ids.attioIdFor(need.targetObject, need.id)) {
+        along.push(defer("salesforce", salesforce.Id, need.targetObject, need.id));
+      }
+    }
+  }
+  const plan = planFields(
+    ctx.policies,
+    {
+      attio: mapped?.values,
+      salesforce: salesforce ? salesforceSide(compiled, salesforce) : undefined,
+      base: pair?.base ?? undefined,
+      attioChangedAt: mapped?.changedAt ?? {},
+      salesforceChangedAt: typeof salesforce?.LastModifiedDate === "string" ? salesforce.LastModifiedDate : undefined,
+    },
+    ctx.strategy,
+    ctx.direction,
+  );
+  if (operation === "update" && unchanged(plan, pair?.base)) {
+    return { along, final: { kind: "settle", reason: "unchanged" } };
+  }
+  return { along, final: { kind: "write", operation, plan, attio, salesforce, attioSide: mapped?.values } };
+}
+
+function defer(side: Side, recordId: string, targetObject: string, targetId: string): SideDecision {
+  return { kind: "defer", side, recordId, targetObject, targetId };
+}
+
+function candidateId(candidate: AttioRecord | SfRecordRow): string {
+  return "Id" in candidate ? String(candidate.Id) : (candidate as AttioRecord).id.record_id;
+}
+
+function flowsToSalesforce(direction: Direction, global: SyncDirection): boolean {
+  const effective = effectiveDirection(direction, global);
+  return effective === "both" || effective === "attio_to_sf";
+}
+
+/** Nothing to write, nothing held, and the base would stay as stored. */
+function unchanged(plan: FieldPlan, stored: Base | null | undefined): boolean {
+  return (
+    Object.keys(plan.toSalesforce).length === 0 &&
+    Object.keys(plan.toAttio).length === 0 &&
+    plan.conflicts.length === 0 &&
+    sameBase(stored, plan.nextBase)
+  );
+}
+
+function sameBase(stored: Base | null | undefined, next: { attio: Values; salesforce: Values }): boolean {
+  if (!stored) return false;
+  return (
+    JSON.stringify(sortKeys(stored.attio)) === JSON.stringify(sortKeys(next.attio)) &&
+    JSON.stringify(sortKeys(stored.salesforce)) === JSON.stringify(sortKeys(next.salesforce))
+  );
+}
+
+function sortKeys(values: Values): [string, SfScalar][] {
+  return Object.entries(values).sort(([a], [b]) => a.localeCompare(b));
+}

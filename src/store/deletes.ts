@@ -1,0 +1,65 @@
+import { and, eq, sql } from "drizzle-orm";
+import type { Db } from "./db.ts";
+import { listPage, type PageRequest } from "./pages.ts";
+import { idMappings, pendingDeletes } from "./schema.ts";
+
+export type PendingDelete = typeof pendingDeletes.$inferSelect;
+
+/** Holds a delete for approval, once per pair and side. */
+export async function holdDelete(db: Db, mappingId: string, deletedOn: "attio" | "salesforce"): Promise<boolean> {
+  const open = await db
+    .select({ id: pendingDeletes.id })
+    .from(pendingDeletes)
+    .where(and(eq(pendingDeletes.mappingId, mappingId), eq(pendingDeletes.status, "pending")))
+    .get();
+  if (open) return false;
+  await db.insert(pendingDeletes).values({ id: crypto.randomUUID(), mappingId, deletedOn });
+  return true;
+}
+
+export async function loadPendingDelete(db: Db, id: string): Promise<PendingDelete | undefined> {
+  return db.select().from(pendingDeletes).where(eq(pendingDeletes.id, id)).get();
+}
+
+/** Records the operator's decision on a held delete. */
+export async function decidePendingDelete(db: Db, id: string, status: "approved" | "rejected"): Promise<void> {
+  await db.update(pendingDeletes).set({ status, decidedAt: new Date().toISOString() }).where(eq(pendingDeletes.id, id));
+}
+
+/**
+ * One page of the held deletes in `status`, in id order, each with its pair's records (null once
+ * the pair is gone).
+ */
+export function listPendingDeletes(db: Db, status: PendingDelete["status"], page: PageRequest) {
+  const query = db
+    .select({
+      id: pendingDeletes.id,
+      deletedOn: pendingDeletes.deletedOn,
+      status: pendingDeletes.status,
+      detectedAt: pendingDeletes.detectedAt,
+      decidedAt: pendingDeletes.decidedAt,
+      attioObject: idMappings.attioObject,
+      attioRecordId: idMappings.attioRecordId,
+      sfObject: idMappings.sfObject,
+      sfRecordId: idMappings.sfRecordId,
+    })
+    .from(pendingDeletes)
+    .leftJoin(idMappings, eq(idMappings.id, pendingDeletes.mappingId))
+    .$dynamic();
+  return listPage(query, pendingDeletes.id, [eq(pendingDeletes.status, status)], page);
+}
+
+export async function countPendingDeletes(db: Db): Promise<number> {
+  const [row] = await db.select({ n: sql<number>`count(*)` }).from(pendingDeletes).where(sql`status = 'pending'`);
+  return row?.n ?? 0;
+}
+
+/** Held deletes per Attio object of their pair. */
+export async function pendingDeletesByObject(db: Db) {
+  return db
+    .select({ object: idMappings.attioObject, n: sql<number>`count(*)` })
+    .from(pendingDeletes)
+    .innerJoin(idMappings, eq(idMappings.id, pendingDeletes.mappingId))
+    .where(eq(pendingDeletes.status, "pending"))
+    .groupBy(idMappings.attioObject);
+}
