@@ -26,40 +26,17 @@ export type EventBundle = z.infer<typeof EventBundleSchema>;
 /** Events per bundle: a batch of 100 bundles stays a few thousand events. */
 export const BUNDLE_MAX_EVENTS = 50;
 
-/**
- * How a bundle is queued: serialized by V8 (structured clone) rather than as JSON. The consumer
- * receives the same object either way; a local queue passes v8 bodies through as bytes, where it
- * parses and serializes a JSON body again on its way, which made JSON bundles 8-14% of the
- * Worker's CPU in a 40,000-company job.
- */
-export const BUNDLE_CONTENT_TYPE = "v8" satisfies QueueContentType;
-
-/** Queues takes messages of up to 128 KB as serialized: a bundle's bound stays below. */
+/** Queues takes messages of up to 128 KB: a bundle's JSON stays below. */
 export const BUNDLE_MAX_BYTES = 120_000;
 
-/**
- * The most bytes V8's serializer can make of a value whose JSON is `jsonBytes` long (UTF-8). Per
- * value, V8 never takes more than 9/4 of what JSON does: an array of doubles such as 0.5 (9 bytes
- * against 4 with the comma) is the worst case; a string with any character above U+00FF is stored
- * as UTF-16 (at most twice its JSON); everything else takes about what JSON takes or less. Plus
- * the serializer's header.
- *
- * @example v8SizeBound(40_000) // 90_016
- */
-export function v8SizeBound(jsonBytes: number): number {
-  return Math.ceil((jsonBytes * 9) / 4) + 16;
-}
-
-/** A packed bundle and a bound on its serialized size, known from its events' sizes. */
+/** A packed bundle and the size of its JSON, known from its events' sizes. */
 export interface SizedBundle {
   body: EventBundle;
-  /** At least the bundle's v8-serialized size (see v8SizeBound). */
   bytes: number;
 }
 
 /**
- * Packs events into bundles of at most BUNDLE_MAX_EVENTS events whose serialized size is bounded
- * by BUNDLE_MAX_BYTES. An event too large to share a bundle gets one of its own. Each event is
+ * Packs events into bundles of at most BUNDLE_MAX_EVENTS events and BUNDLE_MAX_BYTES of JSON. An event too large to share a bundle gets one of its own. Each event is
  * serialized once, to JSON, to size it; the bundle's size follows from its events' (a relay request
  * of 1,000 echoes is a megabyte of JSON, and serializing it twice cost more than the rest of the
  * request).
@@ -69,13 +46,10 @@ export interface SizedBundle {
 export function packBundles(events: readonly SalesforceChangeMessage[], attempt = 1): SizedBundle[] {
   const sized = events.map((event) => ({ event, bytes: jsonBytes(event) }));
   const envelope = jsonBytes({ kind: "salesforce.changes", events: [], attempt });
-  // Each event's share of the bound: its JSON and the comma before the next one.
-  return packBySize(sized, BUNDLE_MAX_EVENTS, BUNDLE_MAX_BYTES - v8SizeBound(envelope), (item) =>
-    v8SizeBound(item.bytes + 1),
-  ).map((group) => {
+  // Each event's share: its JSON and the comma before the next one.
+  return packBySize(sized, BUNDLE_MAX_EVENTS, BUNDLE_MAX_BYTES - envelope, (item) => item.bytes + 1).map((group) => {
     const body: EventBundle = { kind: "salesforce.changes", events: group.map((item) => item.event), attempt };
-    const json = envelope + group.reduce((sum, item) => sum + item.bytes, group.length - 1);
-    return { body, bytes: v8SizeBound(json) };
+    return { body, bytes: envelope + group.reduce((sum, item) => sum + item.bytes, group.length - 1) };
   });
 }
 

@@ -2,7 +2,7 @@ import { packBySize } from "../lib/pack.ts";
 import { jsonBytes } from "../lib/utf8.ts";
 import type { Db } from "../store/db.ts";
 import { rememberKeys, seenKeys } from "../store/inbound-events.ts";
-import { BUNDLE_CONTENT_TYPE, packBundles } from "./bundles.ts";
+import { packBundles } from "./bundles.ts";
 import type { SalesforceChangeMessage, SyncMessage } from "./messages.ts";
 
 export interface EnqueueResult {
@@ -39,7 +39,7 @@ export async function enqueueNew(
   const fresh = [...unique.values()];
   const delayOf = options.delayOf ?? (() => undefined);
   const sends: MessageSendRequest[] = [];
-  /** Sizes known already (bounds of the bundles' serialized size), so they are not serialized again. */
+  /** Sizes known already (the bundles'), so they are not serialized again. */
   const known = new Map<MessageSendRequest, number>();
   /** Bundled events by the delay they wait. */
   const bundled = new Map<number, SalesforceChangeMessage[]>();
@@ -55,16 +55,12 @@ export async function enqueueNew(
   }
   for (const [delaySeconds, events] of bundled) {
     for (const { body, bytes } of packBundles(events)) {
-      const send: MessageSendRequest = {
-        body,
-        contentType: BUNDLE_CONTENT_TYPE,
-        ...(delaySeconds ? { delaySeconds } : {}),
-      };
+      const send: MessageSendRequest = { body, contentType: "json", ...(delaySeconds ? { delaySeconds } : {}) };
       known.set(send, bytes);
       sends.push(send);
     }
   }
-  await sendInBatches(queue, sends, (send) => known.get(send) ?? jsonBytes(send.body), asJson);
+  await sendInBatches(queue, sends, (send) => known.get(send) ?? jsonBytes(send.body));
   await rememberKeys(db, source, [...unique.keys()]);
   return { enqueued: fresh.length, duplicates: messages.length - fresh.length };
 }
@@ -74,36 +70,15 @@ const SEND_BATCH_MESSAGES = 100;
 const SEND_BATCH_BYTES = 240_000;
 
 /**
- * The same message as JSON. A bundle's serialized size is bounded from its JSON for values JSON
- * carries; a -0 or a property set to undefined (which JSON writes as 0 or leaves out) escapes the
- * bound. Should the queue refuse a batch of v8 bundles, it is sent again as JSON, whose size is
- * known to fit.
- */
-function asJson(send: MessageSendRequest): MessageSendRequest {
-  return send.contentType === "json" ? send : { ...send, contentType: "json" };
-}
-
-/**
  * Sends messages in order, in as few sendBatch calls as Queues' limits allow. `sizeOf` defaults to
- * the body's JSON size. A batch the queue refuses is sent once more as `retryAs` makes it, if that
- * changes any of its messages; otherwise the refusal is thrown.
+ * the body's JSON size.
  */
 export async function sendInBatches(
   queue: Queue,
   sends: readonly MessageSendRequest[],
   sizeOf: (send: MessageSendRequest) => number = (send) => jsonBytes(send.body),
-  retryAs?: (send: MessageSendRequest) => MessageSendRequest,
 ): Promise<void> {
-  const parts = packBySize(sends, SEND_BATCH_MESSAGES, SEND_BATCH_BYTES, sizeOf);
-  for (const part of parts) {
-    try {
-      await queue.sendBatch(part);
-    } catch (refused) {
-      const again = retryAs ? part.map(retryAs) : part;
-      if (again.every((send, index) => send === part[index])) throw refused;
-      await queue.sendBatch(again);
-    }
-  }
+  for (const part of packBySize(sends, SEND_BATCH_MESSAGES, SEND_BATCH_BYTES, sizeOf)) await queue.sendBatch(part);
 }
 
 /** Sends plain (unbundled) messages, in as few sendBatch calls as the queue allows. */
