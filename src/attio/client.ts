@@ -45,6 +45,19 @@ export interface AttioClientOptions {
   onOwnActor?: (actor: AttioActor) => Promise<void>;
 }
 
+/** Attio objects by id and by slug, per workspace (API URL and key), for the life of the isolate. */
+const objectsByWorkspace = new Map<string, Map<string, AttioObject>>();
+
+function workspaceObjects(apiUrl: string, apiKey: string): Map<string, AttioObject> {
+  const key = JSON.stringify([apiUrl, apiKey]);
+  let objects = objectsByWorkspace.get(key);
+  if (!objects) {
+    objects = new Map();
+    objectsByWorkspace.set(key, objects);
+  }
+  return objects;
+}
+
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 /**
@@ -52,7 +65,6 @@ type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
  * mapped to SyncError (429 and 5xx retryable), and zod validation of the responses we rely on.
  */
 export class AttioClient {
-  private readonly objectCache = new Map<string, AttioObject>();
   private readonly ownActor = new OwnActorLearner();
 
   /** Round trip of recent writes in ms (moving average; 0 before the first), limiter waits excluded. */
@@ -66,14 +78,19 @@ export class AttioClient {
 
   constructor(private readonly options: AttioClientOptions) {}
 
-  /** An object by id or slug; cached for the life of the isolate (objects are rarely renamed). */
+  /**
+   * An object by id or slug; cached for the life of the isolate, per workspace (an object's id and
+   * slug do not change): an Attio webhook names its object by id, and reading it for every batch
+   * put one more round trip before each live change.
+   */
   async getObject(objectIdOrSlug: string): Promise<AttioObject> {
-    const cached = this.objectCache.get(objectIdOrSlug);
+    const workspace = workspaceObjects(this.options.apiUrl, this.options.apiKey);
+    const cached = workspace.get(objectIdOrSlug);
     if (cached) return cached;
     const body = await this.request("GET", `/v2/objects/${encodeURIComponent(objectIdOrSlug)}`);
     const object = parseData(AttioObjectSchema, body, "object");
-    this.objectCache.set(object.id.object_id, object);
-    this.objectCache.set(object.api_slug, object);
+    workspace.set(object.id.object_id, object);
+    workspace.set(object.api_slug, object);
     return object;
   }
 
