@@ -394,7 +394,7 @@ function progressLine(elapsed: number, report: JobReport, first: Snapshot, last:
   const traffic = d
     ? ` | SF calls ${int(d.sfCalls)}, Attio reads ${int(d.attioReads)} writes ${int(d.attioWrites)}, 429s ${d.attio429}, SF refusals ${d.sfRefusals}`
     : "";
-  return `[${seconds(elapsed).padStart(8)}] ${report.state.padEnd(8)} enqueued ${int(report.enqueued)}, processed ${int(c.processed ?? 0)}${outcomes ? ` (${outcomes})` : ""}${traffic}`;
+  return `[${seconds(elapsed).padStart(8)}] ${report.state.padEnd(8)} enqueued ${int(report.enqueued)}, processed ${int(c["processed"] ?? 0)}${outcomes ? ` (${outcomes})` : ""}${traffic}`;
 }
 
 function delta(a: Snapshot, b: Snapshot) {
@@ -472,7 +472,7 @@ async function workerCompanies(rows: Row[]): Promise<void> {
     const job = await runJob(
       stack,
       { objects: ["companies"], direction: "attio_to_sf", mode: "full" },
-      (sample) => sample.salesforce.counts.Account ?? 0,
+      (sample) => sample.salesforce.counts["Account"] ?? 0,
       "companies",
     );
     const first = job.samples[0] as Snapshot;
@@ -480,7 +480,7 @@ async function workerCompanies(rows: Row[]): Promise<void> {
     const d = delta(first, end);
     const tail = await settle(stack, end);
     printMachineSpeed(job.speedBefore);
-    const accounts = end.salesforce.counts.Account ?? 0;
+    const accounts = end.salesforce.counts["Account"] ?? 0;
     const rate = perMinute(COMPANIES, job.ms);
     console.log(
       `  state ${job.report?.state ?? "unknown"} after ${job.ms ? seconds(job.ms) : "-"}; last record written at ${job.lastWriteMs ? seconds(job.lastWriteMs) : "-"}`,
@@ -526,7 +526,7 @@ async function workerContacts(rows: Row[]): Promise<void> {
     const job = await runJob(
       stack,
       { objects: ["people"], direction: "sf_to_attio", mode: "full" },
-      (sample) => sample.attio.counts.people ?? 0,
+      (sample) => sample.attio.counts["people"] ?? 0,
       "contacts",
     );
     const first = job.samples[0] as Snapshot;
@@ -534,7 +534,7 @@ async function workerContacts(rows: Row[]): Promise<void> {
     const d = delta(first, end);
     const tail = await settle(stack, end);
     printMachineSpeed(job.speedBefore);
-    const people = end.attio.counts.people ?? 0;
+    const people = end.attio.counts["people"] ?? 0;
     const rate = perMinute(CONTACTS, job.ms);
     const writes = writeRates(job.samples, job.ms);
     const pct = (n: number) => `${((n / ATTIO_LIMITS.write) * 100).toFixed(0)}%`;
@@ -609,7 +609,7 @@ async function naive(rows: Row[]): Promise<void> {
       sfRefusals: d.sfRefusals,
       attio429: d.attio429,
       attioWrites: d.attioWrites,
-      note: `${int(after.salesforce.counts.Account ?? 0)} Accounts`,
+      note: `${int(after.salesforce.counts["Account"] ?? 0)} Accounts`,
     });
   } finally {
     await Promise.all([attio.close(), salesforce.close()]);
@@ -653,7 +653,7 @@ function table(rows: Row[]): void {
 
 /** The commit measured: BENCH_COMMIT (for a tree exported with git archive), else git's HEAD. */
 function commit(): string {
-  if (process.env.BENCH_COMMIT) return process.env.BENCH_COMMIT;
+  if (process.env["BENCH_COMMIT"]) return process.env["BENCH_COMMIT"];
   const git = (...argv: string[]) =>
     execFileSync("git", argv, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
   try {

@@ -78,7 +78,7 @@ async function setup(stack: Stack): Promise<Pair[]> {
   }
   const linked = await until(performance.now(), async () => {
     const all = await contacts(stack);
-    for (const pair of pairs) pair.contactId = String(all.find((c) => c.Email === pair.email)?.Id ?? "");
+    for (const pair of pairs) pair.contactId = String(all.find((c) => c["Email"] === pair.email)?.["Id"] ?? "");
     return pairs.every((p) => p.contactId);
   });
   if (linked === null) throw new Error("setup: the Contacts did not appear");
@@ -105,7 +105,7 @@ async function measure(stack: Stack, pairs: Pair[], addedMs: number) {
         values: { job_title: value },
       });
       ms = await until(start, async () =>
-        (await contacts(stack)).some((c) => c.Id === pair.contactId && c.Title === value),
+        (await contacts(stack)).some((c) => c["Id"] === pair.contactId && c["Title"] === value),
       );
     } else {
       await post(`${stack.salesforce.url}/__control/edit`, {
@@ -114,7 +114,9 @@ async function measure(stack: Stack, pairs: Pair[], addedMs: number) {
         fields: { Title: value },
       });
       ms = await until(start, async () =>
-        (await people(stack)).some((p) => p.id.record_id === pair.personId && p.values.job_title?.[0]?.value === value),
+        (await people(stack)).some(
+          (p) => p.id.record_id === pair.personId && p.values["job_title"]?.[0]?.value === value,
+        ),
       );
     }
     if (ms === null) timeouts++;

@@ -218,7 +218,7 @@ export class ChannelPipeline {
           {
             channel: this.#o.channel,
             replay_id: replayIdForDisplay(start.replayId),
-            error_code: err.detail.errorCode,
+            error_code: err.detail["errorCode"],
           },
         );
         this.#received = undefined;

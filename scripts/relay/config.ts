@@ -90,7 +90,7 @@ export function loadRelayConfig(env: Record<string, string | undefined>): RelayC
     const value = env[key];
     if (value !== undefined && value !== "") input[key] = value;
   }
-  if (input.RELAY_HEALTH_PORT === undefined && env.PORT) input.RELAY_HEALTH_PORT = env.PORT;
+  if (input["RELAY_HEALTH_PORT"] === undefined && env["PORT"]) input["RELAY_HEALTH_PORT"] = env["PORT"];
   const result = RelayEnvSchema.safeParse(input);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => ({ variable: issue.path.join("."), problem: issue.message }));

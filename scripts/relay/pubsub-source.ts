@@ -180,7 +180,7 @@ export function createPubSubSource(options: PubSubSourceOptions): ChangeEventSou
     const { type, fields } = await schemaFor(producerEvent.schema_id, credentials);
     try {
       const payload = decodeAvro(type, producerEvent.payload);
-      const header = payload.ChangeEventHeader as Record<string, unknown> | undefined;
+      const header = payload["ChangeEventHeader"] as Record<string, unknown> | undefined;
       if (header) {
         for (const key of ["changedFields", "nulledFields", "diffFields"] as const) {
           const bitmaps = header[key];

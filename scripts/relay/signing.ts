@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 
-export const TIMESTAMP_HEADER = "X-Relay-Timestamp";
-export const SIGNATURE_HEADER = "X-Relay-Signature";
+const TIMESTAMP_HEADER = "X-Relay-Timestamp";
+const SIGNATURE_HEADER = "X-Relay-Signature";
 
 /**
  * The headers that authenticate one POST to the Worker: the unix time in seconds, and

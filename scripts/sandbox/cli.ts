@@ -44,8 +44,8 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (positionals.length > 0) throw new Error(USAGE);
-  const seed = Number(values.seed ?? process.env.SANDBOX_SEED ?? 1);
-  const relayUrl = values["relay-url"] ?? process.env.SANDBOX_RELAY_URL;
+  const seed = Number(values.seed ?? process.env["SANDBOX_SEED"] ?? 1);
+  const relayUrl = values["relay-url"] ?? process.env["SANDBOX_RELAY_URL"];
   const relaySecret = process.env.RELAY_SECRET ?? SANDBOX_RELAY_SECRET;
   const attio = await startAttioEmulator({ port: attioPort, seed });
   const salesforce = await startSalesforceEmulator({

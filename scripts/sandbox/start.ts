@@ -67,9 +67,9 @@ async function main(argv: string[]): Promise<number> {
     attio: values["attio-port"],
     salesforce: values["salesforce-port"],
   });
-  const seed = Number(values.seed ?? process.env.SANDBOX_SEED ?? 1);
-  if (!Number.isInteger(seed)) throw new Error(`invalid seed "${values.seed ?? process.env.SANDBOX_SEED}"`);
-  const stateDir = resolve(ROOT, values["state-dir"] ?? process.env.SANDBOX_STATE_DIR ?? ".sandbox/state");
+  const seed = Number(values.seed ?? process.env["SANDBOX_SEED"] ?? 1);
+  if (!Number.isInteger(seed)) throw new Error(`invalid seed "${values.seed ?? process.env["SANDBOX_SEED"]}"`);
+  const stateDir = resolve(ROOT, values["state-dir"] ?? process.env["SANDBOX_STATE_DIR"] ?? ".sandbox/state");
   const tty = process.stdout.isTTY === true && !values.plain;
 
   let stack: Stack | undefined;

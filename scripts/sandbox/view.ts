@@ -143,7 +143,8 @@ export class InitialSyncTracker {
       snapshot.attio?.counts,
       snapshot.salesforce?.counts,
     ]);
-    const pending = (snapshot.attio?.deliveries?.pending ?? 0) + (snapshot.salesforce?.deliveries?.pending ?? 0);
+    const pending =
+      (snapshot.attio?.deliveries?.["pending"] ?? 0) + (snapshot.salesforce?.deliveries?.["pending"] ?? 0);
     const complete = snapshot.errors.length === 0;
     if (fingerprint !== this.fingerprint || pending > 0 || !complete) {
       this.fingerprint = fingerprint;
@@ -307,13 +308,13 @@ export function renderLine(snapshot: Snapshot, targets: Record<string, number>, 
 function attioLine(stats: AttioStatsJson | null): string {
   if (!stats) return "Attio API: no answer";
   const deliveries = stats.deliveries ?? {};
-  return `Attio API: ${stats.requests} requests, ${stats.rateLimited} rate-limited, ${stats.injectedErrors} injected errors; webhooks: ${stats.webhookEvents} events, ${deliveries.delivered ?? 0} deliveries done, ${deliveries.pending ?? 0} pending, ${deliveries.failed ?? 0} failed`;
+  return `Attio API: ${stats.requests} requests, ${stats.rateLimited} rate-limited, ${stats.injectedErrors} injected errors; webhooks: ${stats.webhookEvents} events, ${deliveries["delivered"] ?? 0} deliveries done, ${deliveries["pending"] ?? 0} pending, ${deliveries["failed"] ?? 0} failed`;
 }
 
 function salesforceLine(stats: SalesforceStatsJson | null): string {
   if (!stats) return "Salesforce API: no answer";
   const deliveries = stats.deliveries ?? {};
-  return `Salesforce API: ${stats.apiCalls} calls (daily usage ${stats.api_usage}), ${stats.limitRefusals} limit refusals, ${stats.injectedErrors} injected errors; change events: ${stats.changeEvents}, ${deliveries.delivered ?? 0} relay posts done, ${deliveries.pending ?? 0} pending, ${deliveries.failed ?? 0} failed`;
+  return `Salesforce API: ${stats.apiCalls} calls (daily usage ${stats.api_usage}), ${stats.limitRefusals} limit refusals, ${stats.injectedErrors} injected errors; change events: ${stats.changeEvents}, ${deliveries["delivered"] ?? 0} relay posts done, ${deliveries["pending"] ?? 0} pending, ${deliveries["failed"] ?? 0} failed`;
 }
 
 function seconds(ms: number): string {

@@ -22,7 +22,6 @@ export const AttioAttributeListSchema = z.object({ data: z.array(AttioAttributeS
 
 /** A select option (`…/attributes/{attr}/options`) or a status (`…/statuses`): only titles matter here. */
 export const AttioOptionSchema = z.object({ title: z.string(), is_archived: z.boolean() });
-export const AttioOptionListSchema = z.object({ data: z.array(AttioOptionSchema) });
 
 /** `GET /v2/workspace_members` items, for matching owners to Salesforce Users by email. */
 export const WorkspaceMemberSchema = z.object({

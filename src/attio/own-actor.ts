@@ -31,8 +31,11 @@ const CONFIRMATIONS = 2;
 export function apiCreator(record: AttioRecord, receivedAtMs: number): AttioActor | undefined {
   const createdAt = Date.parse(record.created_at);
   if (!(createdAt >= receivedAtMs - CREATED_WITHIN_MS)) return undefined;
-  const creator = record.values.created_by?.find((value) => value.active_until === null);
-  const parsed = AttioActorSchema.safeParse({ type: creator?.referenced_actor_type, id: creator?.referenced_actor_id });
+  const creator = record.values["created_by"]?.find((value) => value.active_until === null);
+  const parsed = AttioActorSchema.safeParse({
+    type: creator?.["referenced_actor_type"],
+    id: creator?.["referenced_actor_id"],
+  });
   if (!parsed.success || parsed.data.id === null) return undefined;
   if (parsed.data.type !== "api-token" && parsed.data.type !== "app") return undefined;
   return parsed.data;

@@ -17,7 +17,6 @@ export const AttioValueSchema = z.looseObject({
   created_by_actor: ValueActorSchema,
   attribute_type: z.string(),
 });
-export type AttioValue = z.infer<typeof AttioValueSchema>;
 
 export const AttioRecordSchema = z.object({
   id: z.object({ workspace_id: z.string(), object_id: z.string(), record_id: z.string() }),

@@ -11,8 +11,6 @@ import {
 } from "./sliding-window.ts";
 import { type BucketState, blockBucket, fullBucket, reserveTokens, tokensAt } from "./token-bucket.ts";
 
-export type { BucketSpec } from "./token-bucket.ts";
-
 /** A caller's place: how long to wait before calling, and the slot (epoch ms) it was given. */
 export interface Reservation {
   waitMs: number;

@@ -194,7 +194,7 @@ function reusePlannedSide(run: RunContext): boolean {
 }
 
 function sfSystemModstamp(item: PendingWrite): string | null {
-  const stamp = item.decision.salesforce?.SystemModstamp;
+  const stamp = item.decision.salesforce?.["SystemModstamp"];
   return typeof stamp === "string" ? stamp : null;
 }
 

@@ -19,4 +19,5 @@ export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   }
   c.set("adminTokenUsed", current ? "current" : "next");
   await next();
+  return undefined;
 });

@@ -8,7 +8,7 @@ import { SyncError } from "../lib/errors.ts";
  * fields a request got wrong, or the problems of a rejected configuration.
  */
 export function errorResponse(c: Context, error: SyncError): Response {
-  const details = error.detail.details;
+  const details = error.detail["details"];
   return c.json(
     { error: { code: error.code, message: error.message, ...(details ? { details } : {}) } },
     error.status as ContentfulStatusCode,

@@ -16,7 +16,7 @@ export function currentValues(values: AttioValues, slug: string): ReadonlyArray<
 const EMPTY: ReadonlyArray<Record<string, unknown>> = Object.freeze([]);
 
 function isCurrent(value: Record<string, unknown>): boolean {
-  return value.active_until === null || value.active_until === undefined;
+  return value["active_until"] === null || value["active_until"] === undefined;
 }
 
 /** The first current value of an attribute (the "primary" one for multiselect attributes). */

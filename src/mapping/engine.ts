@@ -318,10 +318,10 @@ export function attioReferences(compiled: CompiledMapping, values: AttioValues):
   for (const field of compiled.fields) {
     if (!field.toSalesforce || field.transform.name !== "record_reference") continue;
     const ref = currentValues(values, field.slug)[0];
-    if (typeof ref?.target_record_id === "string") {
+    if (typeof ref?.["target_record_id"] === "string") {
       needs.push({
-        targetObject: String(ref.target_object ?? field.spec.options?.target ?? ""),
-        id: ref.target_record_id,
+        targetObject: String(ref["target_object"] ?? field.spec.options?.["target"] ?? ""),
+        id: ref["target_record_id"],
       });
     }
   }
@@ -334,7 +334,8 @@ export function salesforceReferences(compiled: CompiledMapping, record: SfRecord
   for (const field of compiled.fields) {
     if (!field.toAttio || field.transform.name !== "record_reference") continue;
     const id = record[field.spec.salesforce];
-    if (typeof id === "string" && id !== "") needs.push({ targetObject: String(field.spec.options?.target ?? ""), id });
+    if (typeof id === "string" && id !== "")
+      needs.push({ targetObject: String(field.spec.options?.["target"] ?? ""), id });
   }
   return needs;
 }

@@ -14,10 +14,10 @@ function clean(value: unknown): string | null {
  */
 export function lastNameWithFallback(values: AttioValues): { value: string; fallback: boolean } {
   const name = firstValue(values, "name");
-  const last = clean(name?.last_name);
+  const last = clean(name?.["last_name"]);
   if (last) return { value: last, fallback: false };
-  const first = clean(name?.first_name);
-  const fromFull = clean(name?.full_name)?.split(/\s+/).at(-1) ?? null;
+  const first = clean(name?.["first_name"]);
+  const fromFull = clean(name?.["full_name"])?.split(/\s+/).at(-1) ?? null;
   if (fromFull && fromFull !== first) return { value: fromFull, fallback: true };
   const email = firstString(values, "email_addresses", "email_address");
   const fromEmail = email ? clean(email.split("@")[0]) : null;

@@ -78,27 +78,27 @@ const NUMERIC_SF = ["int", "double", "currency", "percent", "long"];
 export function scalarOf(value: AttioValue | undefined, part: string | undefined): unknown {
   if (!value) return null;
   if (part) return value[part] ?? null;
-  switch (value.attribute_type) {
+  switch (value["attribute_type"]) {
     case "email-address":
-      return value.email_address;
+      return value["email_address"];
     case "domain":
-      return value.domain;
+      return value["domain"];
     case "phone-number":
-      return value.phone_number || value.original_phone_number || null;
+      return value["phone_number"] || value["original_phone_number"] || null;
     case "personal-name":
-      return value.full_name;
+      return value["full_name"];
     case "select":
-      return (value.option as AttioValue | undefined)?.title ?? null;
+      return (value["option"] as AttioValue | undefined)?.["title"] ?? null;
     case "status":
-      return (value.status as AttioValue | undefined)?.title ?? null;
+      return (value["status"] as AttioValue | undefined)?.["title"] ?? null;
     case "currency":
-      return value.currency_value;
+      return value["currency_value"];
     case "record-reference":
-      return value.target_record_id;
+      return value["target_record_id"];
     case "actor-reference":
-      return value.referenced_actor_id;
+      return value["referenced_actor_id"];
     default:
-      return value.value ?? null;
+      return value["value"] ?? null;
   }
 }
 
@@ -172,7 +172,7 @@ export function normalizePhone(raw: string, defaultCountry: string | undefined):
 
 function rangeOptions(ctx: TransformContext): readonly string[] {
   if (ctx.attioTitles && ctx.attioTitles.length > 0) return ctx.attioTitles;
-  const ranges = ctx.options.ranges;
+  const ranges = ctx.options["ranges"];
   if (ranges === "usd") return ARR_USD_RANGES;
   if (typeof ranges === "string" && ranges.includes("|")) return ranges.split("|").map((r) => r.trim());
   return EMPLOYEE_RANGES;
@@ -247,7 +247,7 @@ const checkbox: Transform = {
   attioTypes: ["checkbox"],
   salesforceTypes: ["boolean"],
   reversible: true,
-  toSalesforce: (values) => first(values)?.value === true,
+  toSalesforce: (values) => first(values)?.["value"] === true,
   toAttio: (value) => value === true || value === "true",
 };
 
@@ -275,8 +275,9 @@ const closeDate: Transform = {
   toSalesforce: (values, ctx) => {
     const own = toDate(scalarOf(first(values), undefined));
     if (own) return own;
-    const days = typeof ctx.options.fallback_days === "number" ? ctx.options.fallback_days : CLOSE_DATE_FALLBACK_DAYS;
-    const created = toDate(ctx.record?.created_at?.[0]?.value) ?? ctx.today;
+    const days =
+      typeof ctx.options["fallback_days"] === "number" ? ctx.options["fallback_days"] : CLOSE_DATE_FALLBACK_DAYS;
+    const created = toDate(ctx.record?.["created_at"]?.[0]?.["value"]) ?? ctx.today;
     if (!created) {
       ctx.issue("invalid_value", "no close date, no created_at and no today to derive one from");
       return SKIP;
@@ -299,7 +300,7 @@ const datePlusDays: Transform = {
   toSalesforce: (values, ctx) => {
     const from = toDate(scalarOf(first(values), undefined)) ?? ctx.today;
     if (!from) return SKIP;
-    return addDays(from, typeof ctx.options.days === "number" ? ctx.options.days : CLOSE_DATE_FALLBACK_DAYS);
+    return addDays(from, typeof ctx.options["days"] === "number" ? ctx.options["days"] : CLOSE_DATE_FALLBACK_DAYS);
   },
   toAttio: () => SKIP,
 };
@@ -332,7 +333,7 @@ const phone: Transform = {
   toAttio: (value, ctx) => {
     const raw = cleanText(value);
     if (raw === null) return null;
-    const country = typeof ctx.options.default_country === "string" ? ctx.options.default_country : undefined;
+    const country = typeof ctx.options["default_country"] === "string" ? ctx.options["default_country"] : undefined;
     const normalized = normalizePhone(raw, country);
     if (normalized === null || normalized === undefined) {
       ctx.issue(
@@ -500,7 +501,7 @@ const currencyCode: Transform = {
   attioTypes: ["currency"],
   salesforceTypes: ["picklist", "string"],
   reversible: false,
-  toSalesforce: (values) => cleanText(first(values)?.currency_code),
+  toSalesforce: (values) => cleanText(first(values)?.["currency_code"]),
   toAttio: () => SKIP,
 };
 
@@ -551,7 +552,7 @@ const percent: Transform = {
   toSalesforce: (values, ctx) => {
     const n = toNumber(scalarOf(first(values), undefined));
     if (n === null) return null;
-    const scaled = n * (typeof ctx.options.scale === "number" ? ctx.options.scale : 1);
+    const scaled = n * (typeof ctx.options["scale"] === "number" ? ctx.options["scale"] : 1);
     if (scaled < 0 || scaled > 100) {
       ctx.issue("out_of_range", `probability ${scaled} is outside 0-100`, n);
       return SKIP;
@@ -562,7 +563,7 @@ const percent: Transform = {
     if (value === null || value === undefined || value === "") return null;
     const n = toNumber(value);
     if (n === null) ctx.issue("invalid_value", `not a number: ${JSON.stringify(value)}`, value);
-    return n === null ? SKIP : n / (typeof ctx.options.scale === "number" ? ctx.options.scale : 1);
+    return n === null ? SKIP : n / (typeof ctx.options["scale"] === "number" ? ctx.options["scale"] : 1);
   },
 };
 
@@ -575,9 +576,9 @@ const recordReference: Transform = {
   reversible: true,
   toSalesforce: (values, ctx) => {
     const ref = first(values);
-    const targetId = cleanText(ref?.target_record_id);
+    const targetId = cleanText(ref?.["target_record_id"]);
     if (!ref || targetId === null) return null;
-    const target = cleanText(ref.target_object) ?? String(ctx.options.target ?? "");
+    const target = cleanText(ref["target_object"]) ?? String(ctx.options["target"] ?? "");
     const id = ctx.ids?.salesforceIdFor(target, targetId);
     if (id === undefined) {
       ctx.defer(target, targetId);
@@ -588,7 +589,7 @@ const recordReference: Transform = {
   toAttio: (value, ctx) => {
     const sfId = cleanText(value);
     if (sfId === null) return null;
-    const target = String(ctx.options.target ?? "");
+    const target = String(ctx.options["target"] ?? "");
     const id = ctx.ids?.attioIdFor(target, sfId);
     if (id === undefined) {
       ctx.defer(target, sfId);
@@ -613,9 +614,13 @@ const owner: Transform = {
   toSalesforce: (values, ctx) => {
     const actor = first(values);
     if (!actor) return SKIP;
-    const id = cleanText(actor.referenced_actor_id);
-    if (actor.referenced_actor_type !== "workspace-member" || !id) {
-      ctx.issue("unmatched_user", `the owner is not a workspace member (${String(actor.referenced_actor_type)})`, id);
+    const id = cleanText(actor["referenced_actor_id"]);
+    if (actor["referenced_actor_type"] !== "workspace-member" || !id) {
+      ctx.issue(
+        "unmatched_user",
+        `the owner is not a workspace member (${String(actor["referenced_actor_type"])})`,
+        id,
+      );
       return SKIP;
     }
     const userId = ctx.users?.salesforceUserFor(id);

@@ -57,7 +57,7 @@ export interface ValidationReport {
 
 const PART_TYPE: Record<string, string> = { name: "personal-name", location: "location" };
 const LOCATION_OR_NAME = (part: string) =>
-  ["first_name", "last_name", "full_name"].includes(part) ? PART_TYPE.name : PART_TYPE.location;
+  ["first_name", "last_name", "full_name"].includes(part) ? PART_TYPE["name"] : PART_TYPE["location"];
 
 function narrow(direction: Direction, drop: "attio_to_sf" | "sf_to_attio"): Direction | null {
   if (direction === "both") return drop === "attio_to_sf" ? "sf_to_attio" : "attio_to_sf";

@@ -36,7 +36,7 @@ export function attioSide(compiled: CompiledMapping, values: AttioValues, option
   const changedAt: Record<string, string> = {};
   for (const field of compiled.fields) {
     const latest = currentValues(values, field.slug)
-      .map((v) => (typeof v.active_from === "string" ? v.active_from : ""))
+      .map((v) => (typeof v["active_from"] === "string" ? v["active_from"] : ""))
       .sort()
       .at(-1);
     if (latest) changedAt[field.spec.salesforce] = latest;

@@ -156,7 +156,8 @@ function planWrite(
       salesforce: salesforce ? salesforceSide(compiled, salesforce) : undefined,
       base: pair?.base ?? undefined,
       attioChangedAt: mapped?.changedAt ?? {},
-      salesforceChangedAt: typeof salesforce?.LastModifiedDate === "string" ? salesforce.LastModifiedDate : undefined,
+      salesforceChangedAt:
+        typeof salesforce?.["LastModifiedDate"] === "string" ? salesforce["LastModifiedDate"] : undefined,
     },
     ctx.strategy,
     ctx.direction,

@@ -30,7 +30,6 @@ export const ChangeEventHeaderSchema = z.object({
   nulledFields: z.array(z.string()).default([]),
   diffFields: z.array(z.string()).default([]),
 });
-export type ChangeEventHeader = z.infer<typeof ChangeEventHeaderSchema>;
 
 const HeaderWithIds = ChangeEventHeaderSchema.refine((h) => h.recordIds.length > 0 || h.changeType === "GAP_OVERFLOW", {
   error: "recordIds is empty (only GAP_OVERFLOW events may name no records)",

@@ -12,7 +12,7 @@ export async function latestConfig(db: Db): Promise<{ version: number; toml: str
     .limit(1)
     .get();
   return row
-    ? { version: row.version, toml: typeof row.document.toml === "string" ? row.document.toml : "" }
+    ? { version: row.version, toml: typeof row.document["toml"] === "string" ? row.document["toml"] : "" }
     : undefined;
 }
 

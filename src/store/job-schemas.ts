@@ -48,7 +48,6 @@ export const StepProgressSchema = z.object({
   since: z.string().optional(),
   indexed: z.number().optional(),
 });
-export type StepProgress = z.infer<typeof StepProgressSchema>;
 
 /** A job's listing progress: one entry per step (keys with a colon), and the job's own marks. */
 export const JobProgressSchema = z.intersection(

@@ -20,7 +20,6 @@ import { jobMatchKeys, jobRecords, syncJobs } from "./schema.ts";
 /** A job as stored, its JSON columns parsed. */
 export type Job = typeof syncJobs.$inferSelect;
 export type JobKind = Job["kind"];
-export type JobState = Job["state"];
 
 /** Rows per statement: keeps each bound JSON parameter far below D1's 2 MB value limit. */
 const ROWS_PER_STATEMENT = 500;

@@ -46,9 +46,3 @@ export async function loadDirectory(
   memo = { key, until: now + MEMO_MS, directory };
   return directory;
 }
-
-/** Forgets the directory (a workspace member was added, a test changed users). */
-export async function forgetDirectory(kv: KVNamespace): Promise<void> {
-  memo = undefined;
-  await kv.delete(DIRECTORY_KEY);
-}

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type AttioAttribute, AttioAttributeSchema } from "../attio/attribute-schema.ts";
+import { AttioAttributeSchema } from "../attio/attribute-schema.ts";
 import type { AttioClient } from "../attio/client.ts";
 import { SyncError } from "../lib/errors.ts";
 import { type SObjectDescribe, SObjectDescribeSchema } from "../mapping/schema-salesforce.ts";
@@ -64,5 +64,3 @@ export async function forgetAttioSchemas(kv: KVNamespace): Promise<number> {
   }
   return forgotten;
 }
-
-export type { AttioAttribute };

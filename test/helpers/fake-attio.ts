@@ -101,14 +101,14 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
       record(request);
       const denied = unauthenticated(request);
       if (denied) return denied;
-      const list = attributes[String(params.object)];
+      const list = attributes[String(params["object"])];
       if (!list) {
         return HttpResponse.json(
           {
             status_code: 404,
             type: "invalid_request_error",
             code: "not_found",
-            message: `Object with slug/ID "${params.object}" not found.`,
+            message: `Object with slug/ID "${params["object"]}" not found.`,
           },
           { status: 404 },
         );
@@ -121,16 +121,16 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
       if (denied) return denied;
       // Option and status lists: a few made-up titles in Attio's list shape.
       const titles =
-        params.kind === "statuses"
+        params["kind"] === "statuses"
           ? ["Lead", "In Progress", "Won 🎉", "Lost"]
           : ["Software", "Fintech", "1-10", "11-50", "51-200"];
-      const key = params.kind === "statuses" ? "status_id" : "option_id";
+      const key = params["kind"] === "statuses" ? "status_id" : "option_id";
       return HttpResponse.json({
         data: titles.map((title, i) => ({
           id: {
             workspace_id: "6f1c2a9e-0b7d-4c1e-9a51-3e2f8d7c4b10",
-            object_id: String(params.object),
-            attribute_id: String(params.attribute),
+            object_id: String(params["object"]),
+            attribute_id: String(params["attribute"]),
             [key]: `00000000-0000-4000-8000-00000000000${i}`,
           },
           title,
@@ -142,7 +142,7 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
       record(request);
       const denied = unauthenticated(request);
       if (denied) return denied;
-      const object = String(params.object);
+      const object = String(params["object"]);
       if (object === "people" || object === PEOPLE_OBJECT_ID) return HttpResponse.json(peopleObject);
       if (object === "companies" || object === COMPANIES_OBJECT_ID) return HttpResponse.json(companiesObject);
       return HttpResponse.json(
@@ -164,9 +164,9 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
       const hung = hang(request.signal);
       if (hung) return hung;
       const body = (await request.json()) as { filter?: Record<string, unknown>; limit?: number; offset?: number };
-      queries.push({ object: String(params.object), ...body });
+      queries.push({ object: String(params["object"]), ...body });
       // Only people are stored; every other object is an empty workspace.
-      const pool = params.object === "people" ? [...people.values()] : [];
+      const pool = params["object"] === "people" ? [...people.values()] : [];
       const matches = pool.filter((p) => matchesFilter(p, body.filter ?? {}));
       const offset = body.offset ?? 0;
       return HttpResponse.json({ data: matches.slice(offset, offset + (body.limit ?? 500)) });
@@ -175,14 +175,14 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
       record(request);
       const denied = unauthenticated(request);
       if (denied) return denied;
-      const found = people.get(String(params.id));
+      const found = people.get(String(params["id"]));
       if (!found) {
         return HttpResponse.json(
           {
             status_code: 404,
             type: "invalid_request_error",
             code: "not_found",
-            message: `Record with ID "${params.id}" not found.`,
+            message: `Record with ID "${params["id"]}" not found.`,
           },
           { status: 404 },
         );
@@ -204,14 +204,14 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
       const limited = tooMany();
       if (limited) return limited;
       // Only people are stored; a record of any other object does not exist.
-      const found = params.object === "people" ? people.get(String(params.id)) : undefined;
+      const found = params["object"] === "people" ? people.get(String(params["id"])) : undefined;
       if (!found) {
         return HttpResponse.json(
           {
             status_code: 404,
             type: "invalid_request_error",
             code: "not_found",
-            message: `Record with ID "${params.id}" not found.`,
+            message: `Record with ID "${params["id"]}" not found.`,
           },
           { status: 404 },
         );
@@ -303,7 +303,7 @@ function applyWrite(person: AttioRecordJson, values: Record<string, unknown[]>):
       );
     else if (slug === "email_addresses" && typeof item === "string") {
       if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(item)) return `Invalid value was passed to attribute with slug "${slug}"`;
-      if (!target.some((v) => v.email_address === item))
+      if (!target.some((v) => v["email_address"] === item))
         target.push({ ...stamp, email_address: item, original_email_address: item, attribute_type: "email-address" });
     } else if (slug === "name" && item && typeof item === "object")
       target.splice(0, target.length, { ...stamp, ...item, attribute_type: "personal-name" });

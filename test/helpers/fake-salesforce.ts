@@ -218,7 +218,7 @@ export function fakeSalesforce(
     http.get(`${API}/sobjects/:object/describe`, async ({ request, params }) => {
       await log(request);
       if (!authorized(request)) return unauthorized();
-      const describe = DESCRIBES[String(params.object)];
+      const describe = DESCRIBES[String(params["object"])];
       if (!describe)
         return HttpResponse.json([{ errorCode: "NOT_FOUND", message: "The requested resource does not exist" }], {
           status: 404,
@@ -255,7 +255,7 @@ export function fakeSalesforce(
       const results = body.records.map((input) => {
         if (rejectCreateWith) return { success: false, errors: [{ ...rejectCreateWith, fields: [] }] };
         const { attributes: _attributes, ...fields } = input;
-        if (!fields.LastName) {
+        if (!fields["LastName"]) {
           return {
             success: false,
             errors: [
@@ -297,11 +297,14 @@ export function fakeSalesforce(
       await log(request);
       if (!authorized(request)) return unauthorized();
       const body = (await request.clone().json()) as Record<string, unknown>;
-      const operation = body.operation;
-      if (body.object !== "Contact" || (operation !== "insert" && operation !== "update" && operation !== "upsert")) {
+      const operation = body["operation"];
+      if (
+        body["object"] !== "Contact" ||
+        (operation !== "insert" && operation !== "update" && operation !== "upsert")
+      ) {
         throw new Error(`fake Salesforce: unsupported bulk job ${JSON.stringify(body)}`);
       }
-      if (operation === "upsert" && typeof body.externalIdFieldName !== "string") {
+      if (operation === "upsert" && typeof body["externalIdFieldName"] !== "string") {
         return HttpResponse.json(
           [{ errorCode: "INVALIDJOB", message: "InvalidJob : External ID was blank for upsert" }],
           {
@@ -314,7 +317,7 @@ export function fakeSalesforce(
         id,
         object: "Contact",
         operation,
-        externalIdFieldName: operation === "upsert" ? (body.externalIdFieldName as string) : null,
+        externalIdFieldName: operation === "upsert" ? (body["externalIdFieldName"] as string) : null,
         state: "Open",
         uploads: 0,
         header: [],
@@ -329,7 +332,7 @@ export function fakeSalesforce(
     http.put(`${API}/jobs/ingest/:id/batches`, async ({ request, params }) => {
       await log(request);
       if (!authorized(request)) return unauthorized();
-      const job = bulkJobs.get(String(params.id));
+      const job = bulkJobs.get(String(params["id"]));
       if (!job) return bulkNotFound();
       if (job.state !== "Open") return invalidJobState(`Job is not open for data upload: ${job.state}`);
       if (!(request.headers.get("content-type") ?? "").startsWith("text/csv")) {
@@ -346,7 +349,7 @@ export function fakeSalesforce(
     http.patch(`${API}/jobs/ingest/:id`, async ({ request, params }) => {
       await log(request);
       if (!authorized(request)) return unauthorized();
-      const job = bulkJobs.get(String(params.id));
+      const job = bulkJobs.get(String(params["id"]));
       if (!job) return bulkNotFound();
       const { state } = (await request.json()) as { state?: string };
       if (state === "UploadComplete" && job.state === "Open") {
@@ -367,7 +370,7 @@ export function fakeSalesforce(
     http.get(`${API}/jobs/ingest/:id`, async ({ request, params }) => {
       await log(request);
       if (!authorized(request)) return unauthorized();
-      const job = bulkJobs.get(String(params.id));
+      const job = bulkJobs.get(String(params["id"]));
       if (!job) return bulkNotFound();
       if (job.state === "UploadComplete") job.state = "InProgress";
       else if (job.state === "InProgress") processBulk(job);
@@ -376,7 +379,7 @@ export function fakeSalesforce(
     http.get(`${API}/jobs/ingest/:id/:results`, async ({ request, params }) => {
       await log(request);
       if (!authorized(request)) return unauthorized();
-      const job = bulkJobs.get(String(params.id));
+      const job = bulkJobs.get(String(params["id"]));
       if (!job) return bulkNotFound();
       if (!["JobComplete", "Failed", "Aborted"].includes(job.state)) {
         return invalidJobState(`Job is not complete: ${job.state}`);
@@ -384,14 +387,14 @@ export function fakeSalesforce(
       const original = job.header.map((name) => ({ raw: name }));
       const processed = job.successful.length + job.failed.length;
       let rows: Array<Array<string | null | { raw: string }>>;
-      if (params.results === "successfulResults") {
+      if (params["results"] === "successfulResults") {
         // Salesforce does not keep the upload order in results: this fake lists them last first.
         const list = [...job.successful].reverse();
         rows = [["sf__Id", "sf__Created", ...original], ...list.map((r) => [r.id, String(r.created), ...r.row])];
-      } else if (params.results === "failedResults") {
+      } else if (params["results"] === "failedResults") {
         const list = [...job.failed].reverse();
         rows = [["sf__Id", "sf__Error", ...original], ...list.map((r) => [r.id, r.error, ...r.row])];
-      } else if (params.results === "unprocessedrecords") {
+      } else if (params["results"] === "unprocessedrecords") {
         rows = [original, ...(job.state === "JobComplete" ? [] : job.rows.slice(processed))];
       } else {
         return bulkNotFound();
@@ -466,7 +469,7 @@ export function fakeSalesforce(
           });
           continue;
         }
-        if (!fields.LastName) {
+        if (!fields["LastName"]) {
           job.failed.push({
             id: "",
             error: "REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:LastName --",

@@ -77,7 +77,7 @@ describe("SalesforceClient bulk writes (Bulk API 2.0)", () => {
     expect(sf.contacts.size).toBe(2000);
     for (const [index, outcome] of outcomes.entries()) {
       if (!outcome.ok) throw new Error(`record ${index} failed`);
-      expect(sf.contacts.get(outcome.id)?.Email).toBe(`person${index}@example.com`);
+      expect(sf.contacts.get(outcome.id)?.["Email"]).toBe(`person${index}@example.com`);
     }
     expect(new Set(outcomes.map((o) => (o.ok ? o.id : ""))).size).toBe(2000);
   });
@@ -100,7 +100,7 @@ describe("SalesforceClient bulk writes (Bulk API 2.0)", () => {
     });
     expect(outcomes[8]).toMatchObject({ ok: true });
     const eighth = outcomes[8];
-    expect(eighth?.ok && sf.contacts.get(eighth.id)?.Email).toBe("person8@example.com");
+    expect(eighth?.ok && sf.contacts.get(eighth.id)?.["Email"]).toBe("person8@example.com");
   });
 
   it("updates by Id (null clears, a missing field stays) and upserts by external id in bulk", async () => {
@@ -123,9 +123,9 @@ describe("SalesforceClient bulk writes (Bulk API 2.0)", () => {
       { ok: true, id: ids[0] },
     ]);
     expect(updated[2]).toMatchObject({ ok: false, error: { code: "not_found" } });
-    expect(sf.contacts.get(ids[2] as string)?.Title).toBeNull();
-    expect(sf.contacts.get(ids[0] as string)?.Title).toBe("Chief");
-    expect(sf.contacts.get(ids[1] as string)?.Title).toBe("Before");
+    expect(sf.contacts.get(ids[2] as string)?.["Title"]).toBeNull();
+    expect(sf.contacts.get(ids[0] as string)?.["Title"]).toBe("Chief");
+    expect(sf.contacts.get(ids[1] as string)?.["Title"]).toBe("Before");
 
     sf.calls.length = 0;
     const upserted = await client.upsertMany("Contact", "Attio_Id__c", [
@@ -138,7 +138,7 @@ describe("SalesforceClient bulk writes (Bulk API 2.0)", () => {
       { ok: true, id: ids[1] },
       { ok: true, id: ids[0] },
     ]);
-    expect(upserted[0]?.ok && sf.contacts.get(upserted[0].id)?.LastName).toBe("Fresh");
+    expect(upserted[0]?.ok && sf.contacts.get(upserted[0].id)?.["LastName"]).toBe("Fresh");
     expect(sf.contacts.size).toBe(4);
   });
 

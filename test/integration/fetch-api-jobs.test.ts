@@ -105,12 +105,12 @@ describe("/api/v1/sync jobs", () => {
     const job = await finished(((await created.json()) as { id: string }).id);
 
     expect(job.counts).toMatchObject({ created: 2, linked: 1 });
-    expect([...sf.contacts.values()].map((c) => c.Email).sort()).toEqual([
+    expect([...sf.contacts.values()].map((c) => c["Email"]).sort()).toEqual([
       "ana@job.example",
       "ben@job.example",
       "cai@job.example",
     ]);
-    expect(sf.contacts.get("003HsJOB000CAI0AAA")?.Title).toBe("CFO");
+    expect(sf.contacts.get("003HsJOB000CAI0AAA")?.["Title"]).toBe("CFO");
     const pair = await db.select().from(idMappings).where(eq(idMappings.attioRecordId, "job-p3")).get();
     expect(pair?.sfRecordId).toBe("003HsJOB000CAI0AAA");
   });
@@ -132,7 +132,7 @@ describe("/api/v1/sync jobs", () => {
     const { attio, sf } = workspace("fresh");
     const created = await call("POST", "/sync", { objects: ["people"], direction: "attio_to_sf" });
     const job = await finished(((await created.json()) as { id: string }).id);
-    const titleOf = (email: string) => [...sf.contacts.values()].find((c) => c.Email === email)?.Title;
+    const titleOf = (email: string) => [...sf.contacts.values()].find((c) => c["Email"] === email)?.["Title"];
     const records = (ids: string[]) => jobRecordsMessage(job.id, ids);
     // A page listed these (older) versions; each record was edited in Attio since.
     const listedThenEdited = (id: string, email: string, linked = false) => {
@@ -180,9 +180,9 @@ describe("/api/v1/sync jobs", () => {
     expect(result.result.retryMessages).toEqual([]);
     const contacts = [...sf.contacts.values()];
     for (const [i, id] of added.entries()) {
-      expect(contacts.filter((c) => c.Email === `${id}@parts.example`).map((c) => [c.LastName, c.Title])).toEqual([
-        [`Part${i}`, `T${i}`],
-      ]);
+      expect(
+        contacts.filter((c) => c["Email"] === `${id}@parts.example`).map((c) => [c["LastName"], c["Title"]]),
+      ).toEqual([[`Part${i}`, `T${i}`]]);
     }
     // No person read again (a person's company may be looked up to resolve its reference).
     expect(attio.queries.slice(readsBefore).filter((q) => q.object === "people")).toEqual([]);

@@ -71,7 +71,7 @@ describe("/api/v1 conflicts", () => {
     const response = await call("POST", `/conflicts/${conflictId}`, { side: "salesforce" });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ id: conflictId, field: "Title", value: "CEO" });
-    expect(sf.contacts.get(sfId)?.Title).toBe("CEO");
+    expect(sf.contacts.get(sfId)?.["Title"]).toBe("CEO");
     const patch = attio.calls.find((c) => c.method === "PATCH");
     expect(patch?.path).toBe("/v2/objects/people/records/p-ab");
     const state = await db.select().from(syncState).where(eq(syncState.mappingId, mappingId)).get();
@@ -94,7 +94,7 @@ describe("/api/v1 conflicts", () => {
     expect(((await bad.json()) as { error: { details: unknown[] } }).error.details.length).toBeGreaterThan(0);
     const ok = await call("POST", `/conflicts/${conflictId}`, { value: "Chief of Staff" });
     expect(ok.status).toBe(200);
-    expect(sf.contacts.get(sfId)?.Title).toBe("Chief of Staff");
+    expect(sf.contacts.get(sfId)?.["Title"]).toBe("Chief of Staff");
   });
 
   it("answers 404 for an unknown conflict and 415 for a body that is not JSON", async () => {
@@ -157,7 +157,7 @@ describe("/api/v1 matches", () => {
       .values({ id: matchId, side: "attio", object: "people", recordId: "p-amb", candidates: [first, second] });
 
     const listed = (await (await call("GET", "/matches")).json()) as { items: Record<string, unknown>[] };
-    expect(listed.items.find((i) => i.id === matchId)).toMatchObject({
+    expect(listed.items.find((i) => i["id"] === matchId)).toMatchObject({
       side: "attio",
       record_id: "p-amb",
       candidates: [first, second],

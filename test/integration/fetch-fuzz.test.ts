@@ -220,12 +220,12 @@ async function signFor(route: Route, r: Rng, raw: string | Uint8Array, headers: 
   if (route.kind === "api") {
     // Half the requests carry the valid token, so validation behind the auth check is fuzzed too.
     if (mode < 3) {
-      headers.authorization = `Bearer ${ADMIN_TOKEN}`;
+      headers["authorization"] = `Bearer ${ADMIN_TOKEN}`;
       return "valid_token";
     }
     if (mode === 3) return "no_token";
-    if (mode === 4) headers.authorization = `Bearer ${ADMIN_TOKEN}${randomHeaderValue(r, 3) || "x"}`;
-    else headers.authorization = r.pick(["Bearer", "Basic dGVzdDp0ZXN0", "bearer  ", randomHeaderValue(r, 200)]);
+    if (mode === 4) headers["authorization"] = `Bearer ${ADMIN_TOKEN}${randomHeaderValue(r, 3) || "x"}`;
+    else headers["authorization"] = r.pick(["Bearer", "Basic dGVzdDp0ZXN0", "bearer  ", randomHeaderValue(r, 200)]);
     return "wrong_token";
   }
   return "none";
@@ -413,6 +413,7 @@ describe("fuzzing every public route", () => {
     const report = [...counts.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([k, n]) => `${String(n).padStart(5)}  ${k}`);
+    // biome-ignore lint/suspicious/noConsole: the fuzz report (requests per route and status) is this test's output.
     console.log(`fuzz (seed ${SEED.toString(16)}): ${cases.length} requests\n${report.join("\n")}`);
 
     expect(serverErrors).toEqual([]);

@@ -73,10 +73,10 @@ describe("/api/v1/status problems appear and clear", () => {
     expect(refused).toBe(1);
     const once = await status();
     // One failed run is recorded but not yet a problem; every other object and side ran.
-    expect(once.catch_up?.Account).toMatchObject({ error: { code: "upstream_rejected" }, consecutiveFailures: 1 });
-    expect(once.catch_up?.Contact).toMatchObject({ consecutiveFailures: 0 });
-    expect(once.catch_up?.people).toMatchObject({ consecutiveFailures: 0, enqueued: 1 });
-    expect(once.catch_up?.companies).toMatchObject({ consecutiveFailures: 0 });
+    expect(once.catch_up?.["Account"]).toMatchObject({ error: { code: "upstream_rejected" }, consecutiveFailures: 1 });
+    expect(once.catch_up?.["Contact"]).toMatchObject({ consecutiveFailures: 0 });
+    expect(once.catch_up?.["people"]).toMatchObject({ consecutiveFailures: 0, enqueued: 1 });
+    expect(once.catch_up?.["companies"]).toMatchObject({ consecutiveFailures: 0 });
     expect(codes(once)).not.toContain("catchup_failing catch-up salesforce:Account");
 
     await cron();
@@ -89,7 +89,7 @@ describe("/api/v1/status problems appear and clear", () => {
     await cron();
     const fixed = await status();
     expect(codes(fixed)).not.toContain("catchup_failing catch-up salesforce:Account");
-    expect(fixed.catch_up?.Account).toMatchObject({ consecutiveFailures: 0 });
+    expect(fixed.catch_up?.["Account"]).toMatchObject({ consecutiveFailures: 0 });
   });
 
   it("a dependency that does not answer", async () => {

@@ -45,8 +45,8 @@ describe("POST /webhooks/attio", () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ received: 3, ignored: 0, enqueued: 3, duplicates: 0, own_echoes: 0 });
     const bodies = sentBodies(spy);
-    expect(bodies.map((b) => b.recordId)).toEqual(["c-0", "c-1", "c-2"]);
-    expect(bodies.map((b) => b.dedupeKey)).toEqual([
+    expect(bodies.map((b) => b["recordId"])).toEqual(["c-0", "c-1", "c-2"]);
+    expect(bodies.map((b) => b["dedupeKey"])).toEqual([
       "attio:delivery-batch:0",
       "attio:delivery-batch:1",
       "attio:delivery-batch:2",
@@ -93,7 +93,7 @@ describe("POST /webhooks/attio", () => {
     const response = await exports.default.fetch(await attioWebhookRequest({ webhook_id: webhook.webhook_id, events }));
 
     expect(await response.json()).toEqual({ received: 4, ignored: 2, enqueued: 2, duplicates: 0, own_echoes: 2 });
-    expect(sentBodies(spy).map((b) => b.recordId)).toEqual(["c-1", "c-2"]);
+    expect(sentBodies(spy).map((b) => b["recordId"])).toEqual(["c-1", "c-2"]);
     await env.CURSORS.delete(OWN_ACTOR_KEY);
   });
 
@@ -159,7 +159,7 @@ describe("POST /webhooks/attio", () => {
   it("answers 400 naming the field for a body of the wrong shape, and enqueues nothing", async () => {
     const spy = spyOnQueue();
     const body = companyEvents(2);
-    (body.events[1] as { id: Record<string, unknown> }).id.record_id = 12;
+    (body.events[1] as { id: Record<string, unknown> }).id["record_id"] = 12;
     const response = await exports.default.fetch(await attioWebhookRequest(body));
 
     expect(response.status).toBe(400);

@@ -107,7 +107,7 @@ describe("POST /webhooks/salesforce (CDC relay)", () => {
 
     expect(await response.json()).toMatchObject({ catchup_requested: ["Account", "Contact"] });
     const bodies = spy.mock.calls.flatMap(([messages]) => [...messages].map((m) => m.body as Record<string, unknown>));
-    expect(bodies.map((b) => [b.kind, b.salesforceObject])).toEqual([
+    expect(bodies.map((b) => [b["kind"], b["salesforceObject"]])).toEqual([
       ["catchup.run", "Account"],
       ["catchup.run", "Contact"],
     ]);
@@ -136,7 +136,7 @@ describe("POST /webhooks/salesforce (CDC relay)", () => {
   it("answers 400 naming the field when a change event is malformed", async () => {
     const spy = vi.spyOn(env.SYNC_QUEUE, "sendBatch");
     const bad = events(2);
-    (bad[1]?.payload.ChangeEventHeader as Record<string, unknown>).changeType = "RENAME";
+    (bad[1]?.payload.ChangeEventHeader as Record<string, unknown>)["changeType"] = "RENAME";
     const response = await exports.default.fetch(await relayRequest({ events: bad }));
 
     expect(response.status).toBe(400);

@@ -58,7 +58,7 @@ function ownContactEvent(
       transactionKey,
       changedFields: changeType === "UPDATE" ? ["Title"] : [],
     },
-    fields: changeType === "CREATE" ? { Name: { FirstName, LastName }, ...rest } : { Title: rest.Title },
+    fields: changeType === "CREATE" ? { Name: { FirstName, LastName }, ...rest } : { Title: rest["Title"] },
     replayId: String(++lastReplayId),
     dedupeKey: `sf:${transactionKey}:0`,
   };
@@ -104,7 +104,7 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     const audit = await db.select().from(auditLog).where(eq(auditLog.attioRecordId, "p-create")).all();
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ operation: "create", direction: "attio_to_sf", sfRecordId: contactId });
-    expect(audit[0]?.changes.Title).toEqual({ before: null, after: "Head of RevOps" });
+    expect(audit[0]?.changes["Title"]).toEqual({ before: null, after: "Head of RevOps" });
     // Every Salesforce call names our client so change events of our writes can be recognised.
     expect(sf.calls.every((c) => c.callOptions === "client=attio-sfdc")).toBe(true);
   });
@@ -120,7 +120,7 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
 
     expect(result.retryMessages).toEqual([]);
     expect(sf.contacts.size).toBe(1);
-    expect(sf.contacts.get(contactId ?? "")?.Title).toBe("Director");
+    expect(sf.contacts.get(contactId ?? "")?.["Title"]).toBe("Director");
     const patches = sf.writes().filter((c) => c.method === "PATCH");
     expect(patches).toHaveLength(1);
     expect(sf.writtenRecords().at(-1)).toEqual({ id: contactId, Title: "Director" });
@@ -166,7 +166,7 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     // The records read for the comparison are the ones synced: each side is read once.
     expect(queries() - queriesBefore).toBe(1);
     expect(sf.calls.filter((c) => c.path.endsWith("/query")).length - sfQueriesBefore).toBe(1);
-    expect([...sf.contacts.values()].find((c) => c.Email === "api-echo@northwind.example")?.Title).toBe("CEO");
+    expect([...sf.contacts.values()].find((c) => c["Email"] === "api-echo@northwind.example")?.["Title"]).toBe("CEO");
   });
 
   it("coalesces several events of one person in a batch into one read and one write", async () => {
@@ -210,7 +210,7 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
 
     // A person edits the Title in Salesforce; its event and an older echo arrive in one batch.
     const contact = sf.contacts.get(contactId);
-    if (contact) contact.Title = "VP Sales";
+    if (contact) contact["Title"] = "VP Sales";
     await runQueue([
       change("VP Sales", "com/salesforce/ui", 2),
       change("CTO", "com/salesforce/api/rest/62.0;client=attio-sfdc", 3),
@@ -472,7 +472,7 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
 
     expect(result.explicitAcks).toEqual(ids);
     expect(sf.tokensIssued).toBe(2);
-    expect([...sf.contacts.values()][0]?.Title).toBe("Staff Engineer");
+    expect([...sf.contacts.values()][0]?.["Title"]).toBe("Staff Engineer");
   });
 
   it("records a permanent Salesforce rejection as a failure and does not retry it", async () => {

@@ -61,7 +61,7 @@ describe("scheduled catch-up through the Worker's scheduled handler", () => {
     const lastRun = JSON.parse((await env.CURSORS.get("cron:last-run")) ?? "{}") as {
       catchup: Record<string, unknown>;
     };
-    expect(lastRun.catchup.people).toMatchObject({ enqueued: 1 });
+    expect(lastRun.catchup["people"]).toMatchObject({ enqueued: 1 });
   });
 });
 

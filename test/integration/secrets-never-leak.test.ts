@@ -177,7 +177,7 @@ describe("secrets never leak", () => {
     await attioDelivery("leak-2");
     await drainQueue();
     expect(sf.tokensIssued).toBe(2);
-    expect(sf.contacts.get(contactId ?? "")?.Title).toBe("Chief Technology Officer");
+    expect(sf.contacts.get(contactId ?? "")?.["Title"]).toBe("Chief Technology Officer");
 
     // Salesforce -> Attio: a change event from the relay for the linked Contact.
     sf.contacts.set(contactId ?? "", { ...sf.contacts.get(contactId ?? ""), Title: "VP Revenue" });

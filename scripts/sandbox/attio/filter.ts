@@ -95,8 +95,8 @@ function isIdList(condition: unknown): condition is { $in: string[] } {
   return (
     isPlainObject(condition) &&
     Object.keys(condition).length === 1 &&
-    Array.isArray(condition.$in) &&
-    condition.$in.every((id) => typeof id === "string")
+    Array.isArray(condition["$in"]) &&
+    condition["$in"].every((id) => typeof id === "string")
   );
 }
 
@@ -220,7 +220,7 @@ export function defaultField(attribute: AttributeDef): string {
 export function fieldOf(attribute: AttributeDef, value: StoredValue, field: string): unknown {
   if (field === "active_from") return value.activeFrom;
   if (field === "option" || field === "status" || field === "title") {
-    const option = (value.fields.option ?? value.fields.status) as { title?: string } | undefined;
+    const option = (value.fields["option"] ?? value.fields["status"]) as { title?: string } | undefined;
     return option?.title;
   }
   if (!(field in value.fields)) throw filterError(`Unknown field "${field}" for attribute "${attribute.slug}".`);
@@ -232,13 +232,13 @@ export function sortRecords(object: ObjectDef, records: StoredRecord[], sorts: u
   if (sorts === undefined) return records;
   if (!Array.isArray(sorts)) throw invalid("validation_type", "sorts must be an array");
   const keys = sorts.map((sort) => {
-    if (!isPlainObject(sort) || typeof sort.attribute !== "string") {
+    if (!isPlainObject(sort) || typeof sort["attribute"] !== "string") {
       throw invalid("validation_type", "each sort needs {direction, attribute}; path sorts are not supported");
     }
-    const attribute = findAttribute(object, sort.attribute);
-    if (!attribute || attribute.archived) throw filterError(`Unknown attribute slug/ID "${sort.attribute}".`);
-    const field = typeof sort.field === "string" ? sort.field : defaultField(attribute);
-    return { attribute, field, sign: sort.direction === "desc" ? -1 : 1 };
+    const attribute = findAttribute(object, sort["attribute"]);
+    if (!attribute || attribute.archived) throw filterError(`Unknown attribute slug/ID "${sort["attribute"]}".`);
+    const field = typeof sort["field"] === "string" ? sort["field"] : defaultField(attribute);
+    return { attribute, field, sign: sort["direction"] === "desc" ? -1 : 1 };
   });
   // Each record's keys are computed once, not once per comparison.
   const keyed = records.map((record) => ({

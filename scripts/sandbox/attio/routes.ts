@@ -123,8 +123,8 @@ function query(store: AttioStore, object: ObjectDef, body: unknown): unknown[] {
   const input = (body ?? {}) as Record<string, unknown>;
   if (typeof input !== "object" || Array.isArray(input))
     throw invalid("validation_type", "The body must be an object.");
-  const limit = input.limit ?? 500;
-  const offset = input.offset ?? 0;
+  const limit = input["limit"] ?? 500;
+  const offset = input["offset"] ?? 0;
   // No maximum is documented; the sandbox refuses more than the default of 500 rather than guess.
   if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 || limit > 500) {
     throw invalid("validation_type", "Body payload validation error: limit must be an integer from 1 to 500.");
@@ -135,13 +135,13 @@ function query(store: AttioStore, object: ObjectDef, body: unknown): unknown[] {
   const answer = () =>
     sortRecords(
       object,
-      store.list(object).filter((record) => matchesFilter(object, record, input.filter)),
-      input.sorts,
+      store.list(object).filter((record) => matchesFilter(object, record, input["filter"])),
+      input["sorts"],
     );
   // A scan pages through the same unfiltered order: it is sorted once, not once per page.
   const ordered =
-    input.filter === undefined
-      ? store.memoized(`scan:${object.slug}:${JSON.stringify(input.sorts ?? null)}`, answer)
+    input["filter"] === undefined
+      ? store.memoized(`scan:${object.slug}:${JSON.stringify(input["sorts"] ?? null)}`, answer)
       : answer();
   return ordered.slice(offset, offset + limit).map((record) => store.serialize(object, record));
 }

@@ -154,7 +154,7 @@ export class AttioEmulator {
     const route = `${request.method} ${routeOf(request.path)}`;
     this.stats.requestsByRoute[route] = (this.stats.requestsByRoute[route] ?? 0) + 1;
     try {
-      if (!this.authorized(request.headers.authorization)) {
+      if (!this.authorized(request.headers["authorization"])) {
         this.stats.unauthorized++;
         throw unauthorized();
       }

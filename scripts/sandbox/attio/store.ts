@@ -334,7 +334,7 @@ export class AttioStore {
     for (const attribute of object.attributes) {
       if (attribute.inverse) {
         for (const value of record.values.get(attribute.slug) ?? []) {
-          this.unlinkInverse(record, attribute, String(value.fields.target_record_id), actor, events);
+          this.unlinkInverse(record, attribute, String(value.fields["target_record_id"]), actor, events);
         }
       }
       this.setValues(object, record, attribute, []);
@@ -402,7 +402,7 @@ export class AttioStore {
     const originals = new Set([primary.id, secondary.id]);
     const newId = this.random.uuid();
     const repoint = (value: StoredValue): StoredValue =>
-      value.fields.target_object === object.slug && originals.has(String(value.fields.target_record_id))
+      value.fields["target_object"] === object.slug && originals.has(String(value.fields["target_record_id"]))
         ? { ...value, fields: { ...value.fields, target_record_id: newId } }
         : value;
     const values = new Map<AttributeDef, StoredValue[]>();
@@ -469,7 +469,7 @@ export class AttioStore {
           const inverse = attribute.inverse?.object === object.slug ? attribute.inverse.attribute : undefined;
           const keep =
             inverse === undefined ||
-            (merged.values.get(inverse) ?? []).some((value) => value.fields.target_record_id === record.id);
+            (merged.values.get(inverse) ?? []).some((value) => value.fields["target_record_id"] === record.id);
           const seen = new Set<string>();
           const next: StoredValue[] = [];
           for (const value of before) {
@@ -642,7 +642,7 @@ export class AttioStore {
     actor: Actor,
     events: RecordEvent[],
   ): void {
-    const ids = (values: StoredValue[]) => new Set(values.map((value) => String(value.fields.target_record_id)));
+    const ids = (values: StoredValue[]) => new Set(values.map((value) => String(value.fields["target_record_id"])));
     const was = ids(before);
     const now = ids(next);
     for (const id of was) if (!now.has(id)) this.unlinkInverse(record, attribute, id, actor, events);
@@ -661,10 +661,10 @@ export class AttioStore {
       // A single-valued inverse (people.company) moves: the old side loses the record.
       if (!inverse.multiselect) {
         for (const old of current) {
-          const oldOwner = this.records.get(object.slug)?.get(String(old.fields.target_record_id));
+          const oldOwner = this.records.get(object.slug)?.get(String(old.fields["target_record_id"]));
           if (oldOwner && oldOwner.id !== record.id) {
             const left = (oldOwner.values.get(attribute.slug) ?? []).filter(
-              (value) => value.fields.target_record_id !== target.id,
+              (value) => value.fields["target_record_id"] !== target.id,
             );
             this.setValues(object, oldOwner, attribute, left);
             events.push(this.event("record.updated", object, oldOwner.id, actor, attribute.id));
@@ -689,7 +689,7 @@ export class AttioStore {
     const inverse = targetObject ? this.attribute(targetObject, attribute.inverse.attribute) : undefined;
     if (!targetObject || !target || !inverse) return;
     const current = target.values.get(inverse.slug) ?? [];
-    const left = current.filter((value) => value.fields.target_record_id !== record.id);
+    const left = current.filter((value) => value.fields["target_record_id"] !== record.id);
     if (left.length === current.length) return;
     this.setValues(targetObject, target, inverse, left);
     events.push(this.event("record.updated", targetObject, target.id, actor, inverse.id));
@@ -704,7 +704,7 @@ export class AttioStore {
     const companyAttribute = this.attribute(people, "company");
     if (!companyAttribute) return;
     for (const email of person.values.get("email_addresses") ?? []) {
-      const domain = rootDomain(String(email.fields.email_domain));
+      const domain = rootDomain(String(email.fields["email_domain"]));
       const companyId = this.uniqueIndex.get(`companies/domains/${domain}`);
       if (!companyId) continue;
       const system: Actor = { type: "system", id: null };
@@ -764,16 +764,12 @@ function sameValues(attribute: AttributeDef, a: StoredValue[], b: StoredValue[])
 }
 
 function pointsAt(value: StoredValue, objectSlug: string, ids: Set<string>): boolean {
-  return value.fields.target_object === objectSlug && ids.has(String(value.fields.target_record_id));
+  return value.fields["target_object"] === objectSlug && ids.has(String(value.fields["target_record_id"]));
 }
 
 function uniqueDisplay(attribute: AttributeDef, fields: ValueFields): unknown {
-  if (attribute.type === "email-address") return { email_address: fields.email_address };
-  if (attribute.type === "domain") return { domain: fields.domain };
-  if ("value" in fields) return { value: fields.value };
+  if (attribute.type === "email-address") return { email_address: fields["email_address"] };
+  if (attribute.type === "domain") return { domain: fields["domain"] };
+  if ("value" in fields) return { value: fields["value"] };
   return fields;
-}
-
-export function isAttioError(err: unknown): err is AttioError {
-  return err instanceof AttioError;
 }

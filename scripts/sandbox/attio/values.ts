@@ -52,19 +52,19 @@ export function parseInput(
 export function identityOf(attribute: AttributeDef, fields: ValueFields): string {
   switch (attribute.type) {
     case "email-address":
-      return String(fields.email_address);
+      return String(fields["email_address"]);
     case "domain":
-      return String(fields.domain);
+      return String(fields["domain"]);
     case "phone-number":
-      return String(fields.phone_number);
+      return String(fields["phone_number"]);
     case "select":
-      return String((fields.option as { id: { option_id: string } }).id.option_id);
+      return String((fields["option"] as { id: { option_id: string } }).id.option_id);
     case "status":
-      return String((fields.status as { id: { status_id: string } }).id.status_id);
+      return String((fields["status"] as { id: { status_id: string } }).id.status_id);
     case "record-reference":
-      return `${fields.target_object}/${fields.target_record_id}`;
+      return `${fields["target_object"]}/${fields["target_record_id"]}`;
     case "actor-reference":
-      return `${fields.referenced_actor_type}/${fields.referenced_actor_id}`;
+      return `${fields["referenced_actor_type"]}/${fields["referenced_actor_id"]}`;
     default:
       return JSON.stringify(fields);
   }
@@ -203,7 +203,7 @@ function parsePhone(attribute: AttributeDef, item: unknown): ValueFields {
   if (typeof raw !== "string") throw bad(attribute, "expected a phone number");
   const digits = raw.replace(/[\s().-]/g, "");
   const explicitCountry =
-    item !== null && typeof item === "object" ? (item as Record<string, unknown>).country_code : undefined;
+    item !== null && typeof item === "object" ? (item as Record<string, unknown>)["country_code"] : undefined;
   let e164 = digits;
   if (!digits.startsWith("+")) {
     if (typeof explicitCountry !== "string") throw bad(attribute, "phone numbers need a + country prefix");
@@ -252,11 +252,11 @@ function parseLocation(attribute: AttributeDef, item: unknown): ValueFields {
   if (typeof item === "string") {
     // "1 Infinite Loop, Cupertino, CA, 95014, US": read from the end, the rest is the street.
     const parts = item.split(",").map((part) => part.trim());
-    if (parts.length > 1 && /^[A-Za-z]{2}$/.test(parts.at(-1) ?? "")) out.country_code = parts.pop()?.toUpperCase();
-    if (parts.length > 1 && /\d/.test(parts.at(-1) ?? "")) out.postcode = parts.pop();
-    if (parts.length > 2) out.region = parts.pop();
-    if (parts.length > 1) out.locality = parts.pop();
-    out.line_1 = parts.join(", ") || null;
+    if (parts.length > 1 && /^[A-Za-z]{2}$/.test(parts.at(-1) ?? "")) out["country_code"] = parts.pop()?.toUpperCase();
+    if (parts.length > 1 && /\d/.test(parts.at(-1) ?? "")) out["postcode"] = parts.pop();
+    if (parts.length > 2) out["region"] = parts.pop();
+    if (parts.length > 1) out["locality"] = parts.pop();
+    out["line_1"] = parts.join(", ") || null;
     return out;
   }
   if (item === null || typeof item !== "object") throw bad(attribute, "expected a location object or string");
@@ -342,10 +342,10 @@ function parseReference(attribute: AttributeDef, item: unknown, ctx: ValueContex
     if (!targetId) throw invalid("value_not_found", `No ${only} record found matching "${item}".`);
   } else if (item !== null && typeof item === "object") {
     const record = item as Record<string, unknown>;
-    if (typeof record.target_object !== "string") throw bad(attribute, "target_object is required");
-    const target = ctx.objectBySlug(record.target_object);
-    targetObject = target?.slug ?? record.target_object;
-    if (typeof record.target_record_id === "string") targetId = record.target_record_id;
+    if (typeof record["target_object"] !== "string") throw bad(attribute, "target_object is required");
+    const target = ctx.objectBySlug(record["target_object"]);
+    targetObject = target?.slug ?? record["target_object"];
+    if (typeof record["target_record_id"] === "string") targetId = record["target_record_id"];
     else if (target) targetId = matchByUniqueAttribute(target, record, ctx);
     if (!targetId) throw bad(attribute, "give target_record_id or a unique attribute of the target");
   } else throw bad(attribute, "expected a record reference");
@@ -394,11 +394,11 @@ function parseActor(attribute: AttributeDef, item: unknown, ctx: ValueContext): 
   if (typeof email === "string") memberId = ctx.memberIdByEmail(email.trim().toLowerCase());
   else if (item !== null && typeof item === "object") {
     const record = item as Record<string, unknown>;
-    if (record.referenced_actor_type !== "workspace-member") {
+    if (record["referenced_actor_type"] !== "workspace-member") {
       throw bad(attribute, "only workspace members can be written to actor-reference attributes");
     }
-    if (typeof record.referenced_actor_id === "string" && ctx.memberExists(record.referenced_actor_id)) {
-      memberId = record.referenced_actor_id;
+    if (typeof record["referenced_actor_id"] === "string" && ctx.memberExists(record["referenced_actor_id"])) {
+      memberId = record["referenced_actor_id"];
     }
   }
   if (!memberId) throw invalid("value_not_found", `Workspace member not found for attribute "${attribute.slug}".`);

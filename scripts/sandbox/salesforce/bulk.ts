@@ -2,7 +2,7 @@ import type { EmulatorReply, EmulatorRequest } from "../shared/http.ts";
 import { parseJson } from "../shared/http.ts";
 import { originOf } from "./cdc.ts";
 import { CsvError, DELIMITERS, parseCsv, writeCsv } from "./csv.ts";
-import { SfError, sfError } from "./errors.ts";
+import { notFound, SfError, sfError } from "./errors.ts";
 import { makeId, normalizeId } from "./ids.ts";
 import type { ApiContext } from "./routes.ts";
 import { type FieldDef, field, type OrgSchema, type SObjectDef } from "./schema.ts";
@@ -78,7 +78,6 @@ export class BulkJobs {
 
 const invalidJob = (message: string) => sfError(400, "INVALIDJOB", message);
 const invalidState = (message: string) => sfError(409, "INVALIDJOBSTATE", message);
-const notFound = () => sfError(404, "NOT_FOUND", "The requested resource does not exist");
 
 /** Routes `/jobs/<rest>`. */
 export function handleJobs(request: EmulatorRequest, rest: string[], ctx: ApiContext): EmulatorReply {
@@ -123,15 +122,15 @@ export function handleJobs(request: EmulatorRequest, rest: string[], ctx: ApiCon
 
 function createIngest(request: EmulatorRequest, ctx: ApiContext): Job {
   const input = jsonObject(request);
-  const object = ctx.store.schema.sobject(String(input.object ?? ""));
-  if (!object) throw invalidJob(`InvalidJob : Invalid object: ${String(input.object ?? "")}`);
-  const operation = input.operation;
+  const object = ctx.store.schema.sobject(String(input["object"] ?? ""));
+  if (!object) throw invalidJob(`InvalidJob : Invalid object: ${String(input["object"] ?? "")}`);
+  const operation = input["operation"];
   if (!OPERATIONS.includes(operation as Operation)) {
     throw invalidJob(`InvalidJob : Invalid operation: ${String(operation)}`);
   }
   let externalIdFieldName: string | null = null;
   if (operation === "upsert") {
-    const name = typeof input.externalIdFieldName === "string" ? input.externalIdFieldName : "";
+    const name = typeof input["externalIdFieldName"] === "string" ? input["externalIdFieldName"] : "";
     const f = field(object, name);
     if (!name) throw invalidJob("InvalidJob : External ID was blank for upsert");
     if (!f || !(f.externalId || f.type === "id")) {
@@ -162,12 +161,13 @@ function createIngest(request: EmulatorRequest, ctx: ApiContext): Job {
 
 function createQuery(request: EmulatorRequest, ctx: ApiContext): Job {
   const input = jsonObject(request);
-  const operation = input.operation ?? "query";
+  const operation = input["operation"] ?? "query";
   if (operation !== "query" && operation !== "queryAll") {
     throw invalidJob(`InvalidJob : Invalid operation: ${String(operation)}`);
   }
-  if (typeof input.query !== "string" || input.query.trim() === "") throw invalidJob("InvalidJob : query is required");
-  const parsed = parseSoql(input.query, ctx.store.schema);
+  if (typeof input["query"] !== "string" || input["query"].trim() === "")
+    throw invalidJob("InvalidJob : query is required");
+  const parsed = parseSoql(input["query"], ctx.store.schema);
   const compound = parsed.fields.find((path) => path.target.type === "address");
   if (compound) {
     throw sfError(
@@ -181,7 +181,7 @@ function createQuery(request: EmulatorRequest, ctx: ApiContext): Job {
     kind: "query",
     state: "UploadComplete",
     operation,
-    query: input.query,
+    query: input["query"],
     parsed,
     results: null,
   };
@@ -190,13 +190,13 @@ function createQuery(request: EmulatorRequest, ctx: ApiContext): Job {
 }
 
 function base(request: EmulatorRequest, ctx: ApiContext, object: SObjectDef, input: Fields): JobBase {
-  const contentType = input.contentType ?? "CSV";
+  const contentType = input["contentType"] ?? "CSV";
   if (contentType !== "CSV") throw invalidJob(`InvalidJob : Invalid contentType: ${String(contentType)}`);
-  const lineEnding = input.lineEnding ?? "LF";
+  const lineEnding = input["lineEnding"] ?? "LF";
   if (lineEnding !== "LF" && lineEnding !== "CRLF") {
     throw invalidJob(`InvalidJob : Invalid lineEnding: ${String(lineEnding)}`);
   }
-  const columnDelimiter = String(input.columnDelimiter ?? "COMMA");
+  const columnDelimiter = String(input["columnDelimiter"] ?? "COMMA");
   if (!DELIMITERS[columnDelimiter]) throw invalidJob(`InvalidJob : Invalid columnDelimiter: ${columnDelimiter}`);
   const now = sfDateTime(Date.now());
   return {
@@ -272,7 +272,7 @@ function upload(job: IngestJob, request: EmulatorRequest): EmulatorReply {
 
 function changeState(job: Job, request: EmulatorRequest): Job {
   const input = jsonObject(request);
-  const wanted = input.state;
+  const wanted = input["state"];
   if (wanted === "UploadComplete" && job.kind === "ingest") {
     if (job.state !== "Open") throw invalidState(`Cannot close a job in state ${job.state}`);
     if (job.uploads > 1) {
@@ -391,8 +391,8 @@ function processRow(
       }
       input[column.via.name] = found[0]?.id;
     }
-    const id = typeof input.Id === "string" ? input.Id : null;
-    delete input.Id;
+    const id = typeof input["Id"] === "string" ? input["Id"] : null;
+    delete input["Id"];
     switch (job.operation) {
       case "insert":
         return ctx.store.prepareCreate(def.name, input, ctx.write);

@@ -201,7 +201,7 @@ function collections(
   checkCount(records.length);
   const allOrNone = input.allOrNone === true;
   const typeOf = (record: Fields) => {
-    const type = (record.attributes as { type?: unknown } | undefined)?.type;
+    const type = (record["attributes"] as { type?: unknown } | undefined)?.type;
     if (typeof type !== "string") throw sfError(400, "INVALID_TYPE", "Each record needs attributes.type");
     return type;
   };
@@ -217,7 +217,7 @@ function collections(
         allOrNone,
         ctx,
         (record) => {
-          const id = record.id ?? record.Id;
+          const id = record["id"] ?? record["Id"];
           if (typeof id !== "string" || !normalizeId(id))
             throw sfError(400, "MALFORMED_ID", "record id is missing or malformed");
           return ctx.store.prepareUpdate(typeOf(record), id, record, ctx.write);
@@ -378,7 +378,7 @@ function changedSince(
     throw sfError(400, "INVALID_REPLICATION_DATE", "start and end must be ISO 8601 datetimes");
   }
   const within = (record: SfRecord) => {
-    const stamp = parseSfDateTime(String(record.fields.SystemModstamp));
+    const stamp = parseSfDateTime(String(record.fields["SystemModstamp"]));
     return stamp >= start && stamp <= end;
   };
   const latest = new Date(Math.floor(end / 60_000) * 60_000).toISOString().replace("Z", "+0000");
@@ -395,7 +395,7 @@ function changedSince(
     deletedRecords: ctx.store
       .all(def.name, true)
       .filter((record) => record.deleted && within(record))
-      .map((record) => ({ id: record.id, deletedDate: record.fields.SystemModstamp })),
+      .map((record) => ({ id: record.id, deletedDate: record.fields["SystemModstamp"] })),
     earliestDateAvailable: new Date(Date.UTC(2025, 0, 6)).toISOString().replace("Z", "+0000"),
     latestDateCovered: latest,
   });

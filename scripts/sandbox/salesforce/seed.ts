@@ -73,6 +73,7 @@ function userByEmail(store: SalesforceStore, email: string | undefined): string 
   if (!email) return undefined;
   return store
     .all("User")
-    .find((user) => String(user.fields.Email).toLowerCase() === email.toLowerCase() && user.fields.IsActive === true)
-    ?.id;
+    .find(
+      (user) => String(user.fields["Email"]).toLowerCase() === email.toLowerCase() && user.fields["IsActive"] === true,
+    )?.id;
 }

@@ -189,7 +189,7 @@ export class SalesforceEmulator {
     const versionMatch = /^v(\d{2,3}\.0)$/.exec(parts[2] ?? "");
     if (!versionMatch?.[1]) return sfError(404, "NOT_FOUND", "The requested resource does not exist").reply();
     const version = versionMatch[1];
-    if (!this.authorized(request.headers.authorization)) {
+    if (!this.authorized(request.headers["authorization"])) {
       this.stats.invalidSessions++;
       return invalidSession().reply();
     }

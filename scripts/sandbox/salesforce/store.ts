@@ -287,9 +287,9 @@ export class SalesforceStore {
             fields[f.name] = f.defaultValue ?? f.picklist.find((entry) => entry.defaultValue)?.value ?? null;
           }
         }
-        if ("OwnerId" in fields && fields.OwnerId === null) fields.OwnerId = ctx.userId;
+        if ("OwnerId" in fields && fields["OwnerId"] === null) fields["OwnerId"] = ctx.userId;
         // A custom object's text name defaults to the record id when not given.
-        if (def.custom && fields.Name === null) fields.Name = id;
+        if (def.custom && fields["Name"] === null) fields["Name"] = id;
         derive(def, fields, clean);
         const record: SfRecord = { id, object: def.name, fields, deleted: false };
         this.records.get(def.name)?.set(id, record);
@@ -325,11 +325,11 @@ export class SalesforceStore {
           if (!DERIVED_ON_WRITE.has(name) && record.fields[name] !== value) values[name] = value;
         }
         // Every write moves the timestamps, even one that changes nothing else.
-        next.LastModifiedDate = now;
-        next.SystemModstamp = now;
-        if (record.fields.LastModifiedById !== ctx.userId) values.LastModifiedById = ctx.userId;
-        next.LastModifiedById = ctx.userId;
-        values.LastModifiedDate = now;
+        next["LastModifiedDate"] = now;
+        next["SystemModstamp"] = now;
+        if (record.fields["LastModifiedById"] !== ctx.userId) values["LastModifiedById"] = ctx.userId;
+        next["LastModifiedById"] = ctx.userId;
+        values["LastModifiedDate"] = now;
         const before = record.fields;
         record.fields = next;
         this.reindex(record, before);
@@ -350,10 +350,10 @@ export class SalesforceStore {
       commit: () => {
         const now = sfDateTime(this.clock());
         record.deleted = true;
-        record.fields.IsDeleted = true;
-        record.fields.SystemModstamp = now;
-        record.fields.LastModifiedDate = now;
-        record.fields.LastModifiedById = ctx.userId;
+        record.fields["IsDeleted"] = true;
+        record.fields["SystemModstamp"] = now;
+        record.fields["LastModifiedDate"] = now;
+        record.fields["LastModifiedById"] = ctx.userId;
         return { entity: record.object, id: record.id, type: "DELETE", values: {} };
       },
     };
@@ -410,7 +410,7 @@ export class SalesforceStore {
     for (const [index, prepared] of deletes.entries()) {
       changes.push(prepared.commit());
       const loser = losers[index];
-      if (loser) loser.fields.MasterRecordId = master.id;
+      if (loser) loser.fields["MasterRecordId"] = master.id;
     }
     for (const prepared of reparents) changes.push(prepared.commit());
     changes.push(masterUpdate.commit());
@@ -609,22 +609,22 @@ function normalizeValue(f: FieldDef, value: unknown): unknown {
 /** Fields Salesforce computes: Contact/User Name, and an Opportunity's stage-driven fields. */
 function derive(def: SObjectDef, fields: Fields, written: Fields): void {
   if (def.name === "Contact" || def.name === "User") {
-    fields.Name = [fields.FirstName, fields.LastName]
+    fields["Name"] = [fields["FirstName"], fields["LastName"]]
       .filter((part) => typeof part === "string" && part !== "")
       .join(" ");
   }
   if (def.name === "Opportunity" && "StageName" in written) {
-    const stage = STAGES.find(([name]) => name === fields.StageName);
+    const stage = STAGES.find(([name]) => name === fields["StageName"]);
     if (stage) {
       const [, probability, forecast, closed, won] = stage;
-      if (!("Probability" in written)) fields.Probability = probability;
-      if (!("ForecastCategoryName" in written)) fields.ForecastCategoryName = forecast;
-      fields.IsClosed = closed;
-      fields.IsWon = won;
+      if (!("Probability" in written)) fields["Probability"] = probability;
+      if (!("ForecastCategoryName" in written)) fields["ForecastCategoryName"] = forecast;
+      fields["IsClosed"] = closed;
+      fields["IsWon"] = won;
     }
   }
   if (def.name === "Opportunity") {
-    fields.IsClosed ??= false;
-    fields.IsWon ??= false;
+    fields["IsClosed"] ??= false;
+    fields["IsWon"] ??= false;
   }
 }

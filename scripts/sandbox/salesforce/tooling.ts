@@ -73,12 +73,12 @@ function saveInput(body: unknown, type: "CustomField" | "CustomObject"): SaveInp
   if (missing.length > 0) {
     throw sfError(400, "REQUIRED_FIELD_MISSING", `Required fields are missing: [${missing.join(", ")}]`, missing);
   }
-  if (typeof input.FullName !== "string") throw jsonError(type, "FullName", input.FullName);
-  const metadata = input.Metadata;
+  if (typeof input["FullName"] !== "string") throw jsonError(type, "FullName", input["FullName"]);
+  const metadata = input["Metadata"];
   if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
     throw jsonError(type, "Metadata", metadata);
   }
-  return { fullName: input.FullName, metadata: metadata as Record<string, unknown> };
+  return { fullName: input["FullName"], metadata: metadata as Record<string, unknown> };
 }
 
 const jsonError = (type: string, key: string, value: unknown) =>
@@ -167,7 +167,7 @@ function createField(input: SaveInput, ctx: ApiContext): MetadataComponent {
 
 /** A FieldDef from CustomField metadata, or the error Salesforce gives for it. */
 function fieldFromMetadata(def: SObjectDef, name: string, md: Record<string, unknown>, ctx: ApiContext): FieldDef {
-  const type = md.type;
+  const type = md["type"];
   if (type === undefined || type === null) throw integrity("Must specify 'type' for a CustomField", ["type"]);
   if (typeof type !== "string") throw jsonError("CustomField", "type", type);
   if (OTHER_FIELD_TYPES.has(type)) {
@@ -175,7 +175,7 @@ function fieldFromMetadata(def: SObjectDef, name: string, md: Record<string, unk
   }
   if (!(type in FIELD_TYPES)) throw jsonError("CustomField", "type", type);
   const fieldType = type as CustomFieldType;
-  const label = md.label;
+  const label = md["label"];
   if (typeof label !== "string" || label.trim() === "") {
     throw sfError(400, "REQUIRED_FIELD_MISSING", "Required fields are missing: [label]", ["label"]);
   }
@@ -248,7 +248,7 @@ function fieldFromMetadata(def: SObjectDef, name: string, md: Record<string, unk
       break;
     }
     case "Checkbox": {
-      const raw = md.defaultValue;
+      const raw = md["defaultValue"];
       if (raw === undefined || raw === null) throw mustSpecify("defaultValue");
       if (raw !== true && raw !== false && raw !== "true" && raw !== "false") {
         throw integrity(`The default value of a Checkbox must be true or false, not ${String(raw)}`, ["defaultValue"]);
@@ -257,16 +257,16 @@ function fieldFromMetadata(def: SObjectDef, name: string, md: Record<string, unk
       break;
     }
     case "Picklist": {
-      const { entries, restricted } = picklistOf(md.valueSet, mustSpecify);
+      const { entries, restricted } = picklistOf(md["valueSet"], mustSpecify);
       extra.picklist = entries;
       extra.restrictedPicklist = restricted;
       break;
     }
     case "Lookup": {
-      const target = typeof md.referenceTo === "string" ? ctx.store.schema.sobject(md.referenceTo) : undefined;
-      if (md.referenceTo === undefined || md.referenceTo === null) throw mustSpecify("referenceTo");
-      if (!target) throw integrity(`Cannot find the object ${String(md.referenceTo)} to refer to`, ["referenceTo"]);
-      const relationship = md.relationshipName;
+      const target = typeof md["referenceTo"] === "string" ? ctx.store.schema.sobject(md["referenceTo"]) : undefined;
+      if (md["referenceTo"] === undefined || md["referenceTo"] === null) throw mustSpecify("referenceTo");
+      if (!target) throw integrity(`Cannot find the object ${String(md["referenceTo"])} to refer to`, ["referenceTo"]);
+      const relationship = md["relationshipName"];
       if (relationship === undefined || relationship === null) throw mustSpecify("relationshipName");
       if (typeof relationship !== "string") throw jsonError("CustomField", "relationshipName", relationship);
       checkDeveloperName(relationship, "Field");
@@ -355,11 +355,11 @@ function createObject(input: SaveInput, ctx: ApiContext): MetadataComponent {
     // ControlledByParent needs a master-detail field, which a new object cannot have yet.
     throw integrity(`Invalid sharingModel for a new custom object: ${sharingModel}`, ["sharingModel"]);
   }
-  const deploymentStatus = md.deploymentStatus ?? "InDevelopment";
+  const deploymentStatus = md["deploymentStatus"] ?? "InDevelopment";
   if (deploymentStatus !== "Deployed" && deploymentStatus !== "InDevelopment") {
     throw jsonError("CustomObject", "deploymentStatus", deploymentStatus);
   }
-  const nameFieldRaw = md.nameField;
+  const nameFieldRaw = md["nameField"];
   if (nameFieldRaw === undefined || nameFieldRaw === null)
     throw integrity("Must specify 'nameField' for a CustomObject");
   if (typeof nameFieldRaw !== "object" || Array.isArray(nameFieldRaw)) {
@@ -377,8 +377,9 @@ function createObject(input: SaveInput, ctx: ApiContext): MetadataComponent {
     if (!/\{0+\}/.test(format)) {
       throw integrity("The display format of an auto-number must contain {0}, {00}, ...", ["displayFormat"]);
     }
-    const start = nameField.startingNumber === undefined ? 1 : Number(nameField.startingNumber);
-    if (!Number.isInteger(start) || start < 0) throw jsonError("nameField", "startingNumber", nameField.startingNumber);
+    const start = nameField["startingNumber"] === undefined ? 1 : Number(nameField["startingNumber"]);
+    if (!Number.isInteger(start) || start < 0)
+      throw jsonError("nameField", "startingNumber", nameField["startingNumber"]);
     nameDef = buildField("Name", "string", "d", {
       label: nameLabel,
       length: 80,

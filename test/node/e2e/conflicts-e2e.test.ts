@@ -42,7 +42,7 @@ async function linkedPerson(stack: Stack, email: string): Promise<Linked> {
     },
   });
   const contact = await eventually("Contact", async () =>
-    (await salesforceRecords(stack, "Contact")).find((c) => c.Email === email),
+    (await salesforceRecords(stack, "Contact")).find((c) => c["Email"] === email),
   );
   await idle(stack);
   const db = await workerDb(stack);
@@ -76,7 +76,7 @@ async function editBoth(stack: Stack, linked: Linked, first: "attio" | "salesfor
 async function titles(stack: Stack, linked: Linked) {
   const person = (await attioRecords(stack, "people")).find((p) => p.id.record_id === linked.personId);
   const contact = (await salesforceRecords(stack, "Contact")).find((c: SfRecord) => c.Id === linked.contactId);
-  return { attio: person?.values.job_title?.[0]?.value, salesforce: contact?.Title };
+  return { attio: person?.values["job_title"]?.[0]?.["value"], salesforce: contact?.["Title"] };
 }
 
 async function converged(stack: Stack, linked: Linked, expected: string) {
@@ -172,7 +172,7 @@ withStack("manual", 34, (get) => {
     });
     await eventually("first name in Attio", async () => {
       const person = (await attioRecords(stack, "people")).find((p) => p.id.record_id === linked.personId);
-      return person?.values.name?.[0]?.first_name === "Ruben" ? person : undefined;
+      return person?.values["name"]?.[0]?.["first_name"] === "Ruben" ? person : undefined;
     });
     expect(await titles(stack, linked)).toEqual({ attio: "Title from Attio", salesforce: "Title from Salesforce" });
   });

@@ -85,7 +85,7 @@ async function stats(): Promise<Stats> {
 
 function attioValue(person: AttioRecordJson | undefined, field: Field): unknown {
   if (!person) return undefined;
-  return field === "Title" ? person.values.job_title?.[0]?.value : person.values.name?.[0]?.first_name;
+  return field === "Title" ? person.values["job_title"]?.[0]?.["value"] : person.values["name"]?.[0]?.["first_name"];
 }
 
 describe("convergence under duplicated, reordered, failing deliveries and API errors", () => {
@@ -109,7 +109,7 @@ describe("convergence under duplicated, reordered, failing deliveries and API er
       "every person has its Contact",
       async () => {
         const contacts = await salesforceRecords(stack, "Contact");
-        for (const pair of pairs) pair.contactId = contacts.find((c) => c.Email === pair.email)?.Id ?? "";
+        for (const pair of pairs) pair.contactId = contacts.find((c) => c["Email"] === pair.email)?.Id ?? "";
         return pairs.every((p) => p.contactId) ? true : undefined;
       },
       60_000,
@@ -216,8 +216,10 @@ describe("convergence under duplicated, reordered, failing deliveries and API er
     const people = final?.people ?? [];
     const contacts = final?.contacts ?? [];
     for (const email of emails) {
-      expect(people.filter((p) => p.values.email_addresses?.some((e) => e.email_address === email))).toHaveLength(1);
-      expect(contacts.filter((c) => c.Email === email)).toHaveLength(1);
+      expect(people.filter((p) => p.values["email_addresses"]?.some((e) => e["email_address"] === email))).toHaveLength(
+        1,
+      );
+      expect(contacts.filter((c) => c["Email"] === email)).toHaveLength(1);
     }
     expect(people).toHaveLength(PAIRS);
     expect(contacts).toHaveLength(PAIRS);
@@ -227,6 +229,7 @@ describe("convergence under duplicated, reordered, failing deliveries and API er
     const attioWrites = after.attio.writes - before.attio.writes;
     const sfWrites = after.ownSalesforceWrites - before.ownSalesforceWrites;
     const ratio = (attioWrites + sfWrites) / EDITS;
+    // biome-ignore lint/suspicious/noConsole: the convergence figures are this test's output, quoted in the docs.
     console.log(
       [
         `convergence run (seed ${SEED}): ${EDITS} edits on ${PAIRS} pairs in ${editSeconds.toFixed(1)} s`,

@@ -40,7 +40,7 @@ interface Warning {
 }
 
 const users = async () => salesforceRecords(stack, "User");
-const userId = async (email: string) => (await users()).find((u) => u.Email === email)?.Id;
+const userId = async (email: string) => (await users()).find((u) => u["Email"] === email)?.Id;
 const members = async () =>
   (await (
     await fetch(`${stack.attio.url}/v2/workspace_members`, {
@@ -52,12 +52,12 @@ const members = async () =>
 const memberId = async (email: string) =>
   (await members()).data.find((m) => m.email_address === email)?.id.workspace_member_id;
 const dealNamed = async (name: string) =>
-  (await attioRecords(stack, "deals")).find((d) => d.values.name?.[0]?.value === name);
+  (await attioRecords(stack, "deals")).find((d) => d.values["name"]?.[0]?.["value"] === name);
 const opportunityNamed = async (name: string) =>
-  (await salesforceRecords(stack, "Opportunity")).find((o) => o.Name === name);
-const ownerOf = (deal: AttioRecordJson | undefined) => deal?.values.owner?.[0]?.referenced_actor_id;
+  (await salesforceRecords(stack, "Opportunity")).find((o) => o["Name"] === name);
+const ownerOf = (deal: AttioRecordJson | undefined) => deal?.values["owner"]?.[0]?.["referenced_actor_id"];
 const stageOf = (deal: AttioRecordJson | undefined) =>
-  (deal?.values.stage?.[0]?.status as { title?: string } | undefined)?.title;
+  (deal?.values["stage"]?.[0]?.["status"] as { title?: string } | undefined)?.title;
 
 beforeAll(async () => {
   stack = await startStack({ seed: 21 });
@@ -104,16 +104,16 @@ describe("the default mappings on a new workspace and a new org", () => {
 
   it("creates an Attio-only won deal in Salesforce as Closed Won with its amount, account and owner", async () => {
     const opportunity = await opportunityNamed("Bluefin annual licence");
-    const account = (await salesforceRecords(stack, "Account")).find((a) => a.Name === "Bluefin Analytics");
+    const account = (await salesforceRecords(stack, "Account")).find((a) => a["Name"] === "Bluefin Analytics");
     expect(opportunity).toMatchObject({ StageName: "Closed Won", Amount: 36000, AccountId: account?.Id });
     // No close date in a new workspace: the deal's creation day + 90 days.
     const deal = await dealNamed("Bluefin annual licence");
-    const created = Date.parse(String(deal?.values.created_at?.[0]?.value));
-    expect(opportunity?.CloseDate).toBe(new Date(created + 90 * 86_400_000).toISOString().slice(0, 10));
+    const created = Date.parse(String(deal?.values["created_at"]?.[0]?.["value"]));
+    expect(opportunity?.["CloseDate"]).toBe(new Date(created + 90 * 86_400_000).toISOString().slice(0, 10));
     // Chiara is a workspace member with no Salesforce user: Salesforce keeps its default owner
     // (the integration user), and the warning says why.
-    const integration = (await users()).find((u) => u.Email === "integration@harborlight-sandbox.example");
-    expect(opportunity?.OwnerId).toBe(integration?.Id);
+    const integration = (await users()).find((u) => u["Email"] === "integration@harborlight-sandbox.example");
+    expect(opportunity?.["OwnerId"]).toBe(integration?.Id);
     const warnings = await api<{ items: Warning[] }>(
       stack,
       `/failures?severity=warning&record_id=${deal?.id.record_id}`,
@@ -131,13 +131,13 @@ describe("the default mappings on a new workspace and a new org", () => {
   it("creates a Salesforce-only Opportunity in Attio with its stage, value, company and owner", async () => {
     const deal = await dealNamed("Solaria storage controllers");
     const company = (await attioRecords(stack, "companies")).find(
-      (c) => c.values.name?.[0]?.value === "Solaria Grid Systems",
+      (c) => c.values["name"]?.[0]?.["value"] === "Solaria Grid Systems",
     );
     // Qualification comes back as "In Progress"; Rosa has no workspace member, so the first admin
     // (Ada) owns it, with a warning.
     expect(stageOf(deal)).toBe("In Progress");
-    expect(deal?.values.value?.[0]?.currency_value).toBe(250000);
-    expect(deal?.values.associated_company?.[0]?.target_record_id).toBe(company?.id.record_id);
+    expect(deal?.values["value"]?.[0]?.["currency_value"]).toBe(250000);
+    expect(deal?.values["associated_company"]?.[0]?.["target_record_id"]).toBe(company?.id.record_id);
     expect(ownerOf(deal)).toBe(await memberId("ada@harborlight.example"));
     const opportunity = await opportunityNamed("Solaria storage controllers");
     const warnings = await api<{ items: Warning[] }>(stack, `/failures?severity=warning&record_id=${opportunity?.Id}`);
@@ -149,15 +149,15 @@ describe("the default mappings on a new workspace and a new org", () => {
       }),
     ]);
     // Salesforce keeps its own owner: the Attio default is never written back over it.
-    expect(opportunity?.OwnerId).toBe(await userId("rosa.delgado@harborlight.example"));
+    expect(opportunity?.["OwnerId"]).toBe(await userId("rosa.delgado@harborlight.example"));
   });
 
   it("links the deals present on both sides, owners matched by email", async () => {
     const northwind = await opportunityNamed("Northwind pick-cell pilot");
-    expect(northwind?.OwnerId).toBe(await userId("ada@harborlight.example"));
+    expect(northwind?.["OwnerId"]).toBe(await userId("ada@harborlight.example"));
     expect(ownerOf(await dealNamed("Northwind pick-cell pilot"))).toBe(await memberId("ada@harborlight.example"));
     const marigold = await opportunityNamed("Marigold district rollout");
-    expect(marigold?.OwnerId).toBe(await userId("bruno@harborlight.example"));
+    expect(marigold?.["OwnerId"]).toBe(await userId("bruno@harborlight.example"));
     expect(ownerOf(await dealNamed("Marigold district rollout"))).toBe(await memberId("bruno@harborlight.example"));
   });
 
@@ -170,7 +170,7 @@ describe("the default mappings on a new workspace and a new org", () => {
     });
     const won = await eventually("the Attio deal won", async () => {
       const deal = await dealNamed("Northwind pick-cell pilot");
-      return stageOf(deal) === "Won 🎉" && deal?.values.value?.[0]?.currency_value === 91000 ? deal : undefined;
+      return stageOf(deal) === "Won 🎉" && deal?.values["value"]?.[0]?.["currency_value"] === 91000 ? deal : undefined;
     });
 
     const bruno = await memberId("bruno@harborlight.example");
@@ -181,14 +181,14 @@ describe("the default mappings on a new workspace and a new org", () => {
     });
     const brunoUser = await userId("bruno@harborlight.example");
     await eventually("the Opportunity owned by Bruno", async () =>
-      (await opportunityNamed("Northwind pick-cell pilot"))?.OwnerId === brunoUser ? true : undefined,
+      (await opportunityNamed("Northwind pick-cell pilot"))?.["OwnerId"] === brunoUser ? true : undefined,
     );
     expect(ownerOf(await dealNamed("Northwind pick-cell pilot"))).toBe(bruno);
   });
 
   it("carries company and person edits both ways", async () => {
     const account = (await salesforceRecords(stack, "Account")).find(
-      (a) => a.Name === "Northwind Robotics",
+      (a) => a["Name"] === "Northwind Robotics",
     ) as SfRecord;
     await control(stack.salesforce.url, "edit", {
       object: "Account",
@@ -198,7 +198,7 @@ describe("the default mappings on a new workspace and a new org", () => {
     });
     await eventually("the Attio company's description", async () =>
       (await attioRecords(stack, "companies")).find(
-        (c) => c.values.description?.[0]?.value === "Picking robots, now with a service arm.",
+        (c) => c.values["description"]?.[0]?.["value"] === "Picking robots, now with a service arm.",
       ),
     );
     const warnings = await eventually("the Industry warning", async () => {
@@ -214,7 +214,7 @@ describe("the default mappings on a new workspace and a new org", () => {
       }),
     ]);
     const person = (await attioRecords(stack, "people")).find((p) =>
-      p.values.email_addresses?.some((e) => e.email_address === "tomas.brandt@northwind-robotics.example"),
+      p.values["email_addresses"]?.some((e) => e["email_address"] === "tomas.brandt@northwind-robotics.example"),
     ) as AttioRecordJson;
     await control(stack.attio.url, "edit", {
       object: "people",
@@ -223,13 +223,15 @@ describe("the default mappings on a new workspace and a new org", () => {
     });
     await eventually("the Contact's title", async () =>
       (await salesforceRecords(stack, "Contact")).find(
-        (c) => c.Email === "tomas.brandt@northwind-robotics.example" && c.Title === "Chief Operating Officer",
+        (c) => c["Email"] === "tomas.brandt@northwind-robotics.example" && c["Title"] === "Chief Operating Officer",
       ),
     );
   });
 
   it("turns a new Opportunity into an Attio deal, and a new won Attio deal into a Closed Won Opportunity", async () => {
-    const account = (await salesforceRecords(stack, "Account")).find((a) => a.Name === "Marigold Learning") as SfRecord;
+    const account = (await salesforceRecords(stack, "Account")).find(
+      (a) => a["Name"] === "Marigold Learning",
+    ) as SfRecord;
     await control(stack.salesforce.url, "edit", {
       object: "Opportunity",
       user: 1,
@@ -243,12 +245,12 @@ describe("the default mappings on a new workspace and a new org", () => {
       },
     });
     const company = (await attioRecords(stack, "companies")).find(
-      (c) => c.values.name?.[0]?.value === "Marigold Learning",
+      (c) => c.values["name"]?.[0]?.["value"] === "Marigold Learning",
     );
     const deal = await eventually("the Attio deal", () => dealNamed("Marigold summer pilot"));
     expect(stageOf(deal)).toBe("Lead");
-    expect(deal.values.value?.[0]?.currency_value).toBe(4200);
-    expect(deal.values.associated_company?.[0]?.target_record_id).toBe(company?.id.record_id);
+    expect(deal.values["value"]?.[0]?.["currency_value"]).toBe(4200);
+    expect(deal.values["associated_company"]?.[0]?.["target_record_id"]).toBe(company?.id.record_id);
     expect(ownerOf(deal)).toBe(await memberId("bruno@harborlight.example"));
 
     await control(stack.attio.url, "edit", {
@@ -262,12 +264,12 @@ describe("the default mappings on a new workspace and a new org", () => {
         associated_company: {
           target_object: "companies",
           target_record_id: (await attioRecords(stack, "companies")).find(
-            (c) => c.values.name?.[0]?.value === "Bluefin Analytics",
+            (c) => c.values["name"]?.[0]?.["value"] === "Bluefin Analytics",
           )?.id.record_id,
         },
       },
     });
-    const bluefin = (await salesforceRecords(stack, "Account")).find((a) => a.Name === "Bluefin Analytics");
+    const bluefin = (await salesforceRecords(stack, "Account")).find((a) => a["Name"] === "Bluefin Analytics");
     const opportunity = await eventually("the Closed Won Opportunity", () => opportunityNamed("Bluefin renewal"));
     expect(opportunity).toMatchObject({
       StageName: "Closed Won",

@@ -45,19 +45,20 @@ const people: Person[] = Array.from({ length: PEOPLE }, (_, i) => ({
   last: `Tern${i}`,
 }));
 
-const emailOf = (record: AttioRecordJson) => record.values.email_addresses?.[0]?.email_address as string | undefined;
+const emailOf = (record: AttioRecordJson) =>
+  record.values["email_addresses"]?.[0]?.["email_address"] as string | undefined;
 
 /** The mapped values of a person and of a Contact, in one comparable shape. */
 function attioView(record: AttioRecordJson) {
-  const name = record.values.name?.[0] ?? {};
+  const name = record.values["name"]?.[0] ?? {};
   return {
-    first: name.first_name ?? null,
-    last: name.last_name ?? null,
-    title: record.values.job_title?.[0]?.value ?? null,
+    first: name["first_name"] ?? null,
+    last: name["last_name"] ?? null,
+    title: record.values["job_title"]?.[0]?.["value"] ?? null,
   };
 }
 function salesforceView(record: SfRecord) {
-  return { first: record.FirstName ?? null, last: record.LastName ?? null, title: record.Title ?? null };
+  return { first: record["FirstName"] ?? null, last: record["LastName"] ?? null, title: record["Title"] ?? null };
 }
 
 /** What the Worker and the emulators say, for a failure message. */
@@ -78,7 +79,7 @@ async function mismatches(): Promise<string[]> {
   const out: string[] = [];
   for (const person of people) {
     const a = attio.filter((r) => emailOf(r) === person.email);
-    const s = salesforce.filter((r) => r.Email === person.email);
+    const s = salesforce.filter((r) => r["Email"] === person.email);
     if (a.length !== 1 || s.length !== 1) {
       out.push(`${person.email}: ${a.length} in Attio, ${s.length} in Salesforce`);
       continue;
@@ -113,7 +114,7 @@ describe("end to end under faults: 429 bursts and 5% errors", () => {
       30_000,
     );
     const attioIds = new Map((await attioRecords(stack, "people")).map((r) => [emailOf(r), r.id.record_id]));
-    const sfIds = new Map(contacts.map((c) => [c.Email as string, c.Id]));
+    const sfIds = new Map(contacts.map((c) => [c["Email"] as string, c.Id]));
 
     await put(stack.attio.url, "faults", { errorRate: 0.05, rateLimitBurst: 12, seed: 7 });
     await put(stack.salesforce.url, "faults", { errorRate: 0.05, seed: 8 });
@@ -163,10 +164,10 @@ describe("end to end under faults: 429 bursts and 5% errors", () => {
     const [attio, salesforce] = await Promise.all([attioRecords(stack, "people"), salesforceRecords(stack, "Contact")]);
     expect(attio).toHaveLength(PEOPLE);
     expect(salesforce).toHaveLength(PEOPLE);
-    expect(new Set(salesforce.map((c) => c.Email)).size).toBe(PEOPLE);
+    expect(new Set(salesforce.map((c) => c["Email"])).size).toBe(PEOPLE);
     // Every edit's final value is one that was written on one side.
     for (const record of salesforce) {
-      expect(String(record.Title)).toMatch(/^(Initial|Attio title \d+|Salesforce title \d+)$/);
+      expect(String(record["Title"])).toMatch(/^(Initial|Attio title \d+|Salesforce title \d+)$/);
     }
   }, 200_000);
 });

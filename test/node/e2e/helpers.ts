@@ -46,7 +46,7 @@ export interface AttioRecordJson {
 
 export async function salesforceRecords(stack: Stack, object: string): Promise<SfRecord[]> {
   const dump = await state<{ records: Record<string, SfRecord[]> }>(stack.salesforce.url);
-  return (dump.records[object] ?? []).filter((r) => r.IsDeleted !== true);
+  return (dump.records[object] ?? []).filter((r) => r["IsDeleted"] !== true);
 }
 
 export async function attioRecords(stack: Stack, object: string): Promise<AttioRecordJson[]> {

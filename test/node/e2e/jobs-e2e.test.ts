@@ -253,7 +253,7 @@ describe("sync jobs", () => {
     await eventually(
       "Attio edits in Salesforce",
       async () => {
-        const titles = new Set((await salesforceRecords(stack, "Contact")).map((c) => c.Title));
+        const titles = new Set((await salesforceRecords(stack, "Contact")).map((c) => c["Title"]));
         return people.every((_, i) => titles.has(`Edited title ${i}`)) ? true : undefined;
       },
       30_000,
@@ -367,9 +367,9 @@ describe("sync jobs", () => {
     const companies = new Map((await attioRecords(stack, "companies")).map((c) => [c.id.record_id, c]));
     const mismatched = (await salesforceRecords(stack, "Account")).filter((account) => {
       const company = companies.get(pairs.get(account.Id) ?? "");
-      const name = company?.values.name?.[0] as { value?: string } | undefined;
-      const domain = company?.values.domains?.[0] as { domain?: string } | undefined;
-      return account.Name !== name?.value || !String(account.Website).includes(String(domain?.domain));
+      const name = company?.values["name"]?.[0] as { value?: string } | undefined;
+      const domain = company?.values["domains"]?.[0] as { domain?: string } | undefined;
+      return account["Name"] !== name?.value || !String(account["Website"]).includes(String(domain?.domain));
     });
     expect(mismatched).toEqual([]);
   });

@@ -38,10 +38,10 @@ afterAll(async () => {
 });
 
 const hasEmail = (email: string) => (p: AttioRecordJson) =>
-  p.values.email_addresses?.some((e) => e.email_address === email) ?? false;
+  p.values["email_addresses"]?.some((e) => e["email_address"] === email) ?? false;
 
 async function contactByEmail(email: string): Promise<SfRecord | undefined> {
-  return (await salesforceRecords(stack, "Contact")).find((c) => c.Email === email);
+  return (await salesforceRecords(stack, "Contact")).find((c) => c["Email"] === email);
 }
 
 async function personByEmail(email: string): Promise<AttioRecordJson | undefined> {
@@ -77,8 +77,8 @@ describe("create and update on each side", () => {
     });
 
     const created = await eventually("person in Attio", () => personByEmail(email));
-    expect(created.values.name?.[0]).toMatchObject({ first_name: "Tomas", last_name: "Reyes" });
-    expect(created.values.job_title?.[0]?.value).toBe("Data Engineer");
+    expect(created.values["name"]?.[0]).toMatchObject({ first_name: "Tomas", last_name: "Reyes" });
+    expect(created.values["job_title"]?.[0]?.["value"]).toBe("Data Engineer");
 
     await control(stack.attio.url, "edit", {
       object: "people",
@@ -87,12 +87,12 @@ describe("create and update on each side", () => {
     });
     await eventually("Contact with the new title", async () => {
       const contact = await contactByEmail(email);
-      return contact?.Title === "Staff Data Engineer" ? contact : undefined;
+      return contact?.["Title"] === "Staff Data Engineer" ? contact : undefined;
     });
 
     await idle(stack);
     expect((await attioRecords(stack, "people")).filter(hasEmail(email))).toHaveLength(1);
-    const contacts = (await salesforceRecords(stack, "Contact")).filter((c) => c.Email === email);
+    const contacts = (await salesforceRecords(stack, "Contact")).filter((c) => c["Email"] === email);
     expect(contacts.map((c) => c.Id)).toEqual([contactId]);
   });
 
@@ -102,10 +102,10 @@ describe("create and update on each side", () => {
       values: { name: "Lumen Freight", domains: ["lumen-freight.example"], description: "Cold-chain logistics" },
     });
     const account = await eventually("Account in Salesforce", async () =>
-      (await salesforceRecords(stack, "Account")).find((a) => a.Name === "Lumen Freight"),
+      (await salesforceRecords(stack, "Account")).find((a) => a["Name"] === "Lumen Freight"),
     );
-    expect(account.Website).toContain("lumen-freight.example");
-    expect(account.Description).toBe("Cold-chain logistics");
+    expect(account["Website"]).toContain("lumen-freight.example");
+    expect(account["Description"]).toBe("Cold-chain logistics");
 
     await control(stack.salesforce.url, "edit", {
       object: "Account",
@@ -114,10 +114,10 @@ describe("create and update on each side", () => {
     });
     const company = await eventually("company with the new description", async () =>
       (await attioRecords(stack, "companies")).find(
-        (c) => c.values.description?.[0]?.value === "Cold-chain and pharma logistics",
+        (c) => c.values["description"]?.[0]?.["value"] === "Cold-chain and pharma logistics",
       ),
     );
-    expect(company.values.name?.[0]?.value).toBe("Lumen Freight");
+    expect(company.values["name"]?.[0]?.["value"]).toBe("Lumen Freight");
   });
 });
 
@@ -183,14 +183,14 @@ describe("first contact", () => {
     expect(pair.sf_record_id).toBe(contactId);
     // Each side fills the other's blanks: the title from Attio, the phone from Salesforce.
     await eventually("title on the Contact", async () =>
-      (await contactByEmail(email))?.Title === "CSO" ? true : undefined,
+      (await contactByEmail(email))?.["Title"] === "CSO" ? true : undefined,
     );
     await eventually("phone on the person", async () =>
-      (await personByEmail(email))?.values.phone_numbers?.length ? true : undefined,
+      (await personByEmail(email))?.values["phone_numbers"]?.length ? true : undefined,
     );
     await idle(stack);
     expect((await attioRecords(stack, "people")).filter(hasEmail(email))).toHaveLength(1);
-    expect((await salesforceRecords(stack, "Contact")).filter((c) => c.Email === email)).toHaveLength(1);
+    expect((await salesforceRecords(stack, "Contact")).filter((c) => c["Email"] === email)).toHaveLength(1);
   });
 
   it("a company and an Account with the same domain are linked, not duplicated", async () => {
@@ -210,11 +210,11 @@ describe("first contact", () => {
     expect(pair.sf_record_id).toBe(accountId);
     await idle(stack);
     const accounts = (await salesforceRecords(stack, "Account")).filter((a) =>
-      String(a.Website ?? "").includes("basalt-works.example"),
+      String(a["Website"] ?? "").includes("basalt-works.example"),
     );
     expect(accounts.map((a) => a.Id)).toEqual([accountId]);
     const companies = (await attioRecords(stack, "companies")).filter((c) =>
-      c.values.domains?.some((d) => d.domain === "basalt-works.example"),
+      c.values["domains"]?.some((d) => d["domain"] === "basalt-works.example"),
     );
     expect(companies).toHaveLength(1);
   });
@@ -240,16 +240,18 @@ describe("references", () => {
     );
 
     const account = await eventually("Account created from the reference", async () =>
-      (await salesforceRecords(stack, "Account")).find((a) => a.Name === "Tidewater Analytics"),
+      (await salesforceRecords(stack, "Account")).find((a) => a["Name"] === "Tidewater Analytics"),
     );
     const contact = await eventually("Contact with its AccountId", async () => {
       const found = await contactByEmail(email);
-      return found?.AccountId ? found : undefined;
+      return found?.["AccountId"] ? found : undefined;
     });
-    expect(contact.AccountId).toBe(account.Id);
+    expect(contact["AccountId"]).toBe(account.Id);
     await idle(stack);
-    expect((await salesforceRecords(stack, "Contact")).filter((c) => c.Email === email)).toHaveLength(1);
-    expect((await salesforceRecords(stack, "Account")).filter((a) => a.Name === "Tidewater Analytics")).toHaveLength(1);
+    expect((await salesforceRecords(stack, "Contact")).filter((c) => c["Email"] === email)).toHaveLength(1);
+    expect((await salesforceRecords(stack, "Account")).filter((a) => a["Name"] === "Tidewater Analytics")).toHaveLength(
+      1,
+    );
   });
 
   it("a person whose company is not synced yet gets its company once the Account syncs (Salesforce side)", async () => {
@@ -264,13 +266,13 @@ describe("references", () => {
     await createInSalesforce("Contact", { LastName: "Vogt", FirstName: "Lena", Email: email, AccountId: accountId });
 
     const company = await eventually("company created from the reference", async () =>
-      (await attioRecords(stack, "companies")).find((c) => c.values.name?.[0]?.value === "Corvid Systems"),
+      (await attioRecords(stack, "companies")).find((c) => c.values["name"]?.[0]?.["value"] === "Corvid Systems"),
     );
     const linked = await eventually("person with its company", async () => {
       const found = await personByEmail(email);
-      return found?.values.company?.length ? found : undefined;
+      return found?.values["company"]?.length ? found : undefined;
     });
-    expect(linked.values.company?.[0]).toMatchObject({ target_record_id: company.id.record_id });
+    expect(linked.values["company"]?.[0]).toMatchObject({ target_record_id: company.id.record_id });
   });
 });
 
@@ -309,7 +311,7 @@ describe("merges", () => {
     expect(pairOf(db, loserId)).toBeUndefined();
     // The survivor's own values now flow to the Contact.
     await eventually("Contact has the survivor's title", async () =>
-      (await salesforceRecords(stack, "Contact")).find((c) => c.Id === contact.Id)?.Title === "Head of Procurement"
+      (await salesforceRecords(stack, "Contact")).find((c) => c.Id === contact.Id)?.["Title"] === "Head of Procurement"
         ? true
         : undefined,
     );
@@ -382,7 +384,7 @@ describe("merges through Attio's merge endpoint (a new record, one record.merged
     expect(pairOf(db, linkedId)).toBeUndefined();
     // The new record holds the primary's title, which reaches the Contact.
     await eventually("Contact has the merged title", async () =>
-      (await salesforceRecords(stack, "Contact")).find((c) => c.Id === contact.Id)?.Title === "Head of Buying"
+      (await salesforceRecords(stack, "Contact")).find((c) => c.Id === contact.Id)?.["Title"] === "Head of Buying"
         ? true
         : undefined,
     );
@@ -447,7 +449,7 @@ describe("deletes with delete_policy = propagate", () => {
 
     await eventually("Contact deleted", async () => ((await contactByEmail(email)) ? undefined : true));
     const all = await state<{ records: { Contact: SfRecord[] } }>(stack.salesforce.url);
-    expect(all.records.Contact.find((c) => c.Id === contact.Id)?.IsDeleted).toBe(true);
+    expect(all.records.Contact.find((c) => c.Id === contact.Id)?.["IsDeleted"]).toBe(true);
     await eventually("pair removed", async () => (pairOf(db, recordId) ? undefined : true));
     expect(
       rows(

@@ -24,24 +24,24 @@ describe("end to end against the sandbox: emulators + wrangler dev", () => {
     });
 
     const contact = await eventually("Contact in Salesforce", async () =>
-      (await salesforceRecords(stack, "Contact")).find((c) => c.Email === "ines.carvalho@lumen-freight.example"),
+      (await salesforceRecords(stack, "Contact")).find((c) => c["Email"] === "ines.carvalho@lumen-freight.example"),
     );
     expect(contact).toMatchObject({ FirstName: "Ines", LastName: "Carvalho", Title: "Head of Logistics" });
   });
 
   it("a Contact edited in Salesforce is reflected in Attio", async () => {
     const contact = await eventually("Contact in Salesforce", async () =>
-      (await salesforceRecords(stack, "Contact")).find((c) => c.Email === "ines.carvalho@lumen-freight.example"),
+      (await salesforceRecords(stack, "Contact")).find((c) => c["Email"] === "ines.carvalho@lumen-freight.example"),
     );
     await control(stack.salesforce.url, "edit", { object: "Contact", id: contact.Id, fields: { Title: "COO" } });
 
     const person = await eventually("Attio person with the new title", async () =>
       (await attioRecords(stack, "people")).find(
         (p) =>
-          p.values.email_addresses?.some((e) => e.email_address === "ines.carvalho@lumen-freight.example") &&
-          p.values.job_title?.[0]?.value === "COO",
+          p.values["email_addresses"]?.some((e) => e["email_address"] === "ines.carvalho@lumen-freight.example") &&
+          p.values["job_title"]?.[0]?.["value"] === "COO",
       ),
     );
-    expect(person.values.name?.[0]).toMatchObject({ first_name: "Ines", last_name: "Carvalho" });
+    expect(person.values["name"]?.[0]).toMatchObject({ first_name: "Ines", last_name: "Carvalho" });
   });
 });

@@ -90,7 +90,7 @@ describe("npm run relay with a bad configuration", () => {
         {
           cwd: fileURLToPath(new URL("../../../", import.meta.url)),
           // Only PATH: every relay variable is missing. (ProcessEnv is widened by the Worker's generated types.)
-          env: { PATH: process.env.PATH ?? "" } as unknown as NodeJS.ProcessEnv,
+          env: { PATH: process.env["PATH"] ?? "" } as unknown as NodeJS.ProcessEnv,
           timeout: 15_000,
           encoding: "utf8",
         },

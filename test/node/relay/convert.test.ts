@@ -48,7 +48,7 @@ describe("toContractEvent: Pub/Sub decoded form -> the Worker's CometD JSON form
   it("turns a commitNumber beyond 2^53 into an exact decimal string, and keeps commitTimestamp epoch ms", () => {
     const { schemaId, payload } = fixture("pubsub-account-update.json");
     const header = {
-      ...(payload.ChangeEventHeader as object),
+      ...(payload["ChangeEventHeader"] as object),
       commitNumber: 2n ** 60n + 7n,
       commitTimestamp: 1733486400000,
     };
@@ -104,7 +104,7 @@ describe("Avro + bitmaps: the wire form decodes to the same event", () => {
     const wire = fixture("pubsub-account-update.wire.json");
     const bytes = encodeAvro(type, wire.payload);
     const decoded = decodeAvro(type, bytes);
-    const header = decoded.ChangeEventHeader as Record<string, string[]>;
+    const header = decoded["ChangeEventHeader"] as Record<string, string[]>;
     for (const key of ["changedFields", "nulledFields", "diffFields"])
       header[key] = decodeFieldBitmaps(fields, header[key] ?? []);
     const event = toContractEvent({ channel, schemaId: wire.schemaId, replayId: wire.replayId, payload: decoded });

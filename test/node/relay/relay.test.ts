@@ -6,12 +6,13 @@ const CHANNEL = "/data/AccountChangeEvent";
 let harness: Harness;
 
 afterEach(async (context) => {
+  // biome-ignore lint/suspicious/noConsole: a failed relay test shows the relay's logs, and only then.
   if (context.task.result?.state === "fail") console.error(JSON.stringify(harness?.logs, null, 1).slice(0, 6000));
   await harness?.stop();
 });
 
 /** Phone numbers of the events the Worker acknowledged, in the order it received them. */
-const deliveredPhones = () => harness.worker.acceptedEvents.map((e) => e.payload.Phone);
+const deliveredPhones = () => harness.worker.acceptedEvents.map((e) => e.payload["Phone"]);
 const phones = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => `+1 503 555 ${String(from + i).padStart(4, "0")}`);
 const subscribed = () => harness.pubsub.streams.length === 1;
@@ -36,13 +37,13 @@ describe("relay end to end: fake Pub/Sub gRPC server -> relay -> fake Worker (al
     });
     expect(harness.worker.requests.every((r) => r.status === 200)).toBe(true);
     await waitFor(
-      () => harness.logs.some((l) => l.msg === "batch delivered" && l.fields.last_replay_id === ids[4]),
+      () => harness.logs.some((l) => l.msg === "batch delivered" && l.fields["last_replay_id"] === ids[4]),
       2000,
       "log",
     );
     expect(await harness.storedReplayId()).toBe(ids[4]);
 
-    const batchLine = harness.logs.find((l) => l.msg === "batch delivered" && (l.fields.events as number) > 0);
+    const batchLine = harness.logs.find((l) => l.msg === "batch delivered" && (l.fields["events"] as number) > 0);
     expect(batchLine?.fields).toMatchObject({ channel: CHANNEL, status: 200, attempts: 1 });
     expect(batchLine?.fields).toHaveProperty("first_replay_id");
     expect(batchLine?.fields).toHaveProperty("duration_ms");
@@ -54,7 +55,7 @@ describe("relay end to end: fake Pub/Sub gRPC server -> relay -> fake Worker (al
     expect(body.status).toBe("ok");
     expect(body.backlog).toBe(0);
     expect(body.channels[0]).toMatchObject({ channel: CHANNEL, connected: true, last_delivered_replay_id: ids[4] });
-    expect(body.channels[0]?.last_event_at).toEqual(expect.any(String));
+    expect(body.channels[0]?.["last_event_at"]).toEqual(expect.any(String));
   });
 
   it("Worker down (500s) then up: retries the same batch, drops nothing, stores nothing before the 2xx", async () => {
@@ -119,7 +120,7 @@ describe("relay end to end: fake Pub/Sub gRPC server -> relay -> fake Worker (al
     const fresh = harness.pubsub.publish(CHANNEL, accountUpdate(3));
     await waitFor(() => deliveredPhones().length === 1, 3000, "new event");
     expect(deliveredPhones()).toEqual(phones(3, 3));
-    await waitFor(() => harness.logs.some((l) => l.fields.last_replay_id === fresh), 1000, "delivery log");
+    await waitFor(() => harness.logs.some((l) => l.fields["last_replay_id"] === fresh), 1000, "delivery log");
     expect(await harness.storedReplayId()).toBe(fresh);
   });
 
@@ -164,7 +165,7 @@ describe("relay end to end: fake Pub/Sub gRPC server -> relay -> fake Worker (al
     harness = await new Harness().start();
     await harness.seedReplayId(harness.pubsub.publish(CHANNEL, accountUpdate(0)));
     const gapHeader = (changeType: string, recordIds: string[]) => ({
-      ...(accountUpdate(0).ChangeEventHeader as object),
+      ...(accountUpdate(0)["ChangeEventHeader"] as object),
       changeType,
       recordIds,
       changedFields: [],
@@ -187,10 +188,10 @@ describe("relay end to end: fake Pub/Sub gRPC server -> relay -> fake Worker (al
       recordIds: ["001Hs00003Gap0001", "001Hs00003Gap0002"],
     });
     expect(Object.keys(gap?.payload ?? {})).toEqual(["ChangeEventHeader"]);
-    expect(after?.payload.Phone).toBe(phones(9, 9)[0]);
+    expect(after?.payload["Phone"]).toBe(phones(9, 9)[0]);
     expect(harness.worker.accepted.find((b) => b.catchup)?.catchup).toEqual(["Account"]);
     expect(harness.worker.requests.every((r) => r.status === 200)).toBe(true);
-    await waitFor(() => harness.logs.some((l) => l.fields.last_replay_id === overflow + 1), 2000, "delivery log");
+    await waitFor(() => harness.logs.some((l) => l.fields["last_replay_id"] === overflow + 1), 2000, "delivery log");
     expect(await harness.storedReplayId()).toBe(overflow + 1);
   });
 

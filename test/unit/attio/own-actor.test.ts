@@ -13,7 +13,7 @@ function created(recordId: string, creator: { type: string; id: string | null },
   const at = new Date(createdAt).toISOString().replace("Z", "000000Z");
   record.id.record_id = recordId;
   record.created_at = at;
-  record.values.created_by = [
+  record.values["created_by"] = [
     {
       active_from: at,
       active_until: null,
@@ -44,7 +44,7 @@ describe("apiCreator", () => {
 
   it("ignores a record without a readable creator", () => {
     const record = created("r-1", TOKEN);
-    record.values.created_by = [];
+    record.values["created_by"] = [];
     expect(apiCreator(record, NOW)).toBeUndefined();
   });
 });

@@ -11,14 +11,14 @@ describe("a record schema reading some attributes", () => {
     const trimmed = recordSchemaReading(READ).parse(structuredClone(company.data));
 
     expect(Object.keys(trimmed.values).sort()).toEqual(["categories", "domains", "name"]);
-    expect(trimmed.values.domains).toEqual(full.values.domains);
-    expect(trimmed.values.name).toEqual(full.values.name);
+    expect(trimmed.values["domains"]).toEqual(full.values["domains"]);
+    expect(trimmed.values["name"]).toEqual(full.values["name"]);
     expect({ ...trimmed, values: undefined }).toEqual({ ...full, values: undefined });
   });
 
   it("rejects a malformed value of a read attribute, naming its path", () => {
     const body = structuredClone(company.data) as { values: Record<string, unknown[]> };
-    body.values.name = [{ value: "no active_from" }];
+    body.values["name"] = [{ value: "no active_from" }];
 
     const result = recordSchemaReading(READ).safeParse(body);
 
@@ -28,7 +28,7 @@ describe("a record schema reading some attributes", () => {
 
   it("ignores an attribute it does not read, however it looks", () => {
     const body = structuredClone(company.data) as { values: Record<string, unknown> };
-    body.values.twitter = "not even an array";
+    body.values["twitter"] = "not even an array";
 
     const trimmed = recordSchemaReading(READ).parse(body);
 

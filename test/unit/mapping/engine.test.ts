@@ -64,7 +64,7 @@ describe("Companies -> Account", () => {
     const org = orgCapabilities({ Account: describes.AccountStateCountry });
     expect(org.stateCountryPicklists).toBe(true);
     const out = mapToSalesforce(mapping("companies", org), company);
-    expect(out.fields.BillingCountryCode).toBe("PL");
+    expect(out.fields["BillingCountryCode"]).toBe("PL");
     expect(out.fields).not.toHaveProperty("BillingCountry");
   });
 
@@ -105,7 +105,7 @@ describe("Companies -> Account", () => {
     const sf = mapToSalesforce(mapping("companies"), company).fields;
     const out = mapToAttio(mapping("companies"), { ...sf, BillingCity: "Gdynia" }, { current: company });
     expect(Object.keys(out.values)).toEqual(["primary_location"]);
-    expect(out.values.primary_location?.[0]).toMatchObject({
+    expect(out.values["primary_location"]?.[0]).toMatchObject({
       line_1: "40 Harbour Row",
       locality: "Gdynia",
       latitude: "54.3520",
@@ -143,7 +143,7 @@ describe("People -> Contact", () => {
   it("defers AccountId when the company is not synced yet, writing everything else", () => {
     const out = mapToSalesforce(mapping("people"), person, { ids: idMap([]) });
     expect(out.fields).not.toHaveProperty("AccountId");
-    expect(out.fields.LastName).toBe("Wiśniewska-Øster");
+    expect(out.fields["LastName"]).toBe("Wiśniewska-Øster");
     expect(out.deferred).toEqual([
       {
         attio: "company",
@@ -161,7 +161,7 @@ describe("People -> Contact", () => {
   it("maps LinkedIn only when Contact.LinkedIn__c exists", () => {
     expect(mapToSalesforce(mapping("people"), person, { ids }).fields).not.toHaveProperty("LinkedIn__c");
     const org = orgCapabilities({ Contact: describes.Contact });
-    expect(mapToSalesforce(mapping("people", org), person, { ids }).fields.LinkedIn__c).toBe(
+    expect(mapToSalesforce(mapping("people", org), person, { ids }).fields["LinkedIn__c"]).toBe(
       "https://linkedin.com/in/zofia-example",
     );
   });
@@ -215,7 +215,7 @@ describe("Deals -> Opportunity", () => {
     const deals = defaultMappings({ ...PLAIN_ORG, multiCurrency: true }).find((m) => m.name === "deals");
     if (!deals) throw new Error("deals");
     const multi = compileMapping(deals);
-    expect(mapToSalesforce(multi, wonDeal, { ids, users }).fields.CurrencyIsoCode).toBe("EUR");
+    expect(mapToSalesforce(multi, wonDeal, { ids, users }).fields["CurrencyIsoCode"]).toBe("EUR");
   });
 
   it("an open deal with no close date gets the documented fallback and reports it", () => {
@@ -343,7 +343,7 @@ describe("the owner directory's default member", () => {
     const compiled = mapping("deals");
     const lookup = matchUsers(members, userIds);
     const out = mapToAttio(compiled, { OwnerId: "005000000000999AAA" }, { users: lookup });
-    expect(out.values.owner).toEqual([
+    expect(out.values["owner"]).toEqual([
       { referenced_actor_type: "workspace-member", referenced_actor_id: "00000000-0000-4000-8000-000000000700" },
     ]);
     expect(out.issues).toEqual([
@@ -364,7 +364,7 @@ describe("the owner directory's default member", () => {
     };
     const out = mapToSalesforce(mapping("deals"), lin, { ids, users: lookup });
     expect(out.fields).not.toHaveProperty("OwnerId");
-    expect(out.fields.Name).toBe("Port of Gdańsk hull fleet");
+    expect(out.fields["Name"]).toBe("Port of Gdańsk hull fleet");
     expect(out.issues).toEqual([
       expect.objectContaining({ code: "unmatched_user", salesforce: "OwnerId", value: "Lin.Chen@Fixture-WS.example" }),
     ]);
@@ -407,6 +407,6 @@ describe("values that are no longer current", () => {
       ...company,
       name: [{ ...val("text", { value: "Old Name" }), active_until: "2026-01-02T00:00:00Z" }],
     };
-    expect(mapToSalesforce(mapping("companies"), stale).fields.Name).toBeNull();
+    expect(mapToSalesforce(mapping("companies"), stale).fields["Name"]).toBeNull();
   });
 });

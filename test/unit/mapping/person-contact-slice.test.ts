@@ -18,9 +18,9 @@ type Values = Parameters<typeof personToContact>[0];
 
 function withName(name: Record<string, unknown> | null, email?: string): Values {
   const values = structuredClone(person.data.values) as unknown as Record<string, Record<string, unknown>[]>;
-  values.name = name ? [{ ...values.name?.[0], ...name }] : [];
-  if (email === undefined) values.email_addresses = [];
-  else values.email_addresses = [{ ...values.email_addresses?.[0], email_address: email }];
+  values["name"] = name ? [{ ...values["name"]?.[0], ...name }] : [];
+  if (email === undefined) values["email_addresses"] = [];
+  else values["email_addresses"] = [{ ...values["email_addresses"]?.[0], email_address: email }];
   return values;
 }
 
@@ -37,7 +37,7 @@ describe("People -> Contact: the five fields of the foundation slice", () => {
 
   it("ignores values that are no longer active", () => {
     const values = structuredClone(person.data.values) as unknown as Record<string, Record<string, unknown>[]>;
-    values.job_title = [{ ...values.job_title?.[0], active_until: "2026-10-01T00:00:00.000000000Z" }];
+    values["job_title"] = [{ ...values["job_title"]?.[0], active_until: "2026-10-01T00:00:00.000000000Z" }];
     expect(personToContact(values as Values).Title).toBeNull();
   });
 

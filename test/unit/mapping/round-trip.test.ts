@@ -136,13 +136,13 @@ describe.each(cases)("round trip of $name", ({ name, generate, attributes }) => 
         const before = original[slug]?.[0];
         const after = restored[slug]?.[0];
         if (slug === "name" && name === "people") {
-          expect(after).toMatchObject({ first_name: before?.first_name, last_name: before?.last_name });
+          expect(after).toMatchObject({ first_name: before?.["first_name"], last_name: before?.["last_name"] });
         } else if (slug === "employee_range" || slug === "estimated_arr_usd") {
-          expect((after?.option as { title?: string } | undefined)?.title).toBe(
-            (before?.option as { title?: string } | undefined)?.title,
+          expect((after?.["option"] as { title?: string } | undefined)?.title).toBe(
+            (before?.["option"] as { title?: string } | undefined)?.title,
           );
         } else if (before && "value" in before) {
-          expect(after?.value ?? null).toBe(before.value);
+          expect(after?.["value"] ?? null).toBe(before["value"]);
         }
       }
     }

@@ -79,7 +79,7 @@ function readForm(type: string, item: unknown): Record<string, unknown> {
     case "phone-number":
       return typeof item === "string"
         ? { phone_number: item, original_phone_number: item }
-        : { original_phone_number: (item as Record<string, unknown>).original_phone_number };
+        : { original_phone_number: (item as Record<string, unknown>)["original_phone_number"] };
     case "select":
       return { option: { title: item } };
     case "status":

@@ -58,7 +58,7 @@ describe("validateMappings against the fixture schemas", () => {
       "created_by",
     ]);
     const schemas_ = schemas();
-    schemas_.attio.deals = (schemas_.attio.deals ?? []).filter((a) => standard.has(a.api_slug));
+    schemas_.attio["deals"] = (schemas_.attio["deals"] ?? []).filter((a) => standard.has(a.api_slug));
     const result = validateMappings(defaultMappings(org), schemas_);
     expect(result.ok).toBe(true);
     expect(result.disabled).toEqual([]);
@@ -84,7 +84,7 @@ describe("validateMappings against the fixture schemas", () => {
 
   it("uses a close date attribute under a common slug, and the configured slug first", () => {
     const schemas_ = schemas();
-    schemas_.attio.deals = (schemas_.attio.deals ?? []).map((a) =>
+    schemas_.attio["deals"] = (schemas_.attio["deals"] ?? []).map((a) =>
       a.api_slug === "close_date" ? { ...a, api_slug: "expected_close_date" } : a,
     );
     const found = validateMappings(defaultMappings(org), schemas_).mappings.find((m) => m.name === "deals");
@@ -217,7 +217,7 @@ describe("loadSchemas", () => {
       "status:deals.stage",
       "select:deals.source",
     ]);
-    expect(loaded.attioTitles.deals).toEqual({ stage: ["x"], source: ["x"] });
+    expect(loaded.attioTitles["deals"]).toEqual({ stage: ["x"], source: ["x"] });
   });
 });
 

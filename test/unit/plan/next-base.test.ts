@@ -39,8 +39,8 @@ describe("nextBase: the base stored after a pair's writes", () => {
     expect(plan.conflicts.map((c) => c.field)).toEqual(["Title"]);
 
     const base = nextBase(plan, pair.attio);
-    expect(base.attio.Title).toBe("Analyst");
-    expect(base.salesforce.Title).toBe("Analyst");
+    expect(base.attio["Title"]).toBe("Analyst");
+    expect(base.salesforce["Title"]).toBe("Analyst");
     // Planned again from the stored base: still a conflict, nothing written either way.
     const again = planFields(policies, { ...pair, base }, "manual", "bidirectional");
     expect(again.conflicts.map((c) => c.field)).toEqual(["Title"]);

@@ -89,7 +89,7 @@ export class FakePubSub {
 
   /** Publishes a change event given in decoded form (field names); the header's name lists become bitmaps. */
   publish(topic: string, payload: Record<string, unknown>): number {
-    const header = payload.ChangeEventHeader as Record<string, unknown>;
+    const header = payload["ChangeEventHeader"] as Record<string, unknown>;
     const wireHeader = { ...header };
     for (const key of ["changedFields", "nulledFields", "diffFields"]) {
       wireHeader[key] = encodeFieldBitmaps(this.fields, (header[key] as string[] | undefined) ?? []);

@@ -66,7 +66,7 @@ export class FakeWorker {
       const record: WorkerRequestRecord = { status: 0, body: parsed.data };
       this.requests.push(record);
       record.status = await this.respond(parsed.data, index);
-      send(record.status, { received: parsed.data.events.length });
+      return send(record.status, { received: parsed.data.events.length });
     });
     return listen(this.#server);
   }
@@ -98,7 +98,7 @@ export class FakeTokenEndpoint {
       }
       this.issued++;
       this.onIssue(`token-${this.issued}`);
-      res.writeHead(200, { "content-type": "application/json" }).end(
+      return res.writeHead(200, { "content-type": "application/json" }).end(
         JSON.stringify({
           access_token: `token-${this.issued}`,
           instance_url: "https://acme.my.salesforce.test",
