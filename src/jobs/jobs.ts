@@ -100,13 +100,13 @@ function pageMessage(
   };
 }
 
+/** How long a job waits when Salesforce's daily budget reserve is reached. */
+const PAUSE_SECONDS = 900;
+
 /**
  * Lists one page of the job's current step, queues its records, and queues the next page (or the
  * next step). A cancelled job stops here.
  */
-/** How long a job waits when Salesforce's daily budget reserve is reached. */
-const PAUSE_SECONDS = 900;
-
 export async function runJobPage(
   deps: SyncDeps,
   kv: KVNamespace,

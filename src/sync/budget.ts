@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type ApiUsage, budgetExhausted } from "../salesforce/client.ts";
+import { type ApiUsage, budgetExhausted } from "../salesforce/usage.ts";
 import type { SyncDeps } from "./deps.ts";
 
 /** KV key of the last Salesforce API usage seen (`{used, limit, at}`), for status and pausing. */

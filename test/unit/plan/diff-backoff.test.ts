@@ -56,7 +56,7 @@ describe("isOwnChange", () => {
 
 describe("budgetExhausted", () => {
   it("pauses background work once usage enters the reserve", async () => {
-    const { budgetExhausted } = await import("../../../src/salesforce/client.ts");
+    const { budgetExhausted } = await import("../../../src/salesforce/usage.ts");
     expect(budgetExhausted({ used: 11_999, limit: 15_000 }, 0.2)).toBe(false);
     expect(budgetExhausted({ used: 12_000, limit: 15_000 }, 0.2)).toBe(true);
     expect(budgetExhausted(undefined, 0.2)).toBe(false);

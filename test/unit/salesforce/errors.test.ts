@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { classify } from "../../../src/salesforce/client.ts";
+import { classify } from "../../../src/salesforce/errors.ts";
 
 describe("Salesforce errors", () => {
   it("waits long for the daily allocation, briefly for the concurrent-request limit", () => {

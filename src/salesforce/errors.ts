@@ -1,0 +1,81 @@
+import type { Connection } from "jsforce";
+import { SyncError } from "../lib/errors.ts";
+
+/**
+ * Salesforce errors as SyncErrors: what each error code means for a retry, and a time limit on
+ * every request (jsforce's Worker transport has none).
+ */
+
+/** Error codes after which the same request can succeed later. */
+const RETRYABLE_CODES = new Set(["UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG"]);
+
+const GONE_CODES = new Set(["NOT_FOUND", "ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "MALFORMED_ID"]);
+
+export function errorCode(err: unknown): string | undefined {
+  if (err && typeof err === "object" && "errorCode" in err && typeof err.errorCode === "string") return err.errorCode;
+  return undefined;
+}
+
+export function saveError(object: string, errors: unknown[]): SyncError {
+  const first = (errors[0] ?? {}) as { statusCode?: string; errorCode?: string; message?: string; fields?: string[] };
+  const code = first.statusCode ?? first.errorCode ?? "UNKNOWN";
+  return classify(code, `Salesforce rejected ${object}: ${code} ${first.message ?? ""}`.trim(), {
+    fields: first.fields ?? [],
+  });
+}
+
+/**
+ * Gives every request of `conn` a time limit. jsforce's fetch transport (the one a Worker runs)
+ * has none unless a request's options name one, and its API methods (query, sObject Collections)
+ * name none. Its own limit cannot be used either: when it aborts the fetch (or the fetch fails)
+ * the error escapes unhandled and the request never settles. So each request is raced against
+ * the limit instead, and one with no answer by then rejects with a retryable error; its fetch is
+ * dropped when the invocation ends.
+ */
+export function withRequestTimeout(conn: Connection, timeoutMs: number): void {
+  const transport = conn._transport;
+  const send = transport.httpRequest.bind(transport);
+  transport.httpRequest = (request, options) => {
+    const sent = send(request, options);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RequestTimeout(timeoutMs)), timeoutMs);
+    });
+    const answered = Promise.race([sent, expired]).finally(() => clearTimeout(timer));
+    return Object.assign(answered, { stream: () => sent.stream() });
+  };
+}
+
+class RequestTimeout extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`Salesforce did not answer within ${timeoutMs / 1000} s (SALESFORCE_TIMEOUT_SECONDS)`);
+  }
+}
+
+export function mapError(err: unknown): SyncError {
+  if (err instanceof SyncError) return err;
+  if (err instanceof RequestTimeout) return new SyncError("upstream_unavailable", err.message, { cause: err });
+  const code = errorCode(err);
+  const message = err instanceof Error ? err.message : String(err);
+  if (!code) return new SyncError("upstream_unavailable", `Salesforce unreachable: ${message}`, { cause: err });
+  return classify(code, `Salesforce ${code}: ${message}`, {});
+}
+
+/** A Salesforce error code as a SyncError: whether and when the same request can succeed. */
+export function classify(code: string, message: string, detail: Record<string, unknown>): SyncError {
+  const withCode = { ...detail, salesforce_code: code };
+  if (code === "INVALID_SESSION_ID") return new SyncError("auth_failed", message, { detail: withCode });
+  if (code === "REQUEST_LIMIT_EXCEEDED") {
+    // Two limits share this code. The daily allocation (TotalRequests) is rolling: try again much
+    // later rather than hammering it. Too many concurrent long requests clears in seconds.
+    const daily = !/Concurrent/i.test(message);
+    return new SyncError("rate_limited", message, { retryAfterSeconds: daily ? 900 : 10, detail: withCode });
+  }
+  if (code === "ERROR_HTTP_429")
+    return new SyncError("rate_limited", message, { retryAfterSeconds: 5, detail: withCode });
+  if (RETRYABLE_CODES.has(code) || /^ERROR_HTTP_5\d\d$/.test(code)) {
+    return new SyncError("upstream_unavailable", message, { detail: withCode });
+  }
+  if (GONE_CODES.has(code)) return new SyncError("not_found", message, { detail: withCode });
+  return new SyncError("upstream_rejected", message, { detail: withCode });
+}
