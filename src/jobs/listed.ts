@@ -8,7 +8,7 @@ import type { AttioRecord } from "../attio/record-schema.ts";
  * A record is taken at most once and only while fresh; a miss (another isolate, a retry round, an
  * evicted entry) reads Attio as before. A listed record can be older than a re-read would be, so
  * it stands in only for a record with no counterpart yet that no other message of the batch names
- * (see `withListed` in engine.ts and the consumer): a change made since the listing then arrives
+ * (see `withListed` in engine/read.ts and the consumer): a change made since the listing then arrives
  * as a webhook and is synced after it, and no newer synced version can be written back over.
  */
 
