@@ -3,8 +3,7 @@ import type { FieldChange } from "../plan/diff.ts";
 import type { Values } from "../plan/plan-fields.ts";
 import { actorOf } from "../plan/touch.ts";
 import type { AuditRow } from "../store/pairs.ts";
-import type { RunContext } from "./context.ts";
-import type { PendingWrite } from "./write.ts";
+import type { PendingWrite, RunContext } from "./context.ts";
 
 type WriteAudit = Omit<AuditRow, "mappingId">;
 

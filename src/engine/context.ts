@@ -1,8 +1,10 @@
 import { SyncError } from "../lib/errors.ts";
+import type { AttioValues } from "../mapping/attio-values.ts";
 import type { CompiledMapping } from "../mapping/engine.ts";
 import type { IdLookup } from "../mapping/transforms.ts";
 import type { MappingIssue } from "../mapping/types.ts";
 import type { DecideContext } from "../plan/decide.ts";
+import type { LinkedPair, WriteDecision } from "../plan/decision.ts";
 import type { OutcomeAction, TouchOutcome } from "../plan/outcome.ts";
 import type { Touch } from "../plan/touch.ts";
 import type { SyncDeps } from "../sync/deps.ts";
@@ -17,6 +19,17 @@ export interface SeenIssues {
   fields: readonly string[];
   /** The record ids, learnt as the write goes (a create learns its new id). */
   ids: { attio: string | undefined; salesforce: string | undefined };
+}
+
+/** A decided write of one record, filled in as it goes (a create learns its new id). */
+export interface PendingWrite {
+  touch: Touch;
+  pair: LinkedPair | undefined;
+  decision: WriteDecision;
+  /** The record ids, shared with the record's warnings (SeenIssues.ids). */
+  ids: { attio: string | undefined; salesforce: string | undefined };
+  /** The Attio record's values as last read or written (for the next base). */
+  attioValues: AttioValues | undefined;
 }
 
 /** What the executor's parts share for one engine run: passed explicitly, never a class's fields. */

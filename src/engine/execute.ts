@@ -7,10 +7,10 @@ import type { TouchOutcome } from "../plan/outcome.ts";
 import type { Touch } from "../plan/touch.ts";
 import { holdDelete } from "../store/deletes.ts";
 import { recordAmbiguousMatch } from "../store/matches.ts";
-import { done, fail, type RunContext } from "./context.ts";
+import { done, fail, type PendingWrite, type RunContext } from "./context.ts";
 import { executeDelete } from "./deletes.ts";
 import { saveWarnings } from "./warnings.ts";
-import { type PendingWrite, writeAll } from "./write.ts";
+import { writeAll } from "./write.ts";
 
 /** One touched record with what is known about it and what was decided. */
 export interface Decided {

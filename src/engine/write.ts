@@ -1,28 +1,14 @@
 import type { AttioRecord } from "../attio/record-schema.ts";
 import { SyncError, toSyncError } from "../lib/errors.ts";
 import { eachLimit } from "../lib/pool.ts";
-import type { AttioValues } from "../mapping/attio-values.ts";
 import { mapToAttio } from "../mapping/engine.ts";
 import { attioSide } from "../plan/canon.ts";
-import type { LinkedPair, WriteDecision } from "../plan/decision.ts";
 import { nextBase } from "../plan/next-base.ts";
-import type { Touch } from "../plan/touch.ts";
 import type { SaveOutcome } from "../salesforce/client.ts";
 import { upsertConflict } from "../store/conflicts.ts";
 import { type SavePair, savePairsApart } from "../store/pairs.ts";
 import { writeAudits } from "./audit.ts";
-import { done, fail, type RunContext } from "./context.ts";
-
-/** A decided write of one record, filled in as it goes (a create learns its new id). */
-export interface PendingWrite {
-  touch: Touch;
-  pair: LinkedPair | undefined;
-  decision: WriteDecision;
-  /** The record ids, shared with the record's warnings (SeenIssues.ids). */
-  ids: { attio: string | undefined; salesforce: string | undefined };
-  /** The Attio record's values as last read or written (for the next base). */
-  attioValues: AttioValues | undefined;
-}
+import { done, fail, type PendingWrite, type RunContext } from "./context.ts";
 
 /** A written record waiting for its pair to be stored with the run's others. */
 interface Written {
