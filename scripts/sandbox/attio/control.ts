@@ -1,10 +1,31 @@
 import { z } from "zod";
 import { SeedRequestSchema, seedDataset } from "../shared/dataset.ts";
+import type { Deliverer } from "../shared/delivery.ts";
+import type { Faults } from "../shared/faults.ts";
 import type { EmulatorReply, EmulatorRequest } from "../shared/http.ts";
 import { parseJson } from "../shared/http.ts";
+import type { RateLimiter } from "./rate-limit.ts";
 import { seedAttio } from "./seed.ts";
-import type { AttioEmulator } from "./server.ts";
-import type { Actor } from "./store.ts";
+import type { Actor, AttioEvent, AttioStore } from "./store.ts";
+import type { AttioWebhooks } from "./webhooks.ts";
+
+/** The part of the emulator (`AttioEmulator`) that the control routes read and drive. */
+export interface AttioControlled {
+  readonly seed: number;
+  readonly apiKey: string;
+  readonly store: AttioStore;
+  readonly webhooks: AttioWebhooks;
+  readonly deliverer: Deliverer;
+  readonly faults: Faults;
+  readonly limiter: RateLimiter;
+  readonly mergeLimiter: RateLimiter;
+  /** Reported as they are by `GET /__control/stats`. */
+  readonly stats: object;
+  mergePendingMs: number;
+  reset(seed: number, keepWebhooks: boolean): void;
+  dispatch(events: AttioEvent[]): void;
+  idle(): Promise<void>;
+}
 
 const ResetSchema = z.object({ seed: z.number().int().optional(), keep_webhooks: z.boolean().default(true) });
 const EditSchema = z.object({
@@ -43,7 +64,7 @@ const ConfigSchema = z.object({
  * `/__control/*`: test and demo hooks that the real Attio does not have. Edits made here are
  * attributed to a workspace member, as if a person had made them in the Attio app.
  */
-export async function handleAttioControl(emulator: AttioEmulator, request: EmulatorRequest): Promise<EmulatorReply> {
+export async function handleAttioControl(emulator: AttioControlled, request: EmulatorRequest): Promise<EmulatorReply> {
   const route = `${request.method} ${request.path.replace(/\/+$/, "")}`;
   const body = parseJson(request.rawBody) ?? {};
   switch (route) {
@@ -133,7 +154,7 @@ export async function handleAttioControl(emulator: AttioEmulator, request: Emula
   }
 }
 
-function humanActor(emulator: AttioEmulator, email: string | undefined): Actor {
+function humanActor(emulator: AttioControlled, email: string | undefined): Actor {
   const members = emulator.store.members;
   const member = email ? members.find((candidate) => candidate.email === email) : members[0];
   if (!member) throw new Error(`no workspace member ${email ?? ""}`);

@@ -3,7 +3,7 @@ import { Faults } from "../shared/faults.ts";
 import { type EmulatorReply, type EmulatorRequest, type RunningServer, startServer } from "../shared/http.ts";
 import { countSyncWrite, type SyncWriteCounts } from "../shared/local.ts";
 import { deriveSeed, SeededRandom } from "../shared/random.ts";
-import { handleAttioControl } from "./control.ts";
+import { type AttioControlled, handleAttioControl } from "./control.ts";
 import { AttioError, rateLimited, unauthorized } from "./errors.ts";
 import { httpDate, RateLimiter, type RequestKind } from "./rate-limit.ts";
 import { handleApi } from "./routes.ts";
@@ -59,7 +59,7 @@ const emptyStats = (): AttioStats => ({
 });
 
 /** A stateful Attio REST v2 emulator. One instance is one workspace. */
-export class AttioEmulator {
+export class AttioEmulator implements AttioControlled {
   store: AttioStore;
   readonly webhooks: AttioWebhooks;
   readonly faults: Faults;

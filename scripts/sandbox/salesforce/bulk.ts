@@ -1,12 +1,20 @@
 import type { EmulatorReply, EmulatorRequest } from "../shared/http.ts";
 import { parseJson } from "../shared/http.ts";
 import { originOf } from "./cdc.ts";
+import {
+  type ApiContext,
+  type IngestJob,
+  type Job,
+  type JobBase,
+  OPERATIONS,
+  type Operation,
+  type QueryJob,
+} from "./context.ts";
 import { CsvError, DELIMITERS, parseCsv, writeCsv } from "./csv.ts";
 import { notFound, SfError, sfError } from "./errors.ts";
-import { makeId, normalizeId } from "./ids.ts";
-import type { ApiContext } from "./routes.ts";
+import { normalizeId } from "./ids.ts";
 import { type FieldDef, field, type OrgSchema, type SObjectDef } from "./schema.ts";
-import { parseSoql, type SoqlQuery, selectRecords, valueAt } from "./soql.ts";
+import { parseSoql, selectRecords, valueAt } from "./soql.ts";
 import { type Change, type Fields, type PreparedWrite, parseSfDateTime, sfDateTime } from "./store.ts";
 
 /**
@@ -17,64 +25,9 @@ import { type Change, type Fields, type PreparedWrite, parseSfDateTime, sfDateTi
  * change events and counters as REST writes, in transactions of 200 records.
  */
 
-type JobState = "Open" | "UploadComplete" | "InProgress" | "JobComplete" | "Failed" | "Aborted";
-const OPERATIONS = ["insert", "update", "upsert", "delete"] as const;
-type Operation = (typeof OPERATIONS)[number];
 const TRANSACTION_SIZE = 200;
 /** Bulk API 2.0 sets `#N/A` as the value that nulls a field; an empty field leaves it alone. */
 const NULL_VALUE = "#N/A";
-
-interface JobBase {
-  id: string;
-  object: string;
-  createdById: string;
-  createdDate: string;
-  systemModstamp: string;
-  state: JobState;
-  apiVersion: string;
-  lineEnding: "LF" | "CRLF";
-  columnDelimiter: string;
-  errorMessage: string | null;
-  numberRecordsProcessed: number;
-  /** The `Sforce-Call-Options` the job was created (or closed) with: CDC reports it as `client=`. */
-  callOptions: string | undefined;
-}
-
-interface IngestJob extends JobBase {
-  kind: "ingest";
-  operation: Operation;
-  externalIdFieldName: string | null;
-  header: string[] | null;
-  rows: string[][];
-  /** PUTs of job data: Salesforce takes them all, but refuses to close a job that had more than one. */
-  uploads: number;
-  numberRecordsFailed: number;
-  successful: Array<{ id: string; created: boolean; row: string[] }>;
-  failed: Array<{ id: string; error: string; row: string[] }>;
-  /** How many uploaded rows were processed (the rest are unprocessed records). */
-  processedRows: number;
-}
-
-interface QueryJob extends JobBase {
-  kind: "query";
-  operation: "query" | "queryAll";
-  query: string;
-  parsed: SoqlQuery;
-  /** Column names and rows (null = a null value), taken when the job completes. */
-  results: { header: string[]; rows: Array<Array<string | null>> } | null;
-}
-
-type Job = IngestJob | QueryJob;
-
-/** The org's Bulk API 2.0 jobs (kept until deleted or the org is reset). */
-export class BulkJobs {
-  readonly jobs = new Map<string, Job>();
-  private counter = 0;
-
-  nextId(): string {
-    return makeId("750", ++this.counter);
-  }
-}
 
 const invalidJob = (message: string) => sfError(400, "INVALIDJOB", message);
 const invalidState = (message: string) => sfError(409, "INVALIDJOBSTATE", message);

@@ -1,14 +1,36 @@
 import { z } from "zod";
 import { SeedRequestSchema, seedDataset } from "../shared/dataset.ts";
+import type { Deliverer } from "../shared/delivery.ts";
+import type { Faults } from "../shared/faults.ts";
 import type { EmulatorReply, EmulatorRequest } from "../shared/http.ts";
 import { parseJson } from "../shared/http.ts";
+import type { ChangeDataCapture } from "./cdc.ts";
 import { serialize } from "./routes.ts";
 import { seedSalesforce } from "./seed.ts";
-import type { SalesforceEmulator } from "./server.ts";
-import type { WriteContext } from "./store.ts";
+import type { Change, SalesforceStore, WriteContext } from "./store.ts";
 
 /** What a change made in Lightning Experience reports as its origin. */
 export const UI_ORIGIN = "com/salesforce/api/soap/62.0;client=SfdcInternalAPI/";
+
+/** The part of the emulator (`SalesforceEmulator`) that the control routes read and drive. */
+export interface SalesforceControlled {
+  readonly seed: number;
+  readonly orgId: string;
+  readonly clientId: string;
+  readonly store: SalesforceStore;
+  readonly cdc: ChangeDataCapture;
+  readonly deliverer: Deliverer;
+  readonly faults: Faults;
+  /** Reported as they are by `GET /__control/stats`. */
+  readonly stats: object;
+  dailyApiLimit: number;
+  apiUsage: number;
+  tokenTtlMs: number;
+  reset(seed: number, options: { keepMetadata: boolean }): void;
+  publish(changes: Change[], commitUser: string, changeOrigin: string): void;
+  expireTokens(): void;
+  idle(): Promise<void>;
+}
 
 const EditSchema = z.object({
   object: z.string(),
@@ -40,7 +62,7 @@ const ConfigSchema = z.object({
 
 /** `/__control/*`: hooks for tests and demos. Edits here are attributed to a person using the UI. */
 export async function handleSalesforceControl(
-  emulator: SalesforceEmulator,
+  emulator: SalesforceControlled,
   request: EmulatorRequest,
 ): Promise<EmulatorReply> {
   const route = `${request.method} ${request.path.replace(/\/+$/, "")}`;
@@ -144,7 +166,7 @@ export async function handleSalesforceControl(
   }
 }
 
-function human(emulator: SalesforceEmulator, index: number): WriteContext {
+function human(emulator: SalesforceControlled, index: number): WriteContext {
   const userId = emulator.store.humanUserIds[index];
   if (!userId) throw new Error(`no human user #${index}`);
   return { userId, changeOrigin: UI_ORIGIN };

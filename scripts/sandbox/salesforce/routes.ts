@@ -1,37 +1,13 @@
 import type { EmulatorReply, EmulatorRequest } from "../shared/http.ts";
 import { parseJson } from "../shared/http.ts";
-import { type BulkJobs, handleJobs } from "./bulk.ts";
+import { handleJobs } from "./bulk.ts";
+import type { ApiContext, QueryCursor } from "./context.ts";
 import { SfError, sfError } from "./errors.ts";
 import { normalizeId } from "./ids.ts";
 import { describe, describeGlobal, field, type SObjectDef } from "./schema.ts";
 import { parseSoql, selectRecords, valueAt } from "./soql.ts";
-import {
-  type Change,
-  type Fields,
-  parseSfDateTime,
-  type SalesforceStore,
-  type SfRecord,
-  type WriteContext,
-} from "./store.ts";
+import { type Change, type Fields, parseSfDateTime, type SfRecord } from "./store.ts";
 import { handleTooling } from "./tooling.ts";
-
-export interface ApiContext {
-  store: SalesforceStore;
-  version: string;
-  write: WriteContext;
-  /** Receives the changes of one transaction once it succeeded (origin: the request's, unless given). */
-  commit(changes: Change[], origin?: string): void;
-  bulk: BulkJobs;
-  cursors: Map<string, QueryCursor>;
-  nextCursorId(): string;
-  dailyLimit: number;
-  used: number;
-}
-
-export interface QueryCursor {
-  rows: unknown[];
-  totalSize: number;
-}
 
 const MAX_COLLECTION = 200;
 

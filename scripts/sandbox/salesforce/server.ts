@@ -3,12 +3,12 @@ import { Faults } from "../shared/faults.ts";
 import { type EmulatorReply, type EmulatorRequest, type RunningServer, segments, startServer } from "../shared/http.ts";
 import { countSyncWrite, type SyncWriteCounts } from "../shared/local.ts";
 import { deriveSeed, SeededRandom } from "../shared/random.ts";
-import { BulkJobs } from "./bulk.ts";
 import { ChangeDataCapture, originOf, type RelayTarget } from "./cdc.ts";
-import { handleSalesforceControl } from "./control.ts";
+import { type ApiContext, BulkJobs, type QueryCursor } from "./context.ts";
+import { handleSalesforceControl, type SalesforceControlled } from "./control.ts";
 import { invalidSession, SfError, sfError } from "./errors.ts";
 import { makeId } from "./ids.ts";
-import { type ApiContext, handleData, type QueryCursor } from "./routes.ts";
+import { handleData } from "./routes.ts";
 import { type Change, SalesforceStore } from "./store.ts";
 
 export interface SalesforceEmulatorOptions {
@@ -59,7 +59,7 @@ const emptyStats = (): SalesforceStats => ({
 });
 
 /** A stateful Salesforce REST emulator: one org, its data, its change events. */
-export class SalesforceEmulator {
+export class SalesforceEmulator implements SalesforceControlled {
   store: SalesforceStore;
   cdc: ChangeDataCapture;
   readonly faults: Faults;

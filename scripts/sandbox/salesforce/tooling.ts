@@ -1,7 +1,7 @@
 import type { EmulatorReply, EmulatorRequest } from "../shared/http.ts";
+import type { ApiContext } from "./context.ts";
 import { type SfError, sfError } from "./errors.ts";
 import { makeId, normalizeId } from "./ids.ts";
-import type { ApiContext } from "./routes.ts";
 import {
   buildField,
   type FieldDef,
