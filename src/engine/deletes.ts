@@ -20,7 +20,7 @@ export async function executeDelete(
       const held = await holdDelete(run.deps.db, pair.mapping.id, decision.on);
       const detail =
         decision.reason === "merged_into_linked"
-          ? "merged in Salesforce into a record linked to another one: held for a person"
+          ? `merged in Salesforce into ${decision.master}, which is linked to another record: held for a person`
           : held
             ? `delete on ${decision.on} held for approval`
             : "delete already held";

@@ -162,7 +162,13 @@ export function report(run: RunContext, decided: readonly Decided[]): void {
         });
         break;
       case "hold_delete":
-        done(run, touch, "hold_delete", { plan: { deleted_on: final.on, reason: final.reason } });
+        done(run, touch, "hold_delete", {
+          plan: {
+            deleted_on: final.on,
+            reason: final.reason,
+            ...(final.reason === "merged_into_linked" ? { master: final.master } : {}),
+          },
+        });
         break;
       case "follow_merge":
         done(run, touch, "follow_merge", { plan: { master: final.master } });

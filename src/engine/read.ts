@@ -1,4 +1,5 @@
 import type { AttioRecord } from "../attio/record-schema.ts";
+import { type SyncError, toSyncError } from "../lib/errors.ts";
 import { attioReferences, type CompiledMapping } from "../mapping/engine.ts";
 import { salesforceFieldsOf } from "../plan/canon.ts";
 import type { RecordFacts } from "../plan/decision.ts";
@@ -105,7 +106,7 @@ export async function readFacts(
   touches: readonly Touch[],
   pairs: ReadonlyMap<Touch, Pair>,
   known: Known,
-): Promise<RecordFacts[]> {
+): Promise<{ facts: RecordFacts[]; unread: Map<Touch, SyncError> }> {
   const { mapping } = compiled;
   const attioIds = new Set<string>();
   const sfIds = new Set<string>();
@@ -135,8 +136,9 @@ export async function readFacts(
       salesforce: sfId === undefined ? undefined : (sfById.get(sfId) ?? null),
     };
   });
-  await Promise.all([confirmAttioGone(deps, compiled, facts), findSalesforceMerges(deps, compiled, facts)]);
-  return facts;
+  const failed = new Map<Touch, SyncError>();
+  await Promise.all([confirmAttioGone(deps, compiled, facts, failed), findSalesforceMerges(deps, compiled, facts)]);
+  return { facts: facts.filter((fact) => !failed.has(fact.touch)), unread: failed };
 }
 
 /**
@@ -144,13 +146,23 @@ export async function readFacts(
  * merge Attio is still applying reads 404 merge_in_progress (the client throws record_busy, and the
  * touch is retried) rather than being taken for a delete.
  */
-async function confirmAttioGone(deps: SyncDeps, compiled: CompiledMapping, facts: RecordFacts[]): Promise<void> {
+async function confirmAttioGone(
+  deps: SyncDeps,
+  compiled: CompiledMapping,
+  facts: RecordFacts[],
+  unread: Map<Touch, SyncError>,
+): Promise<void> {
   await Promise.all(
     facts.map(async (fact) => {
       if (fact.attio !== null) return;
       const id = fact.pair?.mapping.attioRecordId ?? fact.touch.recordId;
-      const record = await deps.attio.getRecord(compiled.mapping.attio_object, id);
-      if (record) fact.attio = record;
+      try {
+        const record = await deps.attio.getRecord(compiled.mapping.attio_object, id);
+        if (record) fact.attio = record;
+      } catch (thrown) {
+        // This record only (a merge still being applied): the batch's others go on.
+        unread.set(fact.touch, toSyncError(thrown));
+      }
     }),
   );
 }

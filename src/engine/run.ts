@@ -58,7 +58,8 @@ export async function syncMapping(
       : toRead;
     if (remaining.length === 0) return outcomes;
     const known = withListed(remaining, pairs, echoes.known, options);
-    const facts = await readFacts(deps, compiled, remaining, pairs, known);
+    const { facts, unread } = await readFacts(deps, compiled, remaining, pairs, known);
+    for (const [touch, error] of unread) outcomes.set(touch, { status: "retry", error });
     await findMergedAway(deps, compiled, facts);
     const reading = Date.now() - started - locking;
 

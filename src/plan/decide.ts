@@ -119,7 +119,8 @@ function settleEarly(ctx: DecideContext, facts: RecordFacts): FinalDecision | un
  */
 function decideDelete(ctx: DecideContext, facts: RecordFacts, on: Side): FinalDecision {
   const merge = on === "salesforce" ? facts.salesforceMerge : undefined;
-  if (merge?.masterLinked) return { kind: "hold_delete", on, reason: "merged_into_linked" };
+  if (merge?.masterLinked)
+    return { kind: "hold_delete", on: "salesforce", reason: "merged_into_linked", master: merge.master };
   if (merge) return { kind: "follow_merge", master: merge.master };
   if (ctx.deletePolicy === "hold") return { kind: "hold_delete", on, reason: "policy" };
   return { kind: "delete", on, policy: ctx.deletePolicy };

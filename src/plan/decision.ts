@@ -51,8 +51,10 @@ export type Decision =
   | { kind: "ambiguous"; candidates: string[] }
   /** The linked record is gone on `on`: delete its counterpart too (propagate) or only unlink (ignore). */
   | { kind: "delete"; on: Side; policy: "propagate" | "ignore" }
-  /** The linked record is gone on `on`: held for a person (policy hold, or a merge into a linked record). */
-  | { kind: "hold_delete"; on: Side; reason: "policy" | "merged_into_linked" }
+  /** The linked record is gone on `on`: held for a person (delete policy `hold`). */
+  | { kind: "hold_delete"; on: Side; reason: "policy" }
+  /** The Salesforce record lost a merge to `master`, which is linked to another record: held for a person. */
+  | { kind: "hold_delete"; on: "salesforce"; reason: "merged_into_linked"; master: string }
   /** The Salesforce record lost a merge: the pair moves to the surviving record, `master`. */
   | { kind: "follow_merge"; master: string }
   /** An Attio merge's other original, whose pair cannot move (the survivor has one): held for a person. */

@@ -34,6 +34,8 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
   const queries: { object: string; filter?: Record<string, unknown>; offset?: number }[] = [];
   let pending429 = 0;
   let pendingHangs = 0;
+  /** Records a merge is still building: queries leave them out, reads by id answer 404 merge_in_progress. */
+  const merging = new Set<string>();
   /** A read that never answers (until the caller gives up and aborts it). */
   const hang = (signal: AbortSignal) => {
     if (pendingHangs === 0) return undefined;
@@ -203,6 +205,13 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
       if (denied) return denied;
       const limited = tooMany();
       if (limited) return limited;
+      if (merging.has(String(params["id"]))) {
+        const message = `Record with ID "${params["id"]}" is the result of a merge that is still in progress.`;
+        return HttpResponse.json(
+          { status_code: 404, type: "invalid_request_error", code: "merge_in_progress", message },
+          { status: 404 },
+        );
+      }
       // Only people are stored; a record of any other object does not exist.
       const found = params["object"] === "people" ? people.get(String(params["id"])) : undefined;
       if (!found) {
@@ -241,6 +250,17 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
       if (title && fields.title !== undefined) title.value = fields.title;
       people.set(recordId, copy);
       return copy;
+    },
+    /** The person becomes the result of a merge Attio is still applying (left out of queries). */
+    startMerge(recordId: string) {
+      const found = people.get(recordId);
+      if (!found) throw new Error(`no person ${recordId}`);
+      people.delete(recordId);
+      merging.add(recordId);
+      return () => {
+        merging.delete(recordId);
+        people.set(recordId, found);
+      };
     },
     /** Simulates an edit of the person's job title in Attio. */
     setJobTitle(recordId: string, title: string) {

@@ -129,6 +129,27 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     expect(audit[1]?.changes).toEqual({ Title: { before: "Analyst", after: "Director" } });
   });
 
+  it("retries only the record whose Attio merge is still being applied; the batch's others sync", async () => {
+    const { attio, sf } = setup();
+    attio.addPerson("p-merging", { email: "merging@northwind.example", title: "CTO" });
+    attio.addPerson("p-bystander", { email: "bystander@northwind.example", title: "Analyst" });
+    await runQueue([personChanged("p-merging"), personChanged("p-bystander")]);
+    expect(sf.contacts.size).toBe(2);
+
+    const finishMerge = attio.startMerge("p-merging");
+    attio.setJobTitle("p-bystander", "Director");
+    const { ids, result } = await runQueue([personChanged("p-merging"), personChanged("p-bystander")]);
+
+    // The fault fired: the merging record was read by id and answered merge_in_progress.
+    expect(attio.calls.some((c) => c.method === "GET" && c.path === "/v2/objects/people/records/p-merging")).toBe(true);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual([ids[0]]);
+    expect(result.explicitAcks).toEqual([ids[1]]);
+    expect([...sf.contacts.values()].find((c) => c.Email === "bystander@northwind.example")?.Title).toBe("Director");
+    // Not taken for a delete: nothing held, the pair still there.
+    expect(await db.select().from(pendingDeletes).all()).toEqual([]);
+    finishMerge();
+  });
+
   it("writes nothing when the mapped values equal the base (an echo or a system recompute)", async () => {
     const { attio, sf } = setup();
     attio.addPerson("p-same", { email: "same@northwind.example" });

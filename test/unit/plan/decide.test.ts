@@ -374,6 +374,7 @@ describe("decide: deletes and Salesforce merges", () => {
       kind: "hold_delete",
       on: "salesforce",
       reason: "merged_into_linked",
+      master: OTHER_SF_ID,
     });
   });
 });
