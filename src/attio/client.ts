@@ -1,14 +1,5 @@
 import { z } from "zod";
-import {
-  BUCKETS,
-  type Buckets,
-  type LimitSpec,
-  penalizeBucket,
-  settleToken,
-  type Taken,
-  takeToken,
-} from "../durable/limits.ts";
-import type { RateLimiter } from "../durable/rate-limiter.ts";
+import type { Limiter } from "../durable/limiter.ts";
 import { SyncError } from "../lib/errors.ts";
 import { retryAt } from "../lib/retry-after.ts";
 import {
@@ -35,9 +26,8 @@ type AttioBucket = "attio:read" | "attio:write";
 export interface AttioClientOptions {
   apiUrl: string;
   apiKey: string;
-  limiter: DurableObjectNamespace<RateLimiter>;
-  /** The rate-limit buckets (default: Attio's published limits). */
-  buckets?: Buckets;
+  /** Paces every call (durable/limiter.ts: the shared one, or none). */
+  limiter: Limiter;
   fetch?: typeof fetch;
   /** Longest wait for an answer, body included (default 30 s); then the call fails as retryable. */
   timeoutMs?: number;
@@ -69,12 +59,6 @@ export class AttioClient {
 
   /** Round trip of recent writes in ms (moving average; 0 before the first), limiter waits excluded. */
   writeRoundTripMs = 0;
-
-  /** The quickest recent round trip of each kind of call, in ms: what a call takes when nothing holds it. */
-  private readonly quickestRoundTripMs: Record<AttioBucket, number> = {
-    "attio:read": Number.POSITIVE_INFINITY,
-    "attio:write": Number.POSITIVE_INFINITY,
-  };
 
   constructor(private readonly options: AttioClientOptions) {}
 
@@ -235,25 +219,9 @@ export class AttioClient {
     }
   }
 
-  /**
-   * Tells the shared limiter when a call that took longer than usual may have reached Attio, so
-   * the next second's calls keep clear of it (see `settleToken`).
-   */
-  private async settle(bucket: AttioBucket, spec: LimitSpec, taken: Taken, sent: number): Promise<void> {
-    const answeredAt = Date.now();
-    const quickest = Math.min(answeredAt - sent, this.quickestRoundTripMs[bucket] + QUICKEST_DRIFT_MS);
-    this.quickestRoundTripMs[bucket] = quickest;
-    try {
-      await settleToken(this.options.limiter, bucket, spec, taken, answeredAt, quickest);
-    } catch {
-      // Only precision is lost: the limiter keeps its assumed reach for the call.
-    }
-  }
-
   private async send(method: Method, path: string, body: unknown): Promise<unknown> {
     const bucket: AttioBucket = method === "GET" || path.endsWith("/query") ? "attio:read" : "attio:write";
-    const spec = (this.options.buckets ?? BUCKETS)[bucket];
-    const taken = await takeToken(this.options.limiter, bucket, spec);
+    const permit = await this.options.limiter.acquire(bucket);
     const init: RequestInit = {
       method,
       headers: {
@@ -271,7 +239,7 @@ export class AttioClient {
     } catch (err) {
       throw unreachable(err, method, path);
     } finally {
-      await this.settle(bucket, spec, taken, sent);
+      await permit.answered(sent, Date.now());
     }
     if (bucket === "attio:write") {
       const took = Date.now() - sent;
@@ -293,7 +261,7 @@ export class AttioClient {
       // not a whole second from now: rounding up would idle the writes for half a second per 429.
       const until = retryAt(response.headers.get("retry-after"), now) ?? now + 1000;
       const retryAfter = Math.ceil((until - now) / 1000);
-      await penalizeBucket(this.options.limiter, bucket, until, spec);
+      await permit.penalize(until);
       throw new SyncError("rate_limited", `Attio ${method} ${path}: ${error}`, {
         status: 429,
         retryAfterSeconds: retryAfter,
@@ -320,9 +288,6 @@ export class AttioClient {
     throw new SyncError("upstream_rejected", `Attio ${method} ${path}: ${error}`, { status: 502, detail });
   }
 }
-
-/** Milliseconds the quickest round trip rises per call, so it follows a network that got slower. */
-const QUICKEST_DRIFT_MS = 0.1;
 
 /** Longest wait for Attio's answer when the options name none. */
 const DEFAULT_TIMEOUT_MS = 30_000;

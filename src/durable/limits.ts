@@ -1,10 +1,7 @@
 import { SyncError } from "../lib/errors.ts";
+import type { LimitSpec } from "./limit-spec.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
 import { steadyWindowRate, type WindowSpec } from "./sliding-window.ts";
-import type { BucketSpec } from "./token-bucket.ts";
-
-/** How a RateLimiter spaces calls: a token bucket, or a sliding window for per-second limits. */
-export type LimitSpec = BucketSpec | WindowSpec;
 
 /** The APIs' published rate limits (Attio may lower its limits for a workspace: configurable). */
 export interface ApiLimits {

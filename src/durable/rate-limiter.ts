@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { LimitSpec } from "./limits.ts";
+import type { LimitSpec } from "./limit-spec.ts";
 import {
   blockWindow,
   emptyWindow,

@@ -1,6 +1,5 @@
 import { Connection } from "jsforce";
-import { BUCKETS, type Buckets, takeToken } from "../durable/limits.ts";
-import type { RateLimiter } from "../durable/rate-limiter.ts";
+import type { Limiter } from "../durable/limiter.ts";
 import { chunk } from "../lib/chunk.ts";
 import { SyncError } from "../lib/errors.ts";
 import {
@@ -21,9 +20,8 @@ export interface SalesforceClientOptions {
   apiVersion: string;
   /** Sent as `Sforce-Call-Options: client=<name>` so change events of our own writes can be recognised. */
   clientName: string;
-  limiter: DurableObjectNamespace<RateLimiter>;
-  /** The rate-limit buckets (default: the published limits). */
-  buckets?: Buckets;
+  /** Paces every call (durable/limiter.ts: the shared one, or none). */
+  limiter: Limiter;
   /**
    * createMany / updateMany / upsertMany given at least this many records write them through a
    * Bulk API 2.0 ingest job instead of sObject Collections (default DEFAULT_BULK_THRESHOLD).
@@ -94,7 +92,7 @@ export class SalesforceClient {
       let page = await conn.query<T>(soql);
       records.push(...page.records);
       while (!page.done && page.nextRecordsUrl) {
-        await takeToken(this.options.limiter, "salesforce", (this.options.buckets ?? BUCKETS).salesforce);
+        await this.options.limiter.acquire("salesforce");
         page = await conn.queryMore<T>(page.nextRecordsUrl);
         records.push(...page.records);
       }
@@ -350,7 +348,7 @@ export class SalesforceClient {
 
   private async attempt<T>(work: (conn: Connection) => Promise<T>): Promise<T> {
     const token = await getToken(this.options.token);
-    await takeToken(this.options.limiter, "salesforce", (this.options.buckets ?? BUCKETS).salesforce);
+    await this.options.limiter.acquire("salesforce");
     const conn = new Connection({
       instanceUrl: token.instanceUrl,
       accessToken: token.accessToken,

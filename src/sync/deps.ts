@@ -1,6 +1,7 @@
 import { AttioClient } from "../attio/client.ts";
 import { saveOwnActor } from "../attio/own-actor.ts";
 import type { EnvConfig } from "../config/env.ts";
+import { sharedLimiter } from "../durable/limiter.ts";
 import { bucketsFor } from "../durable/limits.ts";
 import type { Logger } from "../lib/log.ts";
 import { SalesforceClient } from "../salesforce/client.ts";
@@ -22,14 +23,14 @@ export function buildDeps(env: Env, config: EnvConfig, log: Logger): SyncDeps {
     attioWritesPerSecond: config.ATTIO_WRITES_PER_SECOND,
     salesforceCallsPerSecond: config.SALESFORCE_CALLS_PER_SECOND,
   });
+  const limiter = sharedLimiter(env.RATE_LIMITER, buckets);
   return {
     config,
     db: openDb(env.DB),
     attio: new AttioClient({
       apiUrl: config.ATTIO_API_URL,
       apiKey: config.ATTIO_API_KEY,
-      limiter: env.RATE_LIMITER,
-      buckets,
+      limiter,
       timeoutMs: config.UPSTREAM_TIMEOUT_SECONDS * 1000,
       onOwnActor: async (actor) => {
         // Only saves work: a KV failure must not fail the write that taught it.
@@ -52,8 +53,7 @@ export function buildDeps(env: Env, config: EnvConfig, log: Logger): SyncDeps {
       },
       apiVersion: config.SALESFORCE_API_VERSION,
       clientName: config.SALESFORCE_CLIENT_NAME,
-      limiter: env.RATE_LIMITER,
-      buckets,
+      limiter,
       bulkThreshold: config.SALESFORCE_BULK_THRESHOLD,
       collectionSize: config.BATCH_SIZE,
       requestTimeoutMs: config.SALESFORCE_TIMEOUT_SECONDS * 1000,

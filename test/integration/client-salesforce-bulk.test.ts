@@ -3,6 +3,7 @@ import { HttpResponse, http } from "msw";
 import { beforeEach, describe, expect, it } from "vitest";
 import invalidSession from "../../fixtures/salesforce/error-invalid-session-401.json";
 import { parseEnvConfig } from "../../src/config/env.ts";
+import { sharedLimiter } from "../../src/durable/limiter.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { SalesforceClient, type SalesforceClientOptions } from "../../src/salesforce/client.ts";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
@@ -29,7 +30,7 @@ function setup(options: Partial<SalesforceClientOptions> = {}) {
     token: { loginUrl: SF_LOGIN, clientId: "test-client-id", clientSecret: "test-client-secret" },
     apiVersion: "62.0",
     clientName: "attio-sfdc",
-    limiter: env.RATE_LIMITER,
+    limiter: sharedLimiter(env.RATE_LIMITER),
     ...options,
   });
   return { sf, client };

@@ -144,7 +144,9 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     expect(attio.calls.some((c) => c.method === "GET" && c.path === "/v2/objects/people/records/p-merging")).toBe(true);
     expect(result.retryMessages.map((m) => m.msgId)).toEqual([ids[0]]);
     expect(result.explicitAcks).toEqual([ids[1]]);
-    expect([...sf.contacts.values()].find((c) => c.Email === "bystander@northwind.example")?.Title).toBe("Director");
+    expect([...sf.contacts.values()].find((c) => c["Email"] === "bystander@northwind.example")?.["Title"]).toBe(
+      "Director",
+    );
     // Not taken for a delete: nothing held, the pair still there.
     expect(await db.select().from(pendingDeletes).all()).toEqual([]);
     finishMerge();

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createCustomField } from "../../../scripts/sandbox/salesforce/provision.ts";
 import { type SalesforceEmulator, startSalesforceEmulator } from "../../../scripts/sandbox/salesforce/server.ts";
-import type { RateLimiter } from "../../../src/durable/rate-limiter.ts";
+import { type Limiter, noLimiter } from "../../../src/durable/limiter.ts";
 import { SalesforceClient } from "../../../src/salesforce/client.ts";
 import { clearTokenCache } from "../../../src/salesforce/token.ts";
 import { json, salesforceTokenResponse } from "./helpers.ts";
@@ -16,14 +16,12 @@ let sf: SalesforceEmulator;
 /** Tokens taken from the stand-in rate limiter (the real one is a Durable Object). */
 let tokensTaken: number;
 
-const limiter = {
-  getByName: () => ({
-    take: async () => {
-      tokensTaken += 1;
-      return { waitMs: 0, slot: Date.now() };
-    },
-  }),
-} as unknown as DurableObjectNamespace<RateLimiter>;
+const limiter: Limiter = {
+  acquire: async (bucket) => {
+    tokensTaken += 1;
+    return noLimiter.acquire(bucket);
+  },
+};
 
 const client = () =>
   new SalesforceClient({

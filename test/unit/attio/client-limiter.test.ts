@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { AttioClient } from "../../../src/attio/client.ts";
+import { sharedLimiter } from "../../../src/durable/limiter.ts";
 import { BUCKETS, dueTime } from "../../../src/durable/limits.ts";
 
 /** A window that counts each read 50 ms past its slot unless told otherwise, in windows of 400 ms. */
@@ -22,8 +23,7 @@ describe("AttioClient with the shared limiter", () => {
     const held = new AttioClient({
       apiUrl: "https://attio.test",
       apiKey: "key",
-      limiter,
-      buckets: { ...BUCKETS, [name]: reads },
+      limiter: sharedLimiter(limiter, { ...BUCKETS, [name]: reads }),
       // Three quick calls set the usual round trip; the fourth is held 300 ms.
       fetch: slowAttio([0, 0, 0, 300]),
     });

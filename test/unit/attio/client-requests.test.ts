@@ -5,6 +5,7 @@ import companiesObject from "../../../fixtures/attio/object-companies.json";
 import person from "../../../fixtures/attio/person-mira-okafor.json";
 import members from "../../../fixtures/attio/workspace-members.json";
 import { AttioClient } from "../../../src/attio/client.ts";
+import { sharedLimiter } from "../../../src/durable/limiter.ts";
 import { SyncError } from "../../../src/lib/errors.ts";
 
 /**
@@ -24,7 +25,7 @@ function recordingClient(answer: (sent: Sent) => Response = () => Response.json(
   const client = new AttioClient({
     apiUrl: "https://api.attio.test",
     apiKey: "key-123",
-    limiter: env.RATE_LIMITER,
+    limiter: sharedLimiter(env.RATE_LIMITER),
     fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
       const request = new Request(input, init);
       const url = new URL(request.url);
