@@ -18,10 +18,13 @@
  * response of both emulators (their `latencyMs` fault knob; default 0), in every phase.
  * Each Worker phase also prints the CPU the Worker's workerd process used while the job ran (from
  * /proc on Linux), per 1,000 records: on a shared machine it varies far less than the wall time.
+ * wrangler dev's proxy (a second workerd every request to the Worker's URL passes through) is
+ * counted apart: nothing of it runs on Cloudflare. Each phase also lists the queue invocations
+ * (from the broker's log, scripts/bench/queue-log.ts); with --profile, the most isolate time sampled
+ * during one invocation of each queue.
  * Not a test: nothing here asserts; the numbers go to docs/BENCHMARKS.md.
  */
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { type AttioEmulator, startAttioEmulator } from "../sandbox/attio/server.ts";
@@ -29,7 +32,9 @@ import { type SalesforceEmulator, startSalesforceEmulator } from "../sandbox/sal
 import { freePort, type Stack, startStack } from "../sandbox/stack.ts";
 import { machineSpeed } from "./calibrate.ts";
 import { naiveSync } from "./naive-sync.ts";
-import { startProfile, summarize, summarizeHeap } from "./profile.ts";
+import { busyInWindows, type CpuProfile, startProfile, summarize, summarizeHeap } from "./profile.ts";
+import { captureQueueLog, type Invocation, invocationSummary } from "./queue-log.ts";
+import { workerdSeconds } from "./workerd-cpu.ts";
 
 const args = process.argv.slice(3);
 function flag(name: string, fallback: number): number {
@@ -230,13 +235,15 @@ const int = (n: number) => Math.round(n).toLocaleString("en-US");
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const perMinute = (records: number, ms: number | null) => (ms ? (records / ms) * 60_000 : Number.NaN);
 
-/** CPU seconds used so far by the Worker's workerd processes (null where /proc cannot tell) and by this process. */
+/**
+ * CPU seconds used so far by the Worker's workerd process and by wrangler dev's proxy in front of
+ * it (null where /proc cannot tell), and by this process.
+ */
 interface CpuReading {
   worker: number | null;
+  proxy: number | null;
   bench: number;
 }
-
-let clockTicks: number | undefined;
 
 /**
  * Reads both CPU clocks. The wall time of a run on this shared 2-vCPU machine varies by 15% or
@@ -244,51 +251,46 @@ let clockTicks: number | undefined;
  * a change made the Worker cheaper. workerd runs as a child of this process (wrangler's
  * `unstable_dev`); its time is read from /proc on Linux.
  */
-function readCpu(): CpuReading {
+function readCpu(stack: Stack): CpuReading {
   const usage = process.cpuUsage();
-  return { worker: workerdSeconds(), bench: (usage.user + usage.system) / 1e6 };
-}
-
-function workerdSeconds(): number | null {
-  try {
-    clockTicks ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-    const stats = new Map<number, { ppid: number; comm: string; ticks: number }>();
-    for (const entry of readdirSync("/proc")) {
-      if (!/^\d+$/.test(entry)) continue;
-      let text: string;
-      try {
-        text = readFileSync(`/proc/${entry}/stat`, "utf8");
-      } catch {
-        continue; // exited meanwhile
-      }
-      // "pid (comm) state ppid ...": the fields after the comm's closing parenthesis, utime and stime at 12 and 13.
-      const close = text.lastIndexOf(")");
-      const fields = text.slice(close + 2).split(" ");
-      stats.set(Number(entry), {
-        ppid: Number(fields[1]),
-        comm: text.slice(text.indexOf("(") + 1, close),
-        ticks: Number(fields[11]) + Number(fields[12]),
-      });
-    }
-    const descends = (pid: number): boolean => {
-      for (let at = stats.get(pid), hops = 0; at && hops < 10; at = stats.get(at.ppid), hops++) {
-        if (at.ppid === process.pid) return true;
-      }
-      return false;
-    };
-    let ticks = 0;
-    for (const [pid, stat] of stats) if (stat.comm === "workerd" && descends(pid)) ticks += stat.ticks;
-    return ticks / clockTicks;
-  } catch {
-    return null;
-  }
+  const workerd = workerdSeconds(Number(new URL(stack.workerUrl).port));
+  return { worker: workerd?.worker ?? null, proxy: workerd?.proxy ?? null, bench: (usage.user + usage.system) / 1e6 };
 }
 
 function cpuLine(from: CpuReading, to: CpuReading, records: number): string {
   const bench = `this process (both emulators, the relay, the bench) ${(to.bench - from.bench).toFixed(1)} s`;
   if (from.worker === null || to.worker === null) return `CPU during the job: Worker not measurable here; ${bench}`;
   const worker = to.worker - from.worker;
-  return `CPU during the job: Worker (workerd) ${worker.toFixed(1)} s = ${((worker / records) * 1_000_000).toFixed(0)} ms per 1,000 records; ${bench}`;
+  const proxy = (to.proxy ?? 0) - (from.proxy ?? 0);
+  const per1k = (s: number) => `${((s / records) * 1_000_000).toFixed(0)} ms per 1,000 records`;
+  return `CPU during the job: Worker (workerd) ${worker.toFixed(1)} s = ${per1k(worker)}; wrangler dev's proxy (workerd) ${proxy.toFixed(1)} s = ${per1k(proxy)}; ${bench}`;
+}
+
+/**
+ * The queue invocations of a job, and with a profile the most isolate time sampled during one
+ * invocation of each queue (Durable Object methods left out; webhooks and other invocations that
+ * ran at the same time count, so it is an upper bound).
+ */
+function invocationLines(invocations: readonly Invocation[], profile: CpuProfile | undefined): string[] {
+  const lines = [`queue invocations: ${invocationSummary(invocations)}`];
+  if (!profile || invocations.length === 0) return lines;
+  const windows = invocations.map((inv) => ({
+    startUs: inv.endedAtUs - inv.wallMs * 1000 - 5_000,
+    endUs: inv.endedAtUs,
+  }));
+  const busy = busyInWindows(profile, windows);
+  const worst = new Map<string, { ms: number; inv: Invocation; doMs: number }>();
+  invocations.forEach((inv, i) => {
+    const b = busy[i] as { busyMs: number; durableObjectMs: number };
+    const ms = b.busyMs - b.durableObjectMs;
+    if (ms > (worst.get(inv.queue)?.ms ?? -1)) worst.set(inv.queue, { ms, inv, doMs: b.durableObjectMs });
+  });
+  for (const [queue, w] of worst) {
+    lines.push(
+      `most isolate CPU during one ${queue} invocation: ${w.ms.toFixed(0)} ms (${w.inv.messages} messages, ${(w.inv.wallMs / 1000).toFixed(1)} s wall; Durable Object methods left out: ${w.doMs.toFixed(0)} ms more)`,
+    );
+  }
+  return lines;
 }
 
 /**
@@ -300,12 +302,13 @@ function cpuLine(from: CpuReading, to: CpuReading, records: number): string {
  */
 async function runJob(stack: Stack, body: unknown, records: (s: Snapshot) => number, run: string) {
   const speedBefore = machineSpeed();
+  const logFrom = queueLog.invocations.length;
   const profiling = stack.inspectorPort
     ? await startProfile(stack.inspectorPort, (PROFILE ?? "").replace(/(\.cpuprofile)?$/, `-${run}.cpuprofile`))
     : undefined;
   const headers = { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" };
   const samples: Snapshot[] = [await snapshot(stack)];
-  const cpuFrom = readCpu();
+  const cpuFrom = readCpu(stack);
   const start = performance.now();
   const { id } = await json<{ id: string }>(`${stack.workerUrl}/api/v1/sync`, {
     method: "POST",
@@ -341,7 +344,7 @@ async function runJob(stack: Stack, body: unknown, records: (s: Snapshot) => num
     const finished = report.state !== "queued" && report.state !== "running";
     if (finished) {
       ms = performance.now() - start;
-      cpuTo = readCpu();
+      cpuTo = readCpu(stack);
     }
     if (finished || performance.now() - lastPrint >= 10_000) {
       lastPrint = performance.now();
@@ -351,11 +354,14 @@ async function runJob(stack: Stack, body: unknown, records: (s: Snapshot) => num
   }
   sampling = false;
   await sampler;
+  let profile: CpuProfile | undefined;
   if (profiling) {
     const { cpu, heap } = await profiling();
+    profile = cpu;
     console.log(summarize(cpu));
     console.log(summarizeHeap(heap));
   }
+  for (const line of invocationLines(queueLog.since(logFrom), profile)) console.log(`  ${line}`);
   samples.push(await snapshot(stack));
   if (ms === null) console.log(`  job not finished after ${seconds(TIMEOUT_MS)}: stopped waiting`);
   if (pollErrors > 0)
@@ -459,6 +465,9 @@ async function startBenchStack(): Promise<Stack> {
     seed: SEED,
     queueBatching: "production",
     attioThread: true,
+    // Not silent, so that wrangler prints the queue broker's line per invocation (queue-log.ts);
+    // the Worker itself logs errors only.
+    logLevel: "error",
     ...(PROFILE ? { inspectorPort: await freePort() } : {}),
   });
 }
@@ -664,6 +673,7 @@ function commit(): string {
   }
 }
 
+const queueLog = captureQueueLog();
 const rows: Row[] = [];
 console.log(
   `sync jobs bench: companies ${int(COMPANIES)}, contacts ${int(CONTACTS)}, naive ${int(NAIVE)}, added API latency ${LATENCY_MS} ms; commit ${commit()}; ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), Node ${process.version}`,

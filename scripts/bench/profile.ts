@@ -173,3 +173,69 @@ export function summarize(profile: CpuProfile, top = 25): string {
     ...rows(totalBy),
   ].join("\n");
 }
+
+/**
+ * The methods of our Durable Objects (RateLimiter, RecordLock), as their frames are named in the
+ * bundle. Locally they run in the Worker's isolate, called straight from the event loop; on
+ * Cloudflare each object has an isolate of its own, so their time is not the Worker's.
+ */
+const DURABLE_OBJECT_METHODS = new Set([
+  "take",
+  "settle",
+  "stillClear",
+  "inspect",
+  "penalize",
+  "acquireMany",
+  "releaseMany",
+  "acquire",
+  "release",
+]);
+
+/**
+ * Isolate time sampled within each window (`startUs`..`endUs`, on the profile's clock: µs of the
+ * monotonic clock, the same as `process.hrtime`), idle left out, and the part of it in our Durable
+ * Objects' methods. Everything else the isolate ran in the window counts: an upper bound of what
+ * one invocation in that window used, since webhooks and other invocations may run beside it.
+ */
+export function busyInWindows(
+  profile: CpuProfile,
+  windows: readonly { startUs: number; endUs: number }[],
+): { busyMs: number; durableObjectMs: number }[] {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const root = profile.nodes[0]?.id;
+  const kindOf = new Map<number, "idle" | "do" | "other">();
+  const kind = (id: number): "idle" | "do" | "other" => {
+    const known = kindOf.get(id);
+    if (known) return known;
+    let top = id;
+    while (parent.has(top) && parent.get(top) !== root) top = parent.get(top) as number;
+    const frame = byId.get(top)?.callFrame;
+    const own = byId.get(id)?.callFrame.functionName;
+    const result =
+      own === "(idle)"
+        ? "idle"
+        : frame?.url.endsWith("index.js") && DURABLE_OBJECT_METHODS.has(frame.functionName)
+          ? "do"
+          : "other";
+    kindOf.set(id, result);
+    return result;
+  };
+  const out = windows.map(() => ({ busyMs: 0, durableObjectMs: 0 }));
+  let at = profile.startTime;
+  profile.samples.forEach((id, index) => {
+    const delta = profile.timeDeltas[index] ?? 0;
+    at += delta;
+    const k = kind(id);
+    if (k === "idle") return;
+    const ms = Math.min(delta, SAMPLING_INTERVAL_US * 2) / 1000;
+    windows.forEach((window, w) => {
+      if (at < window.startUs || at > window.endUs) return;
+      const slot = out[w] as { busyMs: number; durableObjectMs: number };
+      slot.busyMs += ms;
+      if (k === "do") slot.durableObjectMs += ms;
+    });
+  });
+  return out;
+}

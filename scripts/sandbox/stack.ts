@@ -46,6 +46,11 @@ export interface StackOptions {
    */
   queueBatching?: "instant" | "production";
   /**
+   * `max_batch_timeout` (seconds) of named queues' consumers, over what `queueBatching` chose, e.g.
+   * `{ "attio-sfdc-sync": 1 }`: benchmarks compare settings without editing wrangler.toml.
+   */
+  batchTimeouts?: Record<string, number>;
+  /**
    * Runs the Attio emulator on a thread of its own (benchmarks), so pauses of this process do not
    * bunch the requests it counts against Attio's one-second windows (see attio/thread.ts).
    */
@@ -118,7 +123,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
     if (options.customFields === "sample") await addSampleCustomFields(attio, salesforce);
     const webhookSecret = await registerWebhook(attio, `${workerUrl}/webhooks/attio`);
-    const config = await writeSandboxConfig(state, options.queueBatching ?? "instant");
+    const config = await writeSandboxConfig(state, options.queueBatching ?? "instant", options.batchTimeouts ?? {});
     await run(
       process.execPath,
       [wranglerBin(), "d1", "migrations", "apply", "DB", "--local", "--config", config, "--persist-to", state],
@@ -232,13 +237,29 @@ async function registerWebhook(attio: Stack["attio"], targetUrl: string): Promis
  * batching is asked for, the queue batch timeout at its minimum, so a change reaches the consumer at
  * once instead of after up to 5 seconds.
  */
-async function writeSandboxConfig(dir: string, batching: "instant" | "production"): Promise<string> {
+async function writeSandboxConfig(
+  dir: string,
+  batching: "instant" | "production",
+  timeouts: Record<string, number>,
+): Promise<string> {
   const original = await readFile(join(ROOT, "wrangler.toml"), "utf8");
   const paths = original
     .replace(/^main = .*$/m, `main = "${join(ROOT, "src/index.ts")}"`)
     .replace(/^migrations_dir = .*$/m, `migrations_dir = "${join(ROOT, "migrations")}"`);
-  const config =
-    batching === "production" ? paths : paths.replace(/^max_batch_timeout = \d+/gm, "max_batch_timeout = 0");
+  let config =
+    batching === "production" ? paths : paths.replace(/^max_batch_timeout = [\d.]+/gm, "max_batch_timeout = 0");
+  for (const [queue, seconds] of Object.entries(timeouts)) {
+    let found = false;
+    config = config
+      .split(/^(?=\[)/m)
+      .map((table) => {
+        if (!table.startsWith("[[queues.consumers]]") || !table.includes(`queue = "${queue}"`)) return table;
+        found = true;
+        return table.replace(/^max_batch_timeout = [\d.]+/m, `max_batch_timeout = ${seconds}`);
+      })
+      .join("");
+    if (!found) throw new Error(`wrangler.toml has no consumer of ${queue}`);
+  }
   const path = join(dir, "wrangler.toml");
   await writeFile(path, config);
   return path;

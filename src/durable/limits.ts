@@ -76,8 +76,9 @@ export interface Taken {
 }
 
 /**
- * Waits for a token of `bucket` from the shared RateLimiter. When the wait would be too long the
- * work is handed back to the queue as retryable instead of holding the consumer.
+ * Waits for a token of `bucket` from the shared RateLimiter, which answers when the slot is due
+ * (`RateLimiter.takeWhenDue`). When the wait would be too long the work is handed back to the
+ * queue as retryable instead of holding the consumer.
  */
 export async function takeToken(
   ns: DurableObjectNamespace<RateLimiter>,
@@ -87,29 +88,23 @@ export async function takeToken(
   let unused: number | undefined;
   for (let attempt = 0; ; attempt++) {
     const asked = Date.now();
-    const { waitMs, slot } = await ns.getByName(bucket).take(spec, MAX_WAIT_MS, unused);
+    const { waitMs, slot } = await ns.getByName(bucket).takeWhenDue(spec, MAX_WAIT_MS, unused);
     if (waitMs > MAX_WAIT_MS) {
       throw new SyncError("rate_limited", `local rate limit for ${bucket}`, {
         retryAfterSeconds: Math.ceil(waitMs / 1000),
         detail: { bucket, waitMs },
       });
     }
-    const due = dueTime(slot, asked + waitMs, Date.now() + waitMs);
-    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    const due = dueTime(slot, asked, Date.now());
     if (attempt >= MAX_LATE_RETRIES) return { slot, due };
-    // A caller that wakes well after its slot (a busy isolate) would send out of turn, next to the
-    // callers of later slots, and a one-second window upstream could see more than the limit: it
-    // hands its slot back and takes a new one instead.
+    // A caller whose answer came well after its slot (a busy isolate) would send out of turn, next
+    // to the callers of later slots, and a one-second window upstream could see more than the
+    // limit: it hands its slot back and takes a new one instead.
     if (Date.now() - due > LATE_TOLERANCE_MS) {
       unused = slot;
       continue;
     }
-    // A slot given out ahead of time was clear then; a call before it reported late since then
-    // (`settleToken`) may now share its window upstream.
-    if (waitMs === 0 || spec.kind !== "window" || (await ns.getByName(bucket).stillClear(spec, slot))) {
-      return { slot, due };
-    }
-    unused = slot;
+    return { slot, due };
   }
 }
 

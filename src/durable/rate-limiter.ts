@@ -52,6 +52,26 @@ export class RateLimiter extends DurableObject<Env> {
   }
 
   /**
+   * Reserves one call as `take` does, and answers when its slot is due instead of at once: a
+   * window's slot is then checked to be still clear (see `stillClear`) and, when a call before it
+   * was reported late meanwhile, given up for a later one (at most MAX_RECHECKS times). The caller
+   * sends on the answer: one round trip to the limiter per call instead of `take`, a timer in the
+   * caller and `stillClear`. A reservation whose wait would exceed `maxWaitMs` is answered at once
+   * with that wait, and not kept (as `take`).
+   */
+  async takeWhenDue(spec: LimitSpec, maxWaitMs: number, unused?: number): Promise<Reservation> {
+    let reservation = this.take(spec, maxWaitMs, unused);
+    for (let recheck = 0; reservation.waitMs <= maxWaitMs; recheck++) {
+      const wait = reservation.slot - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (recheck >= MAX_RECHECKS || this.stillClear(spec, reservation.slot))
+        return { waitMs: 0, slot: reservation.slot };
+      reservation = this.take(spec, maxWaitMs, reservation.slot);
+    }
+    return reservation;
+  }
+
+  /**
    * A window's call of `slot` may have reached the API as late as `end` (epoch ms): it is counted
    * until then (see `settleToken`). Buckets do not track single calls.
    */
@@ -106,6 +126,9 @@ export class RateLimiter extends DurableObject<Env> {
     }
   }
 }
+
+/** Slots `takeWhenDue` gives up for a later one before answering with the last anyway. */
+const MAX_RECHECKS = 3;
 
 function unknownSpec(spec: never): never {
   throw new Error(`unknown rate limit spec ${JSON.stringify(spec)}`);

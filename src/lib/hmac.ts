@@ -1,14 +1,30 @@
 const encoder = new TextEncoder();
 
+/**
+ * Keys imported per secret, for the life of the isolate: each webhook is signed with one of a few
+ * secrets, and importing the key again for each one cost more than signing.
+ */
+const keys = new Map<string, Promise<CryptoKey>>();
+
 /** Hex-encoded HMAC-SHA256 of `data`, keyed with the UTF-8 bytes of `secret`. */
 export async function hmacSha256Hex(secret: string, data: string | ArrayBuffer | Uint8Array): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-  ]);
+  let imported = keys.get(secret);
+  if (!imported) {
+    imported = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+    ]);
+    // A rotated secret replaces the old one: at most a few keys are ever kept.
+    if (keys.size >= MAX_KEYS) keys.clear();
+    keys.set(secret, imported);
+    imported.catch(() => keys.delete(secret));
+  }
+  const key = await imported;
   const bytes = typeof data === "string" ? encoder.encode(data) : data;
   const signature = await crypto.subtle.sign("HMAC", key, bytes);
   return toHex(new Uint8Array(signature));
 }
+
+const MAX_KEYS = 8;
 
 export function toHex(bytes: Uint8Array): string {
   let out = "";

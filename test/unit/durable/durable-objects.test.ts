@@ -96,6 +96,26 @@ describe("RateLimiter", () => {
     expect(await limiter.stillClear({ kind: "bucket", ratePerSecond: 1, burst: 1 }, 0)).toBe(true);
   });
 
+  it("answers takeWhenDue when the slot is due, and gives up a slot an earlier late call now shares", async () => {
+    const limiter = env.RATE_LIMITER.getByName("test:when-due");
+    const spec = { kind: "window" as const, limit: 1, windowMs: 200, reachMs: 0 };
+    const first = await limiter.takeWhenDue(spec, 5_000);
+    expect(first.waitMs).toBe(0);
+    const queued = limiter.takeWhenDue(spec, 5_000);
+    // While the second caller waits for its slot, the first call is reported to have reached the
+    // API 100 ms late: the slot it was given is no longer clear, and it gets the next one.
+    await limiter.settle(spec, first.slot, first.slot + 100);
+    const second = await queued;
+    const answeredAt = Date.now();
+    expect(second.waitMs).toBe(0);
+    expect(second.slot).toBeGreaterThanOrEqual(first.slot + 100 + spec.windowMs);
+    expect(answeredAt).toBeGreaterThanOrEqual(second.slot);
+    // A wait longer than the caller accepts is answered at once, and the slot is not kept.
+    const refused = await limiter.takeWhenDue(spec, 0);
+    expect(refused.waitMs).toBeGreaterThan(0);
+    expect((await limiter.inspect(spec)).tokens).toBe(0);
+  });
+
   it("keeps every one-second window inside Attio's published limits, at 98% of them", () => {
     for (const [bucket, limit] of [
       ["attio:read", 100],
