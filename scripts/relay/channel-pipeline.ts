@@ -2,7 +2,8 @@ import { SyncError } from "../../src/lib/errors.ts";
 import type { Logger } from "../../src/lib/log.ts";
 import { type BackoffPolicy, backoffDelay, sleep } from "./backoff.ts";
 import { batchIsDue, nextBatchSize } from "./batch.ts";
-import { type ContractEvent, toContractEvent } from "./convert.ts";
+import { type ContractEvent, EventConversionError, toContractEvent } from "./convert.ts";
+import type { DeadLetter, DeadLetterSink } from "./dead-letters.ts";
 import { creditsToRequest } from "./flow-control.ts";
 import { type ChannelHealth, newChannelHealth } from "./health.ts";
 import type { ChangeEventSource, SourceEvent, StartPosition, Subscription } from "./pubsub-source.ts";
@@ -21,6 +22,10 @@ export interface PipelineOptions {
   capacity: number;
   batch: { maxEvents: number; maxBytes: number; lingerMs: number };
   retry: BackoffPolicy;
+  /** Where events the Worker keeps refusing, or that cannot be converted, are parked. */
+  deadLetters: DeadLetterSink;
+  /** POSTs of a batch the Worker refuses for its content (400, 413, 422) before its events are parked. */
+  maxRejections: number;
   /** The objects to catch up when this channel's position is lost. */
   catchupEntities: readonly string[];
   /** Salesforce sends a keepalive at least every 270 s while events are asked for; silence longer than this means a dead stream. */
@@ -30,7 +35,8 @@ export interface PipelineOptions {
 }
 
 interface Buffered {
-  event: ContractEvent;
+  /** Undefined for an event parked because it could not be converted: it only carries its position. */
+  event: ContractEvent | undefined;
   replayId: ReplayIdBase64;
   bytes: number;
   receivedAt: number;
@@ -79,6 +85,8 @@ export class ChannelPipeline {
   #outstanding = 0;
   #lastMessageAt = 0;
   #drainDeadline = Number.POSITIVE_INFINITY;
+  /** Events at the head of the buffer to send one per request, to find the one the Worker refuses. */
+  #singles = 0;
   #running: Promise<void> | undefined;
 
   constructor(options: PipelineOptions) {
@@ -167,7 +175,7 @@ export class ChannelPipeline {
           attempt = 0;
           this.#lastMessageAt = this.#now();
           if (message.kind === "events") {
-            for (const sourceEvent of message.events) this.#accept(sourceEvent);
+            for (const sourceEvent of message.events) await this.#accept(sourceEvent);
             this.#deliverWake.notify();
           } else {
             await this.#onKeepalive(message.latestReplayId);
@@ -245,10 +253,39 @@ export class ChannelPipeline {
     this.#o.source.invalidateCredentials?.();
   }
 
-  #accept(sourceEvent: SourceEvent): void {
-    // A conversion error escapes to the subscribe loop, which reconnects from the event before:
-    // the relay stops at an event it cannot convert rather than skipping it.
-    const event = toContractEvent(sourceEvent.event);
+  async #accept(sourceEvent: SourceEvent): Promise<void> {
+    let event: ContractEvent;
+    try {
+      event = toContractEvent(sourceEvent.event);
+    } catch (err) {
+      if (!(err instanceof EventConversionError)) throw err;
+      // Converting is a pure function of the event: trying again gives the same error. The event is
+      // parked at once and the stream goes on. Were parking to fail, the error escapes to the
+      // subscribe loop, which reconnects from the event before: nothing is skipped unrecorded.
+      await this.#park(
+        [
+          {
+            channel: this.#o.channel,
+            replayId: sourceEvent.event.replayId,
+            reason: err.message,
+            attempts: 0,
+            event: sourceEvent.event,
+          },
+        ],
+        { reason: err.message },
+      );
+      this.#received = sourceEvent.replayId;
+      this.#outstanding = Math.max(0, this.#outstanding - 1);
+      // Its position travels in the buffer, stored once what came before it is delivered.
+      this.#buffer.push({
+        event: undefined,
+        replayId: replayIdToBase64(sourceEvent.replayId),
+        bytes: 0,
+        receivedAt: this.#now(),
+      });
+      this.#syncHealth();
+      return;
+    }
     this.#received = sourceEvent.replayId;
     this.#outstanding = Math.max(0, this.#outstanding - 1);
     this.health.lastEventAt = this.#now();
@@ -326,38 +363,53 @@ export class ChannelPipeline {
     }
   }
 
-  /** Sends the head of the buffer until the Worker takes it. False when shutdown cut the retries short. */
+  /**
+   * Sends the head of the buffer until the Worker takes it, or, when the Worker keeps refusing its
+   * content, parks it in the dead-letter file. False when shutdown cut the retries short.
+   */
   async #deliverOneBatch(): Promise<boolean> {
-    const count = nextBatchSize(this.#buffer, this.#o.batch);
+    const limits = this.#singles > 0 ? { ...this.#o.batch, maxEvents: 1 } : this.#o.batch;
+    const count = nextBatchSize(this.#buffer, limits);
     const items = this.#buffer.slice(0, count);
     const catchup = [...this.#catchup];
-    const body: RelayBody = { events: items.map((item) => item.event) };
+    const events = items.flatMap((item) => (item.event ? [item.event] : []));
+    if (events.length === 0 && catchup.length === 0) {
+      // Only the positions of events parked on arrival: nothing to send.
+      await this.#moveOn(items, count);
+      return true;
+    }
+    const body: RelayBody = { events };
     if (catchup.length > 0) body.catchup = catchup;
+    let rejections = 0;
     for (let attempt = 0; ; attempt++) {
       const result = await this.#o.worker.deliver(body);
       if (result.ok) {
-        const last = items.at(-1);
-        if (last) await this.#persist(last.replayId);
-        this.#buffer.splice(0, count);
-        for (const entity of catchup) this.#catchup.delete(entity);
+        await this.#moveOn(items, count, catchup);
         this.health.lastDeliveredAt = this.#now();
-        if (last) this.health.lastDeliveredReplayId = last.event.event.replayId;
+        const last = items.at(-1);
+        if (last?.event) this.health.lastDeliveredReplayId = last.event.event.replayId;
         this.health.deliveryFailures = 0;
         this.health.failingSince = undefined;
         this.#syncHealth();
+        const summary = workerSummary(result.summary);
         this.#o.log.info("batch delivered", {
           channel: this.#o.channel,
-          events: count,
+          events: events.length,
           catchup: catchup.length > 0 ? catchup : undefined,
-          first_replay_id: items[0]?.event.event.replayId,
-          last_replay_id: last?.event.event.replayId,
+          first_replay_id: events[0]?.event.replayId,
+          last_replay_id: events.at(-1)?.event.replayId,
           status: result.status,
           attempts: attempt + 1,
           duration_ms: result.durationMs,
           backlog: this.#buffer.length,
+          ...(summary.rejected ? { rejected_by_worker: summary.rejected } : {}),
         });
-        this.#topUp();
-        this.#roomWake.notify();
+        if (summary.rejected) {
+          this.#o.log.warn("the Worker recorded events of the batch as failures (GET /api/v1/failures)", {
+            channel: this.#o.channel,
+            rejected: summary.rejected,
+          });
+        }
         return true;
       }
       this.health.deliveryFailures++;
@@ -365,23 +417,110 @@ export class ChannelPipeline {
       this.health.lastError = result.message;
       const line = {
         channel: this.#o.channel,
-        events: count,
+        events: events.length,
         status: result.status,
         attempt: attempt + 1,
         error: result.message,
         backlog: this.#buffer.length,
       };
       if (result.retryable) this.#o.log.warn("batch not delivered; retrying", line);
+      else if (result.contentRejected) this.#o.log.error("Worker refused the batch's content", line);
       else
         this.#o.log.error(
           "Worker rejected the batch; retrying slowly until it accepts (check RELAY_SECRET, clocks and versions)",
           line,
         );
+      if (!result.retryable && result.contentRejected && events.length > 0) {
+        rejections++;
+        if (rejections >= this.#o.maxRejections) {
+          if (events.length > 1) {
+            // One event is refused, or the batch as a whole: one per request finds out which.
+            this.#singles = count;
+            this.#o.log.warn("the Worker keeps refusing a batch; sending its events one at a time", {
+              channel: this.#o.channel,
+              events: events.length,
+            });
+            return true;
+          }
+          if (await this.#parkRefused(items, count, result.message, result.status, rejections)) return true;
+        }
+      }
       if (this.#stopping && this.#now() >= this.#drainDeadline) return false;
       const delay = result.retryable ? backoffDelay(attempt, this.#o.retry, this.#o.random) : this.#o.retry.maxMs;
       await sleep(delay, this.#drain.signal);
       if (this.#drain.signal.aborted) return false;
     }
+  }
+
+  /**
+   * The head of the buffer is done with (delivered, or parked): drop it, and store its last
+   * position unless a catch-up request is still to be acknowledged (a crash would then lose it).
+   */
+  async #moveOn(items: readonly Buffered[], count: number, acknowledged: readonly string[] = []): Promise<void> {
+    for (const entity of acknowledged) this.#catchup.delete(entity);
+    const last = items.at(-1);
+    if (last && this.#catchup.size === 0) await this.#persist(last.replayId);
+    this.#buffer.splice(0, count);
+    this.#singles = Math.max(0, this.#singles - count);
+    this.#syncHealth();
+    this.#topUp();
+    this.#roomWake.notify();
+  }
+
+  /** Parks an event the Worker keeps refusing and moves past it; false if it could not be parked. */
+  async #parkRefused(
+    items: readonly Buffered[],
+    count: number,
+    reason: string,
+    status: number | undefined,
+    attempts: number,
+  ): Promise<boolean> {
+    const letters: DeadLetter[] = items.flatMap((item) =>
+      item.event
+        ? [
+            {
+              channel: this.#o.channel,
+              replayId: item.event.event.replayId,
+              reason,
+              ...(status === undefined ? {} : { status }),
+              attempts,
+              event: item.event,
+            },
+          ]
+        : [],
+    );
+    try {
+      await this.#park(letters, { reason, status, attempts });
+    } catch {
+      return false;
+    }
+    this.health.deliveryFailures = 0;
+    this.health.failingSince = undefined;
+    await this.#moveOn(items, count);
+    return true;
+  }
+
+  /** Appends events to the dead-letter file, counts them and logs one line; throws if the file cannot take them. */
+  async #park(letters: readonly DeadLetter[], detail: Record<string, unknown>): Promise<void> {
+    const fields = {
+      channel: this.#o.channel,
+      events: letters.length,
+      replay_ids: letters.map((letter) => letter.replayId),
+      ...detail,
+    };
+    try {
+      await this.#o.deadLetters.park(letters);
+    } catch (err) {
+      this.health.lastError = `dead-letter write failed: ${String(err)}`;
+      this.#o.log.error("could not park events in the dead-letter file; they stay where they are", {
+        ...fields,
+        error: String(err),
+      });
+      throw err;
+    }
+    this.health.deadLettered += letters.length;
+    this.health.lastDeadLetterAt = this.#now();
+    this.#o.log.error("events parked in the dead-letter file; the stream moves on", fields);
   }
 
   async #persist(replayId: ReplayIdBase64): Promise<void> {
@@ -403,4 +542,11 @@ export class ChannelPipeline {
     this.health.outstanding = this.#outstanding;
     this.health.catchupPending = [...this.#catchup];
   }
+}
+
+/** The counts the Worker answers a relay request with (webhook-salesforce.ts), as far as they are there. */
+function workerSummary(summary: unknown): { rejected?: number } {
+  if (summary === null || typeof summary !== "object") return {};
+  const rejected = (summary as Record<string, unknown>)["rejected"];
+  return typeof rejected === "number" ? { rejected } : {};
 }

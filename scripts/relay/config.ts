@@ -1,3 +1,4 @@
+import { dirname, join } from "node:path";
 import { z } from "zod";
 import { SyncError } from "../../src/lib/errors.ts";
 import { LOG_LEVELS, type LogLevel } from "../../src/lib/log.ts";
@@ -52,6 +53,9 @@ export const RelayEnvSchema = z.object({
     .default(["Account", "Contact", "Opportunity"])
     .refine((names) => names.every((name) => /^\w+$/.test(name)), "must be object API names, comma separated"),
   RELAY_REPLAY_STORE: z.string().min(1).default("./.relay/replay-ids.json"),
+  /** Defaults to dead-letters.jsonl beside the replay store. */
+  RELAY_DEAD_LETTER_FILE: z.string().min(1).optional(),
+  RELAY_MAX_REJECTIONS: int(1, 100, 5),
   RELAY_PUBSUB_ENDPOINT: endpoint.default("api.pubsub.salesforce.com:7443"),
   RELAY_HEALTH_HOST: z.string().min(1).default("127.0.0.1"),
   /** PORT is what Cloud Run and most container hosts set. */
@@ -73,6 +77,10 @@ export interface RelayConfig {
   channels: string[];
   catchupEntities: string[];
   replayStorePath: string;
+  /** JSON lines of the events the relay gave up on. */
+  deadLetterPath: string;
+  /** POSTs of a batch the Worker refuses for its content before its events are parked. */
+  maxRejections: number;
   health: { host: string; port: number; stallAfterMs: number };
   batch: { maxEvents: number; maxBytes: number; lingerMs: number };
   bufferCapacity: number;
@@ -124,6 +132,8 @@ export function loadRelayConfig(env: Record<string, string | undefined>): RelayC
     channels: e.RELAY_CHANNELS,
     catchupEntities: e.RELAY_CATCHUP_ENTITIES,
     replayStorePath: e.RELAY_REPLAY_STORE,
+    deadLetterPath: e.RELAY_DEAD_LETTER_FILE ?? join(dirname(e.RELAY_REPLAY_STORE), "dead-letters.jsonl"),
+    maxRejections: e.RELAY_MAX_REJECTIONS,
     health: { host: e.RELAY_HEALTH_HOST, port: e.RELAY_HEALTH_PORT, stallAfterMs: e.RELAY_STALL_AFTER_MS },
     batch: { maxEvents: e.RELAY_BATCH_SIZE, maxBytes: e.RELAY_BATCH_MAX_BYTES, lingerMs: e.RELAY_BATCH_LINGER_MS },
     bufferCapacity: e.RELAY_BUFFER_CAPACITY,

@@ -19,6 +19,9 @@ export interface ChannelHealth {
   deliveryFailures: number;
   failingSince: number | undefined;
   lastError: string | undefined;
+  /** Events parked in the dead-letter file since the relay started, and when the last one was. */
+  deadLettered: number;
+  lastDeadLetterAt: number | undefined;
 }
 
 export function newChannelHealth(channel: string, now: number): ChannelHealth {
@@ -35,6 +38,8 @@ export function newChannelHealth(channel: string, now: number): ChannelHealth {
     deliveryFailures: 0,
     failingSince: undefined,
     lastError: undefined,
+    deadLettered: 0,
+    lastDeadLetterAt: undefined,
   };
 }
 
@@ -68,6 +73,8 @@ export function healthReport(channels: readonly ChannelHealth[], now: number, st
       outstanding: channel.outstanding,
       catchup_pending: channel.catchupPending,
       delivery_failures: channel.deliveryFailures,
+      dead_lettered: channel.deadLettered,
+      last_dead_letter_at: iso(channel.lastDeadLetterAt),
       last_error: channel.lastError ?? null,
     };
   });
@@ -81,6 +88,8 @@ export function healthReport(channels: readonly ChannelHealth[], now: number, st
       last_event_at: lastEvent > 0 ? iso(lastEvent) : null,
       last_delivered_at: lastDelivered > 0 ? iso(lastDelivered) : null,
       backlog: channels.reduce((sum, c) => sum + c.backlog, 0),
+      /** Events given up since the relay started (see the dead-letter file): each is an error to look at. */
+      dead_lettered: channels.reduce((sum, c) => sum + c.deadLettered, 0),
       channels: reports,
     },
   };

@@ -2,6 +2,7 @@ import { createLogger, type Logger } from "../../src/lib/log.ts";
 import { entitiesForChannel } from "./catchup.ts";
 import { ChannelPipeline } from "./channel-pipeline.ts";
 import { isLoopbackEndpoint, type RelayConfig } from "./config.ts";
+import { type DeadLetterSink, FileDeadLetters } from "./dead-letters.ts";
 import { healthReport, startHealthServer } from "./health.ts";
 import { type ChangeEventSource, createPubSubSource } from "./pubsub-source.ts";
 import { FileReplayStore, type ReplayStore } from "./replay-store.ts";
@@ -11,6 +12,7 @@ import { createWorkerClient, type WorkerClient } from "./worker-client.ts";
 /** Parts a caller may swap: another replay store, or (in tests) a different source or Worker client. */
 export interface RelayOverrides {
   store?: ReplayStore;
+  deadLetters?: DeadLetterSink;
   source?: ChangeEventSource;
   worker?: WorkerClient;
   log?: Logger;
@@ -28,7 +30,8 @@ export interface RunningRelay {
 /** Wires config to the parts and starts one pipeline per channel plus the health endpoint. */
 export async function startRelay(config: RelayConfig, overrides: RelayOverrides = {}): Promise<RunningRelay> {
   const log = overrides.log ?? createLogger(config.logLevel, { component: "relay" });
-  const store = overrides.store ?? new FileReplayStore(config.replayStorePath);
+  const store = overrides.store ?? new FileReplayStore(config.replayStorePath, log);
+  const deadLetters = overrides.deadLetters ?? new FileDeadLetters(config.deadLetterPath);
   const source =
     overrides.source ??
     createPubSubSource({
@@ -55,6 +58,8 @@ export async function startRelay(config: RelayConfig, overrides: RelayOverrides 
         capacity: config.bufferCapacity,
         batch: config.batch,
         retry: config.retry,
+        deadLetters,
+        maxRejections: config.maxRejections,
         catchupEntities: entitiesForChannel(channel, config.catchupEntities),
         ...(overrides.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: overrides.idleTimeoutMs }),
       }),
@@ -74,6 +79,7 @@ export async function startRelay(config: RelayConfig, overrides: RelayOverrides 
     worker_url: config.worker.url,
     pubsub_endpoint: config.salesforce.pubSubEndpoint,
     replay_store: store instanceof FileReplayStore ? store.path : "custom",
+    dead_letters: deadLetters instanceof FileDeadLetters ? deadLetters.path : "custom",
     health_url: `${health.url}/healthz`,
   });
 

@@ -1,7 +1,8 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readFile, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 import { z } from "zod";
 import { SyncError } from "../../src/lib/errors.ts";
+import type { Logger } from "../../src/lib/log.ts";
 import type { ReplayIdBase64 } from "./replay-id.ts";
 
 /**
@@ -21,16 +22,23 @@ const FileSchema = z.object({
 type FileContents = z.infer<typeof FileSchema>;
 
 /**
- * The default store: one small JSON file, replaced atomically (write to a temp file, then rename) so
- * a crash mid-write leaves the previous position rather than a torn file.
+ * The default store: one small JSON file, replaced atomically and durably: the new contents go to
+ * a temp file that is flushed to disk (fsync) before it is renamed over the old one, and the folder
+ * is flushed after, so a power loss leaves the previous position or the new one, never a torn file.
+ *
+ * Should the file still be unreadable (empty, torn, not this shape), it is moved aside with a log
+ * line and the relay starts as if it had no position: from the latest event, with a catch-up of
+ * its objects (as for an expired replay id), instead of refusing to start.
  */
 export class FileReplayStore implements ReplayStore {
   readonly path: string;
+  readonly #log: Logger | undefined;
   #contents: FileContents | undefined;
   #writes: Promise<void> = Promise.resolve();
 
-  constructor(path: string) {
+  constructor(path: string, log?: Logger) {
     this.path = path;
+    this.#log = log;
   }
 
   async load(channel: string): Promise<ReplayIdBase64 | undefined> {
@@ -43,10 +51,18 @@ export class FileReplayStore implements ReplayStore {
     const write = this.#writes.then(async () => {
       const contents = await this.#read();
       contents.channels[channel] = { replayId, savedAt: new Date().toISOString() };
-      await mkdir(dirname(this.path), { recursive: true });
+      const folder = dirname(this.path);
+      await mkdir(folder, { recursive: true });
       const temp = `${this.path}.${process.pid}.tmp`;
-      await writeFile(temp, `${JSON.stringify(contents, null, 2)}\n`, { mode: 0o600 });
+      const file = await open(temp, "w", 0o600);
+      try {
+        await file.writeFile(`${JSON.stringify(contents, null, 2)}\n`);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
       await rename(temp, this.path);
+      await syncFolder(folder);
     });
     this.#writes = write.catch(() => {});
     return write;
@@ -64,19 +80,47 @@ export class FileReplayStore implements ReplayStore {
       }
       throw new SyncError("config_invalid", `cannot read the replay store ${this.path}`, { cause: err });
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      throw new SyncError("config_invalid", `the replay store ${this.path} is not valid JSON; fix or delete it`, {
-        cause: err,
+    const problem = unreadable(text);
+    if (typeof problem === "string") {
+      const aside = `${this.path}.unreadable-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+      await rename(this.path, aside);
+      this.#log?.error("replay store unreadable; moved aside, starting from the latest event with a catch-up", {
+        replay_store: this.path,
+        moved_to: aside,
+        problem,
       });
+      this.#contents = { version: 1, channels: {} };
+      return this.#contents;
     }
-    const parsed = FileSchema.safeParse(json);
-    if (!parsed.success) {
-      throw new SyncError("config_invalid", `the replay store ${this.path} has an unexpected shape; fix or delete it`);
-    }
-    this.#contents = parsed.data;
+    this.#contents = problem.contents;
     return this.#contents;
+  }
+}
+
+/** What is wrong with the store's text, or its contents when nothing is. */
+function unreadable(text: string): string | { contents: FileContents } {
+  if (text.trim() === "") return "the file is empty";
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return "the file is not valid JSON (torn by a crash?)";
+  }
+  const parsed = FileSchema.safeParse(json);
+  if (!parsed.success) return "the file has an unexpected shape";
+  return { contents: parsed.data };
+}
+
+/** Flushes a folder's entries (a rename) to disk; a no-op where folders cannot be opened (Windows). */
+async function syncFolder(folder: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(folder, "r");
+    await handle.sync();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "EISDIR" && code !== "EPERM" && code !== "EINVAL") throw err;
+  } finally {
+    await handle?.close();
   }
 }

@@ -14,10 +14,15 @@ export type DeliveryResult =
       status: number | undefined;
       /**
        * False for answers that will not change by themselves (400 bad body, 401 bad signature, 404):
-       * the relay still retries, more slowly, because dropping undelivered events is never an option,
-       * but it logs them as errors and reports itself stalled.
+       * they are retried more slowly, logged as errors, and the relay reports itself stalled.
        */
       retryable: boolean;
+      /**
+       * True when the Worker refused what the request carries (400, 413, 422), not who sent it or
+       * where: after a few attempts the relay parks those events in its dead-letter file and moves
+       * on. A 401 or 404 (a wrong secret, clock or URL) is never that: every event would be refused.
+       */
+      contentRejected: boolean;
       message: string;
       durationMs: number;
     };
@@ -59,6 +64,7 @@ export function createWorkerClient(options: WorkerClientOptions): WorkerClient {
           ok: false,
           status: undefined,
           retryable: true,
+          contentRejected: false,
           message: `Worker unreachable: ${message}`,
           durationMs: now() - started,
         };
@@ -71,12 +77,16 @@ export function createWorkerClient(options: WorkerClientOptions): WorkerClient {
         ok: false,
         status: response.status,
         retryable,
+        contentRejected: CONTENT_REJECTED.has(response.status),
         message: `Worker answered ${response.status}: ${text.slice(0, 500)}`,
         durationMs,
       };
     },
   };
 }
+
+/** Answers about the request's content: the same events would get them again. */
+const CONTENT_REJECTED = new Set([400, 413, 422]);
 
 function parseJson(text: string): unknown {
   try {

@@ -1,11 +1,20 @@
 import { Hono } from "hono";
+import { z } from "zod";
 import { SyncError } from "../lib/errors.ts";
-import { hmacSha256Hex, timingSafeEqual } from "../lib/hmac.ts";
-import { type ChangeEvent, RelayBodySchema } from "../salesforce/cdc-schema.ts";
+import { hmacSha256Hex, sha256Hex, timingSafeEqual } from "../lib/hmac.ts";
+import { jsonBytes } from "../lib/utf8.ts";
+import { type ChangeEvent, ChangeEventSchema, RelayEnvelopeSchema } from "../salesforce/cdc-schema.ts";
 import { isOwnChange } from "../salesforce/change-origin.ts";
-import { openDb } from "../store/db.ts";
+import { type Db, openDb } from "../store/db.ts";
+import { recordFailure } from "../store/failures.ts";
 import { enqueueNew } from "../sync/enqueue.ts";
-import { catchupMessage, type SalesforceChangeMessage, type SyncMessage } from "../sync/messages.ts";
+import {
+  catchupMessage,
+  MAX_MESSAGE_BYTES,
+  type SalesforceChangeMessage,
+  type SyncMessage,
+  withoutValues,
+} from "../sync/messages.ts";
 import { errorResponse, parseJson, requireJson, validationError } from "./errors.ts";
 import type { AppEnv } from "./types.ts";
 
@@ -42,19 +51,67 @@ export const salesforceRelay = new Hono<AppEnv>().post("/", async (c) => {
   }
   const unsupported = requireJson(c);
   if (unsupported) return unsupported;
-  const parsed = RelayBodySchema.safeParse(parseJson(raw, "relay body"));
+  const parsed = RelayEnvelopeSchema.safeParse(parseJson(raw, "relay body"));
   if (!parsed.success) return errorResponse(c, validationError("relay body", parsed.error));
 
+  // Each event on its own: one the Worker cannot use (invalid, or too large even without its
+  // values) becomes a failure row, and the others are enqueued all the same. Refusing the whole
+  // request would have the relay send it again and again, and every later change wait behind it.
   const receivedAt = new Date().toISOString();
-  const messages = parsed.data.events.map((event) => toMessage(event, c.var.correlationId, receivedAt));
+  const messages: SalesforceChangeMessage[] = [];
+  const rejected: Rejection[] = [];
+  /** Each message's JSON size, measured once here and reused to pack the queue sends. */
+  const sizes = new Map<SyncMessage, number>();
+  let oversized = 0;
+  parsed.data.events.forEach((raw, index) => {
+    const event = ChangeEventSchema.safeParse(raw);
+    if (!event.success) {
+      const issue = event.error.issues[0];
+      const where = ["events", index, ...(issue?.path ?? [])].join(".");
+      rejected.push({ index, raw, reason: `invalid change event at ${where}: ${issue?.message ?? "invalid"}` });
+      return;
+    }
+    const message = toMessage(event.data, c.var.correlationId, receivedAt);
+    const bytes = jsonBytes(message);
+    if (bytes <= MAX_MESSAGE_BYTES) {
+      messages.push(message);
+      sizes.set(message, bytes);
+      return;
+    }
+    const lean = withoutValues(message);
+    const leanBytes = jsonBytes(lean);
+    if (leanBytes > MAX_MESSAGE_BYTES) {
+      rejected.push({ index, raw, reason: `change event too large for a queue message even without its values` });
+      return;
+    }
+    oversized++;
+    c.var.log.warn("change event too large for a queue message: enqueued without its values (the record is read)", {
+      entity: lean.header.entityName,
+      record_ids: lean.header.recordIds.slice(0, 10),
+      replay_id: lean.replayId,
+      bytes,
+    });
+    messages.push(lean);
+    sizes.set(lean, leanBytes);
+  });
+  const db = openDb(c.env.DB);
+  for (const rejection of rejected) await recordRejection(db, rejection, c.var.correlationId);
+  if (rejected.length > 0) {
+    c.var.log.error("change events rejected and recorded as failures", {
+      rejected: rejected.length,
+      reasons: rejected.slice(0, 5).map((r) => r.reason),
+    });
+  }
+
   const clientName = c.var.config.SALESFORCE_CLIENT_NAME;
   const own = (message: SyncMessage): message is SalesforceChangeMessage =>
     message.kind === "salesforce.change" && isOwnChange(message.header.changeOrigin, clientName);
   // Our own writes' echoes come by the thousand (a Bulk job's creates): they wait, and travel in
   // bundles. Anyone else's change goes alone and at once.
-  const result = await enqueueNew(openDb(c.env.DB), c.env.SYNC_QUEUE, "salesforce", messages, {
+  const result = await enqueueNew(db, c.env.SYNC_QUEUE, "salesforce", messages, {
     delayOf: (message) => (own(message) ? OWN_CHANGE_DELAY_SECONDS : undefined),
     bundle: own,
+    bytesOf: (message) => sizes.get(message),
   });
   const catchup = parsed.data.catchup ?? [];
   // The relay lost its place for these objects: their catch-up runs now, through the queue.
@@ -66,9 +123,85 @@ export const salesforceRelay = new Hono<AppEnv>().post("/", async (c) => {
       })),
     );
   }
-  c.var.log.info("relay batch accepted", { events: messages.length, catchup, ...result });
-  return c.json({ received: messages.length, catchup_requested: catchup, ...result });
+  const counts = { accepted: messages.length, oversized, rejected: rejected.length };
+  c.var.log.info("relay batch accepted", { events: parsed.data.events.length, catchup, ...counts, ...result });
+  return c.json({
+    received: parsed.data.events.length,
+    ...counts,
+    catchup_requested: catchup,
+    ...result,
+    ...(rejected.length > 0 ? { rejections: rejected.map((r) => ({ index: r.index, reason: r.reason })) } : {}),
+  });
 });
+
+/** An event of a relay request the Worker cannot enqueue, and why. */
+interface Rejection {
+  index: number;
+  raw: unknown;
+  reason: string;
+}
+
+/** What a rejected event says about itself, read leniently: any part may be missing or wrong. */
+const EventIdentitySchema = z.object({
+  payload: z
+    .object({
+      ChangeEventHeader: z
+        .object({
+          entityName: z.string().optional().catch(undefined),
+          recordIds: z.array(z.string()).optional().catch(undefined),
+          transactionKey: z.string().optional().catch(undefined),
+          sequenceNumber: z.number().optional().catch(undefined),
+        })
+        .optional()
+        .catch(undefined),
+    })
+    .optional()
+    .catch(undefined),
+  event: z
+    .object({ replayId: z.union([z.number(), z.string()]).optional().catch(undefined) })
+    .optional()
+    .catch(undefined),
+});
+
+/** The most bytes of a rejected event kept in its failure row; a larger one keeps its header. */
+const STORED_EVENT_BYTES = 64_000;
+
+/**
+ * Records a rejected event as a failure row an operator sees (GET /api/v1/failures), with its
+ * record ids when it names them. A redelivery of the same event updates the same row.
+ */
+async function recordRejection(db: Db, rejection: Rejection, correlationId: string): Promise<void> {
+  const identity = EventIdentitySchema.safeParse(rejection.raw);
+  const header = identity.success ? identity.data.payload?.ChangeEventHeader : undefined;
+  const replayId = identity.success ? identity.data.event?.replayId : undefined;
+  const entity = header?.entityName;
+  const id =
+    header?.transactionKey !== undefined && header.sequenceNumber !== undefined
+      ? `relay:${header.transactionKey}:${header.sequenceNumber}:${entity ?? "?"}`
+      : `relay:sha256:${await sha256Hex(JSON.stringify(rejection.raw) ?? "")}`;
+  const bytes = jsonBytes(rejection.raw);
+  const stored =
+    bytes <= STORED_EVENT_BYTES
+      ? rejection.raw
+      : {
+          omitted: `the event's ${bytes} bytes; its header is kept`,
+          header: header ?? null,
+          replayId: replayId ?? null,
+        };
+  await recordFailure(db, {
+    id,
+    messageKind: "relay.event",
+    message: stored,
+    error: new SyncError("bad_request", rejection.reason, {
+      detail: { index: rejection.index, ...(replayId === undefined ? {} : { replay_id: replayId }) },
+    }),
+    attempts: 1,
+    correlationId: `${correlationId}:${rejection.index}`,
+    ...(entity && header?.recordIds?.length
+      ? { recordKey: `salesforce:${entity}:${[...header.recordIds].sort().join(",")}` }
+      : {}),
+  });
+}
 
 /** Why a relay request is not authentic, or undefined when it is. */
 export async function verifyRelaySignature(

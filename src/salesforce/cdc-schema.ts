@@ -48,9 +48,21 @@ export const ChangeEventSchema = z.object({
 });
 export type ChangeEvent = z.infer<typeof ChangeEventSchema>;
 
+/** The most events one relay request carries. */
+export const MAX_RELAY_EVENTS = 1000;
+
 export const RelayBodySchema = z.object({
-  events: z.array(ChangeEventSchema).max(1000),
+  events: z.array(ChangeEventSchema).max(MAX_RELAY_EVENTS),
   /** The relay lost its place (replay id expired): the Worker must catch these objects up. */
   catchup: z.array(z.string()).optional(),
 });
 export type RelayBody = z.infer<typeof RelayBodySchema>;
+
+/**
+ * A relay request's envelope, its events not yet checked: the Worker validates each event alone
+ * (ChangeEventSchema), so one it cannot use becomes a failure row instead of refusing the others.
+ */
+export const RelayEnvelopeSchema = z.object({
+  events: z.array(z.unknown()).max(MAX_RELAY_EVENTS),
+  catchup: z.array(z.string()).optional(),
+});

@@ -37,14 +37,18 @@ export interface SizedBundle {
 
 /**
  * Packs events into bundles of at most BUNDLE_MAX_EVENTS events and BUNDLE_MAX_BYTES of JSON. An event too large to share a bundle gets one of its own. Each event is
- * serialized once, to JSON, to size it; the bundle's size follows from its events' (a relay request
- * of 1,000 echoes is a megabyte of JSON, and serializing it twice cost more than the rest of the
- * request).
+ * serialized once, to JSON, to size it (or sized by `sizeOf`, when the caller knows it already);
+ * the bundle's size follows from its events' (a relay request of 1,000 echoes is a megabyte of
+ * JSON, and serializing it twice cost more than the rest of the request).
  *
  * @example packBundles(echoes) // [{ body: { kind: "salesforce.changes", events: [...44], attempt: 1 }, bytes: 119_870 }, ...]
  */
-export function packBundles(events: readonly SalesforceChangeMessage[], attempt = 1): SizedBundle[] {
-  const sized = events.map((event) => ({ event, bytes: jsonBytes(event) }));
+export function packBundles(
+  events: readonly SalesforceChangeMessage[],
+  attempt = 1,
+  sizeOf: (event: SalesforceChangeMessage) => number = jsonBytes,
+): SizedBundle[] {
+  const sized = events.map((event) => ({ event, bytes: sizeOf(event) }));
   const envelope = jsonBytes({ kind: "salesforce.changes", events: [], attempt });
   // Each event's share: its JSON and the comma before the next one.
   return packBySize(sized, BUNDLE_MAX_EVENTS, BUNDLE_MAX_BYTES - envelope, (item) => item.bytes + 1).map((group) => {

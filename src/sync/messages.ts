@@ -71,6 +71,22 @@ export const JobPageMessageSchema = z.object({
 });
 export type JobPageMessage = z.infer<typeof JobPageMessageSchema>;
 
+/**
+ * The largest queue message the Worker sends, in bytes of JSON. Queues takes up to 128 KB
+ * (128,000 bytes, about 100 of them metadata) per message; the rest is margin. A change event
+ * whose message would be larger travels without its field values (see withoutValues).
+ */
+export const MAX_MESSAGE_BYTES = 100_000;
+
+/**
+ * The message of a change event too large for the queue, without the values it carried: the
+ * consumer then reads the record from Salesforce, as for a catch-up (route.ts passes no event
+ * values to the engine when `fields` is empty). The header still says what changed.
+ */
+export function withoutValues(message: SalesforceChangeMessage): SalesforceChangeMessage {
+  return { ...message, fields: {} };
+}
+
 /** The most records one `records.sync` message names (a queue message stays well under 128 KB). */
 export const MAX_RECORDS_PER_MESSAGE = 2_000;
 

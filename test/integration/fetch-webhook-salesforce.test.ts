@@ -1,10 +1,16 @@
 import { env, exports } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import cdcEvent from "../../fixtures/salesforce/cdc-contact-update-cometd.json";
 import { OWN_CHANGE_DELAY_SECONDS } from "../../src/http/webhook-salesforce.ts";
+import { openDb } from "../../src/store/db.ts";
+import { failures } from "../../src/store/schema.ts";
+import type { SalesforceChangeMessage } from "../../src/sync/messages.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
+import { personChanged } from "../helpers/messages.ts";
 import { server } from "../helpers/msw.ts";
+import { runQueue } from "../helpers/queue.ts";
 import { drainQueue } from "../helpers/queue-drain.ts";
 import { relayRequest } from "../helpers/signing.ts";
 
@@ -30,7 +36,15 @@ describe("POST /webhooks/salesforce (CDC relay)", () => {
     const response = await exports.default.fetch(await relayRequest({ events: events(2) }));
 
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ received: 2, catchup_requested: [], enqueued: 2, duplicates: 0 });
+    expect(await response.json()).toEqual({
+      received: 2,
+      accepted: 2,
+      oversized: 0,
+      rejected: 0,
+      catchup_requested: [],
+      enqueued: 2,
+      duplicates: 0,
+    });
     const bodies = spy.mock.calls.flatMap(([messages]) => [...messages].map((m) => m.body as Record<string, unknown>));
     expect(bodies[0]).toMatchObject({
       kind: "salesforce.change",
@@ -133,15 +147,135 @@ describe("POST /webhooks/salesforce (CDC relay)", () => {
     expect((await exports.default.fetch(request)).status).toBe(401);
   });
 
-  it("answers 400 naming the field when a change event is malformed", async () => {
+  it("records an event with an unknown changeType as a failure row, enqueues the others and answers 200", async () => {
     const spy = vi.spyOn(env.SYNC_QUEUE, "sendBatch");
-    const bad = events(2);
-    (bad[1]?.payload.ChangeEventHeader as Record<string, unknown>)["changeType"] = "RENAME";
-    const response = await exports.default.fetch(await relayRequest({ events: bad }));
+    const batch = events(3).map((event) => {
+      event.payload.ChangeEventHeader.transactionKey = "tx-one-bad";
+      return event;
+    });
+    (batch[1]?.payload.ChangeEventHeader as Record<string, unknown>)["changeType"] = "RENAME";
+    const response = await exports.default.fetch(await relayRequest({ events: batch }));
+
+    expect(response.status).toBe(200);
+    const json = (await response.json()) as Record<string, unknown>;
+    expect(json).toMatchObject({ received: 3, accepted: 2, oversized: 0, rejected: 1, enqueued: 2 });
+    expect(json["rejections"]).toEqual([
+      { index: 1, reason: expect.stringContaining("events.1.payload.ChangeEventHeader.changeType") },
+    ]);
+    const bodies = spy.mock.calls.flatMap(([messages]) => [...messages].map((m) => m.body as SalesforceChangeMessage));
+    expect(bodies.map((b) => b.header.sequenceNumber)).toEqual([1, 3]);
+    const row = await openDb(env.DB).select().from(failures).where(eq(failures.id, "relay:tx-one-bad:2:Contact")).get();
+    expect(row).toMatchObject({
+      status: "open",
+      messageKind: "relay.event",
+      errorCode: "bad_request",
+      recordKey: "salesforce:Contact:003Hs0001Qw7R01AAA",
+    });
+    expect(row?.errorMessage).toContain("changeType");
+
+    // The relay sends the same request again (it never saw the answer): one row, nothing enqueued twice.
+    const again = await exports.default.fetch(await relayRequest({ events: batch }));
+    expect(await again.json()).toMatchObject({ rejected: 1, enqueued: 0, duplicates: 2 });
+    const rows = await openDb(env.DB).select().from(failures).where(eq(failures.messageKind, "relay.event")).all();
+    expect(rows.filter((r) => r.id === "relay:tx-one-bad:2:Contact")).toHaveLength(1);
+  });
+
+  it.each([
+    ["events that is not a list", { events: { 0: cdcEvent } }],
+    ["no events at all", { catchup: ["Account"] }],
+    ["a body that is not JSON", "{events: ["],
+  ])("answers 400 to %s (not a relay post at all) and enqueues nothing", async (_name, body) => {
+    const spy = vi.spyOn(env.SYNC_QUEUE, "sendBatch");
+    const response = await exports.default.fetch(await relayRequest(body));
 
     expect(response.status).toBe(400);
-    const json = (await response.json()) as { error: { message: string } };
-    expect(json.error.message).toContain("events.1.payload.ChangeEventHeader.changeType");
     expect(spy).not.toHaveBeenCalled();
+  });
+
+  it("enqueues a 200 KB change event without its values among normal ones; the consumer reads the record and syncs it", async () => {
+    const attio = fakeAttio();
+    const sf = fakeSalesforce();
+    server.use(...attio.handlers, ...sf.handlers);
+    const person = attio.addPerson("p-long-text", { email: "long-text@northwind.example", title: "CTO" });
+    await runQueue([personChanged("p-long-text")]);
+    const [contactId = ""] = [...sf.contacts.keys()];
+    const contact = sf.contacts.get(contactId);
+    if (contact) contact["Title"] = "VP Sales";
+    const spy = vi.spyOn(env.SYNC_QUEUE, "sendBatch");
+    const queries = () => sf.calls.filter((c) => c.path.endsWith("/query")).length;
+    const before = queries();
+
+    const big = structuredClone(cdcEvent) as typeof cdcEvent & { payload: Record<string, unknown> };
+    big.payload.ChangeEventHeader.recordIds = [contactId];
+    big.payload.ChangeEventHeader.transactionKey = "tx-long-text";
+    big.payload.ChangeEventHeader.changedFields = ["Title", "Description", "LastModifiedDate"];
+    big.payload.Title = "VP Sales";
+    // A long text area holds up to 131,072 characters; in UTF-8 that can be far more bytes.
+    big.payload["Description"] = "Notes from the quarterly review. ".repeat(6_100);
+    const normal = events(2).map((event) => {
+      event.payload.ChangeEventHeader.transactionKey = "tx-normal-beside-long-text";
+      return event;
+    });
+    const batch = [...normal, big];
+    const response = await exports.default.fetch(await relayRequest({ events: batch }));
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ received: 3, accepted: 3, oversized: 1, rejected: 0, enqueued: 3 });
+    const bodies = spy.mock.calls.flatMap(([messages]) => [...messages].map((m) => m.body as SalesforceChangeMessage));
+    expect(bodies.map((b) => b.header.recordIds[0])).toEqual(["003Hs0001Qw7R00AAA", "003Hs0001Qw7R01AAA", contactId]);
+    expect(bodies[0]?.fields).toMatchObject({ Title: "VP Revenue" });
+    expect(bodies[2]?.fields).toEqual({});
+    expect(bodies[2]?.header.changedFields).toContain("Description");
+
+    await drainQueue();
+    // Synced by reading Salesforce: the Title reached Attio although the message carried no values.
+    expect(queries()).toBeGreaterThan(before);
+    expect(JSON.stringify(person.values.job_title)).toContain("VP Sales");
+  });
+
+  it("a sendBatch that fails is tried again alone, and a request retried after a failed send enqueues only what was not sent", async () => {
+    const batch = events(150).map((event) => {
+      event.payload.ChangeEventHeader.transactionKey = "tx-send-fails";
+      return event;
+    });
+    const sendBatch = env.SYNC_QUEUE.sendBatch.bind(env.SYNC_QUEUE);
+    const sent: unknown[] = [];
+    let calls = 0;
+    let failing = 1;
+    vi.spyOn(env.SYNC_QUEUE, "sendBatch").mockImplementation(async (messages, options) => {
+      calls += 1;
+      // The second part fails `failing` times in a row.
+      if (calls >= 2 && failing > 0) {
+        failing -= 1;
+        throw new Error("Queue send failed: internal error");
+      }
+      sent.push(...[...messages].map((m) => m.body));
+      return sendBatch(messages, options);
+    });
+
+    // A transient failure: the part is sent again, the first part is not.
+    const first = await exports.default.fetch(await relayRequest({ events: batch.slice(0, 120) }));
+    expect(first.status).toBe(200);
+    expect(calls).toBe(3);
+    expect(sent).toHaveLength(120);
+
+    // A lasting failure: the Worker answers 503; the relay's retry enqueues only the part not sent.
+    const rest = batch.slice(120).concat(
+      events(150)
+        .slice(0, 100)
+        .map((event) => {
+          event.payload.ChangeEventHeader.transactionKey = "tx-send-fails-2";
+          return event;
+        }),
+    );
+    calls = 0;
+    failing = 10;
+    const failed = await exports.default.fetch(await relayRequest({ events: rest }));
+    expect(failed.status).toBe(503);
+    expect(sent).toHaveLength(220);
+    failing = 0;
+    const retried = await exports.default.fetch(await relayRequest({ events: rest }));
+    expect(await retried.json()).toMatchObject({ enqueued: 30, duplicates: 100 });
+    expect(sent).toHaveLength(250);
   });
 });

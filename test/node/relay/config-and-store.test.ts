@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadRelayConfig } from "../../../scripts/relay/config.ts";
 import { FileReplayStore } from "../../../scripts/relay/replay-store.ts";
 import { SyncError } from "../../../src/lib/errors.ts";
+import { type LogEntry, memoryLogger } from "./helpers/harness.ts";
 
 const valid = {
   SALESFORCE_LOGIN_URL: "https://acme.my.salesforce.com/",
@@ -26,6 +27,11 @@ describe("configuration", () => {
     expect(config.bufferCapacity).toBe(1000);
     expect(config.health).toMatchObject({ host: "127.0.0.1", port: 8080 });
     expect(config.catchupEntities).toEqual(["Account", "Contact", "Opportunity"]);
+    expect(config.deadLetterPath).toBe(join(".relay", "dead-letters.jsonl"));
+    expect(config.maxRejections).toBe(5);
+    expect(loadRelayConfig({ ...valid, RELAY_REPLAY_STORE: "/var/lib/relay/ids.json" }).deadLetterPath).toBe(
+      "/var/lib/relay/dead-letters.jsonl",
+    );
   });
 
   it("takes PORT (Cloud Run) when RELAY_HEALTH_PORT is not set, and parses channel lists", () => {
@@ -128,13 +134,28 @@ describe("FileReplayStore", () => {
     expect(JSON.parse(await readFile(path, "utf8"))).toMatchObject({ version: 1 });
   });
 
-  it("refuses a corrupt file with a config error instead of silently starting over", async () => {
+  it.each([
+    ["empty (a crash before the data reached the disk)", ""],
+    [
+      "torn mid-write",
+      '{\n  "version": 1,\n  "channels": {\n    "/data/AccountChangeEvent": {\n      "replayId": "AAAA',
+    ],
+    ["of another shape", JSON.stringify({ version: 2 })],
+  ])("moves a file that is %s aside, logs it, and starts with no position", async (_name, text) => {
     const path = join(dir, "replay-ids.json");
-    await writeFile(path, "{not json");
-    await expect(new FileReplayStore(path).load("/data/ChangeEvents")).rejects.toMatchObject({
-      code: "config_invalid",
-    });
-    await writeFile(path, JSON.stringify({ version: 2 }));
-    await expect(new FileReplayStore(path).load("/data/ChangeEvents")).rejects.toThrow(/unexpected shape/);
+    await writeFile(path, text);
+    const logs: LogEntry[] = [];
+    const store = new FileReplayStore(path, memoryLogger(logs));
+
+    expect(await store.load("/data/AccountChangeEvent")).toBeUndefined();
+    const aside = (await readdir(dir)).filter((name) => name.startsWith("replay-ids.json.unreadable-"));
+    expect(aside).toHaveLength(1);
+    expect(await readFile(join(dir, aside[0] ?? ""), "utf8")).toBe(text);
+    expect(logs).toEqual([
+      expect.objectContaining({ level: "error", msg: expect.stringMatching(/replay store unreadable/) }),
+    ]);
+    // The next position is stored as usual.
+    await store.save("/data/AccountChangeEvent", "AAAAAAAAA+g=");
+    expect(await new FileReplayStore(path).load("/data/AccountChangeEvent")).toBe("AAAAAAAAA+g=");
   });
 });

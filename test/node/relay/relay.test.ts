@@ -1,3 +1,4 @@
+import { readFile, writeFile } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { waitFor } from "./helpers/fake-worker.ts";
 import { accountUpdate, Harness } from "./helpers/harness.ts";
@@ -251,6 +252,71 @@ describe("relay end to end: fake Pub/Sub gRPC server -> relay -> fake Worker (al
     expect(body).toMatchObject({ status: "stalled", backlog: 1 });
     expect(body.channels[0]?.last_error).toMatch(/401/);
     expect(await harness.storedReplayId()).toBe(seeded);
+  });
+
+  it("a batch the Worker keeps refusing (400): its bad event is parked in the dead-letter file after 5 attempts, the rest go on", async () => {
+    harness = await new Harness().start();
+    await harness.seedReplayId(harness.pubsub.publish(CHANNEL, accountUpdate(0)));
+    const poison = phones(2, 2)[0];
+    harness.worker.respond = (body) => (body.events.some((e) => e.payload["Phone"] === poison) ? 400 : 200);
+    const ids = [1, 2, 3, 4].map((n) => harness.pubsub.publish(CHANNEL, accountUpdate(n)));
+    const relay = await harness.startRelay();
+
+    await waitFor(() => deliveredPhones().length === 3, 8000, "the events beside the refused one");
+    expect(deliveredPhones()).toEqual([...phones(1, 1), ...phones(3, 4)]);
+    const letters = await harness.deadLetters();
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ channel: CHANNEL, replayId: ids[1], status: 400, attempts: 5 });
+    expect(letters[0]?.["event"]).toMatchObject({ payload: { Phone: poison } });
+    // The refused event alone was posted 5 times (and its first batch 5 times before that).
+    const alone = harness.worker.requests.filter((r) => r.body?.events.length === 1 && r.status === 400);
+    expect(alone).toHaveLength(5);
+    expect(harness.logs.filter((l) => l.msg.startsWith("events parked in the dead-letter file"))).toEqual([
+      expect.objectContaining({ level: "error", fields: expect.objectContaining({ replay_ids: [ids[1]] }) }),
+    ]);
+    await waitFor(() => harness.logs.some((l) => l.fields["last_replay_id"] === ids[3]), 1000, "delivery log");
+    expect(await harness.storedReplayId()).toBe(ids[3]);
+    const health = (await (await fetch(`${relay.healthUrl}/healthz`)).json()) as Record<string, unknown>;
+    expect(health).toMatchObject({ status: "ok", dead_lettered: 1, backlog: 0 });
+  });
+
+  it("an event the relay cannot convert is parked at once and the stream goes on past it", async () => {
+    harness = await new Harness().start();
+    await harness.seedReplayId(harness.pubsub.publish(CHANNEL, accountUpdate(0)));
+    const bad = accountUpdate(2);
+    (bad["ChangeEventHeader"] as Record<string, unknown>)["entityName"] = "";
+    const ids = [accountUpdate(1), bad, accountUpdate(3)].map((payload) => harness.pubsub.publish(CHANNEL, payload));
+    const relay = await harness.startRelay();
+
+    await waitFor(() => deliveredPhones().length === 2, 5000, "the convertible events");
+    expect(deliveredPhones()).toEqual([...phones(1, 1), ...phones(3, 3)]);
+    const letters = await harness.deadLetters();
+    expect(letters).toEqual([
+      expect.objectContaining({ replayId: ids[1], attempts: 0, reason: expect.stringMatching(/entityName/) }),
+    ]);
+    await waitFor(() => harness.logs.some((l) => l.fields["last_replay_id"] === ids[2]), 1000, "delivery log");
+    expect(await harness.storedReplayId()).toBe(ids[2]);
+    const health = (await (await fetch(`${relay.healthUrl}/healthz`)).json()) as Record<string, unknown>;
+    expect(health).toMatchObject({ dead_lettered: 1 });
+  });
+
+  it("a replay-id file torn by a crash: moved aside, the relay starts from the latest event and asks for a catch-up", async () => {
+    harness = await new Harness().start();
+    harness.pubsub.publish(CHANNEL, accountUpdate(1));
+    await harness.seedReplayId(harness.pubsub.publish(CHANNEL, accountUpdate(2)));
+    const whole = await readFile(harness.storePath, "utf8");
+    await writeFile(harness.storePath, whole.slice(0, Math.floor(whole.length / 2)));
+
+    await harness.startRelay();
+    await waitFor(() => harness.worker.accepted.some((b) => b.catchup), 3000, "catch-up");
+    expect(harness.worker.accepted.find((b) => b.catchup)?.catchup).toEqual(["Account"]);
+    expect(harness.logs.some((l) => l.level === "error" && /replay store unreadable/.test(l.msg))).toBe(true);
+    await waitFor(subscribed, 3000, "subscription from latest");
+    const fresh = harness.pubsub.publish(CHANNEL, accountUpdate(3));
+    await waitFor(() => deliveredPhones().length === 1, 3000, "the new event");
+    expect(deliveredPhones()).toEqual(phones(3, 3));
+    await waitFor(() => harness.logs.some((l) => l.fields["last_replay_id"] === fresh), 1000, "delivery log");
+    expect(await harness.storedReplayId()).toBe(fresh);
   });
 
   it("credentials Salesforce refuses: stops with an auth_failed error that says what to check", async () => {

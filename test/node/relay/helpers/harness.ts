@@ -102,6 +102,19 @@ export class Harness {
     await writeFile(this.storePath, JSON.stringify(contents));
   }
 
+  /** The lines of the dead-letter file (beside the replay store by default), parsed. */
+  async deadLetters(): Promise<Record<string, unknown>[]> {
+    try {
+      const text = await readFile(join(this.dir, "state", "dead-letters.jsonl"), "utf8");
+      return text
+        .split("\n")
+        .filter((line) => line.length > 0)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      return [];
+    }
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.relays.map((relay) => relay.stop(500)));
     this.pubsub.stop();
