@@ -1,0 +1,106 @@
+import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { clearTokenCache } from "../../src/salesforce/token.ts";
+import { openDb } from "../../src/store/db.ts";
+import { failures } from "../../src/store/schema.ts";
+import { forgetRuntime } from "../../src/sync/runtime.ts";
+import { fakeAttio } from "../helpers/fake-attio.ts";
+import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
+import { personChanged } from "../helpers/messages.ts";
+import { server } from "../helpers/msw.ts";
+import { runQueue } from "../helpers/queue.ts";
+import { drainQueue } from "../helpers/queue-drain.ts";
+
+/**
+ * A record's failure is its own: a permanent error of one record never fails its batch, a
+ * permanent error stays failed instead of being retried, a field Salesforce refuses leaves the
+ * record's other fields written, and a schema Salesforce cannot describe right now never changes
+ * which fields are written.
+ */
+
+afterEach(() => drainQueue());
+beforeEach(async () => {
+  clearTokenCache();
+  // Each test describes its own org: nothing learnt from another test's describes.
+  const { keys } = await env.CURSORS.list({ prefix: "schema:" });
+  await Promise.all(keys.map((key) => env.CURSORS.delete(key.name)));
+  forgetRuntime();
+});
+
+const db = openDb(env.DB);
+
+function setup(options: Parameters<typeof fakeSalesforce>[0] = {}) {
+  const attio = fakeAttio();
+  const sf = fakeSalesforce(options);
+  server.use(...attio.handlers, ...sf.handlers);
+  return { attio, sf };
+}
+
+async function failureOf(dedupeKey: string) {
+  return db
+    .select()
+    .from(failures)
+    .where(eq(failures.id, `event:${dedupeKey}`))
+    .get();
+}
+
+describe("a record's failure is its own", () => {
+  it("isolates the one record whose match query Salesforce refuses among 100 with long CJK emails; the others sync", async () => {
+    const { attio, sf } = setup();
+    // 30 CJK characters are 270 bytes URL-encoded: 100 such emails in one query would be ~30 KB,
+    // far over Salesforce's 16 KB request line (the fake answers 414 past it).
+    const local = "山田太郎花子東京大阪京都横浜名古屋札幌神戸福岡川崎広島仙台千葉埼玉静岡新潟浜松熊本相模";
+    const messages = Array.from({ length: 100 }, (_, i) => {
+      attio.addPerson(`p-iso-${i}`, { email: `${local}${i}@northwind.example`, last: `Tanaka ${i}` });
+      return personChanged(`p-iso-${i}`);
+    });
+    const bad = 37;
+    sf.refuseQueriesContaining(`${local}${bad}@`, {
+      errorCode: "MALFORMED_QUERY",
+      message: "unexpected token: the value cannot be compared",
+    });
+
+    const { ids, result } = await runQueue(messages);
+
+    expect(sf.refusedQueries).toBeGreaterThan(0);
+    expect(sf.urisTooLong).toBe(0);
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks.sort()).toEqual([...ids].sort());
+    expect(sf.contacts.size).toBe(99);
+    const emails = new Set([...sf.contacts.values()].map((c) => c["Email"]));
+    expect(emails.has(`${local}${bad}@northwind.example`)).toBe(false);
+    const failed = await db.select().from(failures).all();
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({
+      id: `event:${messages[bad]?.dedupeKey}`,
+      errorCode: "upstream_rejected",
+      attempts: 1,
+      status: "open",
+    });
+    expect(failed[0]?.errorMessage).toContain("MALFORMED_QUERY");
+  });
+
+  it("fails each record once, not eight times, when every query meets a permanent error (a deleted field)", async () => {
+    const { attio, sf } = setup();
+    attio.addPerson("p-field-1", { email: "field1@northwind.example" });
+    attio.addPerson("p-field-2", { email: "field2@northwind.example" });
+    // Described (and cached) while the field existed; an admin deleted it since.
+    await runQueue([personChanged("p-field-1")]);
+    expect(sf.contacts.size).toBe(1);
+    sf.deleteField("Contact", "Title");
+    attio.setJobTitle("p-field-1", "Director");
+    const messages = [personChanged("p-field-1"), personChanged("p-field-2")];
+
+    const { ids, result } = await runQueue(messages);
+
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks.sort()).toEqual([...ids].sort());
+    for (const message of messages) {
+      const row = await failureOf(message.dedupeKey);
+      expect(row).toMatchObject({ errorCode: "upstream_rejected", attempts: 1, status: "open" });
+      expect(row?.errorMessage).toContain("INVALID_FIELD");
+    }
+    expect(sf.contacts.size).toBe(1);
+  });
+});
