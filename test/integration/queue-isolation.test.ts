@@ -1,12 +1,13 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
+import { HttpResponse, http } from "msw";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
 import { failures } from "../../src/store/schema.ts";
 import { forgetRuntime } from "../../src/sync/runtime.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
-import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
+import { fakeSalesforce, SF_INSTANCE } from "../helpers/fake-salesforce.ts";
 import { personChanged } from "../helpers/messages.ts";
 import { server } from "../helpers/msw.ts";
 import { runQueue } from "../helpers/queue.ts";
@@ -102,5 +103,28 @@ describe("a record's failure is its own", () => {
       expect(row?.errorMessage).toContain("INVALID_FIELD");
     }
     expect(sf.contacts.size).toBe(1);
+  });
+
+  it("retries the batch when Salesforce cannot describe the org, instead of syncing a plain org's fields", async () => {
+    const { attio, sf } = setup();
+    let describes = 0;
+    server.use(
+      http.get(`${SF_INSTANCE}/services/data/v62.0/sobjects/:object/describe`, () => {
+        describes += 1;
+        return HttpResponse.json([{ errorCode: "SERVER_UNAVAILABLE", message: "Server unavailable" }], {
+          status: 503,
+        });
+      }),
+    );
+    attio.addPerson("p-describe", { email: "describe@northwind.example", title: "CTO" });
+
+    const message = personChanged("p-describe");
+    const { ids, result } = await runQueue([message]);
+
+    expect(describes).toBeGreaterThan(0);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual(ids);
+    expect(sf.writes()).toEqual([]);
+    expect(await failureOf(message.dedupeKey)).toBeUndefined();
+    expect(await env.CURSORS.get("schema:salesforce:capabilities")).toBeNull();
   });
 });
