@@ -1,10 +1,10 @@
-import { env } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
+import { env, exports } from "cloudflare:workers";
+import { and, eq } from "drizzle-orm";
 import { HttpResponse, http } from "msw";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
-import { failures } from "../../src/store/schema.ts";
+import { failures, idMappings, mappingWarnings, syncState } from "../../src/store/schema.ts";
 import { forgetRuntime } from "../../src/sync/runtime.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce, SF_INSTANCE } from "../helpers/fake-salesforce.ts";
@@ -103,6 +103,80 @@ describe("a record's failure is its own", () => {
       expect(row?.errorMessage).toContain("INVALID_FIELD");
     }
     expect(sf.contacts.size).toBe(1);
+  });
+
+  it("writes a record's other fields when Salesforce refuses one (a restricted picklist), and records the field as a warning", async () => {
+    const { attio, sf } = setup({ countryCodes: ["GB", "US", "DE"] });
+    const person = attio.addPerson("p-picklist", { email: "picklist@northwind.example", title: "Engineer" });
+    (person.values as unknown as Record<string, unknown[]>)["primary_location"] = [
+      {
+        active_from: "2026-09-12T14:03:51.204000000Z",
+        active_until: null,
+        created_by_actor: { type: "workspace-member", id: "9d4a1f0e-2c3b-4d5e-8f6a-7b8c9d0e1f23" },
+        line_1: null,
+        line_2: null,
+        line_3: null,
+        line_4: null,
+        locality: "Lyon",
+        region: null,
+        postcode: null,
+        country_code: "FR",
+        latitude: null,
+        longitude: null,
+        attribute_type: "location",
+      },
+    ];
+
+    const message = personChanged("p-picklist");
+    const { result } = await runQueue([message]);
+
+    expect(result.retryMessages).toEqual([]);
+    // Refused once with the country, written without it.
+    expect(sf.writtenRecords().map((r) => r["MailingCountryCode"])).toEqual(["FR", undefined]);
+    expect(sf.contacts.size).toBe(1);
+    const [contactId, contact] = [...sf.contacts.entries()][0] ?? [];
+    expect(contact).toMatchObject({ Title: "Engineer", MailingCity: "Lyon", Email: "picklist@northwind.example" });
+    expect(contact?.["MailingCountryCode"]).toBeUndefined();
+    expect(await failureOf(message.dedupeKey)).toBeUndefined();
+    const warnings = await db
+      .select()
+      .from(mappingWarnings)
+      .where(and(eq(mappingWarnings.sourceRecordId, "p-picklist"), eq(mappingWarnings.status, "open")))
+      .all();
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        direction: "attio_to_sf",
+        field: "MailingCountryCode",
+        attribute: "primary_location.country_code",
+        code: "rejected_by_salesforce",
+        value: "FR",
+        sfRecordId: contactId,
+      }),
+    ]);
+    expect(warnings[0]?.message).toContain("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST");
+    // The base does not hold the refused value as synced: the next sync tries it again.
+    const pair = await db.select().from(idMappings).where(eq(idMappings.attioRecordId, "p-picklist")).get();
+    const state = await db
+      .select()
+      .from(syncState)
+      .where(eq(syncState.mappingId, pair?.id ?? ""))
+      .get();
+    const base = state?.baseValues as { attio: Record<string, unknown>; salesforce: Record<string, unknown> };
+    expect(base.salesforce["Title"]).toBe("Engineer");
+    expect(base.salesforce["MailingCountryCode"] ?? null).toBeNull();
+    expect(base.attio["MailingCountryCode"]).toBeUndefined();
+    const status = await exports.default.fetch("https://worker.test/api/v1/status", {
+      headers: { authorization: "Bearer test-admin-token" },
+    });
+    expect(((await status.json()) as { open_warnings: number }).open_warnings).toBe(1);
+
+    // A later edit is written, and the country tried again (still refused: the warning stays open).
+    attio.setJobTitle("p-picklist", "Lead Engineer");
+    await runQueue([personChanged("p-picklist")]);
+    expect(sf.contacts.get(contactId ?? "")?.["Title"]).toBe("Lead Engineer");
+    expect(sf.writtenRecords().at(-2)).toMatchObject({ Title: "Lead Engineer", MailingCountryCode: "FR" });
+    const again = await db.select().from(mappingWarnings).where(eq(mappingWarnings.sourceRecordId, "p-picklist")).all();
+    expect(again).toEqual([expect.objectContaining({ status: "open", occurrences: 2 })]);
   });
 
   it("retries the batch when Salesforce cannot describe the org, instead of syncing a plain org's fields", async () => {
