@@ -199,6 +199,13 @@ describe("a record's failure is its own", () => {
     expect(result.retryMessages.map((m) => m.msgId)).toEqual(ids);
     expect(sf.writes()).toEqual([]);
     expect(await failureOf(message.dedupeKey)).toBeUndefined();
+    // /status still answers, with the mappings reported unchecked.
+    const status = await exports.default.fetch("https://worker.test/api/v1/status", {
+      headers: { authorization: "Bearer test-admin-token" },
+    });
+    expect(status.status).toBe(200);
+    const { problems } = (await status.json()) as { problems: { code: string }[] };
+    expect(problems.map((p) => p.code)).toContain("mappings_unchecked");
     expect(await env.CURSORS.get("schema:salesforce:capabilities")).toBeNull();
   });
 });
