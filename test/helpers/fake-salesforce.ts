@@ -587,6 +587,13 @@ export function fakeSalesforce(
         );
         if (found) [id, existing] = [found[0], found[1]];
       }
+      const refused = fieldErrors(fields);
+      if (refused.length > 0) {
+        // One failed row lists every error as `CODE:message:Field --`.
+        const error = refused.map((e) => `${e.statusCode}:${e.message}:${e.fields.join(",")} --`).join(" ");
+        job.failed.push({ id, error, row: cells });
+        continue;
+      }
       if (job.operation === "update" && !existing) {
         job.failed.push({ id, error: "ENTITY_IS_DELETED:entity is deleted: --", row: cells });
         continue;

@@ -46,6 +46,26 @@ async function failureOf(dedupeKey: string) {
     .get();
 }
 
+/** An Attio location value in read form. */
+function location(locality: string, countryCode: string) {
+  return {
+    active_from: "2026-09-12T14:03:51.204000000Z",
+    active_until: null,
+    created_by_actor: { type: "workspace-member", id: "9d4a1f0e-2c3b-4d5e-8f6a-7b8c9d0e1f23" },
+    line_1: null,
+    line_2: null,
+    line_3: null,
+    line_4: null,
+    locality,
+    region: null,
+    postcode: null,
+    country_code: countryCode,
+    latitude: null,
+    longitude: null,
+    attribute_type: "location",
+  };
+}
+
 describe("a record's failure is its own", () => {
   it("isolates the one record whose match query Salesforce refuses among 100 with long CJK emails; the others sync", async () => {
     const { attio, sf } = setup();
@@ -108,24 +128,7 @@ describe("a record's failure is its own", () => {
   it("writes a record's other fields when Salesforce refuses one (a restricted picklist), and records the field as a warning", async () => {
     const { attio, sf } = setup({ countryCodes: ["GB", "US", "DE"] });
     const person = attio.addPerson("p-picklist", { email: "picklist@northwind.example", title: "Engineer" });
-    (person.values as unknown as Record<string, unknown[]>)["primary_location"] = [
-      {
-        active_from: "2026-09-12T14:03:51.204000000Z",
-        active_until: null,
-        created_by_actor: { type: "workspace-member", id: "9d4a1f0e-2c3b-4d5e-8f6a-7b8c9d0e1f23" },
-        line_1: null,
-        line_2: null,
-        line_3: null,
-        line_4: null,
-        locality: "Lyon",
-        region: null,
-        postcode: null,
-        country_code: "FR",
-        latitude: null,
-        longitude: null,
-        attribute_type: "location",
-      },
-    ];
+    (person.values as unknown as Record<string, unknown[]>)["primary_location"] = [location("Lyon", "FR")];
 
     const message = personChanged("p-picklist");
     const { result } = await runQueue([message]);
@@ -177,6 +180,30 @@ describe("a record's failure is its own", () => {
     expect(sf.writtenRecords().at(-2)).toMatchObject({ Title: "Lead Engineer", MailingCountryCode: "FR" });
     const again = await db.select().from(mappingWarnings).where(eq(mappingWarnings.sourceRecordId, "p-picklist")).all();
     expect(again).toEqual([expect.objectContaining({ status: "open", occurrences: 2 })]);
+  });
+
+  it("writes the other fields through Bulk API too when a row is refused for one field", async () => {
+    const { attio, sf } = setup({ countryCodes: ["GB", "US", "DE"] });
+    const person = attio.addPerson("p-bulk-picklist", { email: "bulk-picklist@northwind.example", title: "Engineer" });
+    (person.values as unknown as Record<string, unknown[]>)["primary_location"] = [location("Lyon", "FR")];
+
+    const { result } = await runQueue([personChanged("p-bulk-picklist")], { vars: { SALESFORCE_BULK_THRESHOLD: "1" } });
+
+    expect(result.retryMessages).toEqual([]);
+    // Two ingest jobs: the row refused for its country, then the row without it.
+    expect(sf.bulkCalls().filter((call) => call === "POST /jobs/ingest")).toHaveLength(2);
+    expect([...sf.contacts.values()]).toEqual([
+      expect.objectContaining({ Title: "Engineer", MailingCity: "Lyon", Email: "bulk-picklist@northwind.example" }),
+    ]);
+    expect([...sf.contacts.values()][0]?.["MailingCountryCode"]).toBeUndefined();
+    const warnings = await db
+      .select()
+      .from(mappingWarnings)
+      .where(eq(mappingWarnings.sourceRecordId, "p-bulk-picklist"))
+      .all();
+    expect(warnings.map((w) => [w.field, w.code, w.value])).toEqual([
+      ["MailingCountryCode", "rejected_by_salesforce", "FR"],
+    ]);
   });
 
   it("retries the batch when Salesforce cannot describe the org, instead of syncing a plain org's fields", async () => {
