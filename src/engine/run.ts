@@ -1,4 +1,4 @@
-import { toSyncError } from "../lib/errors.ts";
+import { type SyncError, toSyncError } from "../lib/errors.ts";
 import {
   attioReferences,
   type CompiledMapping,
@@ -9,6 +9,7 @@ import {
 import type { IdLookup, UserLookup } from "../mapping/transforms.ts";
 import { decideContext, decideUnsettled } from "../plan/decide.ts";
 import type { RecordFacts } from "../plan/decision.ts";
+import { afterBatchFailure, halves, outcomeOfError, splitBudget } from "../plan/isolate.ts";
 import type { TouchOutcome } from "../plan/outcome.ts";
 import { type EarlyDecision, settleBeforeLease, settleOnAttio, settleWithoutRead } from "../plan/settle-early.ts";
 import type { Touch } from "../plan/touch.ts";
@@ -25,7 +26,9 @@ import { findMergedAway, loadPairs, readAttioEchoes, readFacts, withListed } fro
  * Syncs the touched records of one mapping: settles what needs no sync as early as it can (see
  * plan/settle-early.ts), leases each pair, reads both sides in bulk, decides every record with the
  * pure planner (plan/decide.ts), then executes the decisions (execute.ts), or in a dry run reports
- * them. Each touch gets its own outcome, so one bad record never holds back the rest of the batch.
+ * them. Each touch gets its own outcome, so one bad record never holds back the rest of the batch:
+ * a read or match query of the whole batch that fails for good before anything is written runs
+ * again in halves until the records it fails for are alone (plan/isolate.ts).
  */
 export async function syncMapping(
   deps: SyncDeps,
@@ -33,14 +36,61 @@ export async function syncMapping(
   touches: readonly Touch[],
   options: EngineOptions,
 ): Promise<Map<Touch, TouchOutcome>> {
+  return syncIsolating(deps, compiled, touches, options, { splitsLeft: splitBudget(touches.length) });
+}
+
+async function syncIsolating(
+  deps: SyncDeps,
+  compiled: CompiledMapping,
+  touches: readonly Touch[],
+  options: EngineOptions,
+  budget: { splitsLeft: number },
+): Promise<Map<Touch, TouchOutcome>> {
+  const { outcomes, failure } = await syncOnce(deps, compiled, touches, options);
+  if (!failure) return outcomes;
+  const next = afterBatchFailure(failure.error, { size: touches.length, ...failure, splitsLeft: budget.splitsLeft });
+  switch (next.kind) {
+    case "split": {
+      budget.splitsLeft -= 1;
+      deps.log.warn("a step shared by the batch failed for good; running it again in halves", {
+        mapping: compiled.mapping.name,
+        touches: touches.length,
+        code: failure.error.code,
+        error: failure.error.message,
+      });
+      const merged = new Map<Touch, TouchOutcome>();
+      for (const half of halves(touches)) {
+        for (const [touch, outcome] of await syncIsolating(deps, compiled, half, options, budget)) {
+          merged.set(touch, outcome);
+        }
+      }
+      return merged;
+    }
+    case "settle_each":
+      for (const touch of touches) if (!outcomes.has(touch)) outcomes.set(touch, next.outcome);
+      return outcomes;
+  }
+}
+
+/**
+ * One run over the touches. A throw of a step shared by the batch is handed back with whether the
+ * run had begun to write, for the caller to split the batch or settle its records.
+ */
+async function syncOnce(
+  deps: SyncDeps,
+  compiled: CompiledMapping,
+  touches: readonly Touch[],
+  options: EngineOptions,
+): Promise<{ outcomes: Map<Touch, TouchOutcome>; failure?: { error: SyncError; wrote: boolean } }> {
   const outcomes = new Map<Touch, TouchOutcome>();
   const leases = new Leases(deps);
   const started = Date.now();
+  let wrote = false;
   try {
     const initial = await loadPairs(deps, compiled, touches);
     const live = settle(outcomes, touches, (touch) => settleBeforeLease(compiled, touch, initial.get(touch)));
     const ready = await lease(outcomes, leases, compiled, live, initial);
-    if (ready.length === 0) return outcomes;
+    if (ready.length === 0) return { outcomes };
     const locking = Date.now() - started;
 
     // Pairs again, under the lease (another consumer may have linked meanwhile): the base is the latest.
@@ -56,10 +106,10 @@ export async function syncMapping(
           return settleOnAttio(compiled, touch, pair, record, mapOptionsOf(echoIds, options, users));
         })
       : toRead;
-    if (remaining.length === 0) return outcomes;
+    if (remaining.length === 0) return { outcomes };
     const known = withListed(remaining, pairs, echoes.known, options);
     const { facts, unread } = await readFacts(deps, compiled, remaining, pairs, known);
-    for (const [touch, error] of unread) outcomes.set(touch, { status: "retry", error });
+    for (const [touch, error] of unread) outcomes.set(touch, outcomeOfError(error));
     await findMergedAway(deps, compiled, facts);
     const reading = Date.now() - started - locking;
 
@@ -79,7 +129,10 @@ export async function syncMapping(
     const decided = decideAll(run, facts);
     const deciding = Date.now() - started - locking - reading;
     if (options.dryRun) report(run, decided);
-    else await execute(run, decided);
+    else {
+      wrote = true;
+      await execute(run, decided);
+    }
     deps.log.debug("engine timings", {
       mapping: compiled.mapping.name,
       touches: touches.length,
@@ -93,12 +146,11 @@ export async function syncMapping(
       attio_write_round_trip_ms: Math.round(deps.attio.writeRoundTripMs),
     });
   } catch (thrown) {
-    const error = toSyncError(thrown);
-    for (const touch of touches) if (!outcomes.has(touch)) outcomes.set(touch, { status: "retry", error });
+    return { outcomes, failure: { error: toSyncError(thrown), wrote } };
   } finally {
     await leases.release();
   }
-  return outcomes;
+  return { outcomes };
 }
 
 /** Settles the touches a settle-early rule ends (their outcome is set); returns the others. */

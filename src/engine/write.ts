@@ -9,6 +9,7 @@ import { upsertConflict } from "../store/conflicts.ts";
 import { type SavePair, savePairsApart } from "../store/pairs.ts";
 import { writeAudits } from "./audit.ts";
 import { done, fail, type PendingWrite, type RunContext } from "./context.ts";
+import { saveDroppingRejected } from "./field-rejections.ts";
 
 /** A written record waiting for its pair to be stored with the run's others. */
 interface Written {
@@ -79,16 +80,20 @@ async function writeSalesforce(run: RunContext, pending: PendingWrite[]): Promis
       ...p.decision.plan.toSalesforce,
       ...(extId && p.ids.attio ? { [extId]: p.ids.attio } : {}),
     }));
-    const results = extId
-      ? await run.deps.salesforce.upsertMany(mapping.salesforce_object, extId, records)
-      : await run.deps.salesforce.createMany(mapping.salesforce_object, records);
+    const results = await saveDroppingRejected(run, creates, records, (part) =>
+      extId
+        ? run.deps.salesforce.upsertMany(mapping.salesforce_object, extId, part)
+        : run.deps.salesforce.createMany(mapping.salesforce_object, part),
+    );
     applyResults(run, creates, results, (p, id) => {
       p.ids.salesforce = id;
     });
   }
   if (updates.length > 0) {
     const records = updates.map((p) => ({ Id: p.ids.salesforce as string, ...p.decision.plan.toSalesforce }));
-    const results = await run.deps.salesforce.updateMany(mapping.salesforce_object, records);
+    const results = await saveDroppingRejected(run, updates, records, (part) =>
+      run.deps.salesforce.updateMany(mapping.salesforce_object, part),
+    );
     applyResults(run, updates, results, () => {});
   }
 }

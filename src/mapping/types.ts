@@ -99,7 +99,9 @@ export type MappingIssueCode =
   | "out_of_range"
   | "unmatched_user"
   | "default_owner_used"
-  | "fallback_used";
+  | "fallback_used"
+  /** Salesforce refused the value (a picklist value it lacks, a text too long): written without it. */
+  | "rejected_by_salesforce";
 
 /**
  * Issues that mean a value was not written as it is on its own side (skipped, or replaced by a

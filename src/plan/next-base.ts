@@ -16,10 +16,12 @@ export interface StoredBase {
  *   taken as the base, Attio's side would look unchanged next time and Salesforce's value would
  *   silently overwrite it;
  * - a reference Attio could not take yet (its target is not linked) gets no base at all: once the
- *   target links, the waiting record is synced again and the field fills in.
+ *   target links, the waiting record is synced again and the field fills in;
+ * - a field Salesforce refused (`unwritten`) keeps the base its plan gives it: were Attio's value
+ *   taken, the value never written would look synced.
  */
 export function nextBase(
-  plan: Pick<FieldPlan, "nextBase" | "conflicts">,
+  plan: Pick<FieldPlan, "nextBase" | "conflicts" | "unwritten">,
   attioNow: Values | undefined,
   deferredFields: readonly string[] = [],
 ): StoredBase {
@@ -27,7 +29,7 @@ export function nextBase(
     attio: { ...plan.nextBase.attio, ...attioNow },
     salesforce: { ...plan.nextBase.salesforce },
   };
-  for (const { field } of plan.conflicts) {
+  for (const field of [...plan.conflicts.map((c) => c.field), ...(plan.unwritten ?? [])]) {
     if (field in plan.nextBase.attio) base.attio[field] = plan.nextBase.attio[field] ?? null;
     else delete base.attio[field];
   }

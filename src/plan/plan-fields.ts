@@ -56,6 +56,11 @@ export interface FieldPlan {
   resolved: (FieldConflict & { winner: "attio" | "salesforce" })[];
   /** The base to store once the writes succeeded. */
   nextBase: { attio: Record<string, SfScalar>; salesforce: Record<string, SfScalar> };
+  /**
+   * Fields Salesforce refused and that were written without (field-rejections.ts): their base is
+   * the one in nextBase, never refreshed from what Attio holds.
+   */
+  unwritten?: readonly string[];
 }
 
 function isEmpty(value: SfScalar | undefined): boolean {

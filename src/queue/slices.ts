@@ -3,6 +3,7 @@ import { syncMapping } from "../engine/run.ts";
 import { chunk } from "../lib/chunk.ts";
 import { toSyncError } from "../lib/errors.ts";
 import type { CompiledMapping } from "../mapping/engine.ts";
+import { outcomeOfError } from "../plan/isolate.ts";
 import type { TouchOutcome } from "../plan/outcome.ts";
 import type { Touch } from "../plan/touch.ts";
 import type { SyncDeps } from "../sync/deps.ts";
@@ -39,8 +40,8 @@ export async function syncMappingSliced(
         for (const [touch, outcome] of result) outcomes.set(touch, outcome);
       },
       (thrown) => {
-        const error = toSyncError(thrown);
-        for (const touch of slice) outcomes.set(touch, { status: "retry", error });
+        const outcome = outcomeOfError(toSyncError(thrown));
+        for (const touch of slice) outcomes.set(touch, outcome);
       },
     ),
   );

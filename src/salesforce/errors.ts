@@ -16,11 +16,36 @@ export function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** One error of a record Salesforce refused: `statusCode` in Collections and Bulk results, `errorCode` elsewhere. */
+interface RawSaveError {
+  statusCode?: string;
+  errorCode?: string;
+  message?: string;
+  fields?: string[];
+}
+
+/**
+ * A refused record as a SyncError, classified by its first error. `detail.errors` keeps every error
+ * with the fields it names (Salesforce reports each refused field of a record), for the caller to
+ * retry without the refused fields (plan/field-rejections.ts).
+ */
 export function saveError(object: string, errors: unknown[]): SyncError {
-  const first = (errors[0] ?? {}) as { statusCode?: string; errorCode?: string; message?: string; fields?: string[] };
-  const code = first.statusCode ?? first.errorCode ?? "UNKNOWN";
-  return classify(code, `Salesforce rejected ${object}: ${code} ${first.message ?? ""}`.trim(), {
-    fields: first.fields ?? [],
+  const items = (errors as RawSaveError[]).map((e) => ({
+    code: e?.statusCode ?? e?.errorCode ?? "UNKNOWN",
+    message: e?.message ?? "",
+    fields: Array.isArray(e?.fields) ? e.fields.filter((f) => typeof f === "string") : [],
+  }));
+  const first = items[0] ?? { code: "UNKNOWN", message: "", fields: [] };
+  const more =
+    items.length > 1
+      ? ` (and ${items.length - 1} more: ${items
+          .slice(1)
+          .map((e) => e.code)
+          .join(", ")})`
+      : "";
+  return classify(first.code, `Salesforce rejected ${object}: ${first.code} ${first.message}`.trim() + more, {
+    fields: first.fields,
+    errors: items,
   });
 }
 

@@ -1,5 +1,6 @@
 import { parseSyncConfig, type SyncConfig } from "../config/config-toml.ts";
 import { resolveMappings } from "../config/effective.ts";
+import { SyncError, toSyncError } from "../lib/errors.ts";
 import { type CompiledMapping, compileMapping } from "../mapping/engine.ts";
 import {
   type OrgCapabilities,
@@ -55,25 +56,47 @@ export function forgetRuntime(): void {
 }
 
 /**
- * The effective configuration: the newest config document stored through `/api/v1/config` (D1
- * `config_versions`), else the defaults, applied to the org's capabilities.
+ * How a caller takes a runtime whose schemas cannot be read right now (Salesforce cannot describe
+ * the org, Attio cannot list attributes): `required` (syncing) fails with a retryable error, since
+ * mappings guessed without them would write other fields than a healthy run; `best_effort` (reports
+ * such as /api/v1/status) gets the plainest org and unchecked mappings, for this call only.
  */
-export async function loadRuntime(deps: SyncDeps, kv: KVNamespace): Promise<Runtime> {
+export type SchemaNeed = "required" | "best_effort";
+
+/**
+ * The effective configuration: the newest config document stored through `/api/v1/config` (D1
+ * `config_versions`), else the defaults, applied to the org's capabilities. Only a runtime built
+ * from schemas read in full is kept for the hour.
+ */
+export async function loadRuntime(deps: SyncDeps, kv: KVNamespace, schemas: SchemaNeed = "required"): Promise<Runtime> {
   const latest = await latestConfig(deps.db);
-  const org = await loadCapabilities(deps, kv);
+  const capabilities = await loadCapabilities(deps, kv, schemas);
+  const org = capabilities ?? PLAIN_ORG;
   // Schemas are re-read (from their KV cache) at least hourly.
   const hour = Math.floor(Date.now() / 3_600_000);
   const key = `${latest?.version ?? 0}:${JSON.stringify(org)}:${deps.config.SYNC_DIRECTION}:${deps.config.CONFLICT_RESOLUTION}:${hour}`;
-  if (cached?.key === key) return withBulkThreshold(deps, cached.runtime);
+  if (capabilities && cached?.key === key) return withBulkThreshold(deps, cached.runtime);
   const config = parseSyncConfig(latest?.toml ?? "");
   const sync = latest
     ? config.sync
     : { direction: deps.config.SYNC_DIRECTION, conflict_resolution: deps.config.CONFLICT_RESOLUTION };
-  const schemas = await loadValidation(deps, kv, resolveMappings(config, org));
-  const runtime = buildRuntime(latest?.version ?? 0, config, org, sync.direction, sync.conflict_resolution, schemas);
+  const validation = await loadValidation(deps, kv, resolveMappings(config, org), schemas);
+  const runtime = buildRuntime(latest?.version ?? 0, config, org, sync.direction, sync.conflict_resolution, validation);
   // A runtime built without the live schemas (an API was down) is used for this call only.
-  if (schemas) cached = { key, runtime };
+  if (capabilities && validation) cached = { key, runtime };
   return withBulkThreshold(deps, runtime);
+}
+
+/** The error a sync gets when the schemas it needs cannot be read: retried, never guessed around. */
+function schemasUnavailable(what: string, thrown: unknown): SyncError {
+  const error = toSyncError(thrown);
+  return new SyncError("upstream_unavailable", `${what}: ${error.message}`, {
+    status: 503,
+    retryable: true,
+    ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
+    detail: { cause_code: error.code },
+    cause: error,
+  });
 }
 
 /**
@@ -129,9 +152,15 @@ function deletePolicies(config: SyncConfig): Record<string, DeletePolicy> {
 
 /**
  * What the org has (State & Country picklists, multi-currency, LinkedIn__c), from describe, cached
- * in KV for an hour. When Salesforce cannot answer, the plainest org is assumed for this run only.
+ * in KV for an hour. An object describe answers "no such object" for counts as absent (the org
+ * genuinely lacks it). When Salesforce cannot answer at all, a sync fails (retried later) and a
+ * best-effort caller gets undefined (the plainest org, for this call only).
  */
-async function loadCapabilities(deps: SyncDeps, kv: KVNamespace): Promise<OrgCapabilities> {
+async function loadCapabilities(
+  deps: SyncDeps,
+  kv: KVNamespace,
+  need: SchemaNeed,
+): Promise<OrgCapabilities | undefined> {
   const stored = await kv.get<OrgCapabilities>(ORG_CAPABILITIES_KEY, "json");
   if (stored) return stored;
   try {
@@ -146,8 +175,9 @@ async function loadCapabilities(deps: SyncDeps, kv: KVNamespace): Promise<OrgCap
     await kv.put(ORG_CAPABILITIES_KEY, JSON.stringify(capabilities), { expirationTtl: CAPABILITIES_TTL_SECONDS });
     return capabilities;
   } catch (err) {
-    deps.log.warn("describe failed; assuming a plain org for this run", { error: (err as Error).message });
-    return PLAIN_ORG;
+    if (need === "required") throw schemasUnavailable("Salesforce could not describe the org", err);
+    deps.log.warn("describe failed; assuming a plain org for this call", { error: toSyncError(err).message });
+    return undefined;
   }
 }
 
@@ -160,24 +190,27 @@ interface Validation {
 /**
  * The mappings checked against both live schemas (cached in KV): fields that name an attribute or
  * field the CRM lacks are dropped and directions narrowed to what each side can write, so such a
- * field is reported once instead of failing every record. Without the schemas (an API is down),
- * the unchecked mappings run and the failures speak for themselves.
+ * field is reported once instead of failing every record. Without the schemas (an API is down) a
+ * sync fails and is retried; a best-effort caller gets undefined (the mappings unchecked).
  */
 async function loadValidation(
   deps: SyncDeps,
   kv: KVNamespace,
   mappings: ObjectMapping[],
+  need: SchemaNeed,
 ): Promise<Validation | undefined> {
+  let schemas: Awaited<ReturnType<typeof loadSchemas>>;
   try {
-    const schemas = await loadSchemas(cachedSchemaSource(deps.attio, deps.salesforce, kv), mappings);
-    const report = validateMappings(mappings, schemas);
-    for (const issue of report.issues) deps.log.warn("mapping issue", { ...issue });
-    // A mapping that cannot run at all (an object, a match key or a required field the CRMs lack)
-    // comes back switched off; /api/v1/status reports it as a problem. A field that cannot run is
-    // dropped and the rest of its mapping runs.
-    return { mappings: report.mappings, titles: schemas.attioTitles, issues: report.issues };
+    schemas = await loadSchemas(cachedSchemaSource(deps.attio, deps.salesforce, kv), mappings);
   } catch (err) {
-    deps.log.warn("schemas unavailable; mappings run unchecked", { error: (err as Error).message });
+    if (need === "required") throw schemasUnavailable("the CRM schemas cannot be read", err);
+    deps.log.warn("schemas unavailable; mappings unchecked for this call", { error: toSyncError(err).message });
     return undefined;
   }
+  const report = validateMappings(mappings, schemas);
+  for (const issue of report.issues) deps.log.warn("mapping issue", { ...issue });
+  // A mapping that cannot run at all (an object, a match key or a required field the CRMs lack)
+  // comes back switched off; /api/v1/status reports it as a problem. A field that cannot run is
+  // dropped and the rest of its mapping runs.
+  return { mappings: report.mappings, titles: schemas.attioTitles, issues: report.issues };
 }

@@ -22,11 +22,59 @@ import type { SfRecord } from "../../scripts/sandbox/salesforce/store.ts";
 export const SF_LOGIN = "https://acme.my.salesforce.test";
 export const SF_INSTANCE = token.instance_url;
 const API = `${SF_INSTANCE}/services/data/v62.0`;
-const DESCRIBES: Record<string, unknown> = {
+const DESCRIBES: Record<string, { fields: Record<string, unknown>[] }> = {
   Account: describeAccount,
   Contact: describeContact,
   Opportunity: describeOpportunity,
 };
+
+/**
+ * The longest request target (path and query string) Salesforce serves: a longer one is answered
+ * 414 URI Too Long before any API logic runs (the sandbox emulator's MAX_REQUEST_TARGET_BYTES; the
+ * sObject Collections retrieve page puts it as "about 800 ids" in a GET).
+ */
+const MAX_REQUEST_TARGET_BYTES = 16_384;
+
+/** The UTF-8 bytes of a URL's path and query, as they go on the request line. */
+function targetBytes(url: string): number {
+  const { pathname, search } = new URL(url);
+  return new TextEncoder().encode(pathname + search).length;
+}
+
+/** The describe entries the fake's write checks read. */
+interface DescribedField {
+  name: string;
+  label: string;
+  type: string;
+  length: number;
+  restrictedPicklist?: boolean;
+  picklistValues?: { active: boolean; value: string }[];
+}
+
+/** A State & Country picklist's country code field, shaped like the recorded Account describe. */
+function countryCodeField(name: string, compound: string, codes: readonly string[]): Record<string, unknown> {
+  return {
+    name,
+    label: name.replace(/([a-z])([A-Z])/g, "$1 $2"),
+    type: "picklist",
+    length: 10,
+    precision: 0,
+    scale: 0,
+    nillable: true,
+    createable: true,
+    updateable: true,
+    defaultedOnCreate: false,
+    externalId: false,
+    unique: false,
+    compoundFieldName: compound,
+    controllerName: null,
+    dependentPicklist: false,
+    restrictedPicklist: true,
+    referenceTo: [],
+    relationshipName: null,
+    picklistValues: codes.map((value) => ({ active: true, defaultValue: false, label: value, validFor: null, value })),
+  };
+}
 
 /** Salesforce ids are unique across the org's life, so the fake never reuses one either. */
 let nextId = 1;
@@ -95,6 +143,12 @@ export function fakeSalesforce(
     clientSecret?: string;
     /** Issued access tokens are `<prefix>-<n>` (default: the recorded fixture's token). */
     accessTokenPrefix?: string;
+    /**
+     * State & Country/Territory picklists on, with only these country codes active: describe lists
+     * BillingCountryCode and MailingCountryCode (restricted picklists, as in the recorded describe),
+     * and a Contact written with another code is refused as Salesforce refuses it.
+     */
+    countryCodes?: readonly string[];
   } = {},
 ) {
   const clientId = options.clientId ?? "test-client-id";
@@ -103,6 +157,37 @@ export function fakeSalesforce(
   let rejectCreateWith = options.rejectCreateWith;
   const contacts = new Map<string, Record<string, unknown>>();
   const org = testOrg();
+  const countryCodes = options.countryCodes;
+  if (countryCodes) {
+    const values = countryCodes.map((value) => ({ value, label: value, defaultValue: false }));
+    for (const [object, name] of [
+      ["Account", "BillingCountryCode"],
+      ["Contact", "MailingCountryCode"],
+    ] as const) {
+      org.sobject(object)?.fields.push(buildField(name, "picklist", "cunr", { length: 10, picklist: values }));
+    }
+  }
+  const describes: Record<string, { fields: Record<string, unknown>[] }> = Object.fromEntries(
+    Object.entries(DESCRIBES).map(([object, describe]) => [
+      object,
+      {
+        ...describe,
+        fields: [
+          ...describe.fields,
+          ...(countryCodes && object === "Account"
+            ? [countryCodeField("BillingCountryCode", "BillingAddress", countryCodes)]
+            : []),
+          ...(countryCodes && object === "Contact"
+            ? [countryCodeField("MailingCountryCode", "MailingAddress", countryCodes)]
+            : []),
+        ],
+      },
+    ]),
+  );
+  /** Query faults: the SOQL of a query that contains `text` is refused with `error` (HTTP 400). */
+  const refusals: { text: string; error: { errorCode: string; message: string } }[] = [];
+  let refusedQueries = 0;
+  let urisTooLong = 0;
   /** Merge losers (now in the Recycle Bin) and their master. */
   const merged = new Map<string, string>();
   const calls: SalesforceCall[] = [];
@@ -173,7 +258,19 @@ export function fakeSalesforce(
    * which refuse what Salesforce refuses (an Id compared with '', an unknown field, a quoted
    * dateTime) with Salesforce's error body. Only Contacts are stored; other objects are empty.
    */
+  const uriTooLong = () => {
+    urisTooLong += 1;
+    return new HttpResponse(
+      "<html><head><title>414 URI Too Long</title></head><body><h1>URI Too Long</h1></body></html>",
+      { status: 414, headers: { "content-type": "text/html;charset=UTF-8" } },
+    );
+  };
   const answerQuery = (soql: string, all: boolean) => {
+    const refusal = refusals.find((r) => soql.includes(r.text));
+    if (refusal) {
+      refusedQueries += 1;
+      return HttpResponse.json([refusal.error], { status: 400, headers: limitInfo() });
+    }
     let parsed: SoqlQuery;
     try {
       parsed = parseSoql(soql, org);
@@ -197,6 +294,34 @@ export function fakeSalesforce(
     );
   };
 
+  /**
+   * What Salesforce refuses in a Contact's written values, checked against the Contact's describe:
+   * a text longer than the field, a value a restricted picklist does not list. Every refused field
+   * is reported, each error naming its field, as Salesforce does.
+   */
+  const fieldErrors = (fields: Record<string, unknown>) => {
+    const errors: { statusCode: string; message: string; fields: string[] }[] = [];
+    for (const [name, value] of Object.entries(fields)) {
+      const def = describes["Contact"]?.fields.find((f) => f["name"] === name) as DescribedField | undefined;
+      if (!def || typeof value !== "string" || value === "") continue;
+      const listed = (def.picklistValues ?? []).filter((v) => v.active).map((v) => v.value);
+      if (def.type === "picklist" && def.restrictedPicklist && !listed.includes(value)) {
+        errors.push({
+          statusCode: "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+          message: `${def.label}: bad value for restricted picklist field: ${value}`,
+          fields: [name],
+        });
+      } else if (def.length > 0 && value.length > def.length) {
+        errors.push({
+          statusCode: "STRING_TOO_LONG",
+          message: `${def.label}: data value too large: ${value.slice(0, 40)} (max length=${def.length})`,
+          fields: [name],
+        });
+      }
+    }
+    return errors;
+  };
+
   const handlers = [
     http.post(`${SF_LOGIN}/services/oauth2/token`, async ({ request }) => {
       const form = new URLSearchParams(new TextDecoder().decode(await request.arrayBuffer()));
@@ -218,7 +343,7 @@ export function fakeSalesforce(
     http.get(`${API}/sobjects/:object/describe`, async ({ request, params }) => {
       await log(request);
       if (!authorized(request)) return unauthorized();
-      const describe = DESCRIBES[String(params["object"])];
+      const describe = describes[String(params["object"])];
       if (!describe)
         return HttpResponse.json([{ errorCode: "NOT_FOUND", message: "The requested resource does not exist" }], {
           status: 404,
@@ -227,6 +352,7 @@ export function fakeSalesforce(
     }),
     http.get(`${API}/query`, async ({ request }) => {
       await log(request);
+      if (targetBytes(request.url) > MAX_REQUEST_TARGET_BYTES) return uriTooLong();
       if (!authorized(request)) return unauthorized();
       const hung = hang(request.signal);
       if (hung) return hung;
@@ -234,6 +360,7 @@ export function fakeSalesforce(
     }),
     http.get(`${API}/queryAll`, async ({ request }) => {
       await log(request);
+      if (targetBytes(request.url) > MAX_REQUEST_TARGET_BYTES) return uriTooLong();
       if (!authorized(request)) return unauthorized();
       return answerQuery(new URL(request.url).searchParams.get("q") ?? "", true);
     }),
@@ -255,6 +382,8 @@ export function fakeSalesforce(
       const results = body.records.map((input) => {
         if (rejectCreateWith) return { success: false, errors: [{ ...rejectCreateWith, fields: [] }] };
         const { attributes: _attributes, ...fields } = input;
+        const refused = fieldErrors(fields);
+        if (refused.length > 0) return { success: false, errors: refused };
         if (!fields["LastName"]) {
           return {
             success: false,
@@ -287,6 +416,8 @@ export function fakeSalesforce(
             success: false,
             errors: [{ statusCode: "ENTITY_IS_DELETED", message: "entity is deleted", fields: [] }],
           };
+        const refused = fieldErrors(fields);
+        if (refused.length > 0) return { id, success: false, errors: refused };
         contacts.set(id, { ...existing, ...fields, LastModifiedDate: stamp(), SystemModstamp: stamp() });
         return { id, success: true, errors: [] };
       });
@@ -456,6 +587,13 @@ export function fakeSalesforce(
         );
         if (found) [id, existing] = [found[0], found[1]];
       }
+      const refused = fieldErrors(fields);
+      if (refused.length > 0) {
+        // One failed row lists every error as `CODE:message:Field --`.
+        const error = refused.map((e) => `${e.statusCode}:${e.message}:${e.fields.join(",")} --`).join(" ");
+        job.failed.push({ id, error, row: cells });
+        continue;
+      }
       if (job.operation === "update" && !existing) {
         job.failed.push({ id, error: "ENTITY_IS_DELETED:entity is deleted: --", row: cells });
         continue;
@@ -503,6 +641,26 @@ export function fakeSalesforce(
     merge(masterId: string, loserId: string) {
       contacts.delete(loserId);
       merged.set(loserId, masterId);
+    },
+    /** From now on a SOQL query that contains `text` is refused with `error` (HTTP 400, as for an invalid query). */
+    refuseQueriesContaining(text: string, error: { errorCode: string; message: string }) {
+      refusals.push({ text, error });
+    },
+    /**
+     * An admin deletes a field: from now on a query naming it is refused (INVALID_FIELD), while
+     * describes read before (and cached) still list it.
+     */
+    deleteField(object: string, name: string) {
+      const def = org.sobject(object);
+      if (def) def.fields = def.fields.filter((f) => f.name !== name);
+    },
+    /** Queries refused by refuseQueriesContaining. */
+    get refusedQueries() {
+      return refusedQueries;
+    },
+    /** Requests answered 414 URI Too Long. */
+    get urisTooLong() {
+      return urisTooLong;
     },
     /** The next `count` SOQL queries never answer. */
     hangQueries(count: number) {

@@ -162,7 +162,7 @@ async function status(c: Context<AppEnv>): Promise<Response> {
     : [null, null, null, null, null];
   const reserve = c.var.config.SALESFORCE_BUDGET_RESERVE;
   // The effective mappings need D1 (stored configuration): only when it answers.
-  const runtime = d1.ok ? await loadRuntime(deps, c.env.CURSORS) : null;
+  const runtime = d1.ok ? await loadRuntime(deps, c.env.CURSORS, "best_effort") : null;
   const bindings = {
     d1,
     kv,

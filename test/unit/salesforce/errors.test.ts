@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { classify } from "../../../src/salesforce/errors.ts";
+import { classify, saveError } from "../../../src/salesforce/errors.ts";
 
 describe("Salesforce errors", () => {
   it("waits long for the daily allocation, briefly for the concurrent-request limit", () => {
@@ -23,6 +23,33 @@ describe("Salesforce errors", () => {
     expect(classify("REQUIRED_FIELD_MISSING", "LastName", {})).toMatchObject({
       code: "upstream_rejected",
       retryable: false,
+    });
+  });
+
+  it("keeps every error of a refused record with the fields each names, classified by the first", () => {
+    const error = saveError("Contact", [
+      {
+        statusCode: "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+        message: "Mailing Country Code: bad value for restricted picklist field: FR",
+        fields: ["MailingCountryCode"],
+      },
+      { statusCode: "STRING_TOO_LONG", message: "Title: data value too large", fields: ["Title"] },
+    ]);
+    expect(error).toMatchObject({ code: "upstream_rejected", retryable: false });
+    expect(error.message).toBe(
+      "Salesforce rejected Contact: INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST Mailing Country Code: bad value for restricted picklist field: FR (and 1 more: STRING_TOO_LONG)",
+    );
+    expect(error.detail).toEqual({
+      salesforce_code: "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+      fields: ["MailingCountryCode"],
+      errors: [
+        {
+          code: "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+          message: "Mailing Country Code: bad value for restricted picklist field: FR",
+          fields: ["MailingCountryCode"],
+        },
+        { code: "STRING_TOO_LONG", message: "Title: data value too large", fields: ["Title"] },
+      ],
     });
   });
 });
