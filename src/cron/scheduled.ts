@@ -4,6 +4,7 @@ import { toSyncError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
 import { pruneAudit } from "../store/audit.ts";
 import { pruneKeys } from "../store/inbound-events.ts";
+import { resendWaiting } from "../sync/deferred.ts";
 import { buildDeps } from "../sync/deps.ts";
 import { loadDirectory } from "../sync/directory.ts";
 import { sendAll } from "../sync/enqueue.ts";
@@ -50,6 +51,8 @@ export async function handleScheduled(
     config.JOB_STALL_SECONDS,
     now.getTime(),
   );
+  // Records waiting on a reference that got linked, whose re-sync send had failed.
+  const resentWaiting = await resendWaiting(deps, env.SYNC_QUEUE);
   const dedupeBefore = new Date(now.getTime() - DEDUPE_RETENTION_DAYS * 86_400_000).toISOString();
   const auditBefore = new Date(now.getTime() - config.AUDIT_RETENTION_DAYS * 86_400_000).toISOString();
   const pruned = await pruneKeys(deps.db, dedupeBefore);
@@ -59,6 +62,7 @@ export async function handleScheduled(
     pruned_dedupe_keys: pruned,
     pruned_audit_rows: prunedAudit,
     resumed_jobs: resumedJobs,
+    resent_waiting_references: resentWaiting,
     catchup,
   };
   await env.CURSORS.put("cron:last-run", JSON.stringify(summary));

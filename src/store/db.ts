@@ -31,7 +31,7 @@ export async function pingDb(db: Db): Promise<void> {
 export const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
 /** Ids per lookup statement: one JSON parameter each, far below D1's limits. */
-const IDS_PER_STATEMENT = 500;
+export const IDS_PER_STATEMENT = 500;
 
 /**
  * Rows of `query`, whose last parameter is a JSON array of ids, for every chunk of `ids`. Raw

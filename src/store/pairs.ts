@@ -4,7 +4,7 @@ import { sha256Hex } from "../lib/hmac.ts";
 import type { IdLookup } from "../mapping/transforms.ts";
 import { canonicalJson } from "../plan/diff.ts";
 import type { Base } from "../plan/plan-fields.ts";
-import { type Db, NOW, rowsForIds } from "./db.ts";
+import { type Db, IDS_PER_STATEMENT, NOW, rowsForIds } from "./db.ts";
 import { type auditLog, deferredRefs, idMappings, syncState } from "./schema.ts";
 
 /** The engine's imports from here: conflicts and held deletes have their own modules now. */
@@ -289,15 +289,66 @@ export async function deferReference(
     .onConflictDoNothing();
 }
 
-/** Records waiting on any of `targetIds` (one side), removed from the table as they are returned. */
-export async function takeWaiting(
+/** A record waiting for `targetId` to be linked (a `deferred_refs` row). */
+export interface WaitingRecord {
+  object: string;
+  recordId: string;
+  targetId: string;
+}
+
+/** Records waiting on any of `targetIds` (one side). They stay until `forgetWaiting` removes them. */
+export async function waitingOn(
   db: Db,
   side: "attio" | "salesforce",
   targetIds: readonly string[],
-): Promise<{ object: string; recordId: string }[]> {
-  // One statement per chunk: the rows it deletes are the ones it returns.
-  return rowsForIds(db, TAKE_WAITING, targetIds, side);
+): Promise<WaitingRecord[]> {
+  return rowsForIds(db, WAITING_ON, targetIds, side);
 }
 
-const TAKE_WAITING = `delete from deferred_refs where side = ? and target_id in (select value from json_each(?))
-  returning object, record_id as recordId`;
+/**
+ * Removes exactly these rows, once their records were asked to sync again. A row added for the
+ * same target since `waitingOn` read it stays, and so does every row of a send that failed.
+ */
+export async function forgetWaiting(
+  db: Db,
+  side: "attio" | "salesforce",
+  rows: readonly WaitingRecord[],
+): Promise<void> {
+  for (const part of chunk(rows, IDS_PER_STATEMENT)) {
+    await db.$client
+      .prepare(FORGET_WAITING)
+      .bind(side, JSON.stringify(part.map((r) => [r.recordId, r.targetId])))
+      .run();
+  }
+}
+
+const WAITING_ON = `select object, record_id as recordId, target_id as targetId from deferred_refs
+  where side = ? and target_id in (select value from json_each(?))`;
+
+const FORGET_WAITING = `delete from deferred_refs where side = ?1 and exists (
+  select 1 from json_each(?2) j
+  where json_extract(j.value, '$[0]') = deferred_refs.record_id and json_extract(j.value, '$[1]') = deferred_refs.target_id)`;
+
+/**
+ * Waiting rows whose target is linked already, oldest first: the ones whose re-sync was never
+ * sent (the send failed after the link). The cron's housekeeping sends them again.
+ */
+export async function waitingOnLinked(
+  db: Db,
+  limit: number,
+): Promise<{ side: "attio" | "salesforce"; rows: WaitingRecord[] }[]> {
+  const { results } = await db.$client
+    .prepare(WAITING_ON_LINKED)
+    .bind(limit)
+    .all<WaitingRecord & { side: "attio" | "salesforce" }>();
+  return (["attio", "salesforce"] as const).map((side) => ({
+    side,
+    rows: results.filter((r) => r.side === side).map(({ side: _, ...row }) => row),
+  }));
+}
+
+const WAITING_ON_LINKED = `select d.side, d.object, d.record_id as recordId, d.target_id as targetId
+  from deferred_refs d
+  where (d.side = 'attio' and exists (select 1 from id_mappings m where m.attio_record_id = d.target_id))
+     or (d.side = 'salesforce' and exists (select 1 from id_mappings m where m.sf_record_id = d.target_id))
+  order by d.created_at limit ?`;

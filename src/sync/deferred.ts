@@ -1,5 +1,6 @@
-import { deferReference, takeWaiting } from "../store/pairs.ts";
+import { deferReference, forgetWaiting, type WaitingRecord, waitingOn, waitingOnLinked } from "../store/pairs.ts";
 import type { SyncDeps } from "./deps.ts";
+import { sendAll } from "./enqueue.ts";
 import { internalAttioMessage, internalSalesforceMessage } from "./messages.ts";
 import type { Runtime } from "./runtime.ts";
 
@@ -30,25 +31,42 @@ export function deferredReferences(deps: SyncDeps, queue: Queue, runtime: Runtim
       side === "attio" ? target.object : runtime.byAttioObject(target.object)?.mapping.salesforce_object;
     if (parentObject) await requestSync(side, parentObject, target.id);
   };
-  /** Pairs were linked: the records waiting on either of their records are synced again. */
+  /**
+   * Pairs were linked: the records waiting on either of their records are synced again. Their rows
+   * are removed only once the messages are sent: after a failed send they stay, and the cron's
+   * housekeeping (`resendWaiting`) sends them.
+   */
   const onLinked = async (pairs: readonly { attioId: string; sfId: string }[]): Promise<void> => {
-    const waiting = [
-      ...(await takeWaiting(
-        deps.db,
-        "attio",
-        pairs.map((p) => p.attioId),
-      )),
-      ...(await takeWaiting(
-        deps.db,
-        "salesforce",
-        pairs.map((p) => p.sfId),
-      )),
-    ];
-    for (const record of waiting) {
-      const isSalesforce =
-        runtime.bySalesforceObject(record.object) !== undefined && runtime.byAttioObject(record.object) === undefined;
-      await requestSync(isSalesforce ? "salesforce" : "attio", record.object, record.recordId);
+    for (const side of ["attio", "salesforce"] as const) {
+      const targets = pairs.map((p) => (side === "attio" ? p.attioId : p.sfId));
+      await resync(deps, queue, side, await waitingOn(deps.db, side, targets));
     }
   };
   return { requestSync, defer, onLinked };
+}
+
+/** Housekeeping: waiting records whose target is linked but whose re-sync was never sent. */
+export async function resendWaiting(deps: SyncDeps, queue: Queue, limit = 500): Promise<number> {
+  let sent = 0;
+  for (const { side, rows } of await waitingOnLinked(deps.db, limit)) {
+    await resync(deps, queue, side, rows);
+    sent += rows.length;
+  }
+  return sent;
+}
+
+/** Asks each waiting record to sync again (once per record), then forgets exactly those rows. */
+async function resync(deps: SyncDeps, queue: Queue, side: Side, waiting: readonly WaitingRecord[]): Promise<void> {
+  if (waiting.length === 0) return;
+  const records = new Map(waiting.map((w) => [`${w.object}\u0000${w.recordId}`, w]));
+  const reason = "a reference it waited on is linked";
+  await sendAll(
+    queue,
+    [...records.values()].map((w) =>
+      side === "attio"
+        ? internalAttioMessage(w.object, w.recordId, reason)
+        : internalSalesforceMessage(w.object, w.recordId, "UPDATE", reason),
+    ),
+  );
+  await forgetWaiting(deps.db, side, waiting);
 }
