@@ -224,3 +224,11 @@ export function recordsMessages(
   }
   return out;
 }
+
+/**
+ * A failed message as an operator's replay sends it: a `records.sync` starts its retry rounds
+ * again (it was stored after its last round, and would otherwise get one try before failing).
+ */
+export function forReplay(message: SyncMessage): SyncMessage {
+  return message.kind === "records.sync" ? { ...message, attempt: 1 } : message;
+}

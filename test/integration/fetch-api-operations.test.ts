@@ -12,6 +12,7 @@ import {
   pendingDeletes,
   syncState,
 } from "../../src/store/schema.ts";
+import { recordsMessages } from "../../src/sync/messages.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { personChanged } from "../helpers/messages.ts";
@@ -201,6 +202,29 @@ describe("/api/v1 failures", () => {
       .where(eq(failures.id, `event:${message.dedupeKey}`))
       .get();
     expect(row?.status).toBe("replayed");
+  });
+});
+
+describe("/api/v1 failures replay", () => {
+  it("gives a replayed records.sync message its retry rounds again", async () => {
+    const [message] = recordsMessages("people", "attio", ["p-exhausted"], "job 7", { attempt: 8 });
+    if (!message) throw new Error("no message");
+    await db.insert(failures).values({
+      id: "records:p-exhausted",
+      messageKind: message.kind,
+      message,
+      errorCode: "upstream_unavailable",
+      errorMessage: "Salesforce unavailable",
+      attempts: 8,
+      correlationId: message.correlationId,
+    });
+    const send = vi.spyOn(env.SYNC_QUEUE, "send");
+    server.use(...fakeAttio().handlers, ...fakeSalesforce().handlers);
+
+    const response = await call("POST", `/failures/${encodeURIComponent("records:p-exhausted")}/replay`);
+
+    expect(await response.json()).toEqual({ replayed: 1 });
+    expect(send.mock.calls[0]?.[0]).toMatchObject({ kind: "records.sync", recordIds: ["p-exhausted"], attempt: 1 });
   });
 });
 

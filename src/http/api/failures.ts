@@ -10,7 +10,7 @@ import {
   markFailureReplayed,
 } from "../../store/failures.ts";
 import { dismissWarning, listWarnings } from "../../store/warnings.ts";
-import { SyncMessageSchema } from "../../sync/messages.ts";
+import { forReplay, SyncMessageSchema } from "../../sync/messages.ts";
 import type { AppEnv } from "../types.ts";
 import { define, errorResponses, json, PageQuery, pageBody, snakeKeys } from "./common.ts";
 
@@ -139,7 +139,7 @@ async function replay(db: Db, queue: Queue, rows: Failure[]): Promise<number> {
   for (const row of rows) {
     const message = SyncMessageSchema.safeParse(row.message);
     if (!message.success) continue;
-    await queue.send(message.data, { contentType: "json" });
+    await queue.send(forReplay(message.data), { contentType: "json" });
     await markFailureReplayed(db, row.id);
     count += 1;
   }
