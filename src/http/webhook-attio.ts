@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { isOwnActor, loadOwnActor } from "../attio/own-actor.ts";
 import { type AttioRecordEvent, AttioWebhookBodySchema, isRecordEvent } from "../attio/webhook-schema.ts";
 import { SyncError } from "../lib/errors.ts";
-import { hmacSha256Hex, sha256Hex, timingSafeEqual } from "../lib/hmac.ts";
+import { hmacSha256Hex, timingSafeEqual } from "../lib/hmac.ts";
 import { openDb } from "../store/db.ts";
 import { enqueueNew } from "../sync/enqueue.ts";
 import type { AttioChangeMessage, SyncMessage } from "../sync/messages.ts";
@@ -31,9 +31,10 @@ export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
   const parsed = AttioWebhookBodySchema.safeParse(parseJson(raw, "webhook body"));
   if (!parsed.success) return errorResponse(c, validationError("webhook body", parsed.error));
 
-  // Attio keeps Idempotency-Key stable across retries of a delivery; without it the body's hash
-  // is just as stable, since a retry resends the same bytes.
-  const deliveryKey = c.req.header("idempotency-key") ?? `sha256:${await sha256Hex(raw)}`;
+  // Attio keeps Idempotency-Key stable across retries of a delivery. Without it nothing is
+  // deduplicated: record events carry no event id or time, so two genuine edits of one attribute
+  // by one actor have the same bytes, and the consumer is idempotent anyway.
+  const deliveryKey = c.req.header("idempotency-key") ?? `unkeyed:${crypto.randomUUID()}`;
   const receivedAt = new Date().toISOString();
   const messages: AttioChangeMessage[] = [];
   // The echoes of our own writes are dropped: their values are what the write answered, already

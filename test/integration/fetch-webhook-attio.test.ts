@@ -120,6 +120,17 @@ describe("POST /webhooks/attio", () => {
     expect(sentBodies(spy)).toHaveLength(2);
   });
 
+  it("enqueues two identical deliveries that carry no Idempotency-Key: two genuine edits look alike", async () => {
+    const spy = spyOnQueue();
+    const body = companyEvents(1);
+    const first = await exports.default.fetch(await attioWebhookRequest(body));
+    const second = await exports.default.fetch(await attioWebhookRequest(body));
+
+    expect(await first.json()).toMatchObject({ enqueued: 1, duplicates: 0 });
+    expect(await second.json()).toMatchObject({ enqueued: 1, duplicates: 0 });
+    expect(sentBodies(spy)).toHaveLength(2);
+  });
+
   it.each([
     ["a wrong signature", { "attio-signature": "0".repeat(64) }],
     ["no signature", { "attio-signature": "" }],
