@@ -83,8 +83,76 @@ describe("Salesforce catch-up", () => {
     const ids = sent.flatMap((m) => (m.kind === "salesforce.change" ? m.header.recordIds : []));
     expect(ids).toEqual(["003Hs000LOSTEVTAAA"]);
     expect(report).toMatchObject({ enqueued: 1, deletes: 0, reconciledThrough: now.toISOString() });
-    const cursor = JSON.parse((await env.CURSORS.get(kvKeys.sfCursor("Contact"))) ?? "{}") as { stamp: string };
-    expect(cursor.stamp).toBe("2026-11-23T11:30:00.000Z");
+    // A run that read to the end: the next one starts an overlap before this run's time.
+    const cursor = JSON.parse((await env.CURSORS.get(kvKeys.sfCursor("Contact"))) ?? "{}") as unknown;
+    expect(cursor).toEqual({ complete: true, stamp: now.toISOString(), reconciledThrough: now.toISOString() });
+  });
+
+  it("passes more changes inside one overlap window than a run reads (a Bulk write), and queues a later change", async () => {
+    const sf = fakeSalesforce();
+    server.use(...fakeAttio().handlers, ...sf.handlers);
+    // 12,000 Contacts changed within three minutes (more than a run's 5 pages of 2,000), then one later change.
+    const burst = 12_000;
+    const start = Date.parse("2026-11-23T11:56:00Z");
+    for (let i = 0; i < burst; i++) {
+      const stamp = new Date(start + Math.floor((i * 180) / burst) * 1000).toISOString().replace("Z", "+0000");
+      sf.contacts.set(`003Hs0BRST${String(i).padStart(5, "0")}AAA`, { LastName: `Burst${i}`, SystemModstamp: stamp });
+    }
+    sf.contacts.set("003Hs000LATERCHAAA", { LastName: "Later", SystemModstamp: "2026-11-23T12:01:00.000+0000" });
+    // A cursor of the first format (no id, no `complete`), as an earlier version stored it.
+    await env.CURSORS.put(
+      kvKeys.sfCursor("Contact"),
+      JSON.stringify({ stamp: "2026-11-23T11:55:00.000Z", reconciledThrough: "2026-11-23T11:55:00.000Z" }),
+    );
+    const queued = new Set<string>();
+    const reports = [];
+    for (const at of ["12:05", "12:10", "12:15", "12:20"]) {
+      const { sent, send } = collector();
+      reports.push(
+        await salesforceCatchup(deps(), env.CURSORS, people, { now: new Date(`2026-11-23T${at}:00Z`), send }),
+      );
+      for (const m of sent) if (m.kind === "salesforce.change") for (const id of m.header.recordIds) queued.add(id);
+    }
+
+    expect(queued.has("003Hs000LATERCHAAA")).toBe(true);
+    expect(queued.size).toBe(burst + 1);
+    // The first run stopped mid-way; the second resumed after its last record and read to the end.
+    expect(reports.map((r) => r.enqueued)).toEqual([5 * SF_PAGE, burst + 1 - 5 * SF_PAGE, 0, 0]);
+    expect(reports.map((r) => r.reconciledThrough)).toEqual([
+      expect.stringMatching(/^2026-11-23T11:5[89]/),
+      "2026-11-23T12:10:00.000Z",
+      "2026-11-23T12:15:00.000Z",
+      "2026-11-23T12:20:00.000Z",
+    ]);
+  });
+
+  it("after a run that read to the end, reads the overlap again: a change committed late is queued", async () => {
+    const sf = fakeSalesforce();
+    server.use(...fakeAttio().handlers, ...sf.handlers);
+    await env.CURSORS.put(
+      kvKeys.sfCursor("Contact"),
+      JSON.stringify({ complete: true, stamp: "2026-11-23T11:00:00.000Z", reconciledThrough: null }),
+    );
+    sf.contacts.set("003Hs000OVRLAPAAAA", { LastName: "Seen", SystemModstamp: "2026-11-23T11:30:00.000+0000" });
+    const first = collector();
+    await salesforceCatchup(deps(), env.CURSORS, people, { now: new Date("2026-11-23T12:00:00Z"), send: first.send });
+    expect(first.sent.flatMap((m) => (m.kind === "salesforce.change" ? m.header.recordIds : []))).toEqual([
+      "003Hs000OVRLAPAAAA",
+    ]);
+    // Committed after the first run's query, stamped before it: within the overlap (11:55 on).
+    sf.contacts.set("003Hs000LATECMTAAA", { LastName: "Late", SystemModstamp: "2026-11-23T11:58:00.000+0000" });
+    const second = collector();
+
+    const report = await salesforceCatchup(deps(), env.CURSORS, people, {
+      now: new Date("2026-11-23T12:05:00Z"),
+      send: second.send,
+    });
+
+    // The late commit is read again; what lies before the overlap is not read again.
+    expect(second.sent.flatMap((m) => (m.kind === "salesforce.change" ? m.header.recordIds : []))).toEqual([
+      "003Hs000LATECMTAAA",
+    ]);
+    expect(report.reconciledThrough).toBe("2026-11-23T12:05:00.000Z");
   });
 
   it("does not skip records that share a SystemModstamp across a page boundary", async () => {
