@@ -194,7 +194,7 @@ function catchupBehind(facts: HealthFacts): Problem[] {
     const minutes = Math.round(lag / 60_000);
     problems.push({
       code: "catchup_behind",
-      message: `the salesforce catch-up of ${object} has read changes up to ${entry.reconciledThrough} only, ${minutes} minutes behind${entry.paused ? `; paused: ${entry.paused}` : ""}`,
+      message: `the salesforce catch-up of ${object} has read changes up to ${entry.reconciledThrough} only, ${minutes} minutes behind${entry.paused ? `; ${entry.paused}` : ""}`,
       affects: `catch-up salesforce:${object}`,
       action: entry.paused
         ? "it runs again once the daily Salesforce API usage leaves more than SALESFORCE_BUDGET_RESERVE (salesforce_api shows it); raise the org's allocation or lower the reserve"

@@ -4,13 +4,14 @@ import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseSyncConfig } from "../../src/config/config-toml.ts";
 import { parseEnvConfig } from "../../src/config/env.ts";
-import { attioCatchup, salesforceCatchup } from "../../src/cron/catchup.ts";
+import { attioCatchup, runCatchup, salesforceCatchup } from "../../src/cron/catchup.ts";
 import worker from "../../src/index.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { PLAIN_ORG } from "../../src/mapping/schema-salesforce.ts";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
 import { idMappings, syncState } from "../../src/store/schema.ts";
+import { USAGE_KEY } from "../../src/sync/budget.ts";
 import { kvKeys } from "../../src/sync/catchup-state.ts";
 import { buildDeps } from "../../src/sync/deps.ts";
 import type { SyncMessage } from "../../src/sync/messages.ts";
@@ -208,6 +209,44 @@ describe("Salesforce catch-up", () => {
     expect(sent.flatMap((m) => (m.kind === "salesforce.change" ? m.header.recordIds : []))).not.toContain(
       "003Hs000SYNCEDAAAA",
     );
+  });
+});
+
+describe("Salesforce catch-up paused by the API budget", () => {
+  it("keeps the reconciledThrough it had, so /api/v1/status can tell how far behind it is", async () => {
+    server.use(...fakeAttio().handlers, ...fakeSalesforce().handlers);
+    const before = "2026-11-23T11:40:00.000Z";
+    await env.CURSORS.put(USAGE_KEY, JSON.stringify({ used: 14_900, limit: 15_000, at: before }));
+    await env.CURSORS.put(
+      kvKeys.lastRun,
+      JSON.stringify({
+        at: before,
+        objects: {
+          Contact: {
+            side: "salesforce",
+            enqueued: 0,
+            deletes: 0,
+            reconciledThrough: before,
+            consecutiveFailures: 0,
+            at: before,
+          },
+        },
+      }),
+    );
+    try {
+      const report = await runCatchup(deps(), env.CURSORS, [people], {
+        now: new Date("2026-11-23T12:00:00Z"),
+        send: collector().send,
+      });
+
+      expect(report["Contact"]).toMatchObject({
+        paused: expect.stringContaining("14900/15000"),
+        reconciledThrough: before,
+      });
+    } finally {
+      await env.CURSORS.delete(USAGE_KEY);
+      await env.CURSORS.delete(kvKeys.lastRun);
+    }
   });
 });
 

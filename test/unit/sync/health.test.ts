@@ -137,7 +137,10 @@ describe("problemsOf", () => {
       ...healthy,
       catchup: {
         Contact: entry({ reconciledThrough: at(16) }),
-        Account: entry({ reconciledThrough: at(40), paused: "the Salesforce API budget is spent" }),
+        Account: entry({
+          reconciledThrough: at(40),
+          paused: "paused: Salesforce daily API usage 14900/15000 reached the 20% reserve",
+        }),
         // The Attio side's reconciledThrough is the start of a whole pass: not judged by periods.
         people: entry({ side: "attio", reconciledThrough: at(300) }),
         // Failing: reported as failing, not also as behind.
@@ -156,7 +159,7 @@ describe("problemsOf", () => {
     ]);
     expect(problems[1]).toMatchObject({ since: at(16) });
     expect(problems[1]?.message).toContain("16 minutes behind");
-    expect(problems[2]?.message).toContain("paused: the Salesforce API budget is spent");
+    expect(problems[2]?.message).toContain("behind; paused: Salesforce daily API usage");
     expect(problems[2]?.action).toContain("SALESFORCE_BUDGET_RESERVE");
   });
 
