@@ -20,7 +20,9 @@ import { SF_PAGE } from "../../src/sync/scan.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
+import { personChanged } from "../helpers/messages.ts";
 import { server } from "../helpers/msw.ts";
+import { runQueue } from "../helpers/queue.ts";
 import { drainQueue } from "../helpers/queue-drain.ts";
 
 // What a test enqueues is consumed in the background: let it finish while the fakes still answer.
@@ -64,6 +66,83 @@ describe("scheduled catch-up through the Worker's scheduled handler", () => {
     };
     expect(lastRun.catchup["people"]).toMatchObject({ enqueued: 1 });
   });
+});
+
+describe("scheduled catch-up after a burst of our own Salesforce writes", () => {
+  it("passes 12,000 synced changes inside one overlap window over several cron runs and syncs a later lost change", async () => {
+    const attio = fakeAttio();
+    const sf = fakeSalesforce();
+    server.use(...attio.handlers, ...sf.handlers);
+    // A linked person whose later Contact edit loses its change event.
+    const person = attio.addPerson("p-later", { email: "later@northwind.example", title: "Analyst" });
+    await runQueue([personChanged("p-later")]);
+    const linked = await db.select().from(idMappings).where(eq(idMappings.attioRecordId, "p-later")).get();
+    if (!linked) throw new Error("p-later was not linked");
+    // Times ahead of the clock, so that every version below is newer than the pair's.
+    const t0 = Math.ceil(Date.now() / 60_000) * 60_000 + 10 * 60_000;
+    const sfTime = (ms: number) => new Date(ms).toISOString().replace("Z", "+0000");
+    // A Bulk write of ours: 12,000 linked Contacts changed within three minutes, each version synced
+    // (its SystemModstamp in the pair's base), so the catch-up has nothing to queue for them.
+    const burst = 12_000;
+    const rows = [];
+    for (let i = 0; i < burst; i++) {
+      const id = `003Hs0BRST${String(i).padStart(5, "0")}AAA`;
+      const stamp = sfTime(t0 + 60_000 + Math.floor((i * 180) / burst) * 1000);
+      sf.contacts.set(id, { LastName: `Burst${i}`, SystemModstamp: stamp });
+      attio.addPerson(`burst-${i}`);
+      rows.push({ pair: crypto.randomUUID(), attio: `burst-${i}`, sf: id, stamp });
+    }
+    for (let i = 0; i < rows.length; i += 1_000) {
+      const part = JSON.stringify(rows.slice(i, i + 1_000));
+      await env.DB.batch([
+        env.DB.prepare(
+          `INSERT INTO id_mappings (id, attio_object, attio_record_id, sf_object, sf_record_id)
+           SELECT json_extract(value, '$.pair'), 'people', json_extract(value, '$.attio'), 'Contact', json_extract(value, '$.sf')
+           FROM json_each(?)`,
+        ).bind(part),
+        env.DB.prepare(
+          `INSERT INTO sync_state (mapping_id, base_values, base_hash, sf_system_modstamp, last_direction)
+           SELECT json_extract(value, '$.pair'), '{"attio":{},"salesforce":{}}', 'x', json_extract(value, '$.stamp'), 'attio_to_sf'
+           FROM json_each(?)`,
+        ).bind(part),
+      ]);
+    }
+    // After the burst, a user edits the linked Contact; its change event is lost.
+    const contact = sf.contacts.get(linked.sfRecordId);
+    const edited = sfTime(t0 + 6 * 60_000);
+    sf.contacts.set(linked.sfRecordId, {
+      ...contact,
+      Title: "VP Sales",
+      LastModifiedDate: edited,
+      SystemModstamp: edited,
+    });
+    // The cursor an earlier version stored (no id, no `complete`), just before the burst.
+    const before = new Date(t0).toISOString();
+    await env.CURSORS.put(kvKeys.sfCursor("Contact"), JSON.stringify({ stamp: before, reconciledThrough: before }));
+
+    const queued: unknown[] = [];
+    for (const minutes of [10, 15, 20]) {
+      const ctx = createExecutionContext();
+      const controller = createScheduledController({ scheduledTime: t0 + minutes * 60_000, cron: "*/5 * * * *" });
+      await worker.scheduled(controller, env, ctx);
+      await waitOnExecutionContext(ctx);
+      const run = JSON.parse((await env.CURSORS.get(kvKeys.lastRun)) ?? "{}") as {
+        objects: Record<string, { enqueued: number; reconciledThrough: string | null }>;
+      };
+      queued.push(run.objects["Contact"]);
+    }
+
+    // The first run stopped after 5 pages of synced versions; the second resumed after them and
+    // queued the edit; the third read only the overlap behind the second.
+    expect(queued).toMatchObject([
+      { enqueued: 0 },
+      { enqueued: 1, reconciledThrough: new Date(t0 + 15 * 60_000).toISOString() },
+      { enqueued: 0, reconciledThrough: new Date(t0 + 20 * 60_000).toISOString() },
+    ]);
+    await eventually(async () => (person.values.job_title[0]?.value === "VP Sales" ? true : undefined));
+    await db.delete(syncState);
+    await db.delete(idMappings);
+  }, 60_000);
 });
 
 describe("Salesforce catch-up", () => {
