@@ -138,8 +138,7 @@ export async function salesforceCatchup(
   const now = options.now.getTime();
   const parsed = SfCursorSchema.safeParse(await kv.get(kvKeys.sfCursor(object), "json"));
   const stored = parsed.success ? parsed.data : null;
-  const start = startOf(stored, now);
-  let cursor: ModstampCursor = start;
+  let cursor = startOf(stored, now);
   let enqueued = 0;
   let complete = false;
   for (let page = 0; page < SF_PAGES_PER_RUN; page++) {
