@@ -2,7 +2,7 @@ import { chunk } from "../lib/chunk.ts";
 import { toSyncError } from "../lib/errors.ts";
 import { attioAttributesRead, type CompiledMapping } from "../mapping/engine.ts";
 import type { UserLookup } from "../mapping/transforms.ts";
-import type { ModstampCursor } from "../salesforce/soql.ts";
+import { type ModstampCursor, parseSalesforceTime } from "../salesforce/soql.ts";
 import { linkedAttioIds, type Pair, pairsBySalesforce } from "../store/pairs.ts";
 import { budgetPause, saveUsage } from "../sync/budget.ts";
 import {
@@ -14,6 +14,7 @@ import {
   DeleteCursorSchema,
   kvKeys,
   type ObjectReport,
+  type SfCursor,
   SfCursorSchema,
 } from "../sync/catchup-state.ts";
 import type { SyncDeps } from "../sync/deps.ts";
@@ -23,15 +24,19 @@ import { ATTIO_PAGE, differingRecords, SF_PAGE } from "../sync/scan.ts";
 /**
  * The scheduled catch-up: the guarantee behind webhooks and change events, which get lost.
  *
- * - Salesforce, per mapped object: records whose SystemModstamp is at or after the cursor minus an
- *   overlap (commit lag, equal timestamps), in (SystemModstamp, Id) order, plus the delete log.
+ * - Salesforce, per mapped object: records in (SystemModstamp, Id) order by keyset, plus the delete
+ *   log. A run that stopped after its pages resumes exactly after the last record it read; only
+ *   after a run that read to the end does the next one start an overlap earlier (commit lag).
  * - Attio has no "updated since": each object is scanned in creation order with an offset that
  *   survives across runs; only records whose mapped values differ from the stored base are queued.
  *   After a complete scan every pair is checked by id: a pair whose Attio record is missing is
  *   queued as a delete (a partial scan never produces delete candidates).
  */
 
-/** Re-read window behind the cursor: covers commit lag and records sharing a timestamp. */
+/**
+ * Re-read window behind a completed run: covers commit lag (a record committed after the query
+ * with an earlier SystemModstamp) and a few minutes of clock difference with Salesforce.
+ */
 export const OVERLAP_MS = 5 * 60_000;
 /** Salesforce's delete log reaches back about 15 days; never ask for more. */
 const DELETE_LOG_MS = 14 * 86_400_000;
@@ -74,9 +79,11 @@ export async function runCatchup(
   const attempt = async (side: CatchupEntry["side"], object: string, work: () => Promise<ObjectReport | string>) => {
     try {
       const done = await work();
+      // A paused catch-up reconciled nothing new: it keeps the time reached before.
+      const reconciledThrough = previous[object]?.reconciledThrough ?? null;
       report[object] =
         typeof done === "string"
-          ? { side, enqueued: 0, deletes: 0, reconciledThrough: null, paused: done, consecutiveFailures: 0, at }
+          ? { side, enqueued: 0, deletes: 0, reconciledThrough, paused: done, consecutiveFailures: 0, at }
           : { side, ...done, consecutiveFailures: 0, at };
     } catch (thrown) {
       const error = toSyncError(thrown);
@@ -129,10 +136,9 @@ export async function salesforceCatchup(
 ): Promise<ObjectReport> {
   const object = compiled.mapping.salesforce_object;
   const now = options.now.getTime();
-  const stored = SfCursorSchema.safeParse(await kv.get(kvKeys.sfCursor(object), "json"));
-  // A first run starts now: what existed before is the initial sync's work, not the catch-up's.
-  const from = stored.success ? Date.parse(stored.data.stamp) - OVERLAP_MS : now - OVERLAP_MS;
-  let cursor: ModstampCursor = { stamp: new Date(from).toISOString() };
+  const parsed = SfCursorSchema.safeParse(await kv.get(kvKeys.sfCursor(object), "json"));
+  const stored = parsed.success ? parsed.data : null;
+  let cursor = startOf(stored, now);
   let enqueued = 0;
   let complete = false;
   for (let page = 0; page < SF_PAGES_PER_RUN; page++) {
@@ -157,21 +163,58 @@ export async function salesforceCatchup(
       break;
     }
   }
-  // The cursor only moves forward, and only after its page was queued.
-  const previous = stored.success ? Date.parse(stored.data.stamp) : 0;
-  const reached = Math.max(previous, Date.parse(cursor.stamp.replace("+0000", "Z")));
-  const reconciledThrough = complete ? new Date(now).toISOString() : new Date(reached).toISOString();
-  await kv.put(
-    kvKeys.sfCursor(object),
-    JSON.stringify({ stamp: new Date(reached || now).toISOString(), reconciledThrough }),
-  );
+  // Stored only after its pages were queued: a run that fails resumes where the last one stopped.
+  const next = nextCursor(stored, cursor, complete, now);
+  await kv.put(kvKeys.sfCursor(object), JSON.stringify(next));
   const deletes = await salesforceDeletes(deps, kv, compiled, options);
-  return { enqueued, deletes, reconciledThrough };
+  return { enqueued, deletes, reconciledThrough: next.reconciledThrough };
+}
+
+/**
+ * Where a run starts: strictly after the last record read when the previous run stopped mid-way;
+ * the overlap behind the stored stamp after one that completed; the overlap behind now on a first
+ * run (what existed before is the initial sync's work, not the catch-up's).
+ */
+function startOf(stored: SfCursor | null, now: number): ModstampCursor {
+  if (!stored) return { stamp: new Date(now - OVERLAP_MS).toISOString() };
+  switch (stored.complete) {
+    case false:
+      return { stamp: stored.stamp, id: stored.id };
+    case true:
+      return { stamp: new Date(parseSalesforceTime(stored.stamp) - OVERLAP_MS).toISOString() };
+  }
+}
+
+/**
+ * The cursor after a run. A run that read to the end has seen every record stamped up to now (and
+ * up to its last record, should Salesforce's clock be ahead), late commits aside: the next run reads
+ * the overlap behind that, and everything before now is reconciled. A run that stopped after its
+ * pages resumes after its last record; it reconciled up to that record's stamp, never less than before.
+ */
+function nextCursor(stored: SfCursor | null, reached: ModstampCursor, complete: boolean, now: number): SfCursor {
+  const time = (value: string | null | undefined) => {
+    const ms = value ? parseSalesforceTime(value) : Number.NaN;
+    return Number.isFinite(ms) ? ms : 0;
+  };
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const before = time(stored?.reconciledThrough);
+  // A run stops mid-way only after full pages, so it has a last record (an id).
+  if (complete || !reached.id) {
+    const through = Math.max(now, time(stored?.stamp), time(reached.stamp));
+    return { complete: true, stamp: iso(through), reconciledThrough: iso(Math.max(now, before)) };
+  }
+  const reconciled = Math.max(before, time(reached.stamp));
+  return {
+    complete: false,
+    stamp: iso(time(reached.stamp)),
+    id: reached.id,
+    reconciledThrough: reconciled > 0 ? iso(reconciled) : null,
+  };
 }
 
 function syncedVersion(pair: Pair | undefined, stamp: string): boolean {
   if (!pair?.sfSystemModstamp) return false;
-  return Date.parse(pair.sfSystemModstamp.replace("+0000", "Z")) >= Date.parse(stamp.replace("+0000", "Z"));
+  return parseSalesforceTime(pair.sfSystemModstamp) >= parseSalesforceTime(stamp);
 }
 
 async function salesforceDeletes(

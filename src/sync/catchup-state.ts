@@ -1,7 +1,33 @@
 import { z } from "zod";
 
 /** What the catch-up keeps in KV between runs: cursors, scan positions and the last run (see docs/STORAGE.md). */
-export const SfCursorSchema = z.object({ stamp: z.string(), reconciledThrough: z.string() });
+/**
+ * Where the Salesforce catch-up of one object resumes, a tagged union on `complete`:
+ * - `complete: true`: the last run read to the end; the next one starts at `stamp` minus the overlap
+ *   (records committed late with an earlier SystemModstamp are read again). `stamp` is the latest of
+ *   the last record read and the time of that run.
+ * - `complete: false`: the last run stopped after its pages; the next one resumes strictly after
+ *   (`stamp`, `id`), the last record it read, with no overlap (an overlap would read the same pages
+ *   again and again when more records than one run reads share the window).
+ * `reconciledThrough`: every change before it was read (queued or already synced).
+ * A value of the first format (`{stamp, reconciledThrough}`) reads as a complete run, as it meant.
+ */
+const SfCursorDone = z.object({
+  complete: z.literal(true),
+  stamp: z.string(),
+  reconciledThrough: z.string().nullable(),
+});
+const SfCursorResume = z.object({
+  complete: z.literal(false),
+  stamp: z.string(),
+  id: z.string(),
+  reconciledThrough: z.string().nullable(),
+});
+export const SfCursorSchema = z.preprocess(
+  (value) => (value && typeof value === "object" && !("complete" in value) ? { ...value, complete: true } : value),
+  z.discriminatedUnion("complete", [SfCursorDone, SfCursorResume]),
+);
+export type SfCursor = z.infer<typeof SfCursorSchema>;
 export const DeleteCursorSchema = z.object({ through: z.string() });
 export const AttioScanSchema = z.object({
   phase: z.enum(["scan", "verify"]),

@@ -16,6 +16,7 @@ export type ProblemCode =
   | "mappings_unchecked"
   | "default_owner_missing"
   | "catchup_failing"
+  | "catchup_behind"
   | "job_failed"
   | "failures_recent"
   | "dead_letters_stuck"
@@ -62,8 +63,20 @@ export const CATCHUP_FAILURES = 2;
 export const FAILURE_WINDOW_MS = 60 * 60_000;
 /** Failed jobs are reported for this long after they ended. */
 export const FAILED_JOB_WINDOW_MS = 24 * 60 * 60_000;
-/** The cron runs every 5 minutes: three missed runs are reported. */
-export const CRON_STALE_MS = 15 * 60_000;
+/**
+ * The Cron Trigger's period: every 5 minutes, as `[triggers] crons` in wrangler.toml says (a Worker
+ * cannot read its own triggers; test/node/cron-period.test.ts keeps the two in step).
+ */
+export const CRON_PERIOD_MS = 5 * 60_000;
+/** Three missed runs are reported. */
+export const CRON_STALE_MS = 3 * CRON_PERIOD_MS;
+/**
+ * A Salesforce catch-up whose `reconciledThrough` lags now by more than this many cron periods is
+ * reported. A run that reads to the end sets it to its own time, so a healthy one lags by one period
+ * before the next run, two when a run after it stops mid-way re-reading the overlap; three means
+ * more changes arrive than it reads (5 pages of 2,000 per run), or it is paused, run after run.
+ */
+export const CATCHUP_LAG_PERIODS = 3;
 
 export function problemsOf(facts: HealthFacts): Problem[] {
   return [...unavailable(facts), ...mappingProblems(facts), ...catchupProblems(facts), ...workProblems(facts)];
@@ -153,6 +166,7 @@ function catchupProblems(facts: HealthFacts): Problem[] {
       ...(entry.failingSince ? { since: entry.failingSince } : {}),
     });
   }
+  problems.push(...catchupBehind(facts));
   if (facts.lastCronRun && facts.now.getTime() - Date.parse(facts.lastCronRun) > CRON_STALE_MS) {
     problems.push({
       code: "cron_stale",
@@ -160,6 +174,32 @@ function catchupProblems(facts: HealthFacts): Problem[] {
       affects: "catch-up",
       action: "check the Worker's Cron Trigger ([triggers] crons in wrangler.toml) in the Cloudflare dashboard",
       since: facts.lastCronRun,
+    });
+  }
+  return problems;
+}
+
+/**
+ * Salesforce catch-ups that fall behind without failing (a failing one is reported as failing). The
+ * Attio side is left out: its `reconciledThrough` is the start of its last complete pass over the
+ * whole object, which takes as many runs as the object has pages (docs/SYNC_SEMANTICS.md).
+ */
+function catchupBehind(facts: HealthFacts): Problem[] {
+  const problems: Problem[] = [];
+  for (const [object, entry] of Object.entries(facts.catchup)) {
+    if (entry.side !== "salesforce" || !entry.reconciledThrough) continue;
+    if (entry.error && entry.consecutiveFailures >= CATCHUP_FAILURES) continue;
+    const lag = facts.now.getTime() - Date.parse(entry.reconciledThrough);
+    if (!(lag > CATCHUP_LAG_PERIODS * CRON_PERIOD_MS)) continue;
+    const minutes = Math.round(lag / 60_000);
+    problems.push({
+      code: "catchup_behind",
+      message: `the salesforce catch-up of ${object} has read changes up to ${entry.reconciledThrough} only, ${minutes} minutes behind${entry.paused ? `; ${entry.paused}` : ""}`,
+      affects: `catch-up salesforce:${object}`,
+      action: entry.paused
+        ? "it runs again once the daily Salesforce API usage leaves more than SALESFORCE_BUDGET_RESERVE (salesforce_api shows it); raise the org's allocation or lower the reserve"
+        : "more records change per run than it reads (10,000 per run): it catches up run by run; check that reconciledThrough moves between two calls, and what writes so much",
+      since: entry.reconciledThrough,
     });
   }
   return problems;

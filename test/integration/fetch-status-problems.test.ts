@@ -92,6 +92,44 @@ describe("/api/v1/status problems appear and clear", () => {
     expect(fixed.catch_up?.["Account"]).toMatchObject({ consecutiveFailures: 0 });
   });
 
+  it("a Salesforce catch-up that fell behind, until a run reads to the end", async () => {
+    const sf = fakeSalesforce();
+    server.use(...fakeAttio().handlers, ...sf.handlers);
+    // As after runs that each stopped after their pages: the cursor resumes after a record read
+    // 20 minutes ago, and that is how far the catch-up reconciled.
+    const behind = new Date(Date.now() - 20 * 60_000).toISOString();
+    await env.CURSORS.put(
+      kvKeys.sfCursor("Contact"),
+      JSON.stringify({ complete: false, stamp: behind, id: "003Hs000BEHINDAAAA", reconciledThrough: behind }),
+    );
+    await env.CURSORS.put(
+      kvKeys.lastRun,
+      JSON.stringify({
+        at: new Date(Date.now() - 5 * 60_000).toISOString(),
+        objects: {
+          Contact: {
+            side: "salesforce",
+            enqueued: 10_000,
+            deletes: 0,
+            reconciledThrough: behind,
+            consecutiveFailures: 0,
+            at: behind,
+          },
+        },
+      }),
+    );
+    const late = await status();
+    expect(late.healthy).toBe(false);
+    expect(codes(late)).toContain("catchup_behind catch-up salesforce:Contact");
+    expect(late.problems.find((p) => p.code === "catchup_behind")?.message).toContain(behind);
+
+    await cron();
+    const caughtUp = await status();
+    expect(codes(caughtUp)).not.toContain("catchup_behind catch-up salesforce:Contact");
+    expect(caughtUp.catch_up?.["Contact"]).toMatchObject({ consecutiveFailures: 0 });
+    await env.CURSORS.delete(kvKeys.sfCursor("Contact"));
+  });
+
   it("a dependency that does not answer", async () => {
     const attio = fakeAttio({ apiKey: "another-key" });
     server.use(...attio.handlers, ...fakeSalesforce().handlers);

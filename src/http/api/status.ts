@@ -41,7 +41,7 @@ const StatusSchema = z
     healthy: z.boolean().openapi({ description: "True only when `problems` is empty" }),
     problems: z.array(ProblemSchema).openapi({
       description:
-        "Everything an operator must look at: a binding or CRM unreachable, a mapping switched off or running without a field, a catch-up failing run after run, a failed job, recent failures, dead letters that cannot be recorded, a stale cron",
+        "Everything an operator must look at: a binding or CRM unreachable, a mapping switched off or running without a field, a catch-up failing run after run or falling behind, a failed job, recent failures, dead letters that cannot be recorded, a stale cron",
     }),
     version: z.string(),
     direction: z.string(),

@@ -128,6 +128,41 @@ describe("problemsOf", () => {
     expect(problems[0]?.message).toContain("invalid ID field");
   });
 
+  it("reports a Salesforce catch-up whose reconciledThrough lags more than three cron periods, once", () => {
+    const at = (minutesAgo: number) => new Date(NOW.getTime() - minutesAgo * 60_000).toISOString();
+    // One period behind is the normal state just before a run; three periods is still within bounds.
+    expect(codes({ catchup: { Contact: entry({ reconciledThrough: at(5) }) } })).toEqual([]);
+    expect(codes({ catchup: { Contact: entry({ reconciledThrough: at(15) }) } })).toEqual([]);
+    const problems = problemsOf({
+      ...healthy,
+      catchup: {
+        Contact: entry({ reconciledThrough: at(16) }),
+        Account: entry({
+          reconciledThrough: at(40),
+          paused: "paused: Salesforce daily API usage 14900/15000 reached the 20% reserve",
+        }),
+        // The Attio side's reconciledThrough is the start of a whole pass: not judged by periods.
+        people: entry({ side: "attio", reconciledThrough: at(300) }),
+        // Failing: reported as failing, not also as behind.
+        Lead: entry({
+          reconciledThrough: at(60),
+          error: { code: "upstream_unavailable", message: "down" },
+          consecutiveFailures: 3,
+        }),
+        Opportunity: entry({ reconciledThrough: null }),
+      },
+    });
+    expect(problems.map((p) => [p.code, p.affects])).toEqual([
+      ["catchup_failing", "catch-up salesforce:Lead"],
+      ["catchup_behind", "catch-up salesforce:Contact"],
+      ["catchup_behind", "catch-up salesforce:Account"],
+    ]);
+    expect(problems[1]).toMatchObject({ since: at(16) });
+    expect(problems[1]?.message).toContain("16 minutes behind");
+    expect(problems[2]?.message).toContain("behind; paused: Salesforce daily API usage");
+    expect(problems[2]?.action).toContain("SALESFORCE_BUDGET_RESERVE");
+  });
+
   it("reports failed jobs of the last day, recent failures and dead letters that cannot be recorded", () => {
     const problems = problemsOf({
       ...healthy,
