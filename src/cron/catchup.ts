@@ -41,13 +41,31 @@ export const OVERLAP_MS = 5 * 60_000;
 /** Salesforce's delete log reaches back about 15 days; never ask for more. */
 const DELETE_LOG_MS = 14 * 86_400_000;
 const SF_PAGES_PER_RUN = 5;
-const ATTIO_PAGES_PER_RUN = 4;
+/**
+ * Pages of 500 the Attio scan of an object takes per run: at least the minimum, then more while
+ * the run's scan budget (`CatchupOptions.scanUntil`) lasts, up to the maximum. Attio has no
+ * "modified since" filter, so the scan is the only repair for a lost webhook: a pass over the whole
+ * object per run keeps a lost change at most one cron period old (M10 in the reliability audit).
+ */
+const ATTIO_MIN_PAGES_PER_RUN = 4;
+const ATTIO_MAX_PAGES_PER_RUN = 1_000;
+/**
+ * Wall time the Attio scans of one cron run may take beyond their minimum, all objects together.
+ * About 200 pages (100,000 records, read at a fraction of Attio's 100 reads/s) fit; Cron Triggers
+ * may run for 15 minutes, and the next trigger is 5 minutes away.
+ */
+export const ATTIO_SCAN_BUDGET_MS = 90_000;
 
 export interface CatchupOptions {
   now: Date;
   send(messages: SyncMessage[]): Promise<void>;
   /** The owner directory, for mappings with an owner field (an owner change is a change too). */
   users?: (() => Promise<UserLookup>) | undefined;
+  /**
+   * Until when (epoch ms) the Attio scans may take more than their minimum of pages; absent, each
+   * takes the minimum. The scheduled handler sets it to its start plus ATTIO_SCAN_BUDGET_MS.
+   */
+  scanUntil?: number | undefined;
 }
 
 /** The entries of the previous run that can still be read (older formats are ignored). */
@@ -265,7 +283,9 @@ export async function attioCatchup(
     : { phase: "scan", offset: 0, startedAt: options.now.toISOString(), reconciledThrough: null };
   let enqueued = 0;
   let deletes = 0;
-  for (let page = 0; page < ATTIO_PAGES_PER_RUN; page++) {
+  const more = (page: number) =>
+    page < ATTIO_MIN_PAGES_PER_RUN || (page < ATTIO_MAX_PAGES_PER_RUN && Date.now() < (options.scanUntil ?? 0));
+  for (let page = 0; more(page); page++) {
     if (state.phase === "scan") {
       const records = await deps.attio.scanRecords(object, state.offset, ATTIO_PAGE, attioAttributesRead(compiled));
       const differing = await differingRecords(deps, compiled, records, options.users);

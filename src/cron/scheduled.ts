@@ -9,7 +9,7 @@ import { buildDeps } from "../sync/deps.ts";
 import { loadDirectory } from "../sync/directory.ts";
 import { sendAll } from "../sync/enqueue.ts";
 import { loadRuntime } from "../sync/runtime.ts";
-import { runCatchup } from "./catchup.ts";
+import { ATTIO_SCAN_BUDGET_MS, runCatchup } from "./catchup.ts";
 
 /** Dedupe keys are kept this long: Attio retries a delivery for about 3 days, relays replay 72 h. */
 export const DEDUPE_RETENTION_DAYS = 7;
@@ -36,6 +36,7 @@ export async function handleScheduled(
       now,
       send: (messages) => sendAll(env.SYNC_QUEUE, messages),
       users: () => loadDirectory(deps, env.CURSORS, runtime.directoryOptions),
+      scanUntil: Date.now() + ATTIO_SCAN_BUDGET_MS,
     });
   } catch (thrown) {
     // Housekeeping still runs; the next cron resumes the catch-up from its stored cursors.

@@ -180,29 +180,45 @@ function catchupProblems(facts: HealthFacts): Problem[] {
 }
 
 /**
- * Salesforce catch-ups that fall behind without failing (a failing one is reported as failing). The
- * Attio side is left out: its `reconciledThrough` is the start of its last complete pass over the
- * whole object, which takes as many runs as the object has pages (docs/SYNC_SEMANTICS.md).
+ * Catch-ups that fall behind without failing (a failing one is reported as failing). On the
+ * Salesforce side `reconciledThrough` is the change time read up to; on the Attio side it is the
+ * start of the last complete pass over the object, which a run makes whole up to about 100,000
+ * records (cron/catchup.ts, ATTIO_SCAN_BUDGET_MS).
  */
 function catchupBehind(facts: HealthFacts): Problem[] {
   const problems: Problem[] = [];
   for (const [object, entry] of Object.entries(facts.catchup)) {
-    if (entry.side !== "salesforce" || !entry.reconciledThrough) continue;
+    if (!entry.reconciledThrough) continue;
     if (entry.error && entry.consecutiveFailures >= CATCHUP_FAILURES) continue;
     const lag = facts.now.getTime() - Date.parse(entry.reconciledThrough);
     if (!(lag > CATCHUP_LAG_PERIODS * CRON_PERIOD_MS)) continue;
     const minutes = Math.round(lag / 60_000);
     problems.push({
       code: "catchup_behind",
-      message: `the salesforce catch-up of ${object} has read changes up to ${entry.reconciledThrough} only, ${minutes} minutes behind${entry.paused ? `; ${entry.paused}` : ""}`,
-      affects: `catch-up salesforce:${object}`,
-      action: entry.paused
-        ? "it runs again once the daily Salesforce API usage leaves more than SALESFORCE_BUDGET_RESERVE (salesforce_api shows it); raise the org's allocation or lower the reserve"
-        : "more records change per run than it reads (10,000 per run): it catches up run by run; check that reconciledThrough moves between two calls, and what writes so much",
+      ...behind(entry, object, minutes),
+      affects: `catch-up ${entry.side}:${object}`,
       since: entry.reconciledThrough,
     });
   }
   return problems;
+}
+
+function behind(entry: CatchupEntry, object: string, minutes: number): { message: string; action: string } {
+  switch (entry.side) {
+    case "salesforce":
+      return {
+        message: `the salesforce catch-up of ${object} has read changes up to ${entry.reconciledThrough} only, ${minutes} minutes behind${entry.paused ? `; ${entry.paused}` : ""}`,
+        action: entry.paused
+          ? "it runs again once the daily Salesforce API usage leaves more than SALESFORCE_BUDGET_RESERVE (salesforce_api shows it); raise the org's allocation or lower the reserve"
+          : "more records change per run than it reads (10,000 per run): it catches up run by run; check that reconciledThrough moves between two calls, and what writes so much",
+      };
+    case "attio":
+      return {
+        message: `the attio scan of ${object} last completed a pass that began at ${entry.reconciledThrough}, ${minutes} minutes ago: a lost webhook may wait that long`,
+        action:
+          "the object has more records than one run's scan reads (about 100,000 per run), or Attio answers slowly; it goes on run by run. Check that catch_up shows it moving, and Attio's status",
+      };
+  }
 }
 
 function workProblems(facts: HealthFacts): Problem[] {

@@ -330,6 +330,35 @@ describe("Salesforce catch-up paused by the API budget", () => {
 });
 
 describe("Attio scan", () => {
+  it("makes a whole pass of the Attio scan in one run while the run's scan budget lasts", async () => {
+    const attio = fakeAttio();
+    server.use(...attio.handlers, ...fakeSalesforce().handlers);
+    await db.delete(syncState);
+    await db.delete(idMappings);
+    await env.CURSORS.delete(kvKeys.attioScan("people"));
+    // 3,000 people: six pages, more than a run's minimum of four.
+    for (let i = 0; i < 3_000; i++)
+      attio.addPerson(`budget-${String(i).padStart(4, "0")}`, { email: `budget${i}@northwind.example` });
+    await db.insert(idMappings).values({
+      id: crypto.randomUUID(),
+      attioObject: "people",
+      attioRecordId: "budget-gone",
+      sfObject: "Contact",
+      sfRecordId: "003Hs000BUDGETGOAA",
+    });
+    const sent = collector();
+
+    const run = await attioCatchup(deps(), env.CURSORS, people, {
+      now: new Date("2026-11-23T12:00:00Z"),
+      send: sent.send,
+      scanUntil: Date.now() + 60_000,
+    });
+
+    // Every person queued, the gone one proposed for delete, and the pass reconciled in this run.
+    expect(run).toMatchObject({ enqueued: 3_000, deletes: 1, reconciledThrough: "2026-11-23T12:00:00.000Z" });
+    expect(sent.sent.some((m) => m.kind === "attio.record" && m.recordId === "budget-gone")).toBe(true);
+  });
+
   it("resumes an interrupted scan and only proposes deletes after a complete pass", async () => {
     const attio = fakeAttio();
     server.use(...attio.handlers, ...fakeSalesforce().handlers);

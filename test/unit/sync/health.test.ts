@@ -128,7 +128,7 @@ describe("problemsOf", () => {
     expect(problems[0]?.message).toContain("invalid ID field");
   });
 
-  it("reports a Salesforce catch-up whose reconciledThrough lags more than three cron periods, once", () => {
+  it("reports a catch-up of either side whose reconciledThrough lags more than three cron periods, once", () => {
     const at = (minutesAgo: number) => new Date(NOW.getTime() - minutesAgo * 60_000).toISOString();
     // One period behind is the normal state just before a run; three periods is still within bounds.
     expect(codes({ catchup: { Contact: entry({ reconciledThrough: at(5) }) } })).toEqual([]);
@@ -141,8 +141,9 @@ describe("problemsOf", () => {
           reconciledThrough: at(40),
           paused: "paused: Salesforce daily API usage 14900/15000 reached the 20% reserve",
         }),
-        // The Attio side's reconciledThrough is the start of a whole pass: not judged by periods.
+        // The Attio side: the last complete pass began 300 minutes ago.
         people: entry({ side: "attio", reconciledThrough: at(300) }),
+        companies: entry({ side: "attio", reconciledThrough: at(10) }),
         // Failing: reported as failing, not also as behind.
         Lead: entry({
           reconciledThrough: at(60),
@@ -156,7 +157,9 @@ describe("problemsOf", () => {
       ["catchup_failing", "catch-up salesforce:Lead"],
       ["catchup_behind", "catch-up salesforce:Contact"],
       ["catchup_behind", "catch-up salesforce:Account"],
+      ["catchup_behind", "catch-up attio:people"],
     ]);
+    expect(problems[3]?.message).toContain("last completed a pass that began at");
     expect(problems[1]).toMatchObject({ since: at(16) });
     expect(problems[1]?.message).toContain("16 minutes behind");
     expect(problems[2]?.message).toContain("behind; paused: Salesforce daily API usage");
