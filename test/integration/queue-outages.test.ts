@@ -2,14 +2,14 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env, exports } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { HttpResponse, http } from "msw";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { acquireLeases, releaseLeases } from "../../src/durable/record-lock.ts";
 import worker from "../../src/index.ts";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
 import { failures, idMappings, parkedChanges } from "../../src/store/schema.ts";
 import { DEAD_LETTERS_KEY } from "../../src/sync/health-marks.ts";
-import { drainMessage } from "../../src/sync/messages.ts";
+import { drainMessage, recordsMessages } from "../../src/sync/messages.ts";
 import { DRAIN_DUE_KEY } from "../../src/sync/parked.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce, SF_INSTANCE } from "../helpers/fake-salesforce.ts";
@@ -24,6 +24,7 @@ import { drainQueue } from "../helpers/queue-drain.ts";
  */
 
 afterEach(() => drainQueue());
+afterEach(() => vi.restoreAllMocks());
 beforeEach(() => clearTokenCache());
 
 const db = openDb(env.DB);
@@ -203,5 +204,38 @@ describe("outages park changes and drain them on their own (M5)", () => {
     expect(await db.select().from(parkedChanges).all()).toEqual([]);
     expect([...sf.contacts.values()]).toEqual([expect.objectContaining({ Email: "budget@northwind.example" })]);
     expect(await failureOf(message.dedupeKey)).toBeUndefined();
+  });
+
+  it("parks a records.sync message record by record and sends them again together", async () => {
+    const { attio, sf } = setup();
+    attio.addPerson("p-many-1", { first: "Ana", last: "Sol", email: "many1@northwind.example" });
+    attio.addPerson("p-many-2", { first: "Ben", last: "Sol", email: "many2@northwind.example" });
+    const outage = salesforceOutage(() => new HttpResponse("Service Unavailable", { status: 503 }));
+    const [message] = recordsMessages("people", "attio", ["p-many-1", "p-many-2"], "catch-up", { attempt: 4 });
+
+    const run = await runQueue([message]);
+    expect(outage.refused).toBeGreaterThan(0);
+    expect(run.result.explicitAcks).toEqual(run.ids);
+    const rows = await db.select().from(parkedChanges).all();
+    expect(rows.map((r) => [r.key, r.reason]).sort()).toEqual([
+      ["attio:people:p-many-1", "upstream_unavailable"],
+      ["attio:people:p-many-2", "upstream_unavailable"],
+    ]);
+    expect(rows[0]?.message).toMatchObject({ kind: "records.sync", attempt: 1 });
+
+    outage.down = false;
+    const send = vi.spyOn(env.SYNC_QUEUE, "sendBatch");
+    await cron();
+    await drainQueue();
+    // One message carries both records again.
+    const resent = send.mock.calls.flatMap(([batch]) => [...batch].map((m) => m.body as { kind: string }));
+    expect(resent.filter((m) => m.kind === "records.sync")).toEqual([
+      expect.objectContaining({ recordIds: ["p-many-1", "p-many-2"], attempt: 1 }),
+    ]);
+    expect(await db.select().from(parkedChanges).all()).toEqual([]);
+    expect([...sf.contacts.values()].map((c) => c["Email"]).sort()).toEqual([
+      "many1@northwind.example",
+      "many2@northwind.example",
+    ]);
   });
 });
