@@ -8,6 +8,7 @@ import { resendWaiting } from "../sync/deferred.ts";
 import { buildDeps } from "../sync/deps.ts";
 import { loadDirectory } from "../sync/directory.ts";
 import { sendAll } from "../sync/enqueue.ts";
+import { drainParked, scheduleDrain } from "../sync/parked.ts";
 import { loadRuntime } from "../sync/runtime.ts";
 import { ATTIO_SCAN_BUDGET_MS, runCatchup } from "./catchup.ts";
 
@@ -15,7 +16,8 @@ import { ATTIO_SCAN_BUDGET_MS, runCatchup } from "./catchup.ts";
 export const DEDUPE_RETENTION_DAYS = 7;
 
 /**
- * The Cron Trigger (every 5 minutes): the catch-up of every mapped object, then housekeeping
+ * The Cron Trigger (every 5 minutes): the catch-up of every mapped object, the drain of parked
+ * changes, then housekeeping
  * (expired delivery keys, audit history past its retention). The run is recorded in KV
  * (`cron:last-run`) for /api/v1/status.
  */
@@ -45,6 +47,19 @@ export async function handleScheduled(
     log.error("catch-up failed", { code: error.code, error: error.message });
   }
 
+  // Changes parked during an outage are sent again once both APIs answer (a drain message also
+  // comes every minute while they wait; this restarts its chain if that message was lost).
+  let parked: unknown = null;
+  try {
+    const report = await drainParked(deps, env);
+    parked = report;
+    if (report.kind === "waiting" || (report.kind === "sent" && report.left > 0)) await scheduleDrain(env, now);
+  } catch (thrown) {
+    const error = toSyncError(thrown);
+    parked = { error: error.code, message: error.message };
+    log.error("parked changes drain failed", { code: error.code, error: error.message });
+  }
+
   // Jobs whose queued messages were lost are driven again from their checkpoint.
   const resumedJobs = await resumeStalledJobs(
     deps.db,
@@ -64,6 +79,7 @@ export async function handleScheduled(
     pruned_audit_rows: prunedAudit,
     resumed_jobs: resumedJobs,
     resent_waiting_references: resentWaiting,
+    parked,
     catchup,
   };
   await env.CURSORS.put("cron:last-run", JSON.stringify(summary));

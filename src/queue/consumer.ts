@@ -8,7 +8,7 @@ import type { TouchOutcome } from "../plan/outcome.ts";
 import type { Touch } from "../plan/touch.ts";
 import { recordFailure } from "../store/failures.ts";
 import { lookupMatchIndex } from "../store/jobs.ts";
-import { retryDelaySeconds } from "../sync/backoff.ts";
+import { deadLetterDelaySeconds, retryDelaySeconds } from "../sync/backoff.ts";
 import { saveUsage } from "../sync/budget.ts";
 import { openBundles } from "../sync/bundles.ts";
 import { deferredReferences } from "../sync/deferred.ts";
@@ -19,7 +19,7 @@ import { type SyncMessage, SyncMessageSchema } from "../sync/messages.ts";
 import { loadRuntime, type Runtime } from "../sync/runtime.ts";
 import { closeBundles, recordDeadLetters } from "./dead-letters.ts";
 import { type Group, groupTouches, type TouchRoute } from "./group.ts";
-import { runImmediateCatchup, runJobPage } from "./handlers.ts";
+import { runDrain, runImmediateCatchup, runJobPage } from "./handlers.ts";
 import { routeMessage } from "./route.ts";
 import { missingOutcome, settle, settleRecords } from "./settle.ts";
 import { syncMappingSliced } from "./slices.ts";
@@ -40,16 +40,16 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _
   // Bundled events are handled one by one, like messages of their own.
   const { messages, bundles } = openBundles(batch.messages);
   if (batch.queue.endsWith("-dlq")) {
-    // A bundle's events are recorded one per failure, so each can be replayed alone.
-    try {
-      await recordDeadLetters(messages, env, log);
-    } catch (thrown) {
-      // The batch is delivered again; /api/v1/status reports the dead letters as not draining.
-      await markDeadLettersStuck(env.CURSORS, toSyncError(thrown), new Date());
-      throw thrown;
+    // A bundle's events are recorded one per failure, so each can be replayed alone. One that
+    // cannot be recorded (D1 down) is delivered again later; /api/v1/status reports them as stuck.
+    const stuck = await recordDeadLetters(messages, env, log);
+    if (stuck) await markDeadLettersStuck(env.CURSORS, stuck, new Date());
+    else await markDeadLettersDraining(env.CURSORS);
+    for (const open of bundles) {
+      const recorded = open.members.every((m) => m.settled.state === "acked");
+      if (recorded) open.raw.ack();
+      else open.raw.retry({ delaySeconds: deadLetterDelaySeconds(open.raw.attempts) });
     }
-    await markDeadLettersDraining(env.CURSORS);
-    for (const open of bundles) open.raw.ack();
     return;
   }
   // Bundles are acked (and what asked for a retry sent again) once the batch is done, however it ends.
@@ -105,7 +105,7 @@ async function handleMessages(
             results,
             msgLog,
           )
-        : await settle(deps, raw, message, results, msgLog);
+        : await settle(deps, env, raw, message, results, msgLog);
     if (!("jobId" in message) || !message.jobId) continue;
     const list = perJob.get(message.jobId) ?? [];
     perJob.set(message.jobId, list);
@@ -143,6 +143,9 @@ async function routeAll(deps: SyncDeps, env: Env, runtime: Runtime, valid: reado
         case "job":
           jobPages.push(runJobPage(deps, env, runtime, raw, route.message, msgLog));
           break;
+        case "drain":
+          await runDrain(deps, env, raw, route.message, msgLog);
+          break;
         case "touches": {
           const listing = message.kind === "records.sync" && message.jobId && message.side === "attio";
           const listed = listing ? takeListed(route.compiled.mapping.attio_object, message.recordIds) : undefined;
@@ -154,7 +157,7 @@ async function routeAll(deps: SyncDeps, env: Env, runtime: Runtime, valid: reado
         }
       }
     } catch (thrown) {
-      await settle(deps, raw, message, [{ status: "retry", error: toSyncError(thrown) }], msgLog);
+      await settle(deps, env, raw, message, [{ status: "retry", error: toSyncError(thrown) }], msgLog);
     }
   }
   return { routed, jobPages };

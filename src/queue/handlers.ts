@@ -4,7 +4,8 @@ import { toSyncError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { SyncDeps } from "../sync/deps.ts";
 import { sendAll } from "../sync/enqueue.ts";
-import type { JobPageMessage, SyncMessage } from "../sync/messages.ts";
+import type { DrainMessage, JobPageMessage, SyncMessage } from "../sync/messages.ts";
+import { drainParked, scheduleDrain } from "../sync/parked.ts";
 import type { Runtime } from "../sync/runtime.ts";
 import { failJobPage, settle } from "./settle.ts";
 
@@ -29,7 +30,7 @@ export async function runJobPage(
   } catch (thrown) {
     const error = toSyncError(thrown);
     if (!error.retryable) await failJobPage(deps, raw, job, error, log);
-    else await settle(deps, raw, job, [{ status: "retry", error }], log);
+    else await settle(deps, env, raw, job, [{ status: "retry", error }], log);
   }
 }
 
@@ -61,6 +62,23 @@ export async function runImmediateCatchup(
     log.info("immediate catch-up done", { object: salesforceObject, reason, ...report });
     raw.ack();
   } catch (thrown) {
-    await settle(deps, raw, message, [{ status: "retry", error: toSyncError(thrown) }], log);
+    await settle(deps, env, raw, message, [{ status: "retry", error: toSyncError(thrown) }], log);
+  }
+}
+
+/**
+ * The parked changes' drain: sent again if both APIs answer; while any still wait, the next drain
+ * comes in a minute.
+ */
+export async function runDrain(deps: SyncDeps, env: Env, raw: Message<unknown>, message: DrainMessage, log: Logger) {
+  try {
+    const report = await drainParked(deps, env);
+    log.info("parked changes drain", report);
+    if (report.kind === "waiting" || (report.kind === "sent" && report.left > 0)) {
+      await scheduleDrain(env, new Date(), message.dedupeKey);
+    }
+    raw.ack();
+  } catch (thrown) {
+    await settle(deps, env, raw, message, [{ status: "retry", error: toSyncError(thrown) }], log);
   }
 }

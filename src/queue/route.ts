@@ -3,7 +3,7 @@ import type { ChangeEventValues } from "../plan/event-values.ts";
 import type { Origin, Touch } from "../plan/touch.ts";
 import { isOwnChange } from "../salesforce/change-origin.ts";
 import type { SyncDeps } from "../sync/deps.ts";
-import type { JobPageMessage, SyncMessage } from "../sync/messages.ts";
+import type { DrainMessage, JobPageMessage, SyncMessage } from "../sync/messages.ts";
 import type { Runtime } from "../sync/runtime.ts";
 
 /** Where a queue message goes: touches of one mapping, a catch-up request, or nowhere (and why). */
@@ -11,6 +11,7 @@ export type Route =
   | { kind: "touches"; compiled: CompiledMapping; touches: Touch[] }
   | { kind: "catchup"; salesforceObject: string; reason: string }
   | { kind: "job"; message: JobPageMessage }
+  | { kind: "drain"; message: DrainMessage }
   | { kind: "skip"; reason: string };
 
 /** Turns one message into the records it touches. Attio messages name the object by id: resolved here. */
@@ -92,6 +93,8 @@ export async function routeMessage(deps: SyncDeps, runtime: Runtime, message: Sy
       return { kind: "catchup", salesforceObject: message.salesforceObject, reason: message.reason };
     case "job.page":
       return { kind: "job", message };
+    case "parked.drain":
+      return { kind: "drain", message };
   }
 }
 

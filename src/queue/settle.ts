@@ -3,10 +3,12 @@ import type { Logger } from "../lib/log.ts";
 import type { TouchOutcome } from "../plan/outcome.ts";
 import { recordFailure } from "../store/failures.ts";
 import { failJob } from "../store/jobs.ts";
-import { retryDelaySeconds } from "../sync/backoff.ts";
+import type { ParkInput } from "../store/parked.ts";
+import { parkReason, QUEUE_DELIVERIES, retryDelayFor } from "../sync/backoff.ts";
 import type { SyncDeps } from "../sync/deps.ts";
 import { sendAll } from "../sync/enqueue.ts";
 import { type JobPageMessage, type RecordsMessage, recordsMessages, type SyncMessage } from "../sync/messages.ts";
+import { park } from "../sync/parked.ts";
 
 /**
  * Settling a message from the outcomes of the records it touched: ack, retry with backoff, or a
@@ -36,13 +38,26 @@ export async function settleRecords(
   log: Logger,
 ): Promise<boolean> {
   const retry: string[] = [];
-  let wait = 0;
+  const retryErrors: SyncError[] = [];
+  const parked: ParkInput[] = [];
   let synced = 0;
   for (const [index, result] of results.entries()) {
     const recordId = recordIds[index] ?? "";
+    const reason = result.status === "retry" ? parkReason(result.error, message.attempt) : null;
+    if (result.status === "retry" && reason) {
+      // An API is out: the record waits, parked, without spending its rounds (a new first round).
+      parked.push({
+        key: `${message.side}:${message.mapping}:${recordId}`,
+        queue: message.jobId ? "jobs" : "sync",
+        message: { ...message, recordIds: [recordId], attempt: 1 },
+        reason,
+        errorMessage: `${result.error.code}: ${result.error.message}`,
+      });
+      continue;
+    }
     if (result.status === "retry" && message.attempt < MAX_RECORD_ROUNDS) {
       retry.push(recordId);
-      wait = Math.max(wait, result.error.retryAfterSeconds ?? 0);
+      retryErrors.push(result.error);
       continue;
     }
     const failure =
@@ -67,8 +82,12 @@ export async function settleRecords(
       recordKey: `${message.side}:${message.mapping}:${recordId}`,
     });
   }
+  if (parked.length > 0) {
+    await park(deps, env, parked, new Date());
+    log.warn("records parked until the API answers", { records: parked.length, reason: parked[0]?.reason });
+  }
   if (retry.length > 0) {
-    const delaySeconds = retryDelaySeconds(message.attempt, wait > 0 ? wait : undefined, Math.random());
+    const delaySeconds = retryDelayFor(retryErrors, message.attempt, Math.random());
     const again = recordsMessages(message.mapping, message.side, retry, message.reason, {
       ...(message.jobId ? { jobId: message.jobId } : {}),
       ...(message.dryRun ? { dryRun: true } : {}),
@@ -78,7 +97,13 @@ export async function settleRecords(
     await sendAll(message.jobId ? env.JOB_QUEUE : env.SYNC_QUEUE, again, delaySeconds);
     log.warn("retrying records", { records: retry.length, attempt: message.attempt, delay_seconds: delaySeconds });
   }
-  log.info("synced records", { mapping: message.mapping, side: message.side, synced, retried: retry.length });
+  log.info("synced records", {
+    mapping: message.mapping,
+    side: message.side,
+    synced,
+    retried: retry.length,
+    parked: parked.length,
+  });
   raw.ack();
   return true;
 }
@@ -89,28 +114,50 @@ export async function settleRecords(
  */
 export async function settle(
   deps: SyncDeps,
+  env: Env,
   raw: Message<unknown>,
   message: SyncMessage,
   results: TouchOutcome[],
   log: Logger,
 ): Promise<boolean> {
   const retries = results.filter((r): r is Extract<TouchOutcome, { status: "retry" }> => r.status === "retry");
-  if (retries.length > 0) {
-    const wait = Math.max(0, ...retries.map((r) => r.error.retryAfterSeconds ?? 0));
-    const delaySeconds = retryDelaySeconds(raw.attempts, wait > 0 ? wait : undefined, Math.random());
-    const first = retries[0]?.error as SyncError;
-    log.warn("retrying", {
-      code: first.code,
-      error: first.message,
-      attempts: raw.attempts,
-      delay_seconds: delaySeconds,
-    });
-    raw.retry({ delaySeconds });
-    return false;
+  const first = retries[0]?.error;
+  if (first) {
+    const reasons = retries.map((r) => parkReason(r.error, raw.attempts));
+    const reason = reasons[0];
+    if (reason && reasons.every((r) => r !== null) && parkable(message)) {
+      // An API is out: the change waits, parked, without spending its retries.
+      log.warn("parked until the API answers", { code: first.code, error: first.message, reason });
+      const errorMessage = `${first.code}: ${first.message}`;
+      const queue = "jobId" in message && message.jobId ? "jobs" : "sync";
+      await park(deps, env, [{ key: recordKey(message), queue, message, reason, errorMessage }], new Date());
+      raw.ack();
+      return false;
+    }
+    if (raw.attempts < QUEUE_DELIVERIES) {
+      const delaySeconds = retryDelayFor(
+        retries.map((r) => r.error),
+        raw.attempts,
+        Math.random(),
+      );
+      log.warn("retrying", {
+        code: first.code,
+        error: first.message,
+        attempts: raw.attempts,
+        delay_seconds: delaySeconds,
+      });
+      raw.retry({ delaySeconds });
+      return false;
+    }
+    // The last delivery: recorded below with the error itself, not left to the dead-letter queue.
+    for (const [index, result] of results.entries()) {
+      if (result.status === "retry") results[index] = { status: "failed", error: result.error };
+    }
   }
   for (const result of results) {
     if (result.status === "failed") {
       log.error("failed permanently", { code: result.error.code, error: result.error.message });
+      if (message.kind === "job.page") await failJob(deps.db, message.jobId, result.error);
       await recordFailure(deps.db, {
         id: `event:${message.dedupeKey}`,
         messageKind: message.kind,
@@ -150,8 +197,24 @@ export async function failJobPage(
   raw.ack();
 }
 
+/** Changes of records park; a job's page, a catch-up request and a drain retry as they are. */
+function parkable(message: SyncMessage): boolean {
+  switch (message.kind) {
+    case "attio.record":
+    case "salesforce.change":
+    case "records.sync":
+      return true;
+    case "job.page":
+    case "catchup.run":
+    case "parked.drain":
+      return false;
+  }
+}
+
 export function recordKey(message: SyncMessage): string {
   switch (message.kind) {
+    case "parked.drain":
+      return "drain";
     case "job.page":
       return `job:${message.jobId}`;
     case "catchup.run":

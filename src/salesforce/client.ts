@@ -140,6 +140,11 @@ export class SalesforceClient {
   }
 
   /** Every active User with an email (owners are matched to workspace members by email). */
+  /** Throws unless Salesforce answers an API call (one call of the daily budget). */
+  async ping(): Promise<void> {
+    await this.query<{ Id: string }>(soql.probe());
+  }
+
   async activeUsers(): Promise<{ Id: string; Email: string | null; IsActive?: boolean }[]> {
     return this.query<{ Id: string; Email: string | null; IsActive?: boolean }>(soql.activeUsers());
   }

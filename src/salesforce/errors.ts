@@ -94,7 +94,10 @@ export function classify(code: string, message: string, detail: Record<string, u
     // Two limits share this code. The daily allocation (TotalRequests) is rolling: try again much
     // later rather than hammering it. Too many concurrent long requests clears in seconds.
     const daily = !/Concurrent/i.test(message);
-    return new SyncError("rate_limited", message, { retryAfterSeconds: daily ? 900 : 10, detail: withCode });
+    return new SyncError("rate_limited", message, {
+      retryAfterSeconds: daily ? 900 : 10,
+      detail: daily ? { ...withCode, daily_limit: true } : withCode,
+    });
   }
   if (code === "ERROR_HTTP_429")
     return new SyncError("rate_limited", message, { retryAfterSeconds: 5, detail: withCode });

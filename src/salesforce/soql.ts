@@ -116,6 +116,11 @@ export function deletedWithMaster(object: string, ids: readonly string[]): strin
 }
 
 /** Every active user with an email: the owners deals can be given (inactive users own nothing new). */
+/** The cheapest query that proves the API answers and the daily budget allows a call. */
+export function probe(): string {
+  return "SELECT Id FROM User LIMIT 1";
+}
+
 export function activeUsers(): string {
   return "SELECT Id, Email, IsActive FROM User WHERE IsActive = true ORDER BY Id";
 }

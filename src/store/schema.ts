@@ -102,6 +102,30 @@ export const failures = sqliteTable(
   (t) => [index("failures_status_idx").on(t.status, t.lastFailedAt)],
 );
 
+/**
+ * Changes parked while an API is out (an outage, Salesforce's daily budget spent): acked off the
+ * queue without spending their retries, and sent again by the drain once both APIs answer. One
+ * row per record (or message, when it names several): parking the same change again refreshes it.
+ */
+export const parkedChanges = sqliteTable(
+  "parked_changes",
+  {
+    /** The record key: `side:object-or-mapping:record id` (src/queue/settle.ts `recordKey`). */
+    key: text("key").primaryKey(),
+    /** Which queue the message goes back to. */
+    queue: text("queue", { enum: ["sync", "jobs"] }).notNull(),
+    message: text("message", { mode: "json" }).$type<unknown>().notNull(),
+    /** Why it waits: the error code (`upstream_unavailable`, `rate_limited`). */
+    reason: text("reason").notNull(),
+    errorMessage: text("error_message").notNull(),
+    /** How many times it was parked (parked again when the drain's send met the outage again). */
+    times: integer("times").notNull().default(1),
+    firstParkedAt: text("first_parked_at").notNull().default(now),
+    lastParkedAt: text("last_parked_at").notNull().default(now),
+  },
+  (t) => [index("parked_changes_reason_idx").on(t.reason, t.firstParkedAt)],
+);
+
 /** Initial, manual and catch-up sync jobs, resumable from their checkpoint. */
 export const syncJobs = sqliteTable("sync_jobs", {
   id: text("id").primaryKey(),

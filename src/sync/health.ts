@@ -1,4 +1,5 @@
 import type { ValidationIssue } from "../mapping/validate.ts";
+import type { ParkedSummary } from "../store/parked.ts";
 import type { CatchupEntry } from "./catchup-state.ts";
 import type { DeadLettersStuck } from "./health-marks.ts";
 
@@ -20,6 +21,7 @@ export type ProblemCode =
   | "job_failed"
   | "failures_recent"
   | "dead_letters_stuck"
+  | "changes_waiting"
   | "cron_stale";
 
 export interface Problem {
@@ -53,9 +55,16 @@ export interface HealthFacts {
   recentFailures: { count: number; latest: string | null } | null;
   failedJobs: readonly { id: string; kind: string; updatedAt: string; error: string | null }[];
   deadLetters: DeadLettersStuck | null;
+  /** Changes parked until an API answers, per reason; null when D1 does not answer. */
+  parked: readonly ParkedSummary[] | null;
   /** When the cron last ran, if it ever did. */
   lastCronRun: string | null;
 }
+
+const WAITING_FOR: Record<string, string> = {
+  upstream_unavailable: "an API that does not answer",
+  daily_limit: "Salesforce's daily API request limit",
+};
 
 /** A catch-up is reported once it failed this many runs in a row (one failure may be a blip). */
 export const CATCHUP_FAILURES = 2;
@@ -240,6 +249,16 @@ function workProblems(facts: HealthFacts): Problem[] {
       affects: "records",
       action: "GET /api/v1/failures lists them with the error; fix the cause, then replay or dismiss them",
       ...(facts.recentFailures.latest ? { since: facts.recentFailures.latest } : {}),
+    });
+  }
+  for (const group of facts.parked ?? []) {
+    problems.push({
+      code: "changes_waiting",
+      message: `${group.count} change(s) wait for ${WAITING_FOR[group.reason] ?? group.reason} (${group.reason}); last error: ${group.lastError}`,
+      affects: `parked changes: ${group.reason}`,
+      action:
+        "nothing to replay: they are sent again on their own within a minute of both APIs answering; see the dependencies and salesforce_api",
+      since: group.since,
     });
   }
   if (facts.deadLetters) {

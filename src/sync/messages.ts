@@ -117,7 +117,20 @@ export const RecordsMessageSchema = z.object({
 });
 export type RecordsMessage = z.infer<typeof RecordsMessageSchema>;
 
+/**
+ * "Send the parked changes again if both APIs answer": the Worker sends it to itself a minute
+ * after changes are parked, and again each minute while any wait (src/sync/parked.ts).
+ */
+export const DrainMessageSchema = z.object({
+  kind: z.literal("parked.drain"),
+  dedupeKey: z.string(),
+  correlationId: z.string(),
+  receivedAt: z.string(),
+});
+export type DrainMessage = z.infer<typeof DrainMessageSchema>;
+
 export const SyncMessageSchema = z.discriminatedUnion("kind", [
+  DrainMessageSchema,
   AttioChangeMessageSchema,
   RecordsMessageSchema,
   SalesforceChangeMessageSchema,
@@ -169,6 +182,16 @@ export function internalSalesforceMessage(
     internal: { reason: why },
     dedupeKey: `internal:${id}`,
     correlationId: `internal:${id}`,
+    receivedAt: new Date().toISOString(),
+  };
+}
+
+export function drainMessage(): DrainMessage {
+  const id = crypto.randomUUID();
+  return {
+    kind: "parked.drain",
+    dedupeKey: `internal:${id}`,
+    correlationId: `drain:${id}`,
     receivedAt: new Date().toISOString(),
   };
 }

@@ -46,6 +46,7 @@ describe("GET /healthz and /api/v1/status", () => {
       dependencies: { attio: { ok: true }, salesforce: { ok: true } },
       mapped_records: {},
       open_failures: 0,
+      parked: [],
       open_conflicts: 0,
       pending_deletes: 0,
       ambiguous_matches: 0,

@@ -336,7 +336,7 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     expect(result.explicitAcks).toEqual(ids);
     expect(send).not.toHaveBeenCalled();
     const failure = await db.select().from(failures).where(eq(failures.id, "event:sf:tx-bundle-9:0")).get();
-    expect(failure).toMatchObject({ messageKind: "salesforce.change", errorCode: "internal" });
+    expect(failure).toMatchObject({ messageKind: "salesforce.change", errorCode: "record_busy" });
   });
 
   it("links to an existing Contact with the same email instead of creating a second one", async () => {

@@ -14,6 +14,7 @@ import { countOpenFailures, openFailuresSince } from "../../store/failures.ts";
 import { recentFailedJobs } from "../../store/jobs.ts";
 import { countMappings } from "../../store/mappings.ts";
 import { countOpenAmbiguousMatches, openAmbiguousMatchesByObject } from "../../store/matches.ts";
+import { parkedByReason } from "../../store/parked.ts";
 import { countOpenWarnings, openWarningsByMapping } from "../../store/warnings.ts";
 import { loadUsage } from "../../sync/budget.ts";
 import { type CatchupEntry, CatchupEntrySchema, kvKeys } from "../../sync/catchup-state.ts";
@@ -41,7 +42,7 @@ const StatusSchema = z
     healthy: z.boolean().openapi({ description: "True only when `problems` is empty" }),
     problems: z.array(ProblemSchema).openapi({
       description:
-        "Everything an operator must look at: a binding or CRM unreachable, a mapping switched off or running without a field, a catch-up failing run after run or falling behind, a failed job, recent failures, dead letters that cannot be recorded, a stale cron",
+        "Everything an operator must look at: a binding or CRM unreachable, a mapping switched off or running without a field, a catch-up failing run after run or falling behind, a failed job, recent failures, changes waiting for an API, dead letters that cannot be recorded, a stale cron",
     }),
     version: z.string(),
     direction: z.string(),
@@ -58,6 +59,13 @@ const StatusSchema = z
       .openapi({ description: "Attio reachable with a valid token; a Salesforce token obtainable" }),
     mapped_records: z.record(z.string(), z.number()).openapi({ example: { "people:Contact": 12 } }),
     open_failures: z.number().nullable(),
+    parked: z
+      .array(z.object({ reason: z.string(), count: z.number(), since: z.string(), last_error: z.string() }))
+      .nullable()
+      .openapi({
+        description:
+          "Changes waiting, not failed, for an API to answer (reason `upstream_unavailable` or `daily_limit`): sent again on their own within a minute of recovery",
+      }),
     open_warnings: z.number().nullable().openapi({
       description: "Values not written because the other side cannot take them (GET /api/v1/failures?severity=warning)",
     }),
@@ -172,6 +180,7 @@ async function status(c: Context<AppEnv>): Promise<Response> {
     rate_limiter: { ok: typeof c.env.RATE_LIMITER?.getByName === "function" },
   };
   const now = new Date();
+  const parked = d1.ok ? await parkedByReason(db) : null;
   const problems = problemsOf({
     now,
     bindings,
@@ -183,6 +192,7 @@ async function status(c: Context<AppEnv>): Promise<Response> {
     recentFailures: d1.ok ? await recentFailures(db, now) : null,
     failedJobs: d1.ok ? await failedJobs(db, now) : [],
     deadLetters: stuck,
+    parked,
     lastCronRun: typeof lastRun?.at === "string" ? lastRun.at : null,
   });
   const warningsByMapping = d1.ok ? await openWarningsByMapping(db) : {};
@@ -196,6 +206,14 @@ async function status(c: Context<AppEnv>): Promise<Response> {
       dependencies: { attio, salesforce },
       mapped_records: counts[0],
       open_failures: counts[1],
+      parked: parked
+        ? parked.map((group) => ({
+            reason: group.reason,
+            count: group.count,
+            since: group.since,
+            last_error: group.lastError,
+          }))
+        : null,
       open_conflicts: counts[2],
       pending_deletes: counts[3],
       ambiguous_matches: counts[4],

@@ -15,6 +15,7 @@ const healthy: HealthFacts = {
   recentFailures: { count: 0, latest: null },
   failedJobs: [],
   deadLetters: null,
+  parked: [],
   lastCronRun: "2026-12-07T11:58:00.000Z",
 };
 
@@ -182,5 +183,28 @@ describe("problemsOf", () => {
       ["dead_letters_stuck", "dead-letter queue"],
     ]);
     expect(problems[1]?.message).toBe("3 record(s) failed in the last hour");
+  });
+
+  it("reports changes parked until an API answers, per reason, with why and since when", () => {
+    const problems = problemsOf({
+      ...healthy,
+      parked: [
+        {
+          reason: "daily_limit",
+          count: 40,
+          since: "2026-12-07T09:00:00.000Z",
+          lastError: "rate_limited: Salesforce REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.",
+        },
+      ],
+    });
+    expect(problems).toEqual([
+      expect.objectContaining({
+        code: "changes_waiting",
+        affects: "parked changes: daily_limit",
+        since: "2026-12-07T09:00:00.000Z",
+      }),
+    ]);
+    expect(problems[0]?.message).toContain("40 change(s) wait for Salesforce's daily API request limit");
+    expect(problems[0]?.message).toContain("TotalRequests Limit exceeded");
   });
 });

@@ -1,0 +1,110 @@
+import { z } from "zod";
+import { toSyncError } from "../lib/errors.ts";
+import { countParked, oldestParked, type ParkedRow, type ParkInput, parkChanges, unpark } from "../store/parked.ts";
+import type { SyncDeps } from "./deps.ts";
+import { sendAll } from "./enqueue.ts";
+import { drainMessage, type RecordsMessage, recordsMessages, type SyncMessage, SyncMessageSchema } from "./messages.ts";
+
+/**
+ * Changes parked while an API is out (docs/OPERATIONS.md "Outages"): they are acked off the queue
+ * without spending their retries, and sent again once both APIs answer, by a drain message the
+ * Worker sends itself every minute while any wait, and by each cron run.
+ */
+
+/** KV key: when the next drain message is due (ISO), so parking sends one chain of them, not one each. */
+export const DRAIN_DUE_KEY = "parked:drain-due";
+/** Seconds between two drains while changes wait: they are sent again within a minute of recovery. */
+export const DRAIN_INTERVAL_SECONDS = 60;
+/** Parked changes sent again per drain; the rest wait for the next one. */
+const DRAIN_LIMIT = 10_000;
+const DRAIN_PAGE = 500;
+
+/** Parks changes and makes sure a drain will come. */
+export async function park(deps: SyncDeps, env: Env, rows: readonly ParkInput[], now: Date): Promise<void> {
+  if (rows.length === 0) return;
+  await parkChanges(deps.db, rows);
+  await scheduleDrain(env, now);
+}
+
+const DrainDueSchema = z.object({ due: z.string(), id: z.string() });
+
+/**
+ * Sends a drain message in a minute unless one is pending (`continuing` is the drain message now
+ * running, which hands its turn on). A chain whose message was lost (due a minute ago and not
+ * arrived) is started again; a second chain ends at its next turn.
+ */
+export async function scheduleDrain(env: Env, now: Date, continuing?: string): Promise<void> {
+  const pending = DrainDueSchema.safeParse(await env.CURSORS.get(DRAIN_DUE_KEY, "json"));
+  const alive = pending.success && Date.parse(pending.data.due) > now.getTime();
+  if (alive && pending.data.id !== continuing) return;
+  const message = drainMessage();
+  await env.SYNC_QUEUE.send(message, { contentType: "json", delaySeconds: DRAIN_INTERVAL_SECONDS });
+  const due = new Date(now.getTime() + DRAIN_INTERVAL_SECONDS * 1000).toISOString();
+  await env.CURSORS.put(DRAIN_DUE_KEY, JSON.stringify({ due, id: message.dedupeKey }));
+}
+
+export type DrainReport =
+  | { kind: "empty" }
+  | { kind: "waiting"; parked: number; error: string }
+  | { kind: "sent"; sent: number; left: number };
+
+/**
+ * Sends the parked changes again when both APIs answer (one cheap call each); otherwise they keep
+ * waiting. Each is removed only once sent; one parked again meanwhile stays.
+ */
+export async function drainParked(deps: SyncDeps, env: Env): Promise<DrainReport> {
+  const parked = await countParked(deps.db);
+  if (parked === 0) return { kind: "empty" };
+  try {
+    await Promise.all([deps.attio.self(), deps.salesforce.ping()]);
+  } catch (thrown) {
+    return { kind: "waiting", parked, error: toSyncError(thrown).message };
+  }
+  let sent = 0;
+  while (sent < DRAIN_LIMIT) {
+    const rows = await oldestParked(deps.db, DRAIN_PAGE);
+    if (rows.length === 0) break;
+    await resend(env, rows);
+    await unpark(deps.db, rows);
+    sent += rows.length;
+    if (rows.length < DRAIN_PAGE) break;
+  }
+  return { kind: "sent", sent, left: await countParked(deps.db) };
+}
+
+/** Sends parked changes to their queues; a job's records travel together again, from their first round. */
+async function resend(env: Env, rows: readonly ParkedRow[]): Promise<void> {
+  const plain: Record<ParkedRow["queue"], unknown[]> = { sync: [], jobs: [] };
+  const records = new Map<string, { queue: ParkedRow["queue"]; first: RecordsMessage; ids: string[] }>();
+  for (const row of rows) {
+    const parsed = SyncMessageSchema.safeParse(row.message);
+    if (!parsed.success || parsed.data.kind !== "records.sync") {
+      // Sent as stored: the consumer records one it cannot read as a failure.
+      plain[row.queue].push(row.message);
+      continue;
+    }
+    const message = parsed.data;
+    const group = JSON.stringify([
+      row.queue,
+      message.mapping,
+      message.side,
+      message.jobId ?? null,
+      message.dryRun ?? false,
+      message.matchIndexSince ?? null,
+    ]);
+    const entry = records.get(group) ?? { queue: row.queue, first: message, ids: [] };
+    entry.ids.push(...message.recordIds);
+    records.set(group, entry);
+  }
+  for (const { queue, first, ids } of records.values()) {
+    const again = recordsMessages(first.mapping, first.side, ids, first.reason, {
+      ...(first.jobId ? { jobId: first.jobId } : {}),
+      ...(first.dryRun ? { dryRun: true } : {}),
+      matchIndexSince: first.matchIndexSince,
+      correlationId: first.correlationId,
+    });
+    plain[queue].push(...again);
+  }
+  await sendAll(env.SYNC_QUEUE, plain.sync as SyncMessage[]);
+  await sendAll(env.JOB_QUEUE, plain.jobs as SyncMessage[]);
+}
