@@ -33,7 +33,8 @@ const ResolveBody = z
     description: 'Take one side\'s value (`{"side":"attio"}`) or set your own (`{"value":"CTO"}`).',
   });
 
-const operator = (token: "current" | "next") => `operator:${token === "next" ? "next-admin-token" : "admin-token"}`;
+const operator = (token: "current" | "next" | "read") =>
+  `operator:${token === "current" ? "admin-token" : token === "next" ? "next-admin-token" : "read-token"}`;
 
 /** Conflicts, held deletes and ambiguous matches: the decisions a sync leaves to a person. */
 export function workRoutes(app: OpenAPIHono<AppEnv>) {
