@@ -7,7 +7,7 @@ import type { TouchOutcome } from "../plan/outcome.ts";
 import type { Touch } from "../plan/touch.ts";
 import { holdDelete } from "../store/deletes.ts";
 import { recordAmbiguousMatch } from "../store/matches.ts";
-import { done, fail, type PendingWrite, type RunContext } from "./context.ts";
+import { done, fail, leaseLost, type PendingWrite, type RunContext } from "./context.ts";
 import { executeDelete } from "./deletes.ts";
 import { saveWarnings } from "./warnings.ts";
 import { writeAll } from "./write.ts";
@@ -27,7 +27,10 @@ type RecordIds = PendingWrite["ids"];
  */
 export async function execute(run: RunContext, decided: readonly Decided[]): Promise<void> {
   const writes: PendingWrite[] = [];
+  // The fence: leases renewed now, so a record whose lease another consumer took is not written.
+  await run.fence.renew();
   for (const { facts, decision } of decided) {
+    if (leaseLost(run, facts.touch)) continue;
     try {
       const ids = idsOf(facts, decision.final);
       for (const along of decision.along) await executeAlong(run, facts.touch, along, ids);

@@ -35,11 +35,12 @@ export async function syncMapping(
 ): Promise<Map<Touch, TouchOutcome>> {
   const outcomes = new Map<Touch, TouchOutcome>();
   const leases = new Leases(deps);
+  const leaseNames = new Map<Touch, string>();
   const started = Date.now();
   try {
     const initial = await loadPairs(deps, compiled, touches);
     const live = settle(outcomes, touches, (touch) => settleBeforeLease(compiled, touch, initial.get(touch)));
-    const ready = await lease(outcomes, leases, compiled, live, initial);
+    const ready = await lease(outcomes, leases, compiled, live, initial, leaseNames);
     if (ready.length === 0) return outcomes;
     const locking = Date.now() - started;
 
@@ -73,6 +74,13 @@ export async function syncMapping(
       decide: decideContext(compiled, options, mapOptionsOf(ids, options, users)),
       ids,
       outcomes,
+      fence: {
+        renew: () => leases.renew(),
+        lost: (touch) => {
+          const name = leaseNames.get(touch);
+          return name !== undefined && !leases.holds(name);
+        },
+      },
       linked: [],
       seen: [],
     };
@@ -124,8 +132,8 @@ async function lease(
   compiled: CompiledMapping,
   touches: readonly Touch[],
   pairs: ReadonlyMap<Touch, Pair>,
+  names: Map<Touch, string>,
 ): Promise<Touch[]> {
-  const names = new Map<Touch, string>();
   for (const touch of touches) {
     const pair = pairs.get(touch);
     names.set(touch, pair ? `pair:${pair.mapping.id}` : `${touch.side}:${compiled.mapping.name}:${touch.recordId}`);

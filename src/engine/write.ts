@@ -8,7 +8,7 @@ import type { SaveOutcome } from "../salesforce/client.ts";
 import { upsertConflict } from "../store/conflicts.ts";
 import { type SavePair, savePairsApart } from "../store/pairs.ts";
 import { writeAudits } from "./audit.ts";
-import { done, fail, type PendingWrite, type RunContext } from "./context.ts";
+import { done, fail, leaseLost, type PendingWrite, type RunContext } from "./context.ts";
 
 /** A written record waiting for its pair to be stored with the run's others. */
 interface Written {
@@ -51,7 +51,7 @@ export async function writeAll(run: RunContext, pending: PendingWrite[]): Promis
       pending,
       () => writesInFlight(rate, run.deps.attio.writeRoundTripMs),
       async (item) => {
-        if (run.outcomes.has(item.touch)) return;
+        if (run.outcomes.has(item.touch) || leaseLost(run, item.touch)) return;
         try {
           saver.add(await writeAttio(run, item));
         } catch (thrown) {
@@ -70,7 +70,9 @@ export async function writeAll(run: RunContext, pending: PendingWrite[]): Promis
 /** Salesforce creates and updates of the whole run, 200 per Collections request. */
 async function writeSalesforce(run: RunContext, pending: PendingWrite[]): Promise<void> {
   const { mapping } = run.compiled;
-  const writes = pending.filter((p) => Object.keys(p.decision.plan.toSalesforce).length > 0);
+  const writes = pending.filter(
+    (p) => Object.keys(p.decision.plan.toSalesforce).length > 0 && !leaseLost(run, p.touch),
+  );
   const creates = writes.filter((p) => !p.ids.salesforce);
   const updates = writes.filter((p) => p.ids.salesforce);
   const extId = mapping.salesforce_external_id_field;

@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { acquireLeases, releaseLeases } from "../../src/durable/record-lock.ts";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
 import {
@@ -85,6 +86,26 @@ describe("/api/v1 conflicts", () => {
 
     const again = await call("POST", `/conflicts/${conflictId}`, { side: "attio" });
     expect(again.status).toBe(409);
+  });
+
+  it("answers 409 record_busy and writes nothing while a consumer holds the pair's lease; resolves once it is free", async () => {
+    const { attio, sf, sfId, mappingId, conflictId } = await conflictingPair("ef");
+    const consumer = "consumer-holding-the-pair";
+    const held = await acquireLeases(env.RECORD_LOCK, consumer, [`pair:${mappingId}`], 60_000);
+    expect(held.acquired).toEqual([`pair:${mappingId}`]);
+
+    const busy = await call("POST", `/conflicts/${conflictId}`, { side: "salesforce" });
+    expect(busy.status).toBe(409);
+    expect(((await busy.json()) as { error: { code: string } }).error.code).toBe("record_busy");
+    expect(sf.writes()).toEqual([]);
+    expect(attio.calls.filter((c) => c.method === "PATCH")).toEqual([]);
+    expect(await db.select().from(conflicts).where(eq(conflicts.id, conflictId)).get()).toMatchObject({
+      status: "open",
+    });
+
+    await releaseLeases(env.RECORD_LOCK, consumer, [`pair:${mappingId}`]);
+    expect((await call("POST", `/conflicts/${conflictId}`, { side: "salesforce" })).status).toBe(200);
+    expect(sf.contacts.get(sfId)?.["Title"]).toBe("CEO");
   });
 
   it("accepts an explicit value and rejects a body of the wrong shape, naming the field", async () => {
@@ -288,7 +309,7 @@ describe("/api/v1 config", () => {
 describe("admin token rotation", () => {
   it("accepts ADMIN_TOKEN_NEXT alongside ADMIN_TOKEN", async () => {
     server.use(...fakeAttio().handlers, ...fakeSalesforce().handlers);
-    const next = "next-admin-token-0123456789";
+    const next = "next-admin-token-0123456789abcdef";
     const worker = (await import("../../src/index.ts")).default;
     const request = new Request("https://worker.test/api/v1/status", { headers: { authorization: `Bearer ${next}` } });
     const ctx = (await import("cloudflare:test")).createExecutionContext();

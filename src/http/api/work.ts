@@ -83,6 +83,7 @@ export function workRoutes(app: OpenAPIHono<AppEnv>) {
       responses: {
         200: json(z.object({ id: z.string(), field: z.string(), value: Scalar }), "Resolved"),
         404: errorResponses[404],
+        409: errorResponses[409],
       },
     },
     async (c, { params, body }) => {
@@ -129,7 +130,11 @@ export function workRoutes(app: OpenAPIHono<AppEnv>) {
       summary: "Approve (delete the counterpart too) or reject (keep it) a held delete",
       params: IdParam,
       body: z.strictObject({ decision: z.enum(["approve", "reject"]) }),
-      responses: { 200: json(z.object({ id: z.string(), status: z.string() }), "Decided"), 404: errorResponses[404] },
+      responses: {
+        200: json(z.object({ id: z.string(), status: z.string() }), "Decided"),
+        404: errorResponses[404],
+        409: errorResponses[409],
+      },
     },
     async (c, { params, body }) =>
       c.json(await decideDelete(depsOf(c), params.id, body.decision, operator(c.var.adminTokenUsed)), 200),
@@ -160,7 +165,11 @@ export function workRoutes(app: OpenAPIHono<AppEnv>) {
       summary: "Link an ambiguous record to the chosen candidate",
       params: IdParam,
       body: z.strictObject({ action: z.literal("link"), candidate_id: z.string().min(1) }),
-      responses: { 200: json(z.object({ id: z.string() }).passthrough(), "Linked"), 404: errorResponses[404] },
+      responses: {
+        200: json(z.object({ id: z.string() }).passthrough(), "Linked"),
+        404: errorResponses[404],
+        409: errorResponses[409],
+      },
     },
     async (c, { params, body }) => {
       const deps = depsOf(c);
