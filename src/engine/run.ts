@@ -15,7 +15,7 @@ import type { Touch } from "../plan/touch.ts";
 import { loadIdLookup, type Pair } from "../store/pairs.ts";
 import type { SyncDeps } from "../sync/deps.ts";
 import { fail, type RunContext, retryLater } from "./context.ts";
-import { type Decided, execute, outcomeWithoutEffect, report } from "./execute.ts";
+import { type Decided, execute, holdMassDeletes, outcomeWithoutEffect, report } from "./execute.ts";
 import { Leases } from "./leases.ts";
 import { findCandidates } from "./match.ts";
 import type { EngineOptions } from "./options.ts";
@@ -84,7 +84,7 @@ export async function syncMapping(
       linked: [],
       seen: [],
     };
-    const decided = decideAll(run, facts);
+    const decided = await holdMassDeletes(run, decideAll(run, facts));
     const deciding = Date.now() - started - locking - reading;
     if (options.dryRun) report(run, decided);
     else await execute(run, decided);

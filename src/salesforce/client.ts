@@ -208,20 +208,28 @@ export class SalesforceClient {
     return this.query<SfRecordRow>(soql.matchKeyPage(object, field, afterId, limit));
   }
 
-  /** Deleted records among `ids` (from the Recycle Bin through queryAll), with the merge winner if any. */
+  /**
+   * Deleted records among `ids` (in the Recycle Bin: `queryAll` with IsDeleted = true), with the
+   * merge winner if any (`master`: only objects that merge have MasterRecordId). An id absent from
+   * the answer is not deleted.
+   */
   async deletedWithMaster(
     object: string,
     ids: readonly string[],
+    master = true,
   ): Promise<{ Id: string; MasterRecordId: string | null }[]> {
     const valid = [...new Set(ids)].filter(soql.isSalesforceId);
-    const { parts } = soql.partsByLength(valid, (part) => soql.deletedWithMaster(object, part), soql.soqlString);
+    const statementOf = (part: readonly string[]) => soql.deletedWithMaster(object, part, master);
+    const { parts } = soql.partsByLength(valid, statementOf, soql.soqlString);
     const rows: { Id: string; MasterRecordId: string | null }[] = [];
     for (const part of parts) {
-      const statement = soql.deletedWithMaster(object, part);
+      const statement = statementOf(part);
       rows.push(
         ...(await this.call(async (conn) => {
-          const result = await conn.query<{ Id: string; MasterRecordId: string | null }>(statement, { scanAll: true });
-          return result.records;
+          const result = await conn.query<{ Id: string; MasterRecordId?: string | null }>(statement, {
+            scanAll: true,
+          });
+          return result.records.map((r) => ({ Id: r.Id, MasterRecordId: r.MasterRecordId ?? null }));
         })),
       );
     }

@@ -179,6 +179,7 @@ async function applyDeleteDecision(
 ) {
   const deleteId = pending.id;
   const row = await pairById(deps.db, pending.mappingId);
+  if (row && decision === "approve") await confirmStillGone(deps, row, pending.deletedOn);
   if (row && decision === "approve") {
     if (pending.deletedOn === "attio") await deps.salesforce.delete(row.sfObject, row.sfRecordId);
     else await deps.attio.deleteRecord(row.attioObject, row.attioRecordId);
@@ -202,6 +203,33 @@ async function applyDeleteDecision(
   const status = decision === "approve" ? "approved" : "rejected";
   await decidePendingDelete(deps.db, deleteId, status);
   return { id: deleteId, status };
+}
+
+/**
+ * Before an approved delete destroys the counterpart, the deleted record is checked again: it must
+ * still be gone (Attio: a read by id answers 404; Salesforce: in the Recycle Bin per queryAll). A
+ * record restored since, or one only hidden from the integration user, is not a delete: 409.
+ */
+async function confirmStillGone(
+  deps: SyncDeps,
+  row: NonNullable<Awaited<ReturnType<typeof pairById>>>,
+  deletedOn: "attio" | "salesforce",
+): Promise<void> {
+  if (deletedOn === "attio") {
+    if ((await deps.attio.getRecord(row.attioObject, row.attioRecordId)) === null) return;
+    throw new SyncError(
+      "conflict",
+      `Attio ${row.attioObject} record ${row.attioRecordId} exists again (restored?): nothing was deleted; reject this delete to keep both records`,
+      { status: 409 },
+    );
+  }
+  const binned = await deps.salesforce.deletedWithMaster(row.sfObject, [row.sfRecordId], false);
+  if (binned.some((r) => r.Id === row.sfRecordId)) return;
+  throw new SyncError(
+    "conflict",
+    `Salesforce ${row.sfObject} ${row.sfRecordId} is not in the Recycle Bin (restored, purged, or hidden from the integration user): nothing was deleted; reject this delete, or delete the Attio record yourself`,
+    { status: 409 },
+  );
 }
 
 /**

@@ -105,6 +105,10 @@ export function fakeSalesforce(
   const org = testOrg();
   /** Merge losers (now in the Recycle Bin) and their master. */
   const merged = new Map<string, string>();
+  /** Contacts a user deleted (in the Recycle Bin: only queryAll returns them, with IsDeleted = true). */
+  const binned = new Map<string, Record<string, unknown>>();
+  /** Contacts the integration user cannot see (sharing): neither query nor queryAll returns them. */
+  const hidden = new Set<string>();
   const calls: SalesforceCall[] = [];
   const bulkJobs = new Map<string, FakeBulkJob>();
   let nextJob = 1;
@@ -157,14 +161,19 @@ export function fakeSalesforce(
   const records: RecordSource = {
     all: (object, includeDeleted = false) => {
       if (object !== "Contact") return [];
-      const live = [...contacts.entries()].map(([id, fields]) => asRecord(id, fields, false));
-      const binned = includeDeleted
-        ? [...merged.entries()].map(([id, master]) => asRecord(id, { MasterRecordId: master }, true))
+      const live = [...contacts.entries()]
+        .filter(([id]) => !hidden.has(id))
+        .map(([id, fields]) => asRecord(id, fields, false));
+      const bin = includeDeleted
+        ? [
+            ...[...merged.entries()].map(([id, master]) => asRecord(id, { MasterRecordId: master }, true)),
+            ...[...binned.entries()].map(([id, fields]) => asRecord(id, { ...fields, MasterRecordId: null }, true)),
+          ]
         : [];
-      return [...live, ...binned];
+      return [...live, ...bin];
     },
     find: (id) => {
-      const fields = contacts.get(id);
+      const fields = hidden.has(id) ? undefined : contacts.get(id);
       return fields ? asRecord(id, fields, false) : undefined;
     },
   };
@@ -503,6 +512,17 @@ export function fakeSalesforce(
     merge(masterId: string, loserId: string) {
       contacts.delete(loserId);
       merged.set(loserId, masterId);
+    },
+    /** A user deletes the Contact: it goes to the Recycle Bin (queryAll shows it with IsDeleted = true). */
+    userDelete(id: string) {
+      const fields = contacts.get(id);
+      if (!fields) throw new Error(`no Contact ${id}`);
+      contacts.delete(id);
+      binned.set(id, fields);
+    },
+    /** The integration user loses sight of the Contact (a sharing change): no query returns it any more. */
+    hide(id: string) {
+      hidden.add(id);
     },
     /** The next `count` SOQL queries never answer. */
     hangQueries(count: number) {

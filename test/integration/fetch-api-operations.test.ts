@@ -164,6 +164,34 @@ describe("/api/v1 deletes", () => {
   });
 });
 
+describe("/api/v1 deletes: approving re-checks the delete", () => {
+  it("refuses (409) to approve a delete whose record exists again, and deletes nothing", async () => {
+    const attio = fakeAttio();
+    const sf = fakeSalesforce();
+    server.use(...attio.handlers, ...sf.handlers);
+    attio.addPerson("p-back", { email: "back@northwind.example" });
+    const sfId = "003Hs0000BACKAGAAA";
+    sf.contacts.set(sfId, { LastName: "Back" });
+    const mappingId = crypto.randomUUID();
+    await db
+      .insert(idMappings)
+      .values({ id: mappingId, attioObject: "people", attioRecordId: "p-back", sfObject: "Contact", sfRecordId: sfId });
+    const deleteId = crypto.randomUUID();
+    await db.insert(pendingDeletes).values({ id: deleteId, mappingId, deletedOn: "attio" });
+
+    const response = await call("POST", `/deletes/${deleteId}`, { decision: "approve" });
+
+    expect(response.status).toBe(409);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toContain("exists again");
+    expect(sf.contacts.has(sfId)).toBe(true);
+    expect(sf.writes()).toEqual([]);
+    expect(await db.select().from(idMappings).where(eq(idMappings.id, mappingId)).get()).toBeDefined();
+    expect(await db.select().from(pendingDeletes).where(eq(pendingDeletes.id, deleteId)).get()).toMatchObject({
+      status: "pending",
+    });
+  });
+});
+
 describe("/api/v1 matches", () => {
   it("lists an ambiguous match and links the chosen candidate, once", async () => {
     const attio = fakeAttio();

@@ -112,6 +112,8 @@ export function workRoutes(app: OpenAPIHono<AppEnv>) {
           id: d.id,
           deleted_on: d.deletedOn,
           status: d.status,
+          reason: d.reason,
+          batch_id: d.batchId,
           detected_at: d.detectedAt,
           decided_at: d.decidedAt,
           attio: d.attioObject !== null ? { object: d.attioObject, record_id: d.attioRecordId } : null,
