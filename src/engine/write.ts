@@ -9,6 +9,7 @@ import { upsertConflict } from "../store/conflicts.ts";
 import { type SavePair, savePairsApart } from "../store/pairs.ts";
 import { writeAudits } from "./audit.ts";
 import { done, fail, leaseLost, type PendingWrite, type RunContext } from "./context.ts";
+import { recheckAttio, updateConditionally } from "./recheck.ts";
 
 /** A written record waiting for its pair to be stored with the run's others. */
 interface Written {
@@ -88,10 +89,12 @@ async function writeSalesforce(run: RunContext, pending: PendingWrite[]): Promis
       p.ids.salesforce = id;
     });
   }
-  if (updates.length > 0) {
-    const records = updates.map((p) => ({ Id: p.ids.salesforce as string, ...p.decision.plan.toSalesforce }));
+  // Live updates go one by one with a precondition (recheck.ts); the rest in batches.
+  const batched = await updateConditionally(run, updates);
+  if (batched.length > 0) {
+    const records = batched.map((p) => ({ Id: p.ids.salesforce as string, ...p.decision.plan.toSalesforce }));
     const results = await run.deps.salesforce.updateMany(mapping.salesforce_object, records);
-    applyResults(run, updates, results, () => {});
+    applyResults(run, batched, results, () => {});
   }
 }
 
@@ -137,6 +140,7 @@ async function writeAttio(run: RunContext, item: PendingWrite): Promise<Written>
     let record: AttioRecord | undefined;
     if (item.ids.attio) {
       if (Object.keys(write.values).length > 0) {
+        await recheckAttio(run, item, Object.keys(write.values));
         record = await run.deps.attio.updateRecord(mapping.attio_object, item.ids.attio, write.values);
       }
     } else {

@@ -303,6 +303,58 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     expect(sf.contacts.get(contactId)?.["Title"]).toBe("Director");
   });
 
+  it("does not overwrite a Salesforce edit made between its read and its write (412): retried, it keeps the person's value", async () => {
+    const { attio, sf } = setup();
+    const person = attio.addPerson("p-race-sf", { email: "race-sf@northwind.example", title: "Analyst" });
+    await runQueue([personChanged("p-race-sf")]);
+    const [contactId = ""] = [...sf.contacts.keys()];
+    sf.contacts.set(contactId, { ...sf.contacts.get(contactId), LastModifiedDate: "2026-01-01T00:00:00.000+0000" });
+    attio.setJobTitle("p-race-sf", "Director");
+    let edited = false;
+    sf.afterQuery(new RegExp(`FROM Contact WHERE Id IN \\('${contactId}'\\)`), () => {
+      // A person edits the Contact in Salesforce right after the engine read it.
+      const now = new Date().toISOString().replace("Z", "+0000");
+      sf.contacts.set(contactId, { ...sf.contacts.get(contactId), Title: "Human Title", LastModifiedDate: now });
+      edited = true;
+    });
+
+    const first = await runQueue([personChanged("p-race-sf")]);
+
+    expect(edited).toBe(true);
+    expect(first.result.retryMessages.map((m) => m.msgId)).toEqual(first.ids);
+    expect(sf.contacts.get(contactId)?.["Title"]).toBe("Human Title");
+    // The retry reads both sides again: both changed, and the person's Salesforce edit is the later one.
+    const retried = await runQueue([personChanged("p-race-sf")]);
+    expect(retried.result.explicitAcks).toEqual(retried.ids);
+    expect(sf.contacts.get(contactId)?.["Title"]).toBe("Human Title");
+    expect(person.values.job_title[0]?.value).toBe("Human Title");
+  });
+
+  it("does not overwrite an Attio edit made between its read and its write (re-read first): retried, it keeps the person's value", async () => {
+    const { attio, sf } = setup();
+    const person = attio.addPerson("p-race-at", { email: "race-at@northwind.example", title: "Analyst" });
+    await runQueue([personChanged("p-race-at")]);
+    const [contactId = ""] = [...sf.contacts.keys()];
+    const aMinuteAgo = new Date(Date.now() - 60_000).toISOString().replace("Z", "+0000");
+    sf.contacts.set(contactId, { ...sf.contacts.get(contactId), Title: "Sales Value", LastModifiedDate: aMinuteAgo });
+    let edited = false;
+    attio.afterQuery(() => {
+      // A person edits the title in Attio right after the engine read it.
+      attio.setJobTitle("p-race-at", "Human Title", new Date().toISOString());
+      edited = true;
+    });
+
+    const first = await runQueue([internalSalesforceMessage("Contact", contactId, "UPDATE")]);
+
+    expect(edited).toBe(true);
+    expect(first.result.retryMessages.map((m) => m.msgId)).toEqual(first.ids);
+    expect(person.values.job_title[0]?.value).toBe("Human Title");
+    const retried = await runQueue([internalSalesforceMessage("Contact", contactId, "UPDATE")]);
+    expect(retried.result.explicitAcks).toEqual(retried.ids);
+    expect(person.values.job_title[0]?.value).toBe("Human Title");
+    expect(sf.contacts.get(contactId)?.["Title"]).toBe("Human Title");
+  });
+
   it("settles a bundle of echoes event by event, sends again only what must wait, records what is invalid", async () => {
     const { attio, sf } = setup();
     attio.addPerson("p-bundle-1", { first: "Ada", last: "Osei", email: "bundle1@northwind.example" });
