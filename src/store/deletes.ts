@@ -14,6 +14,20 @@ export async function countPairsOf(db: Db, attioObject: string): Promise<number>
   return row?.n ?? 0;
 }
 
+/** Up to `limit` still-pending deletes of one circuit-breaker batch, and how many there are. */
+export async function pendingOfBatch(
+  db: Db,
+  batchId: string,
+  limit: number,
+): Promise<{ ids: string[]; total: number }> {
+  const where = and(eq(pendingDeletes.batchId, batchId), eq(pendingDeletes.status, "pending"));
+  const [rows, [count]] = await Promise.all([
+    db.select({ id: pendingDeletes.id }).from(pendingDeletes).where(where).orderBy(pendingDeletes.id).limit(limit),
+    db.select({ n: sql<number>`count(*)` }).from(pendingDeletes).where(where),
+  ]);
+  return { ids: rows.map((r) => r.id), total: count?.n ?? 0 };
+}
+
 /** Held deletes per circuit-breaker batch still pending (for /api/v1/status). */
 export async function pendingMassDeleteBatches(db: Db) {
   return db

@@ -1,11 +1,11 @@
 import { acquireLeases, releaseLeases } from "../durable/record-lock.ts";
-import { SyncError } from "../lib/errors.ts";
+import { SyncError, toSyncError } from "../lib/errors.ts";
 import { mapToAttio } from "../mapping/engine.ts";
 import type { UserLookup } from "../mapping/transforms.ts";
 import { isWarning, type SfScalar } from "../mapping/types.ts";
 import { insertAudit } from "../store/audit.ts";
 import { closeConflict, loadConflict } from "../store/conflicts.ts";
-import { decidePendingDelete, loadPendingDelete } from "../store/deletes.ts";
+import { decidePendingDelete, loadPendingDelete, pendingOfBatch } from "../store/deletes.ts";
 import { loadAmbiguousMatch, resolveAmbiguousMatch } from "../store/matches.ts";
 import {
   insertPair,
@@ -203,6 +203,37 @@ async function applyDeleteDecision(
   const status = decision === "approve" ? "approved" : "rejected";
   await decidePendingDelete(deps.db, deleteId, status);
   return { id: deleteId, status };
+}
+
+/** Deletes of a batch decided per call: each is a few API calls, within one request's limits. */
+const BATCH_DECISIONS_PER_CALL = 200;
+
+/**
+ * Decides every pending delete of a batch the mass-delete circuit breaker held, one by one as
+ * `decideDelete` does (each under its pair's lease, an approval re-checked). A delete that cannot
+ * be decided now (its pair busy, its record back) is listed with why and stays pending; at most
+ * BATCH_DECISIONS_PER_CALL per call, `remaining` says how many are left.
+ */
+export async function decideDeleteBatch(
+  deps: SyncDeps,
+  batchId: string,
+  decision: "approve" | "reject",
+  actor: string,
+) {
+  const { ids, total } = await pendingOfBatch(deps.db, batchId, BATCH_DECISIONS_PER_CALL);
+  if (total === 0) throw new SyncError("not_found", `no pending deletes in batch ${batchId}`, { status: 404 });
+  let decided = 0;
+  const refused: { id: string; code: string; message: string }[] = [];
+  for (const id of ids) {
+    try {
+      await decideDelete(deps, id, decision, actor);
+      decided += 1;
+    } catch (thrown) {
+      const error = toSyncError(thrown);
+      refused.push({ id, code: error.code, message: error.message });
+    }
+  }
+  return { batch_id: batchId, decision, decided, refused, remaining: total - decided };
 }
 
 /**

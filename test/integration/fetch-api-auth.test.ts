@@ -26,6 +26,7 @@ describe("every /api/v1 route requires the admin token", () => {
       "POST /api/v1/conflicts/x-id",
       "GET /api/v1/deletes",
       "POST /api/v1/deletes/x-id",
+      "POST /api/v1/deletes/batches/x-id",
       "GET /api/v1/matches",
       "POST /api/v1/matches/x-id",
       "GET /api/v1/failures",

@@ -92,5 +92,21 @@ describe("queue handler: deletes are confirmed, not inferred (delete_policy = pr
     expect(status.held_delete_batches).toEqual([
       { batch_id: held[0]?.batchId, attio_object: "people", deletes: 25, detected_at: expect.any(String) },
     ]);
+
+    // A person rejects the batch at once: every pair is unlinked, nothing is deleted in Attio.
+    const decided = await exports.default.fetch(`https://worker.test/api/v1/deletes/batches/${held[0]?.batchId}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ decision: "reject" }),
+    });
+    expect(await decided.json()).toEqual({
+      batch_id: held[0]?.batchId,
+      decision: "reject",
+      decided: 25,
+      refused: [],
+      remaining: 0,
+    });
+    expect(attio.calls.filter((c) => c.method === "DELETE")).toEqual([]);
+    expect((await db.select().from(pendingDeletes).all()).every((d) => d.status === "rejected")).toBe(true);
   });
 });

@@ -4,7 +4,7 @@ import { openDb } from "../../store/db.ts";
 import { listPendingDeletes } from "../../store/deletes.ts";
 import { listAmbiguousMatches } from "../../store/matches.ts";
 import { loadDirectory } from "../../sync/directory.ts";
-import { decideDelete, linkMatch, resolveConflict } from "../../sync/resolve.ts";
+import { decideDelete, decideDeleteBatch, linkMatch, resolveConflict } from "../../sync/resolve.ts";
 import { loadRuntime } from "../../sync/runtime.ts";
 import type { AppEnv } from "../types.ts";
 import { define, depsOf, errorResponses, json, PageQuery, pageBody, snakeKeys } from "./common.ts";
@@ -140,6 +140,33 @@ export function workRoutes(app: OpenAPIHono<AppEnv>) {
     },
     async (c, { params, body }) =>
       c.json(await decideDelete(depsOf(c), params.id, body.decision, operator(c.var.adminTokenUsed)), 200),
+  );
+
+  define(
+    app,
+    {
+      method: "post",
+      path: "/deletes/batches/{id}",
+      summary:
+        "Approve or reject every pending delete of a batch the mass-delete circuit breaker held (GET /status: held_delete_batches)",
+      params: IdParam,
+      body: z.strictObject({ decision: z.enum(["approve", "reject"]) }),
+      responses: {
+        200: json(
+          z.object({
+            batch_id: z.string(),
+            decision: z.string(),
+            decided: z.number(),
+            refused: z.array(z.object({ id: z.string(), code: z.string(), message: z.string() })),
+            remaining: z.number(),
+          }),
+          "Decided: `refused` lists the deletes left pending and why; `remaining` counts those still pending",
+        ),
+        404: errorResponses[404],
+      },
+    },
+    async (c, { params, body }) =>
+      c.json(await decideDeleteBatch(depsOf(c), params.id, body.decision, operator(c.var.adminTokenUsed)), 200),
   );
 
   define(
