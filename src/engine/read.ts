@@ -169,8 +169,9 @@ async function confirmAttioGone(
 
 /**
  * A linked Salesforce record the read did not return counts as deleted only once the Recycle Bin
- * has it (queryAll, IsDeleted = true); otherwise it is merely not visible to the integration user
- * (sharing changed) and nothing is deleted. One that lost a merge has a MasterRecordId there: the
+ * has it (queryAll, IsDeleted = true) or Salesforce reported its delete (a DELETE change event,
+ * the delete log); otherwise it is merely not visible to the integration user (sharing changed)
+ * and nothing is deleted. One that lost a merge has a MasterRecordId there: the
  * planner follows the merge instead of deleting (one query for the batch).
  */
 async function findSalesforceMerges(deps: SyncDeps, compiled: CompiledMapping, facts: RecordFacts[]): Promise<void> {
@@ -184,7 +185,10 @@ async function findSalesforceMerges(deps: SyncDeps, compiled: CompiledMapping, f
   );
   const deleted = new Set(rows.map((row) => row.Id));
   for (const fact of gone) {
-    fact.salesforceGone = deleted.has(fact.pair?.mapping.sfRecordId ?? "") ? "deleted" : "not_visible";
+    // Salesforce's own word counts too: a DELETE change event or delete-log entry for this very
+    // record (the Recycle Bin may have been emptied since). A sharing change sends neither.
+    const reported = fact.touch.side === "salesforce" && fact.touch.deleted;
+    fact.salesforceGone = reported || deleted.has(fact.pair?.mapping.sfRecordId ?? "") ? "deleted" : "not_visible";
   }
   const masterOf = new Map(rows.flatMap((row) => (row.MasterRecordId ? [[row.Id, row.MasterRecordId] as const] : [])));
   if (masterOf.size === 0) return;
