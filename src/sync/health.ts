@@ -19,6 +19,7 @@ export type ProblemCode =
   | "job_failed"
   | "failures_recent"
   | "dead_letters_stuck"
+  | "mass_delete_held"
   | "cron_stale";
 
 export interface Problem {
@@ -54,6 +55,8 @@ export interface HealthFacts {
   deadLetters: DeadLettersStuck | null;
   /** When the cron last ran, if it ever did. */
   lastCronRun: string | null;
+  /** Batches of deletes the mass-delete circuit breaker holds, still pending. */
+  heldDeleteBatches?: readonly { batchId: string; object: string; deletes: number; detectedAt: string }[] | null;
 }
 
 /** A catch-up is reported once it failed this many runs in a row (one failure may be a blip). */
@@ -184,6 +187,16 @@ function workProblems(facts: HealthFacts): Problem[] {
       affects: "records",
       action: "GET /api/v1/failures lists them with the error; fix the cause, then replay or dismiss them",
       ...(facts.recentFailures.latest ? { since: facts.recentFailures.latest } : {}),
+    });
+  }
+  for (const batch of facts.heldDeleteBatches ?? []) {
+    problems.push({
+      code: "mass_delete_held",
+      message: `${batch.deletes} deletes of ${batch.object} in one run were held instead of propagated (batch ${batch.batchId})`,
+      affects: `mapping of ${batch.object}`,
+      action:
+        "check why so many records disappeared (a sharing change, an import, a script); then POST /api/v1/deletes/batches/{batch_id} with approve or reject",
+      since: batch.detectedAt,
     });
   }
   if (facts.deadLetters) {

@@ -88,7 +88,8 @@ describe("queue handler: deletes are confirmed, not inferred (delete_policy = pr
       await exports.default.fetch("https://worker.test/api/v1/status", {
         headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
       })
-    ).json()) as { held_delete_batches: unknown[] };
+    ).json()) as { held_delete_batches: unknown[]; problems: { code: string }[] };
+    expect(status.problems.map((p) => p.code)).toContain("mass_delete_held");
     expect(status.held_delete_batches).toEqual([
       { batch_id: held[0]?.batchId, attio_object: "people", deletes: 25, detected_at: expect.any(String) },
     ]);

@@ -179,7 +179,16 @@ async function status(c: Context<AppEnv>): Promise<Response> {
     rate_limiter: { ok: typeof c.env.RATE_LIMITER?.getByName === "function" },
   };
   const now = new Date();
+  const heldBatches = d1.ok
+    ? (await pendingMassDeleteBatches(db)).map((b) => ({
+        batchId: b.batchId ?? "",
+        object: b.object,
+        deletes: b.n,
+        detectedAt: b.detectedAt,
+      }))
+    : null;
   const problems = problemsOf({
+    heldDeleteBatches: heldBatches,
     now,
     bindings,
     dependencies: { attio, salesforce },
@@ -205,14 +214,13 @@ async function status(c: Context<AppEnv>): Promise<Response> {
       open_failures: counts[1],
       open_conflicts: counts[2],
       pending_deletes: counts[3],
-      held_delete_batches: d1.ok
-        ? (await pendingMassDeleteBatches(db)).map((b) => ({
-            batch_id: b.batchId ?? "",
-            attio_object: b.object,
-            deletes: b.n,
-            detected_at: b.detectedAt,
-          }))
-        : null,
+      held_delete_batches:
+        heldBatches?.map((b) => ({
+          batch_id: b.batchId,
+          attio_object: b.object,
+          deletes: b.deletes,
+          detected_at: b.detectedAt,
+        })) ?? null,
       ambiguous_matches: counts[4],
       open_warnings: counts[5],
       last_cron_run: lastRun,
