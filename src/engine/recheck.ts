@@ -18,9 +18,11 @@ function isLive(touch: Touch): boolean {
   return touch.origin.kind !== "job";
 }
 
+/** The LastModifiedDate the record was read with, if it is a date (else no precondition can be set). */
 function lastModifiedOf(item: PendingWrite): string | undefined {
   const stamp = item.decision.salesforce?.["LastModifiedDate"];
-  return typeof stamp === "string" ? stamp : undefined;
+  if (typeof stamp !== "string") return undefined;
+  return Number.isNaN(Date.parse(stamp.replace(/([+-]\d\d)(\d\d)$/, "$1:$2"))) ? undefined : stamp;
 }
 
 /**
