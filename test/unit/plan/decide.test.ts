@@ -361,8 +361,10 @@ describe("decide: deletes and Salesforce merges", () => {
   ] as const)(
     "a Salesforce record merely not returned (policy %s, queryAll says %s) is not visible, never deleted",
     (policy, gone) => {
+      const internal: Origin = { kind: "internal", reason: "t" };
       const input = facts({
-        touch: gone === undefined ? touch("attio", ATTIO_ID, webhook) : touch("salesforce", SF_ID, webhook),
+        // An Attio record's sync finds its Salesforce counterpart missing, unconfirmed; or a Salesforce touch.
+        touch: gone === undefined ? touch("attio", ATTIO_ID, internal) : touch("salesforce", SF_ID, internal),
         pair,
         attio: acme,
         salesforce: null,
