@@ -9,8 +9,8 @@ const TEST_SECRETS = {
   ATTIO_WEBHOOK_SECRET: "test-attio-webhook-secret",
   SALESFORCE_CLIENT_ID: "test-client-id",
   SALESFORCE_CLIENT_SECRET: "test-client-secret",
-  RELAY_SECRET: "test-relay-secret",
-  ADMIN_TOKEN: "test-admin-token",
+  RELAY_SECRET: "test-relay-secret-0123456789abcdef",
+  ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
 };
 // wrangler.toml lists them under secrets.required; the integration reads them from process.env
 // (and warns when absent), so the test values are placed there too.

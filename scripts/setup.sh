@@ -42,12 +42,24 @@ done
 echo "Applying D1 migrations..."
 wrangler d1 migrations apply DB --remote
 
-for secret in ATTIO_API_KEY ATTIO_WEBHOOK_SECRET SALESFORCE_CLIENT_ID SALESFORCE_CLIENT_SECRET RELAY_SECRET ADMIN_TOKEN; do
+for secret in ATTIO_API_KEY ATTIO_WEBHOOK_SECRET SALESFORCE_CLIENT_ID SALESFORCE_CLIENT_SECRET; do
   if wrangler secret list 2>/dev/null | grep -q "\"$secret\""; then
     echo "Secret $secret is set."
   else
     echo "Enter $secret (input is hidden):"
     wrangler secret put "$secret"
+  fi
+done
+
+# Tokens we choose ourselves are generated: 64 hex characters (the Worker and the relay need 32+).
+for secret in RELAY_SECRET ADMIN_TOKEN; do
+  if wrangler secret list 2>/dev/null | grep -q "\"$secret\""; then
+    echo "Secret $secret is set."
+  else
+    value=$(openssl rand -hex 32)
+    printf '%s' "$value" | wrangler secret put "$secret"
+    echo "Generated $secret: $value"
+    echo "  (keep it: the CDC relay needs RELAY_SECRET, API clients need ADMIN_TOKEN)"
   fi
 done
 

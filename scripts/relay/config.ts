@@ -39,7 +39,11 @@ export const RelayEnvSchema = z.object({
   SALESFORCE_LOGIN_URL: secureUrl,
   SALESFORCE_CLIENT_ID: secret("SALESFORCE_CLIENT_ID"),
   SALESFORCE_CLIENT_SECRET: secret("SALESFORCE_CLIENT_SECRET"),
-  RELAY_SECRET: secret("RELAY_SECRET").refine((value) => value.length >= 16, "must be at least 16 characters"),
+  // The same minimum as the Worker's (src/config/env.ts MIN_TOKEN_LENGTH).
+  RELAY_SECRET: secret("RELAY_SECRET").refine(
+    (value) => value.length >= 32,
+    "must be at least 32 characters (generate one with `openssl rand -hex 32`)",
+  ),
   WORKER_URL: secureUrl,
   RELAY_CHANNELS: csv
     .default(["/data/ChangeEvents"])

@@ -250,7 +250,7 @@ export function renderScreen(snapshot: Snapshot, targets: Record<string, number>
   const mapped = snapshot.status?.mapped_records ?? {};
   const lines = [
     "attio-sfdc sandbox: Attio emulator <-> Worker <-> Salesforce emulator, all on this machine",
-    `  Worker      ${info.workerUrl}  (GET /api/v1/status, bearer sandbox-admin-token)`,
+    `  Worker      ${info.workerUrl}  (GET /api/v1/status, bearer sandbox-admin-token-0123456789abcdef)`,
     `  Attio       ${info.attioUrl}/v2  (control: /__control/state)`,
     `  Salesforce  ${info.salesforceUrl}  (control: /__control/state)`,
     schemaLine(info.customFields),

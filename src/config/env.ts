@@ -7,6 +7,14 @@ const secret = (name: string) =>
     error: `${name} is empty`,
   });
 
+/** Bearer tokens and HMAC keys: long enough that guessing them is hopeless (`openssl rand -hex 32`). */
+export const MIN_TOKEN_LENGTH = 32;
+
+const token = (name: string) =>
+  secret(name).min(MIN_TOKEN_LENGTH, {
+    error: `${name} must be at least ${MIN_TOKEN_LENGTH} characters (generate one with \`openssl rand -hex 32\`)`,
+  });
+
 const httpUrl = z
   .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
   .transform((url) => url.replace(/\/+$/, ""));
@@ -37,10 +45,12 @@ export const EnvConfigSchema = z.object({
     .string()
     .regex(/^\d{2,3}\.0$/, { error: 'must look like "62.0"' })
     .default("62.0"),
-  RELAY_SECRET: secret("RELAY_SECRET"),
-  ADMIN_TOKEN: secret("ADMIN_TOKEN"),
+  RELAY_SECRET: token("RELAY_SECRET"),
+  ADMIN_TOKEN: token("ADMIN_TOKEN"),
   /** The next admin token during a rotation: both are accepted until ADMIN_TOKEN is replaced. */
-  ADMIN_TOKEN_NEXT: z.string().min(16, { error: "must be at least 16 characters" }).optional(),
+  ADMIN_TOKEN_NEXT: token("ADMIN_TOKEN_NEXT").optional(),
+  /** A read-only token: accepted for the management API's GET routes only (dashboards, monitoring). */
+  ADMIN_READ_TOKEN: token("ADMIN_READ_TOKEN").optional(),
   SYNC_DIRECTION: z.enum(["bidirectional", "attio_to_sf", "sf_to_attio"]).default("bidirectional"),
   CONFLICT_RESOLUTION: z.enum(["last_write", "attio_wins", "sf_wins", "manual"]).default("last_write"),
   /** Records per sObject Collections request (Salesforce's maximum, 200, unless an org needs fewer). */

@@ -32,6 +32,13 @@ export interface PendingWrite {
   attioValues: AttioValues | undefined;
 }
 
+/** The run's leases as the executor sees them (leases.ts): renew them now, and which were lost. */
+export interface Fence {
+  renew(): Promise<void>;
+  /** Whether the lease covering this touch was lost (taken by another consumer, or unconfirmed). */
+  lost(touch: Touch): boolean;
+}
+
 /** What the executor's parts share for one engine run: passed explicitly, never a class's fields. */
 export interface RunContext {
   deps: SyncDeps;
@@ -41,6 +48,8 @@ export interface RunContext {
   /** The batch's id map; the executor adds each pair it links, for the references that follow. */
   ids: IdLookup & { link(attioObject: string, attioId: string, sfId: string): void };
   outcomes: Map<Touch, TouchOutcome>;
+  /** Checked before each write: a record whose lease was lost is not written, and is retried. */
+  fence: Fence;
   /** Pairs this run linked (created or matched), reported to `onLinked` once it is done. */
   linked: { attioId: string; sfId: string }[];
   /** Values not written as they are, stored as warnings once the run is done (warnings.ts). */
@@ -58,6 +67,16 @@ export function done(
 
 export function fail(run: RunContext, touch: Touch, error: SyncError, attempted?: unknown): void {
   run.outcomes.set(touch, error.retryable ? { status: "retry", error } : { status: "failed", error, attempted });
+}
+
+/**
+ * Whether the touch's lease was lost; if so its outcome becomes a retry (another consumer holds
+ * the pair now), so the caller writes nothing for it.
+ */
+export function leaseLost(run: RunContext, touch: Touch): boolean {
+  if (!run.fence.lost(touch)) return false;
+  retryLater(run.outcomes, touch, "the lease on this record was lost to another consumer: not written", 1);
+  return true;
 }
 
 export function retryLater(outcomes: Map<Touch, TouchOutcome>, touch: Touch, message: string, seconds: number): void {

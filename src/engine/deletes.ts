@@ -1,4 +1,5 @@
-import type { FinalDecision, LinkedPair } from "../plan/decision.ts";
+import { SyncError } from "../lib/errors.ts";
+import type { FinalDecision, LinkedPair, RecordFacts } from "../plan/decision.ts";
 import type { Touch } from "../plan/touch.ts";
 import { actorOf } from "../plan/touch.ts";
 import { insertAudit } from "../store/audit.ts";
@@ -17,14 +18,11 @@ export async function executeDelete(
 ): Promise<void> {
   switch (decision.kind) {
     case "hold_delete": {
-      const held = await holdDelete(run.deps.db, pair.mapping.id, decision.on);
-      const detail =
-        decision.reason === "merged_into_linked"
-          ? `merged in Salesforce into ${decision.master}, which is linked to another record: held for a person`
-          : held
-            ? `delete on ${decision.on} held for approval`
-            : "delete already held";
-      done(run, touch, "hold_delete", { detail });
+      const held = await holdDelete(run.deps.db, pair.mapping.id, decision.on, {
+        reason: decision.reason,
+        batchId: decision.reason === "mass_delete" ? decision.batch : null,
+      });
+      done(run, touch, "hold_delete", { detail: holdDetail(decision, held) });
       return;
     }
     case "delete":
@@ -34,6 +32,35 @@ export async function executeDelete(
       await followSalesforceMerge(run, touch, pair, decision.master);
       return;
   }
+}
+
+function holdDetail(decision: Extract<DeleteDecision, { kind: "hold_delete" }>, held: boolean): string {
+  switch (decision.reason) {
+    case "merged_into_linked":
+      return `merged in Salesforce into ${decision.master}, which is linked to another record: held for a person`;
+    case "mass_delete":
+      return `${decision.count} deletes in one run, more than the ${decision.threshold} allowed: all held for approval as batch ${decision.batch}`;
+    case "policy":
+      return held ? `delete on ${decision.on} held for approval` : "delete already held";
+  }
+}
+
+/**
+ * A linked Salesforce record the integration user can no longer see: not returned by a query and
+ * not in the Recycle Bin. Reported as a failure (an operator can replay it once sharing is fixed);
+ * nothing is deleted and the pair stays.
+ */
+export function notVisible(run: RunContext, facts: RecordFacts): SyncError {
+  const { mapping } = run.compiled;
+  const sfId = facts.pair?.mapping.sfRecordId ?? facts.touch.recordId;
+  return new SyncError(
+    "not_found",
+    `${mapping.salesforce_object} ${sfId} is not visible to the integration user: a query does not return it and it is not deleted (queryAll). Sharing or permissions changed? Nothing was deleted; the pair stays linked.`,
+    {
+      retryable: false,
+      detail: { reason: "not_visible", salesforce_object: mapping.salesforce_object, sf_record_id: sfId },
+    },
+  );
 }
 
 async function deleteAndUnlink(

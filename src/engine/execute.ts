@@ -1,14 +1,14 @@
 import { SyncError, toSyncError } from "../lib/errors.ts";
 import { mapToAttio } from "../mapping/engine.ts";
 import { isWarning } from "../mapping/types.ts";
-import type { RecordDecision } from "../plan/decide.ts";
+import { breakMassDeletes, massDeleteThreshold, propagatedDeletes, type RecordDecision } from "../plan/decide.ts";
 import type { FinalDecision, RecordFacts, RetryReason, SettleReason, SideDecision } from "../plan/decision.ts";
 import type { TouchOutcome } from "../plan/outcome.ts";
 import type { Touch } from "../plan/touch.ts";
-import { holdDelete } from "../store/deletes.ts";
+import { countPairsOf, holdDelete } from "../store/deletes.ts";
 import { recordAmbiguousMatch } from "../store/matches.ts";
-import { done, fail, type PendingWrite, type RunContext } from "./context.ts";
-import { executeDelete } from "./deletes.ts";
+import { done, fail, leaseLost, type PendingWrite, type RunContext } from "./context.ts";
+import { executeDelete, notVisible } from "./deletes.ts";
 import { saveWarnings } from "./warnings.ts";
 import { writeAll } from "./write.ts";
 
@@ -27,7 +27,10 @@ type RecordIds = PendingWrite["ids"];
  */
 export async function execute(run: RunContext, decided: readonly Decided[]): Promise<void> {
   const writes: PendingWrite[] = [];
+  // The fence: leases renewed now, so a record whose lease another consumer took is not written.
+  await run.fence.renew();
   for (const { facts, decision } of decided) {
+    if (leaseLost(run, facts.touch)) continue;
     try {
       const ids = idsOf(facts, decision.final);
       for (const along of decision.along) await executeAlong(run, facts.touch, along, ids);
@@ -44,6 +47,18 @@ export async function execute(run: RunContext, decided: readonly Decided[]): Pro
   }
 }
 
+/**
+ * The mass-delete circuit breaker (plan/decide.ts breakMassDeletes), with the one fact it needs:
+ * the mapping's pair count, read only when the run could trip it.
+ */
+export async function holdMassDeletes(run: RunContext, decided: readonly Decided[]): Promise<Decided[]> {
+  const decisions = decided.map((d) => d.decision);
+  if (propagatedDeletes(decisions) <= massDeleteThreshold(0)) return [...decided];
+  const pairs = await countPairsOf(run.deps.db, run.compiled.mapping.attio_object);
+  const held = breakMassDeletes(decisions, pairs, crypto.randomUUID());
+  return decided.map((d, i) => ({ facts: d.facts, decision: held[i] ?? d.decision }));
+}
+
 async function executeAlong(run: RunContext, touch: Touch, decision: SideDecision, ids: RecordIds): Promise<void> {
   const { mapping } = run.compiled;
   switch (decision.kind) {
@@ -57,7 +72,7 @@ async function executeAlong(run: RunContext, touch: Touch, decision: SideDecisio
       return;
     }
     case "hold_merged_away":
-      await holdDelete(run.deps.db, decision.pairId, "attio");
+      await holdDelete(run.deps.db, decision.pairId, "attio", { reason: "merged_into_linked", batchId: null });
       return;
     case "warn":
       run.seen.push({ touch, direction: decision.direction, issues: decision.issues, fields: decision.fields, ids });
@@ -95,6 +110,9 @@ async function executeFinal(
     case "follow_merge":
       if (!pair) throw new SyncError("internal", `a ${decision.kind} was decided for a record with no pair`);
       await executeDelete(run, touch, pair, decision);
+      return undefined;
+    case "not_visible":
+      fail(run, touch, notVisible(run, facts));
       return undefined;
     case "write":
       return { touch, pair, decision, ids, attioValues: decision.attio?.values };
@@ -167,11 +185,15 @@ export function report(run: RunContext, decided: readonly Decided[]): void {
             deleted_on: final.on,
             reason: final.reason,
             ...(final.reason === "merged_into_linked" ? { master: final.master } : {}),
+            ...(final.reason === "mass_delete" ? { count: final.count, threshold: final.threshold } : {}),
           },
         });
         break;
       case "follow_merge":
         done(run, touch, "follow_merge", { plan: { master: final.master } });
+        break;
+      case "not_visible":
+        fail(run, touch, notVisible(run, facts));
         break;
       case "write":
         reportWrite(run, touch, decision);

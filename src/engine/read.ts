@@ -168,18 +168,28 @@ async function confirmAttioGone(
 }
 
 /**
- * A linked Salesforce record that disappeared because it lost a merge is in the Recycle Bin with a
- * MasterRecordId: the planner follows the merge instead of deleting (one query for the batch).
+ * A linked Salesforce record the read did not return counts as deleted only once the Recycle Bin
+ * has it (queryAll, IsDeleted = true) or Salesforce reported its delete (a DELETE change event,
+ * the delete log); otherwise it is merely not visible to the integration user (sharing changed)
+ * and nothing is deleted. One that lost a merge has a MasterRecordId there: the
+ * planner follows the merge instead of deleting (one query for the batch).
  */
 async function findSalesforceMerges(deps: SyncDeps, compiled: CompiledMapping, facts: RecordFacts[]): Promise<void> {
   const object = compiled.mapping.salesforce_object;
-  if (!MERGEABLE.has(object)) return;
   const gone = facts.filter((fact) => fact.pair && fact.salesforce === null);
   if (gone.length === 0) return;
   const rows = await deps.salesforce.deletedWithMaster(
     object,
     gone.map((fact) => fact.pair?.mapping.sfRecordId ?? ""),
+    MERGEABLE.has(object),
   );
+  const deleted = new Set(rows.map((row) => row.Id));
+  for (const fact of gone) {
+    // Salesforce's own word counts too: a DELETE change event or delete-log entry for this very
+    // record (the Recycle Bin may have been emptied since). A sharing change sends neither.
+    const reported = fact.touch.side === "salesforce" && fact.touch.deleted;
+    fact.salesforceGone = reported || deleted.has(fact.pair?.mapping.sfRecordId ?? "") ? "deleted" : "not_visible";
+  }
   const masterOf = new Map(rows.flatMap((row) => (row.MasterRecordId ? [[row.Id, row.MasterRecordId] as const] : [])));
   if (masterOf.size === 0) return;
   const linked = await pairsBySalesforce(deps.db, object, [...new Set(masterOf.values())]);

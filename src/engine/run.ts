@@ -16,7 +16,7 @@ import type { Touch } from "../plan/touch.ts";
 import { loadIdLookup, type Pair } from "../store/pairs.ts";
 import type { SyncDeps } from "../sync/deps.ts";
 import { fail, type RunContext, retryLater } from "./context.ts";
-import { type Decided, execute, outcomeWithoutEffect, report } from "./execute.ts";
+import { type Decided, execute, holdMassDeletes, outcomeWithoutEffect, report } from "./execute.ts";
 import { Leases } from "./leases.ts";
 import { findCandidates } from "./match.ts";
 import type { EngineOptions } from "./options.ts";
@@ -84,12 +84,13 @@ async function syncOnce(
 ): Promise<{ outcomes: Map<Touch, TouchOutcome>; failure?: { error: SyncError; wrote: boolean } }> {
   const outcomes = new Map<Touch, TouchOutcome>();
   const leases = new Leases(deps);
+  const leaseNames = new Map<Touch, string>();
   const started = Date.now();
   let wrote = false;
   try {
     const initial = await loadPairs(deps, compiled, touches);
     const live = settle(outcomes, touches, (touch) => settleBeforeLease(compiled, touch, initial.get(touch)));
-    const ready = await lease(outcomes, leases, compiled, live, initial);
+    const ready = await lease(outcomes, leases, compiled, live, initial, leaseNames);
     if (ready.length === 0) return { outcomes };
     const locking = Date.now() - started;
 
@@ -123,10 +124,17 @@ async function syncOnce(
       decide: decideContext(compiled, options, mapOptionsOf(ids, options, users)),
       ids,
       outcomes,
+      fence: {
+        renew: () => leases.renew(),
+        lost: (touch) => {
+          const name = leaseNames.get(touch);
+          return name !== undefined && !leases.holds(name);
+        },
+      },
       linked: [],
       seen: [],
     };
-    const decided = decideAll(run, facts);
+    const decided = await holdMassDeletes(run, decideAll(run, facts));
     const deciding = Date.now() - started - locking - reading;
     if (options.dryRun) report(run, decided);
     else {
@@ -176,8 +184,8 @@ async function lease(
   compiled: CompiledMapping,
   touches: readonly Touch[],
   pairs: ReadonlyMap<Touch, Pair>,
+  names: Map<Touch, string>,
 ): Promise<Touch[]> {
-  const names = new Map<Touch, string>();
   for (const touch of touches) {
     const pair = pairs.get(touch);
     names.set(touch, pair ? `pair:${pair.mapping.id}` : `${touch.side}:${compiled.mapping.name}:${touch.recordId}`);

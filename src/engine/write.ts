@@ -8,8 +8,9 @@ import type { SaveOutcome } from "../salesforce/client.ts";
 import { upsertConflict } from "../store/conflicts.ts";
 import { type SavePair, savePairsApart } from "../store/pairs.ts";
 import { writeAudits } from "./audit.ts";
-import { done, fail, type PendingWrite, type RunContext } from "./context.ts";
+import { done, fail, leaseLost, type PendingWrite, type RunContext } from "./context.ts";
 import { saveDroppingRejected } from "./field-rejections.ts";
+import { recheckAttio, updateConditionally } from "./recheck.ts";
 
 /** A written record waiting for its pair to be stored with the run's others. */
 interface Written {
@@ -52,7 +53,7 @@ export async function writeAll(run: RunContext, pending: PendingWrite[]): Promis
       pending,
       () => writesInFlight(rate, run.deps.attio.writeRoundTripMs),
       async (item) => {
-        if (run.outcomes.has(item.touch)) return;
+        if (run.outcomes.has(item.touch) || leaseLost(run, item.touch)) return;
         try {
           saver.add(await writeAttio(run, item));
         } catch (thrown) {
@@ -71,7 +72,9 @@ export async function writeAll(run: RunContext, pending: PendingWrite[]): Promis
 /** Salesforce creates and updates of the whole run, 200 per Collections request. */
 async function writeSalesforce(run: RunContext, pending: PendingWrite[]): Promise<void> {
   const { mapping } = run.compiled;
-  const writes = pending.filter((p) => Object.keys(p.decision.plan.toSalesforce).length > 0);
+  const writes = pending.filter(
+    (p) => Object.keys(p.decision.plan.toSalesforce).length > 0 && !leaseLost(run, p.touch),
+  );
   const creates = writes.filter((p) => !p.ids.salesforce);
   const updates = writes.filter((p) => p.ids.salesforce);
   const extId = mapping.salesforce_external_id_field;
@@ -89,12 +92,14 @@ async function writeSalesforce(run: RunContext, pending: PendingWrite[]): Promis
       p.ids.salesforce = id;
     });
   }
-  if (updates.length > 0) {
-    const records = updates.map((p) => ({ Id: p.ids.salesforce as string, ...p.decision.plan.toSalesforce }));
-    const results = await saveDroppingRejected(run, updates, records, (part) =>
+  // Live updates go one by one with a precondition (recheck.ts); the rest in batches.
+  const batched = await updateConditionally(run, updates);
+  if (batched.length > 0) {
+    const records = batched.map((p) => ({ Id: p.ids.salesforce as string, ...p.decision.plan.toSalesforce }));
+    const results = await saveDroppingRejected(run, batched, records, (part) =>
       run.deps.salesforce.updateMany(mapping.salesforce_object, part),
     );
-    applyResults(run, updates, results, () => {});
+    applyResults(run, batched, results, () => {});
   }
 }
 
@@ -140,6 +145,7 @@ async function writeAttio(run: RunContext, item: PendingWrite): Promise<Written>
     let record: AttioRecord | undefined;
     if (item.ids.attio) {
       if (Object.keys(write.values).length > 0) {
+        await recheckAttio(run, item, Object.keys(write.values));
         record = await run.deps.attio.updateRecord(mapping.attio_object, item.ids.attio, write.values);
       }
     } else {

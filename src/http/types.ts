@@ -9,6 +9,6 @@ export interface AppEnv {
     log: Logger;
     correlationId: string;
     /** Which admin token authenticated the request (set by requireAdmin). */
-    adminTokenUsed: "current" | "next";
+    adminTokenUsed: "current" | "next" | "read";
   };
 }

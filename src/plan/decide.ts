@@ -118,12 +118,50 @@ function settleEarly(ctx: DecideContext, facts: RecordFacts): FinalDecision | un
  * follows the surviving record, unless that one is linked already (then a person decides).
  */
 function decideDelete(ctx: DecideContext, facts: RecordFacts, on: Side): FinalDecision {
+  // Absence is not a delete: only a Recycle Bin row (queryAll IsDeleted) confirms one in Salesforce.
+  // (An Attio record counts as gone only once a read by id answered 404: engine/read.ts.)
+  if (on === "salesforce" && facts.salesforceGone !== "deleted") return { kind: "not_visible", on };
   const merge = on === "salesforce" ? facts.salesforceMerge : undefined;
   if (merge?.masterLinked)
     return { kind: "hold_delete", on: "salesforce", reason: "merged_into_linked", master: merge.master };
   if (merge) return { kind: "follow_merge", master: merge.master };
   if (ctx.deletePolicy === "hold") return { kind: "hold_delete", on, reason: "policy" };
   return { kind: "delete", on, policy: ctx.deletePolicy };
+}
+
+/** The circuit breaker's floor: a run may delete this many counterparts without a person. */
+const MASS_DELETE_MIN = 20;
+/** ... or this share of the mapping's pairs, whichever is larger. */
+const MASS_DELETE_SHARE = 0.02;
+
+/** How many counterparts one run may delete: max(20, 2% of the mapping's pairs). */
+export function massDeleteThreshold(pairs: number): number {
+  return Math.max(MASS_DELETE_MIN, Math.floor(pairs * MASS_DELETE_SHARE));
+}
+
+/** How many of these decisions would delete a counterpart (`propagate`). */
+export function propagatedDeletes(decisions: readonly RecordDecision[]): number {
+  return decisions.filter((d) => d.final.kind === "delete" && d.final.policy === "propagate").length;
+}
+
+/**
+ * The mass-delete circuit breaker. When one run would delete more counterparts than
+ * massDeleteThreshold(pairs) allows (a sharing change, a bad import, a script gone wrong look
+ * like many deletes at once), none is deleted: each propagated delete is held for a person, all
+ * under `batch`, even under `propagate`. Fewer pass unchanged. Pure: `batch` is given.
+ */
+export function breakMassDeletes(decisions: readonly RecordDecision[], pairs: number, batch: string): RecordDecision[] {
+  const count = propagatedDeletes(decisions);
+  const threshold = massDeleteThreshold(pairs);
+  if (count <= threshold) return [...decisions];
+  return decisions.map((d) =>
+    d.final.kind === "delete" && d.final.policy === "propagate"
+      ? {
+          along: d.along,
+          final: { kind: "hold_delete", on: d.final.on, reason: "mass_delete", batch, count, threshold },
+        }
+      : d,
+  );
 }
 
 function planWrite(

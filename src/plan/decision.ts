@@ -53,6 +53,17 @@ export type Decision =
   | { kind: "delete"; on: Side; policy: "propagate" | "ignore" }
   /** The linked record is gone on `on`: held for a person (delete policy `hold`). */
   | { kind: "hold_delete"; on: Side; reason: "policy" }
+  /**
+   * The circuit breaker: the run would delete more counterparts than the threshold allows, so each
+   * is held for a person instead, all under one `batch` (see decide.ts breakMassDeletes).
+   */
+  | { kind: "hold_delete"; on: Side; reason: "mass_delete"; batch: string; count: number; threshold: number }
+  /**
+   * The linked Salesforce record was not returned, yet it is not deleted either (queryAll has no
+   * IsDeleted row for it): it is hidden from the integration user (sharing or permissions changed).
+   * Nothing is deleted; the record is reported.
+   */
+  | { kind: "not_visible"; on: "salesforce" }
   /** The Salesforce record lost a merge to `master`, which is linked to another record: held for a person. */
   | { kind: "hold_delete"; on: "salesforce"; reason: "merged_into_linked"; master: string }
   /** The Salesforce record lost a merge: the pair moves to the surviving record, `master`. */
@@ -87,6 +98,12 @@ export interface RecordFacts {
   /** The Attio record: undefined when not read (no Attio side yet), null when it is gone. */
   attio: AttioRecord | null | undefined;
   salesforce: SfRecordRow | null | undefined;
+  /**
+   * For a linked Salesforce record the read did not return: `deleted` when queryAll has it with
+   * IsDeleted = true (in the Recycle Bin), else `not_visible`. Unset: not looked up, which counts
+   * as not confirmed (a delete is never inferred from absence alone).
+   */
+  salesforceGone?: "deleted" | "not_visible" | undefined;
   /** For a linked Salesforce record that is gone: the record it was merged into, if it lost a merge. */
   salesforceMerge?: { master: string; masterLinked: boolean } | undefined;
   /** An Attio merge's originals whose pairs cannot move to the survivor (it has its own). */

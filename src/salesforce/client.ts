@@ -172,6 +172,49 @@ export class SalesforceClient {
   }
 
   /**
+   * Updates one record only if nobody changed it since `lastModified` (its LastModifiedDate as
+   * read): sObject Rows `PATCH` with `If-Unmodified-Since` (REST API "Conditional Request
+   * Headers": weak validation against the record's last modified date, whole seconds).
+   * `modified` when Salesforce answers 412 Precondition Failed: nothing was written.
+   */
+  async updateIfUnmodified(
+    object: string,
+    id: string,
+    fields: SObjectFields,
+    lastModified: string,
+  ): Promise<SaveOutcome | { ok: false; modified: true }> {
+    const since = new Date(Date.parse(lastModified.replace(/([+-]\d\d)(\d\d)$/, "$1:$2"))).toUTCString();
+    return this.call(async (conn) => {
+      const response = await fetch(
+        `${conn.instanceUrl}/services/data/v${this.options.apiVersion}/sobjects/${object}/${encodeURIComponent(id)}`,
+        {
+          method: "PATCH",
+          headers: {
+            Authorization: `Bearer ${conn.accessToken}`,
+            "Content-Type": "application/json",
+            "Sforce-Call-Options": `client=${this.options.clientName}`,
+            "If-Unmodified-Since": since,
+          },
+          body: JSON.stringify(fields),
+          signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
+        },
+      );
+      if (response.status === 204 || response.status === 200) return { ok: true, id };
+      if (response.status === 412) return { ok: false, modified: true };
+      const body = (await response.json().catch(() => null)) as unknown;
+      const errors = Array.isArray(body) ? body : [];
+      const code = (errors[0] as { errorCode?: unknown } | undefined)?.errorCode;
+      // An expired session is thrown so that `call` gets a new token and tries once more.
+      if (code === "INVALID_SESSION_ID" || response.status >= 500 || response.status === 429) {
+        throw Object.assign(new Error(`Salesforce answered ${response.status}`), {
+          errorCode: typeof code === "string" ? code : `ERROR_HTTP_${response.status}`,
+        });
+      }
+      return { ok: false, error: saveError(object, errors) };
+    });
+  }
+
+  /**
    * Creates or updates by an External ID field holding the counterpart's id (up to 200 per request,
    * or in bulk, see createMany): retrying it can never create a second record.
    */
@@ -213,20 +256,28 @@ export class SalesforceClient {
     return this.query<SfRecordRow>(soql.matchKeyPage(object, field, afterId, limit));
   }
 
-  /** Deleted records among `ids` (from the Recycle Bin through queryAll), with the merge winner if any. */
+  /**
+   * Deleted records among `ids` (in the Recycle Bin: `queryAll` with IsDeleted = true), with the
+   * merge winner if any (`master`: only objects that merge have MasterRecordId). An id absent from
+   * the answer is not deleted.
+   */
   async deletedWithMaster(
     object: string,
     ids: readonly string[],
+    master = true,
   ): Promise<{ Id: string; MasterRecordId: string | null }[]> {
     const valid = [...new Set(ids)].filter(soql.isSalesforceId);
-    const { parts } = soql.partsByLength(valid, (part) => soql.deletedWithMaster(object, part), soql.soqlString);
+    const statementOf = (part: readonly string[]) => soql.deletedWithMaster(object, part, master);
+    const { parts } = soql.partsByLength(valid, statementOf, soql.soqlString);
     const rows: { Id: string; MasterRecordId: string | null }[] = [];
     for (const part of parts) {
-      const statement = soql.deletedWithMaster(object, part);
+      const statement = statementOf(part);
       rows.push(
         ...(await this.call(async (conn) => {
-          const result = await conn.query<{ Id: string; MasterRecordId: string | null }>(statement, { scanAll: true });
-          return result.records;
+          const result = await conn.query<{ Id: string; MasterRecordId?: string | null }>(statement, {
+            scanAll: true,
+          });
+          return result.records.map((r) => ({ Id: r.Id, MasterRecordId: r.MasterRecordId ?? null }));
         })),
       );
     }

@@ -111,8 +111,8 @@ export function changedByOthersSince(object: string, fields: readonly string[], 
 }
 
 /** Deleted records among `ids` (queryAll: the Recycle Bin), with the merge winner if any. */
-export function deletedWithMaster(object: string, ids: readonly string[]): string {
-  return `SELECT Id, MasterRecordId FROM ${object} WHERE IsDeleted = true AND Id IN (${idList(ids)})`;
+export function deletedWithMaster(object: string, ids: readonly string[], master = true): string {
+  return `SELECT Id${master ? ", MasterRecordId" : ""} FROM ${object} WHERE IsDeleted = true AND Id IN (${idList(ids)})`;
 }
 
 /** Every active user with an email: the owners deals can be given (inactive users own nothing new). */

@@ -5,15 +5,58 @@ import { idMappings, pendingDeletes } from "./schema.ts";
 
 export type PendingDelete = typeof pendingDeletes.$inferSelect;
 
-/** Holds a delete for approval, once per pair and side. */
-export async function holdDelete(db: Db, mappingId: string, deletedOn: "attio" | "salesforce"): Promise<boolean> {
+/** How many pairs a mapping has (its Attio object's): the mass-delete breaker's scale. */
+export async function countPairsOf(db: Db, attioObject: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)` })
+    .from(idMappings)
+    .where(eq(idMappings.attioObject, attioObject));
+  return row?.n ?? 0;
+}
+
+/** Up to `limit` still-pending deletes of one circuit-breaker batch, and how many there are. */
+export async function pendingOfBatch(
+  db: Db,
+  batchId: string,
+  limit: number,
+): Promise<{ ids: string[]; total: number }> {
+  const where = and(eq(pendingDeletes.batchId, batchId), eq(pendingDeletes.status, "pending"));
+  const [rows, [count]] = await Promise.all([
+    db.select({ id: pendingDeletes.id }).from(pendingDeletes).where(where).orderBy(pendingDeletes.id).limit(limit),
+    db.select({ n: sql<number>`count(*)` }).from(pendingDeletes).where(where),
+  ]);
+  return { ids: rows.map((r) => r.id), total: count?.n ?? 0 };
+}
+
+/** Held deletes per circuit-breaker batch still pending (for /api/v1/status). */
+export async function pendingMassDeleteBatches(db: Db) {
+  return db
+    .select({
+      batchId: pendingDeletes.batchId,
+      object: idMappings.attioObject,
+      n: sql<number>`count(*)`,
+      detectedAt: sql<string>`min(${pendingDeletes.detectedAt})`,
+    })
+    .from(pendingDeletes)
+    .innerJoin(idMappings, eq(idMappings.id, pendingDeletes.mappingId))
+    .where(and(eq(pendingDeletes.status, "pending"), eq(pendingDeletes.reason, "mass_delete")))
+    .groupBy(pendingDeletes.batchId, idMappings.attioObject);
+}
+
+/** Holds a delete for approval, once per pair: why, and the breaker's batch if it held it. */
+export async function holdDelete(
+  db: Db,
+  mappingId: string,
+  deletedOn: "attio" | "salesforce",
+  why: { reason: PendingDelete["reason"]; batchId: string | null } = { reason: "policy", batchId: null },
+): Promise<boolean> {
   const open = await db
     .select({ id: pendingDeletes.id })
     .from(pendingDeletes)
     .where(and(eq(pendingDeletes.mappingId, mappingId), eq(pendingDeletes.status, "pending")))
     .get();
   if (open) return false;
-  await db.insert(pendingDeletes).values({ id: crypto.randomUUID(), mappingId, deletedOn });
+  await db.insert(pendingDeletes).values({ id: crypto.randomUUID(), mappingId, deletedOn, ...why });
   return true;
 }
 
@@ -36,6 +79,8 @@ export function listPendingDeletes(db: Db, status: PendingDelete["status"], page
       id: pendingDeletes.id,
       deletedOn: pendingDeletes.deletedOn,
       status: pendingDeletes.status,
+      reason: pendingDeletes.reason,
+      batchId: pendingDeletes.batchId,
       detectedAt: pendingDeletes.detectedAt,
       decidedAt: pendingDeletes.decidedAt,
       attioObject: idMappings.attioObject,

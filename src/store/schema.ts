@@ -242,6 +242,15 @@ export const pendingDeletes = sqliteTable("pending_deletes", {
     .default("pending"),
   detectedAt: text("detected_at").notNull().default(now),
   decidedAt: text("decided_at"),
+  /**
+   * Why it is held: `policy` (delete_policy = "hold"), `merged_into_linked` (an Attio or Salesforce
+   * merge a person must settle), `mass_delete` (the circuit breaker: too many deletes in one run).
+   */
+  reason: text("reason", { enum: ["policy", "merged_into_linked", "mass_delete"] })
+    .notNull()
+    .default("policy"),
+  /** The deletes the circuit breaker held together share this id. */
+  batchId: text("batch_id"),
 });
 
 /** A record that matched more than one candidate on the other side, awaiting a choice. */

@@ -22,6 +22,7 @@ export type ProblemCode =
   | "failures_recent"
   | "dead_letters_stuck"
   | "changes_waiting"
+  | "mass_delete_held"
   | "cron_stale";
 
 export interface Problem {
@@ -59,6 +60,8 @@ export interface HealthFacts {
   parked: readonly ParkedSummary[] | null;
   /** When the cron last ran, if it ever did. */
   lastCronRun: string | null;
+  /** Batches of deletes the mass-delete circuit breaker holds, still pending. */
+  heldDeleteBatches?: readonly { batchId: string; object: string; deletes: number; detectedAt: string }[] | null;
 }
 
 const WAITING_FOR: Record<string, string> = {
@@ -259,6 +262,16 @@ function workProblems(facts: HealthFacts): Problem[] {
       action:
         "nothing to replay: they are sent again on their own within a minute of both APIs answering; see the dependencies and salesforce_api",
       since: group.since,
+    });
+  }
+  for (const batch of facts.heldDeleteBatches ?? []) {
+    problems.push({
+      code: "mass_delete_held",
+      message: `${batch.deletes} deletes of ${batch.object} in one run were held instead of propagated (batch ${batch.batchId})`,
+      affects: `mapping of ${batch.object}`,
+      action:
+        "check why so many records disappeared (a sharing change, an import, a script); then POST /api/v1/deletes/batches/{batch_id} with approve or reject",
+      since: batch.detectedAt,
     });
   }
   if (facts.deadLetters) {

@@ -32,6 +32,8 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
   const calls: RecordedCall[] = [];
   /** The body of every records query: a scan (offset, limit) or a read by filter. */
   const queries: { object: string; filter?: Record<string, unknown>; offset?: number }[] = [];
+  /** One-shot hooks run after a records query is answered (a person's edit landing right after our read). */
+  const afterQueries: (() => void)[] = [];
   let pending429 = 0;
   let pendingHangs = 0;
   /** Records a merge is still building: queries leave them out, reads by id answer 404 merge_in_progress. */
@@ -171,7 +173,9 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
       const pool = params["object"] === "people" ? [...people.values()] : [];
       const matches = pool.filter((p) => matchesFilter(p, body.filter ?? {}));
       const offset = body.offset ?? 0;
-      return HttpResponse.json({ data: matches.slice(offset, offset + (body.limit ?? 500)) });
+      const answer = HttpResponse.json({ data: matches.slice(offset, offset + (body.limit ?? 500)) });
+      afterQueries.shift()?.();
+      return answer;
     }),
     http.patch(`${ATTIO}/v2/objects/people/records/:id`, async ({ request, params }) => {
       record(request);
@@ -262,11 +266,16 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
         people.set(recordId, found);
       };
     },
-    /** Simulates an edit of the person's job title in Attio. */
-    setJobTitle(recordId: string, title: string) {
+    /** Simulates an edit of the person's job title in Attio (`at`: its new active_from, as a person's edit sets). */
+    setJobTitle(recordId: string, title: string, at?: string) {
       const value = people.get(recordId)?.values.job_title[0];
       if (!value) throw new Error(`no person ${recordId}`);
       value.value = title;
+      if (at !== undefined) value.active_from = at;
+    },
+    /** `fn` runs once, right after the next records query was answered. */
+    afterQuery(fn: () => void) {
+      afterQueries.push(fn);
     },
     queue429(count: number) {
       pending429 = count;

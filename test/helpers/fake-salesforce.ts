@@ -190,6 +190,12 @@ export function fakeSalesforce(
   let urisTooLong = 0;
   /** Merge losers (now in the Recycle Bin) and their master. */
   const merged = new Map<string, string>();
+  /** Contacts a user deleted (in the Recycle Bin: only queryAll returns them, with IsDeleted = true). */
+  const binned = new Map<string, Record<string, unknown>>();
+  /** Contacts the integration user cannot see (sharing): neither query nor queryAll returns them. */
+  const hidden = new Set<string>();
+  /** One-shot hooks run after a query is answered (a person's edit landing right after our read). */
+  const afterQueries: { pattern: RegExp; fn: () => void }[] = [];
   const calls: SalesforceCall[] = [];
   const bulkJobs = new Map<string, FakeBulkJob>();
   let nextJob = 1;
@@ -242,14 +248,19 @@ export function fakeSalesforce(
   const records: RecordSource = {
     all: (object, includeDeleted = false) => {
       if (object !== "Contact") return [];
-      const live = [...contacts.entries()].map(([id, fields]) => asRecord(id, fields, false));
-      const binned = includeDeleted
-        ? [...merged.entries()].map(([id, master]) => asRecord(id, { MasterRecordId: master }, true))
+      const live = [...contacts.entries()]
+        .filter(([id]) => !hidden.has(id))
+        .map(([id, fields]) => asRecord(id, fields, false));
+      const bin = includeDeleted
+        ? [
+            ...[...merged.entries()].map(([id, master]) => asRecord(id, { MasterRecordId: master }, true)),
+            ...[...binned.entries()].map(([id, fields]) => asRecord(id, { ...fields, MasterRecordId: null }, true)),
+          ]
         : [];
-      return [...live, ...binned];
+      return [...live, ...bin];
     },
     find: (id) => {
-      const fields = contacts.get(id);
+      const fields = hidden.has(id) ? undefined : contacts.get(id);
       return fields ? asRecord(id, fields, false) : undefined;
     },
   };
@@ -356,7 +367,11 @@ export function fakeSalesforce(
       if (!authorized(request)) return unauthorized();
       const hung = hang(request.signal);
       if (hung) return hung;
-      return answerQuery(new URL(request.url).searchParams.get("q") ?? "", false);
+      const soql = new URL(request.url).searchParams.get("q") ?? "";
+      const answer = answerQuery(soql, false);
+      const hook = afterQueries.findIndex((h) => h.pattern.test(soql));
+      if (hook >= 0) afterQueries.splice(hook, 1)[0]?.fn();
+      return answer;
     }),
     http.get(`${API}/queryAll`, async ({ request }) => {
       await log(request);
@@ -422,6 +437,34 @@ export function fakeSalesforce(
         return { id, success: true, errors: [] };
       });
       return HttpResponse.json(results, { headers: limitInfo() });
+    }),
+    // sObject Rows update, with the documented weak precondition: `If-Unmodified-Since: <HTTP-date>`
+    // updates only a record whose last modified date (whole seconds) is not after it, else 412
+    // Precondition Failed and nothing is written; an invalid date is 400.
+    http.patch(`${API}/sobjects/:object/:id`, async ({ request, params }) => {
+      await log(request);
+      if (!authorized(request)) return unauthorized();
+      const id = String(params["id"]);
+      const existing = params["object"] === "Contact" && !hidden.has(id) ? contacts.get(id) : undefined;
+      if (!existing) {
+        return HttpResponse.json([{ errorCode: "NOT_FOUND", message: "The requested resource does not exist" }], {
+          status: 404,
+        });
+      }
+      const header = request.headers.get("if-unmodified-since");
+      if (header !== null) {
+        const since = Date.parse(header);
+        if (!/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(header) || Number.isNaN(since)) {
+          return HttpResponse.json([{ errorCode: "INVALID_HEADER_TYPE", message: "If-Unmodified-Since is invalid" }], {
+            status: 400,
+          });
+        }
+        const modified = Date.parse(String(existing["LastModifiedDate"] ?? "").replace("+0000", "Z"));
+        if (Math.floor(modified / 1000) * 1000 > since) return new HttpResponse(null, { status: 412 });
+      }
+      const fields = (await request.json()) as Record<string, unknown>;
+      contacts.set(id, { ...existing, ...fields, LastModifiedDate: stamp(), SystemModstamp: stamp() });
+      return new HttpResponse(null, { status: 204, headers: limitInfo() });
     }),
     // Bulk API 2.0 ingest, in the documented shapes (JobInfo JSON, CSV results with sf__ columns).
     http.post(`${API}/jobs/ingest`, async ({ request }) => {
@@ -662,6 +705,17 @@ export function fakeSalesforce(
     get urisTooLong() {
       return urisTooLong;
     },
+    /** A user deletes the Contact: it goes to the Recycle Bin (queryAll shows it with IsDeleted = true). */
+    userDelete(id: string) {
+      const fields = contacts.get(id);
+      if (!fields) throw new Error(`no Contact ${id}`);
+      contacts.delete(id);
+      binned.set(id, fields);
+    },
+    /** The integration user loses sight of the Contact (a sharing change): no query returns it any more. */
+    hide(id: string) {
+      hidden.add(id);
+    },
     /** The next `count` SOQL queries never answer. */
     hangQueries(count: number) {
       pendingHangs = count;
@@ -679,11 +733,19 @@ export function fakeSalesforce(
         .filter((c) => c.path.includes("/jobs/ingest"))
         .map((c) => `${c.method} ${c.path.replace(/\/services\/data\/v62\.0/, "").replace(/7505f\w+AAA/, "{id}")}`);
     },
-    /** The fields sent for each written record, in order (Collections bodies unwrapped). */
+    /** The fields sent for each written record, in order (Collections bodies unwrapped, sObject Rows with their id). */
     writtenRecords() {
-      return this.writes().flatMap((c) =>
-        ((c.body as { records?: Record<string, unknown>[] })?.records ?? []).map(({ attributes: _a, ...f }) => f),
-      );
+      return this.writes().flatMap((c) => {
+        const row = /\/sobjects\/\w+\/(\w{15,18})$/.exec(c.path);
+        if (row && c.method === "PATCH") return [{ id: row[1], ...(c.body as Record<string, unknown>) }];
+        return ((c.body as { records?: Record<string, unknown>[] })?.records ?? []).map(
+          ({ attributes: _a, ...f }) => f,
+        );
+      });
+    },
+    /** `fn` runs once, right after the next SOQL query whose text matches `pattern` was answered. */
+    afterQuery(pattern: RegExp, fn: () => void) {
+      afterQueries.push({ pattern, fn });
     },
   };
 }

@@ -1,8 +1,8 @@
 import { hmacSha256Hex } from "../../src/lib/hmac.ts";
 
 export const ATTIO_WEBHOOK_SECRET = "test-attio-webhook-secret";
-export const RELAY_SECRET = "test-relay-secret";
-export const ADMIN_TOKEN = "test-admin-token";
+export const RELAY_SECRET = "test-relay-secret-0123456789abcdef";
+export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 
 /** A webhook request signed the way Attio signs it. */
 export async function attioWebhookRequest(body: unknown, headers: Record<string, string> = {}): Promise<Request> {

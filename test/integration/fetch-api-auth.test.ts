@@ -1,6 +1,11 @@
-import { exports } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createApiV1 } from "../../src/http/api/index.ts";
+import worker from "../../src/index.ts";
+import { fakeAttio } from "../helpers/fake-attio.ts";
+import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
+import { server } from "../helpers/msw.ts";
 import { ADMIN_TOKEN } from "../helpers/signing.ts";
 
 /** Every route the management router has, with path parameters filled in. */
@@ -21,6 +26,7 @@ describe("every /api/v1 route requires the admin token", () => {
       "POST /api/v1/conflicts/x-id",
       "GET /api/v1/deletes",
       "POST /api/v1/deletes/x-id",
+      "POST /api/v1/deletes/batches/x-id",
       "GET /api/v1/matches",
       "POST /api/v1/matches/x-id",
       "GET /api/v1/failures",
@@ -50,6 +56,38 @@ describe("every /api/v1 route requires the admin token", () => {
     expect(missing.status).toBe(401);
     expect(wrong.status).toBe(401);
     expect(await wrong.json()).toEqual({ error: { code: "unauthorized", message: "Missing or invalid bearer token" } });
+  });
+
+  it("accepts the read-only token (ADMIN_READ_TOKEN) for GET routes only: a write answers 403", async () => {
+    const READ_TOKEN = "read-only-token-0123456789abcdef-0123";
+    const withReader = { ...env, ADMIN_READ_TOKEN: READ_TOKEN } as Env;
+    server.use(...fakeAttio().handlers, ...fakeSalesforce().handlers);
+    const call = (method: string, path: string, token: string) =>
+      worker.fetch(
+        new Request(`https://worker.test/api/v1${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          ...(method === "GET" ? {} : { body: JSON.stringify({ decision: "approve" }) }),
+        }),
+        withReader,
+        createExecutionContext(),
+      );
+    expect((await call("GET", "/status", READ_TOKEN)).status).toBe(200);
+    expect((await call("GET", "/deletes", READ_TOKEN)).status).toBe(200);
+    const write = await call("POST", "/deletes/x-id", READ_TOKEN);
+    expect(write.status).toBe(403);
+    expect(((await write.json()) as { error: { message: string } }).error.message).toContain("read-only");
+    expect((await call("PUT", "/config", READ_TOKEN)).status).toBe(403);
+    // The admin token still writes (404: no such delete, but past the token check).
+    expect((await call("POST", "/deletes/x-id", ADMIN_TOKEN)).status).toBe(404);
+    // Without ADMIN_READ_TOKEN set, the same token is just wrong.
+    expect(
+      (
+        await exports.default.fetch("https://worker.test/api/v1/status", {
+          headers: { authorization: `Bearer ${READ_TOKEN}` },
+        })
+      ).status,
+    ).toBe(401);
   });
 
   it("serves an OpenAPI 3.1 document that lists every route", async () => {

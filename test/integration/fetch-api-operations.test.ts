@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { acquireLeases, releaseLeases } from "../../src/durable/record-lock.ts";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
 import {
@@ -88,6 +89,26 @@ describe("/api/v1 conflicts", () => {
     expect(again.status).toBe(409);
   });
 
+  it("answers 409 record_busy and writes nothing while a consumer holds the pair's lease; resolves once it is free", async () => {
+    const { attio, sf, sfId, mappingId, conflictId } = await conflictingPair("ef");
+    const consumer = "consumer-holding-the-pair";
+    const held = await acquireLeases(env.RECORD_LOCK, consumer, [`pair:${mappingId}`], 60_000);
+    expect(held.acquired).toEqual([`pair:${mappingId}`]);
+
+    const busy = await call("POST", `/conflicts/${conflictId}`, { side: "salesforce" });
+    expect(busy.status).toBe(409);
+    expect(((await busy.json()) as { error: { code: string } }).error.code).toBe("record_busy");
+    expect(sf.writes()).toEqual([]);
+    expect(attio.calls.filter((c) => c.method === "PATCH")).toEqual([]);
+    expect(await db.select().from(conflicts).where(eq(conflicts.id, conflictId)).get()).toMatchObject({
+      status: "open",
+    });
+
+    await releaseLeases(env.RECORD_LOCK, consumer, [`pair:${mappingId}`]);
+    expect((await call("POST", `/conflicts/${conflictId}`, { side: "salesforce" })).status).toBe(200);
+    expect(sf.contacts.get(sfId)?.["Title"]).toBe("CEO");
+  });
+
   it("accepts an explicit value and rejects a body of the wrong shape, naming the field", async () => {
     const { sf, sfId, conflictId } = await conflictingPair("cd");
     const bad = await call("POST", `/conflicts/${conflictId}`, { side: "both" });
@@ -141,6 +162,34 @@ describe("/api/v1 deletes", () => {
     expect(
       (await db.select().from(auditLog).where(eq(auditLog.mappingId, mappingId)).all()).map((a) => a.operation),
     ).toEqual(["delete"]);
+  });
+});
+
+describe("/api/v1 deletes: approving re-checks the delete", () => {
+  it("refuses (409) to approve a delete whose record exists again, and deletes nothing", async () => {
+    const attio = fakeAttio();
+    const sf = fakeSalesforce();
+    server.use(...attio.handlers, ...sf.handlers);
+    attio.addPerson("p-back", { email: "back@northwind.example" });
+    const sfId = "003Hs0000BACKAGAAA";
+    sf.contacts.set(sfId, { LastName: "Back" });
+    const mappingId = crypto.randomUUID();
+    await db
+      .insert(idMappings)
+      .values({ id: mappingId, attioObject: "people", attioRecordId: "p-back", sfObject: "Contact", sfRecordId: sfId });
+    const deleteId = crypto.randomUUID();
+    await db.insert(pendingDeletes).values({ id: deleteId, mappingId, deletedOn: "attio" });
+
+    const response = await call("POST", `/deletes/${deleteId}`, { decision: "approve" });
+
+    expect(response.status).toBe(409);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toContain("exists again");
+    expect(sf.contacts.has(sfId)).toBe(true);
+    expect(sf.writes()).toEqual([]);
+    expect(await db.select().from(idMappings).where(eq(idMappings.id, mappingId)).get()).toBeDefined();
+    expect(await db.select().from(pendingDeletes).where(eq(pendingDeletes.id, deleteId)).get()).toMatchObject({
+      status: "pending",
+    });
   });
 });
 
@@ -312,7 +361,7 @@ describe("/api/v1 config", () => {
 describe("admin token rotation", () => {
   it("accepts ADMIN_TOKEN_NEXT alongside ADMIN_TOKEN", async () => {
     server.use(...fakeAttio().handlers, ...fakeSalesforce().handlers);
-    const next = "next-admin-token-0123456789";
+    const next = "next-admin-token-0123456789abcdef";
     const worker = (await import("../../src/index.ts")).default;
     const request = new Request("https://worker.test/api/v1/status", { headers: { authorization: `Bearer ${next}` } });
     const ctx = (await import("cloudflare:test")).createExecutionContext();

@@ -49,6 +49,7 @@ describe("GET /healthz and /api/v1/status", () => {
       parked: [],
       open_conflicts: 0,
       pending_deletes: 0,
+      held_delete_batches: [],
       ambiguous_matches: 0,
       open_warnings: 0,
       last_cron_run: null,

@@ -38,7 +38,7 @@ interface Status {
 
 async function status(): Promise<Status> {
   const response = await exports.default.fetch("https://worker.test/api/v1/status", {
-    headers: { authorization: "Bearer test-admin-token" },
+    headers: { authorization: "Bearer test-admin-token-0123456789abcdef" },
   });
   return (await response.json()) as Status;
 }
@@ -152,7 +152,7 @@ describe("/api/v1/status problems appear and clear", () => {
     for (const row of rows.filter((r) => r.status === "open")) {
       const response = await exports.default.fetch(`https://worker.test/api/v1/failures/${row.id}/dismiss`, {
         method: "POST",
-        headers: { authorization: "Bearer test-admin-token" },
+        headers: { authorization: "Bearer test-admin-token-0123456789abcdef" },
       });
       expect(response.status).toBe(200);
     }

@@ -1,13 +1,14 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { http } from "msw";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { acquireLeases, releaseLeases } from "../../src/durable/record-lock.ts";
+import { acquireLeases, lockShard, releaseLeases } from "../../src/durable/record-lock.ts";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
 import { auditLog, failures, idMappings, pendingDeletes, syncState } from "../../src/store/schema.ts";
 import { internalSalesforceMessage, type SalesforceChangeMessage } from "../../src/sync/messages.ts";
-import { fakeAttio } from "../helpers/fake-attio.ts";
+import { ATTIO, fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce, SF_INSTANCE } from "../helpers/fake-salesforce.ts";
 import { personChanged, relayedChange } from "../helpers/messages.ts";
 import { server } from "../helpers/msw.ts";
@@ -263,6 +264,95 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     expect(sf.calls.filter((c) => c.path.endsWith("/query")).length).toBe(queries);
     // An update equal to the base may be a revert racing the holder's sync: only the lease orders them.
     expect(updated.result.retryMessages.map((m) => m.msgId)).toEqual(updated.ids);
+  });
+
+  it("writes nothing for a pair whose lease another consumer took mid-run (after it expired), and retries it", async () => {
+    const { attio, sf } = setup();
+    attio.addPerson("p-fenced", { email: "fenced@northwind.example", title: "Analyst" });
+    await runQueue([personChanged("p-fenced")]);
+    const [contactId = ""] = [...sf.contacts.keys()];
+    const name = `pair:${(await mappingOf("p-fenced"))?.id}`;
+    const writesBefore = sf.writes().length;
+    attio.setJobTitle("p-fenced", "Director");
+    // While the run reads Attio, its lease expires and another consumer takes the pair.
+    let stolen: Awaited<ReturnType<typeof acquireLeases>> | undefined;
+    server.use(
+      http.post(`${ATTIO}/v2/objects/people/records/query`, async () => {
+        if (stolen) return undefined;
+        await runInDurableObject(env.RECORD_LOCK.getByName(lockShard(name)), (_lock, state) => {
+          state.storage.sql.exec("UPDATE leases SET expires_at = 0 WHERE name = ?", name);
+        });
+        stolen = await acquireLeases(env.RECORD_LOCK, "the-other-consumer", [name], 60_000);
+        return undefined;
+      }),
+    );
+
+    const { ids, result } = await runQueue([personChanged("p-fenced")]);
+
+    expect(stolen?.acquired).toEqual([name]);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual(ids);
+    expect(sf.writes().length).toBe(writesBefore);
+    expect(sf.contacts.get(contactId)?.["Title"]).toBe("Analyst");
+    const probe = await acquireLeases(env.RECORD_LOCK, "a-third-consumer", [name], 1_000);
+    expect(probe.busy.map((b) => b.heldBy)).toEqual(["the-other-consumer"]);
+    await releaseLeases(env.RECORD_LOCK, "the-other-consumer", [name]);
+
+    // Once the other consumer is done, the retry writes it.
+    const retried = await runQueue([personChanged("p-fenced")]);
+    expect(retried.result.explicitAcks).toEqual(retried.ids);
+    expect(sf.contacts.get(contactId)?.["Title"]).toBe("Director");
+  });
+
+  it("does not overwrite a Salesforce edit made between its read and its write (412): retried, it keeps the person's value", async () => {
+    const { attio, sf } = setup();
+    const person = attio.addPerson("p-race-sf", { email: "race-sf@northwind.example", title: "Analyst" });
+    await runQueue([personChanged("p-race-sf")]);
+    const [contactId = ""] = [...sf.contacts.keys()];
+    sf.contacts.set(contactId, { ...sf.contacts.get(contactId), LastModifiedDate: "2026-01-01T00:00:00.000+0000" });
+    attio.setJobTitle("p-race-sf", "Director");
+    let edited = false;
+    sf.afterQuery(new RegExp(`FROM Contact WHERE Id IN \\('${contactId}'\\)`), () => {
+      // A person edits the Contact in Salesforce right after the engine read it.
+      const now = new Date().toISOString().replace("Z", "+0000");
+      sf.contacts.set(contactId, { ...sf.contacts.get(contactId), Title: "Human Title", LastModifiedDate: now });
+      edited = true;
+    });
+
+    const first = await runQueue([personChanged("p-race-sf")]);
+
+    expect(edited).toBe(true);
+    expect(first.result.retryMessages.map((m) => m.msgId)).toEqual(first.ids);
+    expect(sf.contacts.get(contactId)?.["Title"]).toBe("Human Title");
+    // The retry reads both sides again: both changed, and the person's Salesforce edit is the later one.
+    const retried = await runQueue([personChanged("p-race-sf")]);
+    expect(retried.result.explicitAcks).toEqual(retried.ids);
+    expect(sf.contacts.get(contactId)?.["Title"]).toBe("Human Title");
+    expect(person.values.job_title[0]?.value).toBe("Human Title");
+  });
+
+  it("does not overwrite an Attio edit made between its read and its write (re-read first): retried, it keeps the person's value", async () => {
+    const { attio, sf } = setup();
+    const person = attio.addPerson("p-race-at", { email: "race-at@northwind.example", title: "Analyst" });
+    await runQueue([personChanged("p-race-at")]);
+    const [contactId = ""] = [...sf.contacts.keys()];
+    const aMinuteAgo = new Date(Date.now() - 60_000).toISOString().replace("Z", "+0000");
+    sf.contacts.set(contactId, { ...sf.contacts.get(contactId), Title: "Sales Value", LastModifiedDate: aMinuteAgo });
+    let edited = false;
+    attio.afterQuery(() => {
+      // A person edits the title in Attio right after the engine read it.
+      attio.setJobTitle("p-race-at", "Human Title", new Date().toISOString());
+      edited = true;
+    });
+
+    const first = await runQueue([internalSalesforceMessage("Contact", contactId, "UPDATE")]);
+
+    expect(edited).toBe(true);
+    expect(first.result.retryMessages.map((m) => m.msgId)).toEqual(first.ids);
+    expect(person.values.job_title[0]?.value).toBe("Human Title");
+    const retried = await runQueue([internalSalesforceMessage("Contact", contactId, "UPDATE")]);
+    expect(retried.result.explicitAcks).toEqual(retried.ids);
+    expect(person.values.job_title[0]?.value).toBe("Human Title");
+    expect(sf.contacts.get(contactId)?.["Title"]).toBe("Human Title");
   });
 
   it("settles a bundle of echoes event by event, sends again only what must wait, records what is invalid", async () => {

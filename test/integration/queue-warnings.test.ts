@@ -22,7 +22,7 @@ afterEach(() => drainQueue());
 beforeEach(() => clearTokenCache());
 
 const db = openDb(env.DB);
-const ADMIN = { authorization: "Bearer test-admin-token" };
+const ADMIN = { authorization: "Bearer test-admin-token-0123456789abcdef" };
 
 function setup() {
   const attio = fakeAttio();

@@ -23,9 +23,9 @@ const SECRETS = {
   ATTIO_WEBHOOK_SECRET: "whsec_LEAKCHECK2b8e4f0a",
   SALESFORCE_CLIENT_ID: "3MVG9_LEAKCHECK3c9f5a1b",
   SALESFORCE_CLIENT_SECRET: "sfsecret_LEAKCHECK4d0a6b2c",
-  RELAY_SECRET: "relay_LEAKCHECK5e1b7c3d",
-  ADMIN_TOKEN: "admin_LEAKCHECK6f2c8d4e_current",
-  ADMIN_TOKEN_NEXT: "admin_LEAKCHECK7a3d9e5f_next",
+  RELAY_SECRET: "relay_LEAKCHECK5e1b7c3d_0123456789",
+  ADMIN_TOKEN: "admin_LEAKCHECK6f2c8d4e_current_x",
+  ADMIN_TOKEN_NEXT: "admin_LEAKCHECK7a3d9e5f_next_0123",
 } as const;
 /** Salesforce's access tokens: the fake issues `<prefix>-<n>`. */
 const ACCESS_TOKEN_PREFIX = "00DHs000000LEAK!AQ8LEAKCHECK8b4e0f6a";

@@ -70,7 +70,8 @@ function sobjects(
   if (b !== undefined && depth === 3) {
     if (method === "GET") return ok(serialize(ctx.store.get(def.name, b), ctx, fieldList(request, def)));
     if (method === "PATCH") {
-      ctx.store.get(def.name, b);
+      const current = ctx.store.get(def.name, b);
+      if (!unmodifiedSince(request, current)) return { status: 412 };
       const prepared = ctx.store.prepareUpdate(def.name, b, asFields(body), ctx.write);
       ctx.commit([prepared.commit()]);
       return { status: 204 };
@@ -105,6 +106,24 @@ function sobjects(
     }
   }
   throw notFoundRoute();
+}
+
+/**
+ * The weak precondition of sObject Rows (REST API "Conditional Request Headers"): with
+ * `If-Unmodified-Since: <HTTP-date>` the update happens only if the record's last modified date is
+ * not after it (HTTP dates have whole seconds, so neither has its milliseconds); otherwise
+ * 412 Precondition Failed and nothing is written. An invalid date is 400.
+ */
+function unmodifiedSince(request: EmulatorRequest, record: SfRecord): boolean {
+  const header = request.headers["if-unmodified-since"];
+  if (header === undefined) return true;
+  const since = Date.parse(header);
+  if (!/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} [A-Z]{3}$/.test(header) || Number.isNaN(since)) {
+    throw sfError(400, "INVALID_HEADER_TYPE", `If-Unmodified-Since is not a valid date: ${header}`);
+  }
+  const modified = record.fields["LastModifiedDate"];
+  if (typeof modified !== "string") return true;
+  return Math.floor(parseSfDateTime(modified) / 1000) * 1000 <= since;
 }
 
 function upsertOne(

@@ -7,8 +7,8 @@ export const DEFAULT_ATTIO_PORT = 8788;
 export const DEFAULT_SALESFORCE_PORT = 8789;
 
 /** Secrets of the local sandbox only; they protect nothing outside this machine. */
-export const SANDBOX_RELAY_SECRET = "sandbox-relay-secret";
-export const SANDBOX_ADMIN_TOKEN = "sandbox-admin-token";
+export const SANDBOX_RELAY_SECRET = "sandbox-relay-secret-0123456789abcdef";
+export const SANDBOX_ADMIN_TOKEN = "sandbox-admin-token-0123456789abcdef";
 
 export interface SandboxPorts {
   worker: number;

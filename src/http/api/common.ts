@@ -25,6 +25,11 @@ export const errorResponses = {
   },
   401: { description: "Missing or invalid bearer token", content: { "application/json": { schema: ErrorSchema } } },
   404: { description: "Not found", content: { "application/json": { schema: ErrorSchema } } },
+  409: {
+    description:
+      "Already decided, or `record_busy`: the record is being synced right now (its lease is held); try again in a few seconds",
+    content: { "application/json": { schema: ErrorSchema } },
+  },
 } as const;
 
 /** `?limit=&cursor=`: at most 200 per page; the cursor is the last item's id from the previous page. */

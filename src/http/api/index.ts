@@ -15,7 +15,8 @@ export const OPENAPI_INFO = {
   info: {
     title: "attio-sfdc management API",
     version: VERSION,
-    description: "Operate the Attio <-> Salesforce sync. Every route needs `Authorization: Bearer <ADMIN_TOKEN>`.",
+    description:
+      "Operate the Attio <-> Salesforce sync. Every route needs `Authorization: Bearer <ADMIN_TOKEN>`; `ADMIN_READ_TOKEN`, when set, is accepted for GET routes only.",
   },
   servers: [{ url: "/api/v1" }],
 };

@@ -9,7 +9,7 @@ import { budgetExhausted } from "../../salesforce/usage.ts";
 import { lastWrites } from "../../store/audit.ts";
 import { countOpenConflicts, openConflictsByObject } from "../../store/conflicts.ts";
 import { type Db, openDb, pingDb } from "../../store/db.ts";
-import { countPendingDeletes, pendingDeletesByObject } from "../../store/deletes.ts";
+import { countPendingDeletes, pendingDeletesByObject, pendingMassDeleteBatches } from "../../store/deletes.ts";
 import { countOpenFailures, openFailuresSince } from "../../store/failures.ts";
 import { recentFailedJobs } from "../../store/jobs.ts";
 import { countMappings } from "../../store/mappings.ts";
@@ -71,6 +71,13 @@ const StatusSchema = z
     }),
     open_conflicts: z.number().nullable(),
     pending_deletes: z.number().nullable(),
+    held_delete_batches: z
+      .array(z.object({ batch_id: z.string(), attio_object: z.string(), deletes: z.number(), detected_at: z.string() }))
+      .nullable()
+      .openapi({
+        description:
+          "Deletes the mass-delete circuit breaker held (more in one run than max(20, 2% of the mapping's pairs)), per batch: approve or reject each in GET /api/v1/deletes",
+      }),
     ambiguous_matches: z.number().nullable(),
     last_cron_run: z.unknown().nullable(),
     mapping_issues: z
@@ -181,7 +188,16 @@ async function status(c: Context<AppEnv>): Promise<Response> {
   };
   const now = new Date();
   const parked = d1.ok ? await parkedByReason(db) : null;
+  const heldBatches = d1.ok
+    ? (await pendingMassDeleteBatches(db)).map((b) => ({
+        batchId: b.batchId ?? "",
+        object: b.object,
+        deletes: b.n,
+        detectedAt: b.detectedAt,
+      }))
+    : null;
   const problems = problemsOf({
+    heldDeleteBatches: heldBatches,
     now,
     bindings,
     dependencies: { attio, salesforce },
@@ -216,6 +232,13 @@ async function status(c: Context<AppEnv>): Promise<Response> {
         : null,
       open_conflicts: counts[2],
       pending_deletes: counts[3],
+      held_delete_batches:
+        heldBatches?.map((b) => ({
+          batch_id: b.batchId,
+          attio_object: b.object,
+          deletes: b.deletes,
+          detected_at: b.detectedAt,
+        })) ?? null,
       ambiguous_matches: counts[4],
       open_warnings: counts[5],
       last_cron_run: lastRun,

@@ -4,7 +4,7 @@ import { openDb } from "../../store/db.ts";
 import { listPendingDeletes } from "../../store/deletes.ts";
 import { listAmbiguousMatches } from "../../store/matches.ts";
 import { loadDirectory } from "../../sync/directory.ts";
-import { decideDelete, linkMatch, resolveConflict } from "../../sync/resolve.ts";
+import { decideDelete, decideDeleteBatch, linkMatch, resolveConflict } from "../../sync/resolve.ts";
 import { loadRuntime } from "../../sync/runtime.ts";
 import type { AppEnv } from "../types.ts";
 import { define, depsOf, errorResponses, json, PageQuery, pageBody, snakeKeys } from "./common.ts";
@@ -33,7 +33,8 @@ const ResolveBody = z
     description: 'Take one side\'s value (`{"side":"attio"}`) or set your own (`{"value":"CTO"}`).',
   });
 
-const operator = (token: "current" | "next") => `operator:${token === "next" ? "next-admin-token" : "admin-token"}`;
+const operator = (token: "current" | "next" | "read") =>
+  `operator:${token === "current" ? "admin-token" : token === "next" ? "next-admin-token" : "read-token"}`;
 
 /** Conflicts, held deletes and ambiguous matches: the decisions a sync leaves to a person. */
 export function workRoutes(app: OpenAPIHono<AppEnv>) {
@@ -82,6 +83,7 @@ export function workRoutes(app: OpenAPIHono<AppEnv>) {
       responses: {
         200: json(z.object({ id: z.string(), field: z.string(), value: Scalar }), "Resolved"),
         404: errorResponses[404],
+        409: errorResponses[409],
       },
     },
     async (c, { params, body }) => {
@@ -110,6 +112,8 @@ export function workRoutes(app: OpenAPIHono<AppEnv>) {
           id: d.id,
           deleted_on: d.deletedOn,
           status: d.status,
+          reason: d.reason,
+          batch_id: d.batchId,
           detected_at: d.detectedAt,
           decided_at: d.decidedAt,
           attio: d.attioObject !== null ? { object: d.attioObject, record_id: d.attioRecordId } : null,
@@ -128,10 +132,41 @@ export function workRoutes(app: OpenAPIHono<AppEnv>) {
       summary: "Approve (delete the counterpart too) or reject (keep it) a held delete",
       params: IdParam,
       body: z.strictObject({ decision: z.enum(["approve", "reject"]) }),
-      responses: { 200: json(z.object({ id: z.string(), status: z.string() }), "Decided"), 404: errorResponses[404] },
+      responses: {
+        200: json(z.object({ id: z.string(), status: z.string() }), "Decided"),
+        404: errorResponses[404],
+        409: errorResponses[409],
+      },
     },
     async (c, { params, body }) =>
       c.json(await decideDelete(depsOf(c), params.id, body.decision, operator(c.var.adminTokenUsed)), 200),
+  );
+
+  define(
+    app,
+    {
+      method: "post",
+      path: "/deletes/batches/{id}",
+      summary:
+        "Approve or reject every pending delete of a batch the mass-delete circuit breaker held (GET /status: held_delete_batches)",
+      params: IdParam,
+      body: z.strictObject({ decision: z.enum(["approve", "reject"]) }),
+      responses: {
+        200: json(
+          z.object({
+            batch_id: z.string(),
+            decision: z.string(),
+            decided: z.number(),
+            refused: z.array(z.object({ id: z.string(), code: z.string(), message: z.string() })),
+            remaining: z.number(),
+          }),
+          "Decided: `refused` lists the deletes left pending and why; `remaining` counts those still pending",
+        ),
+        404: errorResponses[404],
+      },
+    },
+    async (c, { params, body }) =>
+      c.json(await decideDeleteBatch(depsOf(c), params.id, body.decision, operator(c.var.adminTokenUsed)), 200),
   );
 
   define(
@@ -159,7 +194,11 @@ export function workRoutes(app: OpenAPIHono<AppEnv>) {
       summary: "Link an ambiguous record to the chosen candidate",
       params: IdParam,
       body: z.strictObject({ action: z.literal("link"), candidate_id: z.string().min(1) }),
-      responses: { 200: json(z.object({ id: z.string() }).passthrough(), "Linked"), 404: errorResponses[404] },
+      responses: {
+        200: json(z.object({ id: z.string() }).passthrough(), "Linked"),
+        404: errorResponses[404],
+        409: errorResponses[409],
+      },
     },
     async (c, { params, body }) => {
       const deps = depsOf(c);

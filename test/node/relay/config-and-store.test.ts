@@ -13,7 +13,7 @@ const valid = {
   SALESFORCE_LOGIN_URL: "https://acme.my.salesforce.com/",
   SALESFORCE_CLIENT_ID: "client-id",
   SALESFORCE_CLIENT_SECRET: "very-secret-client-value",
-  RELAY_SECRET: "relay-secret-0123456789abcdef",
+  RELAY_SECRET: "relay-secret-0123456789abcdef-0123",
   WORKER_URL: "https://attio-sfdc.example.workers.dev",
 };
 

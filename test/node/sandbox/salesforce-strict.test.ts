@@ -232,3 +232,32 @@ describe("SOQL: the documented size limits", () => {
     expect(await expectError(over, 400, "MALFORMED_QUERY")).toMatch(/at most 4000/);
   });
 });
+
+describe("sObject Rows: the conditional update (If-Unmodified-Since)", () => {
+  it("updates only a record not modified after the date (whole seconds): 412 otherwise, 400 for an invalid date", async () => {
+    const created = await json(await call("/sobjects/Account", "POST", { Name: "Conditional" }));
+    const [account] = (await json(await query(`SELECT Id, LastModifiedDate FROM Account WHERE Id = '${created.id}'`)))
+      .records;
+    const modified = Date.parse(String(account.LastModifiedDate).replace("+0000", "Z"));
+    const patch = (since: string, name: string) =>
+      fetch(`${base()}/sobjects/Account/${account.Id}`, {
+        method: "PATCH",
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          "if-unmodified-since": since,
+        },
+        body: JSON.stringify({ Name: name }),
+      });
+    const name = async () =>
+      (await json(await query(`SELECT Name FROM Account WHERE Id = '${account.Id}'`))).records[0].Name;
+    const before = await name();
+
+    expect((await patch(new Date(modified - 1000).toUTCString(), "Too late")).status).toBe(412);
+    expect(await name()).toBe(before);
+    expect((await patch("yesterday", "Invalid")).status).toBe(400);
+    expect(await name()).toBe(before);
+    expect((await patch(new Date(modified).toUTCString(), "In time")).status).toBe(204);
+    expect(await name()).toBe("In time");
+  });
+});

@@ -8,8 +8,8 @@ const complete = {
   SALESFORCE_LOGIN_URL: "https://acme.my.salesforce.com/",
   SALESFORCE_CLIENT_ID: "cid",
   SALESFORCE_CLIENT_SECRET: "csecret-value",
-  RELAY_SECRET: "relay",
-  ADMIN_TOKEN: "admin",
+  RELAY_SECRET: "relay-secret-0123456789abcdef-0123",
+  ADMIN_TOKEN: "admin-token-0123456789abcdef-01234",
 };
 
 describe("parseEnvConfig", () => {
@@ -63,6 +63,18 @@ describe("parseEnvConfig", () => {
     expect(error.message).toContain("SALESFORCE_CLIENT_SECRET: SALESFORCE_CLIENT_SECRET is not set");
     expect(error.message).not.toContain("sideways");
     expect(JSON.stringify(error.detail)).not.toContain("key-value-secret");
+  });
+
+  it("refuses an admin token, a next or read-only token or a relay secret under 32 characters, saying how to make one", () => {
+    for (const name of ["ADMIN_TOKEN", "ADMIN_TOKEN_NEXT", "ADMIN_READ_TOKEN", "RELAY_SECRET"]) {
+      const short = "a".repeat(31);
+      const error = catchError(() => parseEnvConfig({ ...complete, [name]: short }));
+      expect(error.code).toBe("config_invalid");
+      expect(error.message).toContain(`${name}: ${name} must be at least 32 characters`);
+      expect(error.message).toContain("openssl rand -hex 32");
+      expect(error.message).not.toContain(short);
+    }
+    expect(parseEnvConfig({ ...complete, ADMIN_READ_TOKEN: "r".repeat(32) }).ADMIN_READ_TOKEN).toBe("r".repeat(32));
   });
 });
 

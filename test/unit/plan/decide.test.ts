@@ -4,7 +4,14 @@ import { defaultMappings } from "../../../src/mapping/defaults.ts";
 import { compileMapping } from "../../../src/mapping/engine.ts";
 import type { IdLookup } from "../../../src/mapping/transforms.ts";
 import { attioSide, salesforceSide } from "../../../src/plan/canon.ts";
-import { type DecideContext, decide, decideContext } from "../../../src/plan/decide.ts";
+import {
+  breakMassDeletes,
+  type DecideContext,
+  decide,
+  decideContext,
+  massDeleteThreshold,
+  type RecordDecision,
+} from "../../../src/plan/decide.ts";
 import type { DeletePolicy, LinkedPair, RecordFacts } from "../../../src/plan/decision.ts";
 import type { Strategy } from "../../../src/plan/plan-fields.ts";
 import type { Origin, Touch } from "../../../src/plan/touch.ts";
@@ -341,9 +348,31 @@ describe("decide: deletes and Salesforce merges", () => {
       pair,
       attio: side === "attio" ? null : acme,
       salesforce: side === "salesforce" ? null : acmeAccount,
+      ...(side === "salesforce" ? { salesforceGone: "deleted" as const } : {}),
     });
     expect(decide(context({ deletePolicy: policy }), input).final).toEqual(final);
   });
+
+  it.each([
+    ["hold", "not_visible"],
+    ["propagate", "not_visible"],
+    ["ignore", "not_visible"],
+    ["propagate", undefined],
+  ] as const)(
+    "a Salesforce record merely not returned (policy %s, queryAll says %s) is not visible, never deleted",
+    (policy, gone) => {
+      const internal: Origin = { kind: "internal", reason: "t" };
+      const input = facts({
+        // An Attio record's sync finds its Salesforce counterpart missing, unconfirmed; or a Salesforce touch.
+        touch: gone === undefined ? touch("attio", ATTIO_ID, internal) : touch("salesforce", SF_ID, internal),
+        pair,
+        attio: acme,
+        salesforce: null,
+        salesforceGone: gone,
+      });
+      expect(decide(context({ deletePolicy: policy }), input).final).toEqual({ kind: "not_visible", on: "salesforce" });
+    },
+  );
 
   it.each(["hold", "propagate", "ignore"] as const)(
     "a Salesforce record that lost a merge is followed, not deleted (policy %s)",
@@ -353,6 +382,7 @@ describe("decide: deletes and Salesforce merges", () => {
         pair,
         attio: acme,
         salesforce: null,
+        salesforceGone: "deleted",
         salesforceMerge: { master: OTHER_SF_ID, masterLinked: false },
       });
       expect(decide(context({ deletePolicy: policy }), input).final).toEqual({
@@ -368,6 +398,7 @@ describe("decide: deletes and Salesforce merges", () => {
       pair,
       attio: acme,
       salesforce: null,
+      salesforceGone: "deleted",
       salesforceMerge: { master: OTHER_SF_ID, masterLinked: true },
     });
     expect(decide(context({ deletePolicy: "propagate" }), input).final).toEqual({
@@ -376,6 +407,40 @@ describe("decide: deletes and Salesforce merges", () => {
       reason: "merged_into_linked",
       master: OTHER_SF_ID,
     });
+  });
+});
+
+describe("breakMassDeletes: the mass-delete circuit breaker", () => {
+  const del = (policy: "propagate" | "ignore"): RecordDecision => ({
+    along: [],
+    final: { kind: "delete", on: "salesforce", policy },
+  });
+  const write: RecordDecision = { along: [], final: { kind: "settle", reason: "unchanged" } };
+
+  it("allows max(20, 2% of the pairs) propagated deletes in one run", () => {
+    expect(massDeleteThreshold(0)).toBe(20);
+    expect(massDeleteThreshold(1_000)).toBe(20);
+    expect(massDeleteThreshold(5_000)).toBe(100);
+    const twenty = Array.from({ length: 20 }, () => del("propagate"));
+    expect(breakMassDeletes(twenty, 100, "b-1")).toEqual(twenty);
+  });
+
+  it("holds every propagated delete of a run above it, as one batch, and leaves the rest alone", () => {
+    const decisions = [...Array.from({ length: 25 }, () => del("propagate")), del("ignore"), write];
+    const out = breakMassDeletes(decisions, 1_000, "b-2");
+    expect(out.slice(0, 25).map((d) => d.final)).toEqual(
+      Array.from({ length: 25 }, () => ({
+        kind: "hold_delete",
+        on: "salesforce",
+        reason: "mass_delete",
+        batch: "b-2",
+        count: 25,
+        threshold: 20,
+      })),
+    );
+    expect(out.slice(25)).toEqual([del("ignore"), write]);
+    // Under 2% of a large mapping, the same 25 pass.
+    expect(breakMassDeletes(decisions, 10_000, "b-3")).toEqual(decisions);
   });
 });
 

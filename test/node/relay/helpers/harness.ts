@@ -8,7 +8,7 @@ import type { Logger } from "../../../../src/lib/log.ts";
 import { FakePubSub } from "./fake-pubsub.ts";
 import { FakeTokenEndpoint, FakeWorker } from "./fake-worker.ts";
 
-export const RELAY_SECRET = "test-relay-secret-0123456789";
+export const RELAY_SECRET = "test-relay-secret-0123456789abcdef";
 
 export interface LogEntry {
   level: string;
