@@ -67,6 +67,11 @@ export async function updateConditionally(run: RunContext, updates: PendingWrite
  * Before an Attio update on the live path, the attributes about to be written are read again: if
  * any changed since the engine's read (a person's edit: Attio has no conditional write), nothing is
  * written and the record is retried. Throws a retryable record_busy.
+ *
+ * The run's first write skips it (writeAll): it follows the read by the planning alone, and a
+ * re-read would leave the same round trip between itself and the write while costing every live
+ * edit bound for Attio one more. Writes after others (Salesforce first, or the Attio writes before
+ * them, seconds apart at Attio's 25 writes/s) are the ones a re-read protects.
  */
 export async function recheckAttio(run: RunContext, item: PendingWrite, attributes: readonly string[]): Promise<void> {
   const read = item.decision.attio;

@@ -46,7 +46,8 @@ export function writesInFlight(ratePerSecond: number, roundTripMs: number): numb
  */
 export async function writeAll(run: RunContext, pending: PendingWrite[]): Promise<void> {
   try {
-    await writeSalesforce(run, pending);
+    // Whether a write was sent before: the first one follows the run's read at once (recheck.ts).
+    let sentBefore = await writeSalesforce(run, pending);
     const saver = pairSaver(run);
     const rate = run.deps.config.ATTIO_WRITES_PER_SECOND;
     await eachLimit(
@@ -54,8 +55,10 @@ export async function writeAll(run: RunContext, pending: PendingWrite[]): Promis
       () => writesInFlight(rate, run.deps.attio.writeRoundTripMs),
       async (item) => {
         if (run.outcomes.has(item.touch) || leaseLost(run, item.touch)) return;
+        const first = !sentBefore;
+        sentBefore = true;
         try {
-          saver.add(await writeAttio(run, item));
+          saver.add(await writeAttio(run, item, first));
         } catch (thrown) {
           fail(run, item.touch, toSyncError(thrown));
         }
@@ -69,8 +72,8 @@ export async function writeAll(run: RunContext, pending: PendingWrite[]): Promis
   }
 }
 
-/** Salesforce creates and updates of the whole run, 200 per Collections request. */
-async function writeSalesforce(run: RunContext, pending: PendingWrite[]): Promise<void> {
+/** Salesforce creates and updates of the whole run, 200 per Collections request; whether any was sent. */
+async function writeSalesforce(run: RunContext, pending: PendingWrite[]): Promise<boolean> {
   const { mapping } = run.compiled;
   const writes = pending.filter(
     (p) => Object.keys(p.decision.plan.toSalesforce).length > 0 && !leaseLost(run, p.touch),
@@ -101,6 +104,7 @@ async function writeSalesforce(run: RunContext, pending: PendingWrite[]): Promis
     );
     applyResults(run, batched, results, () => {});
   }
+  return writes.length > 0;
 }
 
 function applyResults(
@@ -117,8 +121,11 @@ function applyResults(
   }
 }
 
-/** Writes one record to Attio (Attio has no batch write); returns the pair to store. */
-async function writeAttio(run: RunContext, item: PendingWrite): Promise<Written> {
+/**
+ * Writes one record to Attio (Attio has no batch write); returns the pair to store. `first`: no
+ * write of the run was sent before this one.
+ */
+async function writeAttio(run: RunContext, item: PendingWrite, first: boolean): Promise<Written> {
   const { mapping } = run.compiled;
   const { plan } = item.decision;
   const toAttio = Object.keys(plan.toAttio).length > 0;
@@ -145,7 +152,7 @@ async function writeAttio(run: RunContext, item: PendingWrite): Promise<Written>
     let record: AttioRecord | undefined;
     if (item.ids.attio) {
       if (Object.keys(write.values).length > 0) {
-        await recheckAttio(run, item, Object.keys(write.values));
+        if (!first) await recheckAttio(run, item, Object.keys(write.values));
         record = await run.deps.attio.updateRecord(mapping.attio_object, item.ids.attio, write.values);
       }
     } else {

@@ -330,13 +330,33 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     expect(person.values.job_title[0]?.value).toBe("Human Title");
   });
 
-  it("does not overwrite an Attio edit made between its read and its write (re-read first): retried, it keeps the person's value", async () => {
+  it("writes a run's first Attio update without reading the record again", async () => {
     const { attio, sf } = setup();
-    const person = attio.addPerson("p-race-at", { email: "race-at@northwind.example", title: "Analyst" });
-    await runQueue([personChanged("p-race-at")]);
+    const person = attio.addPerson("p-fresh", { email: "fresh@northwind.example", title: "Analyst" });
+    await runQueue([personChanged("p-fresh")]);
     const [contactId = ""] = [...sf.contacts.keys()];
     const aMinuteAgo = new Date(Date.now() - 60_000).toISOString().replace("Z", "+0000");
-    sf.contacts.set(contactId, { ...sf.contacts.get(contactId), Title: "Sales Value", LastModifiedDate: aMinuteAgo });
+    sf.contacts.set(contactId, { ...sf.contacts.get(contactId), Title: "Director", LastModifiedDate: aMinuteAgo });
+    const readsById = () => attio.calls.filter((c) => c.method === "GET" && c.path.includes("/records/")).length;
+    const before = readsById();
+
+    await runQueue([internalSalesforceMessage("Contact", contactId, "UPDATE")]);
+
+    expect(person.values.job_title[0]?.value).toBe("Director");
+    expect(readsById()).toBe(before);
+  });
+
+  it("does not overwrite an Attio edit made between its read and a later write of the run (re-read first): retried, it keeps the person's value", async () => {
+    const { attio, sf } = setup();
+    const other = attio.addPerson("p-race-first", { email: "race-first@northwind.example", title: "Analyst" });
+    const person = attio.addPerson("p-race-at", { email: "race-at@northwind.example", title: "Analyst" });
+    await runQueue([personChanged("p-race-first"), personChanged("p-race-at")]);
+    const contactOf = (email: string) => [...sf.contacts.entries()].find(([, c]) => c["Email"] === email)?.[0] ?? "";
+    const firstId = contactOf("race-first@northwind.example");
+    const contactId = contactOf("race-at@northwind.example");
+    const aMinuteAgo = new Date(Date.now() - 60_000).toISOString().replace("Z", "+0000");
+    for (const id of [firstId, contactId])
+      sf.contacts.set(id, { ...sf.contacts.get(id), Title: "Sales Value", LastModifiedDate: aMinuteAgo });
     let edited = false;
     attio.afterQuery(() => {
       // A person edits the title in Attio right after the engine read it.
@@ -344,10 +364,15 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
       edited = true;
     });
 
-    const first = await runQueue([internalSalesforceMessage("Contact", contactId, "UPDATE")]);
+    // The other record's update is the run's first write; the raced one comes after it.
+    const first = await runQueue([
+      internalSalesforceMessage("Contact", firstId, "UPDATE"),
+      internalSalesforceMessage("Contact", contactId, "UPDATE"),
+    ]);
 
     expect(edited).toBe(true);
-    expect(first.result.retryMessages.map((m) => m.msgId)).toEqual(first.ids);
+    expect(other.values.job_title[0]?.value).toBe("Sales Value");
+    expect(first.result.retryMessages.map((m) => m.msgId)).toEqual([first.ids[1]]);
     expect(person.values.job_title[0]?.value).toBe("Human Title");
     const retried = await runQueue([internalSalesforceMessage("Contact", contactId, "UPDATE")]);
     expect(retried.result.explicitAcks).toEqual(retried.ids);
