@@ -77,19 +77,33 @@ export interface ChaosReport {
   convergeSeconds: number | null;
   catchupRuns: number;
   evaluation: Evaluation;
-  engineWrites: { attio: number; salesforce: number; perEdit: number };
+  /** `duringChaos`: before the faults stopped; the rest is the catch-up's. */
+  engineWrites: { attio: number; salesforce: number; perEdit: number; duringChaos: number };
   failures: { open: number; byReason: Record<string, number>; warnings: number };
   status: { healthy: boolean; problems: unknown };
   invariants: Invariant[];
 }
 
 const CRON = "*/5 * * * *";
+/** The Worker's request timeouts in the chaos stack (UPSTREAM_TIMEOUT_SECONDS, SALESFORCE_TIMEOUT_SECONDS). */
+const UPSTREAM_TIMEOUT_SECONDS = 10;
 const FAULT_KINDS = ["error", "rateLimit", "outage", "lostAnswer", "drop", "duplicate", "reorder"] as const;
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => {});
   const random = prng(options.seed);
-  const stack = await startStack({ seed: options.seed, retryBaseMs: 200, maxRetries: options.maxRetries });
+  const stack = await startStack({
+    seed: options.seed,
+    retryBaseMs: 200,
+    maxRetries: options.maxRetries,
+    // A lost answer is only noticed when the request times out: 120 s for Salesforce by default,
+    // during which the local queue's consumer waits (wrangler dev runs one batch at a time). The
+    // product's own knobs bring it to 10 s, as the retry budget is compressed.
+    vars: {
+      UPSTREAM_TIMEOUT_SECONDS: String(UPSTREAM_TIMEOUT_SECONDS),
+      SALESFORCE_TIMEOUT_SECONDS: String(UPSTREAM_TIMEOUT_SECONDS),
+    },
+  });
   let d1: D1Window | undefined;
   try {
     return await run(stack, options, random, log, (window) => {
@@ -199,7 +213,12 @@ async function run(
     }
     await world.step();
     if (i % 50 === 49) await world.refresh();
-    if (i % 200 === 199) log(`  ${i + 1} edits, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (i % 100 === 99) {
+      const now = await stats(stack);
+      log(
+        `  ${i + 1} edits, ${((Date.now() - started) / 1000).toFixed(1)} s; engine writes so far: ${writesOf(now.attio) - writesOf(before.attio)} Attio, ${writesOf(now.salesforce) - writesOf(before.salesforce)} Salesforce`,
+      );
+    }
   }
   for (let event = events[next]; event; event = events[++next]) {
     await sleep(Math.max(0, started + event.at - Date.now()));
@@ -212,6 +231,7 @@ async function run(
   (d1Window as D1Window | undefined)?.close();
   await faults.off();
   const faultsEnded = Date.now();
+  const duringChaos = totalWrites(await stats(stack)) - totalWrites(before);
   const made = world.edits.slice(setupEdits);
   /** One human action per sequence number (a create records one row per field it set). */
   const actions = (op?: Edit["op"]) => new Set(made.filter((e) => !op || e.op === op).map((e) => e.seq)).size;
@@ -281,6 +301,7 @@ async function run(
       attio: attioWrites,
       salesforce: salesforceWrites,
       perEdit: edits === 0 ? 0 : (attioWrites + salesforceWrites) / edits,
+      duringChaos,
     },
     failures,
     status: { healthy: status.healthy, problems: status.problems },
@@ -669,7 +690,8 @@ class FaultPlan {
       reorderRate: 0.1,
       lostAnswerRate: this.lostAnswerRate,
       lostAnswerKind: "mixed",
-      lostAnswerHangMs: 10_000,
+      // Longer than the Worker's timeout: the Worker gives up first, as on a real lost answer.
+      lostAnswerHangMs: 15_000,
       seed: this.seed * 1000 + ++this.puts,
     };
   }

@@ -161,8 +161,18 @@ export function evaluate(entities: readonly Entity[], edits: readonly Edit[], se
         .filter((x) => x !== null)
         .join("+");
       if (lostOn !== "") {
+        // How close the other side's last edit of the field came before it: under last_write, edits
+        // less than a second apart meet Salesforce's one-second timestamps (SYNC_SEMANTICS.md).
+        const other = edits
+          .filter(
+            (e) =>
+              e.identity === entity.identity && e.field === field && e.side !== expected.side && e.seq < expected.seq,
+          )
+          .at(-1);
+        const at = edits.find((e) => e.seq === expected.seq)?.at ?? 0;
+        const gap = other ? `; the other side's last edit #${other.seq} came ${at - other.at} ms before` : "";
         result.lostUpdates.push(
-          `${entity.identity} ${field}: last edit #${expected.seq} (${expected.side}) "${expected.value}" not final on ${lostOn} (attio=${String(av)} salesforce=${String(sv)})`,
+          `${entity.identity} ${field}: last edit #${expected.seq} (${expected.side}) "${expected.value}" not final on ${lostOn} (attio=${String(av)} salesforce=${String(sv)}${gap})`,
         );
       }
     }
