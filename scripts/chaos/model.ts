@@ -140,8 +140,10 @@ export function evaluate(entities: readonly Entity[], edits: readonly Edit[], se
     const attio = bySide.attio.get(entity.identity) ?? [];
     const salesforce = bySide.salesforce.get(entity.identity) ?? [];
     if (entity.deleted) {
-      if (attio.length > 0) result.undeleted.push(`${entity.identity} still in attio`);
-      if (salesforce.length > 0) result.undeleted.push(`${entity.identity} still in salesforce`);
+      const removal = edits.find((e) => e.identity === entity.identity && e.op === "delete");
+      const how = removal ? ` (deleted in ${removal.side} by edit #${removal.seq})` : "";
+      if (attio.length > 0) result.undeleted.push(`${entity.identity} still in attio${how}`);
+      if (salesforce.length > 0) result.undeleted.push(`${entity.identity} still in salesforce${how}`);
       continue;
     }
     if (attio.length === 0) result.missing.push(`${entity.identity} missing in attio`);
