@@ -37,10 +37,7 @@ export interface ChaosOptions {
   limitWindowMs: number;
   /** The D1 failure window. */
   d1WindowMs: number;
-  /**
-   * Fraction of the engine's writes whose answer is lost (5% in the full run). The engine writes
-   * less than once per edit, so a short run raises it to be sure the fault fires.
-   */
+  /** Fraction of the engine's writes whose answer is lost (besides a burst of 2 per side early on). */
   lostAnswerRate: number;
   /** `max_retries` of the sync queues: 2 gives a retry budget of about 15 s (5 s + 10 s). */
   maxRetries: number;
@@ -96,9 +93,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     seed: options.seed,
     retryBaseMs: 200,
     maxRetries: options.maxRetries,
-    // A lost answer is only noticed when the request times out: 120 s for Salesforce by default,
-    // during which the local queue's consumer waits (wrangler dev runs one batch at a time). The
-    // product's own knobs bring it to 10 s, as the retry budget is compressed.
+    // A lost answer (even a reset connection) reached the sandbox Worker only as its timeout, 120 s
+    // for Salesforce by default, and the live queue waited behind it. The product's own knobs bring
+    // it to 10 s, as max_retries compresses the retry budget.
     vars: {
       UPSTREAM_TIMEOUT_SECONDS: String(UPSTREAM_TIMEOUT_SECONDS),
       SALESFORCE_TIMEOUT_SECONDS: String(UPSTREAM_TIMEOUT_SECONDS),
@@ -155,6 +152,15 @@ async function run(
   const sfOutageAt = 0.3 * d;
   const limitAt = Math.max(0.5 * d, sfOutageAt + options.outageMs + 2000);
   const events: Array<{ at: number; name: string; run: () => Promise<void> }> = [
+    // At 5% a short run can draw no lost answer at all: the next two writes of each side lose theirs.
+    {
+      at: 0.02 * d,
+      name: "lost answers: the next 2 writes of each side",
+      run: async () => {
+        await faults.loseAnswers("attio", 2);
+        await faults.loseAnswers("salesforce", 2);
+      },
+    },
     { at: 0.1 * d, name: "Attio 429 burst", run: () => faults.burst("attio", 25) },
     { at: 0.12 * d, name: "Salesforce REQUEST_LIMIT_EXCEEDED burst", run: () => faults.burst("salesforce", 15) },
     { at: 0.15 * d, name: "Attio outage", run: () => faults.window("attio", "outageMs", options.outageMs) },
@@ -696,9 +702,15 @@ class FaultPlan {
     };
   }
 
-  async apply(side: Side, burst = 0): Promise<void> {
+  async apply(side: Side, burst = 0, lostAnswers = 0): Promise<void> {
     const now = Date.now();
-    const body: BaseFaults = { ...this.base(side), rateLimitBurst: burst };
+    // A PUT replaces the set: the lost answers of an earlier burst not yet spent are carried over.
+    const current = await getJson<{ lostAnswerBurst?: number }>(`${this.url(side)}/__control/faults`);
+    const body: BaseFaults = {
+      ...this.base(side),
+      rateLimitBurst: burst,
+      lostAnswerBurst: lostAnswers + (current.lostAnswerBurst ?? 0),
+    };
     for (const knob of ["outageMs", "limitExhaustedMs"] as const) {
       const left = this.ends[side][knob] - now;
       if (left > 0) body[knob] = left;
@@ -708,6 +720,11 @@ class FaultPlan {
 
   burst(side: Side, count: number): Promise<void> {
     return this.apply(side, count);
+  }
+
+  /** The answers to the side's next `count` writes are lost (on top of the rate). */
+  loseAnswers(side: Side, count: number): Promise<void> {
+    return this.apply(side, 0, count);
   }
 
   window(side: Side, knob: "outageMs" | "limitExhaustedMs", ms: number): Promise<void> {

@@ -20,6 +20,8 @@ export const FaultConfigSchema = z.object({
    * event sent), then the client gets a 5xx, a reset connection or no answer at all instead.
    */
   lostAnswerRate: z.number().min(0).max(1).default(0),
+  /** The answers to the next N writes are lost, whatever `lostAnswerRate` draws (a burst, as `rateLimitBurst`). */
+  lostAnswerBurst: z.number().int().min(0).max(100_000).default(0),
   /** How an answer is lost; `mixed` draws one of the three per lost answer. */
   lostAnswerKind: z.enum(["error", "reset", "timeout", "mixed"]).default("mixed"),
   /** A `timeout` holds the connection this long (or until the client gives up), then resets it. */
@@ -146,7 +148,8 @@ export class Faults {
 
   /** Decides whether the answer to a write that was applied is lost, and how. */
   forAnswer(): LostAnswer | null {
-    if (!this.answers.chance(this.config.lostAnswerRate)) return null;
+    if (this.config.lostAnswerBurst > 0) this.config.lostAnswerBurst -= 1;
+    else if (!this.answers.chance(this.config.lostAnswerRate)) return null;
     const kind = this.config.lostAnswerKind;
     const lost: LostAnswer = kind === "mixed" ? this.answers.pick(["error", "reset", "timeout"] as const) : kind;
     this.counts.lostAnswer[lost] += 1;

@@ -363,10 +363,14 @@ describe("Salesforce emulator: behaviour", () => {
     await expect(call("/sobjects/Account", "POST", { Name: "Lost Two" })).rejects.toThrow();
     // Reads commit nothing: their answers are never lost.
     expect((await call("/limits")).status).toBe(200);
+    // A burst loses the next N answers whatever the rate draws.
+    await control("faults", { lostAnswerBurst: 1, lostAnswerKind: "error" }, "PUT");
+    expect((await call("/sobjects/Account", "POST", { Name: "Lost Three" })).status).toBe(500);
+    expect((await call("/sobjects/Account", "POST", { Name: "Kept" })).status).toBe(201);
     const names = (await json(await fetch(`${sf.url}/__control/state`))).records.Account.map(
       (a: { Name: string }) => a.Name,
     );
-    expect(names).toEqual(expect.arrayContaining(["Lost One", "Lost Two"]));
+    expect(names).toEqual(expect.arrayContaining(["Lost One", "Lost Two", "Lost Three", "Kept"]));
 
     await control("faults", { outageMs: 60_000 }, "PUT");
     const down = await call("/limits");
@@ -386,8 +390,8 @@ describe("Salesforce emulator: behaviour", () => {
     expect((await call("/limits")).status).toBe(200);
 
     const stats = await json(await fetch(`${sf.url}/__control/stats`));
-    expect(stats.faults).toMatchObject({ outage: 2, limitExhausted: 1, lostAnswer: { error: 1, reset: 1 } });
-    expect(stats).toMatchObject({ lostAnswers: 2, outageRefusals: 2 });
+    expect(stats.faults).toMatchObject({ outage: 2, limitExhausted: 1, lostAnswer: { error: 2, reset: 1 } });
+    expect(stats).toMatchObject({ lostAnswers: 3, outageRefusals: 2 });
     expect((await control("faults", { outageMs: -1 }, "PUT")).status).toBe(400);
   });
 
