@@ -51,6 +51,12 @@ export interface StackOptions {
    */
   batchTimeouts?: Record<string, number>;
   /**
+   * `max_retries` of the sync and job queues' consumers instead of wrangler.toml's: the chaos suite
+   * shrinks the retry budget (5 s, 10 s, ...) so that an outage a few tens of seconds long outlasts
+   * it, as an outage of hours outlasts the deployed one.
+   */
+  maxRetries?: number;
+  /**
    * Runs the Attio emulator on a thread of its own (benchmarks), so pauses of this process do not
    * bunch the requests it counts against Attio's one-second windows (see attio/thread.ts).
    */
@@ -123,7 +129,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
     if (options.customFields === "sample") await addSampleCustomFields(attio, salesforce);
     const webhookSecret = await registerWebhook(attio, `${workerUrl}/webhooks/attio`);
-    const config = await writeSandboxConfig(state, options.queueBatching ?? "instant", options.batchTimeouts ?? {});
+    const config = await writeSandboxConfig(
+      state,
+      options.queueBatching ?? "instant",
+      options.batchTimeouts ?? {},
+      options.maxRetries,
+    );
     await run(
       process.execPath,
       [wranglerBin(), "d1", "migrations", "apply", "DB", "--local", "--config", config, "--persist-to", state],
@@ -241,6 +252,7 @@ async function writeSandboxConfig(
   dir: string,
   batching: "instant" | "production",
   timeouts: Record<string, number>,
+  maxRetries: number | undefined,
 ): Promise<string> {
   const original = await readFile(join(ROOT, "wrangler.toml"), "utf8");
   const paths = original
@@ -259,6 +271,17 @@ async function writeSandboxConfig(
       })
       .join("");
     if (!found) throw new Error(`wrangler.toml has no consumer of ${queue}`);
+  }
+  if (maxRetries !== undefined) {
+    // The dead-letter queue's own consumer keeps its setting: only the queues that retry sync work.
+    config = config
+      .split(/^(?=\[)/m)
+      .map((table) =>
+        table.startsWith("[[queues.consumers]]") && /dead_letter_queue = /.test(table)
+          ? table.replace(/^max_retries = \d+/m, `max_retries = ${maxRetries}`)
+          : table,
+      )
+      .join("");
   }
   const path = join(dir, "wrangler.toml");
   await writeFile(path, config);

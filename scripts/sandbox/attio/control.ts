@@ -125,7 +125,12 @@ export async function handleAttioControl(emulator: AttioControlled, request: Emu
       });
     }
     case "GET /__control/stats":
-      return ok({ ...emulator.stats, counts: emulator.store.count(), deliveries: emulator.deliverer.summary() });
+      return ok({
+        ...emulator.stats,
+        counts: emulator.store.count(),
+        deliveries: emulator.deliverer.summary(),
+        faults: emulator.faults.counts,
+      });
     case "GET /__control/deliveries":
       return ok({ deliveries: emulator.deliverer.log.slice(-500) });
     case "GET /__control/faults":

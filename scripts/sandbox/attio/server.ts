@@ -1,5 +1,5 @@
 import { Deliverer } from "../shared/delivery.ts";
-import { Faults } from "../shared/faults.ts";
+import { Faults, lostAnswerReply } from "../shared/faults.ts";
 import { type EmulatorReply, type EmulatorRequest, type RunningServer, startServer } from "../shared/http.ts";
 import { countSyncWrite, type SyncWriteCounts } from "../shared/local.ts";
 import { deriveSeed, SeededRandom } from "../shared/random.ts";
@@ -35,6 +35,10 @@ export interface AttioStats {
   /** 429s past the published limits (injected 429 bursts not included), per kind of request. */
   overLimit: { read: number; write: number };
   injectedErrors: number;
+  /** Writes applied whose answer was then lost (a 5xx, a reset connection or no answer). */
+  lostAnswers: number;
+  /** Requests refused with 503 during an outage window. */
+  outageRefusals: number;
   unauthorized: number;
   webhookEvents: number;
   /** Records written through the API (by the sync), per object slug; merges count as updates. */
@@ -52,6 +56,8 @@ const emptyStats = (): AttioStats => ({
   rateLimited: 0,
   overLimit: { read: 0, write: 0 },
   injectedErrors: 0,
+  lostAnswers: 0,
+  outageRefusals: 0,
   unauthorized: 0,
   webhookEvents: 0,
   syncWrites: {},
@@ -174,13 +180,18 @@ export class AttioEmulator implements AttioControlled {
       }
       const fault = this.faults.forRequest();
       await this.faults.delay();
+      if (fault?.kind === "outage") {
+        this.stats.outageRefusals++;
+        return new AttioError(503, "invalid_request_error", "service_unavailable", "Service unavailable.").reply();
+      }
       if (fault?.kind === "rate-limit") return this.refuse(new Date(Math.ceil((Date.now() + 1) / 1000) * 1000));
       if (fault?.kind === "error") {
         this.stats.injectedErrors++;
         return new AttioError(fault.status, "invalid_request_error", "internal_error", "Injected fault.").reply();
       }
+      // Attio has no daily allocation: a limit-exhausted window (a Salesforce knob) is not drawn here.
       this.stats[kind === "read" ? "reads" : "writes"]++;
-      return handleApi(
+      const reply = await handleApi(
         request,
         this.store,
         this.webhooks,
@@ -190,6 +201,11 @@ export class AttioEmulator implements AttioControlled {
         },
         { mergePendingMs: this.mergePendingMs },
       );
+      const lost = kind === "write" && reply.status < 300 ? this.faults.forAnswer() : null;
+      if (!lost) return reply;
+      this.stats.lostAnswers++;
+      const error = new AttioError(500, "invalid_request_error", "internal_error", "Injected fault.").reply();
+      return lostAnswerReply(lost, error, this.faults.config.lostAnswerHangMs);
     } catch (err) {
       if (err instanceof AttioError) return err.reply();
       throw err;

@@ -134,6 +134,7 @@ export async function handleSalesforceControl(
         daily_api_limit: emulator.dailyApiLimit,
         counts: emulator.store.counts(),
         deliveries: emulator.deliverer.summary(),
+        faults: emulator.faults.counts,
       });
     case "GET /__control/events": {
       const after = Number(request.query.get("after") ?? "0");

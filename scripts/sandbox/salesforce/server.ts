@@ -1,5 +1,5 @@
 import { Deliverer } from "../shared/delivery.ts";
-import { Faults } from "../shared/faults.ts";
+import { Faults, lostAnswerReply } from "../shared/faults.ts";
 import { type EmulatorReply, type EmulatorRequest, type RunningServer, segments, startServer } from "../shared/http.ts";
 import { countSyncWrite, type SyncWriteCounts } from "../shared/local.ts";
 import { deriveSeed, SeededRandom } from "../shared/random.ts";
@@ -33,6 +33,10 @@ export interface SalesforceStats {
   writes: number;
   limitRefusals: number;
   injectedErrors: number;
+  /** Writes committed whose answer was then lost (a 5xx, a reset connection or no answer). */
+  lostAnswers: number;
+  /** Requests refused with 503 SERVER_UNAVAILABLE during an outage window (token requests included). */
+  outageRefusals: number;
   invalidSessions: number;
   tokensIssued: number;
   changeEvents: number;
@@ -51,6 +55,8 @@ const emptyStats = (): SalesforceStats => ({
   writes: 0,
   limitRefusals: 0,
   injectedErrors: 0,
+  lostAnswers: 0,
+  outageRefusals: 0,
   invalidSessions: 0,
   tokensIssued: 0,
   changeEvents: 0,
@@ -87,7 +93,7 @@ export class SalesforceEmulator implements SalesforceControlled {
     this.tokenTtlMs = options.tokenTtlMs ?? 2 * 60 * 60 * 1000;
     this.random = new SeededRandom(deriveSeed(this.seed, "salesforce"));
     this.store = new SalesforceStore();
-    this.faults = new Faults(this.seed);
+    this.faults = new Faults(this.seed, { dailyLimit: true });
     this.deliverer = new Deliverer({
       maxAttempts: options.maxAttempts ?? 10,
       retryBaseMs: options.retryBaseMs ?? 1000,
@@ -171,6 +177,10 @@ export class SalesforceEmulator implements SalesforceControlled {
       }
     }
     this.stats.requests++;
+    if (this.faults.inOutage()) {
+      this.stats.outageRefusals++;
+      return sfError(503, "SERVER_UNAVAILABLE", "Server is unavailable.").reply();
+    }
     if (Buffer.byteLength(request.target ?? request.path, "utf8") > MAX_REQUEST_TARGET_BYTES) return uriTooLong();
     if (request.path === "/services/oauth2/token" && request.method === "POST") return this.token(request);
     const parts = segments(request.path);
@@ -194,6 +204,13 @@ export class SalesforceEmulator implements SalesforceControlled {
       return invalidSession().reply();
     }
     const limitHeader = () => ({ "sforce-limit-info": `api-usage=${this.apiUsage}/${this.dailyApiLimit}` });
+    if (this.faults.inLimitWindow()) {
+      // The allocation is used up for the window: the answer and its header say so, as a real org's do.
+      this.stats.limitRefusals++;
+      return sfError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.").reply({
+        "sforce-limit-info": `api-usage=${this.dailyApiLimit}/${this.dailyApiLimit}`,
+      });
+    }
     if (this.apiUsage >= this.dailyApiLimit) {
       this.stats.limitRefusals++;
       return sfError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.").reply(limitHeader());
@@ -204,6 +221,10 @@ export class SalesforceEmulator implements SalesforceControlled {
     this.stats.callsByRoute[route] = (this.stats.callsByRoute[route] ?? 0) + 1;
     const fault = this.faults.forRequest();
     await this.faults.delay();
+    if (fault?.kind === "outage") {
+      this.stats.outageRefusals++;
+      return sfError(503, "SERVER_UNAVAILABLE", "Server is unavailable.").reply();
+    }
     if (fault?.kind === "rate-limit") {
       this.stats.limitRefusals++;
       return sfError(403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.").reply(limitHeader());
@@ -239,7 +260,12 @@ export class SalesforceEmulator implements SalesforceControlled {
         }
         this.publish(transaction.changes, this.store.integrationUserId, transaction.origin);
       }
-      return { ...reply, headers: { ...reply.headers, ...limitHeader() } };
+      const answered = { ...reply, headers: { ...reply.headers, ...limitHeader() } };
+      const lost = committed.length > 0 ? this.faults.forAnswer() : null;
+      if (!lost) return answered;
+      this.stats.lostAnswers++;
+      const error = sfError(500, "UNKNOWN_EXCEPTION", "Injected fault.").reply(limitHeader());
+      return lostAnswerReply(lost, error, this.faults.config.lostAnswerHangMs);
     } catch (err) {
       if (err instanceof SfError) return err.reply(limitHeader());
       throw err;

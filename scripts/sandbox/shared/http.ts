@@ -18,6 +18,11 @@ export interface EmulatorReply {
   /** Serialised as JSON unless `raw` is set. `undefined` means an empty body (204). */
   body?: unknown;
   raw?: string;
+  /**
+   * The answer never arrives (a fault the emulators inject): `reset` destroys the connection at
+   * once; `hang` holds it for `ms` (or until the client gives up), then destroys it.
+   */
+  lost?: { kind: "reset" } | { kind: "hang"; ms: number };
 }
 
 export type Handler = (request: EmulatorRequest) => Promise<EmulatorReply> | EmulatorReply;
@@ -76,6 +81,15 @@ async function serve(handler: Handler, req: IncomingMessage, res: ServerResponse
 }
 
 function send(res: ServerResponse, reply: EmulatorReply): void {
+  if (reply.lost) {
+    const destroy = () => res.socket?.destroy();
+    if (reply.lost.kind === "reset") destroy();
+    else {
+      const timer = setTimeout(destroy, reply.lost.ms);
+      res.once("close", () => clearTimeout(timer));
+    }
+    return;
+  }
   const headers: Record<string, string> = { ...reply.headers };
   let payload = "";
   if (reply.raw !== undefined) payload = reply.raw;

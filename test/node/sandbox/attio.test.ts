@@ -432,6 +432,47 @@ describe("Attio emulator: behaviour", () => {
     }
   });
 
+  it("loses answers to applied writes (5xx, reset, timeout), opens outage windows, and counts each fault by kind", async () => {
+    await control("faults", { lostAnswerRate: 1, lostAnswerKind: "error" }, "PUT");
+    const lost = await api("/objects/companies/records", "POST", { data: { values: { domains: ["lost1.example"] } } });
+    expect(lost.status).toBe(500);
+    await control("faults", { lostAnswerRate: 1, lostAnswerKind: "reset" }, "PUT");
+    await expect(
+      api("/objects/companies/records", "POST", { data: { values: { domains: ["lost2.example"] } } }),
+    ).rejects.toThrow();
+    await control("faults", { lostAnswerRate: 1, lostAnswerKind: "timeout", lostAnswerHangMs: 60_000 }, "PUT");
+    await expect(
+      fetch(`${attio.url}/v2/objects/companies/records`, {
+        method: "POST",
+        headers: auth(),
+        body: JSON.stringify({ data: { values: { domains: ["lost3.example"] } } }),
+        signal: AbortSignal.timeout(300),
+      }),
+    ).rejects.toThrow();
+    // Reads are never "lost": only a write that was applied has an answer to lose.
+    expect((await api("/objects/companies/records/query", "POST", {})).status).toBe(200);
+    // Every write was applied although no answer said so.
+    const domains = (await json(await fetch(`${attio.url}/__control/state`))).records.companies.map(
+      (c: { values: { domains: { domain: string }[] } }) => c.values.domains[0]?.domain,
+    );
+    expect(domains).toEqual(expect.arrayContaining(["lost1.example", "lost2.example", "lost3.example"]));
+
+    await control("faults", { outageMs: 60_000 }, "PUT");
+    const down = await api("/objects/companies/records/query", "POST", {});
+    expect(down.status).toBe(503);
+    await control("faults", {}, "PUT");
+    expect((await api("/objects/companies/records/query", "POST", {})).status).toBe(200);
+
+    const stats = await json(await fetch(`${attio.url}/__control/stats`));
+    expect(stats.faults).toMatchObject({ outage: 1, lostAnswer: { error: 1, reset: 1, timeout: 1 } });
+    expect(stats).toMatchObject({ lostAnswers: 3, outageRefusals: 1 });
+    // Attio has no daily allocation to exhaust: that knob is refused, naming it.
+    const refused = await control("faults", { limitExhaustedMs: 1000 }, "PUT");
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(await json(refused))).toContain("limitExhaustedMs");
+    expect((await control("faults", { lostAnswerRate: 2 }, "PUT")).status).toBe(400);
+  });
+
   it("seeds the sample dataset with stable ids for a seed, and deletes records", async () => {
     await control("seed", {});
     const state = await json(await fetch(`${attio.url}/__control/state`));

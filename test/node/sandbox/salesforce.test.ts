@@ -355,6 +355,46 @@ describe("Salesforce emulator: behaviour", () => {
     expect((await json(failed))[0].errorCode).toBe("SERVER_UNAVAILABLE");
   });
 
+  it("loses answers to committed writes, opens outage and daily-limit windows, and counts each fault by kind", async () => {
+    await control("faults", { lostAnswerRate: 1, lostAnswerKind: "error" }, "PUT");
+    const lost = await call("/sobjects/Account", "POST", { Name: "Lost One" });
+    expect(lost.status).toBe(500);
+    await control("faults", { lostAnswerRate: 1, lostAnswerKind: "reset" }, "PUT");
+    await expect(call("/sobjects/Account", "POST", { Name: "Lost Two" })).rejects.toThrow();
+    // Reads commit nothing: their answers are never lost.
+    expect((await call("/limits")).status).toBe(200);
+    // A burst loses the next N answers whatever the rate draws.
+    await control("faults", { lostAnswerBurst: 1, lostAnswerKind: "error" }, "PUT");
+    expect((await call("/sobjects/Account", "POST", { Name: "Lost Three" })).status).toBe(500);
+    expect((await call("/sobjects/Account", "POST", { Name: "Kept" })).status).toBe(201);
+    const names = (await json(await fetch(`${sf.url}/__control/state`))).records.Account.map(
+      (a: { Name: string }) => a.Name,
+    );
+    expect(names).toEqual(expect.arrayContaining(["Lost One", "Lost Two", "Lost Three", "Kept"]));
+
+    await control("faults", { outageMs: 60_000 }, "PUT");
+    const down = await call("/limits");
+    expect(down.status).toBe(503);
+    expect((await json(down))[0].errorCode).toBe("SERVER_UNAVAILABLE");
+    const tokenDown = await fetch(`${sf.url}/services/oauth2/token`, { method: "POST", body: "grant_type=x" });
+    expect(tokenDown.status).toBe(503);
+
+    await control("faults", { limitExhaustedMs: 60_000 }, "PUT");
+    const exhausted = await call("/limits");
+    expect(exhausted.status).toBe(403);
+    expect(await json(exhausted)).toEqual([
+      { errorCode: "REQUEST_LIMIT_EXCEEDED", message: "TotalRequests Limit exceeded." },
+    ]);
+    expect(exhausted.headers.get("sforce-limit-info")).toMatch(/^api-usage=(\d+)\/\1$/);
+    await control("faults", {}, "PUT");
+    expect((await call("/limits")).status).toBe(200);
+
+    const stats = await json(await fetch(`${sf.url}/__control/stats`));
+    expect(stats.faults).toMatchObject({ outage: 2, limitExhausted: 1, lostAnswer: { error: 2, reset: 1 } });
+    expect(stats).toMatchObject({ lostAnswers: 3, outageRefusals: 2 });
+    expect((await control("faults", { outageMs: -1 }, "PUT")).status).toBe(400);
+  });
+
   it("seeds only the objects asked for: Contacts without companies have no AccountId", async () => {
     const seeded = await json(await control("seed", { dataset: "generated", count: 300, objects: ["people"] }));
     expect(seeded).toMatchObject({ created: 300, counts: { Account: 0, Contact: 300, Opportunity: 0 } });
