@@ -1,6 +1,7 @@
 import { SyncError } from "../lib/errors.ts";
 import type { Touch } from "../plan/touch.ts";
 import { fail, type PendingWrite, type RunContext, retryLater } from "./context.ts";
+import { saveDroppingRejected } from "./field-rejections.ts";
 
 /**
  * Lost updates: a person's edit made between the engine's read and its write must not be
@@ -37,23 +38,31 @@ export async function updateConditionally(run: RunContext, updates: PendingWrite
   const { mapping } = run.compiled;
   for (const item of live) {
     const id = item.ids.salesforce ?? "";
-    const fields = item.decision.plan.toSalesforce;
+    const stamp = lastModifiedOf(item) ?? "";
+    let modified = false;
     try {
-      const result = await run.deps.salesforce.updateIfUnmodified(
-        mapping.salesforce_object,
-        id,
-        fields,
-        lastModifiedOf(item) ?? "",
-      );
-      if ("modified" in result) {
+      // A value refused for one field is written again without it (field-rejections.ts), with the
+      // same precondition; a 412 on either try means the record changed since it was read.
+      const [result] = await saveDroppingRejected(run, [item], [item.decision.plan.toSalesforce], async ([fields]) => {
+        const answer = await run.deps.salesforce.updateIfUnmodified(mapping.salesforce_object, id, fields ?? {}, stamp);
+        if (!("modified" in answer)) return [answer];
+        modified = true;
+        return [
+          {
+            ok: false,
+            error: new SyncError("record_busy", `${mapping.salesforce_object} ${id} changed since it was read`),
+          },
+        ];
+      });
+      if (modified) {
         retryLater(
           run.outcomes,
           item.touch,
           `${mapping.salesforce_object} ${id} changed since it was read: not overwritten, planned again`,
           1,
         );
-      } else if (!result.ok) {
-        fail(run, item.touch, result.error, fields);
+      } else if (result && !result.ok) {
+        fail(run, item.touch, result.error, item.decision.plan.toSalesforce);
       }
     } catch (thrown) {
       fail(run, item.touch, thrown instanceof SyncError ? thrown : new SyncError("internal", String(thrown)));

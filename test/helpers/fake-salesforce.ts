@@ -463,6 +463,14 @@ export function fakeSalesforce(
         if (Math.floor(modified / 1000) * 1000 > since) return new HttpResponse(null, { status: 412 });
       }
       const fields = (await request.json()) as Record<string, unknown>;
+      // A refused value is a 400 with sObject Rows' error shape (errorCode, not statusCode).
+      const refused = fieldErrors(fields);
+      if (refused.length > 0) {
+        return HttpResponse.json(
+          refused.map((e) => ({ message: e.message, errorCode: e.statusCode, fields: e.fields })),
+          { status: 400, headers: limitInfo() },
+        );
+      }
       contacts.set(id, { ...existing, ...fields, LastModifiedDate: stamp(), SystemModstamp: stamp() });
       return new HttpResponse(null, { status: 204, headers: limitInfo() });
     }),

@@ -12,6 +12,7 @@ import { personChanged } from "../helpers/messages.ts";
 import { server } from "../helpers/msw.ts";
 import { runQueue } from "../helpers/queue.ts";
 import { drainQueue } from "../helpers/queue-drain.ts";
+import { ADMIN_TOKEN } from "../helpers/signing.ts";
 
 /**
  * A record's failure is its own: a permanent error of one record never fails its batch, a
@@ -169,7 +170,7 @@ describe("a record's failure is its own", () => {
     expect(base.salesforce["MailingCountryCode"] ?? null).toBeNull();
     expect(base.attio["MailingCountryCode"]).toBeUndefined();
     const status = await exports.default.fetch("https://worker.test/api/v1/status", {
-      headers: { authorization: "Bearer test-admin-token" },
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
     });
     expect(((await status.json()) as { open_warnings: number }).open_warnings).toBe(1);
 
@@ -228,7 +229,7 @@ describe("a record's failure is its own", () => {
     expect(await failureOf(message.dedupeKey)).toBeUndefined();
     // /status still answers, with the mappings reported unchecked.
     const status = await exports.default.fetch("https://worker.test/api/v1/status", {
-      headers: { authorization: "Bearer test-admin-token" },
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
     });
     expect(status.status).toBe(200);
     const { problems } = (await status.json()) as { problems: { code: string }[] };
