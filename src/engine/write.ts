@@ -6,9 +6,19 @@ import { attioSide } from "../plan/canon.ts";
 import { nextBase } from "../plan/next-base.ts";
 import type { SaveOutcome } from "../salesforce/client.ts";
 import { upsertConflict } from "../store/conflicts.ts";
+import type { OpenIntent } from "../store/intents.ts";
 import { type SavePair, savePairsApart } from "../store/pairs.ts";
 import { writeAudits } from "./audit.ts";
 import { done, fail, type PendingWrite, type RunContext } from "./context.ts";
+import {
+  attioAssertKey,
+  closeRunIntents,
+  guardAttioCreate,
+  guardSalesforceCreates,
+  noIntents,
+  type OpenedIntents,
+  openAttioIntents,
+} from "./intents.ts";
 
 /** A written record waiting for its pair to be stored with the run's others. */
 interface Written {
@@ -43,9 +53,11 @@ export function writesInFlight(ratePerSecond: number, roundTripMs: number): numb
  * at a time (a pool as wide as writesInFlight), storing pairs as they are done.
  */
 export async function writeAll(run: RunContext, pending: PendingWrite[]): Promise<void> {
+  const opened = noIntents();
   try {
-    await writeSalesforce(run, pending);
-    const saver = pairSaver(run);
+    await writeSalesforce(run, pending, opened);
+    const intents = await openAttioIntents(run, pending);
+    const saver = pairSaver(run, opened);
     const rate = run.deps.config.ATTIO_WRITES_PER_SECOND;
     await eachLimit(
       pending,
@@ -53,7 +65,7 @@ export async function writeAll(run: RunContext, pending: PendingWrite[]): Promis
       async (item) => {
         if (run.outcomes.has(item.touch)) return;
         try {
-          saver.add(await writeAttio(run, item));
+          saver.add(await writeAttio(run, item, { open: intents, opened }));
         } catch (thrown) {
           fail(run, item.touch, toSyncError(thrown));
         }
@@ -68,12 +80,18 @@ export async function writeAll(run: RunContext, pending: PendingWrite[]): Promis
 }
 
 /** Salesforce creates and updates of the whole run, 200 per Collections request. */
-async function writeSalesforce(run: RunContext, pending: PendingWrite[]): Promise<void> {
+async function writeSalesforce(run: RunContext, pending: PendingWrite[], opened: OpenedIntents): Promise<void> {
   const { mapping } = run.compiled;
   const writes = pending.filter((p) => Object.keys(p.decision.plan.toSalesforce).length > 0);
-  const creates = writes.filter((p) => !p.ids.salesforce);
-  const updates = writes.filter((p) => p.ids.salesforce);
   const extId = mapping.salesforce_external_id_field;
+  const updates = writes.filter((p) => p.ids.salesforce);
+  let creates = writes.filter((p) => !p.ids.salesforce);
+  if (!extId && creates.length > 0) {
+    // Keyless creates: an earlier attempt's record is updated instead of created again (intents.ts).
+    const guarded = await guardSalesforceCreates(run, creates, opened);
+    creates = guarded.send;
+    updates.push(...guarded.found);
+  }
   if (creates.length > 0) {
     const records = creates.map((p) => ({
       ...p.decision.plan.toSalesforce,
@@ -85,6 +103,9 @@ async function writeSalesforce(run: RunContext, pending: PendingWrite[]): Promis
     applyResults(run, creates, results, (p, id) => {
       p.ids.salesforce = id;
     });
+    // A refused create created nothing: its intent is closed.
+    const refused = creates.filter((p) => !p.ids.salesforce);
+    if (refused.length > 0) await closeRunIntents(run, opened, refused);
   }
   if (updates.length > 0) {
     const records = updates.map((p) => ({ Id: p.ids.salesforce as string, ...p.decision.plan.toSalesforce }));
@@ -108,7 +129,11 @@ function applyResults(
 }
 
 /** Writes one record to Attio (Attio has no batch write); returns the pair to store. */
-async function writeAttio(run: RunContext, item: PendingWrite): Promise<Written> {
+async function writeAttio(
+  run: RunContext,
+  item: PendingWrite,
+  intents: { open: Map<string, OpenIntent>; opened: OpenedIntents },
+): Promise<Written> {
   const { mapping } = run.compiled;
   const { plan } = item.decision;
   const toAttio = Object.keys(plan.toAttio).length > 0;
@@ -138,7 +163,7 @@ async function writeAttio(run: RunContext, item: PendingWrite): Promise<Written>
         record = await run.deps.attio.updateRecord(mapping.attio_object, item.ids.attio, write.values);
       }
     } else {
-      record = await createInAttio(run, write.values);
+      record = await createInAttio(run, item, write.values, intents);
     }
     if (record) {
       item.ids.attio = record.id.record_id;
@@ -185,23 +210,24 @@ function sfSystemModstamp(item: PendingWrite): string | null {
 }
 
 /**
- * Creates the Attio record idempotently where Attio allows it: asserting on the attribute that
- * holds the Salesforce id, else on a unique match attribute (email, domain), so a retry after a
- * crash finds the record instead of creating a second one.
+ * Creates the Attio record idempotently: asserting on the attribute that holds the Salesforce id,
+ * else on a unique match attribute (email, domain), else through a create intent (intents.ts), so
+ * a retry after a crash finds the record instead of creating a second one.
  */
-async function createInAttio(run: RunContext, values: Record<string, unknown[]>): Promise<AttioRecord> {
+async function createInAttio(
+  run: RunContext,
+  item: PendingWrite,
+  values: Record<string, unknown[]>,
+  intents: { open: Map<string, OpenIntent>; opened: OpenedIntents },
+): Promise<AttioRecord> {
   const { mapping } = run.compiled;
   const { attio } = run.deps;
-  if (mapping.attio_id_attribute) return attio.assertRecord(mapping.attio_object, mapping.attio_id_attribute, values);
-  const key = mapping.match_keys[0]?.attio.split(".")[0];
-  if (key && (values[key]?.length ?? 0) > 0 && UNIQUE_ATTRIBUTES.has(`${mapping.attio_object}.${key}`)) {
-    return attio.assertRecord(mapping.attio_object, key, values);
-  }
+  const key = attioAssertKey(mapping, values);
+  if (key) return attio.assertRecord(mapping.attio_object, key, values);
+  const earlier = await guardAttioCreate(run, item, intents.open, intents.opened);
+  if (earlier) return attio.updateRecord(mapping.attio_object, earlier, values);
   return attio.createRecord(mapping.attio_object, values);
 }
-
-/** Attio attributes that are unique by default, so creates can assert on them. */
-const UNIQUE_ATTRIBUTES = new Set(["people.email_addresses", "companies.domains"]);
 
 /**
  * Stores pairs while the writes go on, one D1 batch after another: a flush starts once
@@ -211,7 +237,7 @@ const UNIQUE_ATTRIBUTES = new Set(["people.email_addresses", "companies.domains"
  * and a consumer that dies in the middle of a batch of 2,000 has stored what it wrote. When D1 is
  * slower than the writes, flushes grow instead of queueing up behind each other.
  */
-function pairSaver(run: RunContext) {
+function pairSaver(run: RunContext, opened: OpenedIntents) {
   const waiting: Written[] = [];
   let running: Promise<void> | undefined;
   const drain = async () => {
@@ -219,6 +245,12 @@ function pairSaver(run: RunContext) {
       const part = waiting.splice(0, SAVES_PER_BATCH);
       try {
         await saveAll(run, part);
+        const stored = part.filter(({ item }) => run.outcomes.get(item.touch)?.status === "done");
+        await closeRunIntents(
+          run,
+          opened,
+          stored.map(({ item }) => item),
+        );
       } catch (thrown) {
         for (const { item } of part) if (!run.outcomes.has(item.touch)) fail(run, item.touch, toSyncError(thrown));
       }

@@ -111,6 +111,8 @@ export function fakeSalesforce(
   const validTokens = new Set<string>();
   let tokensIssued = 0;
   let pendingHangs = 0;
+  /** Collections creates whose answer is lost after Salesforce committed them (the connection drops). */
+  let lostAnswers = 0;
   /** A query that never answers, until the caller gives up and aborts it (an answer it must never see). */
   const hang = (signal: AbortSignal) => {
     if (pendingHangs === 0) return undefined;
@@ -141,6 +143,8 @@ export function fakeSalesforce(
     HttpResponse.json([{ errorCode: "INVALIDJOBSTATE", message }], { status: 409 });
   const limitInfo = () => ({ "sforce-limit-info": `api-usage=${calls.length}/15000` });
   const stamp = () => new Date().toISOString().replace("Z", "+0000");
+  /** Who created a record and when: the integration user the token names. */
+  const createdStamp = () => ({ CreatedDate: stamp(), CreatedById: token.id.split("/").at(-1) });
   const newId = () => {
     // 18 chars, Contact prefix 003, the number zero-padded so that ids never collide.
     const id = `${created.id.slice(0, 5)}${String(nextId).padStart(10, "0")}AAA`;
@@ -268,9 +272,16 @@ export function fakeSalesforce(
           };
         }
         const id = newId();
-        contacts.set(id, { ...fields, LastModifiedDate: stamp(), SystemModstamp: stamp() });
+        contacts.set(id, { ...fields, ...createdStamp(), LastModifiedDate: stamp(), SystemModstamp: stamp() });
         return { id, success: true, errors: [] };
       });
+      if (lostAnswers > 0) {
+        // Committed, but the answer never comes: the caller gives up (its timeout) and never sees it.
+        lostAnswers -= 1;
+        return new Promise<Response>((resolve) => {
+          request.signal.addEventListener("abort", () => resolve(HttpResponse.json(results)), { once: true });
+        });
+      }
       return HttpResponse.json(results, { headers: limitInfo() });
     }),
     http.patch(`${API}/composite/sobjects`, async ({ request }) => {
@@ -478,7 +489,7 @@ export function fakeSalesforce(
           continue;
         }
         const createdId = newId();
-        contacts.set(createdId, { ...fields, LastModifiedDate: stamp(), SystemModstamp: stamp() });
+        contacts.set(createdId, { ...fields, ...createdStamp(), LastModifiedDate: stamp(), SystemModstamp: stamp() });
         job.successful.push({ id: createdId, created: true, row: cells });
         continue;
       }
@@ -503,6 +514,10 @@ export function fakeSalesforce(
     merge(masterId: string, loserId: string) {
       contacts.delete(loserId);
       merged.set(loserId, masterId);
+    },
+    /** The next `count` Collections creates are committed, then their answer is lost (the connection drops). */
+    loseCreateAnswers(count: number) {
+      lostAnswers = count;
     },
     /** The next `count` SOQL queries never answer. */
     hangQueries(count: number) {
