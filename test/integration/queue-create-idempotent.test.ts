@@ -3,6 +3,7 @@ import { and, eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
+import { insertPair } from "../../src/store/pairs.ts";
 import { createIntents, idMappings } from "../../src/store/schema.ts";
 import type { SalesforceChangeMessage } from "../../src/sync/messages.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
@@ -50,12 +51,18 @@ async function openIntentOf(sourceRecordId: string) {
     .get();
 }
 
-function contactCreated(contactId: string): SalesforceChangeMessage {
+/** A Contact's CREATE event as the relay posts it (every field set, the name compound nested). */
+function contactCreated(
+  contactId: string,
+  fields: Record<string, unknown> = {},
+  origin = "com/salesforce/ui",
+): SalesforceChangeMessage {
   const base = relayedChange("Contact", contactId);
+  const { FirstName, LastName, ...rest } = fields;
   return {
     ...base,
-    header: { ...base.header, changeType: "CREATE", changeOrigin: "com/salesforce/ui", changedFields: [] },
-    fields: {},
+    header: { ...base.header, changeType: "CREATE", changeOrigin: origin, changedFields: [] },
+    fields: Object.keys(fields).length > 0 ? { Name: { FirstName, LastName }, ...rest } : {},
   };
 }
 
@@ -132,5 +139,41 @@ describe("queue handler: keyless creates are idempotent", () => {
     const [personId = ""] = [...attio.people.keys()];
     expect(await pairOfAttio(personId)).toMatchObject({ sfRecordId: contactId });
     expect(await openIntentOf(contactId)).toBeUndefined();
+  });
+
+  it("the echo of a job's keyless create waits while the job runs, then finds the pair the job stored", async () => {
+    const { attio, sf } = setup();
+    const contactId = "003Hs00000JOBSAAAA";
+    sf.contacts.set(contactId, {
+      FirstName: "Ada",
+      LastName: "Brennan",
+      Title: "COO",
+      Email: null,
+      LastModifiedDate: "2026-11-01T10:00:00.000+0000",
+      SystemModstamp: "2026-11-01T10:00:00.000+0000",
+    });
+    // A full sync job of ours is writing a page: its Bulk creates' pairs are stored once the page is written.
+    await env.DB.prepare(
+      `insert into sync_jobs (id, kind, state, params, progress, error_sample)
+       values ('job-echo', 'full', 'running', '{"steps":[]}', '{}', '[]')`,
+    ).run();
+    const { LastModifiedDate: _, SystemModstamp: __, ...fields } = sf.contacts.get(contactId) ?? {};
+    const echo = contactCreated(contactId, fields, "com/salesforce/api/bulkapi/62.0;client=attio-sfdc");
+
+    // Past the two waits every own-create echo gets, it still waits: the job may have made it.
+    for (const attempts of [3, 6]) {
+      const waiting = await runQueue([echo], { attempts });
+      expect(waiting.result.retryMessages.map((m) => m.msgId)).toEqual(waiting.ids);
+    }
+    expect(attio.calls.filter((c) => c.method === "POST" && c.path === "/v2/objects/people/records")).toEqual([]);
+
+    // The job stores the pair of the person it created, and ends: the echo finds the pair.
+    attio.addPerson("p-job", { first: "Ada", last: "Brennan", title: "COO" });
+    await insertPair(db, { attioObject: "people", attioRecordId: "p-job", sfObject: "Contact", sfRecordId: contactId });
+    await env.DB.prepare("update sync_jobs set state = 'done' where id = 'job-echo'").run();
+    const settled = await runQueue([echo], { attempts: 7 });
+    expect(settled.result.explicitAcks).toEqual(settled.ids);
+    expect(attio.people.size).toBe(1);
+    expect(attio.calls.filter((c) => c.method === "POST" && c.path === "/v2/objects/people/records")).toEqual([]);
   });
 });
