@@ -133,7 +133,8 @@ function deletePolicies(config: SyncConfig): Record<string, DeletePolicy> {
  */
 async function loadCapabilities(deps: SyncDeps, kv: KVNamespace): Promise<OrgCapabilities> {
   const stored = await kv.get<OrgCapabilities>(ORG_CAPABILITIES_KEY, "json");
-  if (stored) return stored;
+  // Stored by an older version, a key may be missing: the plain org's value stands in.
+  if (stored) return { ...PLAIN_ORG, ...stored };
   try {
     // The same cached describes the schema validation reads: each object is described once.
     const source = cachedSchemaSource(deps.attio, deps.salesforce, kv);

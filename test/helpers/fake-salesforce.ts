@@ -73,15 +73,42 @@ type IncomingRequest = {
  * Contact field) ends Failed, every row unprocessed.
  */
 /** The test org: a new org plus the custom fields its describe fixtures show, as an admin adds them. */
-function testOrg(): OrgSchema {
+function testOrg(attioRecordIdField: boolean): OrgSchema {
   const org = new OrgSchema();
   const add = (object: string, field: FieldDef) => org.sobject(object)?.fields.push(field);
   add("Contact", buildField("LinkedIn__c", "url", "cun", { length: 255 }));
   for (const object of ["Account", "Contact", "Opportunity"]) {
     add(object, buildField("Attio_Id__c", "string", "cunxq", { length: 36 }));
   }
+  if (attioRecordIdField) add("Contact", buildField(ATTIO_RECORD_ID, "string", "cunxq", { length: 36 }));
   return org;
 }
+
+/** The External ID field scripts/setup.sh offers to create (Text(36), unique, External ID). */
+const ATTIO_RECORD_ID = "Attio_Record_Id__c";
+
+/** Contact's describe field of ATTIO_RECORD_ID, in the recorded describe's shape. */
+const attioRecordIdDescribe = {
+  name: ATTIO_RECORD_ID,
+  label: "Attio Record Id",
+  type: "string",
+  length: 36,
+  precision: 0,
+  scale: 0,
+  nillable: true,
+  createable: true,
+  updateable: true,
+  defaultedOnCreate: false,
+  externalId: true,
+  unique: true,
+  compoundFieldName: null,
+  controllerName: null,
+  dependentPicklist: false,
+  restrictedPicklist: false,
+  referenceTo: [],
+  relationshipName: null,
+  picklistValues: [],
+};
 
 function asRecord(id: string, fields: Record<string, unknown>, deleted: boolean): SfRecord {
   return { id, object: "Contact", fields: { ...fields, Id: id, IsDeleted: deleted }, deleted };
@@ -95,6 +122,8 @@ export function fakeSalesforce(
     clientSecret?: string;
     /** Issued access tokens are `<prefix>-<n>` (default: the recorded fixture's token). */
     accessTokenPrefix?: string;
+    /** Contact has the External ID field Attio_Record_Id__c (as scripts/setup.sh creates it). */
+    attioRecordIdField?: boolean;
   } = {},
 ) {
   const clientId = options.clientId ?? "test-client-id";
@@ -102,7 +131,7 @@ export function fakeSalesforce(
   const accessTokenPrefix = options.accessTokenPrefix ?? token.access_token;
   let rejectCreateWith = options.rejectCreateWith;
   const contacts = new Map<string, Record<string, unknown>>();
-  const org = testOrg();
+  const org = testOrg(options.attioRecordIdField ?? false);
   /** Merge losers (now in the Recycle Bin) and their master. */
   const merged = new Map<string, string>();
   const calls: SalesforceCall[] = [];
@@ -222,7 +251,11 @@ export function fakeSalesforce(
     http.get(`${API}/sobjects/:object/describe`, async ({ request, params }) => {
       await log(request);
       if (!authorized(request)) return unauthorized();
-      const describe = DESCRIBES[String(params["object"])];
+      let describe = DESCRIBES[String(params["object"])];
+      if (describe && options.attioRecordIdField && params["object"] === "Contact") {
+        const recorded = describe as { fields: unknown[] };
+        describe = { ...recorded, fields: [...recorded.fields, attioRecordIdDescribe] };
+      }
       if (!describe)
         return HttpResponse.json([{ errorCode: "NOT_FOUND", message: "The requested resource does not exist" }], {
           status: 404,
@@ -301,6 +334,58 @@ export function fakeSalesforce(
         contacts.set(id, { ...existing, ...fields, LastModifiedDate: stamp(), SystemModstamp: stamp() });
         return { id, success: true, errors: [] };
       });
+      return HttpResponse.json(results, { headers: limitInfo() });
+    }),
+    // sObject Collections upsert: each record by the External ID field's value it holds.
+    http.patch(`${API}/composite/sobjects/:object/:field`, async ({ request, params }) => {
+      await log(request);
+      if (!authorized(request)) return unauthorized();
+      const object = String(params["object"]);
+      const field = String(params["field"]);
+      const def = org.sobject(object)?.fields.find((f) => f.name.toLowerCase() === field.toLowerCase());
+      if (object !== "Contact" || !def?.externalId) {
+        return HttpResponse.json(
+          [{ errorCode: "INVALID_FIELD", message: `Field ${field} is not an external id field`, fields: [] }],
+          { status: 400 },
+        );
+      }
+      const body = (await request.json()) as { records: Record<string, unknown>[] };
+      const results = body.records.map((input) => {
+        const { attributes: _attributes, ...fields } = input;
+        const key = fields[def.name];
+        if (typeof key !== "string" || key === "") {
+          return {
+            success: false,
+            errors: [{ statusCode: "MISSING_ARGUMENT", message: `${def.name} not specified`, fields: [] }],
+          };
+        }
+        const found = [...contacts.entries()].find(([, f]) => f[def.name] === key);
+        if (found) {
+          contacts.set(found[0], { ...found[1], ...fields, LastModifiedDate: stamp(), SystemModstamp: stamp() });
+          return { id: found[0], success: true, errors: [], created: false };
+        }
+        if (!fields["LastName"]) {
+          return {
+            success: false,
+            errors: [
+              {
+                statusCode: "REQUIRED_FIELD_MISSING",
+                message: "Required fields are missing: [LastName]",
+                fields: ["LastName"],
+              },
+            ],
+          };
+        }
+        const id = newId();
+        contacts.set(id, { ...fields, ...createdStamp(), LastModifiedDate: stamp(), SystemModstamp: stamp() });
+        return { id, success: true, errors: [], created: true };
+      });
+      if (lostAnswers > 0) {
+        lostAnswers -= 1;
+        return new Promise<Response>((resolve) => {
+          request.signal.addEventListener("abort", () => resolve(HttpResponse.json(results)), { once: true });
+        });
+      }
       return HttpResponse.json(results, { headers: limitInfo() });
     }),
     // Bulk API 2.0 ingest, in the documented shapes (JobInfo JSON, CSV results with sf__ columns).

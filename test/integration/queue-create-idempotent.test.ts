@@ -6,6 +6,7 @@ import { openDb } from "../../src/store/db.ts";
 import { insertPair } from "../../src/store/pairs.ts";
 import { createIntents, idMappings } from "../../src/store/schema.ts";
 import type { SalesforceChangeMessage } from "../../src/sync/messages.ts";
+import { ORG_CAPABILITIES_KEY } from "../../src/sync/runtime.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { personChanged, relayedChange } from "../helpers/messages.ts";
@@ -20,12 +21,16 @@ import { drainQueue } from "../helpers/queue-drain.ts";
 afterEach(() => drainQueue());
 afterEach(() => vi.restoreAllMocks());
 beforeEach(() => clearTokenCache());
+// Each test's org is described anew (some have the Attio_Record_Id__c field, some not).
+beforeEach(async () => {
+  for (const key of [ORG_CAPABILITIES_KEY, "schema:salesforce:Contact"]) await env.CURSORS.delete(key);
+});
 
 const db = openDb(env.DB);
 
-function setup() {
+function setup(options: Parameters<typeof fakeSalesforce>[0] = {}) {
   const attio = fakeAttio();
-  const sf = fakeSalesforce();
+  const sf = fakeSalesforce(options);
   server.use(...attio.handlers, ...sf.handlers);
   return { attio, sf };
 }
@@ -85,6 +90,27 @@ describe("queue handler: keyless creates are idempotent", () => {
     const [contactId] = [...sf.contacts.keys()];
     expect(await pairOfAttio("p-lost-sf")).toMatchObject({ sfObject: "Contact", sfRecordId: contactId });
     expect(await openIntentOf("p-lost-sf")).toBeUndefined();
+  });
+
+  it("Attio -> Salesforce: with Attio_Record_Id__c on Contact, creates are upserts on the Attio id and need no intent", async () => {
+    const { attio, sf } = setup({ attioRecordIdField: true });
+    addKeylessPerson(attio, "p-upsert", "Okonkwo");
+    sf.loseCreateAnswers(1);
+    const vars = { SALESFORCE_TIMEOUT_SECONDS: "1" };
+
+    const first = await runQueue([personChanged("p-upsert")], { vars });
+    expect(first.result.retryMessages.map((m) => m.msgId)).toEqual(first.ids);
+    expect(sf.contacts.size).toBe(1);
+    const second = await runQueue([personChanged("p-upsert")], { attempts: 2, vars });
+
+    expect(second.result.explicitAcks).toEqual(second.ids);
+    expect(sf.contacts.size).toBe(1);
+    const [[contactId, contact] = []] = [...sf.contacts.entries()];
+    expect(contact?.["Attio_Record_Id__c"]).toBe("p-upsert");
+    const upserts = sf.writes().filter((c) => c.path.endsWith("/composite/sobjects/Contact/Attio_Record_Id__c"));
+    expect(upserts).toHaveLength(2);
+    expect(await pairOfAttio("p-upsert")).toMatchObject({ sfRecordId: contactId });
+    expect(await db.select().from(createIntents).where(eq(createIntents.sourceRecordId, "p-upsert")).all()).toEqual([]);
   });
 
   it("Attio -> Salesforce: a crash between the Salesforce create and storing the pair creates no second Contact", async () => {
