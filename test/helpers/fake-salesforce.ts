@@ -408,6 +408,12 @@ export function fakeSalesforce(
           },
         );
       }
+      const upsertKey = operation === "upsert" ? String(body["externalIdFieldName"]) : undefined;
+      const keyField = org.sobject("Contact")?.fields.find((f) => f.name.toLowerCase() === upsertKey?.toLowerCase());
+      if (upsertKey !== undefined && !(keyField?.externalId || keyField?.type === "id")) {
+        const message = `InvalidJob : Field name provided, ${upsertKey} does not match an External ID field on Contact`;
+        return HttpResponse.json([{ errorCode: "INVALIDJOB", message }], { status: 400 });
+      }
       const id = `7505f${String(nextJob++).padStart(10, "0")}AAA`;
       const job: FakeBulkJob = {
         id,
@@ -483,6 +489,13 @@ export function fakeSalesforce(
       const original = job.header.map((name) => ({ raw: name }));
       const processed = job.successful.length + job.failed.length;
       let rows: Array<Array<string | null | { raw: string }>>;
+      if (params["results"] === "successfulResults" && lostAnswers > 0) {
+        // The job committed its rows, but the results never come: the caller gives up (its timeout).
+        lostAnswers -= 1;
+        return new Promise<Response>((resolve) => {
+          request.signal.addEventListener("abort", () => resolve(HttpResponse.text("")), { once: true });
+        });
+      }
       if (params["results"] === "successfulResults") {
         // Salesforce does not keep the upload order in results: this fake lists them last first.
         const list = [...job.successful].reverse();
@@ -600,7 +613,10 @@ export function fakeSalesforce(
       contacts.delete(loserId);
       merged.set(loserId, masterId);
     },
-    /** The next `count` Collections creates are committed, then their answer is lost (the connection drops). */
+    /**
+     * The next `count` Collections creates (or Bulk jobs' successful results) are committed, then
+     * their answer is lost (the connection drops).
+     */
     loseCreateAnswers(count: number) {
       lostAnswers = count;
     },

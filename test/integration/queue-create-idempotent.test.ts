@@ -92,6 +92,28 @@ describe("queue handler: keyless creates are idempotent", () => {
     expect(await openIntentOf("p-lost-sf")).toBeUndefined();
   });
 
+  it("Attio -> Salesforce: a Bulk insert whose results were lost is found on retry, not inserted again", async () => {
+    const { attio, sf } = setup();
+    addKeylessPerson(attio, "p-lost-bulk", "Achterberg");
+    // Every read of the job's results in this run is lost (the client reads them again in place).
+    sf.loseCreateAnswers(10);
+    const vars = { SALESFORCE_TIMEOUT_SECONDS: "1", SALESFORCE_BULK_THRESHOLD: "1" };
+
+    const first = await runQueue([personChanged("p-lost-bulk")], { vars });
+    // The fault fired: the job inserted the Contact, its results never came, the touch is retried.
+    expect(sf.bulkCalls().filter((c) => c.endsWith("/successfulResults")).length).toBeGreaterThan(0);
+    expect(sf.contacts.size).toBe(1);
+    expect(first.result.retryMessages.map((m) => m.msgId)).toEqual(first.ids);
+    sf.loseCreateAnswers(0);
+
+    const second = await runQueue([personChanged("p-lost-bulk")], { attempts: 2, vars });
+    expect(second.result.explicitAcks).toEqual(second.ids);
+    expect(sf.contacts.size).toBe(1);
+    const [contactId] = [...sf.contacts.keys()];
+    expect(await pairOfAttio("p-lost-bulk")).toMatchObject({ sfRecordId: contactId });
+    // The client reads a job's results 5 times, each given up after SALESFORCE_TIMEOUT_SECONDS.
+  }, 30_000);
+
   it("Attio -> Salesforce: with Attio_Record_Id__c on Contact, creates are upserts on the Attio id and need no intent", async () => {
     const { attio, sf } = setup({ attioRecordIdField: true });
     addKeylessPerson(attio, "p-upsert", "Okonkwo");
