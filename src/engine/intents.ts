@@ -136,6 +136,7 @@ export async function openAttioIntents(run: RunContext, pending: PendingWrite[])
 export async function guardAttioCreate(
   run: RunContext,
   item: PendingWrite,
+  values: Record<string, unknown[]>,
   open: Map<string, OpenIntent>,
   opened: OpenedIntents,
 ): Promise<string | undefined> {
@@ -166,7 +167,7 @@ export async function guardAttioCreate(
       sourceRecordId: sfId,
       targetSide: "attio",
       targetObject: mapping.attio_object,
-      marker: { ...item.decision.plan.toAttio },
+      marker: writtenToAttio(run, item.decision.plan.toAttio, values),
     },
   ]);
   return undefined;
@@ -181,6 +182,23 @@ export async function closeRunIntents(run: RunContext, opened: OpenedIntents, it
   );
   await closeIntents(run.deps.db, { side: "attio", object: mapping.attio_object }, "salesforce", toSf);
   await closeIntents(run.deps.db, { side: "salesforce", object: mapping.salesforce_object }, "attio", toAttio);
+}
+
+/**
+ * The planned values (by Salesforce field) whose attribute the create writes: a value left out
+ * (not valid in Attio, a reference not resolved yet) is not looked for in the record.
+ */
+function writtenToAttio(
+  run: RunContext,
+  planned: Readonly<Record<string, unknown>>,
+  values: Record<string, unknown[]>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of run.compiled.fields) {
+    const name = field.spec.salesforce;
+    if (name in planned && (values[field.slug]?.length ?? 0) > 0) out[name] = planned[name];
+  }
+  return out;
 }
 
 /** A record created by an API token or an app (ours among them), not by a person or the system. */

@@ -224,7 +224,7 @@ async function createInAttio(
   const { attio } = run.deps;
   const key = attioAssertKey(mapping, values);
   if (key) return attio.assertRecord(mapping.attio_object, key, values);
-  const earlier = await guardAttioCreate(run, item, intents.open, intents.opened);
+  const earlier = await guardAttioCreate(run, item, values, intents.open, intents.opened);
   if (earlier) return attio.updateRecord(mapping.attio_object, earlier, values);
   return attio.createRecord(mapping.attio_object, values);
 }

@@ -48,10 +48,32 @@ function isEmpty(value: unknown): boolean {
   return value === null || value === undefined || value === "";
 }
 
-/** A value as written and as read back: numbers may come back as their text, and the other way. */
+/**
+ * A value as written and as read back, which a side may store in another form: numbers as their
+ * text, times with another offset notation, text with other spacing, case or punctuation (a phone
+ * number normalised, a URL's scheme dropped). Every written field must still be equal so.
+ */
 function sameWritten(written: unknown, read: unknown): boolean {
   if (sameValue(written, read)) return true;
   if (read === null || read === undefined) return false;
   if (typeof written === "number" || typeof read === "number") return Number(written) === Number(read);
-  return false;
+  if (typeof written !== "string" || typeof read !== "string") return false;
+  const [a, b] = [instant(written), instant(read)];
+  if (a !== undefined && b !== undefined) return a === b;
+  return looseText(written) === looseText(read);
+}
+
+/** An ISO date-time's instant (Salesforce writes offsets as +0000), or undefined for other text. */
+function instant(text: string): number | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(text)) return undefined;
+  const time = Date.parse(text.replace(/([+-]\d{2})(\d{2})$/, "$1:$2"));
+  return Number.isNaN(time) ? undefined : time;
+}
+
+function looseText(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/^https?:\/\//, "")
+    .replace(/^www\./, "")
+    .replace(/[^\p{L}\p{N}]/gu, "");
 }

@@ -169,6 +169,7 @@ describe("queue handler: keyless creates are idempotent", () => {
       FirstName: "Ines",
       LastName: "Moreau",
       Title: "CFO",
+      Phone: "+44 20 7946 0321",
       Email: null,
       LastModifiedDate: "2026-11-01T10:00:00.000+0000",
       SystemModstamp: "2026-11-01T10:00:00.000+0000",
@@ -185,6 +186,8 @@ describe("queue handler: keyless creates are idempotent", () => {
     expect(second.result.explicitAcks).toEqual(second.ids);
     expect(attio.people.size).toBe(1);
     const [personId = ""] = [...attio.people.keys()];
+    // Found although Attio holds the phone in another form than Salesforce (E.164, no spaces).
+    expect(attio.people.get(personId)?.values.phone_numbers[0]?.phone_number).toBe("+442079460321");
     expect(await pairOfAttio(personId)).toMatchObject({ sfRecordId: contactId });
     expect(await openIntentOf(contactId)).toBeUndefined();
   });

@@ -41,6 +41,17 @@ describe("createdByIntent: what an earlier attempt of a create made", () => {
     expect([first, createdByIntent({ Name: "Acme" }, at, candidates, taken)]).toEqual(["001A", "001B"]);
   });
 
+  it("takes a value stored in another form as written: a time's offset, a phone's spacing, a URL's scheme", () => {
+    const stored = candidate("003X", "2026-11-01T10:00:01.000Z", {
+      Phone: "+442079460321",
+      Website: "acme.example",
+      Due__c: "2026-11-02T09:00:00.000+0000",
+    });
+    const marker = { Phone: "+44 20 7946 0321", Website: "https://www.acme.example", Due__c: "2026-11-02T09:00:00Z" };
+    expect(createdByIntent(marker, at, [stored], new Set())).toBe("003X");
+    expect(createdByIntent({ ...marker, Phone: "+44 20 7946 0322" }, at, [stored], new Set())).toBeUndefined();
+  });
+
   it("finds nothing for an intent that wrote no value, or a value read back empty", () => {
     const any = [candidate("001X", "2026-11-01T10:00:01.000Z", { Name: "Acme", Amount: null })];
     expect(createdByIntent({ Name: null, Website: "" }, at, any, new Set())).toBeUndefined();
