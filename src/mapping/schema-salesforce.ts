@@ -58,7 +58,7 @@ export interface OrgCapabilities {
   /** Opportunity.ContactId (API v49+). */
   opportunityContactId: boolean;
   /**
-   * The objects (of Account, Contact, Opportunity) with an External ID field of the conventional
+   * The described objects (Account, Contact, Opportunity, custom mappings') with an External ID field of the conventional
    * name ATTIO_RECORD_ID_FIELD (scripts/setup.sh offers to create it): creates become upserts on it.
    */
   attioRecordIdObjects: string[];
@@ -89,7 +89,7 @@ export function orgCapabilities(describes: Readonly<Record<string, SObjectDescri
       has("Opportunity", "CurrencyIsoCode") ?? has("Account", "CurrencyIsoCode") ?? PLAIN_ORG.multiCurrency,
     contactLinkedIn: has("Contact", "LinkedIn__c") ?? PLAIN_ORG.contactLinkedIn,
     opportunityContactId: has("Opportunity", "ContactId") ?? PLAIN_ORG.opportunityContactId,
-    attioRecordIdObjects: ["Account", "Contact", "Opportunity"].filter((object) =>
+    attioRecordIdObjects: Object.keys(describes).filter((object) =>
       describes[object]?.fields.some((f) => f.name === ATTIO_RECORD_ID_FIELD && f.externalId),
     ),
   };

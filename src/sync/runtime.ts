@@ -60,7 +60,9 @@ export function forgetRuntime(): void {
  */
 export async function loadRuntime(deps: SyncDeps, kv: KVNamespace): Promise<Runtime> {
   const latest = await latestConfig(deps.db);
-  const org = await loadCapabilities(deps, kv);
+  const org = await loadCapabilities(deps, kv, () =>
+    parseSyncConfig(latest?.toml ?? "").custom_mappings.map((custom) => custom.salesforce_object),
+  );
   // Schemas are re-read (from their KV cache) at least hourly.
   const hour = Math.floor(Date.now() / 3_600_000);
   const key = `${latest?.version ?? 0}:${JSON.stringify(org)}:${deps.config.SYNC_DIRECTION}:${deps.config.CONFLICT_RESOLUTION}:${hour}`;
@@ -128,10 +130,15 @@ function deletePolicies(config: SyncConfig): Record<string, DeletePolicy> {
 }
 
 /**
- * What the org has (State & Country picklists, multi-currency, LinkedIn__c), from describe, cached
+ * What the org has (State & Country picklists, multi-currency, LinkedIn__c, the objects with an
+ * Attio_Record_Id__c External ID, custom mappings' objects included), from describe, cached
  * in KV for an hour. When Salesforce cannot answer, the plainest org is assumed for this run only.
  */
-async function loadCapabilities(deps: SyncDeps, kv: KVNamespace): Promise<OrgCapabilities> {
+async function loadCapabilities(
+  deps: SyncDeps,
+  kv: KVNamespace,
+  customObjects: () => readonly string[],
+): Promise<OrgCapabilities> {
   const stored = await kv.get<OrgCapabilities>(ORG_CAPABILITIES_KEY, "json");
   // Stored by an older version, a key may be missing: the plain org's value stands in.
   if (stored) return { ...PLAIN_ORG, ...stored };
@@ -139,7 +146,8 @@ async function loadCapabilities(deps: SyncDeps, kv: KVNamespace): Promise<OrgCap
     // The same cached describes the schema validation reads: each object is described once.
     const source = cachedSchemaSource(deps.attio, deps.salesforce, kv);
     const describes: Record<string, SObjectDescribe> = {};
-    for (const object of ["Account", "Contact", "Opportunity"]) {
+    // Custom mappings' objects too: each may have the conventional External ID field.
+    for (const object of new Set(["Account", "Contact", "Opportunity", ...customObjects()])) {
       const describe = await source.salesforceDescribe(object);
       if (describe) describes[object] = describe;
     }
