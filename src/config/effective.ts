@@ -1,5 +1,5 @@
 import { defaultMappings } from "../mapping/defaults.ts";
-import { type OrgCapabilities, PLAIN_ORG } from "../mapping/schema-salesforce.ts";
+import { ATTIO_RECORD_ID_FIELD, type OrgCapabilities, PLAIN_ORG } from "../mapping/schema-salesforce.ts";
 import type { FieldMapping, IndustryEntry, ObjectMapping, StageEntry } from "../mapping/types.ts";
 import type { CustomMappingConfig, FieldOverride, SyncConfig } from "./config-toml.ts";
 
@@ -57,7 +57,7 @@ function applyCommon(mapping: ObjectMapping, config: MappingConfig): ObjectMappi
   return out;
 }
 
-function custom(config: CustomMappingConfig): ObjectMapping {
+function custom(config: CustomMappingConfig, org: OrgCapabilities): ObjectMapping {
   const mapping: ObjectMapping = {
     name: config.name,
     attio_object: config.attio_object,
@@ -70,6 +70,9 @@ function custom(config: CustomMappingConfig): ObjectMapping {
     industries: tableRows(config.industries),
   };
   if (config.salesforce_external_id_field) mapping.salesforce_external_id_field = config.salesforce_external_id_field;
+  else if (org.attioRecordIdObjects.includes(config.salesforce_object)) {
+    mapping.salesforce_external_id_field = ATTIO_RECORD_ID_FIELD;
+  }
   if (config.attio_id_attribute) mapping.attio_id_attribute = config.attio_id_attribute;
   return mapping;
 }
@@ -97,5 +100,5 @@ export function resolveMappings(config: SyncConfig, org: OrgCapabilities = PLAIN
         return { ...mapping, enabled: config.mappings.users.enabled };
     }
   });
-  return [...resolved, ...config.custom_mappings.map(custom)];
+  return [...resolved, ...config.custom_mappings.map((c) => custom(c, org))];
 }

@@ -5,6 +5,7 @@ import { createLogger } from "../lib/log.ts";
 import { pruneAudit } from "../store/audit.ts";
 import { pruneKeys } from "../store/inbound-events.ts";
 import { resendWaiting } from "../sync/deferred.ts";
+import { purgeClosedIntents } from "../store/intents.ts";
 import { buildDeps } from "../sync/deps.ts";
 import { loadDirectory } from "../sync/directory.ts";
 import { sendAll } from "../sync/enqueue.ts";
@@ -17,8 +18,8 @@ export const DEDUPE_RETENTION_DAYS = 7;
 
 /**
  * The Cron Trigger (every 5 minutes): the catch-up of every mapped object, the drain of parked
- * changes, then housekeeping
- * (expired delivery keys, audit history past its retention). The run is recorded in KV
+ * changes, then housekeeping (expired delivery keys, audit history past its retention, create
+ * intents closed for a week). The run is recorded in KV
  * (`cron:last-run`) for /api/v1/status.
  */
 export async function handleScheduled(
@@ -73,10 +74,12 @@ export async function handleScheduled(
   const auditBefore = new Date(now.getTime() - config.AUDIT_RETENTION_DAYS * 86_400_000).toISOString();
   const pruned = await pruneKeys(deps.db, dedupeBefore);
   const prunedAudit = await pruneAudit(deps.db, auditBefore);
+  const prunedIntents = await purgeClosedIntents(deps.db, dedupeBefore);
   const summary = {
     at: now.toISOString(),
     pruned_dedupe_keys: pruned,
     pruned_audit_rows: prunedAudit,
+    pruned_create_intents: prunedIntents,
     resumed_jobs: resumedJobs,
     resent_waiting_references: resentWaiting,
     parked,

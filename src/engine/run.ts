@@ -11,8 +11,15 @@ import { decideContext, decideUnsettled } from "../plan/decide.ts";
 import type { RecordFacts } from "../plan/decision.ts";
 import { afterBatchFailure, halves, outcomeOfError, splitBudget } from "../plan/isolate.ts";
 import type { TouchOutcome } from "../plan/outcome.ts";
-import { type EarlyDecision, settleBeforeLease, settleOnAttio, settleWithoutRead } from "../plan/settle-early.ts";
+import {
+  type EarlyDecision,
+  ownCreateEcho,
+  settleBeforeLease,
+  settleOnAttio,
+  settleWithoutRead,
+} from "../plan/settle-early.ts";
 import type { Touch } from "../plan/touch.ts";
+import { anyJobInFlight } from "../store/jobs.ts";
 import { loadIdLookup, type Pair } from "../store/pairs.ts";
 import type { SyncDeps } from "../sync/deps.ts";
 import { fail, type RunContext, retryLater } from "./context.ts";
@@ -89,7 +96,12 @@ async function syncOnce(
   let wrote = false;
   try {
     const initial = await loadPairs(deps, compiled, touches);
-    const live = settle(outcomes, touches, (touch) => settleBeforeLease(compiled, touch, initial.get(touch)));
+    // Looked up only for an own-create echo with no pair: whether a job of ours may have made it.
+    const jobRunning =
+      touches.some((touch) => ownCreateEcho(touch) && !initial.get(touch)) && (await anyJobInFlight(deps.db));
+    const live = settle(outcomes, touches, (touch) =>
+      settleBeforeLease(compiled, touch, initial.get(touch), jobRunning),
+    );
     const ready = await lease(outcomes, leases, compiled, live, initial, leaseNames);
     if (ready.length === 0) return { outcomes };
     const locking = Date.now() - started;
@@ -121,7 +133,7 @@ async function syncOnce(
       deps,
       compiled,
       options,
-      decide: decideContext(compiled, options, mapOptionsOf(ids, options, users)),
+      decide: decideContext(compiled, options, mapOptionsOf(ids, options, users), jobRunning),
       ids,
       outcomes,
       fence: {

@@ -6,10 +6,20 @@ import { attioSide } from "../plan/canon.ts";
 import { nextBase } from "../plan/next-base.ts";
 import type { SaveOutcome } from "../salesforce/client.ts";
 import { upsertConflict } from "../store/conflicts.ts";
+import type { OpenIntent } from "../store/intents.ts";
 import { type SavePair, savePairsApart } from "../store/pairs.ts";
 import { writeAudits } from "./audit.ts";
 import { done, fail, leaseLost, type PendingWrite, type RunContext } from "./context.ts";
 import { saveDroppingRejected } from "./field-rejections.ts";
+import {
+  attioAssertKey,
+  closeRunIntents,
+  guardAttioCreate,
+  guardSalesforceCreates,
+  noIntents,
+  type OpenedIntents,
+  openAttioIntents,
+} from "./intents.ts";
 import { recheckAttio, updateConditionally } from "./recheck.ts";
 
 /** A written record waiting for its pair to be stored with the run's others. */
@@ -45,10 +55,12 @@ export function writesInFlight(ratePerSecond: number, roundTripMs: number): numb
  * at a time (a pool as wide as writesInFlight), storing pairs as they are done.
  */
 export async function writeAll(run: RunContext, pending: PendingWrite[]): Promise<void> {
+  const opened = noIntents();
   try {
     // Whether a write was sent before: the first one follows the run's read at once (recheck.ts).
-    let sentBefore = await writeSalesforce(run, pending);
-    const saver = pairSaver(run);
+    let sentBefore = await writeSalesforce(run, pending, opened);
+    const intents = await openAttioIntents(run, pending);
+    const saver = pairSaver(run, opened);
     const rate = run.deps.config.ATTIO_WRITES_PER_SECOND;
     await eachLimit(
       pending,
@@ -58,7 +70,7 @@ export async function writeAll(run: RunContext, pending: PendingWrite[]): Promis
         const first = !sentBefore;
         sentBefore = true;
         try {
-          saver.add(await writeAttio(run, item, first));
+          saver.add(await writeAttio(run, item, { open: intents, opened }, first));
         } catch (thrown) {
           fail(run, item.touch, toSyncError(thrown));
         }
@@ -73,14 +85,20 @@ export async function writeAll(run: RunContext, pending: PendingWrite[]): Promis
 }
 
 /** Salesforce creates and updates of the whole run, 200 per Collections request; whether any was sent. */
-async function writeSalesforce(run: RunContext, pending: PendingWrite[]): Promise<boolean> {
+async function writeSalesforce(run: RunContext, pending: PendingWrite[], opened: OpenedIntents): Promise<boolean> {
   const { mapping } = run.compiled;
   const writes = pending.filter(
     (p) => Object.keys(p.decision.plan.toSalesforce).length > 0 && !leaseLost(run, p.touch),
   );
-  const creates = writes.filter((p) => !p.ids.salesforce);
-  const updates = writes.filter((p) => p.ids.salesforce);
   const extId = mapping.salesforce_external_id_field;
+  const updates = writes.filter((p) => p.ids.salesforce);
+  let creates = writes.filter((p) => !p.ids.salesforce);
+  if (!extId && creates.length > 0) {
+    // Keyless creates: an earlier attempt's record is updated instead of created again (intents.ts).
+    const guarded = await guardSalesforceCreates(run, creates, opened);
+    creates = guarded.send;
+    updates.push(...guarded.found);
+  }
   if (creates.length > 0) {
     const records = creates.map((p) => ({
       ...p.decision.plan.toSalesforce,
@@ -94,6 +112,9 @@ async function writeSalesforce(run: RunContext, pending: PendingWrite[]): Promis
     applyResults(run, creates, results, (p, id) => {
       p.ids.salesforce = id;
     });
+    // A refused create created nothing: its intent is closed.
+    const refused = creates.filter((p) => !p.ids.salesforce);
+    if (refused.length > 0) await closeRunIntents(run, opened, refused);
   }
   // Live updates go one by one with a precondition (recheck.ts); the rest in batches.
   const batched = await updateConditionally(run, updates);
@@ -125,7 +146,12 @@ function applyResults(
  * Writes one record to Attio (Attio has no batch write); returns the pair to store. `first`: no
  * write of the run was sent before this one.
  */
-async function writeAttio(run: RunContext, item: PendingWrite, first: boolean): Promise<Written> {
+async function writeAttio(
+  run: RunContext,
+  item: PendingWrite,
+  intents: { open: Map<string, OpenIntent>; opened: OpenedIntents },
+  first: boolean,
+): Promise<Written> {
   const { mapping } = run.compiled;
   const { plan } = item.decision;
   const toAttio = Object.keys(plan.toAttio).length > 0;
@@ -156,7 +182,7 @@ async function writeAttio(run: RunContext, item: PendingWrite, first: boolean): 
         record = await run.deps.attio.updateRecord(mapping.attio_object, item.ids.attio, write.values);
       }
     } else {
-      record = await createInAttio(run, write.values);
+      record = await createInAttio(run, item, write.values, intents);
     }
     if (record) {
       item.ids.attio = record.id.record_id;
@@ -203,23 +229,24 @@ function sfSystemModstamp(item: PendingWrite): string | null {
 }
 
 /**
- * Creates the Attio record idempotently where Attio allows it: asserting on the attribute that
- * holds the Salesforce id, else on a unique match attribute (email, domain), so a retry after a
- * crash finds the record instead of creating a second one.
+ * Creates the Attio record idempotently: asserting on the attribute that holds the Salesforce id,
+ * else on a unique match attribute (email, domain), else through a create intent (intents.ts), so
+ * a retry after a crash finds the record instead of creating a second one.
  */
-async function createInAttio(run: RunContext, values: Record<string, unknown[]>): Promise<AttioRecord> {
+async function createInAttio(
+  run: RunContext,
+  item: PendingWrite,
+  values: Record<string, unknown[]>,
+  intents: { open: Map<string, OpenIntent>; opened: OpenedIntents },
+): Promise<AttioRecord> {
   const { mapping } = run.compiled;
   const { attio } = run.deps;
-  if (mapping.attio_id_attribute) return attio.assertRecord(mapping.attio_object, mapping.attio_id_attribute, values);
-  const key = mapping.match_keys[0]?.attio.split(".")[0];
-  if (key && (values[key]?.length ?? 0) > 0 && UNIQUE_ATTRIBUTES.has(`${mapping.attio_object}.${key}`)) {
-    return attio.assertRecord(mapping.attio_object, key, values);
-  }
+  const key = attioAssertKey(mapping, values);
+  if (key) return attio.assertRecord(mapping.attio_object, key, values);
+  const earlier = await guardAttioCreate(run, item, values, intents.open, intents.opened);
+  if (earlier) return attio.updateRecord(mapping.attio_object, earlier, values);
   return attio.createRecord(mapping.attio_object, values);
 }
-
-/** Attio attributes that are unique by default, so creates can assert on them. */
-const UNIQUE_ATTRIBUTES = new Set(["people.email_addresses", "companies.domains"]);
 
 /**
  * Stores pairs while the writes go on, one D1 batch after another: a flush starts once
@@ -229,7 +256,7 @@ const UNIQUE_ATTRIBUTES = new Set(["people.email_addresses", "companies.domains"
  * and a consumer that dies in the middle of a batch of 2,000 has stored what it wrote. When D1 is
  * slower than the writes, flushes grow instead of queueing up behind each other.
  */
-function pairSaver(run: RunContext) {
+function pairSaver(run: RunContext, opened: OpenedIntents) {
   const waiting: Written[] = [];
   let running: Promise<void> | undefined;
   const drain = async () => {
@@ -237,6 +264,12 @@ function pairSaver(run: RunContext) {
       const part = waiting.splice(0, SAVES_PER_BATCH);
       try {
         await saveAll(run, part);
+        const stored = part.filter(({ item }) => run.outcomes.get(item.touch)?.status === "done");
+        await closeRunIntents(
+          run,
+          opened,
+          stored.map(({ item }) => item),
+        );
       } catch (thrown) {
         for (const { item } of part) if (!run.outcomes.has(item.touch)) fail(run, item.touch, toSyncError(thrown));
       }

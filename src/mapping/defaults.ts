@@ -1,4 +1,4 @@
-import { type OrgCapabilities, PLAIN_ORG } from "./schema-salesforce.ts";
+import { ATTIO_RECORD_ID_FIELD, type OrgCapabilities, PLAIN_ORG } from "./schema-salesforce.ts";
 import { DEFAULT_INDUSTRIES, DEFAULT_STAGES } from "./tables.ts";
 import { CLOSE_DATE_FALLBACK_DAYS } from "./transforms.ts";
 import type { FieldMapping, ObjectMapping } from "./types.ts";
@@ -38,6 +38,11 @@ function candidates(configured: string | undefined, common: readonly string[]): 
   return [first, ...rest];
 }
 
+/** The conventional External ID field, where the org has it on `object` (config can name another). */
+function externalId(org: OrgCapabilities, object: string): Pick<ObjectMapping, "salesforce_external_id_field"> {
+  return org.attioRecordIdObjects.includes(object) ? { salesforce_external_id_field: ATTIO_RECORD_ID_FIELD } : {};
+}
+
 function field(attio: string, salesforce: string, transform: string, extra: Partial<FieldMapping> = {}): FieldMapping {
   return { attio, salesforce, transform, direction: "both", ...extra };
 }
@@ -47,6 +52,7 @@ function companies(org: OrgCapabilities): ObjectMapping {
     name: "companies",
     attio_object: "companies",
     salesforce_object: "Account",
+    ...externalId(org, "Account"),
     enabled: true,
     read_only: false,
     fields: [
@@ -95,6 +101,7 @@ function people(org: OrgCapabilities): ObjectMapping {
     name: "people",
     attio_object: "people",
     salesforce_object: "Contact",
+    ...externalId(org, "Contact"),
     enabled: true,
     read_only: false,
     fields,
@@ -141,6 +148,7 @@ function deals(org: OrgCapabilities, options: DealOptions): ObjectMapping {
     name: "deals",
     attio_object: "deals",
     salesforce_object: "Opportunity",
+    ...externalId(org, "Opportunity"),
     enabled: true,
     read_only: false,
     fields,

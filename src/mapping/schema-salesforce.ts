@@ -57,7 +57,15 @@ export interface OrgCapabilities {
   contactLinkedIn: boolean;
   /** Opportunity.ContactId (API v49+). */
   opportunityContactId: boolean;
+  /**
+   * The described objects (Account, Contact, Opportunity, custom mappings') with an External ID field of the conventional
+   * name ATTIO_RECORD_ID_FIELD (scripts/setup.sh offers to create it): creates become upserts on it.
+   */
+  attioRecordIdObjects: string[];
 }
+
+/** The conventional External ID field that holds the Attio record id. */
+export const ATTIO_RECORD_ID_FIELD = "Attio_Record_Id__c";
 
 /** What is assumed with no describe at hand: the plainest org that still has API v62 fields. */
 export const PLAIN_ORG: OrgCapabilities = {
@@ -65,6 +73,7 @@ export const PLAIN_ORG: OrgCapabilities = {
   multiCurrency: false,
   contactLinkedIn: false,
   opportunityContactId: true,
+  attioRecordIdObjects: [],
 };
 
 /** Reads the capabilities from whichever of Account, Contact, Opportunity describes are given. */
@@ -80,5 +89,8 @@ export function orgCapabilities(describes: Readonly<Record<string, SObjectDescri
       has("Opportunity", "CurrencyIsoCode") ?? has("Account", "CurrencyIsoCode") ?? PLAIN_ORG.multiCurrency,
     contactLinkedIn: has("Contact", "LinkedIn__c") ?? PLAIN_ORG.contactLinkedIn,
     opportunityContactId: has("Opportunity", "ContactId") ?? PLAIN_ORG.opportunityContactId,
+    attioRecordIdObjects: Object.keys(describes).filter((object) =>
+      describes[object]?.fields.some((f) => f.name === ATTIO_RECORD_ID_FIELD && f.externalId),
+    ),
   };
 }

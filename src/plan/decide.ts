@@ -36,17 +36,23 @@ export interface DecideContext {
   mapOptions: MapOptions & { ids: IdLookup };
   /** The Salesforce fields this mapping writes from Attio under the global direction. */
   toSalesforceFields: readonly string[];
+  /** A sync job of ours is queued or running: our own creates' echoes wait for their pairs (rule 2). */
+  jobRunning: boolean;
 }
 
 export function decideContext(
   compiled: CompiledMapping,
   policy: { strategy: Strategy; direction: SyncDirection; deletePolicy: DeletePolicy },
   mapOptions: MapOptions & { ids: IdLookup },
+  jobRunning = false,
 ): DecideContext {
   return {
     compiled,
     policies: policiesOf(compiled),
-    ...policy,
+    strategy: policy.strategy,
+    direction: policy.direction,
+    deletePolicy: policy.deletePolicy,
+    jobRunning,
     mapOptions,
     toSalesforceFields: compiled.fields
       .filter((field) => field.toSalesforce && flowsToSalesforce(field.spec.direction, policy.direction))
@@ -107,7 +113,7 @@ export function decideUnsettled(ctx: DecideContext, facts: RecordFacts): RecordD
 function settleEarly(ctx: DecideContext, facts: RecordFacts): FinalDecision | undefined {
   const { compiled, mapOptions } = ctx;
   return (
-    settleBeforeLease(compiled, facts.touch, facts.pair) ??
+    settleBeforeLease(compiled, facts.touch, facts.pair, ctx.jobRunning) ??
     settleWithoutRead(compiled, facts.touch, facts.pair) ??
     settleOnAttio(compiled, facts.touch, facts.pair, facts.attio, mapOptions)
   );

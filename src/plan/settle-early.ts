@@ -15,7 +15,9 @@ import type { Touch } from "./touch.ts";
  *    may revert the record to the base just as a running sync moves the base on, and only the lease
  *    orders the two.
  * 2. before_lease: the echo of a record we just created, whose pair the writer is about to store,
- *    waits (OWN_CREATE_WAITS deliveries): matching it now would only race the writer.
+ *    waits (OWN_CREATE_WAITS deliveries, and for as long as a sync job of ours is queued or running:
+ *    a job page's creates store their pairs only once the page is written): matching it now would
+ *    only race the writer, and a keyless record would be created a second time on the other side.
  * 3. without_read (under the lease, so the base is the latest): a change event whose mapped values
  *    all equal the base (the echo of our own write, an edit of unmapped fields) is settled.
  * 4. attio_read: an Attio webhook on a linked record whose mapped values all equal the base's Attio
@@ -32,17 +34,27 @@ export const OWN_CREATE_WAITS = 2;
 /** Seconds the echo of our own create waits before it is delivered again. */
 const OWN_CREATE_WAIT_SECONDS = 5;
 
-/** Rules 1 and 2: with the pair as stored, before taking a lease. */
+/** Seconds it waits while a job of ours runs: a job page takes this long or more to write. */
+const OWN_CREATE_JOB_WAIT_SECONDS = 30;
+
+/**
+ * Rules 1 and 2: with the pair as stored, before taking a lease. `jobRunning`: a sync job of ours is
+ * queued or running, so it may have made the record an own-create echo is about.
+ */
 export function settleBeforeLease(
   compiled: CompiledMapping,
   touch: Touch,
   pair: LinkedPair | undefined,
+  jobRunning = false,
 ): EarlyDecision | undefined {
   if (pair && touch.event?.changeType === "CREATE" && eventMatchesBase(compiled, pair.base, touch.event)) {
     return { kind: "settle", reason: "create_event_matches_base" };
   }
   if (!pair && ownCreateEcho(touch)) {
-    return { kind: "retry", reason: "own_create_waiting", afterSeconds: OWN_CREATE_WAIT_SECONDS };
+    if ((touch.attempt ?? 1) <= OWN_CREATE_WAITS) {
+      return { kind: "retry", reason: "own_create_waiting", afterSeconds: OWN_CREATE_WAIT_SECONDS };
+    }
+    if (jobRunning) return { kind: "retry", reason: "own_create_waiting", afterSeconds: OWN_CREATE_JOB_WAIT_SECONDS };
   }
   return undefined;
 }
@@ -86,11 +98,7 @@ export function settleOnAttio(
     : undefined;
 }
 
-function ownCreateEcho(touch: Touch): boolean {
-  return (
-    touch.event?.changeType === "CREATE" &&
-    touch.origin.kind === "salesforce_event" &&
-    touch.origin.ownChange &&
-    (touch.attempt ?? 1) <= OWN_CREATE_WAITS
-  );
+/** A Salesforce create event of our own write (rule 2 applies to it while it has no pair). */
+export function ownCreateEcho(touch: Touch): boolean {
+  return touch.event?.changeType === "CREATE" && touch.origin.kind === "salesforce_event" && touch.origin.ownChange;
 }

@@ -243,6 +243,16 @@ export class SalesforceClient {
   }
 
   /**
+   * Records created at or after `since` (ISO time), by the integration user when the token names
+   * it, oldest first, with `fields`: the candidates for what a lost create made (at most `limit`).
+   */
+  async createdSince(object: string, since: string, fields: readonly string[], limit: number): Promise<SfRecordRow[]> {
+    const { userId } = await getToken(this.options.token);
+    const own = userId && soql.isSalesforceId(userId) ? userId : undefined;
+    return this.query<SfRecordRow>(soql.createdSince(object, fields, since, own, limit));
+  }
+
+  /**
    * One page of a whole object's match-key field, in Id order after `afterId` (none on the first
    * page): how a job builds its match index with one query per 2,000 records.
    */

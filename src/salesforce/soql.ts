@@ -110,6 +110,22 @@ export function changedByOthersSince(object: string, fields: readonly string[], 
   return `SELECT ${selectList(fields)} FROM ${object} WHERE SystemModstamp >= ${soqlDateTime(since)} AND LastModifiedById != ${soqlString(requireId(userId))}`;
 }
 
+/**
+ * Records created at or after `since`, by `userId` when it is known, oldest first: where a retried
+ * create looks for what its first attempt made.
+ */
+export function createdSince(
+  object: string,
+  fields: readonly string[],
+  since: string,
+  userId: string | undefined,
+  limit: number,
+): string {
+  const by = userId ? ` AND CreatedById = ${soqlString(requireId(userId))}` : "";
+  const list = [...new Set(["CreatedDate", ...fields])].filter((f) => f !== "Id");
+  return `SELECT Id, ${list.join(", ")} FROM ${object} WHERE CreatedDate >= ${soqlDateTime(since)}${by} ORDER BY CreatedDate LIMIT ${limit}`;
+}
+
 /** Deleted records among `ids` (queryAll: the Recycle Bin), with the merge winner if any. */
 export function deletedWithMaster(object: string, ids: readonly string[], master = true): string {
   return `SELECT Id${master ? ", MasterRecordId" : ""} FROM ${object} WHERE IsDeleted = true AND Id IN (${idList(ids)})`;

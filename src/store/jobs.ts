@@ -35,6 +35,14 @@ export async function insertJob(
   await db.insert(syncJobs).values({ ...job, state: "queued", errorSample: [] });
 }
 
+/** Whether any sync job is queued or running (its pages may be writing records now). */
+export async function anyJobInFlight(db: Db): Promise<boolean> {
+  const row = await db.$client
+    .prepare("select 1 as one from sync_jobs where state in ('queued', 'running') limit 1")
+    .first<{ one: number }>();
+  return row !== null;
+}
+
 export async function loadJob(db: Db, jobId: string): Promise<Job | undefined> {
   const row = await db.select().from(syncJobs).where(eq(syncJobs.id, jobId)).get();
   return row ? parseJob(row) : undefined;

@@ -318,3 +318,31 @@ export const mappingWarnings = sqliteTable(
     index("mapping_warnings_status_idx").on(t.status, t.lastSeenAt),
   ],
 );
+
+/**
+ * A create about to be sent without a key that makes it idempotent (no External ID, no unique
+ * Attio attribute): stored before the write, closed once the pair is stored. A retry that finds an
+ * open intent looks for what the first attempt created (docs/SYNC_SEMANTICS.md) before creating.
+ */
+export const createIntents = sqliteTable(
+  "create_intents",
+  {
+    sourceSide: text("source_side", { enum: ["attio", "salesforce"] }).notNull(),
+    sourceObject: text("source_object").notNull(),
+    sourceRecordId: text("source_record_id").notNull(),
+    targetSide: text("target_side", { enum: ["attio", "salesforce"] }).notNull(),
+    targetObject: text("target_object").notNull(),
+    /** The values the create wrote, keyed by Salesforce field: what a retry compares candidates with. */
+    marker: text("marker", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    /** When the first attempt that may have created the record was about to send it. */
+    createdAt: text("created_at").notNull().default(now),
+    state: text("state", { enum: ["open", "closed"] })
+      .notNull()
+      .default("open"),
+    closedAt: text("closed_at"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.sourceSide, t.sourceObject, t.sourceRecordId, t.targetSide] }),
+    index("create_intents_state_idx").on(t.state, t.closedAt),
+  ],
+);

@@ -70,7 +70,9 @@ export type SchemaNeed = "required" | "best_effort";
  */
 export async function loadRuntime(deps: SyncDeps, kv: KVNamespace, schemas: SchemaNeed = "required"): Promise<Runtime> {
   const latest = await latestConfig(deps.db);
-  const capabilities = await loadCapabilities(deps, kv, schemas);
+  const capabilities = await loadCapabilities(deps, kv, schemas, () =>
+    parseSyncConfig(latest?.toml ?? "").custom_mappings.map((custom) => custom.salesforce_object),
+  );
   const org = capabilities ?? PLAIN_ORG;
   // Schemas are re-read (from their KV cache) at least hourly.
   const hour = Math.floor(Date.now() / 3_600_000);
@@ -151,7 +153,8 @@ function deletePolicies(config: SyncConfig): Record<string, DeletePolicy> {
 }
 
 /**
- * What the org has (State & Country picklists, multi-currency, LinkedIn__c), from describe, cached
+ * What the org has (State & Country picklists, multi-currency, LinkedIn__c, the objects with an
+ * Attio_Record_Id__c External ID, custom mappings' objects included), from describe, cached
  * in KV for an hour. An object describe answers "no such object" for counts as absent (the org
  * genuinely lacks it). When Salesforce cannot answer at all, a sync fails (retried later) and a
  * best-effort caller gets undefined (the plainest org, for this call only).
@@ -160,14 +163,17 @@ async function loadCapabilities(
   deps: SyncDeps,
   kv: KVNamespace,
   need: SchemaNeed,
+  customObjects: () => readonly string[],
 ): Promise<OrgCapabilities | undefined> {
   const stored = await kv.get<OrgCapabilities>(ORG_CAPABILITIES_KEY, "json");
-  if (stored) return stored;
+  // Stored by an older version, a key may be missing: the plain org's value stands in.
+  if (stored) return { ...PLAIN_ORG, ...stored };
   try {
     // The same cached describes the schema validation reads: each object is described once.
     const source = cachedSchemaSource(deps.attio, deps.salesforce, kv);
     const describes: Record<string, SObjectDescribe> = {};
-    for (const object of ["Account", "Contact", "Opportunity"]) {
+    // Custom mappings' objects too: each may have the conventional External ID field.
+    for (const object of new Set(["Account", "Contact", "Opportunity", ...customObjects()])) {
       const describe = await source.salesforceDescribe(object);
       if (describe) describes[object] = describe;
     }

@@ -35,6 +35,8 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
   /** One-shot hooks run after a records query is answered (a person's edit landing right after our read). */
   const afterQueries: (() => void)[] = [];
   let pending429 = 0;
+  /** Creates whose answer is lost after Attio committed them (the connection drops). */
+  let lostAnswers = 0;
   let pendingHangs = 0;
   /** Records a merge is still building: queries leave them out, reads by id answer 404 merge_in_progress. */
   const merging = new Set<string>();
@@ -177,6 +179,37 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
       afterQueries.shift()?.();
       return answer;
     }),
+    http.post(`${ATTIO}/v2/objects/people/records`, async ({ request }) => {
+      record(request);
+      const denied = unauthenticated(request);
+      if (denied) return denied;
+      const body = (await request.json()) as { data?: { values?: Record<string, unknown[]> } };
+      if (!body.data?.values) {
+        return HttpResponse.json(
+          {
+            status_code: 400,
+            type: "invalid_request_error",
+            code: "validation_type",
+            message: "Body must have data.values",
+          },
+          { status: 400 },
+        );
+      }
+      const created = blankPerson(crypto.randomUUID());
+      const refused = applyWrite(created, body.data.values);
+      if (refused) {
+        return HttpResponse.json(
+          { status_code: 400, type: "invalid_request_error", code: "validation_type", message: refused },
+          { status: 400 },
+        );
+      }
+      people.set(created.id.record_id, created);
+      if (lostAnswers > 0) {
+        lostAnswers -= 1;
+        return HttpResponse.error();
+      }
+      return HttpResponse.json({ data: created });
+    }),
     http.patch(`${ATTIO}/v2/objects/people/records/:id`, async ({ request, params }) => {
       record(request);
       const denied = unauthenticated(request);
@@ -277,6 +310,12 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
     afterQuery(fn: () => void) {
       afterQueries.push(fn);
     },
+    /** The people as stored. */
+    people,
+    /** The next `count` creates are committed, then their answer is lost (the connection drops). */
+    loseCreateAnswers(count: number) {
+      lostAnswers = count;
+    },
     queue429(count: number) {
       pending429 = count;
     },
@@ -294,6 +333,11 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
 function matchesFilter(person: AttioRecordJson, filter: Record<string, unknown>): boolean {
   return Object.entries(filter).every(([key, condition]) => {
     if (key === "$or") return (condition as Record<string, unknown>[]).some((f) => matchesFilter(person, f));
+    if (key === "created_at") {
+      const { $gte } = condition as { $gte?: string };
+      if (typeof $gte !== "string") throw new Error("fake Attio: created_at filters support only $gte");
+      return Date.parse(person.created_at) >= Date.parse($gte);
+    }
     if (key === "record_id") return ((condition as { $in: string[] }).$in ?? []).includes(person.id.record_id);
     if (key === "email_addresses") {
       return person.values.email_addresses.some(
@@ -302,6 +346,34 @@ function matchesFilter(person: AttioRecordJson, filter: Record<string, unknown>)
     }
     throw new Error(`fake Attio: unsupported filter ${key}`);
   });
+}
+
+/** A person just created by our API token: no values but the system ones. */
+function blankPerson(recordId: string): AttioRecordJson {
+  const copy = structuredClone(person.data) as AttioRecordJson;
+  const now = new Date().toISOString().replace("Z", "000000Z");
+  const actor = { type: "api-token", id: "7e2d4c1b-0a9f-4e8d-b7c6-5a4b3c2d1e0f" };
+  copy.id.record_id = recordId;
+  copy.created_at = now;
+  const values = copy.values as unknown as Record<string, unknown[]>;
+  for (const slug of Object.keys(values)) values[slug] = [];
+  values["record_id"] = [
+    { active_from: now, active_until: null, created_by_actor: actor, value: recordId, attribute_type: "text" },
+  ];
+  values["created_at"] = [
+    { active_from: now, active_until: null, created_by_actor: actor, value: now, attribute_type: "timestamp" },
+  ];
+  values["created_by"] = [
+    {
+      active_from: now,
+      active_until: null,
+      created_by_actor: actor,
+      referenced_actor_type: actor.type,
+      referenced_actor_id: actor.id,
+      attribute_type: "actor-reference",
+    },
+  ];
+  return copy;
 }
 
 /**
@@ -321,6 +393,11 @@ function applyWrite(person: AttioRecordJson, values: Record<string, unknown[]>):
   // All or nothing, as Attio: the write goes to a copy that replaces the record only once valid.
   const all = structuredClone(person.values) as Record<string, Record<string, unknown>[]>;
   for (const [slug, items] of Object.entries(values)) {
+    // An empty list clears an attribute the object has (Attio accepts it for any attribute).
+    if (items.length === 0 && slug in all) {
+      all[slug] = [];
+      continue;
+    }
     const target = all[slug] ?? [];
     all[slug] = target;
     const item = items[0];

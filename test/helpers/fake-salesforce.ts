@@ -121,15 +121,42 @@ type IncomingRequest = {
  * Contact field) ends Failed, every row unprocessed.
  */
 /** The test org: a new org plus the custom fields its describe fixtures show, as an admin adds them. */
-function testOrg(): OrgSchema {
+function testOrg(attioRecordIdField: boolean): OrgSchema {
   const org = new OrgSchema();
   const add = (object: string, field: FieldDef) => org.sobject(object)?.fields.push(field);
   add("Contact", buildField("LinkedIn__c", "url", "cun", { length: 255 }));
   for (const object of ["Account", "Contact", "Opportunity"]) {
     add(object, buildField("Attio_Id__c", "string", "cunxq", { length: 36 }));
   }
+  if (attioRecordIdField) add("Contact", buildField(ATTIO_RECORD_ID, "string", "cunxq", { length: 36 }));
   return org;
 }
+
+/** The External ID field scripts/setup.sh offers to create (Text(36), unique, External ID). */
+const ATTIO_RECORD_ID = "Attio_Record_Id__c";
+
+/** Contact's describe field of ATTIO_RECORD_ID, in the recorded describe's shape. */
+const attioRecordIdDescribe = {
+  name: ATTIO_RECORD_ID,
+  label: "Attio Record Id",
+  type: "string",
+  length: 36,
+  precision: 0,
+  scale: 0,
+  nillable: true,
+  createable: true,
+  updateable: true,
+  defaultedOnCreate: false,
+  externalId: true,
+  unique: true,
+  compoundFieldName: null,
+  controllerName: null,
+  dependentPicklist: false,
+  restrictedPicklist: false,
+  referenceTo: [],
+  relationshipName: null,
+  picklistValues: [],
+};
 
 function asRecord(id: string, fields: Record<string, unknown>, deleted: boolean): SfRecord {
   return { id, object: "Contact", fields: { ...fields, Id: id, IsDeleted: deleted }, deleted };
@@ -149,6 +176,8 @@ export function fakeSalesforce(
      * and a Contact written with another code is refused as Salesforce refuses it.
      */
     countryCodes?: readonly string[];
+    /** Contact has the External ID field Attio_Record_Id__c (as scripts/setup.sh creates it). */
+    attioRecordIdField?: boolean;
   } = {},
 ) {
   const clientId = options.clientId ?? "test-client-id";
@@ -156,7 +185,7 @@ export function fakeSalesforce(
   const accessTokenPrefix = options.accessTokenPrefix ?? token.access_token;
   let rejectCreateWith = options.rejectCreateWith;
   const contacts = new Map<string, Record<string, unknown>>();
-  const org = testOrg();
+  const org = testOrg(options.attioRecordIdField ?? false);
   const countryCodes = options.countryCodes;
   if (countryCodes) {
     const values = countryCodes.map((value) => ({ value, label: value, defaultValue: false }));
@@ -202,6 +231,8 @@ export function fakeSalesforce(
   const validTokens = new Set<string>();
   let tokensIssued = 0;
   let pendingHangs = 0;
+  /** Collections creates whose answer is lost after Salesforce committed them (the connection drops). */
+  let lostAnswers = 0;
   /** A query that never answers, until the caller gives up and aborts it (an answer it must never see). */
   const hang = (signal: AbortSignal) => {
     if (pendingHangs === 0) return undefined;
@@ -232,6 +263,8 @@ export function fakeSalesforce(
     HttpResponse.json([{ errorCode: "INVALIDJOBSTATE", message }], { status: 409 });
   const limitInfo = () => ({ "sforce-limit-info": `api-usage=${calls.length}/15000` });
   const stamp = () => new Date().toISOString().replace("Z", "+0000");
+  /** Who created a record and when: the integration user the token names. */
+  const createdStamp = () => ({ CreatedDate: stamp(), CreatedById: token.id.split("/").at(-1) });
   const newId = () => {
     // 18 chars, Contact prefix 003, the number zero-padded so that ids never collide.
     const id = `${created.id.slice(0, 5)}${String(nextId).padStart(10, "0")}AAA`;
@@ -354,7 +387,10 @@ export function fakeSalesforce(
     http.get(`${API}/sobjects/:object/describe`, async ({ request, params }) => {
       await log(request);
       if (!authorized(request)) return unauthorized();
-      const describe = describes[String(params["object"])];
+      let describe = describes[String(params["object"])];
+      if (describe && options.attioRecordIdField && params["object"] === "Contact") {
+        describe = { ...describe, fields: [...describe.fields, attioRecordIdDescribe] };
+      }
       if (!describe)
         return HttpResponse.json([{ errorCode: "NOT_FOUND", message: "The requested resource does not exist" }], {
           status: 404,
@@ -412,9 +448,16 @@ export function fakeSalesforce(
           };
         }
         const id = newId();
-        contacts.set(id, { ...fields, LastModifiedDate: stamp(), SystemModstamp: stamp() });
+        contacts.set(id, { ...fields, ...createdStamp(), LastModifiedDate: stamp(), SystemModstamp: stamp() });
         return { id, success: true, errors: [] };
       });
+      if (lostAnswers > 0) {
+        // Committed, but the answer never comes: the caller gives up (its timeout) and never sees it.
+        lostAnswers -= 1;
+        return new Promise<Response>((resolve) => {
+          request.signal.addEventListener("abort", () => resolve(HttpResponse.json(results)), { once: true });
+        });
+      }
       return HttpResponse.json(results, { headers: limitInfo() });
     }),
     http.patch(`${API}/composite/sobjects`, async ({ request }) => {
@@ -474,6 +517,58 @@ export function fakeSalesforce(
       contacts.set(id, { ...existing, ...fields, LastModifiedDate: stamp(), SystemModstamp: stamp() });
       return new HttpResponse(null, { status: 204, headers: limitInfo() });
     }),
+    // sObject Collections upsert: each record by the External ID field's value it holds.
+    http.patch(`${API}/composite/sobjects/:object/:field`, async ({ request, params }) => {
+      await log(request);
+      if (!authorized(request)) return unauthorized();
+      const object = String(params["object"]);
+      const field = String(params["field"]);
+      const def = org.sobject(object)?.fields.find((f) => f.name.toLowerCase() === field.toLowerCase());
+      if (object !== "Contact" || !def?.externalId) {
+        return HttpResponse.json(
+          [{ errorCode: "INVALID_FIELD", message: `Field ${field} is not an external id field`, fields: [] }],
+          { status: 400 },
+        );
+      }
+      const body = (await request.json()) as { records: Record<string, unknown>[] };
+      const results = body.records.map((input) => {
+        const { attributes: _attributes, ...fields } = input;
+        const key = fields[def.name];
+        if (typeof key !== "string" || key === "") {
+          return {
+            success: false,
+            errors: [{ statusCode: "MISSING_ARGUMENT", message: `${def.name} not specified`, fields: [] }],
+          };
+        }
+        const found = [...contacts.entries()].find(([, f]) => f[def.name] === key);
+        if (found) {
+          contacts.set(found[0], { ...found[1], ...fields, LastModifiedDate: stamp(), SystemModstamp: stamp() });
+          return { id: found[0], success: true, errors: [], created: false };
+        }
+        if (!fields["LastName"]) {
+          return {
+            success: false,
+            errors: [
+              {
+                statusCode: "REQUIRED_FIELD_MISSING",
+                message: "Required fields are missing: [LastName]",
+                fields: ["LastName"],
+              },
+            ],
+          };
+        }
+        const id = newId();
+        contacts.set(id, { ...fields, ...createdStamp(), LastModifiedDate: stamp(), SystemModstamp: stamp() });
+        return { id, success: true, errors: [], created: true };
+      });
+      if (lostAnswers > 0) {
+        lostAnswers -= 1;
+        return new Promise<Response>((resolve) => {
+          request.signal.addEventListener("abort", () => resolve(HttpResponse.json(results)), { once: true });
+        });
+      }
+      return HttpResponse.json(results, { headers: limitInfo() });
+    }),
     // Bulk API 2.0 ingest, in the documented shapes (JobInfo JSON, CSV results with sf__ columns).
     http.post(`${API}/jobs/ingest`, async ({ request }) => {
       await log(request);
@@ -493,6 +588,12 @@ export function fakeSalesforce(
             status: 400,
           },
         );
+      }
+      const upsertKey = operation === "upsert" ? String(body["externalIdFieldName"]) : undefined;
+      const keyField = org.sobject("Contact")?.fields.find((f) => f.name.toLowerCase() === upsertKey?.toLowerCase());
+      if (upsertKey !== undefined && !(keyField?.externalId || keyField?.type === "id")) {
+        const message = `InvalidJob : Field name provided, ${upsertKey} does not match an External ID field on Contact`;
+        return HttpResponse.json([{ errorCode: "INVALIDJOB", message }], { status: 400 });
       }
       const id = `7505f${String(nextJob++).padStart(10, "0")}AAA`;
       const job: FakeBulkJob = {
@@ -569,6 +670,13 @@ export function fakeSalesforce(
       const original = job.header.map((name) => ({ raw: name }));
       const processed = job.successful.length + job.failed.length;
       let rows: Array<Array<string | null | { raw: string }>>;
+      if (params["results"] === "successfulResults" && lostAnswers > 0) {
+        // The job committed its rows, but the results never come: the caller gives up (its timeout).
+        lostAnswers -= 1;
+        return new Promise<Response>((resolve) => {
+          request.signal.addEventListener("abort", () => resolve(HttpResponse.text("")), { once: true });
+        });
+      }
       if (params["results"] === "successfulResults") {
         // Salesforce does not keep the upload order in results: this fake lists them last first.
         const list = [...job.successful].reverse();
@@ -667,7 +775,7 @@ export function fakeSalesforce(
           continue;
         }
         const createdId = newId();
-        contacts.set(createdId, { ...fields, LastModifiedDate: stamp(), SystemModstamp: stamp() });
+        contacts.set(createdId, { ...fields, ...createdStamp(), LastModifiedDate: stamp(), SystemModstamp: stamp() });
         job.successful.push({ id: createdId, created: true, row: cells });
         continue;
       }
@@ -723,6 +831,13 @@ export function fakeSalesforce(
     /** The integration user loses sight of the Contact (a sharing change): no query returns it any more. */
     hide(id: string) {
       hidden.add(id);
+    },
+    /**
+     * The next `count` Collections creates (or Bulk jobs' successful results) are committed, then
+     * their answer is lost (the connection drops).
+     */
+    loseCreateAnswers(count: number) {
+      lostAnswers = count;
     },
     /** The next `count` SOQL queries never answer. */
     hangQueries(count: number) {

@@ -190,3 +190,35 @@ describe("resolveMappings", () => {
     });
   });
 });
+
+describe("resolveMappings: the conventional External ID field Attio_Record_Id__c", () => {
+  const custom = `
+[[custom_mappings]]
+name = "projects"
+attio_object = "projects"
+salesforce_object = "Project__c"
+
+[[custom_mappings.fields]]
+attio = "name"
+salesforce = "Name"
+transform = "text"
+`;
+  const org = { ...PLAIN_ORG, attioRecordIdObjects: ["Account", "Project__c"] };
+
+  it("is used where describe found it, default and custom mappings alike, unless config names another", () => {
+    const byName = (toml: string) =>
+      new Map(resolveMappings(parseSyncConfig(toml), org).map((m) => [m.name, m.salesforce_external_id_field]));
+    const found = byName(custom);
+    expect(found.get("companies")).toBe("Attio_Record_Id__c");
+    expect(found.get("projects")).toBe("Attio_Record_Id__c");
+    expect(found.get("people")).toBeUndefined();
+    const configured = byName(
+      `[mappings.companies]\nsalesforce_external_id_field = "Legacy_Attio__c"\n${custom.replace(
+        'salesforce_object = "Project__c"',
+        'salesforce_object = "Project__c"\nsalesforce_external_id_field = "Other__c"',
+      )}`,
+    );
+    expect(configured.get("companies")).toBe("Legacy_Attio__c");
+    expect(configured.get("projects")).toBe("Other__c");
+  });
+});

@@ -178,6 +178,24 @@ describe("decide: the settle-early rules, in order", () => {
     expect(result.final).toMatchObject({ kind: "write", operation: "create" });
   });
 
+  it("the echo of our own create keeps waiting, longer, while a sync job of ours is queued or running", () => {
+    const echo = facts({
+      touch: touch("salesforce", SF_ID, sfEvent("CREATE", true), {
+        event: event("CREATE", { Name: "Acme" }),
+        attempt: 5,
+      }),
+      salesforce: acmeAccount,
+      candidates: { kind: "found", records: [] },
+    });
+    expect(decide({ ...context(), jobRunning: true }, echo).final).toEqual({
+      kind: "retry",
+      reason: "own_create_waiting",
+      afterSeconds: 30,
+    });
+    // Once no job runs, it is matched (and here created) like any record.
+    expect(decide(context(), echo).final).toMatchObject({ kind: "write", operation: "create" });
+  });
+
   it("someone else's create without a pair is not held back", () => {
     const result = decide(
       context(),
