@@ -17,6 +17,7 @@ import { personChanged } from "../helpers/messages.ts";
 import { server } from "../helpers/msw.ts";
 import { runQueue } from "../helpers/queue.ts";
 import { drainQueue } from "../helpers/queue-drain.ts";
+import { ADMIN_TOKEN } from "../helpers/signing.ts";
 
 /**
  * Issue 23, H3 and M5: dead letters are never dropped and name the last real error; an outage or a
@@ -60,7 +61,7 @@ async function failureOf(dedupeKey: string) {
 
 async function status() {
   const response = await exports.default.fetch("https://worker.test/api/v1/status", {
-    headers: { authorization: "Bearer test-admin-token" },
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
   });
   return (await response.json()) as {
     problems: { code: string; message: string; affects: string; since?: string }[];
