@@ -96,7 +96,10 @@ export async function failJob(db: Db, jobId: string, error: { code: string; mess
     .update(syncJobs)
     .set({
       state: "failed",
-      errorSample: sql`json_insert(${syncJobs.errorSample}, '$[0]', json(${JSON.stringify(sample)}))`,
+      // Put first: json_insert at '$[0]' would keep an existing first entry (a record's error) instead.
+      errorSample: sql`(select json_group_array(json(e.value)) from (
+        select -1 as k, ${JSON.stringify(sample)} as value
+        union all select key, value from json_each(${syncJobs.errorSample}) order by k) e)`,
       updatedAt: now(),
     })
     .where(sql`${syncJobs.id} = ${jobId} and ${syncJobs.state} in ('queued', 'running')`);

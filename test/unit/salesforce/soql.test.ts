@@ -20,6 +20,7 @@ describe("SOQL literals, as the SOQL reference gives them", () => {
     expect(soql.soqlDateTime("2024-10-26T18:20:53.000+02:00")).toBe("2024-10-26T16:20:53Z");
     expect(soql.soqlDateTime("2024-10-26T16:20:53.789Z")).toBe("2024-10-26T16:20:53Z");
     expect(soql.soqlDateTime(Date.UTC(2026, 0, 2, 3, 4, 5, 600))).toBe("2026-01-02T03:04:05Z");
+    expect(soql.soqlDateTime(new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 600)))).toBe("2026-01-02T03:04:05Z");
     expect(() => soql.soqlDateTime("")).toThrow(RangeError);
   });
 
