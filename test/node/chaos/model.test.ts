@@ -56,17 +56,28 @@ describe("chaos model: the verdicts on a final state", () => {
       strangers: [],
       fieldsDiffer: [],
       lostUpdates: [],
+      concurrent: [],
     });
   });
 
   it("an update lost: both sides agree on an older value; it names the other side's last edit and the gap", () => {
     const p = person(2);
-    const edits = [edit(3, "salesforce", p, "title", "ts3"), edit(9, "attio", p, "title", "ta9")];
+    const edits = [edit(3, "salesforce", p, "title", "ts3"), edit(15, "attio", p, "title", "ta15")];
     const result = evaluate([p], edits, [seen("attio", p, { title: "ts3" }), seen("salesforce", p, { title: "ts3" })]);
     expect(result.fieldsDiffer).toEqual([]);
+    expect(result.concurrent).toEqual([]);
     expect(result.lostUpdates).toHaveLength(1);
-    expect(result.lostUpdates[0]).toContain('last edit #9 (attio) "ta9" not final on attio+salesforce');
-    expect(result.lostUpdates[0]).toContain("#3 came 600 ms before");
+    expect(result.lostUpdates[0]).toContain('last edit #15 (attio) "ta15" not final on attio+salesforce');
+    expect(result.lostUpdates[0]).toContain("#3 came 1200 ms before");
+  });
+
+  it("edits on both sides within a second, the sides agreeing on the earlier one: concurrent, not lost", () => {
+    const p = person(2);
+    const edits = [edit(3, "salesforce", p, "title", "ts3"), edit(9, "attio", p, "title", "ta9")];
+    const result = evaluate([p], edits, [seen("attio", p, { title: "ts3" }), seen("salesforce", p, { title: "ts3" })]);
+    expect(result.lostUpdates).toEqual([]);
+    expect(result.concurrent).toHaveLength(1);
+    expect(result.concurrent[0]).toContain("#3 came 600 ms before");
   });
 
   it("duplicates per side, records missing, deletes not carried out, records of no entity", () => {

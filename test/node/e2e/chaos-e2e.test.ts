@@ -40,6 +40,7 @@ function summarize(r: ChaosReport) {
     strangers: e.strangers.slice(0, 5),
     fieldsDiffer: e.fieldsDiffer.slice(0, 5),
     lostUpdates: e.lostUpdates.slice(0, 5),
+    concurrent: e.concurrent.slice(0, 5),
   };
 }
 

@@ -30,7 +30,10 @@ const runtime = {
 
 function setup() {
   const sent: SyncMessage[] = [];
-  const queue = { send: async (body: SyncMessage) => void sent.push(body) } as unknown as Queue;
+  const queue = {
+    send: async (body: SyncMessage) => void sent.push(body),
+    sendBatch: async (messages: { body: SyncMessage }[]) => void sent.push(...messages.map((m) => m.body)),
+  } as unknown as Queue;
   const refs = deferredReferences({ db } as unknown as SyncDeps, queue, runtime);
   /** What was asked to sync, as side:object/id. */
   const asked = () =>

@@ -15,6 +15,7 @@ const healthy: HealthFacts = {
   recentFailures: { count: 0, latest: null },
   failedJobs: [],
   deadLetters: null,
+  parked: [],
   lastCronRun: null,
 };
 const issue = (over: Partial<ValidationIssue>): ValidationIssue => ({
