@@ -24,7 +24,7 @@ describe("classify", () => {
 });
 
 describe("saveError", () => {
-  it("reads the first error of a save result: status code, message and fields", () => {
+  it("classifies a save result by its first error: status code, message and fields; the others are named", () => {
     const error = saveError("Contact", [
       {
         statusCode: "REQUIRED_FIELD_MISSING",
@@ -36,7 +36,8 @@ describe("saveError", () => {
     expect(error).toMatchObject({
       code: "upstream_rejected",
       retryable: false,
-      message: "Salesforce rejected Contact: REQUIRED_FIELD_MISSING Required fields are missing: [LastName]",
+      message:
+        "Salesforce rejected Contact: REQUIRED_FIELD_MISSING Required fields are missing: [LastName] (and 1 more: UNABLE_TO_LOCK_ROW)",
       detail: { fields: ["LastName"], salesforce_code: "REQUIRED_FIELD_MISSING" },
     });
   });
