@@ -159,6 +159,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           RELAY_SECRET: SANDBOX_RELAY_SECRET,
           ADMIN_TOKEN: SANDBOX_ADMIN_TOKEN,
           LOG_LEVEL: options.logLevel ?? "silent",
+          // The Worker is told the queues' max_retries it runs with (config/env.ts QUEUE_MAX_RETRIES).
+          ...(options.maxRetries !== undefined ? { QUEUE_MAX_RETRIES: String(options.maxRetries) } : {}),
           ...options.vars,
         },
         experimental: { disableExperimentalWarning: true, testScheduled: true, disableDevRegistry: true },

@@ -56,6 +56,12 @@ export const EnvConfigSchema = z.object({
   /** Records per sObject Collections request (Salesforce's maximum, 200, unless an org needs fewer). */
   BATCH_SIZE: z.coerce.number().int().min(1).max(200).default(200),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  /**
+   * `max_retries` of the live and job queues' consumers in wrangler.toml (a Worker cannot read its
+   * own queue settings): on the last delivery a change is recorded with its own error, and an
+   * outage is parked by then at the latest. Change both together.
+   */
+  QUEUE_MAX_RETRIES: z.coerce.number().int().min(0).max(100).default(8),
   /** Share of Salesforce's daily API allocation left to the org's other integrations (0-0.9). */
   SALESFORCE_BUDGET_RESERVE: z.coerce.number().min(0).max(0.9).default(0.2),
   /**

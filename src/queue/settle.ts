@@ -4,7 +4,7 @@ import type { TouchOutcome } from "../plan/outcome.ts";
 import { recordFailure } from "../store/failures.ts";
 import { failJob } from "../store/jobs.ts";
 import type { ParkInput } from "../store/parked.ts";
-import { parkReason, QUEUE_DELIVERIES, retryDelayFor } from "../sync/backoff.ts";
+import { parkReason, retryDelayFor } from "../sync/backoff.ts";
 import type { SyncDeps } from "../sync/deps.ts";
 import { sendAll } from "../sync/enqueue.ts";
 import { type JobPageMessage, type RecordsMessage, recordsMessages, type SyncMessage } from "../sync/messages.ts";
@@ -123,7 +123,8 @@ export async function settle(
   const retries = results.filter((r): r is Extract<TouchOutcome, { status: "retry" }> => r.status === "retry");
   const first = retries[0]?.error;
   if (first) {
-    const reasons = retries.map((r) => parkReason(r.error, raw.attempts));
+    const deliveries = deps.config.QUEUE_MAX_RETRIES + 1;
+    const reasons = retries.map((r) => parkReason(r.error, raw.attempts, deliveries));
     const reason = reasons[0];
     if (reason && reasons.every((r) => r !== null) && parkable(message)) {
       // An API is out: the change waits, parked, without spending its retries.
@@ -134,7 +135,7 @@ export async function settle(
       raw.ack();
       return false;
     }
-    if (raw.attempts < QUEUE_DELIVERIES) {
+    if (raw.attempts < deliveries) {
       const delaySeconds = retryDelayFor(
         retries.map((r) => r.error),
         raw.attempts,

@@ -50,9 +50,15 @@ export const PARK_AFTER_DELIVERIES = 4;
  * outage (5xx, unreachable, timeouts) once it outlived a few quick retries. Null when the change is
  * retried as usual (a 429, a busy record, an internal error).
  */
-export function parkReason(error: SyncError, attempts: number): "upstream_unavailable" | "daily_limit" | null {
+export function parkReason(
+  error: SyncError,
+  attempts: number,
+  deliveries = QUEUE_DELIVERIES,
+): "upstream_unavailable" | "daily_limit" | null {
   if (error.code === "rate_limited" && error.detail["daily_limit"] === true) return "daily_limit";
-  if (error.code === "upstream_unavailable" && attempts >= PARK_AFTER_DELIVERIES) return "upstream_unavailable";
+  // Parked by the last delivery at the latest, however few the queue gives (QUEUE_MAX_RETRIES).
+  const parkAt = Math.min(PARK_AFTER_DELIVERIES, deliveries);
+  if (error.code === "upstream_unavailable" && attempts >= parkAt) return "upstream_unavailable";
   return null;
 }
 

@@ -77,7 +77,7 @@ export const FAILURE_WINDOW_MS = 60 * 60_000;
 export const FAILED_JOB_WINDOW_MS = 24 * 60 * 60_000;
 /**
  * The Cron Trigger's period: every 5 minutes, as `[triggers] crons` in wrangler.toml says (a Worker
- * cannot read its own triggers; test/node/cron-period.test.ts keeps the two in step).
+ * cannot read its own triggers; test/node/wrangler-settings.test.ts keeps the two in step).
  */
 export const CRON_PERIOD_MS = 5 * 60_000;
 /** Three missed runs are reported. */

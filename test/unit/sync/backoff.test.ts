@@ -39,6 +39,11 @@ describe("parkReason", () => {
     );
   });
 
+  it("parks an outage by the last delivery when the queue gives fewer than that (QUEUE_MAX_RETRIES)", () => {
+    expect(parkReason(outage, 2, 3)).toBeNull();
+    expect(parkReason(outage, 3, 3)).toBe("upstream_unavailable");
+  });
+
   it("parks Salesforce's spent daily limit at once, never its concurrency limit or a 429", () => {
     const daily = classify("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", {});
     const concurrent = classify("REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.", {});
