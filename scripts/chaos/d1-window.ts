@@ -47,7 +47,8 @@ async function workerDatabase(stateDir: string): Promise<string> {
   throw new Error(`no migrated D1 database under ${stateDir}`);
 }
 
-async function sqliteFiles(dir: string): Promise<string[]> {
+/** Every `.sqlite` file under `dir` (wrangler dev keeps local D1 databases there); none when it is absent. */
+export async function sqliteFiles(dir: string): Promise<string[]> {
   let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });

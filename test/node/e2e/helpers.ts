@@ -1,8 +1,7 @@
 import { createHmac } from "node:crypto";
-import type { Dirent } from "node:fs";
-import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { sqliteFiles } from "../../../scripts/chaos/d1-window.ts";
 import { SANDBOX_RELAY_SECRET, type Stack } from "../../../scripts/sandbox/stack.ts";
 
 /** POSTs JSON to an emulator's control API and returns the JSON answer. */
@@ -202,22 +201,6 @@ const dbs = new Map<Stack, DatabaseSync>();
 export function closeWorkerDb(stack: Stack): void {
   dbs.get(stack)?.close();
   dbs.delete(stack);
-}
-
-async function sqliteFiles(dir: string): Promise<string[]> {
-  let entries: Dirent[];
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await sqliteFiles(path)));
-    else if (entry.name.endsWith(".sqlite")) out.push(path);
-  }
-  return out;
 }
 
 export function rows<T = Record<string, unknown>>(db: DatabaseSync, sql: string, ...params: string[]): T[] {
