@@ -9,6 +9,7 @@ import {
 import type { IdLookup, UserLookup } from "../mapping/transforms.ts";
 import { decideContext, decideUnsettled } from "../plan/decide.ts";
 import type { RecordFacts } from "../plan/decision.ts";
+import { fieldTimesByRecord } from "../plan/field-times.ts";
 import { afterBatchFailure, halves, outcomeOfError, splitBudget } from "../plan/isolate.ts";
 import type { TouchOutcome } from "../plan/outcome.ts";
 import {
@@ -121,7 +122,9 @@ async function syncOnce(
       : toRead;
     if (remaining.length === 0) return { outcomes };
     const known = withListed(remaining, pairs, echoes.known, options);
-    const { facts, unread } = await readFacts(deps, compiled, remaining, pairs, known);
+    const read = await readFacts(deps, compiled, remaining, pairs, known);
+    const { unread } = read;
+    const facts = withFieldTimes(read.facts, touches);
     for (const [touch, error] of unread) outcomes.set(touch, outcomeOfError(error));
     await findMergedAway(deps, compiled, facts);
     const reading = Date.now() - started - locking;
@@ -171,6 +174,17 @@ async function syncOnce(
     await leases.release();
   }
   return { outcomes };
+}
+
+/** Each record's Salesforce field times, from every touch of it in the run (either side may have started it). */
+function withFieldTimes(facts: readonly RecordFacts[], touches: readonly Touch[]): RecordFacts[] {
+  const times = fieldTimesByRecord(touches);
+  if (times.size === 0) return [...facts];
+  return facts.map((fact) => {
+    const id = fact.salesforce?.Id ?? fact.pair?.mapping.sfRecordId;
+    const salesforceFieldTimes = id === undefined ? undefined : times.get(String(id));
+    return salesforceFieldTimes ? { ...fact, salesforceFieldTimes } : fact;
+  });
 }
 
 /** Settles the touches a settle-early rule ends (their outcome is set); returns the others. */

@@ -13,6 +13,7 @@ import type {
   SideDecision,
   WriteDecision,
 } from "./decision.ts";
+import { type FieldTimes, fieldChangedAt } from "./field-times.ts";
 import {
   type Base,
   effectiveDirection,
@@ -103,7 +104,15 @@ export function decideUnsettled(ctx: DecideContext, facts: RecordFacts): RecordD
   }
   // A pair an Attio merge moved is linked anew: stored (and audited) even if no value changes.
   const operation = pair?.movedFrom ? "link" : pair ? "update" : attio && salesforce ? "link" : "create";
-  return planWrite(ctx, pair, operation, attio ?? undefined, salesforce ?? undefined, along);
+  return planWrite(
+    ctx,
+    pair,
+    operation,
+    attio ?? undefined,
+    salesforce ?? undefined,
+    along,
+    facts.salesforceFieldTimes,
+  );
 }
 
 /**
@@ -177,6 +186,7 @@ function planWrite(
   attio: AttioRecord | undefined,
   salesforce: SfRecordRow | undefined,
   along: SideDecision[],
+  fieldTimes: FieldTimes | undefined,
 ): RecordDecision {
   const { compiled, mapOptions } = ctx;
   const mapped = attio ? attioSide(compiled, attio.values, mapOptions) : undefined;
@@ -203,6 +213,7 @@ function planWrite(
       attioChangedAt: mapped?.changedAt ?? {},
       salesforceChangedAt:
         typeof salesforce?.["LastModifiedDate"] === "string" ? salesforce["LastModifiedDate"] : undefined,
+      salesforceFieldChangedAt: salesforce ? fieldChangedAt(compiled, fieldTimes, salesforce) : undefined,
     },
     ctx.strategy,
     ctx.direction,

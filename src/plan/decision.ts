@@ -1,6 +1,7 @@
 import type { AttioRecord } from "../attio/record-schema.ts";
 import type { MappingIssue } from "../mapping/types.ts";
 import type { SfRecordRow } from "../salesforce/client.ts";
+import type { FieldTimes } from "./field-times.ts";
 import type { Base, FieldPlan, Values } from "./plan-fields.ts";
 import type { Touch } from "./touch.ts";
 
@@ -98,6 +99,11 @@ export interface RecordFacts {
   /** The Attio record: undefined when not read (no Attio side yet), null when it is gone. */
   attio: AttioRecord | null | undefined;
   salesforce: SfRecordRow | null | undefined;
+  /**
+   * When change events set the Salesforce record's fields, from every touch of it in the run (the
+   * run may have been started by the Attio side): `last_write`'s per-field time (field-times.ts).
+   */
+  salesforceFieldTimes?: FieldTimes | undefined;
   /**
    * For a linked Salesforce record the read did not return: `deleted` when queryAll has it with
    * IsDeleted = true (in the Recycle Bin), else `not_visible`. Unset: not looked up, which counts

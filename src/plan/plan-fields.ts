@@ -36,6 +36,11 @@ export interface PairValues {
   attioChangedAt?: Readonly<Record<string, string>>;
   /** When the Salesforce record last changed (LastModifiedDate), for last_write. */
   salesforceChangedAt?: string | undefined;
+  /**
+   * When a change event gave a Salesforce field its current value (field-times.ts), for last_write:
+   * more exact than LastModifiedDate, which a later change of any other field moves.
+   */
+  salesforceFieldChangedAt?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface FieldConflict {
@@ -191,7 +196,7 @@ function decide(owner: ConflictOwner | undefined, strategy: Strategy, field: str
       return "manual" as const;
     case "last_write": {
       const attioAt = pair.attioChangedAt?.[field];
-      const sfAt = pair.salesforceChangedAt;
+      const sfAt = pair.salesforceFieldChangedAt?.[field] ?? pair.salesforceChangedAt;
       if (!attioAt || !sfAt) return attioAt ? ("attio" as const) : ("salesforce" as const);
       // Ties go to Salesforce: deterministic, and its timestamp is the one with second precision.
       return Date.parse(attioAt) > Date.parse(sfAt) ? ("attio" as const) : ("salesforce" as const);

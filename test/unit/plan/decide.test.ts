@@ -331,6 +331,49 @@ describe("decide: linked records", () => {
     });
   });
 
+  describe("last_write with Salesforce's per-field time", () => {
+    // Salesforce renamed at 03-04, Attio renamed at 03-05, then someone edited the Website in
+    // Salesforce at 03-06: LastModifiedDate says 03-06, the Name's own change is older.
+    const edited = attioCompany(ATTIO_ID, "Acme Holdings", "acme.example", "2026-03-05T00:00:00.000000000Z");
+    const renamed = {
+      ...acmeAccount,
+      Name: "Acme Group",
+      Website: "https://acme.example/",
+      LastModifiedDate: "2026-03-06T00:00:00.000Z",
+    };
+    const nameEvent = { at: Date.parse("2026-03-04T00:00:00.000Z"), value: "Acme Group" };
+
+    it("without change events, the record's LastModifiedDate decides: Salesforce wins", () => {
+      const result = decide(context(), facts({ touch: internal, pair, attio: edited, salesforce: renamed }));
+      expect(result.final).toMatchObject({
+        kind: "write",
+        plan: { toAttio: { Name: "Acme Group" }, toSalesforce: {} },
+      });
+    });
+
+    it("the change event that set the field decides: the later Attio edit wins", () => {
+      const result = decide(
+        context(),
+        facts({ touch: internal, pair, attio: edited, salesforce: renamed, salesforceFieldTimes: { Name: nameEvent } }),
+      );
+      expect(result.final).toMatchObject({ kind: "write", plan: { toSalesforce: { Name: "Acme Holdings" } } });
+      if (result.final.kind !== "write") throw new Error("not a write");
+      expect(result.final.plan.toAttio).not.toHaveProperty("Name");
+    });
+
+    it("an event whose value the field no longer holds is not its time: LastModifiedDate again", () => {
+      const stale = { Name: { ...nameEvent, value: "Acme Intermediate" } };
+      const result = decide(
+        context(),
+        facts({ touch: internal, pair, attio: edited, salesforce: renamed, salesforceFieldTimes: stale }),
+      );
+      expect(result.final).toMatchObject({
+        kind: "write",
+        plan: { toAttio: { Name: "Acme Group" }, toSalesforce: {} },
+      });
+    });
+  });
+
   it("a pair an Attio merge moved is linked anew even when no value changes", () => {
     const moved = { ...pair, movedFrom: "00000000-0000-4000-8000-000000000009" };
     const result = decide(context(), facts({ touch: internal, pair: moved, attio: acme, salesforce: acmeAccount }));
