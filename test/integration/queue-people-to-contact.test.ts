@@ -208,6 +208,51 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     expect(sf.writes()).toHaveLength(1);
   });
 
+  it("last_write: an Attio edit newer than Salesforce's change of the field wins, though a later edit of another field moved LastModifiedDate", async () => {
+    const { attio, sf } = setup();
+    const person = attio.addPerson("p-field-time", { email: "field-time@northwind.example", title: "Analyst" });
+    await runQueue([personChanged("p-field-time")]);
+    const [contactId = ""] =
+      [...sf.contacts.entries()].find(([, c]) => c["Email"] === "field-time@northwind.example") ?? [];
+    const at = (secondsAgo: number) => Date.now() - secondsAgo * 1000;
+    const event = (
+      n: number,
+      commit: number,
+      changed: string[],
+      fields: Record<string, unknown>,
+    ): SalesforceChangeMessage => ({
+      ...relayedChange("Contact", contactId),
+      header: {
+        ...relayedChange("Contact", contactId).header,
+        changeOrigin: "com/salesforce/ui",
+        transactionKey: `tx-field-time-${n}`,
+        commitTimestamp: commit,
+        changedFields: changed,
+      },
+      fields,
+      replayId: String(3000 + n),
+      dedupeKey: `sf:tx-field-time-${n}:0`,
+    });
+    // Salesforce: Title at -30 s; Attio: title at -20 s; Salesforce: Phone at -10 s, which moves the
+    // Contact's LastModifiedDate past the Attio edit. The events reach the Worker only now.
+    const stamp = (ms: number) => new Date(ms).toISOString().replace("Z", "+0000");
+    sf.contacts.set(contactId, {
+      ...sf.contacts.get(contactId),
+      Title: "Sales Title",
+      Phone: "+1 555 0100",
+      LastModifiedDate: stamp(at(10)),
+    });
+    attio.setJobTitle("p-field-time", "Attio Title", new Date(at(20)).toISOString());
+
+    await runQueue([
+      event(1, at(30), ["Title"], { Title: "Sales Title" }),
+      event(2, at(10), ["Phone"], { Phone: "+1 555 0100" }),
+    ]);
+
+    expect(sf.contacts.get(contactId)?.["Title"]).toBe("Attio Title");
+    expect(person.values.job_title[0]?.value).toBe("Attio Title");
+  });
+
   it("settles the echo of its own write without a read, but never lets it hide a change in the same batch", async () => {
     const { attio, sf } = setup();
     const person = attio.addPerson("p-echo", { email: "echo@northwind.example", title: "CTO" });
