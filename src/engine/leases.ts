@@ -19,7 +19,7 @@ const LEASE_RENEW_MS = 5_000;
  */
 export class Leases {
   private readonly holder = crypto.randomUUID();
-  private readonly held: string[] = [];
+  private readonly held = new Set<string>();
   private readonly lost = new Set<string>();
   /** When every held lease was last confirmed ours (taken or renewed). */
   private confirmedAt = 0;
@@ -29,14 +29,13 @@ export class Leases {
 
   /** Leases the names not held yet; answers the busy ones with their wait in ms. */
   async take(names: readonly string[]): Promise<Map<string, number>> {
-    const have = new Set(this.held);
-    const fresh = [...new Set(names)].filter((name) => !have.has(name));
+    const fresh = [...new Set(names)].filter((name) => !this.held.has(name));
     if (fresh.length === 0) return new Map();
     const started = Date.now();
     const result = await acquireLeases(this.deps.locks, this.holder, fresh, LEASE_MS);
-    if (this.held.length === 0) this.confirmedAt = started;
-    this.held.push(...result.acquired);
-    if (this.held.length > 0 && !this.renewal) {
+    if (this.held.size === 0) this.confirmedAt = started;
+    for (const name of result.acquired) this.held.add(name);
+    if (this.held.size > 0 && !this.renewal) {
       this.renewal = setInterval(() => {
         void this.renew();
       }, LEASE_RENEW_MS);
@@ -46,7 +45,7 @@ export class Leases {
 
   /** Whether the lease on `name` was taken by this run and is still its own. */
   holds(name: string): boolean {
-    return !this.lost.has(name) && this.held.includes(name);
+    return !this.lost.has(name) && this.held.has(name);
   }
 
   /**
@@ -54,7 +53,7 @@ export class Leases {
    * leases are extended); a lease another holder has taken meanwhile answers busy and is lost.
    */
   async renew(): Promise<void> {
-    const names = this.held.filter((name) => !this.lost.has(name));
+    const names = [...this.held].filter((name) => !this.lost.has(name));
     if (names.length === 0) return;
     const started = Date.now();
     try {
@@ -81,6 +80,6 @@ export class Leases {
 
   async release(): Promise<void> {
     if (this.renewal) clearInterval(this.renewal);
-    if (this.held.length > 0) await releaseLeases(this.deps.locks, this.holder, this.held);
+    if (this.held.size > 0) await releaseLeases(this.deps.locks, this.holder, [...this.held]);
   }
 }

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { Db } from "./db.ts";
 import { NOW, rowsForIds } from "./db.ts";
 
@@ -71,11 +72,16 @@ export async function openIntentsOf(
   );
 }
 
+/** The values an intent was opened with (intent-match.ts compares them); a row we cannot read matches nothing. */
+const MarkerSchema = z.record(z.string(), z.unknown());
+
 function parseMarker(text: string): Record<string, unknown> {
-  const parsed: unknown = JSON.parse(text);
-  return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
-    ? (parsed as Record<string, unknown>)
-    : {};
+  try {
+    const parsed = MarkerSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : {};
+  } catch {
+    return {};
+  }
 }
 
 /**
