@@ -1,3 +1,5 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { FaultCounts } from "../sandbox/shared/faults.ts";
 import { getJson } from "../sandbox/shared/local.ts";
 import { type Stack, startStack } from "../sandbox/stack.ts";
@@ -43,6 +45,12 @@ export interface ChaosOptions {
   maxRetries: number;
   /** Longest wait for convergence once the faults stop (cron runs included). */
   settleTimeoutMs: number;
+  /**
+   * Keep the Worker's local state (D1, KV, queues) here after the run, with both emulators'
+   * delivery logs (`deliveries-attio.json`, `deliveries-salesforce.json`), to find out why an
+   * invariant broke. Without it: a temporary directory, removed.
+   */
+  stateDir?: string | undefined;
   log?: (line: string) => void;
 }
 
@@ -91,6 +99,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const random = prng(options.seed);
   const stack = await startStack({
     seed: options.seed,
+    ...(options.stateDir ? { stateDir: options.stateDir } : {}),
     retryBaseMs: 200,
     maxRetries: options.maxRetries,
     // A lost answer (even a reset connection) reached the sandbox Worker only as its timeout, 120 s
@@ -108,7 +117,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     });
   } finally {
     d1?.close();
+    if (options.stateDir) await keepDeliveries(stack, options.stateDir);
     await stack.stop();
+  }
+}
+
+/** Both emulators' webhook and change-event deliveries, beside the kept state. */
+async function keepDeliveries(stack: Stack, dir: string): Promise<void> {
+  for (const [side, url] of [
+    ["attio", stack.attio.url],
+    ["salesforce", stack.salesforce.url],
+  ] as const) {
+    const answer = await fetch(`${url}/__control/deliveries?all=1`).catch(() => undefined);
+    if (answer?.ok) await writeFile(join(dir, `deliveries-${side}.json`), await answer.text());
   }
 }
 

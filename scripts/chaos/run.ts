@@ -1,9 +1,10 @@
 /**
  * `npm run chaos [-- --seeds=1,2,3 --edits=1000 --pairs=100 --duration=120 --outage=25 --limit-window=20
- * --d1-window=8 --settle=150]` (durations in seconds):
+ * --d1-window=8 --settle=150 --state=DIR]` (durations in seconds):
  * the chaos suite (docs/RELIABILITY.md). One run per seed, each on a fresh stack; prints each run's
  * figures and invariants, and exits non-zero when an invariant failed in any run.
  */
+import { resolve } from "node:path";
 import { type ChaosOptions, type ChaosReport, DEFAULT_OPTIONS, lostAnswers, runChaos } from "./chaos.ts";
 
 // Local observability (trace spans to SQLite, about 40% of the Worker process's CPU in the
@@ -43,7 +44,8 @@ const options: Omit<ChaosOptions, "seed"> = {
 
 const reports: ChaosReport[] = [];
 for (const seed of seeds) {
-  const report = await runChaos({ ...options, seed });
+  const state = flag("state");
+  const report = await runChaos({ ...options, seed, stateDir: state ? resolve(state, `seed-${seed}`) : undefined });
   reports.push(report);
   console.log(format(report));
 }

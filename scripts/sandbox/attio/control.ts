@@ -132,7 +132,9 @@ export async function handleAttioControl(emulator: AttioControlled, request: Emu
         faults: emulator.faults.counts,
       });
     case "GET /__control/deliveries":
-      return ok({ deliveries: emulator.deliverer.log.slice(-500) });
+      return ok({
+        deliveries: request.query.get("all") === "1" ? emulator.deliverer.log : emulator.deliverer.log.slice(-500),
+      });
     case "GET /__control/faults":
       return ok(emulator.faults.config);
     case "PUT /__control/faults":

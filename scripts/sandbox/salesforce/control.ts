@@ -141,7 +141,9 @@ export async function handleSalesforceControl(
       return ok({ events: emulator.cdc.since(Number.isFinite(after) ? after : 0).slice(0, 5000) });
     }
     case "GET /__control/deliveries":
-      return ok({ deliveries: emulator.deliverer.log.slice(-500) });
+      return ok({
+        deliveries: request.query.get("all") === "1" ? emulator.deliverer.log : emulator.deliverer.log.slice(-500),
+      });
     case "GET /__control/faults":
       return ok(emulator.faults.config);
     case "PUT /__control/faults":
