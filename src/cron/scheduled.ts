@@ -3,6 +3,7 @@ import { resumeStalledJobs } from "../jobs/jobs.ts";
 import { toSyncError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
 import { pruneAudit } from "../store/audit.ts";
+import { pruneFieldTimes } from "../store/field-times.ts";
 import { pruneKeys } from "../store/inbound-events.ts";
 import { purgeClosedIntents } from "../store/intents.ts";
 import { resendWaiting } from "../sync/deferred.ts";
@@ -75,11 +76,14 @@ export async function handleScheduled(
   const pruned = await pruneKeys(deps.db, dedupeBefore);
   const prunedAudit = await pruneAudit(deps.db, auditBefore);
   const prunedIntents = await purgeClosedIntents(deps.db, dedupeBefore);
+  // A field's event time matters while its change can still meet a conflict: days, not weeks.
+  const prunedFieldTimes = await pruneFieldTimes(deps.db, now.getTime() - DEDUPE_RETENTION_DAYS * 86_400_000);
   const summary = {
     at: now.toISOString(),
     pruned_dedupe_keys: pruned,
     pruned_audit_rows: prunedAudit,
     pruned_create_intents: prunedIntents,
+    pruned_field_times: prunedFieldTimes,
     resumed_jobs: resumedJobs,
     resent_waiting_references: resentWaiting,
     parked,

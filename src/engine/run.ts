@@ -9,7 +9,6 @@ import {
 import type { IdLookup, UserLookup } from "../mapping/transforms.ts";
 import { decideContext, decideUnsettled } from "../plan/decide.ts";
 import type { RecordFacts } from "../plan/decision.ts";
-import { fieldTimesByRecord } from "../plan/field-times.ts";
 import { afterBatchFailure, halves, outcomeOfError, splitBudget } from "../plan/isolate.ts";
 import type { TouchOutcome } from "../plan/outcome.ts";
 import {
@@ -20,6 +19,7 @@ import {
   settleWithoutRead,
 } from "../plan/settle-early.ts";
 import type { Touch } from "../plan/touch.ts";
+import { loadFieldTimes } from "../store/field-times.ts";
 import { anyJobInFlight } from "../store/jobs.ts";
 import { loadIdLookup, type Pair } from "../store/pairs.ts";
 import type { SyncDeps } from "../sync/deps.ts";
@@ -124,7 +124,7 @@ async function syncOnce(
     const known = withListed(remaining, pairs, echoes.known, options);
     const read = await readFacts(deps, compiled, remaining, pairs, known);
     const { unread } = read;
-    const facts = withFieldTimes(read.facts, touches);
+    const facts = await withFieldTimes(deps, compiled, options.strategy, read.facts);
     for (const [touch, error] of unread) outcomes.set(touch, outcomeOfError(error));
     await findMergedAway(deps, compiled, facts);
     const reading = Date.now() - started - locking;
@@ -176,13 +176,22 @@ async function syncOnce(
   return { outcomes };
 }
 
-/** Each record's Salesforce field times, from every touch of it in the run (either side may have started it). */
-function withFieldTimes(facts: readonly RecordFacts[], touches: readonly Touch[]): RecordFacts[] {
-  const times = fieldTimesByRecord(touches);
-  if (times.size === 0) return [...facts];
+/**
+ * Each Salesforce record's field times (plan/field-times.ts), for the planner's last_write: read
+ * only when a field may be decided by it.
+ */
+async function withFieldTimes(
+  deps: SyncDeps,
+  compiled: CompiledMapping,
+  strategy: EngineOptions["strategy"],
+  facts: readonly RecordFacts[],
+): Promise<RecordFacts[]> {
+  const lastWrite = strategy === "last_write" || compiled.fields.some((f) => f.spec.conflict_owner === "last_write");
+  const ids = facts.flatMap((fact) => (fact.salesforce ? [String(fact.salesforce.Id)] : []));
+  if (!lastWrite || ids.length === 0) return [...facts];
+  const times = await loadFieldTimes(deps.db, compiled.mapping.salesforce_object, ids);
   return facts.map((fact) => {
-    const id = fact.salesforce?.Id ?? fact.pair?.mapping.sfRecordId;
-    const salesforceFieldTimes = id === undefined ? undefined : times.get(String(id));
+    const salesforceFieldTimes = fact.salesforce ? times.get(String(fact.salesforce.Id)) : undefined;
     return salesforceFieldTimes ? { ...fact, salesforceFieldTimes } : fact;
   });
 }

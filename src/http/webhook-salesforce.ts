@@ -2,11 +2,13 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { SyncError } from "../lib/errors.ts";
 import { hmacSha256Hex, sha256Hex, timingSafeEqual } from "../lib/hmac.ts";
-import { jsonBytes } from "../lib/utf8.ts";
+import { jsonBytes, utf8Length } from "../lib/utf8.ts";
+import { eventFieldTimes } from "../plan/field-times.ts";
 import { type ChangeEvent, ChangeEventSchema, RelayEnvelopeSchema } from "../salesforce/cdc-schema.ts";
 import { isOwnChange } from "../salesforce/change-origin.ts";
 import { type Db, openDb } from "../store/db.ts";
 import { recordFailure } from "../store/failures.ts";
+import { type FieldTimeRow, recordFieldTimes } from "../store/field-times.ts";
 import { enqueueNew } from "../sync/enqueue.ts";
 import {
   catchupMessage,
@@ -63,6 +65,8 @@ export const salesforceRelay = new Hono<AppEnv>().post("/", async (c) => {
   /** Each message's JSON size, measured once here and reused to pack the queue sends. */
   const sizes = new Map<SyncMessage, number>();
   let oversized = 0;
+  /** When each event set each field (anyone's but ours: our writes' values are in the bases already). */
+  const fieldTimes: FieldTimeRow[] = [];
   parsed.data.events.forEach((raw, index) => {
     const event = ChangeEventSchema.safeParse(raw);
     if (!event.success) {
@@ -72,6 +76,9 @@ export const salesforceRelay = new Hono<AppEnv>().post("/", async (c) => {
       return;
     }
     const message = toMessage(event.data, c.var.correlationId, receivedAt);
+    if (!isOwnChange(message.header.changeOrigin, c.var.config.SALESFORCE_CLIENT_NAME)) {
+      fieldTimes.push(...fieldTimeRows(message));
+    }
     const bytes = jsonBytes(message);
     if (bytes <= MAX_MESSAGE_BYTES) {
       messages.push(message);
@@ -102,6 +109,9 @@ export const salesforceRelay = new Hono<AppEnv>().post("/", async (c) => {
       reasons: rejected.slice(0, 5).map((r) => r.reason),
     });
   }
+
+  // Before the events are queued: whichever run decides a conflict on these records finds them.
+  await recordFieldTimes(db, fieldTimes);
 
   const clientName = c.var.config.SALESFORCE_CLIENT_NAME;
   const own = (message: SyncMessage): message is SalesforceChangeMessage =>
@@ -234,4 +244,34 @@ export function toMessage(event: ChangeEvent, correlationId: string, receivedAt:
     correlationId: `${correlationId}:${header.transactionKey}:${header.sequenceNumber}`,
     receivedAt,
   };
+}
+
+/** Field values larger than this are not kept: their field's time stays unknown (LastModifiedDate). */
+const MAX_FIELD_VALUE_BYTES = 1024;
+
+/** The field times a change event gives each of its records. */
+function fieldTimeRows(message: SalesforceChangeMessage): FieldTimeRow[] {
+  const { header } = message;
+  if (header.changeType !== "CREATE" && header.changeType !== "UPDATE") return [];
+  const times = eventFieldTimes(
+    {
+      changeType: header.changeType,
+      changedFields: header.changedFields,
+      nulledFields: header.nulledFields,
+      fields: message.fields,
+    },
+    header.commitTimestamp,
+  );
+  return header.recordIds.flatMap((recordId) =>
+    Object.entries(times).map(([field, time]) => {
+      const value = JSON.stringify(time.value ?? null);
+      return {
+        entity: header.entityName,
+        recordId,
+        field,
+        at: time.at,
+        value: utf8Length(value) <= MAX_FIELD_VALUE_BYTES ? value : null,
+      };
+    }),
+  );
 }

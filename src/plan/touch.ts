@@ -1,7 +1,6 @@
 import type { AttioActor } from "../attio/webhook-schema.ts";
 import type { ChangeType } from "../salesforce/cdc-schema.ts";
 import type { ChangeEventValues } from "./event-values.ts";
-import type { FieldTimes } from "./field-times.ts";
 
 /**
  * Where a change came from. The engine's echo short-cuts and the audit log read it; nothing infers
@@ -45,8 +44,6 @@ export interface Touch {
   origin: Origin;
   /** The field values a Salesforce change event carried, when it lists them (see event-values.ts). */
   event?: ChangeEventValues | undefined;
-  /** When Salesforce change events set each field (every event about the record, coalesced). */
-  fieldTimes?: FieldTimes | undefined;
   /** How many times the queue delivered the message (1 the first time). */
   attempt?: number | undefined;
 }

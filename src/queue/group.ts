@@ -1,6 +1,5 @@
 import type { AttioRecord } from "../attio/record-schema.ts";
 import type { CompiledMapping } from "../mapping/engine.ts";
-import { mergeFieldTimes } from "../plan/field-times.ts";
 import type { Touch } from "../plan/touch.ts";
 import type { SyncMessage } from "../sync/messages.ts";
 
@@ -69,7 +68,6 @@ export function groupTouches(routes: readonly TouchRoute[]): { groups: Group[]; 
         mergedFrom: mergedFromBoth(earlier?.mergedFrom, touch.mergedFrom),
         // One event's values say nothing about another's: a record named twice is always read.
         event: earlier ? undefined : touch.event,
-        fieldTimes: mergeFieldTimes(earlier?.fieldTimes, touch.fieldTimes),
       });
       return { group, touchKey, side: touch.side, recordId: touch.recordId };
     });

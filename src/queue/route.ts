@@ -1,6 +1,5 @@
 import type { CompiledMapping } from "../mapping/engine.ts";
 import type { ChangeEventValues } from "../plan/event-values.ts";
-import { fieldTimesOf } from "../plan/field-times.ts";
 import type { Origin, Touch } from "../plan/touch.ts";
 import { isOwnChange } from "../salesforce/change-origin.ts";
 import type { SyncDeps } from "../sync/deps.ts";
@@ -61,8 +60,6 @@ export async function routeMessage(deps: SyncDeps, runtime: Runtime, message: Sy
             // transaction may have changed other fields.
             ownChange: isOwnChange(header.changeOrigin, deps.config.SALESFORCE_CLIENT_NAME),
           };
-      const event = eventValues(message);
-      const fieldTimes = event && fieldTimesOf(compiled, event, header.commitTimestamp);
       const touches = ids.map(
         (recordId): Touch => ({
           side: "salesforce",
@@ -70,8 +67,7 @@ export async function routeMessage(deps: SyncDeps, runtime: Runtime, message: Sy
           deleted: header.changeType === "DELETE" || header.changeType === "GAP_DELETE",
           correlationId: message.correlationId,
           origin,
-          event,
-          fieldTimes,
+          event: eventValues(message),
         }),
       );
       return { kind: "touches", compiled, touches };

@@ -80,6 +80,27 @@ export const inboundEvents = sqliteTable(
   (t) => [index("inbound_events_received_idx").on(t.receivedAt)],
 );
 
+/**
+ * When a Salesforce change event last set each field of a record, and to what: `last_write`'s
+ * per-field time on the Salesforce side (src/plan/field-times.ts). Written by /webhooks/salesforce
+ * as events arrive (before they are queued), read by the engine for the records of a run, pruned
+ * by the cron after DEDUPE_RETENTION_DAYS.
+ */
+export const sfFieldTimes = sqliteTable(
+  "sf_field_times",
+  {
+    entity: text("entity").notNull(),
+    recordId: text("record_id").notNull(),
+    /** The flat field name (`BillingCity`, not `BillingAddress.City`). */
+    field: text("field").notNull(),
+    /** The event's commitTimestamp, epoch milliseconds. */
+    at: integer("at").notNull(),
+    /** The value the event gave the field, as JSON; null when too large to keep (then unknown). */
+    value: text("value"),
+  },
+  (t) => [primaryKey({ columns: [t.entity, t.recordId, t.field] }), index("sf_field_times_at_idx").on(t.at)],
+);
+
 /** Messages that exhausted their retries or were rejected permanently, kept for replay. */
 export const failures = sqliteTable(
   "failures",

@@ -1,10 +1,10 @@
 import { env, exports } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import cdcEvent from "../../fixtures/salesforce/cdc-contact-update-cometd.json";
 import { OWN_CHANGE_DELAY_SECONDS } from "../../src/http/webhook-salesforce.ts";
 import { openDb } from "../../src/store/db.ts";
-import { failures } from "../../src/store/schema.ts";
+import { failures, sfFieldTimes } from "../../src/store/schema.ts";
 import type { SalesforceChangeMessage } from "../../src/sync/messages.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
@@ -13,6 +13,8 @@ import { server } from "../helpers/msw.ts";
 import { runQueue } from "../helpers/queue.ts";
 import { drainQueue } from "../helpers/queue-drain.ts";
 import { relayRequest } from "../helpers/signing.ts";
+
+const db = openDb(env.DB);
 
 function events(count: number) {
   return Array.from({ length: count }, (_, i) => {
@@ -277,5 +279,60 @@ describe("POST /webhooks/salesforce (CDC relay)", () => {
     const retried = await exports.default.fetch(await relayRequest({ events: rest }));
     expect(await retried.json()).toMatchObject({ enqueued: 30, duplicates: 100 });
     expect(sent).toHaveLength(250);
+  });
+
+  it("keeps when each event set each field (not our own writes', not values too large), before queueing", async () => {
+    const event = (n: number, origin: string, fields: Record<string, unknown>, commit: number) => {
+      const e = structuredClone(cdcEvent) as unknown as {
+        payload: Record<string, unknown> & { ChangeEventHeader: Record<string, unknown> };
+        event: { replayId: number };
+      };
+      e.payload = {
+        ...fields,
+        ChangeEventHeader: {
+          ...e.payload.ChangeEventHeader,
+          transactionKey: `tx-times-${n}`,
+          changeOrigin: origin,
+          commitTimestamp: commit,
+          // Compound fields are named by component, as Change Data Capture names them.
+          changedFields: Object.entries(fields).flatMap(([name, value]) =>
+            value && typeof value === "object" ? Object.keys(value).map((part) => `${name}.${part}`) : [name],
+          ),
+          nulledFields: n === 1 ? ["Phone"] : [],
+          recordIds: [`003Hs00TIMES${n}AAA`],
+        },
+      };
+      e.event.replayId = 77000 + n;
+      return e;
+    };
+    const response = await exports.default.fetch(
+      await relayRequest({
+        events: [
+          event(1, "com/salesforce/ui", { Title: "VP", MailingAddress: { City: "Oslo" } }, 1_000),
+          event(2, "com/salesforce/api/rest/62.0;client=attio-sfdc", { Title: "Ours" }, 2_000),
+          event(3, "com/salesforce/ui", { Description: "x".repeat(2_000) }, 3_000),
+        ],
+      }),
+    );
+    expect(response.status).toBe(200);
+    const rows = await db
+      .select()
+      .from(sfFieldTimes)
+      .where(inArray(sfFieldTimes.recordId, ["003Hs00TIMES1AAA", "003Hs00TIMES2AAA", "003Hs00TIMES3AAA"]))
+      .all();
+    expect(rows.map((r) => [r.recordId, r.field, r.at, r.value]).sort()).toEqual([
+      ["003Hs00TIMES1AAA", "MailingCity", 1_000, '"Oslo"'],
+      ["003Hs00TIMES1AAA", "Phone", 1_000, "null"],
+      ["003Hs00TIMES1AAA", "Title", 1_000, '"VP"'],
+      ["003Hs00TIMES3AAA", "Description", 3_000, null],
+    ]);
+
+    // An older event redelivered late changes nothing; a newer one replaces the time.
+    const older = event(1, "com/salesforce/ui", { Title: "Older" }, 500);
+    const newer = event(1, "com/salesforce/ui", { Title: "Newer" }, 5_000);
+    newer.payload.ChangeEventHeader["transactionKey"] = "tx-times-1b";
+    await exports.default.fetch(await relayRequest({ events: [older, newer] }));
+    const title = await db.select().from(sfFieldTimes).where(eq(sfFieldTimes.recordId, "003Hs00TIMES1AAA")).all();
+    expect(title.find((r) => r.field === "Title")).toMatchObject({ at: 5_000, value: '"Newer"' });
   });
 });

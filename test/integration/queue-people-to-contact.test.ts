@@ -1,11 +1,12 @@
 import { runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { http } from "msw";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { acquireLeases, lockShard, releaseLeases } from "../../src/durable/record-lock.ts";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
+import { recordFieldTimes } from "../../src/store/field-times.ts";
 import { auditLog, failures, idMappings, pendingDeletes, syncState } from "../../src/store/schema.ts";
 import { internalSalesforceMessage, type SalesforceChangeMessage } from "../../src/sync/messages.ts";
 import { ATTIO, fakeAttio } from "../helpers/fake-attio.ts";
@@ -14,6 +15,7 @@ import { personChanged, relayedChange } from "../helpers/messages.ts";
 import { server } from "../helpers/msw.ts";
 import { runQueue } from "../helpers/queue.ts";
 import { drainQueue } from "../helpers/queue-drain.ts";
+import { relayRequest } from "../helpers/signing.ts";
 
 // What a test enqueues is consumed in the background: let it finish while the fakes still answer.
 afterEach(() => drainQueue());
@@ -214,40 +216,66 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     await runQueue([personChanged("p-field-time")]);
     const [contactId = ""] =
       [...sf.contacts.entries()].find(([, c]) => c["Email"] === "field-time@northwind.example") ?? [];
-    const at = (secondsAgo: number) => Date.now() - secondsAgo * 1000;
-    const event = (
-      n: number,
-      commit: number,
-      changed: string[],
-      fields: Record<string, unknown>,
-    ): SalesforceChangeMessage => ({
-      ...relayedChange("Contact", contactId),
-      header: {
-        ...relayedChange("Contact", contactId).header,
-        changeOrigin: "com/salesforce/ui",
-        transactionKey: `tx-field-time-${n}`,
-        commitTimestamp: commit,
-        changedFields: changed,
+    const now = Date.now();
+    const at = (secondsAgo: number) => now - secondsAgo * 1000;
+    const event = (n: number, commit: number, fields: Record<string, unknown>) => ({
+      payload: {
+        ...fields,
+        ChangeEventHeader: {
+          entityName: "Contact",
+          recordIds: [contactId],
+          changeType: "UPDATE",
+          changeOrigin: "com/salesforce/ui",
+          transactionKey: `tx-field-time-${n}`,
+          sequenceNumber: 1,
+          commitTimestamp: commit,
+          commitUser: "005Hs00000B2cDeIAF",
+          changedFields: Object.keys(fields),
+        },
       },
-      fields,
-      replayId: String(3000 + n),
-      dedupeKey: `sf:tx-field-time-${n}:0`,
+      event: { replayId: 3000 + n },
     });
     // Salesforce: Title at -30 s; Attio: title at -20 s; Salesforce: Phone at -10 s, which moves the
-    // Contact's LastModifiedDate past the Attio edit. The events reach the Worker only now.
-    const stamp = (ms: number) => new Date(ms).toISOString().replace("Z", "+0000");
+    // Contact's LastModifiedDate past the Attio edit. Both change events reach the Worker only now.
     sf.contacts.set(contactId, {
       ...sf.contacts.get(contactId),
       Title: "Sales Title",
       Phone: "+1 555 0100",
-      LastModifiedDate: stamp(at(10)),
+      LastModifiedDate: new Date(at(10)).toISOString().replace("Z", "+0000"),
     });
     attio.setJobTitle("p-field-time", "Attio Title", new Date(at(20)).toISOString());
 
-    await runQueue([
-      event(1, at(30), ["Title"], { Title: "Sales Title" }),
-      event(2, at(10), ["Phone"], { Phone: "+1 555 0100" }),
+    const response = await exports.default.fetch(
+      await relayRequest({
+        events: [event(1, at(30), { Title: "Sales Title" }), event(2, at(10), { Phone: "+1 555 0100" })],
+      }),
+    );
+    expect(response.status).toBe(200);
+    await drainQueue();
+
+    expect(sf.contacts.get(contactId)?.["Title"]).toBe("Attio Title");
+    expect(person.values.job_title[0]?.value).toBe("Attio Title");
+  });
+
+  it("last_write: a run the change event did not start (here the Attio webhook's) still takes the field's event time", async () => {
+    const { attio, sf } = setup();
+    const person = attio.addPerson("p-field-time-2", { email: "field-time-2@northwind.example", title: "Analyst" });
+    await runQueue([personChanged("p-field-time-2")]);
+    const [contactId = ""] =
+      [...sf.contacts.entries()].find(([, c]) => c["Email"] === "field-time-2@northwind.example") ?? [];
+    const now = Date.now();
+    sf.contacts.set(contactId, {
+      ...sf.contacts.get(contactId),
+      Title: "Sales Title",
+      LastModifiedDate: new Date(now - 10_000).toISOString().replace("Z", "+0000"),
+    });
+    attio.setJobTitle("p-field-time-2", "Attio Title", new Date(now - 20_000).toISOString());
+    // As /webhooks/salesforce stored it when the Title's event arrived (its message still queued).
+    await recordFieldTimes(openDb(env.DB), [
+      { entity: "Contact", recordId: contactId, field: "Title", at: now - 30_000, value: '"Sales Title"' },
     ]);
+
+    await runQueue([personChanged("p-field-time-2")]);
 
     expect(sf.contacts.get(contactId)?.["Title"]).toBe("Attio Title");
     expect(person.values.job_title[0]?.value).toBe("Attio Title");
