@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { chunk } from "../lib/chunk.ts";
-import { type Db, NOW } from "./db.ts";
+import { type Db, NOW, rowsForIds } from "./db.ts";
 import { parkedChanges } from "./schema.ts";
 
 export type ParkedQueue = (typeof parkedChanges.$inferSelect)["queue"];
@@ -37,6 +37,21 @@ export async function parkChanges(db: Db, rows: readonly ParkInput[]): Promise<v
     ROWS_PER_STATEMENT,
   ).map((part) => db.$client.prepare(PARK).bind(JSON.stringify(part)));
   if (statements.length > 0) await db.$client.batch(statements);
+}
+
+/** Per key, the parked message's dedupe key and whether it still carries field values. */
+export async function parkedEvents(
+  db: Db,
+  keys: readonly string[],
+): Promise<Map<string, { dedupeKey: string | null; withValues: boolean }>> {
+  const rows = await rowsForIds<{ key: string; dedupe_key: string | null; with_values: number }>(
+    db,
+    `select key, json_extract(message, '$.dedupeKey') as dedupe_key,
+       coalesce(json_extract(message, '$.fields') not in ('{}'), 0) as with_values
+     from parked_changes where key in (select value from json_each(?))`,
+    keys,
+  );
+  return new Map(rows.map((row) => [row.key, { dedupeKey: row.dedupe_key, withValues: row.with_values === 1 }]));
 }
 
 /** The oldest `limit` parked changes, to send again. */

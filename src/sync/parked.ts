@@ -1,9 +1,26 @@
 import { z } from "zod";
 import { toSyncError } from "../lib/errors.ts";
-import { countParked, oldestParked, type ParkedRow, type ParkInput, parkChanges, unpark } from "../store/parked.ts";
+import type { Db } from "../store/db.ts";
+import {
+  countParked,
+  oldestParked,
+  type ParkedRow,
+  type ParkInput,
+  parkChanges,
+  parkedEvents,
+  unpark,
+} from "../store/parked.ts";
 import type { SyncDeps } from "./deps.ts";
 import { sendAll } from "./enqueue.ts";
-import { drainMessage, type RecordsMessage, recordsMessages, type SyncMessage, SyncMessageSchema } from "./messages.ts";
+import {
+  drainMessage,
+  type RecordsMessage,
+  recordsMessages,
+  type SalesforceChangeMessage,
+  SalesforceChangeMessageSchema,
+  type SyncMessage,
+  SyncMessageSchema,
+} from "./messages.ts";
 
 /**
  * Changes parked while an API is out (docs/OPERATIONS.md "Outages"): they are acked off the queue
@@ -22,8 +39,34 @@ const DRAIN_PAGE = 500;
 /** Parks changes and makes sure a drain will come. */
 export async function park(deps: SyncDeps, env: Env, rows: readonly ParkInput[], now: Date): Promise<void> {
   if (rows.length === 0) return;
-  await parkChanges(deps.db, rows);
+  await parkChanges(deps.db, await readWhatTheyReplace(deps.db, rows));
   await scheduleDrain(env, now);
+}
+
+/**
+ * A change event parked where another event about the same records waits takes its place, and
+ * stands for both: it loses its values, so that it is read. Kept, they could settle it as the echo
+ * of our own write (plan/event-values.ts) while the event it replaced was someone's edit.
+ */
+async function readWhatTheyReplace(db: Db, rows: readonly ParkInput[]): Promise<ParkInput[]> {
+  const events = rows.filter((row) => changeWithValues(row.message));
+  if (events.length === 0) return [...rows];
+  const waiting = await parkedEvents(
+    db,
+    events.map((row) => row.key),
+  );
+  return rows.map((row) => {
+    const message = changeWithValues(row.message);
+    const parked = waiting.get(row.key);
+    // The same event parked again keeps what it had: its values, or none if it already stood for more.
+    const alone = !parked || (parked.dedupeKey === message?.dedupeKey && parked.withValues);
+    return message && !alone ? { ...row, message: { ...message, fields: {} } } : row;
+  });
+}
+
+function changeWithValues(message: unknown): SalesforceChangeMessage | undefined {
+  const parsed = SalesforceChangeMessageSchema.safeParse(message);
+  return parsed.success && Object.keys(parsed.data.fields).length > 0 ? parsed.data : undefined;
 }
 
 const DrainDueSchema = z.object({ due: z.string(), id: z.string() });

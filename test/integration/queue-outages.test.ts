@@ -13,7 +13,7 @@ import { drainMessage, recordsMessages } from "../../src/sync/messages.ts";
 import { DRAIN_DUE_KEY } from "../../src/sync/parked.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce, SF_INSTANCE } from "../helpers/fake-salesforce.ts";
-import { personChanged } from "../helpers/messages.ts";
+import { personChanged, relayedChange } from "../helpers/messages.ts";
 import { server } from "../helpers/msw.ts";
 import { runQueue } from "../helpers/queue.ts";
 import { drainQueue } from "../helpers/queue-drain.ts";
@@ -238,5 +238,52 @@ describe("outages park changes and drain them on their own (M5)", () => {
       "many1@northwind.example",
       "many2@northwind.example",
     ]);
+  });
+
+  it("a change event parked over another about the same record stands for both: it loses its values, so it is read", async () => {
+    const { attio, sf } = setup();
+    const person = attio.addPerson("p-parked-over", { email: "parked-over@northwind.example", title: "Analyst" });
+    await runQueue([personChanged("p-parked-over")]);
+    const [contactId = ""] =
+      [...sf.contacts.entries()].find(([, c]) => c["Email"] === "parked-over@northwind.example") ?? [];
+    const event = (n: number, fields: Record<string, unknown>) => {
+      const base = relayedChange("Contact", contactId);
+      return {
+        ...base,
+        header: {
+          ...base.header,
+          changeOrigin: "com/salesforce/ui",
+          transactionKey: `tx-parked-over-${n}`,
+          changedFields: Object.keys(fields),
+        },
+        fields,
+        replayId: String(4100 + n),
+        dedupeKey: `sf:tx-parked-over-${n}:0`,
+      };
+    };
+    // Two edits in Salesforce while its daily limit is spent: the second is parked in the first's
+    // place. Its values say nothing of the Title, so it must not be settled by them once sent again.
+    sf.contacts.set(contactId, { ...sf.contacts.get(contactId), Title: "Sales Title", Phone: "+1 555 0101" });
+    const spent = salesforceOutage(() =>
+      HttpResponse.json([{ message: "TotalRequests Limit exceeded.", errorCode: "REQUEST_LIMIT_EXCEEDED" }], {
+        status: 403,
+      }),
+    );
+    const first = event(1, { Title: "Sales Title" });
+    const second = event(2, { Phone: "+1 555 0101" });
+    await runQueue([first]);
+    await runQueue([second]);
+    // The same event parked again keeps its values.
+    await runQueue([second]);
+    expect(spent.refused).toBeGreaterThan(0);
+    const key = `salesforce:Contact:${contactId}`;
+    const rows = await db.select().from(parkedChanges).where(eq(parkedChanges.key, key));
+    expect(rows.map((r) => r.message)).toEqual([expect.objectContaining({ dedupeKey: second.dedupeKey, fields: {} })]);
+
+    spent.down = false;
+    await runQueue([drainMessage()]);
+    await drainQueue();
+    expect(await db.select().from(parkedChanges).where(eq(parkedChanges.key, key))).toEqual([]);
+    expect(person.values.job_title[0]?.value).toBe("Sales Title");
   });
 });
