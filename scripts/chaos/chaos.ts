@@ -296,7 +296,12 @@ async function run(
   const attioWrites = writesOf(after.attio) - writesOf(before.attio);
   const salesforceWrites = writesOf(after.salesforce) - writesOf(before.salesforce);
   const edits = actions();
-  const failures = await failureSummary(stack);
+  // A Worker that no longer answers is itself a finding: reported, not a crash of the suite.
+  const failures = await failureSummary(stack).catch((err: unknown) => ({
+    open: 0,
+    byReason: { [`the Worker did not answer /api/v1/failures: ${String(err)}`]: 1 },
+    warnings: 0,
+  }));
   const status = await getJson<{ healthy: boolean; problems: unknown }>(
     `${stack.workerUrl}/api/v1/status`,
     stack.adminToken,
