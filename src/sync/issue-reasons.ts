@@ -321,3 +321,38 @@ export function countsByReason(stored: StoredCounts): { reason: IssueReason; cou
     .map((reason) => ({ reason, count: counts.get(reason) ?? 0 }))
     .filter((group) => group.count > 0);
 }
+
+const RETRY_TEXT: Record<RetryPolicy["kind"], string> = {
+  replay: "sends the stored message again",
+  resync: "syncs the record again, so the engine decides anew",
+  refused: "refused",
+};
+
+/**
+ * The reasons as docs/TROUBLESHOOTING.md lists them, between its `issue-reasons` markers; a test
+ * keeps the two equal, so the document always says what the API says.
+ */
+export function reasonsMarkdown(): string {
+  return IssueReasonSchema.options
+    .map((reason) => {
+      const info = REASONS[reason];
+      const retry =
+        info.retry.kind === "refused"
+          ? `refused (${info.retry.why}): ${info.retry.route}`
+          : RETRY_TEXT[info.retry.kind];
+      const dismiss =
+        info.dismiss.kind === "refused"
+          ? `refused: ${info.dismiss.route}`
+          : "the item leaves every count until it happens again";
+      return [
+        `### \`${reason}\` (${info.kind.replace("_", " ")})`,
+        "",
+        info.explanation,
+        "",
+        `- What to do: ${info.action}`,
+        `- Retry: ${retry}.`,
+        `- Dismiss: ${dismiss}.`,
+      ].join("\n");
+    })
+    .join("\n\n");
+}
