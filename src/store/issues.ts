@@ -349,15 +349,6 @@ export async function markMatchesRetried(db: Db, ids: readonly string[]): Promis
   return out;
 }
 
-/** Who dismissed an item, if anyone did. */
-export async function dismissalOf(db: Db, kind: DismissableKind, itemId: string) {
-  return db
-    .select()
-    .from(issueDismissals)
-    .where(and(eq(issueDismissals.kind, kind), eq(issueDismissals.itemId, itemId)))
-    .get();
-}
-
 /** An operator's action on an item, for the record's history (one audit row per item). */
 export interface OperatorAudit {
   operation: "retried" | "dismissed";
