@@ -1,11 +1,13 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { SyncError } from "../../lib/errors.ts";
 import { type Db, openDb } from "../../store/db.ts";
-import { dismissFailure, failuresMatching, listFailures, loadFailure } from "../../store/failures.ts";
-import { dismissWarning, listWarnings } from "../../store/warnings.ts";
+import { failuresMatching, listFailures, loadFailure } from "../../store/failures.ts";
+import { listWarnings } from "../../store/warnings.ts";
+import { dismissIssues } from "../../sync/issue-actions.ts";
 import { replayFailures } from "../../sync/replay.ts";
 import type { AppEnv } from "../types.ts";
 import { define, errorResponses, json, PageQuery, pageBody, snakeKeys } from "./common.ts";
+import { operator } from "./work.ts";
 
 const Filter = z.strictObject({
   status: z.enum(["open", "replayed", "dismissed"]).default("open"),
@@ -71,9 +73,11 @@ export function failureRoutes(app: OpenAPIHono<AppEnv>) {
       responses: { 200: json(z.object({ dismissed: z.boolean() }), "Dismissed"), 404: errorResponses[404] },
     },
     async (c, { params }) => {
-      const db = openDb(c.env.DB);
-      if ((await dismissFailure(db, params.id)) || (await dismissWarning(db, params.id))) {
-        return c.json({ dismissed: true }, 200);
+      // As POST /issues/dismiss does: who and when are kept, and the record's history says so.
+      const ctx = { db: openDb(c.env.DB), queue: c.env.SYNC_QUEUE, actor: operator(c.var.adminTokenUsed) };
+      for (const kind of ["failure", "warning"] as const) {
+        const done = await dismissIssues(ctx, { items: [{ kind, id: params.id }] });
+        if (done.acted > 0) return c.json({ dismissed: true }, 200);
       }
       throw new SyncError("not_found", `no open failure or warning ${params.id}`, { status: 404 });
     },
