@@ -91,9 +91,13 @@ async function itemsOf(db: Db, target: IssueTarget): Promise<{ items: IssueItem[
   for (const kind of Object.keys(ANY_OF_KIND) as IssueKind[]) {
     const ids = [...new Set(target.items.filter((item) => item.kind === kind).map((item) => item.id))];
     if (ids.length === 0) continue;
-    const page = await issuePage(db, ANY_OF_KIND[kind], { limit: ids.length }, ids);
-    items.push(...page.items);
-    const found = new Set(page.items.map((item) => item.id));
+    const found = new Set<string>();
+    // Ids per look-up: one bound parameter each, under D1's 100.
+    for (const part of chunk(ids, 90)) {
+      const page = await issuePage(db, ANY_OF_KIND[kind], { limit: part.length }, part);
+      items.push(...page.items);
+      for (const item of page.items) found.add(item.id);
+    }
     for (const id of ids) {
       if (!found.has(id)) missing.push({ kind, id, code: "not_found", message: `no open ${kind} ${id}` });
     }

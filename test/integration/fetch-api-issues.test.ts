@@ -445,6 +445,14 @@ describe("POST /api/v1/issues/dismiss", () => {
     expect(reopened[0]?.id).not.toBe(conflictId);
   });
 
+  it("looks up 200 listed items in one call (more ids than D1 binds in one statement)", async () => {
+    const items = Array.from({ length: 200 }, (_, i) => ({ kind: i % 2 ? "failure" : "conflict", id: `nope-${i}` }));
+    const response = await call("POST", "/issues/dismiss", { items });
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ acted: 0 });
+    expect((response.body["refused"] as { code: string }[]).filter((r) => r.code === "not_found")).toHaveLength(200);
+  });
+
   it("dismisses a whole group, and refuses held deletes, which are decided", async () => {
     const fakes = setup();
     await rejectedPerson(fakes, "idg-1");
