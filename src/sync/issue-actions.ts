@@ -62,6 +62,41 @@ export interface ActionContext {
   queue: Queue;
   actor: string;
   note?: string | null | undefined;
+  /** An Attio object's slug from its id (webhook messages name objects by id), for audit rows. */
+  slugOf?: SlugOf | undefined;
+}
+
+export type SlugOf = (objectId: string) => Promise<string>;
+
+/**
+ * Items whose Attio object is named by its id (a failure of a webhook's message) named by slug
+ * instead, as every other item and the audit trail name it. Best effort: an object that cannot be
+ * read keeps its id.
+ */
+export async function withSlugs(items: readonly IssueItem[], slugOf: SlugOf | undefined): Promise<IssueItem[]> {
+  if (!slugOf) return [...items];
+  const ids = new Set(
+    items.flatMap((item) =>
+      item.kind === "failure"
+        ? item.records.filter((r) => r.side === "attio" && r.object).map((r) => r.object ?? "")
+        : [],
+    ),
+  );
+  const slugs = new Map<string, string>();
+  for (const id of ids) {
+    try {
+      slugs.set(id, await slugOf(id));
+    } catch {
+      // Attio unreachable: the id still names the object.
+    }
+  }
+  if (slugs.size === 0) return [...items];
+  return items.map((item) => ({
+    ...item,
+    records: item.records.map((r) =>
+      r.side === "attio" && r.object && slugs.has(r.object) ? { ...r, object: slugs.get(r.object) ?? r.object } : r,
+    ),
+  }));
 }
 
 /** Every kind's items, whatever their reason: how listed items are looked up. */
@@ -74,7 +109,12 @@ const ANY_OF_KIND: Record<IssueKind, ReasonSelector> = {
 };
 
 /** The open items a target names, and the listed ones that are not open (refused as not found). */
-async function itemsOf(db: Db, target: IssueTarget): Promise<{ items: IssueItem[]; missing: Refused[] }> {
+async function itemsOf(ctx: ActionContext, target: IssueTarget): Promise<{ items: IssueItem[]; missing: Refused[] }> {
+  const found = await storedItemsOf(ctx.db, target);
+  return { items: await withSlugs(found.items, ctx.slugOf), missing: found.missing };
+}
+
+async function storedItemsOf(db: Db, target: IssueTarget): Promise<{ items: IssueItem[]; missing: Refused[] }> {
   if ("reason" in target) {
     const items: IssueItem[] = [];
     let cursor: string | undefined;
@@ -133,7 +173,7 @@ function refusedItem(item: IssueItem, action: "retry" | "dismiss"): Refused | un
  */
 export async function retryIssues(ctx: ActionContext, target: IssueTarget): Promise<ActionResult> {
   if ("reason" in target) refuseGroup(target.reason, "retry");
-  const { items, missing } = await itemsOf(ctx.db, target);
+  const { items, missing } = await itemsOf(ctx, target);
   const refused = [...missing];
   const acted: ActionResult["items"] = [];
   const actedItems: IssueItem[] = [];
@@ -192,7 +232,7 @@ export async function retryIssues(ctx: ActionContext, target: IssueTarget): Prom
 /** Dismisses a group or listed items: each leaves every count until it happens again. */
 export async function dismissIssues(ctx: ActionContext, target: IssueTarget): Promise<ActionResult> {
   if ("reason" in target) refuseGroup(target.reason, "dismiss");
-  const { items, missing } = await itemsOf(ctx.db, target);
+  const { items, missing } = await itemsOf(ctx, target);
   const refused = [...missing];
   const byKind = new Map<DismissableKind, IssueItem[]>();
   for (const item of items) {

@@ -196,7 +196,8 @@ describe("GET /api/v1/issues", () => {
     });
     const failure = byReason.get("write_rejected")?.items.find((i) => i.id === failureId);
     expect(failure?.summary).toContain("FIELD_CUSTOM_VALIDATION_EXCEPTION");
-    expect(failure?.records).toEqual([{ side: "attio", object: PEOPLE_OBJECT_ID, record_id: "is-reject" }]);
+    // The webhook's message names the object by id; the item names it by slug, as the others do.
+    expect(failure?.records).toEqual([{ side: "attio", object: "people", record_id: "is-reject" }]);
 
     const warning = byReason.get("unmapped_value")?.items.find((i) => i.detail["source_record_id"] === contactId);
     expect(warning).toMatchObject({ kind: "warning", detail: { field: "MailingCountry", value: "Atlantis" } });
@@ -298,6 +299,7 @@ describe("POST /api/v1/issues/retry", () => {
     const audit = await db.select().from(auditLog).where(eq(auditLog.attioRecordId, "ir-reject-1")).all();
     expect(audit.find((a) => a.operation === "retried")).toMatchObject({
       actor: "operator:admin-token",
+      attioObject: "people",
       sourceEvent: { kind: "issue.retried", item_id: first, reason: "write_rejected", note: "rule fixed" },
     });
   });

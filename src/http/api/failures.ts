@@ -7,7 +7,7 @@ import { dismissIssues } from "../../sync/issue-actions.ts";
 import { replayFailures } from "../../sync/replay.ts";
 import type { AppEnv } from "../types.ts";
 import { define, errorResponses, json, PageQuery, pageBody, snakeKeys } from "./common.ts";
-import { operator } from "./work.ts";
+import { actionContext } from "./issues.ts";
 
 const Filter = z.strictObject({
   status: z.enum(["open", "replayed", "dismissed"]).default("open"),
@@ -74,7 +74,7 @@ export function failureRoutes(app: OpenAPIHono<AppEnv>) {
     },
     async (c, { params }) => {
       // As POST /issues/dismiss does: who and when are kept, and the record's history says so.
-      const ctx = { db: openDb(c.env.DB), queue: c.env.SYNC_QUEUE, actor: operator(c.var.adminTokenUsed) };
+      const ctx = actionContext(c);
       for (const kind of ["failure", "warning"] as const) {
         const done = await dismissIssues(ctx, { items: [{ kind, id: params.id }] });
         if (done.acted > 0) return c.json({ dismissed: true }, 200);

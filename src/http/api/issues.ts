@@ -1,7 +1,15 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { openDb } from "../../store/db.ts";
 import { issuePage, storedCounts } from "../../store/issues.ts";
-import { type ActionResult, dismissIssues, MAX_GROUP_ITEMS, retryIssues } from "../../sync/issue-actions.ts";
+import {
+  type ActionResult,
+  dismissIssues,
+  MAX_GROUP_ITEMS,
+  retryIssues,
+  type SlugOf,
+  withSlugs,
+} from "../../sync/issue-actions.ts";
 import {
   countsByReason,
   ISSUE_KINDS,
@@ -11,7 +19,7 @@ import {
   selectorOf,
 } from "../../sync/issue-reasons.ts";
 import type { AppEnv } from "../types.ts";
-import { define, errorResponses, json, PageQuery } from "./common.ts";
+import { define, depsOf, errorResponses, json, PageQuery } from "./common.ts";
 import { operator } from "./work.ts";
 
 const RecordSchema = z.object({
@@ -121,6 +129,23 @@ const actionResponses = {
   },
 };
 
+/** Attio objects by slug, read through the client's cache of the workspace's objects. */
+function slugOf(c: Context<AppEnv>): SlugOf {
+  const { attio } = depsOf(c);
+  return async (objectId) => (await attio.getObject(objectId)).api_slug;
+}
+
+/** What an operator's action needs: the stores, the queue, who acts, and object slugs. */
+export function actionContext(c: Context<AppEnv>, note?: string) {
+  return {
+    db: openDb(c.env.DB),
+    queue: c.env.SYNC_QUEUE,
+    actor: operator(c.var.adminTokenUsed),
+    note,
+    slugOf: slugOf(c),
+  };
+}
+
 function target(body: z.infer<typeof ActionBody>) {
   return body.reason !== undefined ? { reason: body.reason } : { items: body.items ?? [] };
 }
@@ -148,6 +173,7 @@ export function issueRoutes(app: OpenAPIHono<AppEnv>) {
       const wanted: { reason: IssueReason; count: number }[] = query.reason
         ? [{ reason: query.reason, count: counts.find((g) => g.reason === query.reason)?.count ?? 0 }]
         : counts;
+      const slugs = slugOf(c);
       const groups = await Promise.all(
         wanted.map(async ({ reason, count }) => {
           const page = await issuePage(db, selectorOf(reason), { limit: query.limit, cursor: query.cursor });
@@ -160,7 +186,7 @@ export function issueRoutes(app: OpenAPIHono<AppEnv>) {
             action: info.action,
             retry: info.retry,
             dismiss: info.dismiss,
-            items: page.items,
+            items: await withSlugs(page.items, slugs),
             next_cursor: page.nextCursor,
           };
         }),
@@ -181,13 +207,7 @@ export function issueRoutes(app: OpenAPIHono<AppEnv>) {
       responses: actionResponses,
     },
     async (c, { body }) => {
-      const ctx = {
-        db: openDb(c.env.DB),
-        queue: c.env.SYNC_QUEUE,
-        actor: operator(c.var.adminTokenUsed),
-        note: body.note,
-      };
-      return c.json((await retryIssues(ctx, target(body))) satisfies ActionResult, 200);
+      return c.json((await retryIssues(actionContext(c, body.note), target(body))) satisfies ActionResult, 200);
     },
   );
 
@@ -203,13 +223,7 @@ export function issueRoutes(app: OpenAPIHono<AppEnv>) {
       responses: actionResponses,
     },
     async (c, { body }) => {
-      const ctx = {
-        db: openDb(c.env.DB),
-        queue: c.env.SYNC_QUEUE,
-        actor: operator(c.var.adminTokenUsed),
-        note: body.note,
-      };
-      return c.json((await dismissIssues(ctx, target(body))) satisfies ActionResult, 200);
+      return c.json((await dismissIssues(actionContext(c, body.note), target(body))) satisfies ActionResult, 200);
     },
   );
 }
