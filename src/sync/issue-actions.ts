@@ -93,9 +93,14 @@ export async function withSlugs(items: readonly IssueItem[], slugOf: SlugOf | un
   if (slugs.size === 0) return [...items];
   return items.map((item) => ({
     ...item,
-    records: item.records.map((r) =>
-      r.side === "attio" && r.object && slugs.has(r.object) ? { ...r, object: slugs.get(r.object) ?? r.object } : r,
-    ),
+    records:
+      item.kind !== "failure"
+        ? item.records
+        : item.records.map((r) =>
+            r.side === "attio" && r.object && slugs.has(r.object)
+              ? { ...r, object: slugs.get(r.object) ?? r.object }
+              : r,
+          ),
   }));
 }
 
