@@ -52,7 +52,18 @@ export const auditLog = sqliteTable(
     mappingId: text("mapping_id"),
     direction: text("direction", { enum: ["attio_to_sf", "sf_to_attio"] }).notNull(),
     operation: text("operation", {
-      enum: ["create", "update", "link", "unchanged", "delete", "conflict", "failed", "skipped"],
+      enum: [
+        "create",
+        "update",
+        "link",
+        "unchanged",
+        "delete",
+        "conflict",
+        "failed",
+        "skipped",
+        "retried",
+        "dismissed",
+      ],
     }).notNull(),
     attioObject: text("attio_object"),
     attioRecordId: text("attio_record_id"),
@@ -216,7 +227,8 @@ export const conflicts = sqliteTable(
     baseValue: text("base_value", { mode: "json" }).$type<unknown>(),
     attioValue: text("attio_value", { mode: "json" }).$type<unknown>(),
     sfValue: text("sf_value", { mode: "json" }).$type<unknown>(),
-    status: text("status", { enum: ["open", "resolved"] })
+    /** `dismissed`: an operator left both values as they are (issue_dismissals says who and when). */
+    status: text("status", { enum: ["open", "resolved", "dismissed"] })
       .notNull()
       .default("open"),
     resolution: text("resolution", { mode: "json" }).$type<unknown>(),
@@ -281,7 +293,11 @@ export const ambiguousMatches = sqliteTable("ambiguous_matches", {
   object: text("object").notNull(),
   recordId: text("record_id").notNull(),
   candidates: text("candidates", { mode: "json" }).$type<string[]>().notNull(),
-  status: text("status", { enum: ["open", "resolved"] })
+  /**
+   * `retried`: an operator had the record matched again (a new row opens if it is still ambiguous);
+   * `dismissed`: an operator left it unlinked (issue_dismissals says who and when).
+   */
+  status: text("status", { enum: ["open", "resolved", "retried", "dismissed"] })
     .notNull()
     .default("open"),
   createdAt: text("created_at").notNull().default(now),
@@ -366,4 +382,24 @@ export const createIntents = sqliteTable(
     primaryKey({ columns: [t.sourceSide, t.sourceObject, t.sourceRecordId, t.targetSide] }),
     index("create_intents_state_idx").on(t.state, t.closedAt),
   ],
+);
+
+/**
+ * Who dismissed an open issue (GET /api/v1/issues) and when: a failure, a warning, a conflict or an
+ * ambiguous match. The item's own status becomes `dismissed`, which takes it out of every count;
+ * this row keeps the operator's action after the audit trail is pruned. An item that happens again
+ * (the record fails again, the value is seen again) is open again, whatever this row says.
+ */
+export const issueDismissals = sqliteTable(
+  "issue_dismissals",
+  {
+    kind: text("kind", { enum: ["failure", "warning", "conflict", "ambiguous_match"] }).notNull(),
+    itemId: text("item_id").notNull(),
+    /** The reason code of its group when it was dismissed (src/sync/issue-reasons.ts). */
+    reason: text("reason").notNull(),
+    dismissedBy: text("dismissed_by").notNull(),
+    dismissedAt: text("dismissed_at").notNull().default(now),
+    note: text("note"),
+  },
+  (t) => [primaryKey({ columns: [t.kind, t.itemId] }), index("issue_dismissals_at_idx").on(t.dismissedAt)],
 );

@@ -1,18 +1,13 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { SyncError } from "../../lib/errors.ts";
 import { type Db, openDb } from "../../store/db.ts";
-import {
-  dismissFailure,
-  type Failure,
-  failuresMatching,
-  listFailures,
-  loadFailure,
-  markFailureReplayed,
-} from "../../store/failures.ts";
-import { dismissWarning, listWarnings } from "../../store/warnings.ts";
-import { forReplay, SyncMessageSchema } from "../../sync/messages.ts";
+import { failuresMatching, listFailures, loadFailure } from "../../store/failures.ts";
+import { listWarnings } from "../../store/warnings.ts";
+import { dismissIssues } from "../../sync/issue-actions.ts";
+import { replayFailures } from "../../sync/replay.ts";
 import type { AppEnv } from "../types.ts";
 import { define, errorResponses, json, PageQuery, pageBody, snakeKeys } from "./common.ts";
+import { actionContext } from "./issues.ts";
 
 const Filter = z.strictObject({
   status: z.enum(["open", "replayed", "dismissed"]).default("open"),
@@ -78,9 +73,11 @@ export function failureRoutes(app: OpenAPIHono<AppEnv>) {
       responses: { 200: json(z.object({ dismissed: z.boolean() }), "Dismissed"), 404: errorResponses[404] },
     },
     async (c, { params }) => {
-      const db = openDb(c.env.DB);
-      if ((await dismissFailure(db, params.id)) || (await dismissWarning(db, params.id))) {
-        return c.json({ dismissed: true }, 200);
+      // As POST /issues/dismiss does: who and when are kept, and the record's history says so.
+      const ctx = actionContext(c);
+      for (const kind of ["failure", "warning"] as const) {
+        const done = await dismissIssues(ctx, { items: [{ kind, id: params.id }] });
+        if (done.acted > 0) return c.json({ dismissed: true }, 200);
       }
       throw new SyncError("not_found", `no open failure or warning ${params.id}`, { status: 404 });
     },
@@ -99,7 +96,7 @@ export function failureRoutes(app: OpenAPIHono<AppEnv>) {
       const db = openDb(c.env.DB);
       const row = await loadFailure(db, params.id);
       if (!row) throw new SyncError("not_found", `no failure ${params.id}`, { status: 404 });
-      return c.json({ replayed: await replay(db, c.env.SYNC_QUEUE, [row]) }, 200);
+      return c.json({ replayed: (await replayFailures(db, c.env.SYNC_QUEUE, [row])).length }, 200);
     },
   );
 
@@ -115,7 +112,7 @@ export function failureRoutes(app: OpenAPIHono<AppEnv>) {
     async (c, { body }) => {
       const db = openDb(c.env.DB);
       const rows = await failuresMatching(db, filterOf(body), MAX_BULK_REPLAY);
-      const replayed = await replay(db, c.env.SYNC_QUEUE, rows);
+      const replayed = (await replayFailures(db, c.env.SYNC_QUEUE, rows)).length;
       return c.json({ replayed, skipped: rows.length - replayed }, 200);
     },
   );
@@ -131,17 +128,4 @@ async function warningPage(db: Db, query: z.infer<typeof ListQuery>) {
 
 function filterOf(filter: z.infer<typeof Filter>) {
   return { status: filter.status, errorCode: filter.error_code, messageKind: filter.message_kind };
-}
-
-/** Re-enqueues the stored messages that are still valid sync messages; marks them replayed. */
-async function replay(db: Db, queue: Queue, rows: Failure[]): Promise<number> {
-  let count = 0;
-  for (const row of rows) {
-    const message = SyncMessageSchema.safeParse(row.message);
-    if (!message.success) continue;
-    await queue.send(forReplay(message.data), { contentType: "json" });
-    await markFailureReplayed(db, row.id);
-    count += 1;
-  }
-  return count;
 }

@@ -9,9 +9,12 @@ const HistoryQuery = PageQuery.extend({
   record_id: z.string().optional().openapi({ description: "A record id on either side" }),
   direction: z.enum(["attio_to_sf", "sf_to_attio"]).optional(),
   operation: z
-    .enum(["create", "update", "link", "unchanged", "delete", "conflict", "failed", "skipped"])
+    .enum(["create", "update", "link", "unchanged", "delete", "conflict", "failed", "skipped", "retried", "dismissed"])
     .optional()
-    .openapi({ description: "`skipped`: values not written because the other side cannot take them" }),
+    .openapi({
+      description:
+        "`skipped`: values not written because the other side cannot take them; `retried`, `dismissed`: an operator's action on an issue (POST /issues/retry, /issues/dismiss)",
+    }),
   from: z.iso.datetime().optional(),
   to: z.iso.datetime().optional(),
   cursor: z.string().regex(/^\d+$/).optional(),

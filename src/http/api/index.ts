@@ -5,6 +5,7 @@ import type { AppEnv } from "../types.ts";
 import { configRoutes } from "./config.ts";
 import { failureRoutes } from "./failures.ts";
 import { historyRoutes } from "./history.ts";
+import { issueRoutes } from "./issues.ts";
 import { jobRoutes } from "./jobs.ts";
 import { statusRoutes } from "./status.ts";
 import { workRoutes } from "./work.ts";
@@ -33,6 +34,7 @@ export function createApiV1(): OpenAPIHono<AppEnv> {
   configRoutes(app);
   workRoutes(app);
   failureRoutes(app);
+  issueRoutes(app);
   historyRoutes(app);
   jobRoutes(app);
   app.doc31("/openapi.json", OPENAPI_INFO);

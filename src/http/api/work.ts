@@ -20,7 +20,7 @@ const ConflictSchema = z
     base_value: z.unknown(),
     attio_value: z.unknown(),
     salesforce_value: z.unknown(),
-    status: z.enum(["open", "resolved"]),
+    status: z.enum(["open", "resolved", "dismissed"]),
     resolution: z.unknown(),
     created_at: z.string(),
     resolved_at: z.string().nullable(),
@@ -33,7 +33,8 @@ const ResolveBody = z
     description: 'Take one side\'s value (`{"side":"attio"}`) or set your own (`{"value":"CTO"}`).',
   });
 
-const operator = (token: "current" | "next" | "read") =>
+/** Who acted, as the audit trail names an operator: which admin token was used. */
+export const operator = (token: "current" | "next" | "read") =>
   `operator:${token === "current" ? "admin-token" : token === "next" ? "next-admin-token" : "read-token"}`;
 
 /** Conflicts, held deletes and ambiguous matches: the decisions a sync leaves to a person. */
@@ -44,7 +45,7 @@ export function workRoutes(app: OpenAPIHono<AppEnv>) {
       method: "get",
       path: "/conflicts",
       summary: "Conflicts (fields changed on both sides to different values)",
-      query: PageQuery.extend({ status: z.enum(["open", "resolved"]).default("open") }),
+      query: PageQuery.extend({ status: z.enum(["open", "resolved", "dismissed"]).default("open") }),
       responses: {
         200: json(
           z.object({ items: z.array(ConflictSchema), next_cursor: z.string().nullable() }),
@@ -175,7 +176,7 @@ export function workRoutes(app: OpenAPIHono<AppEnv>) {
       method: "get",
       path: "/matches",
       summary: "Records that matched several candidates on the other side",
-      query: PageQuery.extend({ status: z.enum(["open", "resolved"]).default("open") }),
+      query: PageQuery.extend({ status: z.enum(["open", "resolved", "retried", "dismissed"]).default("open") }),
       responses: {
         200: json(z.object({ items: z.array(z.unknown()), next_cursor: z.string().nullable() }), "A page of matches"),
       },
