@@ -51,6 +51,8 @@ export interface ChaosOptions {
    * invariant broke. Without it: a temporary directory, removed.
    */
   stateDir?: string | undefined;
+  /** The Worker's own log level (its JSON logs go to this process's output); silent by default. */
+  workerLogLevel?: "debug" | "info" | "warn" | "error" | undefined;
   log?: (line: string) => void;
 }
 
@@ -100,6 +102,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const stack = await startStack({
     seed: options.seed,
     ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+    ...(options.workerLogLevel ? { logLevel: options.workerLogLevel } : {}),
     retryBaseMs: 200,
     maxRetries: options.maxRetries,
     // A lost answer (even a reset connection) reached the sandbox Worker only as its timeout, 120 s

@@ -1,6 +1,6 @@
 /**
  * `npm run chaos [-- --seeds=1,2,3 --edits=1000 --pairs=100 --duration=120 --outage=25 --limit-window=20
- * --d1-window=8 --settle=150 --state=DIR]` (durations in seconds):
+ * --d1-window=8 --settle=150 --state=DIR --worker-log=warn]` (durations in seconds):
  * the chaos suite (docs/RELIABILITY.md). One run per seed, each on a fresh stack; prints each run's
  * figures and invariants, and exits non-zero when an invariant failed in any run.
  */
@@ -42,10 +42,21 @@ const options: Omit<ChaosOptions, "seed"> = {
   log: (line) => console.error(line),
 };
 
+function workerLogLevel(raw: string | undefined): ChaosOptions["workerLogLevel"] {
+  if (raw === undefined) return undefined;
+  if (raw === "debug" || raw === "info" || raw === "warn" || raw === "error") return raw;
+  throw new Error(`--worker-log=${raw}: expected debug, info, warn or error`);
+}
+
 const reports: ChaosReport[] = [];
 for (const seed of seeds) {
   const state = flag("state");
-  const report = await runChaos({ ...options, seed, stateDir: state ? resolve(state, `seed-${seed}`) : undefined });
+  const report = await runChaos({
+    ...options,
+    seed,
+    stateDir: state ? resolve(state, `seed-${seed}`) : undefined,
+    workerLogLevel: workerLogLevel(flag("worker-log")),
+  });
   reports.push(report);
   console.log(format(report));
 }
