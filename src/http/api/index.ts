@@ -3,6 +3,7 @@ import { VERSION } from "../../lib/version.ts";
 import { requireAdmin } from "../auth.ts";
 import type { AppEnv } from "../types.ts";
 import { configRoutes } from "./config.ts";
+import { explainRoutes } from "./explain.ts";
 import { failureRoutes } from "./failures.ts";
 import { historyRoutes } from "./history.ts";
 import { jobRoutes } from "./jobs.ts";
@@ -34,6 +35,7 @@ export function createApiV1(): OpenAPIHono<AppEnv> {
   workRoutes(app);
   failureRoutes(app);
   historyRoutes(app);
+  explainRoutes(app);
   jobRoutes(app);
   app.doc31("/openapi.json", OPENAPI_INFO);
   return app;
