@@ -138,3 +138,8 @@ export async function lastDecisionOf(db: Db, ids: readonly string[]) {
     .get();
   return row ?? null;
 }
+
+/** One warning by id (any status), for auditing an operator's dismissal of it. */
+export async function warningById(db: Db, id: string) {
+  return db.select().from(mappingWarnings).where(eq(mappingWarnings.id, id)).get();
+}

@@ -52,7 +52,7 @@ export const auditLog = sqliteTable(
     mappingId: text("mapping_id"),
     direction: text("direction", { enum: ["attio_to_sf", "sf_to_attio"] }).notNull(),
     operation: text("operation", {
-      enum: ["create", "update", "link", "unchanged", "delete", "conflict", "failed", "skipped"],
+      enum: ["create", "update", "link", "unchanged", "delete", "conflict", "failed", "skipped", "operator"],
     }).notNull(),
     attioObject: text("attio_object"),
     attioRecordId: text("attio_record_id"),

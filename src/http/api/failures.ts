@@ -9,10 +9,13 @@ import {
   loadFailure,
   markFailureReplayed,
 } from "../../store/failures.ts";
+import { warningById } from "../../store/record-items.ts";
 import { dismissWarning, listWarnings } from "../../store/warnings.ts";
 import { forReplay, SyncMessageSchema } from "../../sync/messages.ts";
+import { auditOperatorAction, recordsOfKey } from "../../sync/operator-audit.ts";
 import type { AppEnv } from "../types.ts";
 import { define, errorResponses, json, PageQuery, pageBody, snakeKeys } from "./common.ts";
+import { operatorName } from "./operator.ts";
 
 const Filter = z.strictObject({
   status: z.enum(["open", "replayed", "dismissed"]).default("open"),
@@ -79,7 +82,26 @@ export function failureRoutes(app: OpenAPIHono<AppEnv>) {
     },
     async (c, { params }) => {
       const db = openDb(c.env.DB);
-      if ((await dismissFailure(db, params.id)) || (await dismissWarning(db, params.id))) {
+      const actor = operatorName(c.var.adminTokenUsed);
+      if (await dismissFailure(db, params.id)) {
+        const row = await loadFailure(db, params.id);
+        await auditFailureAction(db, "failure.dismissed", actor, row);
+        return c.json({ dismissed: true }, 200);
+      }
+      if (await dismissWarning(db, params.id)) {
+        const warning = await warningById(db, params.id);
+        if (warning) {
+          const attioSide = warning.direction === "attio_to_sf";
+          await auditOperatorAction(db, {
+            kind: "warning.dismissed",
+            actor,
+            side: attioSide ? "attio" : "salesforce",
+            object: warning.sourceObject,
+            recordId: warning.sourceRecordId,
+            counterpart: counterpartOfWarning(warning, attioSide),
+            detail: { warningId: warning.id, field: warning.field, code: warning.code },
+          });
+        }
         return c.json({ dismissed: true }, 200);
       }
       throw new SyncError("not_found", `no open failure or warning ${params.id}`, { status: 404 });
@@ -99,7 +121,7 @@ export function failureRoutes(app: OpenAPIHono<AppEnv>) {
       const db = openDb(c.env.DB);
       const row = await loadFailure(db, params.id);
       if (!row) throw new SyncError("not_found", `no failure ${params.id}`, { status: 404 });
-      return c.json({ replayed: await replay(db, c.env.SYNC_QUEUE, [row]) }, 200);
+      return c.json({ replayed: await replay(db, c.env.SYNC_QUEUE, [row], operatorName(c.var.adminTokenUsed)) }, 200);
     },
   );
 
@@ -115,7 +137,7 @@ export function failureRoutes(app: OpenAPIHono<AppEnv>) {
     async (c, { body }) => {
       const db = openDb(c.env.DB);
       const rows = await failuresMatching(db, filterOf(body), MAX_BULK_REPLAY);
-      const replayed = await replay(db, c.env.SYNC_QUEUE, rows);
+      const replayed = await replay(db, c.env.SYNC_QUEUE, rows, operatorName(c.var.adminTokenUsed));
       return c.json({ replayed, skipped: rows.length - replayed }, 200);
     },
   );
@@ -133,15 +155,40 @@ function filterOf(filter: z.infer<typeof Filter>) {
   return { status: filter.status, errorCode: filter.error_code, messageKind: filter.message_kind };
 }
 
-/** Re-enqueues the stored messages that are still valid sync messages; marks them replayed. */
-async function replay(db: Db, queue: Queue, rows: Failure[]): Promise<number> {
+/** Re-enqueues the stored messages that are still valid sync messages; marks them replayed and audits it. */
+async function replay(db: Db, queue: Queue, rows: Failure[], actor: string): Promise<number> {
   let count = 0;
   for (const row of rows) {
     const message = SyncMessageSchema.safeParse(row.message);
     if (!message.success) continue;
+    // Audited first: the replayed sync's own rows then follow it in the record's timeline.
+    await auditFailureAction(db, "failure.replayed", actor, row);
     await queue.send(forReplay(message.data), { contentType: "json" });
     await markFailureReplayed(db, row.id);
     count += 1;
   }
   return count;
+}
+
+/** An operator's action on a failure, in the audit trail of each record its message names. */
+async function auditFailureAction(db: Db, kind: string, actor: string, row: Failure | undefined): Promise<void> {
+  const records = recordsOfKey(row?.recordKey ?? null);
+  if (!row || !records) return;
+  for (const recordId of records.ids) {
+    await auditOperatorAction(db, {
+      kind,
+      actor,
+      side: records.side,
+      object: records.object,
+      recordId,
+      detail: { failureId: row.id, errorCode: row.errorCode },
+    });
+  }
+}
+
+/** The other record a warning names, when it has one. */
+function counterpartOfWarning(warning: NonNullable<Awaited<ReturnType<typeof warningById>>>, attioSide: boolean) {
+  const object = attioSide ? warning.sfObject : warning.attioObject;
+  const recordId = attioSide ? warning.sfRecordId : warning.attioRecordId;
+  return recordId ? { object, recordId } : undefined;
 }

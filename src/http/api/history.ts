@@ -9,9 +9,12 @@ const HistoryQuery = PageQuery.extend({
   record_id: z.string().optional().openapi({ description: "A record id on either side" }),
   direction: z.enum(["attio_to_sf", "sf_to_attio"]).optional(),
   operation: z
-    .enum(["create", "update", "link", "unchanged", "delete", "conflict", "failed", "skipped"])
+    .enum(["create", "update", "link", "unchanged", "delete", "conflict", "failed", "skipped", "operator"])
     .optional()
-    .openapi({ description: "`skipped`: values not written because the other side cannot take them" }),
+    .openapi({
+      description:
+        "`skipped`: values not written because the other side cannot take them; `operator`: an operator's action (a replay, a dismissal, a match linked)",
+    }),
   from: z.iso.datetime().optional(),
   to: z.iso.datetime().optional(),
   cursor: z.string().regex(/^\d+$/).optional(),

@@ -8,6 +8,7 @@ import { failureRoutes } from "./failures.ts";
 import { historyRoutes } from "./history.ts";
 import { jobRoutes } from "./jobs.ts";
 import { statusRoutes } from "./status.ts";
+import { timelineRoutes } from "./timeline.ts";
 import { workRoutes } from "./work.ts";
 
 /** The OpenAPI document's identity; the paths come from the routes' own zod schemas. */
@@ -36,6 +37,7 @@ export function createApiV1(): OpenAPIHono<AppEnv> {
   failureRoutes(app);
   historyRoutes(app);
   explainRoutes(app);
+  timelineRoutes(app);
   jobRoutes(app);
   app.doc31("/openapi.json", OPENAPI_INFO);
   return app;
