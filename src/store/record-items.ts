@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, ne, or, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db } from "./db.ts";
 import {
@@ -121,7 +121,10 @@ export async function openItemsOf(db: Db, ref: RecordRef) {
   return { failures: failed, warnings: warned, conflicts: conflicted, deletes: held, matches: matched, parked };
 }
 
-/** The newest audited decision about the record (a value-warning row is not a decision). */
+/**
+ * The newest audited decision about the record: a value-warning row repeats the warning, and an
+ * operator's replay or dismissal decides nothing about the record's values.
+ */
 export async function lastDecisionOf(db: Db, ids: readonly string[]) {
   const row = await db
     .select({
@@ -132,7 +135,13 @@ export async function lastDecisionOf(db: Db, ids: readonly string[]) {
       correlationId: auditLog.correlationId,
     })
     .from(auditLog)
-    .where(and(auditOf(ids), sql`json_extract(${auditLog.sourceEvent}, '$.kind') is not 'mapping_warning'`))
+    .where(
+      and(
+        auditOf(ids),
+        ne(auditLog.operation, "operator"),
+        sql`json_extract(${auditLog.sourceEvent}, '$.kind') is not 'mapping_warning'`,
+      ),
+    )
     .orderBy(desc(auditLog.id))
     .limit(1)
     .get();

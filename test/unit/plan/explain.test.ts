@@ -404,6 +404,64 @@ describe("explain: the field table and the rest of the answer", () => {
   });
 });
 
+describe("explain: what the engine would do, for each kind of decision", () => {
+  it.each([
+    {
+      name: "a candidate another consumer holds: retried",
+      more: { facts: { pair: undefined, salesforce: undefined, candidates: { kind: "busy" as const, waitMs: 2500 } } },
+      decision: { kind: "retry", detail: { reason: "candidate_busy", after_seconds: 3 } },
+      reason: "no_counterpart_yet",
+    },
+    {
+      name: "the Account deleted under propagate: its counterpart deleted too",
+      more: {
+        mapping: {
+          kind: "enabled" as const,
+          ctx: decideContext(
+            companies,
+            { strategy: "last_write", direction: "bidirectional", deletePolicy: "propagate" },
+            { ids: idMap([]) },
+          ),
+        },
+        facts: { salesforce: null, salesforceGone: "deleted" as const },
+      },
+      decision: { kind: "delete", detail: { deleted_on: "salesforce", policy: "propagate" } },
+      reason: "waiting_in_queue",
+    },
+    {
+      name: "the Account lost a merge: the pair follows the master",
+      more: {
+        facts: {
+          salesforce: null,
+          salesforceGone: "deleted" as const,
+          salesforceMerge: { master: "001000000000e09AAA", masterLinked: false },
+        },
+      },
+      decision: { kind: "follow_merge", detail: { master: "001000000000e09AAA" } },
+      reason: "waiting_in_queue",
+    },
+  ])("$name", ({ more, decision, reason }) => {
+    const answer = explain(input(more));
+    expect(answer.decision).toEqual(decision);
+    expect(answer.reason).toBe(reason);
+    // No field write is planned for a record whose decision is not one.
+    if (decision.kind !== "retry") expect(answer.fields.every((f) => f.would === "none")).toBe(true);
+  });
+
+  it("an Attio-to-Salesforce field is not synced when the global direction is sf_to_attio", () => {
+    const context = decideContext(
+      companies,
+      { strategy: "last_write", direction: "sf_to_attio", deletePolicy: "hold" },
+      { ids: idMap([]) },
+    );
+    const answer = explain(input({ mapping: { kind: "enabled", ctx: context } }));
+    const oneWay = companies.fields.filter((f) => f.spec.direction === "attio_to_sf").map((f) => f.spec.salesforce);
+    expect(oneWay.length).toBeGreaterThan(0);
+    for (const field of oneWay) expect(answer.fields.find((f) => f.field === field)?.would).toBe("not_synced");
+    expect(answer.reason).toBe("in_sync");
+  });
+});
+
 describe("explain: a reference whose target has no counterpart", () => {
   const people = compileMapping(defaultMappings().find((m) => m.name === "people") ?? (undefined as never));
   it("waits as reference_pending, not as an unmappable value", () => {
