@@ -1,12 +1,13 @@
 import { env, exports } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
+import { HttpResponse, http } from "msw";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
 import { conflicts, failures, idMappings } from "../../src/store/schema.ts";
 import { internalSalesforceMessage } from "../../src/sync/messages.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
-import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
+import { fakeSalesforce, SF_INSTANCE } from "../helpers/fake-salesforce.ts";
 import { personChanged } from "../helpers/messages.ts";
 import { server } from "../helpers/msw.ts";
 import { runQueue } from "../helpers/queue.ts";
@@ -196,6 +197,26 @@ describe("explain", () => {
     expect(body).toMatchObject({ in_sync: false, reason: "conflict_held" });
     expect(body.open_items["conflicts"]).toEqual([expect.objectContaining({ id: open[0]?.id, field: "Title" })]);
     expect(body.next_step).toContain(`/api/v1/conflicts/${open[0]?.id}`);
+  });
+
+  it("a change parked through a Salesforce outage: waiting_for_api until the drain sends it", async () => {
+    const { attio } = setup();
+    addPerson(attio, "x-parked", "parked@northwind.example");
+    let down = true;
+    server.use(
+      http.all(`${SF_INSTANCE}/services/data/v62.0/*`, () =>
+        down ? new HttpResponse("Service Unavailable", { status: 503 }) : undefined,
+      ),
+    );
+    // An outage that outlived the quick retries parks the change.
+    const parked = await runQueue([personChanged("x-parked")], { attempts: 4 });
+    expect(parked.result.retryMessages).toEqual([]);
+
+    // Salesforce answers again; the drain has not run yet.
+    down = false;
+    const { body } = await explain("attio/people/x-parked");
+    expect(body).toMatchObject({ in_sync: false, reason: "waiting_for_api" });
+    expect(body.open_items["parked"]).toEqual([expect.objectContaining({ reason: "upstream_unavailable" })]);
   });
 
   it("a person whose company has no counterpart yet: reference_pending, the AccountId field waiting", async () => {
