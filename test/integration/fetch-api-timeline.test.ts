@@ -148,6 +148,27 @@ describe("a record's timeline", () => {
     expect(operatorRows.filter((r) => r.operation === "operator")).toHaveLength(1);
   });
 
+  it("an operator's dismissal of a failure is on the record's timeline, with the token that made it", async () => {
+    const attio = fakeAttio();
+    const sf = fakeSalesforce({ rejectCreateWith: { statusCode: "REQUIRED_FIELD_MISSING", message: "Region" } });
+    server.use(...attio.handlers, ...sf.handlers);
+    attio.addPerson("t-dismissed", { email: "dismissed@northwind.example" });
+    await runQueue([personChanged("t-dismissed")]);
+    const failure = (await db.select().from(failures).all()).find((f) => f.recordKey?.endsWith(":t-dismissed"));
+    const dismissed = await api(`/failures/${encodeURIComponent(failure?.id ?? "")}/dismiss`, { method: "POST" });
+    expect(dismissed.status).toBe(200);
+
+    const { items } = await timeline("attio/people/t-dismissed");
+    expect(items.map((e) => [e.kind, e.status ?? e.operation])).toEqual([
+      ["failure", "dismissed"],
+      ["operator_action", "operator"],
+    ]);
+    expect(items[1]).toMatchObject({
+      actor: "operator:admin-token",
+      event: { kind: "failure.dismissed", failureId: failure?.id },
+    });
+  });
+
   it("a record nothing happened to has an empty timeline; a bad cursor is a 400 naming it", async () => {
     server.use(...fakeAttio().handlers, ...fakeSalesforce().handlers);
     expect(await timeline("attio/people/t-nothing")).toMatchObject({ items: [], next_cursor: null, counterpart: null });
