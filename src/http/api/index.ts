@@ -3,11 +3,13 @@ import { VERSION } from "../../lib/version.ts";
 import { requireAdmin } from "../auth.ts";
 import type { AppEnv } from "../types.ts";
 import { configRoutes } from "./config.ts";
+import { explainRoutes } from "./explain.ts";
 import { failureRoutes } from "./failures.ts";
 import { historyRoutes } from "./history.ts";
 import { issueRoutes } from "./issues.ts";
 import { jobRoutes } from "./jobs.ts";
 import { statusRoutes } from "./status.ts";
+import { timelineRoutes } from "./timeline.ts";
 import { workRoutes } from "./work.ts";
 
 /** The OpenAPI document's identity; the paths come from the routes' own zod schemas. */
@@ -36,6 +38,8 @@ export function createApiV1(): OpenAPIHono<AppEnv> {
   failureRoutes(app);
   issueRoutes(app);
   historyRoutes(app);
+  explainRoutes(app);
+  timelineRoutes(app);
   jobRoutes(app);
   app.doc31("/openapi.json", OPENAPI_INFO);
   return app;
