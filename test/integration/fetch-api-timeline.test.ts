@@ -165,7 +165,7 @@ describe("a record's timeline", () => {
     ]);
     expect(items[1]).toMatchObject({
       actor: "operator:admin-token",
-      event: { kind: "failure.dismissed", failureId: failure?.id },
+      event: { kind: "issue.dismissed", item_kind: "failure", item_id: failure?.id },
     });
   });
 
