@@ -6,6 +6,7 @@ import { configRoutes } from "./config.ts";
 import { failureRoutes } from "./failures.ts";
 import { historyRoutes } from "./history.ts";
 import { jobRoutes } from "./jobs.ts";
+import { modeRoutes } from "./modes.ts";
 import { statusRoutes } from "./status.ts";
 import { workRoutes } from "./work.ts";
 
@@ -30,6 +31,7 @@ export function createApiV1(): OpenAPIHono<AppEnv> {
   app.use(requireAdmin);
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   statusRoutes(app);
+  modeRoutes(app);
   configRoutes(app);
   workRoutes(app);
   failureRoutes(app);
