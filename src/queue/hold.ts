@@ -26,7 +26,7 @@ export async function holdUnlessRunning<T extends { raw: Message<unknown>; messa
   for (const item of parsed) {
     const { raw, message } = item;
     try {
-      const rows = await held(deps, message, mode);
+      const rows = await holdingRows(deps, message, mode);
       if (rows === "handle") {
         now.push(item);
         continue;
@@ -43,13 +43,13 @@ export async function holdUnlessRunning<T extends { raw: Message<unknown>; messa
 }
 
 /** The rows that hold a message, or `handle` when it runs now (a dry run). */
-async function held(deps: SyncDeps, message: SyncMessage, mode: Mode): Promise<ParkInput[] | "handle"> {
+async function holdingRows(deps: SyncDeps, message: SyncMessage, mode: Mode): Promise<ParkInput[] | "handle"> {
   const errorMessage =
     mode === "paused" ? "held: the deployment is paused" : "held: the deployment is not started (setup)";
-  const row = (key: string, held: SyncMessage): ParkInput => ({
+  const row = (key: string, kept: SyncMessage): ParkInput => ({
     key,
-    queue: "jobId" in held && held.jobId ? "jobs" : "sync",
-    message: held,
+    queue: "jobId" in kept && kept.jobId ? "jobs" : "sync",
+    message: kept,
     reason: mode,
     errorMessage,
   });

@@ -248,6 +248,43 @@ describe("modes", () => {
     expect(await held()).toEqual([]);
   });
 
+  it("stops a batch that was reading when the pause came before it writes; resume writes its change once", async () => {
+    await setMode("running");
+    const fakes = setup();
+    const { attio, sf } = fakes;
+    attio.addPerson("p-inflight", {
+      first: "Ines",
+      last: "Flight",
+      email: "inflight@northwind.example",
+      title: "Analyst",
+    });
+    await runQueue([personChanged("p-inflight")]);
+    await drainQueue();
+    const pair = await db.select().from(idMappings).where(eq(idMappings.attioRecordId, "p-inflight")).get();
+    const contactId = pair?.sfRecordId ?? "";
+    attio.setJobTitle("p-inflight", "Director");
+    // The pause comes while the batch reads the Contact, after the batch checked the mode.
+    let pausing: Promise<unknown> | undefined;
+    sf.afterQuery(new RegExp(`FROM Contact WHERE Id IN \\('${contactId}'\\)`), () => {
+      pausing = setMode("paused");
+    });
+    const before = writes(fakes);
+
+    const run = await runQueue([personChanged("p-inflight")]);
+    expect(pausing).toBeDefined();
+    expect(run.result.explicitAcks).toEqual(run.ids);
+    expect(writes(fakes)).toEqual(before);
+    expect(sf.contacts.get(contactId)).toMatchObject({ Title: "Analyst" });
+    expect(await held()).toEqual([
+      expect.objectContaining({ reason: "paused", errorMessage: expect.stringContaining("paused") }),
+    ]);
+
+    expect((await api("POST", "/resume")).body).toMatchObject({ delivery: { state: "sent", sent: 1 } });
+    await eventually(async () => (sf.contacts.get(contactId)?.["Title"] === "Director" ? true : undefined));
+    await drainQueue();
+    expect(writes(fakes).salesforce - before.salesforce).toBe(1);
+  });
+
   it("runs a dry-run job in setup without writing; a job that writes starts the deployment", async () => {
     await setMode("setup");
     const fakes = setup();

@@ -4,7 +4,7 @@ import { SyncError } from "../../lib/errors.ts";
 import { openDb } from "../../store/db.ts";
 import { JobParamsSchema } from "../../store/job-schemas.ts";
 import { cancelJob } from "../../store/jobs.ts";
-import { changeMode, currentMode } from "../../sync/mode.ts";
+import { changeMode, currentMode, type Mode } from "../../sync/mode.ts";
 import { drainNow } from "../../sync/parked.ts";
 import { loadRuntime } from "../../sync/runtime.ts";
 import type { AppEnv } from "../types.ts";
@@ -61,16 +61,19 @@ export function jobRoutes(app: OpenAPIHono<AppEnv>) {
       }
       const { id, message } = await createJob(deps.db, runtime, body);
       // Before its first page is sent, so that the page is not held in setup.
-      const mode = body.dry_run
-        ? await currentMode(deps.db, c.env.CURSORS)
-        : await changeMode(deps.db, c.env.CURSORS, "job", `job:${id}`);
-      if ("moved" in mode && mode.moved) {
-        c.var.log.info("a sync job started the deployment", { job_id: id });
-        await drainNow(deps, c.env, new Date());
+      let mode: Mode;
+      if (body.dry_run) mode = (await currentMode(deps.db, c.env.CURSORS)).mode;
+      else {
+        const change = await changeMode(deps.db, c.env.CURSORS, "job", `job:${id}`);
+        mode = change.mode;
+        if (change.moved) {
+          c.var.log.info("a sync job started the deployment", { job_id: id });
+          await drainNow(deps, c.env, new Date());
+        }
       }
       await c.env.JOB_QUEUE.send(message, { contentType: "json" });
       c.var.log.info("sync job created", { job_id: id, mode: body.mode, dry_run: body.dry_run });
-      return c.json({ id, state: "queued", mode: mode.mode }, 202);
+      return c.json({ id, state: "queued", mode }, 202);
     },
   );
 

@@ -120,11 +120,10 @@ export function modeRoutes(app: OpenAPIHono<AppEnv>) {
   );
 }
 
-function applyAction(c: Context<AppEnv>, deps: SyncDeps, action: ModeAction): Promise<ModeChange> {
-  return changeMode(deps.db, c.env.CURSORS, action, operatorOf(c.var.adminTokenUsed)).then((change) => {
-    if (change.moved) c.var.log.info("mode changed", { from: change.from, to: change.mode, by: change.changedBy });
-    return change;
-  });
+async function applyAction(c: Context<AppEnv>, deps: SyncDeps, action: ModeAction): Promise<ModeChange> {
+  const change = await changeMode(deps.db, c.env.CURSORS, action, operatorOf(c.var.adminTokenUsed));
+  if (change.moved) c.var.log.info("mode changed", { from: change.from, to: change.mode, by: change.changedBy });
+  return change;
 }
 
 function modeAnswer(change: ModeChange) {
