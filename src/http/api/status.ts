@@ -210,7 +210,8 @@ async function status(c: Context<AppEnv>): Promise<Response> {
         detectedAt: b.detectedAt,
       }))
     : null;
-  const mode = d1.ok ? await currentMode(db, c.env.CURSORS) : null;
+  // Null, like the counts, when it cannot be read: the binding probes say why.
+  const mode = d1.ok ? await currentMode(db, c.env.CURSORS).catch(() => null) : null;
   const held = parked
     ? parked.filter((group) => HELD_REASONS.includes(group.reason)).reduce((sum, group) => sum + group.count, 0)
     : null;
