@@ -183,6 +183,7 @@ async function runGroups(
       ...options(compiled.mapping.name),
       dryRun: key.dryRun,
       listed: group.listed,
+      release: key.release,
       ...(index
         ? {
             matchIndex: {
@@ -235,6 +236,7 @@ function engineOptions(deps: SyncDeps, env: Env, runtime: Runtime) {
     ),
     strategy: runtime.strategy,
     direction: runtime.direction,
+    massUpdates: runtime.breaker,
     defer: deferred.defer,
     requestSync: deferred.requestSync,
     onLinked: deferred.onLinked,

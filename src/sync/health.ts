@@ -23,6 +23,7 @@ export type ProblemCode =
   | "dead_letters_stuck"
   | "changes_waiting"
   | "mass_delete_held"
+  | "mass_update_held"
   | "cron_stale";
 
 export interface Problem {
@@ -62,6 +63,8 @@ export interface HealthFacts {
   lastCronRun: string | null;
   /** Batches of deletes the mass-delete circuit breaker holds, still pending. */
   heldDeleteBatches?: readonly { batchId: string; object: string; deletes: number; detectedAt: string }[] | null;
+  /** Mass updates the breaker holds, still pending (engine/breaker.ts). */
+  heldUpdates?: readonly { id: string; mapping: string; side: string; records: number; detectedAt: string }[] | null;
 }
 
 const WAITING_FOR: Record<string, string> = {
@@ -272,6 +275,15 @@ function workProblems(facts: HealthFacts): Problem[] {
       action:
         "check why so many records disappeared (a sharing change, an import, a script); then POST /api/v1/deletes/batches/{batch_id} with approve or reject",
       since: batch.detectedAt,
+    });
+  }
+  for (const hold of facts.heldUpdates ?? []) {
+    problems.push({
+      code: "mass_update_held",
+      message: `the mass-update breaker holds ${hold.records} update(s) of mapping ${hold.mapping} to ${hold.side === "attio" ? "Attio" : "Salesforce"} (hold ${hold.id}): more records changed within the window than [breaker] allows`,
+      affects: `mapping ${hold.mapping}`,
+      action: `check what changed so many records (an import, a script, a bulk edit; GET /api/v1/holds/${hold.id}/records lists them); then POST /api/v1/holds/${hold.id} with approve (write them) or reject (write nothing)`,
+      since: hold.detectedAt,
     });
   }
   if (facts.deadLetters) {

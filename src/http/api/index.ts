@@ -5,6 +5,7 @@ import type { AppEnv } from "../types.ts";
 import { configRoutes } from "./config.ts";
 import { failureRoutes } from "./failures.ts";
 import { historyRoutes } from "./history.ts";
+import { holdRoutes } from "./holds.ts";
 import { jobRoutes } from "./jobs.ts";
 import { statusRoutes } from "./status.ts";
 import { workRoutes } from "./work.ts";
@@ -32,6 +33,7 @@ export function createApiV1(): OpenAPIHono<AppEnv> {
   statusRoutes(app);
   configRoutes(app);
   workRoutes(app);
+  holdRoutes(app);
   failureRoutes(app);
   historyRoutes(app);
   jobRoutes(app);

@@ -15,6 +15,7 @@ import { recentFailedJobs } from "../../store/jobs.ts";
 import { countMappings } from "../../store/mappings.ts";
 import { countOpenAmbiguousMatches, openAmbiguousMatchesByObject } from "../../store/matches.ts";
 import { parkedByReason } from "../../store/parked.ts";
+import { pendingHolds } from "../../store/update-holds.ts";
 import { countOpenWarnings, openWarningsByMapping } from "../../store/warnings.ts";
 import { loadUsage } from "../../sync/budget.ts";
 import { type CatchupEntry, CatchupEntrySchema, kvKeys } from "../../sync/catchup-state.ts";
@@ -196,8 +197,10 @@ async function status(c: Context<AppEnv>): Promise<Response> {
         detectedAt: b.detectedAt,
       }))
     : null;
+  const heldUpdates = d1.ok ? await pendingHolds(db) : null;
   const problems = problemsOf({
     heldDeleteBatches: heldBatches,
+    heldUpdates,
     now,
     bindings,
     dependencies: { attio, salesforce },
