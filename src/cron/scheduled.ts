@@ -5,13 +5,18 @@ import { createLogger } from "../lib/log.ts";
 import { pruneAudit } from "../store/audit.ts";
 import { pruneKeys } from "../store/inbound-events.ts";
 import { purgeClosedIntents } from "../store/intents.ts";
+import { pruneRecentUpdates } from "../store/update-holds.ts";
 import { resendWaiting } from "../sync/deferred.ts";
 import { buildDeps } from "../sync/deps.ts";
 import { loadDirectory } from "../sync/directory.ts";
 import { sendAll } from "../sync/enqueue.ts";
 import { drainParked, scheduleDrain } from "../sync/parked.ts";
 import { loadRuntime } from "../sync/runtime.ts";
+import { runAlerts } from "./alerts.ts";
 import { ATTIO_SCAN_BUDGET_MS, runCatchup } from "./catchup.ts";
+
+/** The longest `[breaker] window_minutes` allowed: window rows older than this are pruned. */
+const RECENT_UPDATES_RETENTION_MS = 24 * 60 * 60_000;
 
 /** Dedupe keys are kept this long: Attio retries a delivery for about 3 days, relays replay 72 h. */
 export const DEDUPE_RETENTION_DAYS = 7;
@@ -86,5 +91,16 @@ export async function handleScheduled(
     catchup,
   };
   await env.CURSORS.put("cron:last-run", JSON.stringify(summary));
-  log.info("scheduled run done", summary);
+  // Mass-update window rows past any window count for nothing.
+  await pruneRecentUpdates(deps.db, new Date(now.getTime() - RECENT_UPDATES_RETENTION_MS).toISOString());
+  // Last, so a problem this run fixed (a catch-up, a stale cron) is not alerted as open.
+  let alerts: unknown = null;
+  try {
+    alerts = await runAlerts(deps, env, config, now);
+  } catch (thrown) {
+    const error = toSyncError(thrown);
+    alerts = { error: error.code, message: error.message };
+    log.error("alerts failed", { code: error.code, error: error.message });
+  }
+  log.info("scheduled run done", { ...summary, alerts });
 }

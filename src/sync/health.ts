@@ -1,4 +1,5 @@
 import type { ValidationIssue } from "../mapping/validate.ts";
+import { budgetExhausted } from "../salesforce/usage.ts";
 import type { ParkedSummary } from "../store/parked.ts";
 import type { CatchupEntry } from "./catchup-state.ts";
 import type { DeadLettersStuck } from "./health-marks.ts";
@@ -12,6 +13,8 @@ import type { DeadLettersStuck } from "./health-marks.ts";
 export type ProblemCode =
   | "binding_unavailable"
   | "dependency_unreachable"
+  | "credentials_refused"
+  | "api_budget_reserve"
   | "mapping_disabled"
   | "mapping_field_dropped"
   | "mappings_unchecked"
@@ -40,6 +43,8 @@ export interface Problem {
 export interface Probe {
   ok: boolean;
   error?: string | undefined;
+  /** The failure's SyncError code: `auth_failed` means the API refused our credentials. */
+  code?: string | undefined;
 }
 
 export interface HealthFacts {
@@ -63,6 +68,8 @@ export interface HealthFacts {
   lastCronRun: string | null;
   /** Batches of deletes the mass-delete circuit breaker holds, still pending. */
   heldDeleteBatches?: readonly { batchId: string; object: string; deletes: number; detectedAt: string }[] | null;
+  /** Salesforce's daily API usage last seen, and the share left to the org's other integrations. */
+  salesforceApi?: { used: number; limit: number; at: string; reserve: number } | null;
   /** Mass updates the breaker holds, still pending (engine/breaker.ts). */
   heldUpdates?: readonly { id: string; mapping: string; side: string; records: number; detectedAt: string }[] | null;
 }
@@ -115,6 +122,15 @@ function unavailable(facts: HealthFacts): Problem[] {
   for (const side of ["attio", "salesforce"] as const) {
     const probe = facts.dependencies[side];
     if (probe.ok) continue;
+    if (probe.code === "auth_failed") {
+      problems.push({
+        code: "credentials_refused",
+        message: `${side === "attio" ? "Attio" : "Salesforce"} refuses our credentials${probe.error ? `: ${probe.error}` : ""}`,
+        affects: side,
+        action: `nothing syncs with ${side === "attio" ? "Attio" : "Salesforce"} until they are fixed: ${actions[side]}`,
+      });
+      continue;
+    }
     problems.push({
       code: "dependency_unreachable",
       message: `${side === "attio" ? "Attio" : "Salesforce"} cannot be reached${probe.error ? `: ${probe.error}` : ""}`,
@@ -265,6 +281,17 @@ function workProblems(facts: HealthFacts): Problem[] {
       action:
         "nothing to replay: they are sent again on their own within a minute of both APIs answering; see the dependencies and salesforce_api",
       since: group.since,
+    });
+  }
+  const api = facts.salesforceApi;
+  if (api && budgetExhausted(api, api.reserve)) {
+    problems.push({
+      code: "api_budget_reserve",
+      message: `Salesforce's daily API usage is ${api.used} of ${api.limit} (as of ${api.at}): inside the ${Math.round(api.reserve * 100)}% left to the org's other integrations, so catch-up and jobs pause; live changes still flow`,
+      affects: "salesforce API budget",
+      action:
+        "it resumes as the 24-hour usage falls; raise the org's API allocation, lower SALESFORCE_BUDGET_RESERVE, or find what else spends it",
+      since: api.at,
     });
   }
   for (const batch of facts.heldDeleteBatches ?? []) {
