@@ -24,8 +24,9 @@ export const DEDUPE_RETENTION_DAYS = 7;
 /**
  * The Cron Trigger (every 5 minutes): the catch-up of every mapped object, the drain of parked
  * changes, then housekeeping (expired delivery keys, audit history past its retention, create
- * intents closed for a week). The run is recorded in KV
- * (`cron:last-run`) for /api/v1/status.
+ * intents closed for a week, the mass-update breaker's window past a day). The run is recorded in
+ * KV (`cron:last-run`) for /api/v1/status; then, with ALERT_WEBHOOK_URL set, the problems that
+ * opened or cleared are alerted (alerts.ts).
  */
 export async function handleScheduled(
   controller: ScheduledController,

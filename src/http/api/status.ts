@@ -34,7 +34,7 @@ const StatusSchema = z
     healthy: z.boolean().openapi({ description: "True only when `problems` is empty" }),
     problems: z.array(ProblemSchema).openapi({
       description:
-        "Everything an operator must look at: a binding or CRM unreachable, a mapping switched off or running without a field, a catch-up failing run after run or falling behind, a failed job, recent failures, changes waiting for an API, dead letters that cannot be recorded, a stale cron",
+        "Everything an operator must look at: a binding or CRM unreachable or refusing our credentials, a mapping switched off or running without a field, a catch-up failing run after run or falling behind, a failed job, recent failures, changes waiting for an API, the Salesforce API budget inside its reserve, deletes or updates a breaker holds, dead letters that cannot be recorded, a stale cron. Each one opening or clearing is posted to ALERT_WEBHOOK_URL when set",
     }),
     version: z.string(),
     direction: z.string(),
