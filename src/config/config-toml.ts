@@ -141,6 +141,16 @@ export const SyncConfigSchema = z
         window_minutes: z.number().int().min(1).max(1440).default(10),
       })
       .prefault({}),
+    /**
+     * When two problems of /api/v1/status (and so their alerts) open: `failures_recent` at this
+     * many open failures in the last hour, `catchup_behind` when a catch-up lags by more than this.
+     */
+    health: z
+      .strictObject({
+        failures: z.number().int().min(1).default(1),
+        catchup_lag_minutes: z.number().int().min(5).max(10_080).default(15),
+      })
+      .prefault({}),
   })
   .superRefine((config, ctx) => {
     const seen = new Set(["companies", "people", "deals", "users"]);

@@ -93,6 +93,14 @@ export async function readHealth(deps: SyncDeps, env: Env, now: Date): Promise<H
     deadLetters: stuck,
     parked,
     lastCronRun: typeof lastRun?.at === "string" ? lastRun.at : null,
+    ...(runtime
+      ? {
+          thresholds: {
+            failures: runtime.config.health.failures,
+            catchupLagMinutes: runtime.config.health.catchup_lag_minutes,
+          },
+        }
+      : {}),
     salesforceApi: usage ? { ...usage, reserve: deps.config.SALESFORCE_BUDGET_RESERVE } : null,
   };
   return { facts, d1, kv, attio, salesforce, runtime, lastRun, catchup, usage, ownActor, parked, heldBatches };

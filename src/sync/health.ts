@@ -70,6 +70,8 @@ export interface HealthFacts {
   heldDeleteBatches?: readonly { batchId: string; object: string; deletes: number; detectedAt: string }[] | null;
   /** Salesforce's daily API usage last seen, and the share left to the org's other integrations. */
   salesforceApi?: { used: number; limit: number; at: string; reserve: number } | null;
+  /** config.toml `[health]`: when failures and a catch-up's lag become problems (defaults: 1, 15 minutes). */
+  thresholds?: { failures: number; catchupLagMinutes: number } | undefined;
   /** Mass updates the breaker holds, still pending (engine/breaker.ts). */
   heldUpdates?: readonly { id: string; mapping: string; side: string; records: number; detectedAt: string }[] | null;
 }
@@ -97,6 +99,7 @@ export const CRON_STALE_MS = 3 * CRON_PERIOD_MS;
  * reported. A run that reads to the end sets it to its own time, so a healthy one lags by one period
  * before the next run, two when a run after it stops mid-way re-reading the overlap; three means
  * more changes arrive than it reads (5 pages of 2,000 per run), or it is paused, run after run.
+ * config.toml `[health] catchup_lag_minutes` (default 15, these three periods) sets it.
  */
 export const CATCHUP_LAG_PERIODS = 3;
 
@@ -222,7 +225,10 @@ function catchupBehind(facts: HealthFacts): Problem[] {
     if (!entry.reconciledThrough) continue;
     if (entry.error && entry.consecutiveFailures >= CATCHUP_FAILURES) continue;
     const lag = facts.now.getTime() - Date.parse(entry.reconciledThrough);
-    if (!(lag > CATCHUP_LAG_PERIODS * CRON_PERIOD_MS)) continue;
+    const allowed = facts.thresholds
+      ? facts.thresholds.catchupLagMinutes * 60_000
+      : CATCHUP_LAG_PERIODS * CRON_PERIOD_MS;
+    if (!(lag > allowed)) continue;
     const minutes = Math.round(lag / 60_000);
     problems.push({
       code: "catchup_behind",
@@ -264,7 +270,7 @@ function workProblems(facts: HealthFacts): Problem[] {
       since: job.updatedAt,
     });
   }
-  if (facts.recentFailures && facts.recentFailures.count > 0) {
+  if (facts.recentFailures && facts.recentFailures.count >= Math.max(1, facts.thresholds?.failures ?? 1)) {
     problems.push({
       code: "failures_recent",
       message: `${facts.recentFailures.count} record(s) failed in the last hour`,

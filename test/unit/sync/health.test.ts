@@ -239,4 +239,17 @@ describe("problemsOf", () => {
     expect(held?.message).toContain("640");
     expect(held?.action).toContain("POST /api/v1/holds/h1");
   });
+
+  it("opens failures_recent and catchup_behind at the configured [health] thresholds", () => {
+    const thresholds = { failures: 10, catchupLagMinutes: 60 };
+    expect(codes({ recentFailures: { count: 9, latest: null }, thresholds })).not.toContain("failures_recent");
+    expect(codes({ recentFailures: { count: 10, latest: null }, thresholds })).toContain("failures_recent");
+    expect(codes({ recentFailures: { count: 1, latest: null } })).toContain("failures_recent");
+    const lagging = (minutes: number) => ({
+      Contact: entry({ reconciledThrough: new Date(NOW.getTime() - minutes * 60_000).toISOString() }),
+    });
+    expect(codes({ catchup: lagging(30), thresholds })).not.toContain("catchup_behind");
+    expect(codes({ catchup: lagging(61), thresholds })).toContain("catchup_behind");
+    expect(codes({ catchup: lagging(16) })).toContain("catchup_behind");
+  });
 });
