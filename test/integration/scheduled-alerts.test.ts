@@ -113,7 +113,7 @@ describe("alerts", () => {
     await cron();
     expect(endpoint.about("mapping alerts-once")).toHaveLength(2);
     expect(await db.select().from(alerts).where(eq(alerts.affects, "mapping alerts-once"))).toEqual([]);
-  });
+  }, 30_000);
 
   it("a post the endpoint refuses is tried again by the next run, and posted once", async () => {
     const endpoint = alertEndpoint();
@@ -131,7 +131,7 @@ describe("alerts", () => {
     expect(posts.map((p) => p.json["state"])).toEqual(["opened", "opened"]);
     const [sent] = await db.select().from(alerts).where(eq(alerts.affects, "mapping alerts-retry"));
     expect(sent?.openSentAt).not.toBeNull();
-  });
+  }, 30_000);
 
   it("posts nothing and stores nothing without ALERT_WEBHOOK_URL", async () => {
     const endpoint = alertEndpoint();
