@@ -1,6 +1,7 @@
 import { salesforceSide } from "../plan/canon.ts";
 import type { Side, WriteDecision } from "../plan/decision.ts";
 import { breakerVerdict, massUpdateThreshold, rejectedBase, updatesBySide, windowStart } from "../plan/mass-update.ts";
+import type { Values } from "../plan/plan-fields.ts";
 import { actorOf } from "../plan/touch.ts";
 import { countPairsOf } from "../store/deletes.ts";
 import { type SavePair, savePairs } from "../store/pairs.ts";
@@ -119,7 +120,7 @@ function rejectedSave(
   item: Decided,
   final: WriteDecision,
   pair: { id: string; attioRecordId: string; sfRecordId: string },
-  salesforce: Record<string, import("../mapping/types.ts").SfScalar> | undefined,
+  salesforce: Values | undefined,
 ): SavePair {
   const { mapping } = run.compiled;
   const { touch } = item.facts;
