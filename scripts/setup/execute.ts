@@ -49,15 +49,21 @@ export async function discover(
   names: DeploymentNames,
   baseConfig: string,
 ): Promise<Existing & { state: State }> {
-  const databases = D1List.parse(jsonOutput((await wrangler(deps, ["d1", "list", "--json"])).stdout));
-  const namespaces = KvList.parse(jsonOutput((await wrangler(deps, ["kv", "namespace", "list"])).stdout));
-  const queues: string[] = [];
-  for (const queue of deploymentQueues(baseConfig, names)) {
-    // `queues info` fails for a queue that does not exist; `queues list` prints only a table.
-    if ((await deps.run(["queues", "info", queue])).code === 0) queues.push(queue);
-  }
+  // Independent lookups, run side by side: each wrangler command spends seconds starting up.
   const secretsArgs = ["secret", "list", "--name", names.worker, "--format", "json"];
-  const secrets = await deps.run(secretsArgs);
+  const [d1, kv, secrets, ...queueInfo] = await Promise.all([
+    wrangler(deps, ["d1", "list", "--json"]),
+    wrangler(deps, ["kv", "namespace", "list"]),
+    deps.run(secretsArgs),
+    // `queues info` fails for a queue that does not exist; `queues list` prints only a table.
+    ...deploymentQueues(baseConfig, names).map(async (queue) => ({
+      queue,
+      exists: (await deps.run(["queues", "info", queue])).code === 0,
+    })),
+  ]);
+  const databases = D1List.parse(jsonOutput(d1.stdout));
+  const namespaces = KvList.parse(jsonOutput(kv.stdout));
+  const queues = (queueInfo as { queue: string; exists: boolean }[]).filter((q) => q.exists).map((q) => q.queue);
   let worker: Existing["worker"];
   if (secrets.code === 0) {
     worker = { exists: true, secrets: SecretList.parse(jsonOutput(secrets.stdout)).map((s) => s.name) };
