@@ -7,7 +7,7 @@ import { AttioSetupClient } from "./attio.ts";
 import type { DeploymentNames } from "./names.ts";
 import type { Existing, GeneratedSecret, SetupInputs, Step } from "./plan.ts";
 import { type CommandResult, jsonOutput, type WranglerRunner } from "./runner.ts";
-import { EXTERNAL_ID_OBJECTS, SalesforceSetupClient } from "./salesforce.ts";
+import { EXTERNAL_ID_OBJECTS, SalesforceSetupClient, SalesforceSetupError } from "./salesforce.ts";
 import { ensureWebhook, type WorkerSecrets } from "./webhook.ts";
 import { deploymentQueues, renderDeploymentConfig } from "./wrangler-config.ts";
 
@@ -143,119 +143,139 @@ export async function executeSetup(
 
   const results: StepResult[] = [];
   for (const step of steps) {
-    const result = await (async (): Promise<string> => {
-      switch (step.kind) {
-        case "check-attio": {
-          const self = await attio().check();
-          return `Attio API key works (workspace ${self.workspace}, scopes complete)`;
-        }
-        case "check-salesforce": {
-          const token = await salesforce().check();
-          return `Salesforce client credentials work (instance ${token.instanceUrl})`;
-        }
-        case "create-database": {
-          await wrangler(deps, ["d1", "create", step.name]);
-          const listed = D1List.parse(jsonOutput((await wrangler(deps, ["d1", "list", "--json"])).stdout));
-          ids.database = listed.find((db) => db.name === step.name)?.uuid ?? null;
-          if (!ids.database) throw new SetupError(`D1 database ${step.name} was created but is not listed`);
-          return `created D1 database ${step.name} (${ids.database})`;
-        }
-        case "create-kv": {
-          await wrangler(deps, ["kv", "namespace", "create", step.title]);
-          const listed = KvList.parse(jsonOutput((await wrangler(deps, ["kv", "namespace", "list"])).stdout));
-          ids.kv = listed.find((ns) => ns.title === step.title)?.id ?? null;
-          if (!ids.kv) throw new SetupError(`KV namespace ${step.title} was created but is not listed`);
-          return `created KV namespace ${step.title} (${ids.kv})`;
-        }
-        case "create-queue":
-          await wrangler(deps, ["queues", "create", step.name]);
-          return `created queue ${step.name}`;
-        case "write-config": {
-          if (!ids.database || !ids.kv) throw new SetupError("resource ids missing before writing the configuration");
-          const text = renderDeploymentConfig(
-            inputs.baseConfig,
-            names,
-            { database: ids.database, kv: ids.kv },
-            step.vars,
-          );
-          if (text === existing.configFile) return `${names.configFile} unchanged`;
-          await writeFile(config, text);
-          return `wrote ${names.configFile}`;
-        }
-        case "generate-token":
-          tokens[step.secret] = randomToken();
-          return `generated ${step.secret}`;
-        case "apply-migrations": {
-          const out = await wrangler(deps, ["d1", "migrations", "apply", "DB", "--remote", "--config", config], {
-            env: { CI: "true" },
-          });
-          return /No migrations to apply/i.test(out.stdout) ? "D1 migrations: up to date" : "D1 migrations applied";
-        }
-        case "deploy": {
-          const dir = await mkdtemp(join(tmpdir(), "attio-sfdc-setup-"));
-          try {
-            const args = ["deploy", "--config", config];
-            if (step.first) {
-              // A Worker that does not exist cannot have secrets put: the first deploy brings them
-              // (a 0600 file in a private temporary directory, removed right after).
-              const file = join(dir, "secrets.json");
-              const values = Object.fromEntries(step.secrets.map((name) => [name, secretValue(name)]));
-              await writeFile(file, JSON.stringify(values), { mode: 0o600 });
-              args.push("--secrets-file", file);
-            }
-            const output = join(dir, "output.ndjson");
-            const out = await wrangler(deps, args, { env: { WRANGLER_OUTPUT_FILE_PATH: output } });
-            const url = deps.workerUrl ?? (await deployedUrl(output, out.stdout));
-            if (url) workerUrl = url;
-            deployedFirst = step.first;
-          } finally {
-            await rm(dir, { recursive: true, force: true });
-          }
-          if (workerUrl) await saveState(deps, names, Object.assign(state, { worker_url: workerUrl }));
-          return `deployed ${names.worker}${workerUrl ? ` to ${workerUrl}` : ""}`;
-        }
-        case "put-secrets": {
-          const values = Object.fromEntries(step.secrets.map((name) => [name, secretValue(name)]));
-          // One new version for all of them (`secret bulk` reads JSON on stdin).
-          await wrangler(deps, ["secret", "bulk", "--config", config], { input: JSON.stringify(values) });
-          return `set the secrets ${step.secrets.join(", ")}`;
-        }
-        case "attio-webhook": {
-          if (!workerUrl) {
-            warnings.push("The Worker's URL is unknown (set WORKER_URL), so the Attio webhook was not registered.");
-            return "Attio webhook: skipped (the Worker's URL is unknown)";
-          }
-          const secretSet = !deployedFirst && existing.worker.secrets.includes("ATTIO_WEBHOOK_SECRET");
-          const outcome = await ensureWebhook(attio(), workerUrl, secretSet, secrets);
-          await saveState(deps, names, Object.assign(state, { webhook_id: outcome.id }));
-          if (outcome.kind === "kept") {
-            return `Attio webhook ${outcome.id} kept${outcome.subscriptionsFixed ? " (subscriptions completed)" : ""}`;
-          }
-          return `Attio webhook ${outcome.id} registered, its secret stored${outcome.replaced.length ? ` (replaced ${outcome.replaced.join(", ")})` : ""}`;
-        }
-        case "external-id-field": {
-          const client = salesforce();
-          const present = await client.objectsWithField(EXTERNAL_ID_OBJECTS);
-          const missing = EXTERNAL_ID_OBJECTS.filter((object) => !present.includes(object));
-          if (missing.length === 0) return "Salesforce External ID fields: present";
-          for (const object of missing) await client.createExternalIdField(object);
-          const visible = await client.objectsWithField(missing);
-          const hidden = missing.filter((object) => !visible.includes(object));
-          if (hidden.length > 0) {
-            warnings.push(
-              `Attio_Record_Id__c was created on ${hidden.join(", ")} but the integration user cannot see it: give it edit access (a permission set with the field's Read and Edit), or creates stay name-matched.`,
-            );
-          }
-          return `created Attio_Record_Id__c on ${missing.join(", ")}`;
-        }
-        case "skip":
-          return `${step.what}: skipped (${step.reason})`;
+    const result = await runStep(step).catch((error: unknown) => {
+      // Tokens generated before the failure may already be on the Worker: show them rather than
+      // lose them (a rerun regenerates only those the Worker does not have).
+      const generated = Object.entries(tokens);
+      if (generated.length > 0) {
+        deps.log("Generated on this run (on the Worker if the deploy or secret upload ran):");
+        for (const [name, value] of generated) deps.log(`  ${name}=${value}`);
       }
-    })();
+      throw error;
+    });
     deps.log(`  ${result}`);
     results.push({ step, result });
   }
   return { results, tokens, workerUrl, warnings };
+
+  async function runStep(step: Step): Promise<string> {
+    switch (step.kind) {
+      case "check-attio": {
+        const self = await attio().check();
+        return `Attio API key works (workspace ${self.workspace}, scopes complete)`;
+      }
+      case "check-salesforce": {
+        const token = await salesforce().check();
+        return `Salesforce client credentials work (instance ${token.instanceUrl})`;
+      }
+      case "create-database": {
+        await wrangler(deps, ["d1", "create", step.name]);
+        const listed = D1List.parse(jsonOutput((await wrangler(deps, ["d1", "list", "--json"])).stdout));
+        ids.database = listed.find((db) => db.name === step.name)?.uuid ?? null;
+        if (!ids.database) throw new SetupError(`D1 database ${step.name} was created but is not listed`);
+        return `created D1 database ${step.name} (${ids.database})`;
+      }
+      case "create-kv": {
+        await wrangler(deps, ["kv", "namespace", "create", step.title]);
+        const listed = KvList.parse(jsonOutput((await wrangler(deps, ["kv", "namespace", "list"])).stdout));
+        ids.kv = listed.find((ns) => ns.title === step.title)?.id ?? null;
+        if (!ids.kv) throw new SetupError(`KV namespace ${step.title} was created but is not listed`);
+        return `created KV namespace ${step.title} (${ids.kv})`;
+      }
+      case "create-queue":
+        await wrangler(deps, ["queues", "create", step.name]);
+        return `created queue ${step.name}`;
+      case "write-config": {
+        if (!ids.database || !ids.kv) throw new SetupError("resource ids missing before writing the configuration");
+        const text = renderDeploymentConfig(
+          inputs.baseConfig,
+          names,
+          { database: ids.database, kv: ids.kv },
+          step.vars,
+        );
+        if (text === existing.configFile) return `${names.configFile} unchanged`;
+        await writeFile(config, text);
+        return `wrote ${names.configFile}`;
+      }
+      case "generate-token":
+        tokens[step.secret] = randomToken();
+        return `generated ${step.secret}`;
+      case "apply-migrations": {
+        const out = await wrangler(deps, ["d1", "migrations", "apply", "DB", "--remote", "--config", config], {
+          env: { CI: "true" },
+        });
+        return /No migrations to apply/i.test(out.stdout) ? "D1 migrations: up to date" : "D1 migrations applied";
+      }
+      case "deploy": {
+        const dir = await mkdtemp(join(tmpdir(), "attio-sfdc-setup-"));
+        try {
+          const args = ["deploy", "--config", config];
+          if (step.first) {
+            // A Worker that does not exist cannot have secrets put: the first deploy brings them
+            // (a 0600 file in a private temporary directory, removed right after).
+            const file = join(dir, "secrets.json");
+            const values = Object.fromEntries(step.secrets.map((name) => [name, secretValue(name)]));
+            await writeFile(file, JSON.stringify(values), { mode: 0o600 });
+            args.push("--secrets-file", file);
+          }
+          const output = join(dir, "output.ndjson");
+          const out = await wrangler(deps, args, { env: { WRANGLER_OUTPUT_FILE_PATH: output } });
+          const url = deps.workerUrl ?? (await deployedUrl(output, out.stdout));
+          if (url) workerUrl = url;
+          deployedFirst = step.first;
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+        if (workerUrl) await saveState(deps, names, Object.assign(state, { worker_url: workerUrl }));
+        return `deployed ${names.worker}${workerUrl ? ` to ${workerUrl}` : ""}`;
+      }
+      case "put-secrets": {
+        const values = Object.fromEntries(step.secrets.map((name) => [name, secretValue(name)]));
+        // One new version for all of them (`secret bulk` reads JSON on stdin).
+        await wrangler(deps, ["secret", "bulk", "--config", config], { input: JSON.stringify(values) });
+        return `set the secrets ${step.secrets.join(", ")}`;
+      }
+      case "attio-webhook": {
+        if (!workerUrl) {
+          warnings.push("The Worker's URL is unknown (set WORKER_URL), so the Attio webhook was not registered.");
+          return "Attio webhook: skipped (the Worker's URL is unknown)";
+        }
+        const secretSet = !deployedFirst && existing.worker.secrets.includes("ATTIO_WEBHOOK_SECRET");
+        const outcome = await ensureWebhook(attio(), workerUrl, secretSet, secrets);
+        await saveState(deps, names, Object.assign(state, { webhook_id: outcome.id }));
+        if (outcome.kind === "kept") {
+          return `Attio webhook ${outcome.id} kept${outcome.subscriptionsFixed ? " (subscriptions completed)" : ""}`;
+        }
+        return `Attio webhook ${outcome.id} registered, its secret stored${outcome.replaced.length ? ` (replaced ${outcome.replaced.join(", ")})` : ""}`;
+      }
+      case "external-id-field": {
+        const client = salesforce();
+        const present = await client.objectsWithField(EXTERNAL_ID_OBJECTS);
+        const missing = EXTERNAL_ID_OBJECTS.filter((object) => !present.includes(object));
+        if (missing.length === 0) return "Salesforce External ID fields: present";
+        try {
+          for (const object of missing) await client.createExternalIdField(object);
+        } catch (error) {
+          // Optional: the deployment works without it, so the run goes on to print its tokens.
+          if (!(error instanceof SalesforceSetupError)) throw error;
+          warnings.push(
+            `Attio_Record_Id__c could not be created (${error.message}). The integration user needs "Customize Application" for setup to create it; or create it in Setup > Object Manager (Text(36), External ID, Unique) on ${missing.join(", ")}.`,
+          );
+          return "Salesforce External ID fields: not created (see the warning)";
+        }
+        const visible = await client.objectsWithField(missing);
+        const hidden = missing.filter((object) => !visible.includes(object));
+        if (hidden.length > 0) {
+          warnings.push(
+            `Attio_Record_Id__c was created on ${hidden.join(", ")} but the integration user cannot see it: give it edit access (a permission set with the field's Read and Edit), or creates stay name-matched.`,
+          );
+        }
+        return `created Attio_Record_Id__c on ${missing.join(", ")}`;
+      }
+      case "skip":
+        return `${step.what}: skipped (${step.reason})`;
+    }
+  }
 }
 
 /** 32 random bytes, base64url: 43 characters, over the Worker's and the relay's minimum of 32. */

@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { parse } from "smol-toml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AttioEmulator, startAttioEmulator } from "../../../scripts/sandbox/attio/server.ts";
+import { createCustomField } from "../../../scripts/sandbox/salesforce/provision.ts";
 import { type SalesforceEmulator, startSalesforceEmulator } from "../../../scripts/sandbox/salesforce/server.ts";
 import { startServer } from "../../../scripts/sandbox/shared/http.ts";
 import { runAttioWebhook } from "../../../scripts/setup/attio-webhook.ts";
@@ -280,5 +281,73 @@ describe("npm run upgrade", () => {
       /Migration 0009_x.sql failed/,
     );
     expect(calls.map((args) => args[0])).toEqual(["d1"]);
+  });
+});
+
+describe("a second deployment in the same account, set up interactively", () => {
+  it("asks only for what a person supplies, and names every resource after itself", async () => {
+    const stagingDeploys = staging().deploys;
+    const asked: string[] = [];
+    const answers: Record<string, string> = {
+      "Attio API key": attio.apiKey,
+      "Salesforce My Domain URL": salesforce.url,
+      "consumer key": salesforce.clientId,
+      "consumer secret": salesforce.clientSecret,
+    };
+    const prompt = {
+      ask: async (question: string) => {
+        asked.push(question);
+        const key = Object.keys(answers).find((k) => question.includes(k));
+        if (!key) throw new Error(`unexpected question: ${question}`);
+        return answers[key] ?? "";
+      },
+      confirm: async (question: string) => {
+        asked.push(question);
+        return true;
+      },
+    };
+    const outcome = await runSetup(["--name", "production"], { ATTIO_API_URL: attio.url }, { ...deps(), prompt });
+
+    expect(asked).toHaveLength(5);
+    expect(asked[4]).toMatch(/Attio_Record_Id__c/);
+    expect(wrangler.databases.map((db) => db.name)).toEqual(["attio-sfdc-staging", "attio-sfdc-production"]);
+    expect(wrangler.queues.has("attio-sfdc-production-sync-dlq")).toBe(true);
+    expect(wrangler.workers.get("attio-sfdc-production")?.secrets.get("ADMIN_TOKEN")).toBe(outcome.tokens.ADMIN_TOKEN);
+    expect(outcome.tokens.ADMIN_TOKEN).not.toBe(staging().secrets.get("ADMIN_TOKEN"));
+    expect(staging().deploys).toBe(stagingDeploys);
+    expect(attio.webhooks.secrets().map((hook) => hook.target_url)).toContain(
+      "https://attio-sfdc-production.acme.workers.dev/webhooks/attio",
+    );
+
+    // Run again, interactively: the Worker has every secret, so nothing is asked.
+    asked.length = 0;
+    await runSetup(["--name", "production"], { ATTIO_API_URL: attio.url }, { ...deps(), prompt });
+    expect(asked).toEqual([]);
+  });
+});
+
+describe("the External ID field when Salesforce refuses to create it", () => {
+  it("warns with the manual way and still ends with the tokens and next steps", async () => {
+    const org = await startSalesforceEmulator({ port: 0, seed: 9 });
+    try {
+      // A field of that name that is not an External ID: the create is refused as a duplicate.
+      await createCustomField(org, "Account.Attio_Record_Id__c", { type: "Text", length: 36 });
+      const lines: string[] = [];
+      const outcome = await runSetup(
+        ["--name", "fields", "--yes", "--create-field"],
+        {
+          ...env,
+          SALESFORCE_LOGIN_URL: org.url,
+          SALESFORCE_CLIENT_ID: org.clientId,
+          SALESFORCE_CLIENT_SECRET: org.clientSecret,
+        },
+        { ...deps(), log: (line: string) => lines.push(line) },
+      );
+      expect(outcome.results.at(-1)?.result).toBe("Salesforce External ID fields: not created (see the warning)");
+      expect(outcome.warnings[0]).toMatch(/DUPLICATE_DEVELOPER_NAME[\s\S]*Customize Application/);
+      expect(lines.join("\n")).toContain(`ADMIN_TOKEN=${outcome.tokens.ADMIN_TOKEN}`);
+    } finally {
+      await org.close();
+    }
   });
 });
