@@ -7,7 +7,7 @@ import { AttioSetupClient } from "./attio.ts";
 import type { DeploymentNames } from "./names.ts";
 import type { Existing, GeneratedSecret, SetupInputs, Step } from "./plan.ts";
 import { type CommandResult, jsonOutput, type WranglerRunner } from "./runner.ts";
-import { EXTERNAL_ID_OBJECTS, SalesforceSetupClient, SalesforceSetupError } from "./salesforce.ts";
+import { EXTERNAL_ID_OBJECTS, PERMISSION_SET, SalesforceSetupClient, SalesforceSetupError } from "./salesforce.ts";
 import { ensureWebhook, type WorkerSecrets } from "./webhook.ts";
 import { deploymentQueues, renderDeploymentConfig } from "./wrangler-config.ts";
 
@@ -248,33 +248,62 @@ export async function executeSetup(
         }
         return `Attio webhook ${outcome.id} registered, its secret stored${outcome.replaced.length ? ` (replaced ${outcome.replaced.join(", ")})` : ""}`;
       }
-      case "external-id-field": {
-        const client = salesforce();
-        const present = await client.objectsWithField(EXTERNAL_ID_OBJECTS);
-        const missing = EXTERNAL_ID_OBJECTS.filter((object) => !present.includes(object));
-        if (missing.length === 0) return "Salesforce External ID fields: present";
-        try {
-          for (const object of missing) await client.createExternalIdField(object);
-        } catch (error) {
-          // Optional: the deployment works without it, so the run goes on to print its tokens.
-          if (!(error instanceof SalesforceSetupError)) throw error;
-          warnings.push(
-            `Attio_Record_Id__c could not be created (${error.message}). The integration user needs "Customize Application" for setup to create it; or create it in Setup > Object Manager (Text(36), External ID, Unique) on ${missing.join(", ")}.`,
-          );
-          return "Salesforce External ID fields: not created (see the warning)";
-        }
-        const visible = await client.objectsWithField(missing);
-        const hidden = missing.filter((object) => !visible.includes(object));
-        if (hidden.length > 0) {
-          warnings.push(
-            `Attio_Record_Id__c was created on ${hidden.join(", ")} but the integration user cannot see it: give it edit access (a permission set with the field's Read and Edit), or creates stay name-matched.`,
-          );
-        }
-        return `created Attio_Record_Id__c on ${missing.join(", ")}`;
-      }
+      case "external-id-field":
+        return externalIdFields(salesforce(), warnings);
       case "skip":
         return `${step.what}: skipped (${step.reason})`;
     }
+  }
+}
+
+/**
+ * Attio_Record_Id__c on the default mappings' objects: created where missing, then made visible to
+ * the integration user. Optional (the sync works without it, matching by name): a refusal becomes a
+ * warning with the manual way, and the run goes on to print its tokens.
+ */
+export async function externalIdFields(client: SalesforceSetupClient, warnings: string[]): Promise<string> {
+  const field = "Attio_Record_Id__c";
+  try {
+    const states = await client.fieldStates(EXTERNAL_ID_OBJECTS);
+    const plain = EXTERNAL_ID_OBJECTS.filter((object) => states[object] === "not-external-id");
+    if (plain.length > 0) {
+      warnings.push(
+        `${field} exists on ${plain.join(", ")} but is not an External ID: edit the field in Setup > Object Manager and tick External ID and Unique.`,
+      );
+    }
+    const absent = EXTERNAL_ID_OBJECTS.filter((object) => states[object] === "absent");
+    if (absent.length === 0)
+      return plain.length ? "Salesforce External ID fields: see the warning" : "Salesforce External ID fields: present";
+    const created: string[] = [];
+    for (const object of absent) {
+      try {
+        await client.createExternalIdField(object);
+        created.push(object);
+      } catch (error) {
+        // Already there but invisible to this user: the grant below is what it lacks.
+        if (!(error instanceof SalesforceSetupError && /DUPLICATE_DEVELOPER_NAME/.test(error.message))) throw error;
+      }
+    }
+    const visible = await client.objectsWithField(absent);
+    const hidden = absent.filter((object) => !visible.includes(object));
+    if (hidden.length > 0) {
+      await client.grantFieldAccess(hidden);
+      const now = await client.objectsWithField(hidden);
+      const still = hidden.filter((object) => !now.includes(object));
+      if (still.length > 0) {
+        warnings.push(
+          `${field} on ${still.join(", ")} is still invisible to the integration user after the permission set ${PERMISSION_SET} was assigned: check its field permissions in Setup.`,
+        );
+      }
+    }
+    const granted = hidden.length > 0 ? `; access granted with the permission set ${PERMISSION_SET}` : "";
+    return `created ${field} on ${created.join(", ") || "no object"}${granted}`;
+  } catch (error) {
+    if (!(error instanceof SalesforceSetupError)) throw error;
+    warnings.push(
+      `${field} could not be set up (${error.message}). Setup needs the integration user to have "Customize Application" (to create the field) and "Assign Permission Sets"; or, by hand: create it in Setup > Object Manager on ${EXTERNAL_ID_OBJECTS.join(", ")} (Text(36), External ID, Unique) and give the integration user Read and Edit on it with a permission set.`,
+    );
+    return "Salesforce External ID fields: not set up (see the warning)";
   }
 }
 

@@ -5,7 +5,20 @@ import { ATTIO_RECORD_ID_FIELD } from "../../src/mapping/schema-salesforce.ts";
 export const EXTERNAL_ID_OBJECTS = ["Account", "Contact", "Opportunity"] as const;
 export { ATTIO_RECORD_ID_FIELD };
 
-const TokenSchema = z.object({ access_token: z.string().min(1), instance_url: z.string().min(1) });
+/** `id` is the identity URL, `.../id/<org id>/<user id>`: the integration (Run As) user. */
+const TokenSchema = z.object({
+  access_token: z.string().min(1),
+  instance_url: z.string().min(1),
+  id: z.string().optional(),
+});
+const QuerySchema = z.object({ records: z.array(z.record(z.string(), z.unknown())) });
+const CreatedSchema = z.object({ id: z.string().min(1) });
+
+/** The permission set that gives the integration user Read and Edit on the External ID fields. */
+export const PERMISSION_SET = "Attio_Sync_Record_Id";
+
+/** Where the field stands on one object, as the integration user's describe shows it. */
+export type FieldState = "external-id" | "not-external-id" | "absent";
 const DescribeSchema = z.object({
   fields: z.array(z.object({ name: z.string(), externalId: z.boolean().optional() })),
 });
@@ -14,7 +27,7 @@ export class SalesforceSetupError extends Error {}
 
 /** The Salesforce calls setup makes: a client credentials token, describe, and a Tooling API create. */
 export class SalesforceSetupClient {
-  private session: { token: string; instanceUrl: string } | undefined;
+  private session: { token: string; instanceUrl: string; userId: string | undefined } | undefined;
 
   constructor(
     private readonly loginUrl: string,
@@ -41,18 +54,69 @@ export class SalesforceSetupClient {
       );
     }
     const token = TokenSchema.parse(JSON.parse(text));
-    this.session = { token: token.access_token, instanceUrl: token.instance_url };
+    this.session = { token: token.access_token, instanceUrl: token.instance_url, userId: token.id?.split("/").at(-1) };
     return { instanceUrl: token.instance_url };
+  }
+
+  /** The field's state on each of `objects` (a field the user cannot see is `absent`). */
+  async fieldStates(objects: readonly string[]): Promise<Record<string, FieldState>> {
+    const states: Record<string, FieldState> = {};
+    for (const object of objects) {
+      const describe = DescribeSchema.parse(await this.call("GET", `/sobjects/${object}/describe`));
+      const field = describe.fields.find((f) => f.name === ATTIO_RECORD_ID_FIELD);
+      states[object] = !field ? "absent" : field.externalId === false ? "not-external-id" : "external-id";
+    }
+    return states;
   }
 
   /** The objects among `objects` whose describe (as the integration user sees it) has the External ID field. */
   async objectsWithField(objects: readonly string[]): Promise<string[]> {
-    const found: string[] = [];
-    for (const object of objects) {
-      const describe = DescribeSchema.parse(await this.call("GET", `/sobjects/${object}/describe`));
-      if (describe.fields.some((f) => f.name === ATTIO_RECORD_ID_FIELD && f.externalId !== false)) found.push(object);
+    const states = await this.fieldStates(objects);
+    return objects.filter((object) => states[object] === "external-id");
+  }
+
+  /**
+   * Gives the integration user Read and Edit on the field of `objects`: the permission set
+   * Attio_Sync_Record_Id (created or reused), a FieldPermissions row per object that lacks one, and
+   * its assignment to the user (once). A new field is visible to nobody until such a grant.
+   */
+  async grantFieldAccess(objects: readonly string[]): Promise<void> {
+    if (!this.session) await this.check();
+    const userId = this.session?.userId;
+    if (!userId)
+      throw new SalesforceSetupError("the token answer named no user (its `id` URL), so access cannot be granted");
+    const [existing] = await this.query(`SELECT Id FROM PermissionSet WHERE Name = '${PERMISSION_SET}'`);
+    const setId =
+      (existing?.["Id"] as string | undefined) ??
+      (await this.create("PermissionSet", { Name: PERMISSION_SET, Label: "Attio Sync Record Id" }));
+    const granted = new Set(
+      (await this.query(`SELECT SobjectType FROM FieldPermissions WHERE ParentId = '${setId}'`)).map((r) =>
+        String(r["SobjectType"]),
+      ),
+    );
+    for (const object of objects.filter((o) => !granted.has(o))) {
+      await this.create("FieldPermissions", {
+        ParentId: setId,
+        SobjectType: object,
+        Field: `${object}.${ATTIO_RECORD_ID_FIELD}`,
+        PermissionsRead: true,
+        PermissionsEdit: true,
+      });
     }
-    return found;
+    const assigned = await this.query(
+      `SELECT Id FROM PermissionSetAssignment WHERE PermissionSetId = '${setId}' AND AssigneeId = '${userId}'`,
+    );
+    if (assigned.length === 0) {
+      await this.create("PermissionSetAssignment", { PermissionSetId: setId, AssigneeId: userId });
+    }
+  }
+
+  private async query(soql: string): Promise<Record<string, unknown>[]> {
+    return QuerySchema.parse(await this.call("GET", `/query?q=${encodeURIComponent(soql)}`)).records;
+  }
+
+  private async create(sobject: string, fields: Record<string, unknown>): Promise<string> {
+    return CreatedSchema.parse(await this.call("POST", `/sobjects/${sobject}`, fields)).id;
   }
 
   /** Creates `Object.Attio_Record_Id__c`, Text(36), External ID, unique, through the Tooling API. */

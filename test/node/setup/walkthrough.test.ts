@@ -326,11 +326,10 @@ describe("a second deployment in the same account, set up interactively", () => 
   });
 });
 
-describe("the External ID field when Salesforce refuses to create it", () => {
-  it("warns with the manual way and still ends with the tokens and next steps", async () => {
+describe("the External ID field when the org already has a plain one", () => {
+  it("creates it where it is missing, warns where it is not an External ID, and still ends with the tokens", async () => {
     const org = await startSalesforceEmulator({ port: 0, seed: 9 });
     try {
-      // A field of that name that is not an External ID: the create is refused as a duplicate.
       await createCustomField(org, "Account.Attio_Record_Id__c", { type: "Text", length: 36 });
       const lines: string[] = [];
       const outcome = await runSetup(
@@ -343,9 +342,15 @@ describe("the External ID field when Salesforce refuses to create it", () => {
         },
         { ...deps(), log: (line: string) => lines.push(line) },
       );
-      expect(outcome.results.at(-1)?.result).toBe("Salesforce External ID fields: not created (see the warning)");
-      expect(outcome.warnings[0]).toMatch(/DUPLICATE_DEVELOPER_NAME[\s\S]*Customize Application/);
+      expect(outcome.results.at(-1)?.result).toBe("created Attio_Record_Id__c on Contact, Opportunity");
+      expect(outcome.warnings).toEqual([expect.stringMatching(/exists on Account but is not an External ID/)]);
       expect(lines.join("\n")).toContain(`ADMIN_TOKEN=${outcome.tokens.ADMIN_TOKEN}`);
+      const client = new SalesforceSetupClient(org.url, org.clientId, org.clientSecret);
+      expect(await client.fieldStates(EXTERNAL_ID_OBJECTS)).toEqual({
+        Account: "not-external-id",
+        Contact: "external-id",
+        Opportunity: "external-id",
+      });
     } finally {
       await org.close();
     }
