@@ -132,7 +132,7 @@ function testOrg(attioRecordIdField: boolean): OrgSchema {
   return org;
 }
 
-/** The External ID field scripts/setup.sh offers to create (Text(36), unique, External ID). */
+/** The External ID field `npm run setup` offers to create (Text(36), unique, External ID). */
 const ATTIO_RECORD_ID = "Attio_Record_Id__c";
 
 /** Contact's describe field of ATTIO_RECORD_ID, in the recorded describe's shape. */
@@ -176,7 +176,7 @@ export function fakeSalesforce(
      * and a Contact written with another code is refused as Salesforce refuses it.
      */
     countryCodes?: readonly string[];
-    /** Contact has the External ID field Attio_Record_Id__c (as scripts/setup.sh creates it). */
+    /** Contact has the External ID field Attio_Record_Id__c (as `npm run setup` creates it). */
     attioRecordIdField?: boolean;
   } = {},
 ) {
