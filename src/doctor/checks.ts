@@ -96,6 +96,8 @@ export const REQUIRED_ATTIO_SCOPES = [
 
 /** Events the Worker's Attio webhook must be subscribed to. */
 export const WEBHOOK_EVENTS = ["record.created", "record.updated", "record.deleted", "record.merged"] as const;
+/** Events that refresh the cached Attio schema at once (without them, within the hour). */
+export const SCHEMA_EVENTS = ["object-attribute.created", "object-attribute.updated"] as const;
 
 /** No change event for a day is worth a look (unless nobody edited Salesforce records). */
 export const RELAY_QUIET_MS = 24 * 60 * 60 * 1000;
@@ -224,6 +226,14 @@ function webhookCheck(facts: DoctorFacts): CheckResult {
       "attio_webhook",
       `The Attio webhook to this Worker is not subscribed to ${missing.join(", ")}`,
       `Add those subscriptions to the webhook (PATCH /v2/webhooks/{id}), or delete it and ${register}`,
+    );
+  }
+  const schemaMissing = SCHEMA_EVENTS.filter((e) => !webhook?.events.includes(e));
+  if (schemaMissing.length > 0) {
+    return warn(
+      "attio_webhook",
+      `The Attio webhook to this Worker is not subscribed to ${schemaMissing.join(", ")}: a new or changed Attio attribute is seen within the hour instead of at once`,
+      `Add those subscriptions to the webhook, or delete it and ${register}`,
     );
   }
   if (webhook?.status === "degraded") {

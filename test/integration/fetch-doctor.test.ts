@@ -11,7 +11,14 @@ const WORKER = "https://doctor.worker.test";
 const OUR_WEBHOOK: FakeWebhook = {
   target_url: `${WORKER}/webhooks/attio`,
   status: "active",
-  event_types: ["record.created", "record.updated", "record.deleted", "record.merged"],
+  event_types: [
+    "record.created",
+    "record.updated",
+    "record.deleted",
+    "record.merged",
+    "object-attribute.created",
+    "object-attribute.updated",
+  ],
 };
 
 interface Check {

@@ -60,7 +60,14 @@ describe("npm run doctor against the sandbox", () => {
       body: JSON.stringify({
         data: {
           target_url: `${WORKER}/webhooks/attio`,
-          subscriptions: ["record.created", "record.updated", "record.deleted", "record.merged"].map((event_type) => ({
+          subscriptions: [
+            "record.created",
+            "record.updated",
+            "record.deleted",
+            "record.merged",
+            "object-attribute.created",
+            "object-attribute.updated",
+          ].map((event_type) => ({
             event_type,
             filter: null,
           })),

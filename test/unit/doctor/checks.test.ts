@@ -55,7 +55,14 @@ function facts(
           {
             target: "https://w.example/webhooks/attio",
             status: "active",
-            events: ["record.created", "record.updated", "record.deleted", "record.merged"],
+            events: [
+              "record.created",
+              "record.updated",
+              "record.deleted",
+              "record.merged",
+              "object-attribute.created",
+              "object-attribute.updated",
+            ],
           },
         ],
       },
@@ -125,7 +132,14 @@ describe("evaluateDoctor", () => {
   it("judges the webhook: missing, another URL, missing events, several", () => {
     const hook = (
       target: string,
-      events = ["record.created", "record.updated", "record.deleted", "record.merged"],
+      events = [
+        "record.created",
+        "record.updated",
+        "record.deleted",
+        "record.merged",
+        "object-attribute.created",
+        "object-attribute.updated",
+      ],
     ) => ({
       target,
       status: "active",
@@ -153,6 +167,27 @@ describe("evaluateDoctor", () => {
         "attio_webhook",
       )?.message,
     ).toContain("not subscribed to record.created, record.deleted, record.merged");
+    // Without the schema events: a warning (attributes are seen within the hour).
+    expect(
+      check(
+        facts({
+          attio: {
+            webhooks: {
+              ok: true,
+              value: [
+                hook("https://w.example/webhooks/attio", [
+                  "record.created",
+                  "record.updated",
+                  "record.deleted",
+                  "record.merged",
+                ]),
+              ],
+            },
+          },
+        }),
+        "attio_webhook",
+      ),
+    ).toMatchObject({ status: "warn", message: expect.stringContaining("object-attribute.created") });
     const two = [hook("https://w.example/webhooks/attio"), hook("https://w.example/webhooks/attio")];
     expect(check(facts({ attio: { webhooks: { ok: true, value: two } } }), "attio_webhook")?.status).toBe("warn");
     // Without the Worker's URL (a local run), any /webhooks/attio target counts.
