@@ -1,16 +1,14 @@
 import { Hono } from "hono";
+import { HEALTH_SUMMARY_KEY, HealthSummarySchema } from "../cron/health-summary.ts";
 import { VERSION } from "../lib/version.ts";
-import { openAlerts } from "../store/alerts.ts";
-import { openDb } from "../store/db.ts";
 import { CRON_STALE_MS } from "../sync/health.ts";
 import type { AppEnv } from "./types.ts";
 
 /**
- * `GET /healthz`: liveness without auth, for uptime monitors. `healthy` is true when the cron ran
- * within CRON_STALE_MS and its last run left no problem of /api/v1/status open (the `alerts`
- * table it keeps, alerts URL or not). It says nothing more, since anyone may call it, and reads
- * only what the cron stored: two cheap reads, no call to Attio or Salesforce, so probing it often
- * costs the CRMs nothing. The problems themselves are in GET /api/v1/status.
+ * `GET /healthz`: liveness without auth, for uptime monitors. `healthy` is the verdict of the
+ * cron's last run (cron/health-summary.ts: no problem in /api/v1/status), and false once that run
+ * is older than CRON_STALE_MS. It says nothing more, since anyone may call it, and costs one KV
+ * read: no call to Attio or Salesforce, so probing it often spends none of their API limits.
  */
 export const health = new Hono<AppEnv>().get("/healthz", async (c) =>
   c.json({ ok: true, version: VERSION, healthy: await isHealthy(c.env, Date.now()) }),
@@ -18,11 +16,10 @@ export const health = new Hono<AppEnv>().get("/healthz", async (c) =>
 
 async function isHealthy(env: Env, now: number): Promise<boolean> {
   try {
-    const lastRun = await env.CURSORS.get<{ at?: unknown }>("cron:last-run", "json");
-    if (typeof lastRun?.at !== "string" || now - Date.parse(lastRun.at) > CRON_STALE_MS) return false;
-    return (await openAlerts(openDb(env.DB))).length === 0;
+    const summary = HealthSummarySchema.safeParse(await env.CURSORS.get(HEALTH_SUMMARY_KEY, "json"));
+    return summary.success && summary.data.healthy && now - Date.parse(summary.data.at) <= CRON_STALE_MS;
   } catch {
-    // A binding that does not answer is not healthy; which one is for /api/v1/status to say.
+    // KV that does not answer is not healthy; /api/v1/status says which binding.
     return false;
   }
 }

@@ -1,5 +1,8 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
+import { HEALTH_SUMMARY_KEY } from "../../src/cron/health-summary.ts";
+import worker from "../../src/index.ts";
 import { type FakeWebhook, fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { server } from "../helpers/msw.ts";
@@ -230,28 +233,31 @@ describe("GET /api/v1/doctor", () => {
 });
 
 describe("GET /healthz healthy", () => {
-  it("is false until the cron has run, true after a run with no open problem, false with one", async () => {
-    const healthz = async () => {
-      const response = await exports.default.fetch(`${WORKER}/healthz`);
-      expect(response.status).toBe(200);
-      return (await response.json()) as { ok: boolean; healthy: boolean };
-    };
-    await env.CURSORS.delete("cron:last-run");
+  const healthz = async () => {
+    const response = await exports.default.fetch(`${WORKER}/healthz`);
+    expect(response.status).toBe(200);
+    return (await response.json()) as { ok: boolean; healthy: boolean };
+  };
+
+  it("answers the verdict of the cron's last run: none yet, healthy, a problem, too old", async () => {
+    await env.CURSORS.delete(HEALTH_SUMMARY_KEY);
     expect(await healthz()).toMatchObject({ ok: true, healthy: false });
-    await env.CURSORS.put("cron:last-run", JSON.stringify({ at: new Date().toISOString() }));
-    // Other tests of this file leave no alert open; clear any left by earlier runs of the same storage.
-    await env.DB.prepare("update alerts set cleared_at = ? where cleared_at is null")
-      .bind(new Date().toISOString())
-      .run();
-    expect(await healthz()).toMatchObject({ ok: true, healthy: true });
-    await env.DB.prepare(
-      "insert into alerts (key, code, affects, message, action, opened_at) values (?, 'cron_stale', 'healthz-test', 'm', 'a', ?)",
-    )
-      .bind("cron_stale|healthz-test", new Date().toISOString())
-      .run();
+
+    // A cron run against healthy fakes stores its verdict.
+    server.use(...fakeAttio({ webhooks: [OUR_WEBHOOK] }).handlers, ...fakeSalesforce().handlers);
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "*/5 * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(await env.CURSORS.get(HEALTH_SUMMARY_KEY, "json")).toMatchObject({ healthy: true, problems: 0 });
+    expect(await healthz()).toEqual({ ok: true, version: expect.any(String), healthy: true });
+
+    await env.CURSORS.put(
+      HEALTH_SUMMARY_KEY,
+      JSON.stringify({ at: new Date().toISOString(), healthy: false, problems: 2 }),
+    );
     expect(await healthz()).toMatchObject({ healthy: false });
-    await env.DB.prepare("delete from alerts where key = ?").bind("cron_stale|healthz-test").run();
-    await env.CURSORS.put("cron:last-run", JSON.stringify({ at: new Date(Date.now() - 60 * 60_000).toISOString() }));
+    const old = new Date(Date.now() - 20 * 60_000).toISOString();
+    await env.CURSORS.put(HEALTH_SUMMARY_KEY, JSON.stringify({ at: old, healthy: true, problems: 0 }));
     expect(await healthz()).toMatchObject({ healthy: false });
   });
 });
