@@ -16,6 +16,7 @@ import { drainNow } from "../sync/parked.ts";
 import { loadRuntime } from "../sync/runtime.ts";
 import { runAlerts } from "./alerts.ts";
 import { ATTIO_SCAN_BUDGET_MS, runCatchup } from "./catchup.ts";
+import { storeHealthSummary } from "./health-summary.ts";
 
 /** The longest `[breaker] window_minutes` allowed: window rows older than this are pruned. */
 const RECENT_UPDATES_RETENTION_MS = 24 * 60 * 60_000;
@@ -98,7 +99,16 @@ export async function handleScheduled(
     alerts = { error: error.code, message: error.message };
     log.error("alerts failed", { code: error.code, error: error.message });
   }
-  log.info("scheduled run done", { ...summary, alerts });
+  // The verdict GET /healthz answers; when it cannot be stored, /healthz goes unhealthy as it ages.
+  let health: unknown = null;
+  try {
+    health = await storeHealthSummary(deps, env, now);
+  } catch (thrown) {
+    const error = toSyncError(thrown);
+    health = { error: error.code, message: error.message };
+    log.error("health summary failed", { code: error.code, error: error.message });
+  }
+  log.info("scheduled run done", { ...summary, alerts, health });
 }
 
 /** The catch-up of every mapping; a failure is reported, and the next cron resumes from the stored cursors. */

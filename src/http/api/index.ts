@@ -3,6 +3,7 @@ import { VERSION } from "../../lib/version.ts";
 import { requireAdmin } from "../auth.ts";
 import type { AppEnv } from "../types.ts";
 import { configRoutes } from "./config.ts";
+import { doctorRoutes } from "./doctor.ts";
 import { explainRoutes } from "./explain.ts";
 import { failureRoutes } from "./failures.ts";
 import { historyRoutes } from "./history.ts";
@@ -45,6 +46,7 @@ export function createApiV1(): OpenAPIHono<AppEnv> {
   explainRoutes(app);
   timelineRoutes(app);
   jobRoutes(app);
+  doctorRoutes(app);
   app.doc31("/openapi.json", OPENAPI_INFO);
   return app;
 }
