@@ -1,7 +1,6 @@
 import { z } from "zod";
-import type { SyncDeps } from "../sync/deps.ts";
 import { problemsOf } from "../sync/health.ts";
-import { readHealth } from "../sync/health-facts.ts";
+import type { HealthReadings } from "../sync/health-facts.ts";
 
 /** KV key of the verdict of the cron's last run, which `GET /healthz` answers without recomputing it. */
 export const HEALTH_SUMMARY_KEY = "health:summary";
@@ -19,8 +18,8 @@ export type HealthSummary = z.infer<typeof HealthSummarySchema>;
  * `/healthz` answers from one KV read: an uptime monitor polling it never calls Attio or
  * Salesforce, and nobody can make the Worker spend the CRMs' API limits through it.
  */
-export async function storeHealthSummary(deps: SyncDeps, env: Env, now: Date): Promise<HealthSummary> {
-  const problems = problemsOf((await readHealth(deps, env, now)).facts);
+export async function storeHealthSummary(env: Env, readings: HealthReadings, now: Date): Promise<HealthSummary> {
+  const problems = problemsOf(readings.facts);
   const summary = { at: now.toISOString(), healthy: problems.length === 0, problems: problems.length };
   await env.CURSORS.put(HEALTH_SUMMARY_KEY, JSON.stringify(summary));
   return summary;
