@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { VERSION } from "../../lib/version.ts";
 import { requireAdmin } from "../auth.ts";
 import type { AppEnv } from "../types.ts";
+import { activityRoutes } from "./activity.ts";
 import { configRoutes } from "./config.ts";
 import { failureRoutes } from "./failures.ts";
 import { historyRoutes } from "./history.ts";
@@ -37,6 +38,7 @@ export function createApiV1(): OpenAPIHono<AppEnv> {
   issueRoutes(app);
   historyRoutes(app);
   jobRoutes(app);
+  activityRoutes(app);
   app.doc31("/openapi.json", OPENAPI_INFO);
   return app;
 }
