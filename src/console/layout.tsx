@@ -88,7 +88,8 @@ export function Page(props: {
         <meta name="referrer" content="same-origin" />
         {props.refresh ? <meta http-equiv="refresh" content={String(props.refresh)} /> : null}
         <title>{`${props.title} · attio-sfdc console`}</title>
-        <style>{STYLE}</style>
+        {/* The stylesheet is a constant of this file: nothing in it comes from a request. */}
+        <style dangerouslySetInnerHTML={{ __html: STYLE }} />
       </head>
       <body>
         <a class="skip" href="#main">

@@ -1,0 +1,263 @@
+import { env, exports } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { clearTokenCache } from "../../src/salesforce/token.ts";
+import { openDb } from "../../src/store/db.ts";
+import { configVersions, failures, syncJobs } from "../../src/store/schema.ts";
+import { fakeAttio, PEOPLE_OBJECT_ID } from "../helpers/fake-attio.ts";
+import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
+import { personChanged } from "../helpers/messages.ts";
+import { server } from "../helpers/msw.ts";
+import { runQueue } from "../helpers/queue.ts";
+import { drainQueue } from "../helpers/queue-drain.ts";
+import { ADMIN_TOKEN } from "../helpers/signing.ts";
+
+/**
+ * /console through the Worker's exported fetch: the sign-in and its cookie, CSRF, and pages and
+ * actions that read and call /api/v1 (a failure the queue produced appears on the issues page, and
+ * its retry button replays it through the API).
+ */
+
+const BASE = "https://worker.test";
+const db = openDb(env.DB);
+
+afterEach(() => drainQueue());
+beforeEach(() => clearTokenCache());
+
+function get(path: string, cookie?: string) {
+  return exports.default.fetch(`${BASE}${path}`, { redirect: "manual", headers: cookie ? { cookie } : {} });
+}
+
+function post(path: string, form: Record<string, string>, headers: Record<string, string> = {}) {
+  return exports.default.fetch(`${BASE}${path}`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", origin: BASE, ...headers },
+    body: new URLSearchParams(form).toString(),
+  });
+}
+
+/** Signs in; the cookie to send back and the form token of the overview page. */
+async function signIn(): Promise<{ cookie: string; csrf: string }> {
+  const response = await post("/console/sign-in", { token: ADMIN_TOKEN });
+  expect(response.status).toBe(303);
+  const cookie = (response.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  const page = await (await get("/console/issues", cookie)).text();
+  const csrf = /name="_csrf" value="([0-9a-f]{64})"/.exec(page)?.[1];
+  if (!csrf) throw new Error("no form token on the page");
+  return { cookie, csrf };
+}
+
+function setupFakes() {
+  const attio = fakeAttio();
+  const sf = fakeSalesforce();
+  server.use(...attio.handlers, ...sf.handlers);
+  return { attio, sf };
+}
+
+/** A person whose create Salesforce rejects: an open failure, as the queue records it. */
+async function rejectedPerson(fakes: ReturnType<typeof setupFakes>, id: string): Promise<string> {
+  fakes.sf.rejectCreates({ statusCode: "FIELD_CUSTOM_VALIDATION_EXCEPTION", message: "Title is locked" });
+  fakes.attio.addPerson(id, { email: `${id}@northwind.example` });
+  await runQueue([personChanged(id)]);
+  fakes.sf.rejectCreates(undefined);
+  const row = await db
+    .select()
+    .from(failures)
+    .where(eq(failures.recordKey, `attio:${PEOPLE_OBJECT_ID}:${id}`))
+    .get();
+  if (!row) throw new Error(`no failure for ${id}`);
+  return row.id;
+}
+
+describe("console sign-in", () => {
+  it("shows only the sign-in page, with no data, to a browser without a session", async () => {
+    const fakes = setupFakes();
+    const failureId = await rejectedPerson(fakes, "console-anon");
+    for (const path of ["/console", "/console/issues", "/console/jobs", "/console/config", "/console/charts"]) {
+      const response = await get(path);
+      expect(response.status, path).toBe(401);
+      const html = await response.text();
+      expect(html, path).toContain('<form method="post" action="/console/sign-in"');
+      expect(html, path).not.toContain(failureId);
+      expect(html, path).not.toContain("Open failures");
+    }
+    // A forged cookie is no session: the API refuses its token, so no data either.
+    const forged = await get("/console/issues", "attio_sfdc_console=not-the-token");
+    expect(await forged.text()).not.toContain(failureId);
+  });
+
+  it("refuses a wrong token and sets no cookie", async () => {
+    const response = await post("/console/sign-in", { token: "wrong-token-0123456789abcdef0123456789" });
+    expect(response.status).toBe(401);
+    expect(response.headers.get("set-cookie")).toBeNull();
+    expect(await response.text()).toContain("That token was refused");
+  });
+
+  it("keeps the token in an HttpOnly, Secure, SameSite=Strict session cookie, never in the URL", async () => {
+    setupFakes();
+    const response = await post("/console/sign-in", { token: ADMIN_TOKEN });
+    expect(response.status).toBe(303);
+    expect(response.headers.get("location")).toBe("/console");
+    const cookie = response.headers.get("set-cookie") ?? "";
+    expect(cookie).toMatch(/^attio_sfdc_console=/);
+    expect(cookie).toContain("HttpOnly");
+    expect(cookie).toContain("Secure");
+    expect(cookie).toContain("SameSite=Strict");
+    expect(cookie).toContain("Path=/console");
+    // A session cookie: it ends with the browser session.
+    expect(cookie).not.toMatch(/Max-Age|Expires/i);
+    const page = await get("/console", cookie.split(";")[0]);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("cache-control")).toBe("no-store");
+    expect(page.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    expect(await page.text()).not.toContain(ADMIN_TOKEN);
+  });
+
+  it("signs out: the cookie is cleared", async () => {
+    const { cookie, csrf } = await signIn();
+    const response = await post("/console/sign-out", { _csrf: csrf }, { cookie });
+    expect(response.status).toBe(303);
+    expect(response.headers.get("set-cookie")).toMatch(/attio_sfdc_console=;.*Max-Age=0/);
+  });
+});
+
+describe("console CSRF", () => {
+  it("refuses a POST without the form token, with another's, or from another origin, and does nothing", async () => {
+    const fakes = setupFakes();
+    const failureId = await rejectedPerson(fakes, "console-csrf");
+    const { cookie, csrf } = await signIn();
+    const item = { kind: "failure", id: failureId };
+    const attempts = [
+      await post("/console/issues/dismiss", item, { cookie }),
+      await post("/console/issues/dismiss", { ...item, _csrf: "0".repeat(64) }, { cookie }),
+      await post("/console/issues/dismiss", { ...item, _csrf: csrf }, { cookie, origin: "https://evil.example" }),
+    ];
+    for (const response of attempts) expect(response.status).toBe(403);
+    const row = await db.select().from(failures).where(eq(failures.id, failureId)).get();
+    expect(row?.status).toBe("open");
+    // Signing in from another site is refused too (no session is started by a forged form).
+    const forged = await post("/console/sign-in", { token: ADMIN_TOKEN }, { origin: "https://evil.example" });
+    expect(forged.status).toBe(403);
+    expect(forged.headers.get("set-cookie")).toBeNull();
+  });
+});
+
+describe("console pages over /api/v1", () => {
+  it("lists a failure on the issues page and retries it through the API", async () => {
+    const fakes = setupFakes();
+    const failureId = await rejectedPerson(fakes, "console-retry");
+    const { cookie, csrf } = await signIn();
+    const page = await (await get("/console/issues", cookie)).text();
+    expect(page).toContain("write_rejected");
+    expect(page).toContain(`data-item="${failureId}"`);
+    expect(page).toContain("Title is locked");
+
+    const response = await post("/console/issues/retry", { kind: "failure", id: failureId, _csrf: csrf }, { cookie });
+    expect(response.status).toBe(303);
+    const location = response.headers.get("location") ?? "";
+    expect(location).toMatch(/^\/console\/issues\?ok=/);
+    expect(new URL(location, BASE).searchParams.get("ok")).toBe("1 item(s) retried.");
+    const row = await db.select().from(failures).where(eq(failures.id, failureId)).get();
+    expect(row?.status).not.toBe("open");
+  });
+
+  it("dismisses a failure: it leaves the issues page", async () => {
+    const fakes = setupFakes();
+    const failureId = await rejectedPerson(fakes, "console-dismiss");
+    const { cookie, csrf } = await signIn();
+    const response = await post("/console/issues/dismiss", { kind: "failure", id: failureId, _csrf: csrf }, { cookie });
+    expect(response.status).toBe(303);
+    expect((await db.select().from(failures).where(eq(failures.id, failureId)).get())?.status).toBe("dismissed");
+    expect(await (await get("/console/issues", cookie)).text()).not.toContain(`data-item="${failureId}"`);
+  });
+
+  it("shows the API's own error when an action is refused", async () => {
+    const { cookie, csrf } = await signIn();
+    const response = await post(
+      "/console/deletes/00000000-0000-4000-8000-00000000dead",
+      { decision: "approve", _csrf: csrf },
+      { cookie },
+    );
+    expect(response.status).toBe(303);
+    const error = new URL(response.headers.get("location") ?? "", BASE).searchParams.get("error");
+    expect(error).toContain("00000000-0000-4000-8000-00000000dead");
+  });
+
+  it("renders the overview, the charts and a record from the API's answers", async () => {
+    const { attio } = setupFakes();
+    attio.addPerson("console-pages", { email: "console-pages@northwind.example" });
+    await runQueue([personChanged("console-pages")]);
+    const { cookie } = await signIn();
+    const overview = await (await get("/console", cookie)).text();
+    expect(overview).toContain("API budgets");
+    expect(overview).toMatch(/people\s*<div class="muted">people ↔ Contact/);
+    const charts = await (await get("/console/charts", cookie)).text();
+    expect(charts).toContain("<svg");
+    expect(charts).toContain("Writes per minute, each way");
+    for (const q of ["console-pages", "console-pages@northwind"]) {
+      const search = await (await get(`/console/records?q=${encodeURIComponent(q)}`, cookie)).text();
+      expect(search, q).toContain('data-testid="results"');
+      expect(search, q).toContain("/console/records/attio/people/console-pages");
+    }
+    const record = await get("/console/records/attio/people/console-pages", cookie);
+    expect(record.status).toBe(200);
+    expect(await record.text()).toContain("Timeline across both systems");
+  });
+
+  it("starts a dry-run job from the form and shows it", async () => {
+    setupFakes();
+    const { cookie, csrf } = await signIn();
+    const response = await post(
+      "/console/jobs",
+      { objects: "people", mode: "full", direction: "both", dry_run: "true", _csrf: csrf },
+      { cookie },
+    );
+    expect(response.status).toBe(303);
+    const location = response.headers.get("location") ?? "";
+    const id = /^\/console\/jobs\/([0-9a-f-]{36})\?ok=/.exec(location)?.[1];
+    expect(id).toBeDefined();
+    const job = await db
+      .select()
+      .from(syncJobs)
+      .where(eq(syncJobs.id, id ?? ""))
+      .get();
+    expect(job?.params).toMatchObject({ objects: ["people"], dry_run: true });
+    const page = await (await get(`/console/jobs/${id}`, cookie)).text();
+    expect(page).toContain("Dry-run report");
+    expect(await (await get("/console/jobs", cookie)).text()).toContain(`data-job="${id}"`);
+  });
+
+  it("validates a configuration without storing it, saves a valid one and shows the diff between versions", async () => {
+    setupFakes();
+    const { cookie, csrf } = await signIn();
+    const before = (await db.select().from(configVersions)).length;
+    const invalid = await post(
+      "/console/config",
+      { toml: '[sync]\r\ndirection = "sideways"\r\n', intent: "save", _csrf: csrf },
+      { cookie },
+    );
+    expect(invalid.status).toBe(200);
+    const report = await invalid.text();
+    expect(report).toContain("Invalid: nothing stored");
+    expect(report).toContain("sync.direction");
+    expect((await db.select().from(configVersions)).length).toBe(before);
+
+    const first = await post("/console/config", { toml: "[sync]\n", intent: "save", _csrf: csrf }, { cookie });
+    const second = await post(
+      "/console/config",
+      { toml: '[sync]\nconflict_resolution = "last_write"\n', intent: "save", _csrf: csrf },
+      { cookie },
+    );
+    const version = (r: Response) =>
+      Number(/version (\d+)/.exec(new URL(r.headers.get("location") ?? "", BASE).searchParams.get("ok") ?? "")?.[1]);
+    const a = version(first);
+    const b = version(second);
+    expect(b).toBe(a + 1);
+    const diff = await (await get(`/console/config?from=${a}&to=${b}`, cookie)).text();
+    expect(diff.slice(diff.indexOf("Show diff"))).toContain('data-testid="diff"');
+    expect(diff).toContain(
+      '<tr class="add"><td aria-label="added">+</td><td>conflict_resolution = &quot;last_write&quot;</td>',
+    );
+  });
+});
