@@ -194,9 +194,11 @@ export async function jobPage(s: Session, id: string): Promise<Response> {
         <JobProgress job={j} now={Date.now()} />
         <p>
           {COUNTED.map((k) => (
-            <span style="margin-right:12px">
-              {k}: <strong>{j.counts[k] ?? 0}</strong>
-            </span>
+            <>
+              <span style="margin-right:12px">
+                {k}: <strong>{j.counts[k] ?? 0}</strong>
+              </span>{" "}
+            </>
           ))}
         </p>
         {live ? (

@@ -15,9 +15,9 @@ a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,te
 .skip{position:absolute;left:-999px}.skip:focus{left:8px;top:8px;background:#fff;padding:4px 8px;z-index:2}
 header{background:#17324d;color:#fff;padding:8px 16px;display:flex;flex-wrap:wrap;gap:8px 24px;align-items:center}
 header .brand{font-weight:700;color:#fff;text-decoration:none}
-nav ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:4px 16px}
-nav a{color:#fff;text-decoration:none;padding:4px 0;display:inline-block}
-nav a[aria-current=page]{border-bottom:3px solid #ffd166;font-weight:600}
+header nav ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:4px 16px}
+header nav a{color:#fff;text-decoration:none;padding:4px 0;display:inline-block}
+header nav a[aria-current=page]{border-bottom:3px solid #ffd166;font-weight:600}
 header form{margin-left:auto}
 main{max-width:1200px;margin:0 auto;padding:16px}
 h1{font-size:1.6rem;margin:.3em 0}h2{font-size:1.25rem;margin:1.2em 0 .4em}h3{font-size:1.05rem;margin:1em 0 .3em}

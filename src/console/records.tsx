@@ -115,7 +115,7 @@ export async function recordPage(s: Session, side: string, object: string, id: s
           <>
             <Unavailable what="The record timeline" route="GET /api/v1/records/{side}/{object}/{record_id}/timeline" />
             <p>The audit trail of the record (GET /api/v1/history), newest first:</p>
-            {history.status === 200 ? <Rows rows={history.body.items} testid="history" /> : <p>{apiError(history)}</p>}
+            {history.status === 200 ? <AuditTrail rows={history.body.items} /> : <p>{apiError(history)}</p>}
           </>
         ) : timeline.status !== 200 ? (
           <p class="notice error">{apiError(timeline)}</p>
@@ -182,6 +182,55 @@ function Rows(props: { rows: Json[]; testid: string }) {
               ))}
             </tr>
           ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Audit rows as a person reads them: when, what, which way, each field's before and after, who. */
+function AuditTrail(props: { rows: Json[] }) {
+  if (props.rows.length === 0) return <p class="muted">Nothing recorded yet.</p>;
+  return (
+    <div class="table-wrap">
+      <table data-testid="history">
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">What</th>
+            <th scope="col">Fields (before → after)</th>
+            <th scope="col">Cause</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((row) => {
+            const changes = (row["changes"] ?? {}) as Record<string, { before?: unknown; after?: unknown }>;
+            const source = (row["source_event"] ?? {}) as Json;
+            return (
+              <tr>
+                <td>{show(row["at"])}</td>
+                <td>
+                  {show(row["operation"])}
+                  <div class="muted">
+                    {row["direction"] === "attio_to_sf" ? "Attio → Salesforce" : "Salesforce → Attio"}
+                  </div>
+                </td>
+                <td>
+                  <ul style="margin:0;padding-left:16px">
+                    {Object.entries(changes).map(([field, change]) => (
+                      <li>
+                        <code>{field}</code>: {show(change?.before)} → {show(change?.after)}
+                      </li>
+                    ))}
+                  </ul>
+                </td>
+                <td>
+                  {show(source["kind"])}
+                  <div class="muted">{show(row["actor"])}</div>
+                </td>
+              </tr>
+            );
+          })}
         </tbody>
       </table>
     </div>

@@ -18,7 +18,7 @@ export interface Series {
 
 const W = 720;
 const H = 220;
-const PAD = { left: 44, right: 12, top: 12, bottom: 28 };
+const PAD = { left: 44, right: 24, top: 12, bottom: 28 };
 
 /** The largest of a few round numbers at or above `max`, for the y axis. */
 export function niceMax(max: number): number {
@@ -63,8 +63,8 @@ export function TimeChart(props: {
             {String(v)}
           </text>
         ))}
-        {ticks.map((t) => (
-          <text x={x(t)} y={H - 8} text-anchor="middle">
+        {ticks.map((t, i) => (
+          <text x={x(t)} y={H - 8} text-anchor={i === ticks.length - 1 ? "end" : i === 0 ? "start" : "middle"}>
             {hhmm(t)}
           </text>
         ))}
