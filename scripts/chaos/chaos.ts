@@ -125,6 +125,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
+/**
+ * The edit values (each edit's value is unique in a run) whose Salesforce change event was dropped
+ * on every delivery: the Worker never saw it (model.ts `eventNeverDelivered`).
+ */
+async function undeliveredValues(stack: Stack): Promise<Set<string>> {
+  const { deliveries } = await getJson<{ deliveries: { state: string; body: string }[] }>(
+    `${stack.salesforce.url}/__control/deliveries?all=1`,
+  );
+  const values = (body: string) => body.match(/\b[a-z]s\d+\b/g) ?? [];
+  const delivered = new Set(deliveries.filter((d) => d.state !== "dropped").flatMap((d) => values(d.body)));
+  return new Set(
+    deliveries.filter((d) => d.state === "dropped").flatMap((d) => values(d.body).filter((v) => !delivered.has(v))),
+  );
+}
+
 /** Both emulators' webhook and change-event deliveries, beside the kept state. */
 async function keepDeliveries(stack: Stack, dir: string): Promise<void> {
   for (const [side, url] of [
@@ -584,7 +599,7 @@ class World {
   }
 
   async evaluate(): Promise<Evaluation> {
-    return evaluate(this.entities, this.edits, await readBothSides(this.stack));
+    return evaluate(this.entities, this.edits, await readBothSides(this.stack), await undeliveredValues(this.stack));
   }
 }
 

@@ -71,6 +71,14 @@ export interface Evaluation {
    * can be known inside one (docs/SYNC_SEMANTICS.md); counted and printed apart.
    */
   concurrent: string[];
+  /**
+   * Updates whose loss follows from a Salesforce change event that never reached the Worker (every
+   * delivery of it dropped): with no event, last_write orders by the record's LastModifiedDate,
+   * which a later edit of another field moves (docs/SYNC_SEMANTICS.md). Counted and printed apart;
+   * the relay redelivers until the Worker answers, so outside the chaos suite only an event lost
+   * beyond Salesforce's 72-hour retention meets this.
+   */
+  eventNeverDelivered: string[];
 }
 
 /** Edits on both sides closer than this are concurrent for last_write (Salesforce's whole seconds). */
@@ -118,7 +126,13 @@ export function lastValues(edits: readonly Edit[]): Map<string, { value: string;
  * doubled, deletes not carried out, values that differ, and updates lost (the last edit of a field
  * whose value is not the final one on both sides).
  */
-export function evaluate(entities: readonly Entity[], edits: readonly Edit[], seen: readonly Seen[]): Evaluation {
+export function evaluate(
+  entities: readonly Entity[],
+  edits: readonly Edit[],
+  seen: readonly Seen[],
+  /** Values whose Salesforce change event was dropped on every delivery (none reached the Worker). */
+  undelivered: ReadonlySet<string> = new Set(),
+): Evaluation {
   const bySide = { attio: new Map<string, Seen[]>(), salesforce: new Map<string, Seen[]>() };
   for (const record of seen) {
     const list = bySide[record.side].get(record.identity) ?? [];
@@ -136,6 +150,7 @@ export function evaluate(entities: readonly Entity[], edits: readonly Edit[], se
     fieldsDiffer: [],
     lostUpdates: [],
     concurrent: [],
+    eventNeverDelivered: [],
   };
   for (const side of ["attio", "salesforce"] as const) {
     for (const [identity, records] of bySide[side]) {
@@ -184,9 +199,11 @@ export function evaluate(entities: readonly Entity[], edits: readonly Edit[], se
         const at = edits.find((e) => e.seq === expected.seq)?.at ?? 0;
         const gap = other ? `; the other side's last edit #${other.seq} came ${at - other.at} ms before` : "";
         const agreeOnOther = other !== undefined && av === other.value && sv === other.value;
-        (agreeOnOther && at - other.at < CONCURRENT_MS ? result.concurrent : result.lostUpdates).push(
-          `${entity.identity} ${field}: last edit #${expected.seq} (${expected.side}) "${expected.value}" not final on ${lostOn} (attio=${String(av)} salesforce=${String(sv)}${gap})`,
-        );
+        const line = `${entity.identity} ${field}: last edit #${expected.seq} (${expected.side}) "${expected.value}" not final on ${lostOn} (attio=${String(av)} salesforce=${String(sv)}${gap})`;
+        if (agreeOnOther && at - other.at < CONCURRENT_MS) result.concurrent.push(line);
+        else if (agreeOnOther && other.side === "salesforce" && undelivered.has(String(other.value))) {
+          result.eventNeverDelivered.push(line);
+        } else result.lostUpdates.push(line);
       }
     }
   }

@@ -91,7 +91,7 @@ function format(r: ChaosReport): string {
     `fields that differ  ${e.fieldsDiffer.length}`,
     `duplicates          Attio ${e.duplicates.attio}, Salesforce ${e.duplicates.salesforce}`,
     `missing / undeleted ${e.missing.length} / ${e.undeleted.length}`,
-    `updates lost        ${e.lostUpdates.length} (and ${e.concurrent.length} concurrent: both sides edited within a second, both hold the earlier value)`,
+    `updates lost        ${e.lostUpdates.length} (and ${e.concurrent.length} concurrent: both sides edited within a second, both hold the earlier value; ${e.eventNeverDelivered.length} after a Salesforce change event every delivery of which was dropped)`,
     `engine writes/edit  ${r.engineWrites.perEdit.toFixed(3)} (${r.engineWrites.attio} to Attio + ${r.engineWrites.salesforce} to Salesforce; ${r.engineWrites.duringChaos} of them before the faults stopped)`,
     `failures recorded   ${r.failures.open} open, ${r.failures.warnings} warnings; /status healthy=${r.status.healthy} ${JSON.stringify(r.status.problems).slice(0, 300)}`,
     ...Object.entries(r.failures.byReason)

@@ -24,7 +24,7 @@ export async function findCandidates(
   deps: SyncDeps,
   compiled: CompiledMapping,
   options: Pick<EngineOptions, "matchIndex">,
-  leases: Leases,
+  leases: Pick<Leases, "take">,
   facts: readonly RecordFacts[],
 ): Promise<void> {
   const { mapping } = compiled;
@@ -115,7 +115,7 @@ function candidatesOf<R extends AttioRecord | SfRecordRow>(
  * consumer stored that pair meanwhile): re-read later, never a second counterpart.
  */
 async function fileCandidates<R>(
-  leases: Leases,
+  leases: Pick<Leases, "take">,
   candidates: readonly R[],
   byKey: ByKey<R>,
   how: {

@@ -180,7 +180,7 @@ async function syncOnce(
  * Each Salesforce record's field times (plan/field-times.ts), for the planner's last_write: read
  * only when a field may be decided by it.
  */
-async function withFieldTimes(
+export async function withFieldTimes(
   deps: SyncDeps,
   compiled: CompiledMapping,
   strategy: EngineOptions["strategy"],
@@ -248,7 +248,7 @@ function decideAll(run: RunContext, facts: readonly RecordFacts[]): Decided[] {
 }
 
 /** The id map of every record the touched records reference, in one lookup. */
-async function loadReferences(deps: SyncDeps, compiled: CompiledMapping, facts: readonly RecordFacts[]) {
+export async function loadReferences(deps: SyncDeps, compiled: CompiledMapping, facts: readonly RecordFacts[]) {
   const attioRefs = facts.flatMap((f) => (f.attio ? attioReferences(compiled, f.attio.values) : []));
   const sfRefs = facts.flatMap((f) => (f.salesforce ? salesforceReferences(compiled, f.salesforce) : []));
   return loadIdLookup(
@@ -259,7 +259,7 @@ async function loadReferences(deps: SyncDeps, compiled: CompiledMapping, facts: 
 }
 
 /** What the mapping core may consult: the batch's id map, the owner directory and Attio's option titles. */
-function mapOptionsOf(
+export function mapOptionsOf(
   ids: IdLookup,
   options: Pick<EngineOptions, "attioTitles">,
   users: UserLookup | undefined,

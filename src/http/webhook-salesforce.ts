@@ -65,7 +65,7 @@ export const salesforceRelay = new Hono<AppEnv>().post("/", async (c) => {
   /** Each message's JSON size, measured once here and reused to pack the queue sends. */
   const sizes = new Map<SyncMessage, number>();
   let oversized = 0;
-  /** When each event set each field (anyone's but ours: our writes' values are in the bases already). */
+  /** When each event set each field (see plan/field-times.ts). */
   const fieldTimes: FieldTimeRow[] = [];
   parsed.data.events.forEach((raw, index) => {
     const event = ChangeEventSchema.safeParse(raw);
@@ -76,9 +76,12 @@ export const salesforceRelay = new Hono<AppEnv>().post("/", async (c) => {
       return;
     }
     const message = toMessage(event.data, c.var.correlationId, receivedAt);
-    if (!isOwnChange(message.header.changeOrigin, c.var.config.SALESFORCE_CLIENT_NAME)) {
-      fieldTimes.push(...fieldTimeRows(message));
-    }
+    // Our own updates count too: a write whose answer was lost leaves its value unknown to the base,
+    // and only its event says when it was made. Our creates (a Bulk job's thousands) do not.
+    const ownCreate =
+      message.header.changeType === "CREATE" &&
+      isOwnChange(message.header.changeOrigin, c.var.config.SALESFORCE_CLIENT_NAME);
+    if (!ownCreate) fieldTimes.push(...fieldTimeRows(message));
     const bytes = jsonBytes(message);
     if (bytes <= MAX_MESSAGE_BYTES) {
       messages.push(message);

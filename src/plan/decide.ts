@@ -3,7 +3,7 @@ import { type CompiledMapping, type MapOptions, salesforceReferences } from "../
 import type { IdLookup } from "../mapping/transforms.ts";
 import { type Direction, isWarning, type SfScalar } from "../mapping/types.ts";
 import type { SfRecordRow } from "../salesforce/client.ts";
-import { attioSide, policiesOf, salesforceSide } from "./canon.ts";
+import { type AttioSide, attioSide, policiesOf, salesforceSide } from "./canon.ts";
 import type {
   DeletePolicy,
   FinalDecision,
@@ -189,7 +189,7 @@ function planWrite(
   fieldTimes: FieldTimes | undefined,
 ): RecordDecision {
   const { compiled, mapOptions } = ctx;
-  const mapped = attio ? attioSide(compiled, attio.values, mapOptions) : undefined;
+  const { plan, mapped } = planPair(ctx, pair, attio, salesforce, fieldTimes);
   if (attio && mapped) {
     const issues = mapped.issues.filter((i) => isWarning(i) && ctx.toSalesforceFields.includes(i.salesforce));
     along.push({ kind: "warn", direction: "attio_to_sf", issues, fields: ctx.toSalesforceFields });
@@ -204,24 +204,52 @@ function planWrite(
       }
     }
   }
-  const plan = planFields(
-    ctx.policies,
-    {
-      attio: mapped?.values,
-      salesforce: salesforce ? salesforceSide(compiled, salesforce) : undefined,
-      base: pair?.base ?? undefined,
-      attioChangedAt: mapped?.changedAt ?? {},
-      salesforceChangedAt:
-        typeof salesforce?.["LastModifiedDate"] === "string" ? salesforce["LastModifiedDate"] : undefined,
-      salesforceFieldChangedAt: salesforce ? fieldChangedAt(compiled, fieldTimes, salesforce) : undefined,
-    },
-    ctx.strategy,
-    ctx.direction,
-  );
   if (operation === "update" && unchanged(plan, pair?.base)) {
     return { along, final: { kind: "settle", reason: "unchanged" } };
   }
   return { along, final: { kind: "write", operation, plan, attio, salesforce, attioSide: mapped?.values } };
+}
+
+/**
+ * The field merge of one pair as the planner sees it: the Attio record mapped to Salesforce fields
+ * (undefined without one) and the plan over both sides and the base. `explain` reads it too.
+ */
+export function planPair(
+  ctx: DecideContext,
+  pair: LinkedPair | undefined,
+  attio: AttioRecord | undefined,
+  salesforce: SfRecordRow | undefined,
+  fieldTimes: FieldTimes | undefined,
+): {
+  plan: FieldPlan;
+  mapped: AttioSide | undefined;
+  salesforce: Values | undefined;
+  /** Per Salesforce field, when a change event gave it its current value (field-times.ts). */
+  salesforceFieldChangedAt: Record<string, string>;
+} {
+  const mapped = attio ? attioSide(ctx.compiled, attio.values, ctx.mapOptions) : undefined;
+  const sfValues = salesforce ? salesforceSide(ctx.compiled, salesforce) : undefined;
+  const salesforceFieldChangedAt = salesforce ? fieldChangedAt(ctx.compiled, fieldTimes, salesforce) : {};
+  const plan = planFields(
+    ctx.policies,
+    {
+      attio: mapped?.values,
+      salesforce: sfValues,
+      base: pair?.base ?? undefined,
+      attioChangedAt: mapped?.changedAt ?? {},
+      salesforceChangedAt: salesforceChangedAt(salesforce),
+      salesforceFieldChangedAt,
+    },
+    ctx.strategy,
+    ctx.direction,
+  );
+  return { plan, mapped, salesforce: sfValues, salesforceFieldChangedAt };
+}
+
+/** When the Salesforce record last changed (LastModifiedDate), if it says. */
+export function salesforceChangedAt(salesforce: SfRecordRow | undefined): string | undefined {
+  const at = salesforce?.["LastModifiedDate"];
+  return typeof at === "string" ? at : undefined;
 }
 
 function defer(side: Side, recordId: string, targetObject: string, targetId: string): SideDecision {

@@ -1,4 +1,4 @@
-import { eq, gte, lt, lte, or, type SQL, sql } from "drizzle-orm";
+import { eq, gte, lt, lte, ne, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "./db.ts";
 import { listPage, type PageRequest } from "./pages.ts";
 import type { AuditRow } from "./pairs.ts";
@@ -45,8 +45,12 @@ export function listAudit(db: Db, filter: AuditFilter, page: PageRequest) {
 
 /** The last write per Attio object and direction. */
 export async function lastWrites(db: Db) {
-  return db
-    .select({ object: auditLog.attioObject, direction: auditLog.direction, at: sql<string>`max(${auditLog.at})` })
-    .from(auditLog)
-    .groupBy(auditLog.attioObject, auditLog.direction);
+  return (
+    db
+      .select({ object: auditLog.attioObject, direction: auditLog.direction, at: sql<string>`max(${auditLog.at})` })
+      .from(auditLog)
+      // An operator's action (a replay, a dismissal) writes nothing itself.
+      .where(ne(auditLog.operation, "operator"))
+      .groupBy(auditLog.attioObject, auditLog.direction)
+  );
 }

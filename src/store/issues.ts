@@ -351,7 +351,8 @@ export async function markMatchesRetried(db: Db, ids: readonly string[]): Promis
 
 /** An operator's action on an item, for the record's history (one audit row per item). */
 export interface OperatorAudit {
-  operation: "retried" | "dismissed";
+  /** What the operator did: the audit row is an `operator` row whose event kind says it. */
+  action: "retried" | "dismissed";
   item: IssueItem;
   actor: string;
   note?: string | null;
@@ -359,7 +360,7 @@ export interface OperatorAudit {
 
 /** Appends the audit rows of operator actions: nothing was written to either CRM. */
 export async function auditOperatorActions(db: Db, actions: readonly OperatorAudit[]): Promise<void> {
-  const rows = actions.map(({ operation, item, actor, note }) => {
+  const rows = actions.map(({ action, item, actor, note }) => {
     const attio = item.records.find((r) => r.side === "attio");
     const sf = item.records.find((r) => r.side === "salesforce");
     const warningDirection = item.detail["direction"];
@@ -373,14 +374,14 @@ export async function auditOperatorActions(db: Db, actions: readonly OperatorAud
       correlationId: `issue:${item.kind}:${item.id}`,
       mappingId: typeof item.detail["mapping_id"] === "string" ? item.detail["mapping_id"] : null,
       direction,
-      operation,
+      operation: "operator" as const,
       attioObject: attio?.object ?? null,
       attioRecordId: attio?.record_id ?? null,
       sfObject: sf?.object ?? null,
       sfRecordId: sf?.record_id ?? null,
       changes: {},
       sourceEvent: {
-        kind: `issue.${operation}`,
+        kind: `issue.${action}`,
         item_kind: item.kind,
         item_id: item.id,
         reason: item.reason,

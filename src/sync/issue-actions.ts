@@ -229,7 +229,7 @@ export async function retryIssues(ctx: ActionContext, target: IssueTarget): Prom
 
   await auditOperatorActions(
     ctx.db,
-    actedItems.map((item) => ({ operation: "retried", item, actor: ctx.actor, note: ctx.note ?? null })),
+    actedItems.map((item) => ({ action: "retried", item, actor: ctx.actor, note: ctx.note ?? null })),
   );
   return result(ctx.db, "retry", target, acted, refused);
 }
@@ -268,7 +268,7 @@ export async function dismissIssues(ctx: ActionContext, target: IssueTarget): Pr
   }
   await auditOperatorActions(
     ctx.db,
-    actedItems.map((item) => ({ operation: "dismissed", item, actor: ctx.actor, note: ctx.note ?? null })),
+    actedItems.map((item) => ({ action: "dismissed", item, actor: ctx.actor, note: ctx.note ?? null })),
   );
   return result(ctx.db, "dismiss", target, acted, refused);
 }

@@ -289,6 +289,12 @@ export async function linkMatch(deps: SyncDeps, runtime: Runtime, queue: Queue, 
     await insertPair(deps.db, { attioObject, attioRecordId: attioId, sfObject, sfRecordId: sfId });
     await resolveAmbiguousMatch(deps.db, matchId);
     await queue.send(internalAttioMessage(attioObject, attioId, "linked by an operator"), { contentType: "json" });
-    return { id: matchId, attio_record_id: attioId, salesforce_record_id: sfId };
+    return {
+      id: matchId,
+      attio_record_id: attioId,
+      salesforce_record_id: sfId,
+      attio_object: attioObject,
+      salesforce_object: sfObject,
+    };
   });
 }

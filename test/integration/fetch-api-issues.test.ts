@@ -297,7 +297,7 @@ describe("POST /api/v1/issues/retry", () => {
     }
     // The operator's action is in the record's history.
     const audit = await db.select().from(auditLog).where(eq(auditLog.attioRecordId, "ir-reject-1")).all();
-    expect(audit.find((a) => a.operation === "retried")).toMatchObject({
+    expect(audit.find((a) => a.operation === "operator")).toMatchObject({
       actor: "operator:admin-token",
       attioObject: "people",
       sourceEvent: { kind: "issue.retried", item_id: first, reason: "write_rejected", note: "rule fixed" },
@@ -428,7 +428,7 @@ describe("POST /api/v1/issues/dismiss", () => {
         .get(),
     ).toMatchObject({ reason: "conflict_held", dismissedBy: "operator:admin-token", note: "known, accepted" });
     const audit = await db.select().from(auditLog).where(eq(auditLog.attioRecordId, "id-conflict")).all();
-    expect(audit.find((a) => a.operation === "dismissed")).toMatchObject({
+    expect(audit.find((a) => a.operation === "operator")).toMatchObject({
       actor: "operator:admin-token",
       sourceEvent: { kind: "issue.dismissed", item_kind: "conflict", item_id: conflictId },
     });

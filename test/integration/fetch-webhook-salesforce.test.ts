@@ -281,8 +281,14 @@ describe("POST /webhooks/salesforce (CDC relay)", () => {
     expect(sent).toHaveLength(250);
   });
 
-  it("keeps when each event set each field (not our own writes', not values too large), before queueing", async () => {
-    const event = (n: number, origin: string, fields: Record<string, unknown>, commit: number) => {
+  it("keeps when each event set each field (our own updates too, not our own creates; not values too large), before queueing", async () => {
+    const event = (
+      n: number,
+      origin: string,
+      fields: Record<string, unknown>,
+      commit: number,
+      changeType = "UPDATE",
+    ) => {
       const e = structuredClone(cdcEvent) as unknown as {
         payload: Record<string, unknown> & { ChangeEventHeader: Record<string, unknown> };
         event: { replayId: number };
@@ -292,6 +298,7 @@ describe("POST /webhooks/salesforce (CDC relay)", () => {
         ChangeEventHeader: {
           ...e.payload.ChangeEventHeader,
           transactionKey: `tx-times-${n}`,
+          changeType,
           changeOrigin: origin,
           commitTimestamp: commit,
           // Compound fields are named by component, as Change Data Capture names them.
@@ -311,6 +318,7 @@ describe("POST /webhooks/salesforce (CDC relay)", () => {
           event(1, "com/salesforce/ui", { Title: "VP", MailingAddress: { City: "Oslo" } }, 1_000),
           event(2, "com/salesforce/api/rest/62.0;client=attio-sfdc", { Title: "Ours" }, 2_000),
           event(3, "com/salesforce/ui", { Description: "x".repeat(2_000) }, 3_000),
+          event(4, "com/salesforce/api/rest/62.0;client=attio-sfdc", { Title: "Created" }, 4_000, "CREATE"),
         ],
       }),
     );
@@ -318,12 +326,20 @@ describe("POST /webhooks/salesforce (CDC relay)", () => {
     const rows = await db
       .select()
       .from(sfFieldTimes)
-      .where(inArray(sfFieldTimes.recordId, ["003Hs00TIMES1AAA", "003Hs00TIMES2AAA", "003Hs00TIMES3AAA"]))
+      .where(
+        inArray(sfFieldTimes.recordId, [
+          "003Hs00TIMES1AAA",
+          "003Hs00TIMES2AAA",
+          "003Hs00TIMES3AAA",
+          "003Hs00TIMES4AAA",
+        ]),
+      )
       .all();
     expect(rows.map((r) => [r.recordId, r.field, r.at, r.value]).sort()).toEqual([
       ["003Hs00TIMES1AAA", "MailingCity", 1_000, '"Oslo"'],
       ["003Hs00TIMES1AAA", "Phone", 1_000, "null"],
       ["003Hs00TIMES1AAA", "Title", 1_000, '"VP"'],
+      ["003Hs00TIMES2AAA", "Title", 2_000, '"Ours"'],
       ["003Hs00TIMES3AAA", "Description", 3_000, null],
     ]);
 

@@ -1,13 +1,16 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { SyncError } from "../../lib/errors.ts";
 import { type Db, openDb } from "../../store/db.ts";
-import { failuresMatching, listFailures, loadFailure } from "../../store/failures.ts";
+import { type Failure, failuresMatching, listFailures, loadFailure } from "../../store/failures.ts";
 import { listWarnings } from "../../store/warnings.ts";
 import { dismissIssues } from "../../sync/issue-actions.ts";
+import { SyncMessageSchema } from "../../sync/messages.ts";
+import { auditOperatorAction, recordsOfKey } from "../../sync/operator-audit.ts";
 import { replayFailures } from "../../sync/replay.ts";
 import type { AppEnv } from "../types.ts";
 import { define, errorResponses, json, PageQuery, pageBody, snakeKeys } from "./common.ts";
 import { actionContext } from "./issues.ts";
+import { operatorName } from "./operator.ts";
 
 const Filter = z.strictObject({
   status: z.enum(["open", "replayed", "dismissed"]).default("open"),
@@ -96,7 +99,7 @@ export function failureRoutes(app: OpenAPIHono<AppEnv>) {
       const db = openDb(c.env.DB);
       const row = await loadFailure(db, params.id);
       if (!row) throw new SyncError("not_found", `no failure ${params.id}`, { status: 404 });
-      return c.json({ replayed: (await replayFailures(db, c.env.SYNC_QUEUE, [row])).length }, 200);
+      return c.json({ replayed: await replay(db, c.env.SYNC_QUEUE, [row], operatorName(c.var.adminTokenUsed)) }, 200);
     },
   );
 
@@ -112,7 +115,7 @@ export function failureRoutes(app: OpenAPIHono<AppEnv>) {
     async (c, { body }) => {
       const db = openDb(c.env.DB);
       const rows = await failuresMatching(db, filterOf(body), MAX_BULK_REPLAY);
-      const replayed = (await replayFailures(db, c.env.SYNC_QUEUE, rows)).length;
+      const replayed = await replay(db, c.env.SYNC_QUEUE, rows, operatorName(c.var.adminTokenUsed));
       return c.json({ replayed, skipped: rows.length - replayed }, 200);
     },
   );
@@ -128,4 +131,28 @@ async function warningPage(db: Db, query: z.infer<typeof ListQuery>) {
 
 function filterOf(filter: z.infer<typeof Filter>) {
   return { status: filter.status, errorCode: filter.error_code, messageKind: filter.message_kind };
+}
+
+/** Re-enqueues the failures' stored messages (sync/replay.ts); each replay is in its records' audit trail. */
+async function replay(db: Db, queue: Queue, rows: Failure[], actor: string): Promise<number> {
+  // Audited first: the replayed sync's own rows then follow it in the record's timeline.
+  const replayable = rows.filter((row) => SyncMessageSchema.safeParse(row.message).success);
+  for (const row of replayable) await auditFailureAction(db, "failure.replayed", actor, row);
+  return (await replayFailures(db, queue, replayable)).length;
+}
+
+/** An operator's action on a failure, in the audit trail of each record its message names. */
+async function auditFailureAction(db: Db, kind: string, actor: string, row: Failure | undefined): Promise<void> {
+  const records = recordsOfKey(row?.recordKey ?? null);
+  if (!row || !records) return;
+  for (const recordId of records.ids) {
+    await auditOperatorAction(db, {
+      kind,
+      actor,
+      side: records.side,
+      object: records.object,
+      recordId,
+      detail: { failureId: row.id, errorCode: row.errorCode },
+    });
+  }
 }

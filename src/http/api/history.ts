@@ -9,11 +9,11 @@ const HistoryQuery = PageQuery.extend({
   record_id: z.string().optional().openapi({ description: "A record id on either side" }),
   direction: z.enum(["attio_to_sf", "sf_to_attio"]).optional(),
   operation: z
-    .enum(["create", "update", "link", "unchanged", "delete", "conflict", "failed", "skipped", "retried", "dismissed"])
+    .enum(["create", "update", "link", "unchanged", "delete", "conflict", "failed", "skipped", "operator"])
     .optional()
     .openapi({
       description:
-        "`skipped`: values not written because the other side cannot take them; `retried`, `dismissed`: an operator's action on an issue (POST /issues/retry, /issues/dismiss)",
+        "`skipped`: values not written because the other side cannot take them; `operator`: an operator's action (a replay, a dismissal, a match linked)",
     }),
   from: z.iso.datetime().optional(),
   to: z.iso.datetime().optional(),

@@ -4,11 +4,13 @@ import { requireAdmin } from "../auth.ts";
 import type { AppEnv } from "../types.ts";
 import { activityRoutes } from "./activity.ts";
 import { configRoutes } from "./config.ts";
+import { explainRoutes } from "./explain.ts";
 import { failureRoutes } from "./failures.ts";
 import { historyRoutes } from "./history.ts";
 import { issueRoutes } from "./issues.ts";
 import { jobRoutes } from "./jobs.ts";
 import { statusRoutes } from "./status.ts";
+import { timelineRoutes } from "./timeline.ts";
 import { workRoutes } from "./work.ts";
 
 /** The OpenAPI document's identity; the paths come from the routes' own zod schemas. */
@@ -37,6 +39,8 @@ export function createApiV1(): OpenAPIHono<AppEnv> {
   failureRoutes(app);
   issueRoutes(app);
   historyRoutes(app);
+  explainRoutes(app);
+  timelineRoutes(app);
   jobRoutes(app);
   activityRoutes(app);
   app.doc31("/openapi.json", OPENAPI_INFO);

@@ -20,7 +20,7 @@ import {
 } from "../../sync/issue-reasons.ts";
 import type { AppEnv } from "../types.ts";
 import { define, depsOf, errorResponses, json, PageQuery } from "./common.ts";
-import { operator } from "./work.ts";
+import { operatorName } from "./operator.ts";
 
 const RecordSchema = z.object({
   side: z.enum(["attio", "salesforce"]),
@@ -140,7 +140,7 @@ export function actionContext(c: Context<AppEnv>, note?: string) {
   return {
     db: openDb(c.env.DB),
     queue: c.env.SYNC_QUEUE,
-    actor: operator(c.var.adminTokenUsed),
+    actor: operatorName(c.var.adminTokenUsed),
     note,
     slugOf: slugOf(c),
   };

@@ -4,10 +4,12 @@ import { openDb } from "../../store/db.ts";
 import { listPendingDeletes } from "../../store/deletes.ts";
 import { listAmbiguousMatches } from "../../store/matches.ts";
 import { loadDirectory } from "../../sync/directory.ts";
+import { auditOperatorAction } from "../../sync/operator-audit.ts";
 import { decideDelete, decideDeleteBatch, linkMatch, resolveConflict } from "../../sync/resolve.ts";
 import { loadRuntime } from "../../sync/runtime.ts";
 import type { AppEnv } from "../types.ts";
 import { define, depsOf, errorResponses, json, PageQuery, pageBody, snakeKeys } from "./common.ts";
+import { operatorName } from "./operator.ts";
 
 const IdParam = z.strictObject({ id: z.string().min(1).max(100) });
 const Scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -33,9 +35,7 @@ const ResolveBody = z
     description: 'Take one side\'s value (`{"side":"attio"}`) or set your own (`{"value":"CTO"}`).',
   });
 
-/** Who acted, as the audit trail names an operator: which admin token was used. */
-export const operator = (token: "current" | "next" | "read") =>
-  `operator:${token === "current" ? "admin-token" : token === "next" ? "next-admin-token" : "read-token"}`;
+const operator = operatorName;
 
 /** Conflicts, held deletes and ambiguous matches: the decisions a sync leaves to a person. */
 export function workRoutes(app: OpenAPIHono<AppEnv>) {
@@ -204,7 +204,20 @@ export function workRoutes(app: OpenAPIHono<AppEnv>) {
     async (c, { params, body }) => {
       const deps = depsOf(c);
       const runtime = await loadRuntime(deps, c.env.CURSORS);
-      return c.json(await linkMatch(deps, runtime, c.env.SYNC_QUEUE, params.id, body.candidate_id), 200);
+      const linked = await linkMatch(deps, runtime, c.env.SYNC_QUEUE, params.id, body.candidate_id);
+      await auditOperatorAction(deps.db, {
+        kind: "match.linked",
+        actor: operator(c.var.adminTokenUsed),
+        side: "attio",
+        object: linked.attio_object,
+        recordId: linked.attio_record_id,
+        counterpart: { object: linked.salesforce_object, recordId: linked.salesforce_record_id },
+        detail: { matchId: params.id },
+      });
+      return c.json(
+        { id: linked.id, attio_record_id: linked.attio_record_id, salesforce_record_id: linked.salesforce_record_id },
+        200,
+      );
     },
   );
 }

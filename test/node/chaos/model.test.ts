@@ -57,6 +57,7 @@ describe("chaos model: the verdicts on a final state", () => {
       fieldsDiffer: [],
       lostUpdates: [],
       concurrent: [],
+      eventNeverDelivered: [],
     });
   });
 
@@ -78,6 +79,17 @@ describe("chaos model: the verdicts on a final state", () => {
     expect(result.lostUpdates).toEqual([]);
     expect(result.concurrent).toHaveLength(1);
     expect(result.concurrent[0]).toContain("#3 came 600 ms before");
+  });
+
+  it("a later Attio edit lost to a Salesforce value whose change event never reached the Worker: counted apart", () => {
+    const p = person(8);
+    const edits = [edit(3, "salesforce", p, "title", "ts3"), edit(15, "attio", p, "title", "ta15")];
+    const final = [seen("attio", p, { title: "ts3" }), seen("salesforce", p, { title: "ts3" })];
+    const dropped = evaluate([p], edits, final, new Set(["ts3"]));
+    expect(dropped.lostUpdates).toEqual([]);
+    expect(dropped.eventNeverDelivered).toHaveLength(1);
+    // The same outcome with the event delivered is a lost update.
+    expect(evaluate([p], edits, final, new Set()).lostUpdates).toHaveLength(1);
   });
 
   it("duplicates per side, records missing, deletes not carried out, records of no entity", () => {

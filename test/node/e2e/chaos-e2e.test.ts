@@ -41,6 +41,7 @@ function summarize(r: ChaosReport) {
     fieldsDiffer: e.fieldsDiffer.slice(0, 5),
     lostUpdates: e.lostUpdates.slice(0, 5),
     concurrent: e.concurrent.slice(0, 5),
+    eventNeverDelivered: e.eventNeverDelivered.slice(0, 5),
   };
 }
 
