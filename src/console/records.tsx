@@ -91,7 +91,7 @@ export async function recordPage(s: Session, side: string, object: string, id: s
   const path = `${encodeURIComponent(side)}/${encodeURIComponent(object)}/${encodeURIComponent(id)}`;
   const [explain, timeline, history] = await Promise.all([
     s.api<Json>("GET", `/explain/${path}`),
-    s.api<{ items: Json[]; next_cursor?: string | null }>("GET", `/records/${path}/timeline`),
+    s.api<{ items: Json[]; next_cursor?: string | null }>("GET", `/records/${path}/timeline?limit=200`),
     s.api<{ items: Json[] }>("GET", `/history?record_id=${encodeURIComponent(id)}&limit=50`),
   ]);
   return s.c.html(
@@ -120,7 +120,12 @@ export async function recordPage(s: Session, side: string, object: string, id: s
         ) : timeline.status !== 200 ? (
           <p class="notice error">{apiError(timeline)}</p>
         ) : (
-          <Rows rows={timeline.body.items} testid="timeline" />
+          <>
+            <Timeline rows={timeline.body.items} />
+            {timeline.body.next_cursor ? (
+              <p class="muted">The first 200 entries, oldest first: GET /api/v1/records/…/timeline pages on.</p>
+            ) : null}
+          </>
         )}
       </section>
     </Page>,
@@ -130,58 +135,151 @@ export async function recordPage(s: Session, side: string, object: string, id: s
 function Explain(props: { body: Json }) {
   const b = props.body;
   const inSync = b["in_sync"] === true;
-  const fields = Array.isArray(b["fields"]) ? (b["fields"] as Json[]) : undefined;
-  const rest = Object.entries(b).filter(([key]) => !["in_sync", "reason", "fields"].includes(key));
+  const fields = Array.isArray(b["fields"]) ? (b["fields"] as Json[]) : [];
+  const counterpart = (b["counterpart"] ?? null) as Json | null;
+  const open = (b["open_items"] ?? {}) as Record<string, unknown[]>;
+  const openCount = Object.values(open).reduce((n, list) => n + (Array.isArray(list) ? list.length : 0), 0);
+  const last = (b["last_decision"] ?? null) as Json | null;
   return (
     <div>
       <p class={`notice ${inSync ? "ok" : "error"}`} data-testid="explain-verdict">
         {inSync ? "In sync" : "Not in sync"}: <strong>{show(b["reason"])}</strong>
+        {typeof b["meaning"] === "string" ? <span> — {b["meaning"]}</span> : null}
       </p>
-      {fields ? <Rows rows={fields} testid="explain-fields" /> : null}
-      <dl>
-        {rest.map(([key, value]) => (
-          <>
-            <dt>
-              <strong>{key}</strong>
-            </dt>
-            <dd>
-              {typeof value === "object" && value !== null ? <pre>{JSON.stringify(value, null, 2)}</pre> : show(value)}
-            </dd>
-          </>
-        ))}
-      </dl>
+      {typeof b["next_step"] === "string" ? (
+        <p>
+          <strong>Next step:</strong> {b["next_step"]}
+        </p>
+      ) : null}
+      <p class="muted">
+        Mapping {show(b["mapping"])} · mode {show(b["mode"])} · counterpart{" "}
+        {counterpart && typeof counterpart["record_id"] === "string" ? (
+          <a
+            href={`/console/records/${encodeURIComponent(String(counterpart["side"]))}/${encodeURIComponent(String(counterpart["object"]))}/${encodeURIComponent(counterpart["record_id"])}`}
+          >
+            {show(counterpart["side"])} {show(counterpart["object"])} <code>{counterpart["record_id"]}</code>
+          </a>
+        ) : (
+          "none yet"
+        )}
+        {counterpart && counterpart["linked"] === false ? " (not linked yet)" : ""}
+      </p>
+      {fields.length ? (
+        <div class="table-wrap">
+          <table data-testid="explain-fields">
+            <caption class="muted">
+              Field by field: both values now, the base (last synced) and what a sync would do now
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Field</th>
+                <th scope="col">Attio</th>
+                <th scope="col">Salesforce</th>
+                <th scope="col">Base</th>
+                <th scope="col">Newer</th>
+                <th scope="col">Would</th>
+              </tr>
+            </thead>
+            <tbody>
+              {fields.map((f) => {
+                const base = (f["base"] ?? null) as Json | null;
+                return (
+                  <tr class={f["in_sync"] === false ? "bad" : undefined}>
+                    <th scope="row">
+                      <code>{show(f["field"])}</code>
+                      <div class="muted">{show(f["attribute"])}</div>
+                    </th>
+                    <td>{show(f["attio"])}</td>
+                    <td>{show(f["salesforce"])}</td>
+                    <td>
+                      {base &&
+                      base["attio"] !== undefined &&
+                      JSON.stringify(base["attio"]) !== JSON.stringify(base["salesforce"])
+                        ? `${show(base["attio"])} / ${show(base["salesforce"])}`
+                        : show(base?.["salesforce"] ?? base?.["attio"])}
+                    </td>
+                    <td>{show(f["newer"])}</td>
+                    <td>
+                      {show(f["would"])}
+                      {f["value"] !== undefined ? <div class="muted">{show(f["value"])}</div> : null}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      <p>
+        {openCount === 0 ? "No open item on this record." : `${openCount} open item(s) on this record: `}
+        {openCount > 0 ? <a href="/console/issues">see Issues</a> : null}
+      </p>
+      {last ? (
+        <p class="muted">
+          Last decision: {show(last["operation"])} {show(last["direction"])} at {show(last["at"])} by{" "}
+          {show(last["actor"])}
+        </p>
+      ) : null}
+      <details>
+        <summary>The whole answer of /api/v1/explain</summary>
+        <pre>{JSON.stringify(b, null, 2)}</pre>
+      </details>
     </div>
   );
 }
 
-/** A table of uniform-ish objects: one column per key seen, nested values as compact JSON. */
-function Rows(props: { rows: Json[]; testid: string }) {
-  if (props.rows.length === 0) return <p class="muted">Nothing yet.</p>;
-  const columns = [...new Set(props.rows.flatMap((row) => Object.keys(row)))];
+/** Timeline entries, oldest first: when, what, which way, each field's before and after, what caused it. */
+function Timeline(props: { rows: Json[] }) {
+  if (props.rows.length === 0) return <p class="muted">Nothing recorded yet.</p>;
   return (
     <div class="table-wrap">
-      <table data-testid={props.testid}>
+      <table data-testid="timeline">
         <thead>
           <tr>
-            {columns.map((column) => (
-              <th scope="col">{column}</th>
-            ))}
+            <th scope="col">When</th>
+            <th scope="col">What</th>
+            <th scope="col">Fields (before → after) or detail</th>
+            <th scope="col">Cause</th>
           </tr>
         </thead>
         <tbody>
-          {props.rows.map((row) => (
-            <tr>
-              {columns.map((column) => (
+          {props.rows.map((row) => {
+            const changes = (row["changes"] ?? {}) as Record<string, { before?: unknown; after?: unknown }>;
+            const event = (row["event"] ?? {}) as Json;
+            const detail = row["error_message"] ?? row["message"] ?? row["status"];
+            return (
+              <tr>
+                <td>{show(row["at"])}</td>
                 <td>
-                  {typeof row[column] === "object" && row[column] !== null ? (
-                    <code>{JSON.stringify(row[column])}</code>
+                  {show(row["kind"])}
+                  {row["operation"] ? ` · ${show(row["operation"])}` : ""}
+                  {row["status"] ? <div class="muted">{show(row["status"])}</div> : null}
+                  {row["direction"] ? (
+                    <div class="muted">
+                      {row["direction"] === "attio_to_sf" ? "Attio → Salesforce" : "Salesforce → Attio"}
+                    </div>
+                  ) : null}
+                </td>
+                <td>
+                  {Object.keys(changes).length ? (
+                    <ul style="margin:0;padding-left:16px">
+                      {Object.entries(changes).map(([field, change]) => (
+                        <li>
+                          <code>{field}</code>: {show(change?.before)} → {show(change?.after)}
+                        </li>
+                      ))}
+                    </ul>
                   ) : (
-                    show(row[column])
+                    show(detail)
                   )}
                 </td>
-              ))}
-            </tr>
-          ))}
+                <td>
+                  {show(event["kind"])}
+                  <div class="muted">{show(row["actor"])}</div>
+                </td>
+              </tr>
+            );
+          })}
         </tbody>
       </table>
     </div>

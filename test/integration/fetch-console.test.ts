@@ -202,7 +202,12 @@ describe("console pages over /api/v1", () => {
     }
     const record = await get("/console/records/attio/people/console-pages", cookie);
     expect(record.status).toBe(200);
-    expect(await record.text()).toContain("Timeline across both systems");
+    const recordPage = await record.text();
+    // Explain's verdict and the timeline, as /api/v1 answered them for this record.
+    expect(recordPage).toMatch(/data-testid="explain-verdict">(In sync|Not in sync): <strong>[a-z_]+<\/strong>/);
+    expect(recordPage).toContain('data-testid="explain-fields"');
+    expect(recordPage).toContain('data-testid="timeline"');
+    expect(recordPage).toContain("console-pages@northwind.example");
   });
 
   it("starts a dry-run job from the form and shows it", async () => {
