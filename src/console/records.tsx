@@ -244,7 +244,12 @@ function Timeline(props: { rows: Json[] }) {
         </thead>
         <tbody>
           {props.rows.map((row) => {
-            const changes = (row["changes"] ?? {}) as Record<string, { before?: unknown; after?: unknown }>;
+            // A field empty before and after says nothing: left out.
+            const changes = Object.fromEntries(
+              Object.entries((row["changes"] ?? {}) as Record<string, { before?: unknown; after?: unknown }>).filter(
+                ([, change]) => (change?.before ?? null) !== null || (change?.after ?? null) !== null,
+              ),
+            );
             const event = (row["event"] ?? {}) as Json;
             const detail = row["error_message"] ?? row["message"] ?? row["status"];
             return (

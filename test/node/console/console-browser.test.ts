@@ -26,7 +26,7 @@ const chromium = findChromium();
 if (!chromium) {
   // Said once, plainly, instead of failing: `.ci/run` installs it (scripts/install-chromium.sh).
   process.stderr.write(
-    "console browser tests skipped: no Chromium found (run scripts/install-chromium.sh, or set CHROMIUM_PATH)\n",
+    "console browser tests skipped: no Chromium found (npm run setup:browser installs Debian's chromium; or set CHROMIUM_PATH)\n",
   );
 }
 
