@@ -10,7 +10,7 @@ import { startAttioEmulator } from "./attio/server.ts";
 import { type AttioEndpoint, startAttioEmulatorThread } from "./attio/thread.ts";
 import { createCustomField } from "./salesforce/provision.ts";
 import { type SalesforceEmulator, startSalesforceEmulator } from "./salesforce/server.ts";
-import { postJson, SANDBOX_ADMIN_TOKEN, SANDBOX_RELAY_SECRET } from "./shared/local.ts";
+import { postAdmin, postJson, SANDBOX_ADMIN_TOKEN, SANDBOX_RELAY_SECRET } from "./shared/local.ts";
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -69,6 +69,34 @@ export interface StackOptions {
    * close date in Attio and Contact.LinkedIn__c in Salesforce (what `npm start` shows).
    */
   customFields?: "none" | "sample";
+  /**
+   * `true` (the default): the deployment is started (POST /api/v1/start) once the Worker is up, as
+   * the tests and benchmarks expect of it. `false` leaves it in `setup`, holding every change and
+   * writing nothing until the caller starts it (`startDeployment`), as `npm start` does after seeding.
+   */
+  start?: boolean;
+}
+
+/** What POST /api/v1/start answers (docs/API.md). */
+export interface StartAnswer {
+  mode: string;
+  previous_mode: string;
+  changed: boolean;
+  delivery: { state: string; sent: number; left: number; error?: string } | null;
+  first_catch_up:
+    | {
+        mapping: string;
+        salesforce: { ok: true; object: string; changed_since: string; records: number } | { ok: false; error: string };
+        attio:
+          | { ok: true; object: string; records: number; exact: boolean; linked: number }
+          | { ok: false; error: string };
+      }[]
+    | null;
+}
+
+/** Starts the sandbox's deployment: it leaves `setup` and delivers what it held. */
+export function startDeployment(stack: Pick<Stack, "workerUrl" | "adminToken">): Promise<StartAnswer> {
+  return postAdmin<StartAnswer>(`${stack.workerUrl}/api/v1/start`, stack.adminToken);
 }
 
 /** The custom fields `customFields: "sample"` adds (also listed by `npm start`). */
@@ -170,6 +198,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return { ...dev, stop: () => (stopped ??= dev.stop()) };
     };
     let worker = await launch();
+    // A new deployment holds every change until started; the mode is kept in the state directory.
+    if (options.start ?? true) {
+      await startDeployment({ workerUrl, adminToken: SANDBOX_ADMIN_TOKEN }).catch(async (err: unknown) => {
+        await worker.stop();
+        throw err;
+      });
+    }
     let stopping: Promise<void> | undefined;
     return {
       attio,

@@ -2,7 +2,14 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { loadSampleDataset } from "./shared/dataset.ts";
 import { getJson, PORT_ENV, resolvePorts } from "./shared/local.ts";
-import { SAMPLE_CUSTOM_FIELDS, type Stack, seedSample, startStack } from "./stack.ts";
+import {
+  SAMPLE_CUSTOM_FIELDS,
+  type Stack,
+  type StartAnswer,
+  seedSample,
+  startDeployment,
+  startStack,
+} from "./stack.ts";
 import {
   type AttioStatsJson,
   describeInitialSync,
@@ -19,8 +26,9 @@ import {
 
 /**
  * `npm start`: the whole sandbox on this machine. Both emulators and the Worker (wrangler dev, local
- * D1/KV/Queues/DOs) wired to each other, the sample dataset seeded on both sides, the initial sync
- * triggered, and a live view of what the sync does until Ctrl-C.
+ * D1/KV/Queues/DOs) wired to each other, the sample dataset seeded on both sides while the new
+ * deployment holds every change (mode `setup`), the deployment started (POST /api/v1/start: what
+ * it held is delivered, which is the initial sync), and a live view of what the sync does until Ctrl-C.
  */
 const USAGE = `usage: npm start [-- options]
   --worker-port N      Worker (wrangler dev)          default 8787, env ${PORT_ENV.worker}
@@ -99,6 +107,8 @@ async function main(argv: string[]): Promise<number> {
       stateDir,
       logLevel: "silent",
       customFields: "sample",
+      // Started below, once seeded: the view shows what a new deployment holds and what starting it does.
+      start: false,
     });
   } catch (err) {
     if (interrupted) return 0;
@@ -120,8 +130,9 @@ async function main(argv: string[]): Promise<number> {
   const targets = initialSyncTargets(dataset);
   const seeded = await seedSample(running);
   console.log(
-    `Seeded Attio (${seeded.attio.companies} companies, ${seeded.attio.people} people, ${seeded.attio.deals} deals) and Salesforce (${seeded.salesforce.created} records); initial sync running.`,
+    `Seeded Attio (${seeded.attio.companies} companies, ${seeded.attio.people} people, ${seeded.attio.deals} deals) and Salesforce (${seeded.salesforce.created} records); the new deployment holds their changes (mode setup).`,
   );
+  for (const line of describeStart(await startDeployment(running))) console.log(line);
 
   const customFields = SAMPLE_CUSTOM_FIELDS.map((f) => `${f.name} (${f.side === "attio" ? "Attio" : "Salesforce"})`);
   const syncStartedAt = Date.now();
@@ -189,6 +200,29 @@ async function main(argv: string[]): Promise<number> {
   await finished;
   clearInterval(timer);
   return stopStack(running, tty);
+}
+
+/** What starting the deployment did: its mode, the held changes sent, what the first catch-up will consider. */
+function describeStart(answer: StartAnswer): string[] {
+  const delivery = answer.delivery;
+  const sent =
+    delivery?.state === "sent"
+      ? `${delivery.sent} held change(s) delivered`
+      : delivery?.state === "waiting"
+        ? `held changes wait for an API: ${delivery.error ?? ""}`
+        : "no change held yet";
+  const lines = [`Mode: ${answer.mode} (was ${answer.previous_mode}); ${sent}; initial sync running.`];
+  for (const mapping of answer.first_catch_up ?? []) {
+    const { attio, salesforce } = mapping;
+    const attioText = attio.ok
+      ? `${attio.exact ? "" : "at least "}${attio.records} Attio ${attio.object} (${attio.linked} linked)`
+      : `Attio: ${attio.error}`;
+    const sfText = salesforce.ok
+      ? `${salesforce.records} Salesforce ${salesforce.object} changed since ${salesforce.changed_since}`
+      : `Salesforce: ${salesforce.error}`;
+    lines.push(`  first catch-up, ${mapping.mapping}: ${attioText}; ${sfText}`);
+  }
+  return lines;
 }
 
 async function takeSnapshot(stack: Stack): Promise<Snapshot> {

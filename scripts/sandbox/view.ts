@@ -22,6 +22,8 @@ export interface StatusProblem {
 }
 
 export interface WorkerStatus {
+  /** `setup`, `running` or `paused` (null: D1 does not answer). */
+  mode?: string | null;
   version?: string;
   direction?: string;
   healthy?: boolean;
@@ -250,7 +252,7 @@ export function renderScreen(snapshot: Snapshot, targets: Record<string, number>
   const mapped = snapshot.status?.mapped_records ?? {};
   const lines = [
     "attio-sfdc sandbox: Attio emulator <-> Worker <-> Salesforce emulator, all on this machine",
-    `  Worker      ${info.workerUrl}  (GET /api/v1/status, bearer sandbox-admin-token-0123456789abcdef)`,
+    `  Worker      ${info.workerUrl}  (GET /api/v1/status, bearer sandbox-admin-token-0123456789abcdef)  mode: ${snapshot.status?.mode ?? "?"}`,
     `  Console     ${info.workerUrl}/console  (sign in with the token sandbox-admin-token-0123456789abcdef)`,
     `  Attio       ${info.attioUrl}/v2  (control: /__control/state)`,
     `  Salesforce  ${info.salesforceUrl}  (control: /__control/state)`,
@@ -303,7 +305,7 @@ export function renderLine(snapshot: Snapshot, targets: Record<string, number>, 
   const health = problems.length > 0 ? ` | PROBLEMS: ${problems.map((pr) => pr.code).join(", ")}` : "";
   const tail = `conflicts ${conflicts(snapshot.status)}; failures ${snapshot.status?.open_failures ?? "?"}; warnings ${snapshot.status?.open_warnings ?? "?"}${health}`;
   const errors = snapshot.errors.length > 0 ? `; ${snapshot.errors.join("; ")}` : "";
-  return `${head} | ${pairs.join("; ")} | ${tail}${errors}`;
+  return `${head} | mode ${snapshot.status?.mode ?? "?"} | ${pairs.join("; ")} | ${tail}${errors}`;
 }
 
 function attioLine(stats: AttioStatsJson | null): string {

@@ -137,6 +137,45 @@ export class AttioClient {
     return parseData(z.array(record), body, "record list");
   }
 
+  /**
+   * How many records an object holds. Attio's records query answers pages (`limit`, `offset`) and
+   * no total, so: one page of 500 (most objects end there), then pages of one record at doubling
+   * offsets until one is empty, then halving between the last offset holding a record and the first
+   * empty one: under 2·log2(n) calls (25 for 100,000 records). After `maxCalls` it stops at a lower bound
+   * (`exact: false`). Records created or deleted meanwhile make it approximate, as any count is.
+   */
+  async countRecords(object: string, maxCalls = 40): Promise<{ count: number; exact: boolean }> {
+    const PAGE = 500;
+    let calls = 0;
+    const size = async (offset: number, limit: number) => {
+      calls++;
+      const body = await this.request("POST", `/v2/objects/${object}/records/query`, { limit, offset });
+      return parseData(z.array(z.unknown()), body, "record list").length;
+    };
+    const first = await size(0, PAGE);
+    if (first < PAGE) return { count: first, exact: true };
+    const holds = async (offset: number) => (await size(offset, 1)) > 0;
+    // `full` holds a record; `empty` is past the last one once a probe found it empty.
+    let full = PAGE - 1;
+    let empty = PAGE * 2;
+    let bounded = false;
+    while (calls < maxCalls) {
+      if (!bounded) {
+        if (!(await holds(empty))) bounded = true;
+        else {
+          full = empty;
+          empty *= 2;
+        }
+        continue;
+      }
+      if (empty - full <= 1) return { count: empty, exact: true };
+      const middle = Math.floor((full + empty) / 2);
+      if (await holds(middle)) full = middle;
+      else empty = middle;
+    }
+    return bounded && empty - full <= 1 ? { count: empty, exact: true } : { count: full + 1, exact: false };
+  }
+
   /** Creates a record; fails with upstream_rejected (Attio's uniqueness_conflict) on a unique clash. */
   async createRecord(object: string, values: Record<string, unknown>): Promise<AttioRecord> {
     const body = await this.request("POST", `/v2/objects/${object}/records`, { data: { values } });

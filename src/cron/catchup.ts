@@ -342,3 +342,53 @@ async function sendInChunks(
     await options.send(Array.isArray(built) ? built : [built]);
   }
 }
+
+/** What the next catch-up run of one side will consider; `error` when that side could not be asked. */
+export type SidePreview<T> = ({ ok: true } & T) | { ok: false; error: string };
+
+export interface CatchupPreview {
+  mapping: string;
+  salesforce: SidePreview<{ object: string; changedSince: string; records: number; perRunLimit: number }>;
+  attio: SidePreview<{ object: string; records: number; exact: boolean; fromOffset: number; linked: number }>;
+}
+
+/**
+ * What the next catch-up will consider for a mapping, without running it (POST /api/v1/start
+ * answers it): on Salesforce, the records changed since where its cursor starts (on a first run
+ * the overlap behind now: older records are an initial sync's work, not the catch-up's), counted
+ * with one COUNT() query; on Attio, every record from where its scan resumes (the whole object on
+ * a first run: those with no counterpart yet are matched or created in Salesforce), counted by
+ * AttioClient.countRecords, beside the pairs already linked.
+ */
+export async function catchupPreview(
+  deps: SyncDeps,
+  kv: KVNamespace,
+  compiled: CompiledMapping,
+  now: Date,
+  linked: number,
+): Promise<CatchupPreview> {
+  const { name, attio_object: attioObject, salesforce_object: sfObject } = compiled.mapping;
+  const side = async <T>(work: () => Promise<T>): Promise<SidePreview<T>> => {
+    try {
+      return { ok: true, ...(await work()) };
+    } catch (thrown) {
+      const error = toSyncError(thrown);
+      return { ok: false, error: `${error.code}: ${error.message}` };
+    }
+  };
+  const [salesforce, attio] = await Promise.all([
+    side(async () => {
+      const parsed = SfCursorSchema.safeParse(await kv.get(kvKeys.sfCursor(sfObject), "json"));
+      const start = startOf(parsed.success ? parsed.data : null, now.getTime());
+      const records = await deps.salesforce.countChangedSince(sfObject, start.stamp);
+      return { object: sfObject, changedSince: start.stamp, records, perRunLimit: SF_PAGES_PER_RUN * SF_PAGE };
+    }),
+    side(async () => {
+      const scan = AttioScanSchema.safeParse(await kv.get(kvKeys.attioScan(attioObject), "json"));
+      const fromOffset = scan.success && scan.data.phase === "scan" ? scan.data.offset : 0;
+      const { count, exact } = await deps.attio.countRecords(attioObject);
+      return { object: attioObject, records: Math.max(0, count - fromOffset), exact, fromOffset, linked };
+    }),
+  ]);
+  return { mapping: name, salesforce, attio };
+}

@@ -7,10 +7,11 @@ import { pruneFieldTimes } from "../store/field-times.ts";
 import { pruneKeys } from "../store/inbound-events.ts";
 import { purgeClosedIntents } from "../store/intents.ts";
 import { resendWaiting } from "../sync/deferred.ts";
-import { buildDeps } from "../sync/deps.ts";
+import { buildDeps, type SyncDeps } from "../sync/deps.ts";
 import { loadDirectory } from "../sync/directory.ts";
 import { sendAll } from "../sync/enqueue.ts";
-import { drainParked, scheduleDrain } from "../sync/parked.ts";
+import { currentMode, type Mode } from "../sync/mode.ts";
+import { drainNow } from "../sync/parked.ts";
 import { loadRuntime } from "../sync/runtime.ts";
 import { ATTIO_SCAN_BUDGET_MS, runCatchup } from "./catchup.ts";
 
@@ -21,7 +22,8 @@ export const DEDUPE_RETENTION_DAYS = 7;
  * The Cron Trigger (every 5 minutes): the catch-up of every mapped object, the drain of parked
  * changes, then housekeeping (expired delivery keys, audit history past its retention, create
  * intents closed for a week). The run is recorded in KV
- * (`cron:last-run`) for /api/v1/status.
+ * (`cron:last-run`) for /api/v1/status. Unless the deployment runs (setup, paused: sync/mode.ts),
+ * only the housekeeping: a catch-up would only queue changes to hold, and a drain hold them again.
  */
 export async function handleScheduled(
   controller: ScheduledController,
@@ -33,34 +35,21 @@ export async function handleScheduled(
   const deps = buildDeps(env, config, log);
   const now = new Date(controller.scheduledTime);
 
-  let catchup: unknown = null;
+  let mode: Mode | "unknown" = "unknown";
   try {
-    const runtime = await loadRuntime(deps, env.CURSORS);
-    catchup = await runCatchup(deps, env.CURSORS, runtime.mappings, {
-      now,
-      send: (messages) => sendAll(env.SYNC_QUEUE, messages),
-      users: () => loadDirectory(deps, env.CURSORS, runtime.directoryOptions),
-      scanUntil: Date.now() + ATTIO_SCAN_BUDGET_MS,
-    });
+    mode = (await currentMode(deps.db, env.CURSORS)).mode;
   } catch (thrown) {
-    // Housekeeping still runs; the next cron resumes the catch-up from its stored cursors.
+    // Unknown: nothing that leads to a write runs (D1 is down, so the catch-up could not run either).
     const error = toSyncError(thrown);
-    catchup = { error: error.code, message: error.message };
-    log.error("catch-up failed", { code: error.code, error: error.message });
+    log.error("mode cannot be read", { code: error.code, error: error.message });
   }
+  const running = mode === "running";
 
+  const skipped = { skipped: `mode ${mode}` };
+  const catchup = running ? await catchupStep(deps, env, now) : skipped;
   // Changes parked during an outage are sent again once both APIs answer (a drain message also
   // comes every minute while they wait; this restarts its chain if that message was lost).
-  let parked: unknown = null;
-  try {
-    const report = await drainParked(deps, env);
-    parked = report;
-    if (report.kind === "waiting" || (report.kind === "sent" && report.left > 0)) await scheduleDrain(env, now);
-  } catch (thrown) {
-    const error = toSyncError(thrown);
-    parked = { error: error.code, message: error.message };
-    log.error("parked changes drain failed", { code: error.code, error: error.message });
-  }
+  const parked = running ? await drainStep(deps, env, now) : skipped;
 
   // Jobs whose queued messages were lost are driven again from their checkpoint.
   const resumedJobs = await resumeStalledJobs(
@@ -80,6 +69,7 @@ export async function handleScheduled(
   const prunedFieldTimes = await pruneFieldTimes(deps.db, now.getTime() - DEDUPE_RETENTION_DAYS * 86_400_000);
   const summary = {
     at: now.toISOString(),
+    mode,
     pruned_dedupe_keys: pruned,
     pruned_audit_rows: prunedAudit,
     pruned_create_intents: prunedIntents,
@@ -91,4 +81,32 @@ export async function handleScheduled(
   };
   await env.CURSORS.put("cron:last-run", JSON.stringify(summary));
   log.info("scheduled run done", summary);
+}
+
+/** The catch-up of every mapping; a failure is reported, and the next cron resumes from the stored cursors. */
+async function catchupStep(deps: SyncDeps, env: Env, now: Date): Promise<unknown> {
+  try {
+    const runtime = await loadRuntime(deps, env.CURSORS);
+    return await runCatchup(deps, env.CURSORS, runtime.mappings, {
+      now,
+      send: (messages) => sendAll(env.SYNC_QUEUE, messages),
+      users: () => loadDirectory(deps, env.CURSORS, runtime.directoryOptions),
+      scanUntil: Date.now() + ATTIO_SCAN_BUDGET_MS,
+    });
+  } catch (thrown) {
+    // Housekeeping still runs.
+    const error = toSyncError(thrown);
+    deps.log.error("catch-up failed", { code: error.code, error: error.message });
+    return { error: error.code, message: error.message };
+  }
+}
+
+async function drainStep(deps: SyncDeps, env: Env, now: Date): Promise<unknown> {
+  try {
+    return await drainNow(deps, env, now);
+  } catch (thrown) {
+    const error = toSyncError(thrown);
+    deps.log.error("parked changes drain failed", { code: error.code, error: error.message });
+    return { error: error.code, message: error.message };
+  }
 }

@@ -42,8 +42,9 @@ export interface EngineOptions {
    */
   listed?: ReadonlyMap<string, AttioRecord> | undefined;
   /**
-   * Short-cut: awaited once the records are leased and read, before deciding and writing, so the
-   * next slice's reads overlap this one's writes (queue/slices.ts). Used by run.ts only.
+   * Awaited once the records are leased and read, before deciding and writing: the next slice's
+   * reads overlap this one's writes (queue/slices.ts), and a pause stops the run before it writes
+   * (it throws `paused`, sync/mode.ts). Used by run.ts only.
    */
   beforeWriting?: (() => Promise<void>) | undefined;
 }

@@ -14,6 +14,8 @@ export type ErrorCode =
   | "auth_failed"
   | "record_busy"
   | "mapping_failed"
+  /** The deployment is not running (setup or paused): the write waits, held, until it runs. */
+  | "paused"
   | "internal";
 
 const RETRYABLE: Record<ErrorCode, boolean> = {
@@ -28,6 +30,7 @@ const RETRYABLE: Record<ErrorCode, boolean> = {
   auth_failed: false,
   record_busy: true,
   mapping_failed: false,
+  paused: true,
   internal: true,
 };
 

@@ -11,7 +11,9 @@ import { effectiveDirection, sameValue } from "./plan-fields.ts";
  */
 
 /** The deployment's mode: `setup` and `paused` write nothing to either CRM. */
-export type Mode = "setup" | "running" | "paused";
+export type { Mode } from "../store/mode.ts";
+
+import type { Mode } from "../store/mode.ts";
 
 /**
  * The stable reason codes, most specific first in the order explain picks them (a record with an

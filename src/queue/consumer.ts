@@ -16,10 +16,12 @@ import { buildDeps, type SyncDeps } from "../sync/deps.ts";
 import { loadDirectory } from "../sync/directory.ts";
 import { markDeadLettersDraining, markDeadLettersStuck } from "../sync/health-marks.ts";
 import { type SyncMessage, SyncMessageSchema } from "../sync/messages.ts";
+import { assertRunning, currentMode } from "../sync/mode.ts";
 import { loadRuntime, type Runtime } from "../sync/runtime.ts";
 import { closeBundles, recordDeadLetters } from "./dead-letters.ts";
 import { type Group, groupTouches, type TouchRoute } from "./group.ts";
 import { runDrain, runImmediateCatchup, runJobPage } from "./handlers.ts";
+import { holdUnlessRunning } from "./hold.ts";
 import { routeMessage } from "./route.ts";
 import { missingOutcome, settle, settleRecords } from "./settle.ts";
 import { syncMappingSliced } from "./slices.ts";
@@ -68,15 +70,19 @@ async function handleMessages(
   log: Logger,
 ): Promise<void> {
   const deps = buildDeps(env, config, log);
-  const valid = await parseAll(deps, batchMessages);
+  let valid = await parseAll(deps, batchMessages);
   if (valid.length === 0) return;
   let runtime: Runtime;
   try {
+    // Read per batch, never cached: a pause holds the next batch of every consumer.
+    const { mode } = await currentMode(deps.db, env.CURSORS);
+    if (mode !== "running") valid = await holdUnlessRunning(deps, mode, valid);
+    if (valid.length === 0) return;
     runtime = await loadRuntime(deps, env.CURSORS);
   } catch (thrown) {
-    // Without a valid configuration nothing can be synced: keep every message for later.
+    // Without its mode or a valid configuration nothing can be synced: keep every message for later.
     const error = toSyncError(thrown);
-    log.error("configuration cannot be loaded", { code: error.code, error: error.message });
+    log.error("the mode or the configuration cannot be loaded", { code: error.code, error: error.message });
     for (const { raw } of valid) raw.retry({ delaySeconds: retryDelaySeconds(raw.attempts, undefined) });
     return;
   }
@@ -182,6 +188,8 @@ async function runGroups(
     const result = await syncMappingSliced(deps, compiled, [...group.touches.values()], {
       ...options(compiled.mapping.name),
       dryRun: key.dryRun,
+      // A pause that came while this run read stops it before it writes (its touches are held).
+      ...(key.dryRun ? {} : { beforeWriting: () => assertRunning(deps.db, env.CURSORS) }),
       listed: group.listed,
       ...(index
         ? {

@@ -35,7 +35,13 @@ export async function syncMappingSliced(
   }
   const outcomes = new Map<Touch, TouchOutcome>();
   await pipeline(chunk(touches, sliceSize), (slice, turn) =>
-    syncMapping(deps, compiled, slice, { ...options, beforeWriting: turn }).then(
+    syncMapping(deps, compiled, slice, {
+      ...options,
+      beforeWriting: async () => {
+        await turn();
+        await options.beforeWriting?.();
+      },
+    }).then(
       (result) => {
         for (const [touch, outcome] of result) outcomes.set(touch, outcome);
       },

@@ -307,6 +307,11 @@ export class SalesforceClient {
     return this.query<{ Id: string; SystemModstamp: string }>(soql.changedSince(object, cursor, limit));
   }
 
+  /** How many records changed at or after `stamp`: one COUNT() query, whose answer is its `totalSize`. */
+  async countChangedSince(object: string, stamp: string): Promise<number> {
+    return this.call(async (conn) => (await conn.query(soql.countChangedSince(object, stamp))).totalSize);
+  }
+
   /**
    * Records deleted between two times (Salesforce keeps this log for about 15 days), and how far the
    * log is known to be complete (`latestDateCovered`: the documented start of the next request).

@@ -99,6 +99,11 @@ export function changedSince(object: string, cursor: ModstampCursor, limit: numb
   return `SELECT Id, SystemModstamp FROM ${object} WHERE ${after} ORDER BY SystemModstamp, Id LIMIT ${limit}`;
 }
 
+/** How many records changed at or after `stamp` (`totalSize` of a COUNT() query: one call, no rows). */
+export function countChangedSince(object: string, stamp: string): string {
+  return `SELECT COUNT() FROM ${object} WHERE SystemModstamp >= ${soqlDateTime(stamp)}`;
+}
+
 /** One page of a whole object's match-key field in Id order, after `afterId` (none on the first page). */
 export function matchKeyPage(object: string, field: string, afterId: string | undefined, limit: number): string {
   const where = afterId ? ` WHERE Id > ${soqlString(requireId(afterId))}` : "";

@@ -392,3 +392,18 @@ export const issueDismissals = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.kind, t.itemId] }), index("issue_dismissals_at_idx").on(t.dismissedAt)],
 );
+
+/**
+ * The deployment's mode (src/sync/mode.ts): `setup` until an operator starts it, then `running`,
+ * or `paused` while an operator holds every write. One row, kept in D1 rather than KV: a pause must
+ * reach every consumer within seconds, and KV may serve a stale value for up to a minute.
+ */
+export const deploymentMode = sqliteTable("deployment_mode", {
+  /** Always `deployment`: the table holds one row. */
+  id: text("id").primaryKey(),
+  mode: text("mode", { enum: ["setup", "running", "paused"] }).notNull(),
+  /** When it entered this mode. */
+  since: text("since").notNull().default(now),
+  /** Who moved it there: `operator:admin-token`, `job:<id>`, `upgrade` (pairs existed before modes did), `new deployment`. */
+  changedBy: text("changed_by").notNull(),
+});

@@ -47,14 +47,17 @@ export const PARK_AFTER_DELIVERIES = 4;
 /**
  * Whether a retry is an API that is out, to be parked until it answers instead of spending the
  * change's retries: Salesforce's daily request limit at once (nothing but time clears it), an
- * outage (5xx, unreachable, timeouts) once it outlived a few quick retries. Null when the change is
+ * outage (5xx, unreachable, timeouts) once it outlived a few quick retries; a pause met just before
+ * writing (sync/mode.ts) at once. Null when the change is
  * retried as usual (a 429, a busy record, an internal error).
  */
 export function parkReason(
   error: SyncError,
   attempts: number,
   deliveries = QUEUE_DELIVERIES,
-): "upstream_unavailable" | "daily_limit" | null {
+): "upstream_unavailable" | "daily_limit" | "paused" | null {
+  // The deployment was paused while the batch read: the change is held until it resumes.
+  if (error.code === "paused") return "paused";
   if (error.code === "rate_limited" && error.detail["daily_limit"] === true) return "daily_limit";
   // Parked by the last delivery at the latest, however few the queue gives (QUEUE_MAX_RETRIES).
   const parkAt = Math.min(PARK_AFTER_DELIVERIES, deliveries);

@@ -23,7 +23,9 @@ export type ProblemCode =
   | "dead_letters_stuck"
   | "changes_waiting"
   | "mass_delete_held"
-  | "cron_stale";
+  | "cron_stale"
+  | "not_started"
+  | "paused";
 
 export interface Problem {
   code: ProblemCode;
@@ -60,6 +62,11 @@ export interface HealthFacts {
   parked: readonly ParkedSummary[] | null;
   /** When the cron last ran, if it ever did. */
   lastCronRun: string | null;
+  /**
+   * The deployment's mode (sync/mode.ts) and how many changes it holds; null when D1 does not answer.
+   * Optional: absent means running.
+   */
+  mode?: { mode: "setup" | "running" | "paused"; since: string; changedBy: string; held: number } | null;
   /** Batches of deletes the mass-delete circuit breaker holds, still pending. */
   heldDeleteBatches?: readonly { batchId: string; object: string; deletes: number; detectedAt: string }[] | null;
 }
@@ -67,7 +74,13 @@ export interface HealthFacts {
 const WAITING_FOR: Record<string, string> = {
   upstream_unavailable: "an API that does not answer",
   daily_limit: "Salesforce's daily API request limit",
+  // Held while the deployment did not run, waiting for their delivery now that it does.
+  paused: "delivery after the pause",
+  setup: "delivery after the start",
 };
+
+/** Parked reasons that a mode holds (sync/mode.ts HELD_REASONS); reported as the mode's problem while it lasts. */
+const HELD = new Set(["setup", "paused"]);
 
 /** A catch-up is reported once it failed this many runs in a row (one failure may be a blip). */
 export const CATCHUP_FAILURES = 2;
@@ -91,7 +104,45 @@ export const CRON_STALE_MS = 3 * CRON_PERIOD_MS;
 export const CATCHUP_LAG_PERIODS = 3;
 
 export function problemsOf(facts: HealthFacts): Problem[] {
-  return [...unavailable(facts), ...mappingProblems(facts), ...catchupProblems(facts), ...workProblems(facts)];
+  return [
+    ...modeProblems(facts),
+    ...unavailable(facts),
+    ...mappingProblems(facts),
+    ...catchupProblems(facts),
+    ...workProblems(facts),
+  ];
+}
+
+/** Nothing is written while the deployment is in setup or paused: the first thing to know. */
+function modeProblems(facts: HealthFacts): Problem[] {
+  const mode = facts.mode;
+  if (!mode) return [];
+  const held = `${mode.held} change(s) held`;
+  switch (mode.mode) {
+    case "running":
+      return [];
+    case "setup":
+      return [
+        {
+          code: "not_started",
+          message: `the deployment is in setup: nothing is written to either CRM until it is started; ${held}`,
+          affects: "all mappings",
+          action:
+            "check the configuration (POST /api/v1/validate) and try a dry run (POST /api/v1/sync with dry_run), then POST /api/v1/start",
+          since: mode.since,
+        },
+      ];
+    case "paused":
+      return [
+        {
+          code: "paused",
+          message: `the deployment was paused by ${mode.changedBy}: nothing is written to either CRM; ${held}`,
+          affects: "all mappings",
+          action: "POST /api/v1/resume delivers the held changes, each once",
+          since: mode.since,
+        },
+      ];
+  }
 }
 
 function unavailable(facts: HealthFacts): Problem[] {
@@ -254,7 +305,9 @@ function workProblems(facts: HealthFacts): Problem[] {
       ...(facts.recentFailures.latest ? { since: facts.recentFailures.latest } : {}),
     });
   }
+  const holding = facts.mode != null && facts.mode.mode !== "running";
   for (const group of facts.parked ?? []) {
+    if (holding && HELD.has(group.reason)) continue;
     problems.push({
       code: "changes_waiting",
       message: `${group.count} change(s) wait for ${WAITING_FOR[group.reason] ?? group.reason} (${group.reason}); last error: ${group.lastError}`,

@@ -23,6 +23,7 @@ export const IssueReasonSchema = z.enum([
   "write_conflict",
   "api_unavailable",
   "record_busy",
+  "paused",
   "internal_error",
   "failed_other",
   // Warnings: values not written as they are (store/warnings.ts), by mapping issue code.
@@ -125,6 +126,10 @@ export const REASONS: Record<IssueReason, ReasonInfo> = {
     "The record was being synced by another worker every time this message was tried, until it ran out of retries.",
     "Retry: it normally succeeds once the other work is done.",
   ),
+  paused: failure(
+    "The deployment was paused or not yet started each time this change was tried, until it ran out of retries (a change that arrives while paused is normally held, not failed).",
+    "Resume the deployment (POST /api/v1/resume, or POST /api/v1/start in setup), then retry.",
+  ),
   internal_error: failure(
     "An unexpected error in the sync, after every retry.",
     "Retry; if it fails again, report it with the failure's correlation id and error.",
@@ -224,6 +229,7 @@ const FAILURE_REASONS: Record<ErrorCode, IssueReason> = {
   upstream_unavailable: "api_unavailable",
   rate_limited: "api_unavailable",
   record_busy: "record_busy",
+  paused: "paused",
   internal: "internal_error",
 };
 

@@ -115,6 +115,16 @@ export async function drainParked(deps: SyncDeps, env: Env): Promise<DrainReport
   return { kind: "sent", sent, left: await countParked(deps.db) };
 }
 
+/**
+ * Drains now (the cron; starting or resuming the deployment), and makes sure a drain comes in a
+ * minute while any still wait.
+ */
+export async function drainNow(deps: SyncDeps, env: Env, now: Date): Promise<DrainReport> {
+  const report = await drainParked(deps, env);
+  if (report.kind === "waiting" || (report.kind === "sent" && report.left > 0)) await scheduleDrain(env, now);
+  return report;
+}
+
 /** Sends parked changes to their queues; a job's records travel together again, from their first round. */
 async function resend(env: Env, rows: readonly ParkedRow[]): Promise<void> {
   const plain: Record<ParkedRow["queue"], unknown[]> = { sync: [], jobs: [] };

@@ -333,7 +333,7 @@ export function fakeSalesforce(
       return row(record.id, fields);
     });
     return HttpResponse.json(
-      { ...emptyQuery, totalSize: selected.length, records: selected },
+      { ...emptyQuery, totalSize: selected.length, records: parsed.count ? [] : selected },
       { headers: limitInfo() },
     );
   };

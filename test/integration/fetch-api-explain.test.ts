@@ -39,6 +39,7 @@ interface Explanation {
   reason: string;
   next_step: string;
   mapping: string | null;
+  mode: string;
   counterpart: { side: string; object: string; record_id: string; linked: boolean; exists: boolean } | null;
   decision: { kind: string; detail: Record<string, unknown> } | null;
   fields: { field: string; attio?: unknown; salesforce?: unknown; in_sync: boolean; newer: string; would: string }[];
@@ -217,6 +218,23 @@ describe("explain", () => {
     const { body } = await explain("attio/people/x-parked");
     expect(body).toMatchObject({ in_sync: false, reason: "waiting_for_api" });
     expect(body.open_items["parked"]).toEqual([expect.objectContaining({ reason: "upstream_unavailable" })]);
+  });
+
+  it("a change while the deployment is paused: paused, with resume the next step", async () => {
+    const { attio, sf } = setup();
+    const contactId = await linkedPerson(attio, "x-paused", "paused@northwind.example");
+    const post = (path: string) =>
+      exports.default.fetch(`https://worker.test/api/v1/${path}`, { method: "POST", headers: ADMIN });
+    expect((await post("pause")).status).toBe(200);
+    try {
+      editContact(sf, contactId, { Title: "VP Sales" });
+      const { body } = await explain("attio/people/x-paused");
+      expect(body).toMatchObject({ in_sync: false, reason: "paused", mode: "paused" });
+      expect(body.next_step).toContain("/api/v1/resume");
+    } finally {
+      expect((await post("resume")).status).toBe(200);
+    }
+    expect((await explain("attio/people/x-paused")).body.reason).toBe("waiting_in_queue");
   });
 
   it("a person whose company has no counterpart yet: reference_pending, the AccountId field waiting", async () => {

@@ -33,6 +33,11 @@ describe("GET /healthz and /api/v1/status", () => {
     expect(await response.json()).toEqual({
       healthy: true,
       problems: [],
+      // The test setup started the deployment.
+      mode: "running",
+      mode_since: expect.any(String),
+      mode_changed_by: "test setup",
+      held_changes: 0,
       version: VERSION,
       direction: "bidirectional",
       bindings: {

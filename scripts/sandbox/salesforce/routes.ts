@@ -330,7 +330,8 @@ function query(request: EmulatorRequest, all: boolean, locator: string | undefin
     return out;
   });
   const cursorId = ctx.nextCursorId();
-  const cursor: QueryCursor = { rows, totalSize: rows.length };
+  // COUNT(): the number of records the query selects, and none of them.
+  const cursor: QueryCursor = parsed.count ? { rows: [], totalSize: rows.length } : { rows, totalSize: rows.length };
   if (rows.length > batchSize) ctx.cursors.set(cursorId, cursor);
   return ok(page(cursor, cursorId, 0, batchSize, all, ctx));
 }

@@ -21,6 +21,8 @@ import { parseSfDateTime, type SfRecord } from "./store.ts";
  */
 export interface SoqlQuery {
   object: SObjectDef;
+  /** `SELECT COUNT() FROM ...`: the answer is `totalSize` alone, with no records. */
+  count: boolean;
   fields: FieldPath[];
   where: Condition | null;
   orderBy: Array<{ path: FieldPath; descending: boolean; nullsLast: boolean }>;
@@ -231,11 +233,14 @@ export function parseSoql(soql: string, schema: OrgSchema): SoqlQuery {
 
   expectWord("SELECT");
   const rawFields: string[] = [];
-  do {
-    const token = next();
-    if (token.type !== "word") throw malformedQuery(`unexpected token: '${token.text}'`);
-    rawFields.push(token.text);
-  } while (peek()?.text === "," && next());
+  const count = isWord("COUNT") && tokens[i + 1]?.text === "(" && tokens[i + 2]?.text === ")";
+  if (count) i += 3;
+  else
+    do {
+      const token = next();
+      if (token.type !== "word") throw malformedQuery(`unexpected token: '${token.text}'`);
+      rawFields.push(token.text);
+    } while (peek()?.text === "," && next());
   expectWord("FROM");
   const objectName = next().text;
   const object = schema.sobject(objectName);
@@ -357,7 +362,7 @@ export function parseSoql(soql: string, schema: OrgSchema): SoqlQuery {
     offset = Number(next().text);
   }
   if (i < tokens.length) throw malformedQuery(`unexpected token: '${tokens[i]?.text}'`);
-  return { object, fields, where, orderBy, limit, offset };
+  return { object, count, fields, where, orderBy, limit, offset };
 }
 
 function resolvePath(schema: OrgSchema, object: SObjectDef, raw: string): FieldPath {

@@ -55,6 +55,16 @@ export async function postJson<T = unknown>(url: string, body: unknown, timeoutM
   return answer<T>(url, response);
 }
 
+/** POSTs to a management route with the admin token and no body; a non-2xx answer throws with the status and body. */
+export async function postAdmin<T = unknown>(url: string, bearer: string, timeoutMs = 60_000): Promise<T> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { authorization: `Bearer ${bearer}` },
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  return answer<T>(url, response);
+}
+
 /** GETs JSON, optionally with a bearer token; a non-2xx answer throws with the status and body. */
 export async function getJson<T = unknown>(url: string, bearer?: string, timeoutMs = 5_000): Promise<T> {
   const response = await fetch(url, {

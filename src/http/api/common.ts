@@ -27,7 +27,7 @@ export const errorResponses = {
   404: { description: "Not found", content: { "application/json": { schema: ErrorSchema } } },
   409: {
     description:
-      "Already decided, or `record_busy`: the record is being synced right now (its lease is held); try again in a few seconds",
+      "Already decided, or `record_busy`: the record is being synced right now (its lease is held); try again in a few seconds, or `paused`: the deployment is in setup or paused and writes nothing (POST /api/v1/start or /resume)",
     content: { "application/json": { schema: ErrorSchema } },
   },
 } as const;
@@ -45,6 +45,11 @@ export function pageBody<T, U>(page: Page<T>, item: (row: T) => U): { items: U[]
 
 export function json<T extends z.ZodType>(schema: T, description: string) {
   return { description, content: { "application/json": { schema } } };
+}
+
+/** Who an operator's action is recorded as: which token made the call (never the token itself). */
+export function operatorName(token: "current" | "next" | "read"): string {
+  return `operator:${token === "current" ? "admin-token" : token === "next" ? "next-admin-token" : "read-token"}`;
 }
 
 /** API clients and stores for one request. */

@@ -6,10 +6,10 @@ import { explain, type MappingState, REASON_CODES, REASONS } from "../../plan/ex
 import { lastDecisionOf, openItemsOf } from "../../store/record-items.ts";
 import type { SyncDeps } from "../../sync/deps.ts";
 import { loadDirectory } from "../../sync/directory.ts";
+import { currentMode } from "../../sync/mode.ts";
 import { loadRuntime, type Runtime } from "../../sync/runtime.ts";
 import type { AppEnv } from "../types.ts";
 import { define, depsOf, errorResponses, json, snakeKeys } from "./common.ts";
-import { currentMode } from "./explain-mode.ts";
 
 /** One record named by its side, its object as that side names it, and its id. */
 export const RecordParams = z.strictObject({
@@ -136,7 +136,7 @@ export function explainRoutes(app: OpenAPIHono<AppEnv>) {
       const [items, lastDecision, mode] = await Promise.all([
         openItemsOf(deps.db, { ids, pairId: pair?.id }),
         lastDecisionOf(deps.db, ids),
-        currentMode(c.env),
+        currentMode(deps.db, c.env.CURSORS).then((row) => row.mode),
       ]);
       const state: MappingState =
         mapping.kind === "enabled" && read ? { kind: "enabled", ctx: read.ctx } : toState(mapping);

@@ -8,9 +8,8 @@ import { SyncMessageSchema } from "../../sync/messages.ts";
 import { auditOperatorAction, recordsOfKey } from "../../sync/operator-audit.ts";
 import { replayFailures } from "../../sync/replay.ts";
 import type { AppEnv } from "../types.ts";
-import { define, errorResponses, json, PageQuery, pageBody, snakeKeys } from "./common.ts";
+import { define, errorResponses, json, operatorName, PageQuery, pageBody, snakeKeys } from "./common.ts";
 import { actionContext } from "./issues.ts";
-import { operatorName } from "./operator.ts";
 
 const Filter = z.strictObject({
   status: z.enum(["open", "replayed", "dismissed"]).default("open"),

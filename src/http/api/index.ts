@@ -9,6 +9,7 @@ import { failureRoutes } from "./failures.ts";
 import { historyRoutes } from "./history.ts";
 import { issueRoutes } from "./issues.ts";
 import { jobRoutes } from "./jobs.ts";
+import { modeRoutes } from "./modes.ts";
 import { statusRoutes } from "./status.ts";
 import { timelineRoutes } from "./timeline.ts";
 import { workRoutes } from "./work.ts";
@@ -34,6 +35,7 @@ export function createApiV1(): OpenAPIHono<AppEnv> {
   app.use(requireAdmin);
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   statusRoutes(app);
+  modeRoutes(app);
   configRoutes(app);
   workRoutes(app);
   failureRoutes(app);

@@ -19,8 +19,7 @@ import {
   selectorOf,
 } from "../../sync/issue-reasons.ts";
 import type { AppEnv } from "../types.ts";
-import { define, depsOf, errorResponses, json, PageQuery } from "./common.ts";
-import { operatorName } from "./operator.ts";
+import { define, depsOf, errorResponses, json, operatorName, PageQuery } from "./common.ts";
 
 const RecordSchema = z.object({
   side: z.enum(["attio", "salesforce"]),

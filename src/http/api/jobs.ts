@@ -4,6 +4,8 @@ import { SyncError } from "../../lib/errors.ts";
 import { openDb } from "../../store/db.ts";
 import { JobParamsSchema } from "../../store/job-schemas.ts";
 import { cancelJob, recentJobIds } from "../../store/jobs.ts";
+import { changeMode, currentMode, type Mode } from "../../sync/mode.ts";
+import { drainNow } from "../../sync/parked.ts";
 import { loadRuntime } from "../../sync/runtime.ts";
 import type { AppEnv } from "../types.ts";
 import { define, depsOf, errorResponses, json } from "./common.ts";
@@ -32,9 +34,22 @@ export function jobRoutes(app: OpenAPIHono<AppEnv>) {
       method: "post",
       path: "/sync",
       summary: "Start a sync job (full, incremental or given records; optionally a dry run); returns its id at once",
+      description:
+        "A job that writes (not a dry run) starts a deployment in setup (`mode` becomes `running`, as POST /api/v1/start does); while paused it waits, held, until POST /api/v1/resume. Dry runs run in any mode.",
       // A copy built here: the store's schema may be built before @hono/zod-openapi gives zod `.openapi`.
       body: z.strictObject(JobParamsSchema.shape).openapi("SyncJobRequest"),
-      responses: { 202: json(z.object({ id: z.string(), state: z.string() }), "Job created") },
+      responses: {
+        202: json(
+          z.object({
+            id: z.string(),
+            state: z.string(),
+            mode: z.enum(["setup", "running", "paused"]).openapi({
+              description: "The deployment's mode once the job is created: `paused` means the job waits",
+            }),
+          }),
+          "Job created",
+        ),
+      },
     },
     async (c, { body }) => {
       const deps = depsOf(c);
@@ -45,9 +60,20 @@ export function jobRoutes(app: OpenAPIHono<AppEnv>) {
         });
       }
       const { id, message } = await createJob(deps.db, runtime, body);
+      // Before its first page is sent, so that the page is not held in setup.
+      let mode: Mode;
+      if (body.dry_run) mode = (await currentMode(deps.db, c.env.CURSORS)).mode;
+      else {
+        const change = await changeMode(deps.db, c.env.CURSORS, "job", `job:${id}`);
+        mode = change.mode;
+        if (change.moved) {
+          c.var.log.info("a sync job started the deployment", { job_id: id });
+          await drainNow(deps, c.env, new Date());
+        }
+      }
       await c.env.JOB_QUEUE.send(message, { contentType: "json" });
       c.var.log.info("sync job created", { job_id: id, mode: body.mode, dry_run: body.dry_run });
-      return c.json({ id, state: "queued" }, 202);
+      return c.json({ id, state: "queued", mode }, 202);
     },
   );
 

@@ -21,6 +21,7 @@ import { type CatchupEntry, CatchupEntrySchema, kvKeys } from "../../sync/catchu
 import { loadDirectory } from "../../sync/directory.ts";
 import { FAILED_JOB_WINDOW_MS, FAILURE_WINDOW_MS, problemsOf } from "../../sync/health.ts";
 import { deadLettersStuck } from "../../sync/health-marks.ts";
+import { currentMode, HELD_REASONS } from "../../sync/mode.ts";
 import { loadRuntime, type Runtime } from "../../sync/runtime.ts";
 import type { AppEnv } from "../types.ts";
 import { define, depsOf, json } from "./common.ts";
@@ -43,6 +44,19 @@ const StatusSchema = z
     problems: z.array(ProblemSchema).openapi({
       description:
         "Everything an operator must look at: a binding or CRM unreachable, a mapping switched off or running without a field, a catch-up failing run after run or falling behind, a failed job, recent failures, changes waiting for an API, dead letters that cannot be recorded, a stale cron",
+    }),
+    mode: z.enum(["setup", "running", "paused"]).nullable().openapi({
+      description:
+        "`setup` (a new deployment: nothing is written to either CRM until POST /api/v1/start), `running`, or `paused` (POST /api/v1/pause; POST /api/v1/resume delivers what was held); null when D1 does not answer",
+    }),
+    mode_since: z.string().nullable().openapi({ description: "When the deployment entered its mode" }),
+    mode_changed_by: z.string().nullable().openapi({
+      description:
+        "Who moved it there: `operator:admin-token`, `job:<id>` (a sync job that writes starts a new deployment), `upgrade`, `new deployment`",
+    }),
+    held_changes: z.number().nullable().openapi({
+      description:
+        "Changes kept while the deployment was not running (in `parked` with reason `setup` or `paused`), delivered when it runs",
     }),
     version: z.string(),
     direction: z.string(),
@@ -196,7 +210,13 @@ async function status(c: Context<AppEnv>): Promise<Response> {
         detectedAt: b.detectedAt,
       }))
     : null;
+  // Null, like the counts, when it cannot be read: the binding probes say why.
+  const mode = d1.ok ? await currentMode(db, c.env.CURSORS).catch(() => null) : null;
+  const held = parked
+    ? parked.filter((group) => HELD_REASONS.includes(group.reason)).reduce((sum, group) => sum + group.count, 0)
+    : null;
   const problems = problemsOf({
+    mode: mode ? { ...mode, held: held ?? 0 } : null,
     heldDeleteBatches: heldBatches,
     now,
     bindings,
@@ -216,6 +236,10 @@ async function status(c: Context<AppEnv>): Promise<Response> {
     {
       healthy: problems.length === 0,
       problems,
+      mode: mode?.mode ?? null,
+      mode_since: mode?.since ?? null,
+      mode_changed_by: mode?.changedBy ?? null,
+      held_changes: held,
       version: VERSION,
       direction: c.var.config.SYNC_DIRECTION,
       bindings,

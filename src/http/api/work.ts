@@ -4,12 +4,12 @@ import { openDb } from "../../store/db.ts";
 import { listPendingDeletes } from "../../store/deletes.ts";
 import { listAmbiguousMatches } from "../../store/matches.ts";
 import { loadDirectory } from "../../sync/directory.ts";
+import { assertRunning } from "../../sync/mode.ts";
 import { auditOperatorAction } from "../../sync/operator-audit.ts";
 import { decideDelete, decideDeleteBatch, linkMatch, resolveConflict } from "../../sync/resolve.ts";
 import { loadRuntime } from "../../sync/runtime.ts";
 import type { AppEnv } from "../types.ts";
-import { define, depsOf, errorResponses, json, PageQuery, pageBody, snakeKeys } from "./common.ts";
-import { operatorName } from "./operator.ts";
+import { define, depsOf, errorResponses, json, operatorName, PageQuery, pageBody, snakeKeys } from "./common.ts";
 
 const IdParam = z.strictObject({ id: z.string().min(1).max(100) });
 const Scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -89,9 +89,14 @@ export function workRoutes(app: OpenAPIHono<AppEnv>) {
     },
     async (c, { params, body }) => {
       const deps = depsOf(c);
+      // It writes both CRMs: not while the deployment holds every write.
+      await assertRunning(deps.db, c.env.CURSORS);
       const runtime = await loadRuntime(deps, c.env.CURSORS);
       const users = () => loadDirectory(deps, c.env.CURSORS, runtime.directoryOptions);
-      return c.json(await resolveConflict(deps, runtime, params.id, body, operator(c.var.adminTokenUsed), users), 200);
+      return c.json(
+        await resolveConflict(deps, runtime, params.id, body, operatorName(c.var.adminTokenUsed), users),
+        200,
+      );
     },
   );
 
@@ -139,8 +144,11 @@ export function workRoutes(app: OpenAPIHono<AppEnv>) {
         409: errorResponses[409],
       },
     },
-    async (c, { params, body }) =>
-      c.json(await decideDelete(depsOf(c), params.id, body.decision, operator(c.var.adminTokenUsed)), 200),
+    async (c, { params, body }) => {
+      const deps = depsOf(c);
+      if (body.decision === "approve") await assertRunning(deps.db, c.env.CURSORS);
+      return c.json(await decideDelete(deps, params.id, body.decision, operatorName(c.var.adminTokenUsed)), 200);
+    },
   );
 
   define(
@@ -164,10 +172,14 @@ export function workRoutes(app: OpenAPIHono<AppEnv>) {
           "Decided: `refused` lists the deletes left pending and why; `remaining` counts those still pending",
         ),
         404: errorResponses[404],
+        409: errorResponses[409],
       },
     },
-    async (c, { params, body }) =>
-      c.json(await decideDeleteBatch(depsOf(c), params.id, body.decision, operator(c.var.adminTokenUsed)), 200),
+    async (c, { params, body }) => {
+      const deps = depsOf(c);
+      if (body.decision === "approve") await assertRunning(deps.db, c.env.CURSORS);
+      return c.json(await decideDeleteBatch(deps, params.id, body.decision, operatorName(c.var.adminTokenUsed)), 200);
+    },
   );
 
   define(

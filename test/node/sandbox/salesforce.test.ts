@@ -285,6 +285,13 @@ describe("Salesforce emulator: behaviour", () => {
     expect(picked.records.map((r: { Name: string }) => r.Name).sort()).toEqual([...names].sort());
     const bad = await call(`/query?q=${encodeURIComponent("SELECT Nope FROM Account")}`);
     expect((await json(bad))[0].errorCode).toBe("INVALID_FIELD");
+    // COUNT(): the number of records selected, as totalSize, with no records.
+    const counted = await json(
+      await call(
+        `/query?q=${encodeURIComponent(`SELECT COUNT() FROM Account WHERE Name IN ('${names[0]}', '${names[1]}')`)}`,
+      ),
+    );
+    expect(counted).toMatchObject({ totalSize: 2, done: true, records: [] });
   });
 
   it("queryAll and /deleted report deletions; /updated reports changes", async () => {

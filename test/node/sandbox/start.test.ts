@@ -75,6 +75,12 @@ describe("npm start", () => {
     // Not a terminal: plain lines, no cursor movement.
     expect(output).not.toContain("\x1b[");
     expect(output).toMatch(/people<->Contact \d+ linked/);
+    // It started its new deployment itself, after seeding, and said what the first catch-up will consider.
+    expect(output).toMatch(/Mode: running \(was setup\)/);
+    expect(output).toMatch(
+      /first catch-up, people: \d+ Attio people \(\d+ linked\); \d+ Salesforce Contact changed since/,
+    );
+    expect(output).toMatch(/\| mode running \|/);
 
     // The sample people present on both sides were matched by email, not duplicated.
     const status = await getJson<{ mapped_records: Record<string, number> }>(
