@@ -105,7 +105,7 @@ export function createConsole(fetchApi: ApiFetch): Hono<AppEnv> {
           error: `Modes are not available on this deployment (no POST /api/v1/${step.data}).`,
         });
       }
-      return outcome(s, answer, "/console", modeDone(step.data, answer));
+      return outcome(s, answer, "/console", modeDone(step.data, answer as ApiAnswer<ModeAnswer>));
     }),
   );
 
@@ -285,15 +285,41 @@ function formError(error: z.ZodError): string {
   return `Invalid form: ${error.issues.map((i) => `${i.path.join(".") || "(form)"}: ${i.message}`).join("; ")}`;
 }
 
-function modeDone(step: string, answer: ApiAnswer): string {
+interface ModeAnswer {
+  changed?: boolean;
+  delivery?: { state?: string; sent?: number } | null;
+  first_catch_up?:
+    | {
+        mapping: string;
+        salesforce?: { ok?: boolean; records?: number };
+        attio?: { ok?: boolean; records?: number; linked?: number };
+      }[]
+    | null;
+}
+
+/** What a mode change did, in a sentence: the first catch-up's size on start, what was delivered on resume. */
+export function modeDone(step: "start" | "pause" | "resume", answer: ApiAnswer<ModeAnswer>): string {
   if (answer.status !== 200) return "";
+  const body = answer.body ?? {};
+  const delivered = body.delivery?.sent ? ` ${body.delivery.sent} held change(s) sent.` : "";
   switch (step) {
-    case "start":
-      return "Started: the sync now writes to both CRMs.";
+    case "start": {
+      if (body.changed === false) return "Already running.";
+      const plan = (body.first_catch_up ?? [])
+        .map((m) => {
+          const sf = m.salesforce?.ok ? `${m.salesforce.records ?? 0} changed in Salesforce` : "Salesforce not counted";
+          const attio = m.attio?.ok
+            ? `${Math.max(0, (m.attio.records ?? 0) - (m.attio.linked ?? 0))} unlinked in Attio`
+            : "Attio not counted";
+          return `${m.mapping}: ${sf}, ${attio}`;
+        })
+        .join("; ");
+      return `Started: the sync now writes to both CRMs.${delivered}${plan ? ` First catch-up: ${plan}.` : ""}`;
+    }
     case "pause":
-      return "Paused: nothing is written to either CRM; changes are kept.";
-    default:
-      return "Resumed: what arrived while paused is being delivered.";
+      return body.changed === false ? "Already paused." : "Paused: nothing is written to either CRM; changes are kept.";
+    case "resume":
+      return `Resumed: the sync writes again.${delivered}`;
   }
 }
 

@@ -29,7 +29,10 @@ interface MappingStatus {
 export interface Status {
   healthy: boolean;
   problems: Problem[];
-  mode?: string;
+  mode?: string | null;
+  mode_since?: string | null;
+  mode_changed_by?: string | null;
+  held_changes?: number | null;
   version?: string;
   direction?: string;
   mappings: MappingStatus[] | null;
@@ -107,10 +110,17 @@ export async function overviewPage(s: Session): Promise<Response> {
             Modes (setup, running, paused) are not available on this deployment: <code>/api/v1/status</code> reports no{" "}
             <code>mode</code>. The sync runs whenever the Worker is deployed.
           </p>
+        ) : st.mode === null ? (
+          <p class="notice error">The mode is unknown: D1 does not answer.</p>
         ) : (
           <div class="card">
             <p>
               <strong data-testid="mode">{st.mode}</strong> — {MODE_TEXT[st.mode] ?? ""}
+            </p>
+            <p class="muted">
+              Since {show(st.mode_since)}
+              {st.mode_changed_by ? ` (${st.mode_changed_by})` : ""}
+              {st.held_changes ? `; ${st.held_changes} change(s) held, delivered when it runs` : ""}.
             </p>
             <div class="actions">
               {st.mode === "setup" ? (

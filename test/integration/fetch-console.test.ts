@@ -265,4 +265,21 @@ describe("console pages over /api/v1", () => {
       '<tr class="add"><td aria-label="added">+</td><td>conflict_resolution = &quot;last_write&quot;</td>',
     );
   });
+
+  it("pauses and resumes through /api/v1 from the overview's buttons", async () => {
+    setupFakes();
+    const { cookie, csrf } = await signIn();
+    const mode = async () => /data-testid="mode">(\w+)</.exec(await (await get("/console", cookie)).text())?.[1];
+    expect(await mode()).toBe("running");
+    const flash = (r: Response) => new URL(r.headers.get("location") ?? "", BASE).searchParams.get("ok");
+
+    expect(flash(await post("/console/mode/pause", { _csrf: csrf }, { cookie }))).toMatch(/^Paused/);
+    expect(await mode()).toBe("paused");
+    // The API's refusal is shown as it is: a paused deployment is resumed, not started.
+    const refused = await post("/console/mode/start", { _csrf: csrf }, { cookie });
+    expect(new URL(refused.headers.get("location") ?? "", BASE).searchParams.get("error")).toMatch(/resume/i);
+    expect(flash(await post("/console/mode/resume", { _csrf: csrf }, { cookie }))).toMatch(/^Resumed/);
+    expect(await mode()).toBe("running");
+    expect(flash(await post("/console/mode/start", { _csrf: csrf }, { cookie }))).toBe("Already running.");
+  });
 });
