@@ -263,8 +263,11 @@ export async function jobPage(s: Session, id: string): Promise<Response> {
 
 function Fields(props: { values: unknown }) {
   if (!props.values || typeof props.values !== "object") return <span class="muted">—</span>;
-  const entries = Object.entries(props.values as Record<string, unknown>);
-  if (entries.length === 0) return <span class="muted">nothing</span>;
+  const all = Object.entries(props.values as Record<string, unknown>);
+  if (all.length === 0) return <span class="muted">nothing</span>;
+  // Fields a create leaves empty are counted, not listed: the values are what matters.
+  const entries = all.filter(([, value]) => value !== null && value !== undefined);
+  const empty = all.length - entries.length;
   return (
     <ul style="margin:0;padding-left:16px">
       {entries.map(([field, value]) => (
@@ -272,6 +275,7 @@ function Fields(props: { values: unknown }) {
           <code>{field}</code> = {show(value)}
         </li>
       ))}
+      {empty ? <li class="muted">{empty} field(s) left empty</li> : null}
     </ul>
   );
 }
