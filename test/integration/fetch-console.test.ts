@@ -1,6 +1,8 @@
+import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import worker from "../../src/index.ts";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
 import { configVersions, failures, syncJobs } from "../../src/store/schema.ts";
@@ -119,6 +121,45 @@ describe("console sign-in", () => {
     const response = await post("/console/sign-out", { _csrf: csrf }, { cookie });
     expect(response.status).toBe(303);
     expect(response.headers.get("set-cookie")).toMatch(/attio_sfdc_console=;.*Max-Age=0/);
+  });
+});
+
+describe("console with the read-only token", () => {
+  it("signs in with ADMIN_READ_TOKEN to look; its buttons get the API's own 403 and change nothing", async () => {
+    const READ_TOKEN = "read-only-token-0123456789abcdef-0123";
+    const withReader = { ...env, ADMIN_READ_TOKEN: READ_TOKEN } as Env;
+    const fakes = setupFakes();
+    const failureId = await rejectedPerson(fakes, "console-reader");
+    const send = (path: string, init: RequestInit = {}) =>
+      worker.fetch(
+        new Request(`${BASE}${path}`, { redirect: "manual", ...init }),
+        withReader,
+        createExecutionContext(),
+      );
+    const form = (body: Record<string, string>, cookie?: string) => ({
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        origin: BASE,
+        ...(cookie ? { cookie } : {}),
+      },
+      body: new URLSearchParams(body).toString(),
+    });
+    const signedIn = await send("/console/sign-in", form({ token: READ_TOKEN }));
+    expect(signedIn.status).toBe(303);
+    const cookie = (signedIn.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const page = await (await send("/console/issues", { headers: { cookie } })).text();
+    expect(page).toContain(`data-item="${failureId}"`);
+    const csrf = /name="_csrf" value="([0-9a-f]{64})"/.exec(page)?.[1] ?? "";
+    const dismissed = await send(
+      "/console/issues/dismiss",
+      form({ kind: "failure", id: failureId, _csrf: csrf }, cookie),
+    );
+    expect(dismissed.status).toBe(303);
+    expect(new URL(dismissed.headers.get("location") ?? "", BASE).searchParams.get("error")).toContain(
+      "read-only token (ADMIN_READ_TOKEN) can only read",
+    );
+    expect((await db.select().from(failures).where(eq(failures.id, failureId)).get())?.status).toBe("open");
   });
 });
 
