@@ -50,8 +50,8 @@ describe.skipIf(!chromium)("the console in Chromium", () => {
       startStack({ seed: 61, vars: { CONFLICT_RESOLUTION: "manual" }, start: false }),
       Browser.launch(chromium ?? ""),
     ]);
-    // localhost is a secure context for Chromium, so the console's Secure cookie is kept over http.
-    base = stack.workerUrl.replace("127.0.0.1", "localhost");
+    // The URL npm start prints: loopback is a secure context, so the Secure cookie is kept over http.
+    base = stack.workerUrl;
     tab = await browser.newTab();
   }, 120_000);
 
