@@ -127,6 +127,30 @@ export const SyncConfigSchema = z
       })
       .prefault({}),
     custom_mappings: z.array(CustomMappingConfigSchema).default([]),
+    /**
+     * The mass-update breaker (docs/OPERATIONS.md "Mass-update breaker"): more than `max_records`
+     * records of an object, or more than `max_share` of its linked records (never at or below
+     * `min_records`), updated within `window_minutes` holds the writes for approval.
+     */
+    breaker: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        max_records: z.number().int().min(1).default(500),
+        max_share: z.number().gt(0).max(1).default(0.2),
+        min_records: z.number().int().min(0).default(20),
+        window_minutes: z.number().int().min(1).max(1440).default(10),
+      })
+      .prefault({}),
+    /**
+     * When two problems of /api/v1/status (and so their alerts) open: `failures_recent` at this
+     * many open failures in the last hour, `catchup_behind` when a catch-up lags by more than this.
+     */
+    health: z
+      .strictObject({
+        failures: z.number().int().min(1).default(1),
+        catchup_lag_minutes: z.number().int().min(5).max(10_080).default(15),
+      })
+      .prefault({}),
   })
   .superRefine((config, ctx) => {
     const seen = new Set(["companies", "people", "deals", "users"]);

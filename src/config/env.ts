@@ -93,6 +93,13 @@ export const EnvConfigSchema = z.object({
   JOB_STALL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   /** Audit history older than this is deleted by the scheduled cleanup. */
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+  /**
+   * Where alerts are posted when a problem of /api/v1/status opens or clears (docs/OPERATIONS.md
+   * "Alerts"); unset: no alerts. A Slack incoming-webhook URL works as it is.
+   */
+  ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+  /** Signs each alert (HMAC-SHA256 of "timestamp.body"): required with ALERT_WEBHOOK_URL. A secret. */
+  ALERT_WEBHOOK_SECRET: token("ALERT_WEBHOOK_SECRET").optional(),
   /** Identifies our writes in Salesforce change events (Sforce-Call-Options: client=...). */
   SALESFORCE_CLIENT_NAME: z
     .string()
@@ -132,13 +139,26 @@ export function parseEnvConfig(env: object): EnvConfig {
  */
 const parsed = new WeakMap<object, EnvConfig>();
 
+/** Variables that only work together. */
+function together(config: EnvConfig): { variable: string; problem: string }[] {
+  if (config.ALERT_WEBHOOK_URL && !config.ALERT_WEBHOOK_SECRET) {
+    return [
+      {
+        variable: "ALERT_WEBHOOK_SECRET",
+        problem:
+          "is required with ALERT_WEBHOOK_URL: every alert is signed (use `wrangler secret put ALERT_WEBHOOK_SECRET`)",
+      },
+    ];
+  }
+  return [];
+}
+
 function parseVars(env: object): EnvConfig {
   const result = EnvConfigSchema.safeParse(pickVars(env));
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => ({
-    variable: issue.path.join("."),
-    problem: issue.message,
-  }));
+  const problems = result.success
+    ? together(result.data)
+    : result.error.issues.map((issue) => ({ variable: issue.path.join("."), problem: issue.message }));
+  if (result.success && problems.length === 0) return result.data;
   throw new SyncError(
     "config_invalid",
     `Invalid configuration: ${problems.map((p) => `${p.variable}: ${p.problem}`).join("; ")}`,

@@ -6,6 +6,7 @@ import { pruneAudit } from "../store/audit.ts";
 import { pruneFieldTimes } from "../store/field-times.ts";
 import { pruneKeys } from "../store/inbound-events.ts";
 import { purgeClosedIntents } from "../store/intents.ts";
+import { pruneRecentUpdates } from "../store/update-holds.ts";
 import { resendWaiting } from "../sync/deferred.ts";
 import { buildDeps, type SyncDeps } from "../sync/deps.ts";
 import { loadDirectory } from "../sync/directory.ts";
@@ -13,7 +14,11 @@ import { sendAll } from "../sync/enqueue.ts";
 import { currentMode, type Mode } from "../sync/mode.ts";
 import { drainNow } from "../sync/parked.ts";
 import { loadRuntime } from "../sync/runtime.ts";
+import { runAlerts } from "./alerts.ts";
 import { ATTIO_SCAN_BUDGET_MS, runCatchup } from "./catchup.ts";
+
+/** The longest `[breaker] window_minutes` allowed: window rows older than this are pruned. */
+const RECENT_UPDATES_RETENTION_MS = 24 * 60 * 60_000;
 
 /** Dedupe keys are kept this long: Attio retries a delivery for about 3 days, relays replay 72 h. */
 export const DEDUPE_RETENTION_DAYS = 7;
@@ -21,9 +26,11 @@ export const DEDUPE_RETENTION_DAYS = 7;
 /**
  * The Cron Trigger (every 5 minutes): the catch-up of every mapped object, the drain of parked
  * changes, then housekeeping (expired delivery keys, audit history past its retention, create
- * intents closed for a week). The run is recorded in KV
- * (`cron:last-run`) for /api/v1/status. Unless the deployment runs (setup, paused: sync/mode.ts),
- * only the housekeeping: a catch-up would only queue changes to hold, and a drain hold them again.
+ * intents closed for a week, the mass-update breaker's window past a day). The run is recorded in
+ * KV (`cron:last-run`) for /api/v1/status; then, with ALERT_WEBHOOK_URL set, the problems that
+ * opened or cleared are alerted (alerts.ts). Unless the deployment runs (setup, paused:
+ * sync/mode.ts), only the housekeeping: a catch-up would only queue changes to hold, and a drain
+ * hold them again.
  */
 export async function handleScheduled(
   controller: ScheduledController,
@@ -80,7 +87,18 @@ export async function handleScheduled(
     catchup,
   };
   await env.CURSORS.put("cron:last-run", JSON.stringify(summary));
-  log.info("scheduled run done", summary);
+  // Mass-update window rows past any window count for nothing.
+  await pruneRecentUpdates(deps.db, new Date(now.getTime() - RECENT_UPDATES_RETENTION_MS).toISOString());
+  // Last, so a problem this run fixed (a catch-up, a stale cron) is not alerted as open.
+  let alerts: unknown = null;
+  try {
+    alerts = await runAlerts(deps, env, config, now);
+  } catch (thrown) {
+    const error = toSyncError(thrown);
+    alerts = { error: error.code, message: error.message };
+    log.error("alerts failed", { code: error.code, error: error.message });
+  }
+  log.info("scheduled run done", { ...summary, alerts });
 }
 
 /** The catch-up of every mapping; a failure is reported, and the next cron resumes from the stored cursors. */

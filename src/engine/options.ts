@@ -1,6 +1,7 @@
 import type { AttioRecord } from "../attio/record-schema.ts";
 import type { UserLookup } from "../mapping/transforms.ts";
 import type { DeletePolicy } from "../plan/decision.ts";
+import type { BreakerLimits } from "../plan/mass-update.ts";
 import type { Strategy, SyncDirection } from "../plan/plan-fields.ts";
 
 /**
@@ -15,6 +16,13 @@ export interface EngineOptions {
   attioTitles?: Readonly<Record<string, readonly string[]>> | undefined;
   strategy: Strategy;
   direction: SyncDirection;
+  /** What trips the mass-update breaker (config.toml `[breaker]`); unset: it never trips. */
+  massUpdates?: BreakerLimits | undefined;
+  /**
+   * The records of a hold a person decided (engine/breaker.ts): `approve` runs them with the
+   * breaker bypassed, `reject` re-bases their updates and writes nothing.
+   */
+  release?: { hold: string; decision: "approve" | "reject" } | undefined;
   /** Records a reference waits on, and asks for its parent to be synced (sync/deferred.ts). */
   defer(
     side: "attio" | "salesforce",

@@ -23,6 +23,7 @@ import { loadFieldTimes } from "../store/field-times.ts";
 import { anyJobInFlight } from "../store/jobs.ts";
 import { loadIdLookup, type Pair } from "../store/pairs.ts";
 import type { SyncDeps } from "../sync/deps.ts";
+import { gateMassUpdates } from "./breaker.ts";
 import { fail, type RunContext, retryLater } from "./context.ts";
 import { type Decided, execute, holdMassDeletes, outcomeWithoutEffect, report } from "./execute.ts";
 import { Leases } from "./leases.ts";
@@ -149,7 +150,7 @@ async function syncOnce(
       linked: [],
       seen: [],
     };
-    const decided = await holdMassDeletes(run, decideAll(run, facts));
+    const decided = await gateMassUpdates(run, await holdMassDeletes(run, decideAll(run, facts)), new Date());
     const deciding = Date.now() - started - locking - reading;
     if (options.dryRun) report(run, decided);
     else {

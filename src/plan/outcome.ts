@@ -13,6 +13,7 @@ export const OUTCOME_ACTIONS = [
   "delete",
   "unlink",
   "hold_delete",
+  "hold_update",
   "follow_merge",
   "gone",
 ] as const;
@@ -43,6 +44,7 @@ export const COUNT_KEYS = [
   "ambiguous",
   "deferred",
   "deleted",
+  "held",
   "failed",
 ] as const;
 export type CountKey = (typeof COUNT_KEYS)[number];
@@ -74,6 +76,9 @@ function doneKey(action: OutcomeAction, conflicts: number): CountKey {
     case "unlink":
     case "hold_delete":
       return "deleted";
+    // Held by the mass-update breaker: written (or re-based) once a person decides.
+    case "hold_update":
+      return "held";
     case "unchanged":
     case "follow_merge":
     case "gone":

@@ -191,6 +191,7 @@ async function runGroups(
       // A pause that came while this run read stops it before it writes (its touches are held).
       ...(key.dryRun ? {} : { beforeWriting: () => assertRunning(deps.db, env.CURSORS) }),
       listed: group.listed,
+      release: key.release,
       ...(index
         ? {
             matchIndex: {
@@ -243,6 +244,7 @@ function engineOptions(deps: SyncDeps, env: Env, runtime: Runtime) {
     ),
     strategy: runtime.strategy,
     direction: runtime.direction,
+    massUpdates: runtime.breaker,
     defer: deferred.defer,
     requestSync: deferred.requestSync,
     onLinked: deferred.onLinked,

@@ -12,6 +12,8 @@ export interface GroupKey {
   matchIndex?: { jobId: string; since: string };
   /** A job page's listed Attio records: each message its own run (a page's two run side by side). */
   part?: number;
+  /** The records of a mass-update hold a person decided run apart, with that decision. */
+  release?: { hold: string; decision: "approve" | "reject" };
 }
 
 /** The touched records of one engine run, coalesced: one Touch per record however many messages named it. */
@@ -94,12 +96,20 @@ function groupKeyOf(route: TouchRoute, index: number): GroupKey {
     dryRun: "dryRun" in message && message.dryRun === true,
     ...(indexed ? { matchIndex: indexed } : {}),
     ...(jobRecords?.side === "attio" ? { part: index } : {}),
+    ...(message.kind === "records.sync" && message.release ? { release: message.release } : {}),
   };
 }
 
 /** A group's identity: its key's parts (a Map key, never parsed back). */
 function groupId(key: GroupKey): string {
-  return JSON.stringify([key.mapping, key.dryRun, key.matchIndex?.jobId ?? null, key.part ?? null]);
+  return JSON.stringify([
+    key.mapping,
+    key.dryRun,
+    key.matchIndex?.jobId ?? null,
+    key.part ?? null,
+    key.release?.hold ?? null,
+    key.release?.decision ?? null,
+  ]);
 }
 
 function mergedFromBoth(

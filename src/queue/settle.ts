@@ -91,6 +91,7 @@ export async function settleRecords(
     const again = recordsMessages(message.mapping, message.side, retry, message.reason, {
       ...(message.jobId ? { jobId: message.jobId } : {}),
       ...(message.dryRun ? { dryRun: true } : {}),
+      ...(message.release ? { release: message.release } : {}),
       attempt: message.attempt + 1,
       correlationId: message.correlationId,
     });

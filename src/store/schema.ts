@@ -407,3 +407,87 @@ export const deploymentMode = sqliteTable("deployment_mode", {
   /** Who moved it there: `operator:admin-token`, `job:<id>`, `upgrade` (pairs existed before modes did), `new deployment`. */
   changedBy: text("changed_by").notNull(),
 });
+
+/**
+ * The mass-update breaker's sliding window: when each record of an object was last updated by the
+ * sync, per mapping and the side written (src/engine/breaker.ts). One row per record, so a count
+ * over the window is a count of distinct records; rows past the longest window are pruned by the cron.
+ */
+export const recentUpdates = sqliteTable(
+  "recent_updates",
+  {
+    mapping: text("mapping").notNull(),
+    /** The side the update was written to. */
+    side: text("side", { enum: ["attio", "salesforce"] }).notNull(),
+    /** The touched record (whose change would be written to `side`). */
+    recordId: text("record_id").notNull(),
+    at: text("at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.mapping, t.side, t.recordId] }),
+    index("recent_updates_at_idx").on(t.mapping, t.side, t.at),
+  ],
+);
+
+/**
+ * A mass update the breaker held: one approval item per mapping and side written, open (`pending`)
+ * until a person approves (the held records are synced again, breaker bypassed) or rejects it (the
+ * records are re-based: neither side is written, see docs/SYNC_SEMANTICS.md).
+ */
+export const updateHolds = sqliteTable(
+  "update_holds",
+  {
+    id: text("id").primaryKey(),
+    mapping: text("mapping").notNull(),
+    /** The side the held updates would have written. */
+    side: text("side", { enum: ["attio", "salesforce"] }).notNull(),
+    status: text("status", { enum: ["pending", "approved", "rejected"] })
+      .notNull()
+      .default("pending"),
+    /** Records updated within the window when it tripped (held ones included), and the threshold. */
+    count: integer("count").notNull(),
+    threshold: integer("threshold").notNull(),
+    windowMinutes: integer("window_minutes").notNull(),
+    detectedAt: text("detected_at").notNull().default(now),
+    decidedAt: text("decided_at"),
+    decidedBy: text("decided_by"),
+  },
+  (t) => [
+    // One open hold per mapping and side: further updates join it until a person decides.
+    uniqueIndex("update_holds_pending_uq").on(t.mapping, t.side).where(sql`status = 'pending'`),
+    index("update_holds_status_idx").on(t.status, t.detectedAt),
+  ],
+);
+
+/** The touched records a held mass update keeps, to be synced again (approve) or re-based (reject). */
+export const heldUpdates = sqliteTable(
+  "held_updates",
+  {
+    holdId: text("hold_id").notNull(),
+    /** The side the touch came from and its record: what a records.sync message names again. */
+    side: text("side", { enum: ["attio", "salesforce"] }).notNull(),
+    recordId: text("record_id").notNull(),
+    heldAt: text("held_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.holdId, t.side, t.recordId] })],
+);
+
+/**
+ * Alerts (src/sync/alerts.ts): each problem of /api/v1/status by its key (code and what it
+ * affects), so one alert is posted when it opens and one when it clears, however many cron runs
+ * see it, and a failed post is retried by the next run.
+ */
+export const alerts = sqliteTable("alerts", {
+  /** `code|affects`: the problem's identity across runs. */
+  key: text("key").primaryKey(),
+  code: text("code").notNull(),
+  affects: text("affects").notNull(),
+  /** The problem's message when it was last seen open. */
+  message: text("message").notNull(),
+  action: text("action").notNull(),
+  openedAt: text("opened_at").notNull(),
+  /** When the `opened` alert was posted; null: not yet (no URL, or the post failed). */
+  openSentAt: text("open_sent_at"),
+  clearedAt: text("cleared_at"),
+  clearSentAt: text("clear_sent_at"),
+});

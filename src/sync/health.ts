@@ -1,4 +1,5 @@
 import type { ValidationIssue } from "../mapping/validate.ts";
+import { budgetExhausted } from "../salesforce/usage.ts";
 import type { ParkedSummary } from "../store/parked.ts";
 import type { CatchupEntry } from "./catchup-state.ts";
 import type { DeadLettersStuck } from "./health-marks.ts";
@@ -12,6 +13,8 @@ import type { DeadLettersStuck } from "./health-marks.ts";
 export type ProblemCode =
   | "binding_unavailable"
   | "dependency_unreachable"
+  | "credentials_refused"
+  | "api_budget_reserve"
   | "mapping_disabled"
   | "mapping_field_dropped"
   | "mappings_unchecked"
@@ -23,6 +26,7 @@ export type ProblemCode =
   | "dead_letters_stuck"
   | "changes_waiting"
   | "mass_delete_held"
+  | "mass_update_held"
   | "cron_stale"
   | "not_started"
   | "paused";
@@ -41,6 +45,8 @@ export interface Problem {
 export interface Probe {
   ok: boolean;
   error?: string | undefined;
+  /** The failure's SyncError code: `auth_failed` means the API refused our credentials. */
+  code?: string | undefined;
 }
 
 export interface HealthFacts {
@@ -69,6 +75,12 @@ export interface HealthFacts {
   mode?: { mode: "setup" | "running" | "paused"; since: string; changedBy: string; held: number } | null;
   /** Batches of deletes the mass-delete circuit breaker holds, still pending. */
   heldDeleteBatches?: readonly { batchId: string; object: string; deletes: number; detectedAt: string }[] | null;
+  /** Salesforce's daily API usage last seen, and the share left to the org's other integrations. */
+  salesforceApi?: { used: number; limit: number; at: string; reserve: number } | null;
+  /** config.toml `[health]`: when failures and a catch-up's lag become problems (defaults: 1, 15 minutes). */
+  thresholds?: { failures: number; catchupLagMinutes: number } | undefined;
+  /** Mass updates the breaker holds, still pending (engine/breaker.ts). */
+  heldUpdates?: readonly { id: string; mapping: string; side: string; records: number; detectedAt: string }[] | null;
 }
 
 const WAITING_FOR: Record<string, string> = {
@@ -100,6 +112,7 @@ export const CRON_STALE_MS = 3 * CRON_PERIOD_MS;
  * reported. A run that reads to the end sets it to its own time, so a healthy one lags by one period
  * before the next run, two when a run after it stops mid-way re-reading the overlap; three means
  * more changes arrive than it reads (5 pages of 2,000 per run), or it is paused, run after run.
+ * config.toml `[health] catchup_lag_minutes` (default 15, these three periods) sets it.
  */
 export const CATCHUP_LAG_PERIODS = 3;
 
@@ -163,6 +176,15 @@ function unavailable(facts: HealthFacts): Problem[] {
   for (const side of ["attio", "salesforce"] as const) {
     const probe = facts.dependencies[side];
     if (probe.ok) continue;
+    if (probe.code === "auth_failed") {
+      problems.push({
+        code: "credentials_refused",
+        message: `${side === "attio" ? "Attio" : "Salesforce"} refuses our credentials${probe.error ? `: ${probe.error}` : ""}`,
+        affects: side,
+        action: `nothing syncs with ${side === "attio" ? "Attio" : "Salesforce"} until they are fixed: ${actions[side]}`,
+      });
+      continue;
+    }
     problems.push({
       code: "dependency_unreachable",
       message: `${side === "attio" ? "Attio" : "Salesforce"} cannot be reached${probe.error ? `: ${probe.error}` : ""}`,
@@ -254,7 +276,10 @@ function catchupBehind(facts: HealthFacts): Problem[] {
     if (!entry.reconciledThrough) continue;
     if (entry.error && entry.consecutiveFailures >= CATCHUP_FAILURES) continue;
     const lag = facts.now.getTime() - Date.parse(entry.reconciledThrough);
-    if (!(lag > CATCHUP_LAG_PERIODS * CRON_PERIOD_MS)) continue;
+    const allowed = facts.thresholds
+      ? facts.thresholds.catchupLagMinutes * 60_000
+      : CATCHUP_LAG_PERIODS * CRON_PERIOD_MS;
+    if (!(lag > allowed)) continue;
     const minutes = Math.round(lag / 60_000);
     problems.push({
       code: "catchup_behind",
@@ -296,7 +321,7 @@ function workProblems(facts: HealthFacts): Problem[] {
       since: job.updatedAt,
     });
   }
-  if (facts.recentFailures && facts.recentFailures.count > 0) {
+  if (facts.recentFailures && facts.recentFailures.count >= Math.max(1, facts.thresholds?.failures ?? 1)) {
     problems.push({
       code: "failures_recent",
       message: `${facts.recentFailures.count} record(s) failed in the last hour`,
@@ -317,6 +342,17 @@ function workProblems(facts: HealthFacts): Problem[] {
       since: group.since,
     });
   }
+  const api = facts.salesforceApi;
+  if (api && budgetExhausted(api, api.reserve)) {
+    problems.push({
+      code: "api_budget_reserve",
+      message: `Salesforce's daily API usage is ${api.used} of ${api.limit} (as of ${api.at}): inside the ${Math.round(api.reserve * 100)}% left to the org's other integrations, so catch-up and jobs pause; live changes still flow`,
+      affects: "salesforce API budget",
+      action:
+        "it resumes as the 24-hour usage falls; raise the org's API allocation, lower SALESFORCE_BUDGET_RESERVE, or find what else spends it",
+      since: api.at,
+    });
+  }
   for (const batch of facts.heldDeleteBatches ?? []) {
     problems.push({
       code: "mass_delete_held",
@@ -325,6 +361,15 @@ function workProblems(facts: HealthFacts): Problem[] {
       action:
         "check why so many records disappeared (a sharing change, an import, a script); then POST /api/v1/deletes/batches/{batch_id} with approve or reject",
       since: batch.detectedAt,
+    });
+  }
+  for (const hold of facts.heldUpdates ?? []) {
+    problems.push({
+      code: "mass_update_held",
+      message: `the mass-update breaker holds ${hold.records} update(s) of mapping ${hold.mapping} to ${hold.side === "attio" ? "Attio" : "Salesforce"} (hold ${hold.id}): more records changed within the window than [breaker] allows`,
+      affects: `mapping ${hold.mapping}`,
+      action: `check what changed so many records (an import, a script, a bulk edit; GET /api/v1/holds/${hold.id}/records lists them); then POST /api/v1/holds/${hold.id} with approve (write them) or reject (write nothing)`,
+      since: hold.detectedAt,
     });
   }
   if (facts.deadLetters) {

@@ -111,6 +111,11 @@ export const RecordsMessageSchema = z.object({
    */
   matchIndexSince: z.iso.datetime().optional(),
   dryRun: z.boolean().optional(),
+  /**
+   * The records of a mass-update hold a person decided (sync/holds.ts): `approve` syncs them with
+   * the breaker bypassed, `reject` re-bases them and writes nothing.
+   */
+  release: z.object({ hold: z.string().min(1), decision: z.enum(["approve", "reject"]) }).optional(),
   dedupeKey: z.string(),
   correlationId: z.string(),
   receivedAt: z.string(),
@@ -225,6 +230,7 @@ export function recordsMessages(
     attempt?: number;
     correlationId?: string;
     matchIndexSince?: string | undefined;
+    release?: RecordsMessage["release"];
   } = {},
 ): RecordsMessage[] {
   const out: RecordsMessage[] = [];
@@ -240,6 +246,7 @@ export function recordsMessages(
       ...(extra.jobId ? { jobId: extra.jobId } : {}),
       ...(extra.dryRun ? { dryRun: true } : {}),
       ...(extra.matchIndexSince ? { matchIndexSince: extra.matchIndexSince } : {}),
+      ...(extra.release ? { release: extra.release } : {}),
       dedupeKey: `internal:${id}`,
       correlationId: extra.correlationId ?? `internal:${id}`,
       receivedAt: new Date().toISOString(),

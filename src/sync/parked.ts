@@ -144,6 +144,7 @@ async function resend(env: Env, rows: readonly ParkedRow[]): Promise<void> {
       message.jobId ?? null,
       message.dryRun ?? false,
       message.matchIndexSince ?? null,
+      message.release ?? null,
     ]);
     const entry = records.get(group) ?? { queue: row.queue, first: message, ids: [] };
     entry.ids.push(...message.recordIds);
@@ -155,6 +156,7 @@ async function resend(env: Env, rows: readonly ParkedRow[]): Promise<void> {
       ...(first.dryRun ? { dryRun: true } : {}),
       matchIndexSince: first.matchIndexSince,
       correlationId: first.correlationId,
+      release: first.release,
     });
     plain[queue].push(...again);
   }

@@ -13,6 +13,7 @@ import type { ObjectMapping } from "../mapping/types.ts";
 import type { DirectoryOptions } from "../mapping/users.ts";
 import { type ValidationIssue, validateMappings } from "../mapping/validate.ts";
 import type { DeletePolicy } from "../plan/decision.ts";
+import type { BreakerLimits } from "../plan/mass-update.ts";
 import type { Strategy, SyncDirection } from "../plan/plan-fields.ts";
 import { latestConfig } from "../store/config.ts";
 import type { SyncDeps } from "./deps.ts";
@@ -39,6 +40,8 @@ export interface Runtime {
   validated: boolean;
   /** Where owners come from: `[mappings.users]` (see directory.ts). */
   directoryOptions: DirectoryOptions;
+  /** What trips the mass-update breaker: `[breaker]` (plan/mass-update.ts). */
+  breaker: BreakerLimits;
 }
 
 /** KV key of the org's capabilities learnt from describe (country picklists, multi-currency, ...). */
@@ -139,6 +142,19 @@ export function buildRuntime(
     issues: validated?.issues ?? [],
     validated: validated !== undefined,
     directoryOptions: { defaultOwnerEmail: config.mappings.users.default_owner_email },
+    breaker: breakerLimits(config),
+  };
+}
+
+/** config.toml `[breaker]` as the policy reads it. */
+export function breakerLimits(config: SyncConfig): BreakerLimits {
+  const { breaker } = config;
+  return {
+    enabled: breaker.enabled,
+    maxRecords: breaker.max_records,
+    maxShare: breaker.max_share,
+    minRecords: breaker.min_records,
+    windowMinutes: breaker.window_minutes,
   };
 }
 

@@ -130,13 +130,14 @@ describe("/api/v1/status problems appear and clear", () => {
     await env.CURSORS.delete(kvKeys.sfCursor("Contact"));
   });
 
-  it("a dependency that does not answer", async () => {
+  it("a dependency that refuses our credentials", async () => {
     const attio = fakeAttio({ apiKey: "another-key" });
     server.use(...attio.handlers, ...fakeSalesforce().handlers);
     const down = await status();
-    expect(codes(down)).toContain("dependency_unreachable attio");
+    expect(codes(down)).toContain("credentials_refused attio");
+    expect(codes(down)).not.toContain("dependency_unreachable attio");
     server.use(...fakeAttio().handlers);
-    expect(codes(await status())).not.toContain("dependency_unreachable attio");
+    expect(codes(await status())).not.toContain("credentials_refused attio");
   });
 
   it("a record that failed for good, until an operator dismisses it", async () => {

@@ -1,5 +1,12 @@
-import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  createScheduledController,
+  getQueueResult,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { HttpResponse, http } from "msw";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import webhook from "../../fixtures/attio/webhook-record-updated.json";
 import cdcEvent from "../../fixtures/salesforce/cdc-contact-update-cometd.json";
@@ -26,6 +33,9 @@ const SECRETS = {
   RELAY_SECRET: "relay_LEAKCHECK5e1b7c3d_0123456789",
   ADMIN_TOKEN: "admin_LEAKCHECK6f2c8d4e_current_x",
   ADMIN_TOKEN_NEXT: "admin_LEAKCHECK7a3d9e5f_next_0123",
+  ALERT_WEBHOOK_SECRET: "alert_LEAKCHECK0c5e1a7b_0123456789",
+  // Not a secret by name, but a Slack webhook URL is one by nature: its path is its token.
+  ALERT_WEBHOOK_URL: "https://alerts.leak.test/services/LEAKCHECKa1b2c3d4",
 } as const;
 /** Salesforce's access tokens: the fake issues `<prefix>-<n>`. */
 const ACCESS_TOKEN_PREFIX = "00DHs000000LEAK!AQ8LEAKCHECK8b4e0f6a";
@@ -237,6 +247,21 @@ describe("secrets never leak", () => {
     const broken = await fetchWorker(new Request("https://worker.test/api/v1/status"), misconfigured);
     expect(broken.status).toBe(500);
     expect(await broken.text()).toContain("ADMIN_TOKEN_NEXT");
+
+    // The cron, with alerts on: the endpoint refuses the first post (logged: only the URL's host).
+    let alertPosts = 0;
+    server.use(
+      http.post(SECRETS.ALERT_WEBHOOK_URL, () => {
+        alertPosts += 1;
+        return new HttpResponse("no", { status: 500 });
+      }),
+    );
+    const cronCtx = createExecutionContext();
+    const controller = createScheduledController({ scheduledTime: Date.now(), cron: "*/5 * * * *" });
+    await worker.scheduled(controller, secretEnv, cronCtx);
+    await waitOnExecutionContext(cronCtx);
+    expect(alertPosts).toBeGreaterThan(0);
+    expect(logs.some((l) => l.includes("alert not posted") && l.includes("alerts.leak.test"))).toBe(true);
 
     // Everything the Worker kept or said.
     const tables = await env.DB.prepare(

@@ -7,6 +7,7 @@ import { configRoutes } from "./config.ts";
 import { explainRoutes } from "./explain.ts";
 import { failureRoutes } from "./failures.ts";
 import { historyRoutes } from "./history.ts";
+import { holdRoutes } from "./holds.ts";
 import { issueRoutes } from "./issues.ts";
 import { jobRoutes } from "./jobs.ts";
 import { modeRoutes } from "./modes.ts";
@@ -38,6 +39,7 @@ export function createApiV1(): OpenAPIHono<AppEnv> {
   modeRoutes(app);
   configRoutes(app);
   workRoutes(app);
+  holdRoutes(app);
   failureRoutes(app);
   issueRoutes(app);
   historyRoutes(app);

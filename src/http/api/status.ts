@@ -1,32 +1,23 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { loadOwnActor } from "../../attio/own-actor.ts";
 import { type BucketName, type Buckets, bucketsFor, steadyRate } from "../../durable/limits.ts";
 import { VERSION } from "../../lib/version.ts";
-import { mapsOwners } from "../../mapping/engine.ts";
-import { getToken } from "../../salesforce/token.ts";
 import { budgetExhausted } from "../../salesforce/usage.ts";
 import { lastWrites } from "../../store/audit.ts";
 import { countOpenConflicts, openConflictsByObject } from "../../store/conflicts.ts";
-import { type Db, openDb, pingDb } from "../../store/db.ts";
-import { countPendingDeletes, pendingDeletesByObject, pendingMassDeleteBatches } from "../../store/deletes.ts";
-import { countOpenFailures, openFailuresSince } from "../../store/failures.ts";
-import { recentFailedJobs } from "../../store/jobs.ts";
+import { type Db, openDb } from "../../store/db.ts";
+import { countPendingDeletes, pendingDeletesByObject } from "../../store/deletes.ts";
+import { countOpenFailures } from "../../store/failures.ts";
 import { countMappings } from "../../store/mappings.ts";
 import { countOpenAmbiguousMatches, openAmbiguousMatchesByObject } from "../../store/matches.ts";
-import { parkedByReason } from "../../store/parked.ts";
 import { countOpenWarnings, openWarningsByMapping } from "../../store/warnings.ts";
-import { loadUsage } from "../../sync/budget.ts";
-import { type CatchupEntry, CatchupEntrySchema, kvKeys } from "../../sync/catchup-state.ts";
-import { loadDirectory } from "../../sync/directory.ts";
-import { FAILED_JOB_WINDOW_MS, FAILURE_WINDOW_MS, problemsOf } from "../../sync/health.ts";
-import { deadLettersStuck } from "../../sync/health-marks.ts";
-import { currentMode, HELD_REASONS } from "../../sync/mode.ts";
-import { loadRuntime, type Runtime } from "../../sync/runtime.ts";
+import { problemsOf } from "../../sync/health.ts";
+import { readHealth } from "../../sync/health-facts.ts";
+import type { Runtime } from "../../sync/runtime.ts";
 import type { AppEnv } from "../types.ts";
 import { define, depsOf, json } from "./common.ts";
 
-const Probe = z.object({ ok: z.boolean(), error: z.string().optional() });
+const Probe = z.object({ ok: z.boolean(), error: z.string().optional(), code: z.string().optional() });
 
 const ProblemSchema = z
   .object({
@@ -43,7 +34,7 @@ const StatusSchema = z
     healthy: z.boolean().openapi({ description: "True only when `problems` is empty" }),
     problems: z.array(ProblemSchema).openapi({
       description:
-        "Everything an operator must look at: a binding or CRM unreachable, a mapping switched off or running without a field, a catch-up failing run after run or falling behind, a failed job, recent failures, changes waiting for an API, dead letters that cannot be recorded, a stale cron",
+        "Everything an operator must look at: a binding or CRM unreachable or refusing our credentials, a mapping switched off or running without a field, a catch-up failing run after run or falling behind, a failed job, recent failures, changes waiting for an API, the Salesforce API budget inside its reserve, deletes or updates a breaker holds, dead letters that cannot be recorded, a stale cron. Each one opening or clearing is posted to ALERT_WEBHOOK_URL when set",
     }),
     mode: z.enum(["setup", "running", "paused"]).nullable().openapi({
       description:
@@ -158,18 +149,8 @@ export function statusRoutes(app: OpenAPIHono<AppEnv>) {
 async function status(c: Context<AppEnv>): Promise<Response> {
   const db = openDb(c.env.DB);
   const deps = depsOf(c);
-  const [d1, kv, attio, salesforce] = await Promise.all([
-    probe(() => pingDb(db)),
-    probe(async () => {
-      await c.env.CURSORS.get("status-probe");
-    }),
-    probe(async () => {
-      if (!(await deps.attio.self()).active) throw new Error("the Attio API key is not active");
-    }),
-    probe(async () => {
-      await getToken(deps.salesforce.tokenSettings());
-    }),
-  ]);
+  const readings = await readHealth(deps, c.env, new Date());
+  const { d1, runtime, lastRun, catchup, usage, ownActor, parked, heldBatches, mode, held } = readings;
   const counts = d1.ok
     ? await Promise.all([
         countMappings(db),
@@ -180,57 +161,9 @@ async function status(c: Context<AppEnv>): Promise<Response> {
         countOpenWarnings(db),
       ])
     : [{}, null, null, null, null, null];
-  const [lastRun, catchup, usage, ownActor, stuck] = kv.ok
-    ? await Promise.all([
-        c.env.CURSORS.get<{ at?: string }>("cron:last-run", "json"),
-        c.env.CURSORS.get<{ objects?: Record<string, unknown> }>(kvKeys.lastRun, "json"),
-        loadUsage(c.env.CURSORS),
-        loadOwnActor(c.env.CURSORS),
-        deadLettersStuck(c.env.CURSORS),
-      ])
-    : [null, null, null, null, null];
   const reserve = c.var.config.SALESFORCE_BUDGET_RESERVE;
-  // The effective mappings need D1 (stored configuration): only when it answers.
-  const runtime = d1.ok ? await loadRuntime(deps, c.env.CURSORS, "best_effort") : null;
-  const bindings = {
-    d1,
-    kv,
-    queue: { ok: typeof c.env.SYNC_QUEUE?.send === "function" },
-    job_queue: { ok: typeof c.env.JOB_QUEUE?.send === "function" },
-    record_lock: { ok: typeof c.env.RECORD_LOCK?.getByName === "function" },
-    rate_limiter: { ok: typeof c.env.RATE_LIMITER?.getByName === "function" },
-  };
-  const now = new Date();
-  const parked = d1.ok ? await parkedByReason(db) : null;
-  const heldBatches = d1.ok
-    ? (await pendingMassDeleteBatches(db)).map((b) => ({
-        batchId: b.batchId ?? "",
-        object: b.object,
-        deletes: b.n,
-        detectedAt: b.detectedAt,
-      }))
-    : null;
-  // Null, like the counts, when it cannot be read: the binding probes say why.
-  const mode = d1.ok ? await currentMode(db, c.env.CURSORS).catch(() => null) : null;
-  const held = parked
-    ? parked.filter((group) => HELD_REASONS.includes(group.reason)).reduce((sum, group) => sum + group.count, 0)
-    : null;
-  const problems = problemsOf({
-    mode: mode ? { ...mode, held: held ?? 0 } : null,
-    heldDeleteBatches: heldBatches,
-    now,
-    bindings,
-    dependencies: { attio, salesforce },
-    mappingIssues: runtime?.issues ?? null,
-    mappingsChecked: runtime?.validated ?? null,
-    ownerProblem: runtime && attio.ok && salesforce.ok ? await ownerProblem(deps, c.env.CURSORS, runtime) : null,
-    catchup: catchupEntries(catchup),
-    recentFailures: d1.ok ? await recentFailures(db, now) : null,
-    failedJobs: d1.ok ? await failedJobs(db, now) : [],
-    deadLetters: stuck,
-    parked,
-    lastCronRun: typeof lastRun?.at === "string" ? lastRun.at : null,
-  });
+  const { bindings, dependencies } = readings.facts;
+  const problems = problemsOf(readings.facts);
   const warningsByMapping = d1.ok ? await openWarningsByMapping(db) : {};
   return c.json(
     {
@@ -243,7 +176,7 @@ async function status(c: Context<AppEnv>): Promise<Response> {
       version: VERSION,
       direction: c.var.config.SYNC_DIRECTION,
       bindings,
-      dependencies: { attio, salesforce },
+      dependencies,
       mapped_records: counts[0],
       open_failures: counts[1],
       parked: parked
@@ -332,50 +265,4 @@ async function rateLimits(env: Env, buckets: Buckets) {
     }),
   );
   return Object.fromEntries(entries);
-}
-
-function catchupEntries(run: { objects?: Record<string, unknown> } | null): Record<string, CatchupEntry> {
-  const entries: Record<string, CatchupEntry> = {};
-  for (const [object, raw] of Object.entries(run?.objects ?? {})) {
-    const entry = CatchupEntrySchema.safeParse(raw);
-    if (entry.success) entries[object] = entry.data;
-  }
-  return entries;
-}
-
-async function recentFailures(db: Db, now: Date) {
-  return openFailuresSince(db, new Date(now.getTime() - FAILURE_WINDOW_MS).toISOString());
-}
-
-/** Jobs that failed in the last day, unless a job started after them has finished since. */
-async function failedJobs(db: Db, now: Date) {
-  const since = new Date(now.getTime() - FAILED_JOB_WINDOW_MS).toISOString();
-  const rows = await recentFailedJobs(db, since, 20);
-  return rows.map((row) => ({ id: row.id, kind: row.kind, updatedAt: row.updatedAt, error: firstError(row.sample) }));
-}
-
-function firstError(sample: unknown[]): string | null {
-  const first = sample[0] as { error?: unknown; message?: unknown } | undefined;
-  const text = first?.error ?? first?.message;
-  return typeof text === "string" ? text : null;
-}
-
-/** Why owners mapped from Salesforce would get no default member, when owners are mapped at all. */
-async function ownerProblem(deps: ReturnType<typeof depsOf>, kv: KVNamespace, runtime: Runtime) {
-  if (!runtime.mappings.some(mapsOwners)) return null;
-  try {
-    return (await loadDirectory(deps, kv, runtime.directoryOptions)).defaultMemberProblem ?? null;
-  } catch {
-    // Unreadable: the dependency probes say why.
-    return null;
-  }
-}
-
-async function probe(check: () => Promise<void>): Promise<{ ok: boolean; error?: string }> {
-  try {
-    await check();
-    return { ok: true };
-  } catch (err) {
-    return { ok: false, error: (err as Error).message };
-  }
 }

@@ -69,6 +69,7 @@ const OUTCOMES = [
   "ambiguous",
   "deferred",
   "deleted",
+  "held",
   "failed",
 ] as const;
 

@@ -221,4 +221,19 @@ transform = "text"
     expect(configured.get("companies")).toBe("Legacy_Attio__c");
     expect(configured.get("projects")).toBe("Other__c");
   });
+
+  it("[breaker] defaults to 500 records or 20% in 10 minutes, and names a bad key", () => {
+    expect(parseSyncConfig("").breaker).toEqual({
+      enabled: true,
+      max_records: 500,
+      max_share: 0.2,
+      min_records: 20,
+      window_minutes: 10,
+    });
+    const bad = safeParseSyncConfig("[breaker]\nmax_share = 2\nwindow = 5\n");
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) {
+      expect(bad.problems.map((p) => p.path).sort()).toEqual(["breaker.max_share", "breaker.window"]);
+    }
+  });
 });

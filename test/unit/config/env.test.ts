@@ -76,6 +76,24 @@ describe("parseEnvConfig", () => {
     }
     expect(parseEnvConfig({ ...complete, ADMIN_READ_TOKEN: "r".repeat(32) }).ADMIN_READ_TOKEN).toBe("r".repeat(32));
   });
+
+  it("takes ALERT_WEBHOOK_URL only with ALERT_WEBHOOK_SECRET, naming the missing one without echoing values", () => {
+    const url = "https://hooks.slack.test/services/T000/B000/very-secret-path";
+    expect(() => parseEnvConfig({ ...complete, ALERT_WEBHOOK_URL: url })).toThrow(/ALERT_WEBHOOK_SECRET: is required/);
+    try {
+      parseEnvConfig({ ...complete, ALERT_WEBHOOK_URL: url });
+    } catch (thrown) {
+      expect((thrown as SyncError).message).not.toContain("very-secret-path");
+    }
+    const secret = "alert-secret-0123456789abcdef-012345";
+    expect(parseEnvConfig({ ...complete, ALERT_WEBHOOK_URL: url, ALERT_WEBHOOK_SECRET: secret })).toMatchObject({
+      ALERT_WEBHOOK_URL: url,
+      ALERT_WEBHOOK_SECRET: secret,
+    });
+    expect(() => parseEnvConfig({ ...complete, ALERT_WEBHOOK_URL: url, ALERT_WEBHOOK_SECRET: "short" })).toThrow(
+      /ALERT_WEBHOOK_SECRET: .*32 characters/,
+    );
+  });
 });
 
 function catchError(fn: () => unknown): SyncError {

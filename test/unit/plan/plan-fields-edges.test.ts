@@ -113,6 +113,7 @@ describe("countKey", () => {
     delete: "deleted",
     unlink: "deleted",
     hold_delete: "deleted",
+    hold_update: "held",
     follow_merge: "unchanged",
     gone: "unchanged",
   };

@@ -207,4 +207,49 @@ describe("problemsOf", () => {
     expect(problems[0]?.message).toContain("40 change(s) wait for Salesforce's daily API request limit");
     expect(problems[0]?.message).toContain("TotalRequests Limit exceeded");
   });
+
+  it("tells credentials refused from a dependency that does not answer", () => {
+    const problems = problemsOf({
+      ...healthy,
+      dependencies: {
+        attio: { ok: false, error: "Attio GET /v2/self: invalid key", code: "auth_failed" },
+        salesforce: { ok: false, error: "timeout", code: "upstream_unavailable" },
+      },
+    });
+    expect(problems.map((p) => [p.code, p.affects])).toEqual([
+      ["credentials_refused", "attio"],
+      ["dependency_unreachable", "salesforce"],
+    ]);
+    expect(problems[0]?.action).toMatch(/ATTIO_API_KEY/);
+  });
+
+  it("reports the Salesforce API budget inside its reserve, and not before", () => {
+    const api = { used: 12_000, limit: 15_000, at: "2026-12-07T11:55:00.000Z", reserve: 0.2 };
+    expect(codes({ salesforceApi: api })).toContain("api_budget_reserve");
+    expect(codes({ salesforceApi: { ...api, used: 11_999 } })).not.toContain("api_budget_reserve");
+    expect(codes({ salesforceApi: null })).not.toContain("api_budget_reserve");
+  });
+
+  it("reports each mass-update hold with the call that decides it", () => {
+    const [held] = problemsOf({
+      ...healthy,
+      heldUpdates: [{ id: "h1", mapping: "people", side: "salesforce", records: 640, detectedAt: NOW.toISOString() }],
+    });
+    expect(held).toMatchObject({ code: "mass_update_held", affects: "mapping people", since: NOW.toISOString() });
+    expect(held?.message).toContain("640");
+    expect(held?.action).toContain("POST /api/v1/holds/h1");
+  });
+
+  it("opens failures_recent and catchup_behind at the configured [health] thresholds", () => {
+    const thresholds = { failures: 10, catchupLagMinutes: 60 };
+    expect(codes({ recentFailures: { count: 9, latest: null }, thresholds })).not.toContain("failures_recent");
+    expect(codes({ recentFailures: { count: 10, latest: null }, thresholds })).toContain("failures_recent");
+    expect(codes({ recentFailures: { count: 1, latest: null } })).toContain("failures_recent");
+    const lagging = (minutes: number) => ({
+      Contact: entry({ reconciledThrough: new Date(NOW.getTime() - minutes * 60_000).toISOString() }),
+    });
+    expect(codes({ catchup: lagging(30), thresholds })).not.toContain("catchup_behind");
+    expect(codes({ catchup: lagging(61), thresholds })).toContain("catchup_behind");
+    expect(codes({ catchup: lagging(16) })).toContain("catchup_behind");
+  });
 });
