@@ -216,6 +216,28 @@ export function createConsole(fetchApi: ApiFetch): Hono<AppEnv> {
   );
 
   app.post(
+    "/holds/:id",
+    action(async (s, form) => {
+      const parsed = Decision.safeParse(form);
+      if (!parsed.success) return redirectWith(s.c, "/console/issues", { error: formError(parsed.error) });
+      const id = s.c.req.param("id") ?? "";
+      const answer = await s.api<{ records: number }>("POST", `/holds/${encodeURIComponent(id)}`, parsed.data);
+      if (routeMissing(answer)) {
+        return redirectWith(s.c, "/console/issues", {
+          error: "The mass-update breaker is not available on this deployment.",
+        });
+      }
+      const ok =
+        answer.status === 200
+          ? parsed.data.decision === "approve"
+            ? `Approved: ${answer.body.records} record(s) are being written.`
+            : `Rejected: nothing is written for ${answer.body.records} record(s).`
+          : "";
+      return outcome(s, answer, "/console/issues", ok);
+    }),
+  );
+
+  app.post(
     "/matches/:id",
     action(async (s, form) => {
       const parsed = z.object({ candidate_id: z.string().min(1).max(100) }).safeParse(form);

@@ -36,8 +36,23 @@ interface Group {
   next_cursor: string | null;
 }
 
+interface Hold {
+  id: string;
+  mapping: string;
+  side: "attio" | "salesforce";
+  status: string;
+  count: number;
+  threshold: number;
+  window_minutes: number;
+  records: number;
+  detected_at: string;
+}
+
 export async function issuesPage(s: Session): Promise<Response> {
-  const issues = await s.api<{ total: number; groups: Group[] }>("GET", "/issues?limit=50");
+  const [issues, holds] = await Promise.all([
+    s.api<{ total: number; groups: Group[] }>("GET", "/issues?limit=50"),
+    s.api<{ items: Hold[] }>("GET", "/holds?status=pending&limit=50"),
+  ]);
   if (routeMissing(issues)) {
     return s.c.html(
       <Page title="Issues" section="issues" csrf={s.csrf} flash={s.flash}>
@@ -49,10 +64,59 @@ export async function issuesPage(s: Session): Promise<Response> {
     return s.c.html(<Page title="Issues" section="issues" csrf={s.csrf} flash={{ error: apiError(issues) }} />, 502);
   }
   const { total, groups } = issues.body;
+  const pendingHolds = holds.status === 200 ? holds.body.items : [];
   return s.c.html(
     <Page title="Issues" section="issues" csrf={s.csrf} flash={s.flash}>
+      {routeMissing(holds) ? (
+        <Unavailable what="The mass-update breaker" route="GET /api/v1/holds" />
+      ) : holds.status !== 200 ? (
+        <p class="notice error">{apiError(holds)}</p>
+      ) : pendingHolds.length ? (
+        <section id="holds" aria-labelledby="h-holds" class="card" style="margin:12px 0">
+          <h2 id="h-holds">
+            Mass-update breaker <span class="muted">({pendingHolds.length} hold(s))</span>
+          </h2>
+          <p>
+            A run, a job or a burst of edits would update more of an object's records within the window than the breaker
+            allows: those updates are held, not written. Approve writes them (each record read and synced afresh);
+            reject writes nothing and keeps each side as it is.
+          </p>
+          <ul style="list-style:none;padding:0">
+            {pendingHolds.map((hold) => (
+              <li class="card" style="margin:8px 0" data-hold={hold.id}>
+                <p>
+                  <strong>{hold.mapping}</strong>: {hold.records} record update(s) to{" "}
+                  {hold.side === "salesforce" ? "Salesforce" : "Attio"} held — {hold.count} records updated within{" "}
+                  {hold.window_minutes} min, over the threshold of {hold.threshold}.
+                  <span class="muted"> Since {hold.detected_at}.</span>
+                </p>
+                <div class="actions">
+                  <ActionButton
+                    action={`/console/holds/${encodeURIComponent(hold.id)}`}
+                    csrf={s.csrf}
+                    label="Approve: write them"
+                    fields={{ decision: "approve" }}
+                    kind="danger"
+                    ariaLabel={`Approve the ${hold.records} held updates of ${hold.mapping}`}
+                  />
+                  <ActionButton
+                    action={`/console/holds/${encodeURIComponent(hold.id)}`}
+                    csrf={s.csrf}
+                    label="Reject: write nothing"
+                    fields={{ decision: "reject" }}
+                    kind="secondary"
+                    ariaLabel={`Reject the ${hold.records} held updates of ${hold.mapping}`}
+                  />
+                </div>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
       <p data-testid="issues-total">
-        {total === 0 ? "Nothing needs you: no open issue." : `${total} open item(s) in ${groups.length} group(s).`}
+        {total === 0 && pendingHolds.length === 0
+          ? "Nothing needs you: no open issue."
+          : `${total} open item(s) in ${groups.length} group(s)${pendingHolds.length ? `, and ${pendingHolds.length} hold(s) of the mass-update breaker` : ""}.`}
       </p>
       {groups.length > 0 ? (
         <nav aria-label="Issue groups">

@@ -271,4 +271,35 @@ describe.skipIf(!chromium)("the console in Chromium", () => {
     expect(await phone.eval("document.documentElement.scrollWidth <= 390 + 1")).toBe(true);
     await phone.screenshot(join(shots, "console-phone.png"));
   });
+
+  it("saves a breaker configuration, holds a mass update and writes it once approved", async () => {
+    await tab.goto(`${base}/console/config`);
+    // A small org's breaker: more than 2 records updated within the window trips it.
+    await tab.fill("#toml", "[breaker]\nmax_records = 2\nmin_records = 1\nmax_share = 1\n");
+    await tab.clickText("Save as a new version", "main");
+    expect(await tab.text()).toMatch(/Stored as version \d+\./);
+    const contacts = [];
+    for (const i of [1, 2, 3]) contacts.push(await contactOf(`job${i}@console.example`));
+    await settle(stack);
+    for (const contact of contacts) {
+      await control(stack.salesforce.url, "edit", {
+        object: "Contact",
+        id: contact.Id,
+        fields: { Title: "Bulk title" },
+      });
+    }
+    await until("the hold is listed", "/console/issues", (t) => t.includes("Mass-update breaker"));
+    await shot("issues-breaker");
+    await tab.clickText("Approve: write them", "#holds li");
+    expect(await tab.text()).toMatch(/Approved: \d+ record\(s\) are being written\./);
+    await eventually("every bulk edit reaches Attio", async () => {
+      const people = await attioRecords(stack, "people");
+      const titles = [1, 2, 3].map(
+        (i) =>
+          people.find((p) => p.values["email_addresses"]?.some((e) => e["email_address"] === `job${i}@console.example`))
+            ?.values["job_title"]?.[0]?.["value"],
+      );
+      return titles.every((t) => t === "Bulk title") ? titles : undefined;
+    });
+  });
 });
