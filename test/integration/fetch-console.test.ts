@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index.ts";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
-import { configVersions, failures, syncJobs } from "../../src/store/schema.ts";
+import { configVersions, failures, syncJobs, updateHolds } from "../../src/store/schema.ts";
 import { fakeAttio, PEOPLE_OBJECT_ID } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { personChanged } from "../helpers/messages.ts";
@@ -211,6 +211,28 @@ describe("console pages over /api/v1", () => {
     expect(response.status).toBe(303);
     expect((await db.select().from(failures).where(eq(failures.id, failureId)).get())?.status).toBe("dismissed");
     expect(await (await get("/console/issues", cookie)).text()).not.toContain(`data-item="${failureId}"`);
+  });
+
+  it("lists a hold of the mass-update breaker and rejects it through /api/v1/holds", async () => {
+    setupFakes();
+    const id = crypto.randomUUID();
+    await db.insert(updateHolds).values({
+      id,
+      mapping: "console-test-mapping",
+      side: "salesforce",
+      count: 30,
+      threshold: 20,
+      windowMinutes: 10,
+    });
+    const { cookie, csrf } = await signIn();
+    const page = await (await get("/console/issues", cookie)).text();
+    expect(page).toContain(`data-hold="${id}"`);
+    expect(page).toContain("30 records updated within 10 min, over the threshold of 20");
+    const response = await post(`/console/holds/${id}`, { decision: "reject", _csrf: csrf }, { cookie });
+    expect(response.status).toBe(303);
+    expect(new URL(response.headers.get("location") ?? "", BASE).searchParams.get("ok")).toMatch(/^Rejected/);
+    expect((await db.select().from(updateHolds).where(eq(updateHolds.id, id)).get())?.status).toBe("rejected");
+    expect(await (await get("/console/issues", cookie)).text()).not.toContain(`data-hold="${id}"`);
   });
 
   it("shows the API's own error when an action is refused", async () => {
