@@ -67,6 +67,11 @@ export async function issuesPage(s: Session): Promise<Response> {
   const pendingHolds = holds.status === 200 ? holds.body.items : [];
   return s.c.html(
     <Page title="Issues" section="issues" csrf={s.csrf} flash={s.flash}>
+      <p data-testid="issues-total">
+        {total === 0 && pendingHolds.length === 0
+          ? "Nothing needs you: no open issue."
+          : `${total} open item(s) in ${groups.length} group(s)${pendingHolds.length ? `, and ${pendingHolds.length} hold(s) of the mass-update breaker` : ""}.`}
+      </p>
       {routeMissing(holds) ? (
         <Unavailable what="The mass-update breaker" route="GET /api/v1/holds" />
       ) : holds.status !== 200 ? (
@@ -113,11 +118,6 @@ export async function issuesPage(s: Session): Promise<Response> {
           </ul>
         </section>
       ) : null}
-      <p data-testid="issues-total">
-        {total === 0 && pendingHolds.length === 0
-          ? "Nothing needs you: no open issue."
-          : `${total} open item(s) in ${groups.length} group(s)${pendingHolds.length ? `, and ${pendingHolds.length} hold(s) of the mass-update breaker` : ""}.`}
-      </p>
       {groups.length > 0 ? (
         <nav aria-label="Issue groups">
           <ul>
