@@ -56,6 +56,13 @@ const MODE_TEXT: Record<string, string> = {
   paused: "Paused: nothing is written to either CRM; what arrives is kept and delivered on resume.",
 };
 
+/** What happens to parked changes, by why they are parked. */
+const PARKED_TEXT: Record<string, string> = {
+  setup: "held until the deployment is started, then each record is synced once.",
+  paused: "held until it is resumed, then each record is synced once.",
+  default: "sent again on their own once both APIs answer.",
+};
+
 export async function overviewPage(s: Session): Promise<Response> {
   const [status, activity] = await Promise.all([
     s.api<Status>("GET", "/status"),
@@ -211,8 +218,8 @@ export async function overviewPage(s: Session): Promise<Response> {
           <ul>
             {st.parked.map((p) => (
               <li>
-                <strong>{p.count}</strong> change(s) parked ({p.reason}) since {p.since}: sent again on their own once
-                both APIs answer.
+                <strong>{p.count}</strong> change(s) parked ({p.reason}) since {p.since}:{" "}
+                {PARKED_TEXT[p.reason] ?? PARKED_TEXT["default"]}
               </li>
             ))}
           </ul>
