@@ -51,8 +51,11 @@ export function createConsole(fetchApi: ApiFetch): Hono<AppEnv> {
   const page = (handler: (s: Session) => Promise<Response>) => async (c: Context<AppEnv>) => {
     const token = sessionToken(c);
     if (!token) return signInPage(c, 401);
+    const refused = { seen: false };
     const session = makeSession(c, fetchApi, token, await csrfToken(token));
-    const response = await handler(withSignOut(session, c));
+    const response = await handler(withSignOut(session, c, refused));
+    // Whatever the page made of it, a token the API refused shows the sign-in page, with no data.
+    if (refused.seen) return signInPage(c, 401, "The session's token is no longer accepted: sign in again.");
     return response;
   };
 
@@ -274,12 +277,15 @@ export function createConsole(fetchApi: ApiFetch): Hono<AppEnv> {
 }
 
 /** A session whose API calls end it when the API stops taking its token (rotated, removed). */
-function withSignOut(session: Session, c: Context<AppEnv>): Session {
+function withSignOut(session: Session, c: Context<AppEnv>, refused: { seen: boolean }): Session {
   return {
     ...session,
     api: async (method, path, body) => {
       const answer = await session.api(method, path, body);
-      if (answer.status === 401) endSession(c);
+      if (answer.status === 401) {
+        refused.seen = true;
+        endSession(c);
+      }
       return answer as never;
     },
   };

@@ -86,7 +86,12 @@ describe("console sign-in", () => {
     }
     // A forged cookie is no session: the API refuses its token, so no data either.
     const forged = await get("/console/issues", "attio_sfdc_console=not-the-token");
-    expect(await forged.text()).not.toContain(failureId);
+    expect(forged.status).toBe(401);
+    const forgedPage = await forged.text();
+    expect(forgedPage).toContain("no longer accepted: sign in again");
+    expect(forgedPage).not.toContain(failureId);
+    // ... and the cookie is cleared.
+    expect(forged.headers.get("set-cookie")).toMatch(/attio_sfdc_console=;.*Max-Age=0/);
   });
 
   it("refuses a wrong token and sets no cookie", async () => {
