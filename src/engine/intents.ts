@@ -1,12 +1,17 @@
 import type { AttioRecord } from "../attio/record-schema.ts";
 import { toSyncError } from "../lib/errors.ts";
+import type { CompiledMapping } from "../mapping/engine.ts";
 import type { ObjectMapping } from "../mapping/types.ts";
 import { attioSide } from "../plan/canon.ts";
+import type { RecordFacts } from "../plan/decision.ts";
 import { CLOCK_SKEW_MS, createdByIntent, type IntentCandidate } from "../plan/intent-match.ts";
+import type { SfRecordRow } from "../salesforce/client.ts";
 import { parseSalesforceTime } from "../salesforce/soql.ts";
-import { closeIntents, type OpenIntent, openIntents, openIntentsOf } from "../store/intents.ts";
+import { closeIntents, type OpenIntent, openIntents, openIntentsOf, recentOpenIntents } from "../store/intents.ts";
 import { pairsByAttio, pairsBySalesforce } from "../store/pairs.ts";
+import type { SyncDeps } from "../sync/deps.ts";
 import { fail, type PendingWrite, type RunContext } from "./context.ts";
+import type { Leases } from "./leases.ts";
 
 /**
  * Creates that nothing else makes idempotent (no External ID, no unique Attio attribute, no match
@@ -220,4 +225,58 @@ function idsOf(items: PendingWrite[], side: "attio" | "salesforce"): string[] {
 
 function idsOfRows(rows: readonly { id: string }[]): string[] {
   return rows.map((r) => r.id);
+}
+
+/** How far back an open intent may explain a record with no pair: a day of retries and parking. */
+const INTENT_SOURCE_WINDOW_MS = 86_400_000;
+/** Open intents compared per run (newest first). */
+const INTENT_SOURCES_PER_RUN = 500;
+
+/**
+ * A Salesforce record with no pair and no candidate may be the one an Attio record's create made
+ * when the pair could not be stored (the answer lost, D1 out) and the retry has not run yet: its
+ * values are an open intent's, and it was created (so last modified) after it. Such a record is
+ * linked to that Attio record instead of getting a second counterpart created in Attio, which the
+ * intent's retry would then duplicate in Salesforce too. Only when exactly one intent matches.
+ */
+export async function intentSources(
+  deps: SyncDeps,
+  compiled: CompiledMapping,
+  leases: Pick<Leases, "take">,
+  facts: readonly RecordFacts[],
+): Promise<void> {
+  const { mapping } = compiled;
+  const needs = facts.filter(
+    (f) =>
+      !f.pair &&
+      f.touch.side === "salesforce" &&
+      f.salesforce &&
+      f.candidates?.kind !== "busy" &&
+      (f.candidates?.records.length ?? 0) === 0,
+  );
+  if (needs.length === 0) return;
+  const since = new Date(Date.now() - INTENT_SOURCE_WINDOW_MS).toISOString();
+  const source = { side: "attio" as const, object: mapping.attio_object };
+  const open = await recentOpenIntents(deps.db, source, "salesforce", since, INTENT_SOURCES_PER_RUN);
+  if (open.length === 0) return;
+  for (const fact of needs) {
+    const row = fact.salesforce as SfRecordRow;
+    const candidate: IntentCandidate = {
+      id: row.Id,
+      createdAt: new Date(parseSalesforceTime(String(row["LastModifiedDate"] ?? ""))).toISOString(),
+      values: row,
+    };
+    const matching = open.filter((intent) => createdByIntent(intent.marker, intent.createdAt, [candidate], new Set()));
+    const [intent] = matching;
+    if (!intent || matching.length > 1) continue;
+    const name = `attio:${mapping.name}:${intent.sourceRecordId}`;
+    const waitMs = (await leases.take([name])).get(name);
+    if (waitMs !== undefined) {
+      fact.candidates = { kind: "busy", waitMs };
+      continue;
+    }
+    const attio = await deps.attio.getRecord(mapping.attio_object, intent.sourceRecordId);
+    const linked = attio ? await pairsByAttio(deps.db, mapping.attio_object, [intent.sourceRecordId]) : new Map();
+    if (attio && !linked.has(intent.sourceRecordId)) fact.candidates = { kind: "found", records: [attio] };
+  }
 }

@@ -6,6 +6,7 @@ import { matchQueryValues } from "../plan/match-query.ts";
 import type { SfRecordRow } from "../salesforce/client.ts";
 import { pairsByAttio, pairsBySalesforce } from "../store/pairs.ts";
 import type { SyncDeps } from "../sync/deps.ts";
+import { intentSources } from "./intents.ts";
 import type { Leases } from "./leases.ts";
 import type { EngineOptions } from "./options.ts";
 
@@ -19,8 +20,21 @@ interface ByKey<R> {
  * Candidates on the other side for the records with no counterpart, by the mapping's first match
  * key, one query per side for the whole batch. Each candidate is leased before it can be linked:
  * another consumer may be creating its counterpart. Sets `candidates` on each such record's facts.
+ * A Salesforce record that finds none may be what an open create intent made (intents.ts
+ * `intentSources`): its Attio source is then its candidate.
  */
 export async function findCandidates(
+  deps: SyncDeps,
+  compiled: CompiledMapping,
+  options: Pick<EngineOptions, "matchIndex">,
+  leases: Pick<Leases, "take">,
+  facts: readonly RecordFacts[],
+): Promise<void> {
+  await byMatchKey(deps, compiled, options, leases, facts);
+  await intentSources(deps, compiled, leases, facts);
+}
+
+async function byMatchKey(
   deps: SyncDeps,
   compiled: CompiledMapping,
   options: Pick<EngineOptions, "matchIndex">,

@@ -17,6 +17,7 @@ import { loadDirectory } from "../sync/directory.ts";
 import { markDeadLettersDraining, markDeadLettersStuck } from "../sync/health-marks.ts";
 import { type SyncMessage, SyncMessageSchema } from "../sync/messages.ts";
 import { assertRunning, currentMode } from "../sync/mode.ts";
+import { sendAgain } from "../sync/parked.ts";
 import { loadRuntime, type Runtime } from "../sync/runtime.ts";
 import { closeBundles, recordDeadLetters } from "./dead-letters.ts";
 import { type Group, groupTouches, type TouchRoute } from "./group.ts";
@@ -83,7 +84,21 @@ async function handleMessages(
     // Without its mode or a valid configuration nothing can be synced: keep every message for later.
     const error = toSyncError(thrown);
     log.error("the mode or the configuration cannot be loaded", { code: error.code, error: error.message });
-    for (const { raw } of valid) raw.retry({ delaySeconds: retryDelaySeconds(raw.attempts, undefined) });
+    const deliveries = config.QUEUE_MAX_RETRIES + 1;
+    // D1 out (the mode and the stored configuration live there) must not spend a change's last
+    // delivery: it goes back to its queue as a new message. An invalid configuration is no outage:
+    // its changes run out of retries and are recorded as failures, with that error.
+    const last = error.code === "config_invalid" ? [] : valid.filter(({ raw }) => raw.attempts >= deliveries);
+    if (last.length > 0) {
+      await sendAgain(
+        env,
+        last.map(({ message }) => ({ queue: "jobId" in message && message.jobId ? "jobs" : "sync", message })),
+      );
+    }
+    for (const { raw } of valid) {
+      if (last.some((p) => p.raw === raw)) raw.ack();
+      else raw.retry({ delaySeconds: retryDelaySeconds(raw.attempts, undefined) });
+    }
     return;
   }
   const { routed, jobPages } = await routeAll(deps, env, runtime, valid);

@@ -72,6 +72,32 @@ export async function openIntentsOf(
   );
 }
 
+/**
+ * The open intents from one side's object towards `targetSide` opened since `since`, newest first
+ * (at most `limit`): what the other side's records with no pair may have been created by.
+ */
+export async function recentOpenIntents(
+  db: Db,
+  source: { side: Side; object: string },
+  targetSide: Side,
+  since: string,
+  limit: number,
+): Promise<OpenIntent[]> {
+  const { results } = await db.$client
+    .prepare(
+      `select source_record_id, created_at, marker from create_intents
+       where source_side = ? and source_object = ? and target_side = ? and state = 'open' and created_at >= ?
+       order by created_at desc limit ?`,
+    )
+    .bind(source.side, source.object, targetSide, since, limit)
+    .all<{ source_record_id: string; created_at: string; marker: string }>();
+  return results.map((row) => ({
+    sourceRecordId: row.source_record_id,
+    createdAt: row.created_at,
+    marker: parseMarker(row.marker),
+  }));
+}
+
 /** The values an intent was opened with (intent-match.ts compares them); a row we cannot read matches nothing. */
 const MarkerSchema = z.record(z.string(), z.unknown());
 

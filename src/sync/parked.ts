@@ -39,8 +39,39 @@ const DRAIN_PAGE = 500;
 /** Parks changes and makes sure a drain will come. */
 export async function park(deps: SyncDeps, env: Env, rows: readonly ParkInput[], now: Date): Promise<void> {
   if (rows.length === 0) return;
-  await parkChanges(deps.db, await readWhatTheyReplace(deps.db, rows));
+  try {
+    await parkChanges(deps.db, await readWhatTheyReplace(deps.db, rows));
+  } catch (thrown) {
+    // D1 is out too. Parking is what a change's last delivery does, so a throw here would hand it to
+    // the dead-letter queue (which cannot record it either): it goes back to its queue instead, as
+    // a new message, to be tried again once the drain interval has passed.
+    deps.log.warn("D1 did not take the parked changes: sent to the queue again", {
+      changes: rows.length,
+      error: toSyncError(thrown).message,
+      delay_seconds: DRAIN_INTERVAL_SECONDS,
+    });
+    await sendAgain(env, rows);
+    return;
+  }
   await scheduleDrain(env, now);
+}
+
+/** Parked rows' messages back on their queues, as new messages, after the drain interval. */
+export async function sendAgain(
+  env: Env,
+  rows: readonly { queue: ParkInput["queue"]; message: unknown }[],
+): Promise<void> {
+  for (const queue of ["sync", "jobs"] as const) {
+    const messages = rows
+      .filter((row) => row.queue === queue)
+      .flatMap((row) => {
+        const parsed = SyncMessageSchema.safeParse(row.message);
+        return parsed.success ? [parsed.data] : [];
+      });
+    if (messages.length > 0) {
+      await sendAll(queue === "jobs" ? env.JOB_QUEUE : env.SYNC_QUEUE, messages, DRAIN_INTERVAL_SECONDS);
+    }
+  }
 }
 
 /**

@@ -5,7 +5,7 @@ import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
 import { insertPair } from "../../src/store/pairs.ts";
 import { createIntents, idMappings } from "../../src/store/schema.ts";
-import type { SalesforceChangeMessage } from "../../src/sync/messages.ts";
+import { internalSalesforceMessage, type SalesforceChangeMessage } from "../../src/sync/messages.ts";
 import { ORG_CAPABILITIES_KEY } from "../../src/sync/runtime.ts";
 import { fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
@@ -160,6 +160,34 @@ describe("queue handler: keyless creates are idempotent", () => {
     expect(sf.contacts.size).toBe(1);
     const [contactId] = [...sf.contacts.keys()];
     expect(await pairOfAttio("p-crash")).toMatchObject({ sfRecordId: contactId });
+  });
+
+  it("a crash before the pair was stored, then the Salesforce record's own sync (a catch-up) before the retry: linked to its Attio source, nothing created twice", async () => {
+    const { attio, sf } = setup();
+    addKeylessPerson(attio, "p-crash-catchup", "Okafor");
+    const batch = env.DB.batch.bind(env.DB);
+    let failedSaves = 0;
+    vi.spyOn(env.DB, "batch").mockImplementation(async (statements) => {
+      if (failedSaves === 0 && sf.contacts.size === 1) {
+        failedSaves += 1;
+        throw new Error("D1_ERROR: simulated failure storing the pair");
+      }
+      return batch(statements);
+    });
+    await runQueue([personChanged("p-crash-catchup")]);
+    expect(failedSaves).toBe(1);
+    const [contactId = ""] = [...sf.contacts.keys()];
+    expect(await pairOfAttio("p-crash-catchup")).toBeUndefined();
+    const people = attio.people.size;
+
+    // The catch-up finds the Contact (changed in Salesforce, no pair) before the person's retry.
+    await runQueue([internalSalesforceMessage("Contact", contactId, "UPDATE")]);
+    expect(attio.people.size).toBe(people);
+    expect(await pairOfAttio("p-crash-catchup")).toMatchObject({ sfRecordId: contactId });
+
+    // The person's retry finds its pair: no second Contact.
+    await runQueue([personChanged("p-crash-catchup")], { attempts: 2 });
+    expect(sf.contacts.size).toBe(1);
   });
 
   it("Salesforce -> Attio: a create whose answer was lost is found on retry, not created again", async () => {

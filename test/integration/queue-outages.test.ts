@@ -102,6 +102,52 @@ describe("dead letters (H3)", () => {
     expect(await env.CURSORS.get(DEAD_LETTERS_KEY)).toBeNull();
   });
 
+  it("sends a change back to its queue when D1 cannot take it on its last delivery (mode unreadable, or the park refused), instead of the dead-letter queue", async () => {
+    const { attio, sf } = setup();
+    attio.addPerson("p-d1-last", { first: "Liv", last: "Dahl", email: "d1-last@northwind.example" });
+    const message = personChanged("p-d1-last");
+    const send = vi.spyOn(env.SYNC_QUEUE, "sendBatch");
+    const resent = () =>
+      send.mock.calls
+        .flatMap(([batch]) => [...batch])
+        .filter((m) => (m.body as { dedupeKey?: string }).dedupeKey === message.dedupeKey);
+    const lastDelivery = 9; // QUEUE_MAX_RETRIES (8) + 1
+
+    // The mode cannot be read (D1 out): an earlier delivery is retried, the last one sent again.
+    await env.DB.exec("ALTER TABLE deployment_mode RENAME TO deployment_mode_away");
+    let early: Awaited<ReturnType<typeof runQueue>>;
+    let last: Awaited<ReturnType<typeof runQueue>>;
+    try {
+      early = await runQueue([message], { attempts: 2 });
+      last = await runQueue([message], { attempts: lastDelivery });
+    } finally {
+      await env.DB.exec("ALTER TABLE deployment_mode_away RENAME TO deployment_mode");
+    }
+    expect(early.result.retryMessages.map((m) => m.msgId)).toEqual(early.ids);
+    expect(last.result.explicitAcks).toEqual(last.ids);
+    expect(last.result.retryMessages).toEqual([]);
+    expect(resent()).toEqual([expect.objectContaining({ delaySeconds: 60 })]);
+
+    // Salesforce out and D1 refusing the park on the last delivery: sent again too, nothing recorded.
+    const outage = salesforceOutage(() => new HttpResponse("Service Unavailable", { status: 503 }));
+    await env.DB.exec("ALTER TABLE parked_changes RENAME TO parked_changes_away");
+    let refused: Awaited<ReturnType<typeof runQueue>>;
+    try {
+      refused = await runQueue([message], { attempts: lastDelivery });
+    } finally {
+      await env.DB.exec("ALTER TABLE parked_changes_away RENAME TO parked_changes");
+    }
+    expect(outage.refused).toBeGreaterThan(0);
+    expect(refused.result.explicitAcks).toEqual(refused.ids);
+    expect(resent()).toHaveLength(2);
+    expect(await failureOf(message.dedupeKey)).toBeUndefined();
+
+    // Once both answer, the change sent again syncs.
+    outage.down = false;
+    await runQueue([message]);
+    expect([...sf.contacts.values()].some((c) => c["Email"] === "d1-last@northwind.example")).toBe(true);
+  });
+
   it("records a change still failing on its last delivery with its own error, not 'retries exhausted'", async () => {
     const { attio } = setup();
     attio.addPerson("p-last", { first: "Lea", last: "Moro", email: "last@northwind.example" });
