@@ -5,7 +5,16 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index.ts";
 import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
-import { configVersions, failures, syncJobs, updateHolds } from "../../src/store/schema.ts";
+import {
+  ambiguousMatches,
+  configVersions,
+  conflicts,
+  failures,
+  idMappings,
+  pendingDeletes,
+  syncJobs,
+  updateHolds,
+} from "../../src/store/schema.ts";
 import { fakeAttio, PEOPLE_OBJECT_ID } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { personChanged } from "../helpers/messages.ts";
@@ -218,6 +227,70 @@ describe("console pages over /api/v1", () => {
     expect(await (await get("/console/issues", cookie)).text()).not.toContain(`data-item="${failureId}"`);
   });
 
+  it("shows a conflict side by side, a held delete and an ambiguous match, and settles each through the API", async () => {
+    const fakes = setupFakes();
+    const linked = async (id: string) => {
+      fakes.attio.addPerson(id, { email: `${id}@northwind.example`, title: "Analyst" });
+      await runQueue([personChanged(id)]);
+      const pair = await db.select().from(idMappings).where(eq(idMappings.attioRecordId, id)).get();
+      if (!pair) throw new Error(`${id} was not linked`);
+      return pair;
+    };
+    const conflictPair = await linked("console-conflict");
+    const deletePair = await linked("console-held");
+    const conflictId = crypto.randomUUID();
+    const deleteId = crypto.randomUUID();
+    const matchId = crypto.randomUUID();
+    await db.insert(conflicts).values({
+      id: conflictId,
+      mappingId: conflictPair.id,
+      field: "Title",
+      baseValue: "Analyst",
+      attioValue: "CTO",
+      sfValue: "CEO",
+    });
+    await db.insert(pendingDeletes).values({ id: deleteId, mappingId: deletePair.id, deletedOn: "attio" });
+    await db.insert(ambiguousMatches).values({
+      id: matchId,
+      side: "attio",
+      object: "people",
+      recordId: "console-ambiguous",
+      candidates: ["003Hs0000CONSAAAA", "003Hs0000CONSBAAA"],
+    });
+    const { cookie, csrf } = await signIn();
+    const page = await (await get("/console/issues", cookie)).text();
+    const item = (id: string) =>
+      page.slice(page.indexOf(`data-item="${id}"`), page.indexOf("</li>", page.indexOf(`data-item="${id}"`)));
+    expect(item(conflictId)).toMatch(
+      /Attio<\/div><strong>CTO<\/strong>.*Base \(last synced\)<\/div><strong>Analyst<\/strong>.*Salesforce<\/div><strong>CEO<\/strong>/s,
+    );
+    expect(item(conflictId)).toContain("Keep Salesforce&#39;s value");
+    expect(item(deleteId)).toContain("Approve delete");
+    expect(item(matchId)).toContain("Link to 003Hs0000CONSBAAA");
+
+    const flash = (r: Response) => Object.fromEntries(new URL(r.headers.get("location") ?? "", BASE).searchParams);
+    const resolved = await post(`/console/conflicts/${conflictId}`, { side: "salesforce", _csrf: csrf }, { cookie });
+    expect(flash(resolved)).toEqual({ ok: 'Title set to "CEO" on both sides.' });
+    expect((await db.select().from(conflicts).where(eq(conflicts.id, conflictId)).get())?.status).toBe("resolved");
+    const rejected = await post(`/console/deletes/${deleteId}`, { decision: "reject", _csrf: csrf }, { cookie });
+    expect(flash(rejected)).toEqual({ ok: "Delete rejected." });
+    expect((await db.select().from(pendingDeletes).where(eq(pendingDeletes.id, deleteId)).get())?.status).toBe(
+      "rejected",
+    );
+    // A candidate the match does not have is the API's 400, shown as it is; nothing is linked.
+    const wrong = await post(
+      `/console/matches/${matchId}`,
+      { candidate_id: "003Hs0000OTHERAAA", _csrf: csrf },
+      { cookie },
+    );
+    expect(flash(wrong)["error"]).toContain("003Hs0000OTHERAAA");
+    expect((await db.select().from(ambiguousMatches).where(eq(ambiguousMatches.id, matchId)).get())?.status).toBe(
+      "open",
+    );
+    const bad = await post(`/console/deletes/${deleteId}`, { decision: "maybe", _csrf: csrf }, { cookie });
+    expect(flash(bad)["error"]).toMatch(/^Invalid form: decision/);
+  });
+
   it("lists a hold of the mass-update breaker and rejects it through /api/v1/holds", async () => {
     setupFakes();
     const id = crypto.randomUUID();
@@ -314,6 +387,16 @@ describe("console pages over /api/v1", () => {
     const report = await invalid.text();
     expect(report).toContain("Invalid: nothing stored");
     expect(report).toContain("sync.direction");
+    expect((await db.select().from(configVersions)).length).toBe(before);
+    // Validate checks without storing, and shows the document as typed.
+    const validated = await post(
+      "/console/config",
+      { toml: '[sync]\nconflict_resolution = "manual"\n', intent: "validate", _csrf: csrf },
+      { cookie },
+    );
+    const validPage = await validated.text();
+    expect(validPage).toContain('<h2 id="report">Valid</h2>');
+    expect(validPage).toContain("conflict_resolution = &quot;manual&quot;");
     expect((await db.select().from(configVersions)).length).toBe(before);
 
     const first = await post("/console/config", { toml: "[sync]\n", intent: "save", _csrf: csrf }, { cookie });
