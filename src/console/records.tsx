@@ -89,10 +89,9 @@ type Json = Record<string, unknown>;
 
 export async function recordPage(s: Session, side: string, object: string, id: string): Promise<Response> {
   const path = `${encodeURIComponent(side)}/${encodeURIComponent(object)}/${encodeURIComponent(id)}`;
-  const [explain, timeline, history] = await Promise.all([
+  const [explain, timeline] = await Promise.all([
     s.api<Json>("GET", `/explain/${path}`),
     s.api<{ items: Json[]; next_cursor?: string | null }>("GET", `/records/${path}/timeline?limit=200`),
-    s.api<{ items: Json[] }>("GET", `/history?record_id=${encodeURIComponent(id)}&limit=50`),
   ]);
   return s.c.html(
     <Page title={`${side} ${object} ${id}`} section="records" csrf={s.csrf} flash={s.flash}>
@@ -112,11 +111,7 @@ export async function recordPage(s: Session, side: string, object: string, id: s
       <section aria-labelledby="timeline">
         <h2 id="timeline">Timeline across both systems</h2>
         {routeMissing(timeline) ? (
-          <>
-            <Unavailable what="The record timeline" route="GET /api/v1/records/{side}/{object}/{record_id}/timeline" />
-            <p>The audit trail of the record (GET /api/v1/history), newest first:</p>
-            {history.status === 200 ? <AuditTrail rows={history.body.items} /> : <p>{apiError(history)}</p>}
-          </>
+          <Unavailable what="The record timeline" route="GET /api/v1/records/{side}/{object}/{record_id}/timeline" />
         ) : timeline.status !== 200 ? (
           <p class="notice error">{apiError(timeline)}</p>
         ) : (
@@ -280,55 +275,6 @@ function Timeline(props: { rows: Json[] }) {
                 </td>
                 <td>
                   {show(event["kind"])}
-                  <div class="muted">{show(row["actor"])}</div>
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
-  );
-}
-
-/** Audit rows as a person reads them: when, what, which way, each field's before and after, who. */
-function AuditTrail(props: { rows: Json[] }) {
-  if (props.rows.length === 0) return <p class="muted">Nothing recorded yet.</p>;
-  return (
-    <div class="table-wrap">
-      <table data-testid="history">
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">What</th>
-            <th scope="col">Fields (before → after)</th>
-            <th scope="col">Cause</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.rows.map((row) => {
-            const changes = (row["changes"] ?? {}) as Record<string, { before?: unknown; after?: unknown }>;
-            const source = (row["source_event"] ?? {}) as Json;
-            return (
-              <tr>
-                <td>{show(row["at"])}</td>
-                <td>
-                  {show(row["operation"])}
-                  <div class="muted">
-                    {row["direction"] === "attio_to_sf" ? "Attio → Salesforce" : "Salesforce → Attio"}
-                  </div>
-                </td>
-                <td>
-                  <ul style="margin:0;padding-left:16px">
-                    {Object.entries(changes).map(([field, change]) => (
-                      <li>
-                        <code>{field}</code>: {show(change?.before)} → {show(change?.after)}
-                      </li>
-                    ))}
-                  </ul>
-                </td>
-                <td>
-                  {show(source["kind"])}
                   <div class="muted">{show(row["actor"])}</div>
                 </td>
               </tr>

@@ -15,6 +15,7 @@ import {
   syncJobs,
   updateHolds,
 } from "../../src/store/schema.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { fakeAttio, PEOPLE_OBJECT_ID } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { personChanged } from "../helpers/messages.ts";
@@ -351,8 +352,10 @@ describe("console pages over /api/v1", () => {
     expect(recordPage).toContain("console-pages@northwind.example");
   });
 
-  it("starts a dry-run job from the form and shows it", async () => {
-    setupFakes();
+  it("starts a dry-run job from the form and shows its plan as a table", async () => {
+    const { attio } = setupFakes();
+    // Not synced yet: the dry run plans its create.
+    attio.addPerson("console-plan", { email: "console-plan@northwind.example", title: "Buyer" });
     const { cookie, csrf } = await signIn();
     const response = await post(
       "/console/jobs",
@@ -369,8 +372,17 @@ describe("console pages over /api/v1", () => {
       .where(eq(syncJobs.id, id ?? ""))
       .get();
     expect(job?.params).toMatchObject({ objects: ["people"], dry_run: true });
-    const page = await (await get(`/console/jobs/${id}`, cookie)).text();
+    const page = await eventually(async () => {
+      const html = await (await get(`/console/jobs/${id}`, cookie)).text();
+      return html.includes('data-testid="job-state">done<') ? html : undefined;
+    });
     expect(page).toContain("Dry-run report");
+    const plan = page.slice(page.indexOf('data-testid="plan"'));
+    const row = plan.slice(plan.indexOf("console-plan<"), plan.indexOf("</tr>", plan.indexOf("console-plan<")));
+    expect(row).toContain("<td>create</td>");
+    expect(row).toContain("<code>Email</code> = console-plan@northwind.example");
+    expect(row).toContain("<code>Title</code> = Buyer");
+    expect(row).toMatch(/\d+ field\(s\) left empty/);
     expect(await (await get("/console/jobs", cookie)).text()).toContain(`data-job="${id}"`);
   });
 
