@@ -29,7 +29,7 @@ export default defineConfig({
     // src/ code the relay imports (the e2e Worker runs in a separate wrangler process, unmeasured).
     coverage: {
       provider: "istanbul",
-      include: ["src/**/*.{ts,tsx}"],
+      include: ["src/**/*.ts"],
       reporter: ["text-summary", "json-summary"],
       reportsDirectory: "coverage",
       thresholds: { lines: 90, branches: 85 },
