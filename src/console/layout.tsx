@@ -50,6 +50,7 @@ fieldset{border:1px solid var(--line);border-radius:8px;margin:8px 0}
 .bar>span{display:block;height:100%;background:#2e6da4}
 .diff .add{background:#e6f4ea}.diff .del{background:#fbe9e9}
 .diff td{font-family:ui-monospace,Menlo,Consolas,monospace;white-space:pre-wrap;padding:0 6px;border:0}
+.diff td:first-child{width:2ch}
 .side-by-side{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:8px}
 .side-by-side>div{border:1px solid var(--line);border-radius:6px;padding:6px 8px}
 svg text{font:12px system-ui,sans-serif;fill:#333}

@@ -268,7 +268,6 @@ describe.skipIf(!chromium)("the console in Chromium", () => {
     await tab.goto(`${base}/console/config`);
     await tab.clickText("Validate", "main");
     expect(await tab.text('[data-testid="report"]')).toContain("Valid");
-    await shot("config");
     const phone = await browser.newTab(390, 844, true);
     await phone.goto(`${base}/console`);
     // The session is the browser's: the new tab is signed in too.
@@ -306,5 +305,13 @@ describe.skipIf(!chromium)("the console in Chromium", () => {
       );
       return titles.every((t) => t === "Bulk title") ? titles : undefined;
     });
+
+    // A second version, and the diff between the two.
+    await tab.goto(`${base}/console/config`);
+    await tab.fill("#toml", "[breaker]\nmax_records = 2\nmin_records = 1\nmax_share = 1\nwindow_minutes = 10\n");
+    await tab.clickText("Save as a new version", "main");
+    await tab.clickText("Show diff", "main");
+    expect(await tab.text('[data-testid="diff"]')).toMatch(/\+\s*window_minutes = 10/);
+    await shot("config");
   });
 });
