@@ -192,6 +192,7 @@ export async function jobPage(s: Session, id: string): Promise<Response> {
           {j.dry_run ? " · dry run" : ""}
         </p>
         <JobProgress job={j} now={Date.now()} />
+        <PerObject progress={j.progress} />
         <p>
           {COUNTED.map((k) => (
             <>
@@ -258,6 +259,27 @@ export async function jobPage(s: Session, id: string): Promise<Response> {
         </section>
       ) : null}
     </Page>,
+  );
+}
+
+/** Progress per object and side (`people:attio`): listed, synced, and whether its listing is finished. */
+function PerObject(props: { progress: Record<string, unknown> }) {
+  const rows = Object.entries(props.progress).flatMap(([key, value]) => {
+    const entry = value as { enqueued?: unknown; processed?: unknown; complete?: unknown } | null;
+    return key.includes(":") && entry && typeof entry.enqueued === "number"
+      ? [{ key, enqueued: entry.enqueued, processed: Number(entry.processed ?? 0), complete: entry.complete === true }]
+      : [];
+  });
+  if (rows.length === 0) return null;
+  return (
+    <ul class="muted" style="margin:6px 0;padding-left:18px">
+      {rows.map((row) => (
+        <li>
+          {row.key}: {row.processed} of {row.enqueued} synced
+          {row.complete ? "" : ", still listing"}
+        </li>
+      ))}
+    </ul>
   );
 }
 

@@ -377,6 +377,7 @@ describe("console pages over /api/v1", () => {
       return html.includes('data-testid="job-state">done<') ? html : undefined;
     });
     expect(page).toContain("Dry-run report");
+    expect(page).toMatch(/people:attio: (\d+) of \1 synced/);
     const plan = page.slice(page.indexOf('data-testid="plan"'));
     const row = plan.slice(plan.indexOf("console-plan<"), plan.indexOf("</tr>", plan.indexOf("console-plan<")));
     expect(row).toContain("<td>create</td>");
