@@ -78,10 +78,13 @@ export class AttioClient {
     return object;
   }
 
-  /** `GET /v2/self`: whether the API key is valid and active (a health check). */
-  async self(): Promise<{ active: boolean; workspace_id?: string | undefined }> {
+  /**
+   * `GET /v2/self`: whether the API key is valid and active (a health check), and its scopes
+   * (space-separated in `scope`; absent when the key is inactive).
+   */
+  async self(): Promise<{ active: boolean; workspace_id?: string | undefined; scope?: string | undefined }> {
     const body = z
-      .object({ active: z.boolean(), workspace_id: z.string().optional() })
+      .object({ active: z.boolean(), workspace_id: z.string().optional(), scope: z.string().optional() })
       .safeParse(await this.request("GET", "/v2/self"));
     if (!body.success) throw new SyncError("upstream_rejected", "Attio /v2/self answered an unexpected shape");
     return body.data;
@@ -242,6 +245,18 @@ export class AttioClient {
     return parseData(z.array(WorkspaceMemberSchema), body, "workspace member list");
   }
 
+  /** `GET /v2/webhooks`, every page (limit/offset, at most 100 a page). Needs the `webhook:read` scope. */
+  async listWebhooks(): Promise<AttioWebhook[]> {
+    const webhooks: AttioWebhook[] = [];
+    for (let offset = 0; ; offset += WEBHOOK_PAGE) {
+      const body = await this.request("GET", `/v2/webhooks?limit=${WEBHOOK_PAGE}&offset=${offset}`);
+      const page = parseData(z.array(AttioWebhookSchema), body, "webhook list");
+      webhooks.push(...page);
+      // Attio's paging ends with a page shorter than the limit (FACTS: limit/offset endpoints).
+      if (page.length < WEBHOOK_PAGE) return webhooks;
+    }
+  }
+
   private async request(method: Method, path: string, body?: unknown): Promise<unknown> {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -327,6 +342,18 @@ export class AttioClient {
     throw new SyncError("upstream_rejected", `Attio ${method} ${path}: ${error}`, { status: 502, detail });
   }
 }
+
+/** Webhooks per page of `GET /v2/webhooks` (Attio's maximum). */
+const WEBHOOK_PAGE = 100;
+
+/** A webhook as `GET /v2/webhooks` lists it (the parts we read). */
+const AttioWebhookSchema = z.object({
+  id: z.object({ webhook_id: z.string() }),
+  target_url: z.string(),
+  status: z.enum(["active", "degraded", "inactive"]),
+  subscriptions: z.array(z.object({ event_type: z.string() })),
+});
+export type AttioWebhook = z.infer<typeof AttioWebhookSchema>;
 
 /** Longest wait for Attio's answer when the options name none. */
 const DEFAULT_TIMEOUT_MS = 30_000;

@@ -28,6 +28,11 @@ export const EnvConfigSchema = z.object({
   ATTIO_API_KEY: secret("ATTIO_API_KEY"),
   ATTIO_WEBHOOK_SECRET: secret("ATTIO_WEBHOOK_SECRET"),
   /**
+   * The next webhook's secret during a rotation (`npm run attio-webhook -- rotate`): deliveries
+   * signed with either secret are accepted until ATTIO_WEBHOOK_SECRET is replaced, so no gap.
+   */
+  ATTIO_WEBHOOK_SECRET_NEXT: secret("ATTIO_WEBHOOK_SECRET_NEXT").optional(),
+  /**
    * The org's My Domain URL (https://<domain>.my.salesforce.com): the client credentials flow is
    * not served by login.salesforce.com or test.salesforce.com.
    */

@@ -13,7 +13,7 @@ import {
 import { alertBody, diffProblems, signedPayload } from "../sync/alerts.ts";
 import type { SyncDeps } from "../sync/deps.ts";
 import { problemsOf } from "../sync/health.ts";
-import { readHealth } from "../sync/health-facts.ts";
+import type { HealthReadings } from "../sync/health-facts.ts";
 
 /** Headers of an alert post (docs/OPERATIONS.md "Alerts" shows how to verify them). */
 export const TIMESTAMP_HEADER = "X-Attio-Sfdc-Timestamp";
@@ -33,11 +33,15 @@ export type AlertsReport =
  * each opening and clearing is posted once, signed. A post that fails stays due and is tried again
  * by the next run; one that succeeded is never posted again.
  */
-export async function runAlerts(deps: SyncDeps, env: Env, config: EnvConfig, now: Date): Promise<AlertsReport> {
+export async function runAlerts(
+  deps: SyncDeps,
+  config: EnvConfig,
+  readings: HealthReadings,
+  now: Date,
+): Promise<AlertsReport> {
   const url = config.ALERT_WEBHOOK_URL;
   const secret = config.ALERT_WEBHOOK_SECRET;
   if (!url || !secret) return { kind: "off" };
-  const readings = await readHealth(deps, env, now);
   // Without D1 there is nowhere to remember what was posted: posting would repeat each run.
   if (!readings.d1.ok) return { kind: "skipped", reason: `D1 does not answer: ${readings.d1.error ?? ""}` };
   const { opened, cleared } = diffProblems(await openAlerts(deps.db), problemsOf(readings.facts), now);

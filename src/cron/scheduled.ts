@@ -1,7 +1,7 @@
 import { parseEnvConfig } from "../config/env.ts";
 import { resumeStalledJobs } from "../jobs/jobs.ts";
 import { toSyncError } from "../lib/errors.ts";
-import { createLogger } from "../lib/log.ts";
+import { createLogger, type Logger } from "../lib/log.ts";
 import { pruneAudit } from "../store/audit.ts";
 import { pruneFieldTimes } from "../store/field-times.ts";
 import { pruneKeys } from "../store/inbound-events.ts";
@@ -11,11 +11,13 @@ import { resendWaiting } from "../sync/deferred.ts";
 import { buildDeps, type SyncDeps } from "../sync/deps.ts";
 import { loadDirectory } from "../sync/directory.ts";
 import { sendAll } from "../sync/enqueue.ts";
+import { readHealth } from "../sync/health-facts.ts";
 import { currentMode, type Mode } from "../sync/mode.ts";
 import { drainNow } from "../sync/parked.ts";
 import { loadRuntime } from "../sync/runtime.ts";
 import { runAlerts } from "./alerts.ts";
 import { ATTIO_SCAN_BUDGET_MS, runCatchup } from "./catchup.ts";
+import { storeHealthSummary } from "./health-summary.ts";
 
 /** The longest `[breaker] window_minutes` allowed: window rows older than this are pruned. */
 const RECENT_UPDATES_RETENTION_MS = 24 * 60 * 60_000;
@@ -89,16 +91,21 @@ export async function handleScheduled(
   await env.CURSORS.put("cron:last-run", JSON.stringify(summary));
   // Mass-update window rows past any window count for nothing.
   await pruneRecentUpdates(deps.db, new Date(now.getTime() - RECENT_UPDATES_RETENTION_MS).toISOString());
-  // Last, so a problem this run fixed (a catch-up, a stale cron) is not alerted as open.
+  // Last, so a problem this run fixed (a catch-up, a stale cron) is not alerted as open. The problems
+  // are read once (both APIs are called): for the alerts and for the verdict GET /healthz answers.
   let alerts: unknown = null;
+  let health: unknown = null;
   try {
-    alerts = await runAlerts(deps, env, config, now);
+    const readings = await readHealth(deps, env, now);
+    alerts = await reported(log, "alerts", () => runAlerts(deps, config, readings, now));
+    // When it cannot be stored, /healthz goes unhealthy as it ages.
+    health = await reported(log, "health summary", () => storeHealthSummary(env, readings, now));
   } catch (thrown) {
     const error = toSyncError(thrown);
-    alerts = { error: error.code, message: error.message };
-    log.error("alerts failed", { code: error.code, error: error.message });
+    health = { error: error.code, message: error.message };
+    log.error("health cannot be read", { code: error.code, error: error.message });
   }
-  log.info("scheduled run done", { ...summary, alerts });
+  log.info("scheduled run done", { ...summary, alerts, health });
 }
 
 /** The catch-up of every mapping; a failure is reported, and the next cron resumes from the stored cursors. */
@@ -125,6 +132,17 @@ async function drainStep(deps: SyncDeps, env: Env, now: Date): Promise<unknown> 
   } catch (thrown) {
     const error = toSyncError(thrown);
     deps.log.error("parked changes drain failed", { code: error.code, error: error.message });
+    return { error: error.code, message: error.message };
+  }
+}
+
+/** A step whose failure is logged and reported in the run's summary instead of ending the run. */
+async function reported(log: Logger, what: string, step: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return await step();
+  } catch (thrown) {
+    const error = toSyncError(thrown);
+    log.error(`${what} failed`, { code: error.code, error: error.message });
     return { error: error.code, message: error.message };
   }
 }

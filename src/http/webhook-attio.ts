@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { isOwnActor, loadOwnActor } from "../attio/own-actor.ts";
 import { type AttioRecordEvent, AttioWebhookBodySchema, isRecordEvent } from "../attio/webhook-schema.ts";
+import type { EnvConfig } from "../config/env.ts";
 import { SyncError } from "../lib/errors.ts";
 import { hmacSha256Hex, timingSafeEqual } from "../lib/hmac.ts";
 import { openDb } from "../store/db.ts";
@@ -13,7 +14,8 @@ import type { AppEnv } from "./types.ts";
 
 /**
  * `POST /webhooks/attio`: verifies `Attio-Signature` (hex HMAC-SHA256 of the raw body; the legacy
- * `X-Attio-Signature` carries the same value), validates the body, and enqueues one message per
+ * `X-Attio-Signature` carries the same value) with ATTIO_WEBHOOK_SECRET, or with
+ * ATTIO_WEBHOOK_SECRET_NEXT while a rotation runs, validates the body, and enqueues one message per
  * record event, except the events of our own actor once it is known (see attio/own-actor.ts).
  * Answers fast: the work happens in the queue consumer.
  */
@@ -21,8 +23,7 @@ export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
   // Read as bytes: the signature is checked before the content type, and any body can be read so.
   const raw = new TextDecoder().decode(await c.req.arrayBuffer());
   const signature = c.req.header("attio-signature") ?? c.req.header("x-attio-signature");
-  const expected = await hmacSha256Hex(c.var.config.ATTIO_WEBHOOK_SECRET, raw);
-  if (!signature || !timingSafeEqual(signature.trim().toLowerCase(), expected)) {
+  if (!signature || !(await signedByAny(signature, raw, webhookSecrets(c.var.config)))) {
     c.var.log.warn("attio webhook rejected: bad signature", { has_signature: Boolean(signature) });
     return errorResponse(c, new SyncError("unauthorized", "Missing or invalid Attio-Signature", { status: 401 }));
   }
@@ -70,6 +71,22 @@ export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
     ...result,
   });
 });
+
+/** The secrets a delivery may be signed with: during a rotation, the next webhook's too. */
+function webhookSecrets(config: EnvConfig): string[] {
+  return config.ATTIO_WEBHOOK_SECRET_NEXT
+    ? [config.ATTIO_WEBHOOK_SECRET, config.ATTIO_WEBHOOK_SECRET_NEXT]
+    : [config.ATTIO_WEBHOOK_SECRET];
+}
+
+async function signedByAny(signature: string, raw: string, secrets: string[]): Promise<boolean> {
+  const given = signature.trim().toLowerCase();
+  // Every secret is tried, so the time taken does not tell which one matched.
+  const matches = await Promise.all(
+    secrets.map(async (secret) => timingSafeEqual(given, await hmacSha256Hex(secret, raw))),
+  );
+  return matches.includes(true);
+}
 
 /**
  * Seconds an event made through the API (by an API token or an app: ours before our actor is

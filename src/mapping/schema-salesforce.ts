@@ -59,7 +59,7 @@ export interface OrgCapabilities {
   opportunityContactId: boolean;
   /**
    * The described objects (Account, Contact, Opportunity, custom mappings') with an External ID field of the conventional
-   * name ATTIO_RECORD_ID_FIELD (scripts/setup.sh offers to create it): creates become upserts on it.
+   * name ATTIO_RECORD_ID_FIELD (`npm run setup` offers to create it): creates become upserts on it.
    */
   attioRecordIdObjects: string[];
 }

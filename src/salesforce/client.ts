@@ -1,4 +1,5 @@
 import { Connection } from "jsforce";
+import { z } from "zod";
 import type { Limiter } from "../durable/limiter.ts";
 import { chunk } from "../lib/chunk.ts";
 import { SyncError } from "../lib/errors.ts";
@@ -340,6 +341,37 @@ export class SalesforceClient {
     } catch (err) {
       if (!(err instanceof SyncError && err.code === "not_found")) throw err;
     }
+  }
+
+  /** `GET /services/data/`: the API versions the org serves, e.g. `["61.0", "62.0"]`. */
+  async apiVersions(): Promise<string[]> {
+    const body = await this.call((conn) => conn.request<unknown>("/services/data/"));
+    const parsed = z.array(z.object({ version: z.string() })).safeParse(body);
+    if (!parsed.success)
+      throw new SyncError("upstream_rejected", "Salesforce /services/data/ answered an unexpected shape");
+    return parsed.data.map((entry) => entry.version);
+  }
+
+  /** A SOQL query of the Tooling API (`/tooling/query`), every page. */
+  async toolingQuery(soql: string): Promise<Record<string, unknown>[]> {
+    return this.call(async (conn) => {
+      const Page = z.object({
+        records: z.array(z.record(z.string(), z.unknown())),
+        done: z.boolean(),
+        nextRecordsUrl: z.string().optional(),
+      });
+      const records: Record<string, unknown>[] = [];
+      let url: string | undefined =
+        `/services/data/v${this.options.apiVersion}/tooling/query?q=${encodeURIComponent(soql)}`;
+      while (url) {
+        const page = Page.safeParse(await conn.request<unknown>(url));
+        if (!page.success)
+          throw new SyncError("upstream_rejected", "Salesforce tooling query answered an unexpected shape");
+        records.push(...page.data.records);
+        url = page.data.done ? undefined : page.data.nextRecordsUrl;
+      }
+      return records;
+    });
   }
 
   /** `GET /sobjects/{object}/describe`, raw; the schema layer validates what it uses. */

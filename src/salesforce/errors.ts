@@ -7,7 +7,18 @@ import { SyncError } from "../lib/errors.ts";
  */
 
 /** Error codes after which the same request can succeed later. */
-const RETRYABLE_CODES = new Set(["UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG"]);
+/**
+ * Codes a later attempt can get past. UNKNOWN_EXCEPTION comes with HTTP 500, "an error has occurred
+ * within" Salesforce: not the request's fault, and possibly applied (creates are guarded by intents
+ * or upserts, so a retry never makes a second record). One that keeps failing runs out of retries
+ * and is recorded with its error.
+ */
+const RETRYABLE_CODES = new Set([
+  "UNABLE_TO_LOCK_ROW",
+  "SERVER_UNAVAILABLE",
+  "REQUEST_RUNNING_TOO_LONG",
+  "UNKNOWN_EXCEPTION",
+]);
 
 const GONE_CODES = new Set(["NOT_FOUND", "ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "MALFORMED_ID"]);
 

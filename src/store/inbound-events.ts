@@ -35,3 +35,16 @@ export async function pruneKeys(db: Db, before: string): Promise<number> {
   const result = await db.delete(inboundEvents).where(lt(inboundEvents.receivedAt, before));
   return result.meta.changes ?? 0;
 }
+
+/**
+ * When a delivery from `source` was last enqueued (the relay's change events: `salesforce`), or
+ * null when none is remembered (keys are pruned after DEDUPE_RETENTION_DAYS). Walks the
+ * received_at index from the newest row and stops at the first match.
+ */
+export async function lastReceived(db: Db, source: "attio" | "salesforce"): Promise<string | null> {
+  const row = await db.$client
+    .prepare("select received_at as at from inbound_events where source = ? order by received_at desc limit 1")
+    .bind(source)
+    .first<{ at: string }>();
+  return row?.at ?? null;
+}

@@ -100,7 +100,7 @@ export const REASONS: Record<IssueReason, ReasonInfo> = {
   ),
   credentials_refused: failure(
     "Attio or Salesforce refused the sync's credentials or permissions for this request.",
-    "Check ATTIO_API_KEY, the Salesforce connected app and the integration user's permissions (GET /api/v1/status shows the dependencies), then retry.",
+    "Check ATTIO_API_KEY, the Salesforce external client app and the integration user's permissions (GET /api/v1/status shows the dependencies), then retry.",
   ),
   configuration_invalid: failure(
     "The configuration or a mapping is invalid for this record (an unknown transform, a bad path).",

@@ -26,8 +26,28 @@ export interface RecordedCall {
  * A small stateful stand-in for Attio built from recorded-shape fixtures: objects, and people read
  * by id. `queue429(n)` makes the next n record reads answer Attio's 429 with an HTTP-date Retry-After.
  */
-export function fakeAttio(options: { apiKey?: string } = {}) {
+/** A webhook as `GET /v2/webhooks` lists it (Attio's documented shape). */
+export interface FakeWebhook {
+  target_url: string;
+  status: "active" | "degraded" | "inactive";
+  event_types: string[];
+}
+
+/** The scopes the test key has: what the Worker needs, and webhook:read-write to check its webhook. */
+const DEFAULT_SCOPE = "record_permission:read-write object_configuration:read user_management:read webhook:read-write";
+
+export function fakeAttio(
+  options: {
+    apiKey?: string;
+    /** `/v2/self`'s `scope` (space-separated); the webhook list needs `webhook:read`. */
+    scope?: string;
+    /** The workspace's webhooks (default: none). */
+    webhooks?: FakeWebhook[];
+  } = {},
+) {
   const apiKey = options.apiKey ?? "test-attio-key";
+  const scope = options.scope ?? DEFAULT_SCOPE;
+  const webhooks = [...(options.webhooks ?? [])];
   const people = new Map<string, AttioRecordJson>();
   const calls: RecordedCall[] = [];
   /** The body of every records query: a scan (offset, limit) or a read by filter. */
@@ -82,7 +102,7 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
       if (denied) return denied;
       return HttpResponse.json({
         active: true,
-        scope: "record_permission:read-write object_configuration:read webhook:read-write",
+        scope,
         client_id: "4b1f0e9c-2d3a-4c5b-8e7f-6a5b4c3d2e1f",
         token_type: "Bearer",
         exp: null,
@@ -96,6 +116,44 @@ export function fakeAttio(options: { apiKey?: string } = {}) {
         workspace_slug: "northwind-labs",
         workspace_logo_url: null,
       });
+    }),
+    // GET /v2/webhooks: `limit` 10-100 (default 10) and `offset`, as documented; needs webhook:read.
+    http.get(`${ATTIO}/v2/webhooks`, ({ request }) => {
+      record(request);
+      const denied = unauthenticated(request);
+      if (denied) return denied;
+      const granted = scope.split(" ");
+      if (!granted.includes("webhook:read") && !granted.includes("webhook:read-write")) {
+        return HttpResponse.json(
+          { status_code: 403, type: "auth_error", code: "unauthorized", message: "Missing scope: webhook:read" },
+          { status: 403 },
+        );
+      }
+      const url = new URL(request.url);
+      const limit = Number(url.searchParams.get("limit") ?? 10);
+      const offset = Number(url.searchParams.get("offset") ?? 0);
+      if (!Number.isInteger(limit) || limit < 10 || limit > 100 || !Number.isInteger(offset) || offset < 0) {
+        return HttpResponse.json(
+          {
+            status_code: 400,
+            type: "invalid_request_error",
+            code: "validation_type",
+            message: "limit must be an integer between 10 and 100, offset a non-negative integer",
+          },
+          { status: 400 },
+        );
+      }
+      const data = webhooks.slice(offset, offset + limit).map((w, i) => ({
+        target_url: w.target_url,
+        subscriptions: w.event_types.map((event_type) => ({ event_type, filter: null })),
+        id: {
+          workspace_id: "6f1c2a9e-0b7d-4c1e-9a51-3e2f8d7c4b10",
+          webhook_id: `23e42eaf-323a-41da-b5bb-${String(offset + i).padStart(12, "0")}`,
+        },
+        status: w.status,
+        created_at: "2026-11-30T09:12:44.061281000Z",
+      }));
+      return HttpResponse.json({ data });
     }),
     http.get(`${ATTIO}/v2/workspace_members`, ({ request }) => {
       record(request);

@@ -9,7 +9,12 @@ import emptyQuery from "../../fixtures/salesforce/query-contact-by-email-empty.j
 // The sandbox emulator's RFC 4180 reader/writer, independent of the client's own CSV code.
 import { parseCsv, writeCsv } from "../../scripts/sandbox/salesforce/csv.ts";
 import { SfError } from "../../scripts/sandbox/salesforce/errors.ts";
-import { buildField, type FieldDef, OrgSchema } from "../../scripts/sandbox/salesforce/schema.ts";
+import {
+  buildField,
+  describe as describeSObject,
+  type FieldDef,
+  OrgSchema,
+} from "../../scripts/sandbox/salesforce/schema.ts";
 import {
   parseSoql,
   type RecordSource,
@@ -132,7 +137,7 @@ function testOrg(attioRecordIdField: boolean): OrgSchema {
   return org;
 }
 
-/** The External ID field scripts/setup.sh offers to create (Text(36), unique, External ID). */
+/** The External ID field `npm run setup` offers to create (Text(36), unique, External ID). */
 const ATTIO_RECORD_ID = "Attio_Record_Id__c";
 
 /** Contact's describe field of ATTIO_RECORD_ID, in the recorded describe's shape. */
@@ -176,10 +181,26 @@ export function fakeSalesforce(
      * and a Contact written with another code is refused as Salesforce refuses it.
      */
     countryCodes?: readonly string[];
-    /** Contact has the External ID field Attio_Record_Id__c (as scripts/setup.sh creates it). */
+    /** Contact has the External ID field Attio_Record_Id__c (as `npm run setup` creates it). */
     attioRecordIdField?: boolean;
+    /**
+     * The entities selected for Change Data Capture on the standard channel, as change event names
+     * (PlatformEventChannelMember.SelectedEntity); default AccountChangeEvent, ContactChangeEvent,
+     * OpportunityChangeEvent.
+     */
+    cdcEntities?: readonly string[];
+    /** The integration user's field-level security, e.g. `{ "Contact.Email": { updateable: false } }`. */
+    fieldAccess?: Readonly<Record<string, { createable?: boolean; updateable?: boolean }>>;
+    /** The integration user lacks View Setup and Configuration: Tooling API queries are refused. */
+    noSetupAccess?: boolean;
   } = {},
 ) {
+  const cdcEntities = options.cdcEntities ?? ["AccountChangeEvent", "ContactChangeEvent", "OpportunityChangeEvent"];
+  /** A field's describe entry with the integration user's access applied. */
+  const withAccess = (object: string, field: Record<string, unknown>): Record<string, unknown> => {
+    const access = options.fieldAccess?.[`${object}.${String(field["name"])}`];
+    return access ? { ...field, ...access } : field;
+  };
   const clientId = options.clientId ?? "test-client-id";
   const clientSecret = options.clientSecret ?? "test-client-secret";
   const accessTokenPrefix = options.accessTokenPrefix ?? token.access_token;
@@ -387,7 +408,11 @@ export function fakeSalesforce(
     http.get(`${API}/sobjects/:object/describe`, async ({ request, params }) => {
       await log(request);
       if (!authorized(request)) return unauthorized();
-      let describe = describes[String(params["object"])];
+      // Objects without a recorded describe (User) are described as the sandbox org has them.
+      const def = org.sobject(String(params["object"]));
+      let describe =
+        describes[String(params["object"])] ??
+        (def ? (describeSObject(def, "62.0") as { fields: Record<string, unknown>[] }) : undefined);
       if (describe && options.attioRecordIdField && params["object"] === "Contact") {
         describe = { ...describe, fields: [...describe.fields, attioRecordIdDescribe] };
       }
@@ -395,7 +420,83 @@ export function fakeSalesforce(
         return HttpResponse.json([{ errorCode: "NOT_FOUND", message: "The requested resource does not exist" }], {
           status: 404,
         });
-      return HttpResponse.json(describe, { headers: limitInfo() });
+      const object = String(params["object"]);
+      return HttpResponse.json(
+        { ...describe, fields: describe.fields.map((f) => withAccess(object, f)) },
+        { headers: limitInfo() },
+      );
+    }),
+    // The Versions resource: every API version the org serves (REST API Developer Guide, "Versions").
+    http.get(`${SF_INSTANCE}/services/data/`, async ({ request }) => {
+      await log(request);
+      return HttpResponse.json(
+        ["59.0", "60.0", "61.0", "62.0"].map((version) => ({
+          label: "Winter '25",
+          url: `/services/data/v${version}`,
+          version,
+        })),
+      );
+    }),
+    /*
+     * Tooling API SOQL, for PlatformEventChannelMember only (the CDC selection: "Get the Number of
+     * Selected Entities" in the Change Data Capture Developer Guide). Querying it needs View Setup
+     * and Configuration; a field or object the fake does not model is refused as Salesforce does.
+     */
+    http.get(`${API}/tooling/query`, async ({ request }) => {
+      await log(request);
+      if (!authorized(request)) return unauthorized();
+      const soql = new URL(request.url).searchParams.get("q") ?? "";
+      const match = /^SELECT\s+([\w\s,]+?)\s+FROM\s+PlatformEventChannelMember\s*$/i.exec(soql.trim());
+      if (!match?.[1]) {
+        return HttpResponse.json(
+          [{ errorCode: "INVALID_TYPE", message: `sObject type not supported by the fake: ${soql}` }],
+          { status: 400 },
+        );
+      }
+      if (options.noSetupAccess) {
+        return HttpResponse.json(
+          [{ errorCode: "INSUFFICIENT_ACCESS", message: "insufficient access rights on object id" }],
+          { status: 403 },
+        );
+      }
+      const fields = match[1].split(",").map((f) => f.trim());
+      const known = ["Id", "DeveloperName", "SelectedEntity"];
+      const unknown = fields.find((f) => !known.includes(f));
+      if (unknown) {
+        return HttpResponse.json(
+          [
+            {
+              errorCode: "INVALID_FIELD",
+              message: `No such column '${unknown}' on entity 'PlatformEventChannelMember'`,
+            },
+          ],
+          { status: 400 },
+        );
+      }
+      // Members of the standard channel only: the DeveloperName is ChangeEvents_<event name>.
+      const rows = cdcEntities.map((entity, i) => {
+        const id = `0v8RM00000000${String(i).padStart(2, "0")}AAA`;
+        const all: Record<string, string> = {
+          Id: id,
+          DeveloperName: `ChangeEvents_${entity}`,
+          SelectedEntity: entity,
+        };
+        return {
+          attributes: {
+            type: "PlatformEventChannelMember",
+            url: `/services/data/v62.0/tooling/sobjects/PlatformEventChannelMember/${id}`,
+          },
+          ...Object.fromEntries(fields.map((f) => [f, all[f]])),
+        };
+      });
+      return HttpResponse.json({
+        size: rows.length,
+        totalSize: rows.length,
+        done: true,
+        queryLocator: null,
+        entityTypeName: "PlatformEventChannelMember",
+        records: rows,
+      });
     }),
     http.get(`${API}/query`, async ({ request }) => {
       await log(request);

@@ -11,7 +11,8 @@ describe("GET /healthz and /api/v1/status", () => {
   it("answers /healthz without auth", async () => {
     const response = await exports.default.fetch("https://worker.test/healthz");
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ ok: true, version: VERSION });
+    // `healthy` (cron recent, no open problem) is tested in fetch-doctor.test.ts.
+    expect(await response.json()).toEqual({ ok: true, version: VERSION, healthy: expect.any(Boolean) });
   });
 
   it.each([

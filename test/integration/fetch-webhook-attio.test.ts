@@ -3,11 +3,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import webhook from "../../fixtures/attio/webhook-record-updated.json";
 import { OWN_ACTOR_KEY } from "../../src/attio/own-actor.ts";
 import { INTEGRATION_EVENT_DELAY_SECONDS } from "../../src/http/webhook-attio.ts";
+import { hmacSha256Hex } from "../../src/lib/hmac.ts";
 import { COMPANIES_OBJECT_ID, fakeAttio } from "../helpers/fake-attio.ts";
 import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
 import { server } from "../helpers/msw.ts";
 import { drainQueue } from "../helpers/queue-drain.ts";
-import { attioWebhookRequest } from "../helpers/signing.ts";
+import { ATTIO_WEBHOOK_SECRET, attioWebhookRequest } from "../helpers/signing.ts";
 
 /** Events about companies: the consumer skips them, so these tests see only what the route did. */
 function companyEvents(count: number, eventType = "record.updated") {
@@ -218,5 +219,40 @@ describe("POST /webhooks/attio", () => {
     expect(await env.CURSORS.get("schema:attio:people")).toBeNull();
     expect(await env.CURSORS.get("schema:attio-titles:companies:categories")).toBeNull();
     expect(await env.CURSORS.get("schema:salesforce:Contact")).not.toBeNull();
+  });
+});
+
+describe("webhook secret rotation (ATTIO_WEBHOOK_SECRET_NEXT)", () => {
+  const NEXT = "next-attio-webhook-secret";
+  const OTHER = "some-other-webhook-secret";
+
+  /** A delivery signed with `secret`, sent to the Worker with `vars` over the test env. */
+  async function deliver(secret: string, vars: Record<string, string>): Promise<Response> {
+    const worker = (await import("../../src/index.ts")).default;
+    const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
+    const raw = JSON.stringify(companyEvents(1));
+    const request = new Request("https://worker.test/webhooks/attio", {
+      method: "POST",
+      headers: { "content-type": "application/json", "attio-signature": await hmacSha256Hex(secret, raw) },
+      body: raw,
+    });
+    const ctx = createExecutionContext();
+    const response = await worker.fetch(request, { ...env, ...vars } as Env, ctx);
+    await waitOnExecutionContext(ctx);
+    return response;
+  }
+
+  it("accepts deliveries signed with either secret while both are set, and no other", async () => {
+    const rotating = { ATTIO_WEBHOOK_SECRET_NEXT: NEXT };
+    expect((await deliver(ATTIO_WEBHOOK_SECRET, rotating)).status).toBe(200);
+    expect((await deliver(NEXT, rotating)).status).toBe(200);
+    expect((await deliver(OTHER, rotating)).status).toBe(401);
+  });
+
+  it("refuses the next webhook's signature until ATTIO_WEBHOOK_SECRET_NEXT is set, and the old one once it is replaced", async () => {
+    expect((await deliver(NEXT, {})).status).toBe(401);
+    const rotated = { ATTIO_WEBHOOK_SECRET: NEXT };
+    expect((await deliver(NEXT, rotated)).status).toBe(200);
+    expect((await deliver(ATTIO_WEBHOOK_SECRET, rotated)).status).toBe(401);
   });
 });

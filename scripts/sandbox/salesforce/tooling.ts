@@ -30,6 +30,9 @@ import { sfDateTime } from "./store.ts";
  */
 export function handleTooling(request: EmulatorRequest, rest: string[], body: unknown, ctx: ApiContext): EmulatorReply {
   const [head, typeName, id, extra] = rest;
+  if (head === "query" && typeName === undefined && request.method === "GET") {
+    return { status: 200, body: channelMembers(request.query.get("q") ?? "", ctx) };
+  }
   const type = typeName?.toLowerCase();
   if (head !== "sobjects" || (type !== "customfield" && type !== "customobject") || extra !== undefined) {
     throw sfError(404, "NOT_FOUND", "The requested resource does not exist");
@@ -453,5 +456,48 @@ function read(component: MetadataComponent, version: string): unknown {
     CreatedById: component.createdById,
     LastModifiedDate: component.createdDate,
     LastModifiedById: component.createdById,
+  };
+}
+
+/**
+ * `GET tooling/query?q=SELECT ... FROM PlatformEventChannelMember`: the entities selected for Change
+ * Data Capture on the standard channel ("Get the Number of Selected Entities", Change Data Capture
+ * Developer Guide). The emulator publishes change events for every object whose records the API
+ * can change, so each is a member (`ChangeEvents_<event name>`), custom objects included; User is
+ * not (its records are read-only here). Any other Tooling query is refused as unsupported.
+ */
+function channelMembers(soql: string, ctx: ApiContext): unknown {
+  const match = /^SELECT\s+([\w\s,]+?)\s+FROM\s+PlatformEventChannelMember\s*$/i.exec(soql.trim());
+  if (!match?.[1])
+    throw sfError(
+      400,
+      "INVALID_TYPE",
+      `the sandbox answers Tooling queries of PlatformEventChannelMember only: ${soql}`,
+    );
+  const fields = match[1].split(",").map((f) => f.trim());
+  const unknown = fields.find((f) => !["Id", "DeveloperName", "SelectedEntity"].includes(f));
+  if (unknown)
+    throw sfError(400, "INVALID_FIELD", `No such column '${unknown}' on entity 'PlatformEventChannelMember'`);
+  const records = ctx.store.schema.objects
+    .filter((def) => def.name !== "User")
+    .map((def, index) => {
+      const entity = def.custom ? `${def.name.slice(0, -3)}__ChangeEvent` : `${def.name}ChangeEvent`;
+      const id = `0v8${String(index + 1).padStart(12, "0")}AAA`;
+      const all: Record<string, string> = { Id: id, DeveloperName: `ChangeEvents_${entity}`, SelectedEntity: entity };
+      return {
+        attributes: {
+          type: "PlatformEventChannelMember",
+          url: `/services/data/v${ctx.version}/tooling/sobjects/PlatformEventChannelMember/${id}`,
+        },
+        ...Object.fromEntries(fields.map((f) => [f, all[f]])),
+      };
+    });
+  return {
+    size: records.length,
+    totalSize: records.length,
+    done: true,
+    queryLocator: null,
+    entityTypeName: "PlatformEventChannelMember",
+    records,
   };
 }

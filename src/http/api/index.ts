@@ -4,6 +4,7 @@ import { requireAdmin } from "../auth.ts";
 import type { AppEnv } from "../types.ts";
 import { activityRoutes } from "./activity.ts";
 import { configRoutes } from "./config.ts";
+import { doctorRoutes } from "./doctor.ts";
 import { explainRoutes } from "./explain.ts";
 import { failureRoutes } from "./failures.ts";
 import { historyRoutes } from "./history.ts";
@@ -47,6 +48,7 @@ export function createApiV1(): OpenAPIHono<AppEnv> {
   timelineRoutes(app);
   jobRoutes(app);
   activityRoutes(app);
+  doctorRoutes(app);
   app.doc31("/openapi.json", OPENAPI_INFO);
   return app;
 }

@@ -9,6 +9,7 @@ describe("classify", () => {
     ["ERROR_HTTP_429", "rate_limited", true, 5],
     ["SERVER_UNAVAILABLE", "upstream_unavailable", true, undefined],
     ["REQUEST_RUNNING_TOO_LONG", "upstream_unavailable", true, undefined],
+    ["UNKNOWN_EXCEPTION", "upstream_unavailable", true, undefined],
     ["ERROR_HTTP_502", "upstream_unavailable", true, undefined],
     ["ERROR_HTTP_404", "upstream_rejected", false, undefined],
     ["ENTITY_IS_DELETED", "not_found", false, undefined],
