@@ -192,19 +192,26 @@ describe.skipIf(!chromium)("the console in Chromium", () => {
 
   it("retries a failure once its cause is gone", async () => {
     const email = "failure@console.example";
-    // Salesforce refuses every call for a moment: the person's create fails for good (a 400).
-    await put(stack.salesforce.url, "faults", { errorRate: 1, errorStatus: 400 });
-    const { id } = await person(email, "Analyst");
-    await until("the failure is listed", "/console/issues", (t) => t.includes(id.record_id));
-    await put(stack.salesforce.url, "faults", {});
+    // Attio refuses every call for a moment (a 400): the Contact's create in Attio fails for good.
+    await put(stack.attio.url, "faults", { errorRate: 1, errorStatus: 400 });
+    const { record } = await control<{ record: { Id: string } }>(stack.salesforce.url, "edit", {
+      object: "Contact",
+      fields: { LastName: "Failing", Email: email },
+    });
+    await until("the failure is listed", "/console/issues", (t) => t.includes(record.Id));
+    await put(stack.attio.url, "faults", {});
     await shot("issues-failure");
     const item = await tab.eval<string>(
-      `[...document.querySelectorAll("li[data-item]")].find((li) => li.innerText.includes(${JSON.stringify(id.record_id)}))?.dataset.item ?? ""`,
+      `[...document.querySelectorAll("li[data-item]")].find((li) => li.innerText.includes(${JSON.stringify(record.Id)}))?.dataset.item ?? ""`,
     );
     expect(item).not.toBe("");
     await tab.clickText("Retry", `li[data-item="${item}"]`);
     expect(await tab.text()).toContain("1 item(s) retried.");
-    await contactOf(email);
+    await eventually("the person is created in Attio", async () =>
+      (await attioRecords(stack, "people")).find((p) =>
+        p.values["email_addresses"]?.some((e) => e["email_address"] === email),
+      ),
+    );
   });
 
   it("approves a held delete", async () => {
