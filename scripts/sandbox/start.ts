@@ -189,6 +189,7 @@ async function main(argv: string[]): Promise<number> {
   };
   if (!tty) {
     console.log(`Worker      ${running.workerUrl}  (GET /api/v1/status, bearer ${running.adminToken})`);
+    console.log(`Console     ${running.workerUrl}/console  (sign in with the token ${running.adminToken})`);
     console.log(`Attio       ${running.attio.url}/v2`);
     console.log(`Salesforce  ${running.salesforce.url}`);
     console.log(schemaLine(customFields));

@@ -253,6 +253,7 @@ export function renderScreen(snapshot: Snapshot, targets: Record<string, number>
   const lines = [
     "attio-sfdc sandbox: Attio emulator <-> Worker <-> Salesforce emulator, all on this machine",
     `  Worker      ${info.workerUrl}  (GET /api/v1/status, bearer sandbox-admin-token-0123456789abcdef)  mode: ${snapshot.status?.mode ?? "?"}`,
+    `  Console     ${info.workerUrl}/console  (sign in with the token sandbox-admin-token-0123456789abcdef)`,
     `  Attio       ${info.attioUrl}/v2  (control: /__control/state)`,
     `  Salesforce  ${info.salesforceUrl}  (control: /__control/state)`,
     schemaLine(info.customFields),

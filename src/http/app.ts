@@ -1,6 +1,7 @@
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { parseEnvConfig } from "../config/env.ts";
+import { createConsole } from "../console/app.tsx";
 import { SyncError, toSyncError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
 import { createApiV1, OPENAPI_INFO } from "./api/index.ts";
@@ -48,6 +49,7 @@ export function createApp(): Hono<AppEnv> {
   app.use("/webhooks/attio", bodyLimit({ maxSize: BODY_LIMITS.attio, onError: tooLarge }));
   app.use("/webhooks/salesforce", bodyLimit({ maxSize: BODY_LIMITS.relay, onError: tooLarge }));
   app.use("/api/*", bodyLimit({ maxSize: BODY_LIMITS.api, onError: tooLarge }));
+  app.use("/console/*", bodyLimit({ maxSize: BODY_LIMITS.api, onError: tooLarge }));
 
   const api = createApiV1();
   app.route(
@@ -57,6 +59,8 @@ export function createApp(): Hono<AppEnv> {
   app.route("/webhooks/attio", attioWebhook);
   app.route("/webhooks/salesforce", salesforceRelay);
   app.route("/api/v1", api);
+  // The console calls /api/v1 through this same app, in-process: one source of truth, one auth.
+  app.route("/console", createConsole(app.fetch));
 
   app.notFound((c) =>
     c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` } }, 404),

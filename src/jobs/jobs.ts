@@ -338,7 +338,7 @@ export async function recordJobOutcomes(db: Db, jobId: string, outcomes: readonl
 }
 
 /** The job as the API reports it. */
-export async function jobReport(db: Db, jobId: string) {
+export async function jobReport(db: Db, jobId: string, options: { plan: boolean } = { plan: true }) {
   const job = await loadJob(db, jobId);
   if (!job) return undefined;
   // One pass over the job's rows gives both the outcome counts and the progress per object.
@@ -362,7 +362,7 @@ export async function jobReport(db: Db, jobId: string) {
   }
   const progress: Record<string, unknown> = { ...listing, ...Object.fromEntries(perObject) };
   const { params } = job;
-  const plan = params.dry_run ? await jobPlan(db, jobId, 200) : undefined;
+  const plan = params.dry_run && options.plan ? await jobPlan(db, jobId, 200) : undefined;
   return {
     id: job.id,
     state: job.state,

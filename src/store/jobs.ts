@@ -284,3 +284,12 @@ export async function lookupMatchIndex(db: Db, jobId: string, mapping: string, k
 function now(): string {
   return new Date().toISOString();
 }
+
+/** The newest jobs first (catch-up runs are jobs too, kept out unless asked for). */
+export async function recentJobIds(db: Db, limit: number): Promise<string[]> {
+  const { results } = await db.$client
+    .prepare("select id from sync_jobs where kind != 'catchup' order by created_at desc, id limit ?")
+    .bind(limit)
+    .all<{ id: string }>();
+  return results.map((row) => row.id);
+}

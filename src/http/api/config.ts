@@ -6,7 +6,7 @@ import { SyncError } from "../../lib/errors.ts";
 import { loadSchemas } from "../../mapping/schema-source.ts";
 import { type ValidationIssue, validateMappings } from "../../mapping/validate.ts";
 import { mappingsView } from "../../mapping/view.ts";
-import { insertConfig, latestConfig } from "../../store/config.ts";
+import { configVersion, insertConfig, latestConfig, listConfigVersions } from "../../store/config.ts";
 import { openDb } from "../../store/db.ts";
 import { loadRuntime } from "../../sync/runtime.ts";
 import { cachedSchemaSource } from "../../sync/schema-source.ts";
@@ -47,6 +47,44 @@ export function configRoutes(app: OpenAPIHono<AppEnv>) {
       // Shown as well as it can be while a CRM's schema cannot be read.
       const runtime = await loadRuntime(depsOf(c), c.env.CURSORS, "best_effort");
       return c.json({ version: latest?.version ?? 0, toml: latest?.toml ?? "", config: runtime.config }, 200);
+    },
+  );
+
+  define(
+    app,
+    {
+      method: "get",
+      path: "/config/versions",
+      summary: "Every stored configuration version, newest first",
+      responses: {
+        200: json(
+          z.object({ items: z.array(z.object({ version: z.number(), created_at: z.string() })) }),
+          "Versions (number and time)",
+        ),
+      },
+    },
+    async (c) => {
+      const rows = await listConfigVersions(openDb(c.env.DB), 200);
+      return c.json({ items: rows.map((row) => ({ version: row.version, created_at: row.createdAt })) }, 200);
+    },
+  );
+
+  define(
+    app,
+    {
+      method: "get",
+      path: "/config/versions/{version}",
+      summary: "One stored configuration version's text",
+      params: z.strictObject({ version: z.coerce.number().int().min(1) }),
+      responses: {
+        200: json(z.object({ version: z.number(), toml: z.string(), created_at: z.string() }), "The version"),
+        404: json(ErrorSchema, "No such version"),
+      },
+    },
+    async (c, { params }) => {
+      const row = await configVersion(openDb(c.env.DB), params.version);
+      if (!row) throw new SyncError("not_found", `no configuration version ${params.version}`, { status: 404 });
+      return c.json({ version: row.version, toml: row.toml, created_at: row.createdAt }, 200);
     },
   );
 

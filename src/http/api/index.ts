@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { VERSION } from "../../lib/version.ts";
 import { requireAdmin } from "../auth.ts";
 import type { AppEnv } from "../types.ts";
+import { activityRoutes } from "./activity.ts";
 import { configRoutes } from "./config.ts";
 import { doctorRoutes } from "./doctor.ts";
 import { explainRoutes } from "./explain.ts";
@@ -46,6 +47,7 @@ export function createApiV1(): OpenAPIHono<AppEnv> {
   explainRoutes(app);
   timelineRoutes(app);
   jobRoutes(app);
+  activityRoutes(app);
   doctorRoutes(app);
   app.doc31("/openapi.json", OPENAPI_INFO);
   return app;

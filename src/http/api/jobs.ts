@@ -3,7 +3,7 @@ import { createJob, jobReport } from "../../jobs/jobs.ts";
 import { SyncError } from "../../lib/errors.ts";
 import { openDb } from "../../store/db.ts";
 import { JobParamsSchema } from "../../store/job-schemas.ts";
-import { cancelJob } from "../../store/jobs.ts";
+import { cancelJob, recentJobIds } from "../../store/jobs.ts";
 import { changeMode, currentMode, type Mode } from "../../sync/mode.ts";
 import { drainNow } from "../../sync/parked.ts";
 import { loadRuntime } from "../../sync/runtime.ts";
@@ -74,6 +74,26 @@ export function jobRoutes(app: OpenAPIHono<AppEnv>) {
       await c.env.JOB_QUEUE.send(message, { contentType: "json" });
       c.var.log.info("sync job created", { job_id: id, mode: body.mode, dry_run: body.dry_run });
       return c.json({ id, state: "queued", mode }, 202);
+    },
+  );
+
+  define(
+    app,
+    {
+      method: "get",
+      path: "/sync",
+      summary: "The newest sync jobs first, each as GET /sync/{id} reports it without its plan",
+      query: z.strictObject({ limit: z.coerce.number().int().min(1).max(50).default(20) }),
+      responses: { 200: json(z.object({ items: z.array(JobSchema) }), "Jobs, newest first") },
+    },
+    async (c, { query }) => {
+      const db = openDb(c.env.DB);
+      const items = [];
+      for (const id of await recentJobIds(db, query.limit)) {
+        const report = await jobReport(db, id, { plan: false });
+        if (report) items.push(report);
+      }
+      return c.json({ items }, 200);
     },
   );
 

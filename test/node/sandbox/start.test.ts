@@ -81,6 +81,10 @@ describe("npm start", () => {
       /first catch-up, people: \d+ Attio people \(\d+ linked\); \d+ Salesforce Contact changed since/,
     );
     expect(output).toMatch(/\| mode running \|/);
+    // Where to look and how to sign in (docs/CONSOLE.md).
+    expect(output).toContain(
+      `Console     http://127.0.0.1:${ports.worker}/console  (sign in with the token ${SANDBOX_ADMIN_TOKEN})`,
+    );
 
     // The sample people present on both sides were matched by email, not duplicated.
     const status = await getJson<{ mapped_records: Record<string, number> }>(
