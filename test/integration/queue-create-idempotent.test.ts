@@ -71,6 +71,23 @@ function contactCreated(
   };
 }
 
+/**
+ * D1 fails the first pair save once the Contact exists (one batch: pairs, bases, audit rows), as a
+ * consumer dying there would.
+ */
+function failFirstPairSave(sf: ReturnType<typeof fakeSalesforce>): { failed: number } {
+  const saves = { failed: 0 };
+  const batch = env.DB.batch.bind(env.DB);
+  vi.spyOn(env.DB, "batch").mockImplementation(async (statements) => {
+    if (saves.failed === 0 && sf.contacts.size === 1) {
+      saves.failed += 1;
+      throw new Error("D1_ERROR: simulated failure storing the pair");
+    }
+    return batch(statements);
+  });
+  return saves;
+}
+
 describe("queue handler: keyless creates are idempotent", () => {
   it("Attio -> Salesforce: a Collections create whose answer was lost is found on retry, not created again", async () => {
     const { attio, sf } = setup();
@@ -138,19 +155,10 @@ describe("queue handler: keyless creates are idempotent", () => {
   it("Attio -> Salesforce: a crash between the Salesforce create and storing the pair creates no second Contact", async () => {
     const { attio, sf } = setup();
     addKeylessPerson(attio, "p-crash", "Lindqvist");
-    // D1 fails the pair save (one batch: pairs, bases, audit rows), as a consumer dying there would.
-    const batch = env.DB.batch.bind(env.DB);
-    let failedSaves = 0;
-    vi.spyOn(env.DB, "batch").mockImplementation(async (statements) => {
-      if (failedSaves === 0 && sf.contacts.size === 1) {
-        failedSaves += 1;
-        throw new Error("D1_ERROR: simulated failure storing the pair");
-      }
-      return batch(statements);
-    });
+    const saves = failFirstPairSave(sf);
 
     const first = await runQueue([personChanged("p-crash")]);
-    expect(failedSaves).toBe(1);
+    expect(saves.failed).toBe(1);
     expect(sf.contacts.size).toBe(1);
     expect(first.result.explicitAcks).toEqual([]);
     expect(await pairOfAttio("p-crash")).toBeUndefined();
@@ -165,17 +173,9 @@ describe("queue handler: keyless creates are idempotent", () => {
   it("a crash before the pair was stored, then the Salesforce record's own sync (a catch-up) before the retry: linked to its Attio source, nothing created twice", async () => {
     const { attio, sf } = setup();
     addKeylessPerson(attio, "p-crash-catchup", "Okafor");
-    const batch = env.DB.batch.bind(env.DB);
-    let failedSaves = 0;
-    vi.spyOn(env.DB, "batch").mockImplementation(async (statements) => {
-      if (failedSaves === 0 && sf.contacts.size === 1) {
-        failedSaves += 1;
-        throw new Error("D1_ERROR: simulated failure storing the pair");
-      }
-      return batch(statements);
-    });
+    const saves = failFirstPairSave(sf);
     await runQueue([personChanged("p-crash-catchup")]);
-    expect(failedSaves).toBe(1);
+    expect(saves.failed).toBe(1);
     const [contactId = ""] = [...sf.contacts.keys()];
     expect(await pairOfAttio("p-crash-catchup")).toBeUndefined();
     const people = attio.people.size;
