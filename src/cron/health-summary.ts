@@ -24,3 +24,13 @@ export async function storeHealthSummary(env: Env, readings: HealthReadings, now
   await env.CURSORS.put(HEALTH_SUMMARY_KEY, JSON.stringify(summary));
   return summary;
 }
+
+/**
+ * The verdict while the deployment does not run (setup, paused, or its mode unreadable): unhealthy,
+ * its one known problem being the mode, stored without calling either CRM.
+ */
+export async function storeModeSummary(env: Env, mode: string, now: Date): Promise<HealthSummary & { mode: string }> {
+  const summary = { at: now.toISOString(), healthy: false, problems: 1, mode };
+  await env.CURSORS.put(HEALTH_SUMMARY_KEY, JSON.stringify(summary));
+  return summary;
+}

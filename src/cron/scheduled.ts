@@ -17,7 +17,7 @@ import { drainNow } from "../sync/parked.ts";
 import { loadRuntime } from "../sync/runtime.ts";
 import { runAlerts } from "./alerts.ts";
 import { ATTIO_SCAN_BUDGET_MS, runCatchup } from "./catchup.ts";
-import { storeHealthSummary } from "./health-summary.ts";
+import { storeHealthSummary, storeModeSummary } from "./health-summary.ts";
 
 /** The longest `[breaker] window_minutes` allowed: window rows older than this are pruned. */
 const RECENT_UPDATES_RETENTION_MS = 24 * 60 * 60_000;
@@ -96,6 +96,13 @@ export async function handleScheduled(
   let alerts: unknown = null;
   let health: unknown = null;
   try {
+    if (!running) {
+      // Housekeeping only: neither CRM is called while the deployment does not run, and its mode is
+      // itself a problem (not_started, paused), so /healthz answers unhealthy without asking them.
+      health = await storeModeSummary(env, mode, now);
+      log.info("scheduled run done", { ...summary, alerts: skipped, health });
+      return;
+    }
     const readings = await readHealth(deps, env, now);
     alerts = await reported(log, "alerts", () => runAlerts(deps, config, readings, now));
     // When it cannot be stored, /healthz goes unhealthy as it ages.
