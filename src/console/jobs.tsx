@@ -1,4 +1,6 @@
 /** @jsxImportSource hono/jsx */
+
+import { COUNT_KEYS } from "../plan/outcome.ts";
 import { apiError } from "./api-client.ts";
 import type { Session } from "./context.ts";
 import { ActionButton, Bar, Csrf, Page, show } from "./layout.tsx";
@@ -19,18 +21,6 @@ export interface JobReport {
   plan?: PlanEntry[];
 }
 type PlanEntry = Record<string, unknown> & { mapping: string; side: string; record_id: string; action: string };
-
-const COUNTED = [
-  "created",
-  "updated",
-  "linked",
-  "unchanged",
-  "conflicts",
-  "ambiguous",
-  "deferred",
-  "deleted",
-  "failed",
-];
 
 /** Seconds left at the rate so far, or undefined while there is nothing to go by. */
 export function etaSeconds(job: JobReport, now: number): number | undefined {
@@ -138,7 +128,7 @@ export async function jobsPage(s: Session): Promise<Response> {
                       <JobProgress job={job} now={now} />
                     </td>
                     <td>
-                      {COUNTED.filter((k) => (job.counts[k] ?? 0) > 0)
+                      {COUNT_KEYS.filter((k) => (job.counts[k] ?? 0) > 0)
                         .map((k) => `${k} ${job.counts[k]}`)
                         .join(", ") || "—"}
                     </td>
@@ -194,7 +184,7 @@ export async function jobPage(s: Session, id: string): Promise<Response> {
         <JobProgress job={j} now={Date.now()} />
         <PerObject progress={j.progress} />
         <p>
-          {COUNTED.map((k) => (
+          {COUNT_KEYS.map((k) => (
             <>
               <span style="margin-right:12px">
                 {k}: <strong>{j.counts[k] ?? 0}</strong>
