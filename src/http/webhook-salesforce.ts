@@ -67,6 +67,9 @@ export const salesforceRelay = new Hono<AppEnv>().post("/", async (c) => {
   let oversized = 0;
   /** When each event set each field (see plan/field-times.ts). */
   const fieldTimes: FieldTimeRow[] = [];
+  const clientName = c.var.config.SALESFORCE_CLIENT_NAME;
+  const own = (message: SyncMessage): message is SalesforceChangeMessage =>
+    message.kind === "salesforce.change" && isOwnChange(message.header.changeOrigin, clientName);
   parsed.data.events.forEach((raw, index) => {
     const event = ChangeEventSchema.safeParse(raw);
     if (!event.success) {
@@ -78,10 +81,7 @@ export const salesforceRelay = new Hono<AppEnv>().post("/", async (c) => {
     const message = toMessage(event.data, c.var.correlationId, receivedAt);
     // Our own updates count too: a write whose answer was lost leaves its value unknown to the base,
     // and only its event says when it was made. Our creates (a Bulk job's thousands) do not.
-    const ownCreate =
-      message.header.changeType === "CREATE" &&
-      isOwnChange(message.header.changeOrigin, c.var.config.SALESFORCE_CLIENT_NAME);
-    if (!ownCreate) fieldTimes.push(...fieldTimeRows(message));
+    if (!(message.header.changeType === "CREATE" && own(message))) fieldTimes.push(...fieldTimeRows(message));
     const bytes = jsonBytes(message);
     if (bytes <= MAX_MESSAGE_BYTES) {
       messages.push(message);
@@ -116,9 +116,6 @@ export const salesforceRelay = new Hono<AppEnv>().post("/", async (c) => {
   // Before the events are queued: whichever run decides a conflict on these records finds them.
   await recordFieldTimes(db, fieldTimes);
 
-  const clientName = c.var.config.SALESFORCE_CLIENT_NAME;
-  const own = (message: SyncMessage): message is SalesforceChangeMessage =>
-    message.kind === "salesforce.change" && isOwnChange(message.header.changeOrigin, clientName);
   // Our own writes' echoes come by the thousand (a Bulk job's creates): they wait, and travel in
   // bundles. Anyone else's change goes alone and at once.
   const result = await enqueueNew(db, c.env.SYNC_QUEUE, "salesforce", messages, {
