@@ -12,6 +12,6 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
-  queue: handleQueueBatch,
+  queue: (batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext) => handleQueueBatch(batch, env),
   scheduled: handleScheduled,
 } satisfies ExportedHandler<Env>;

@@ -62,6 +62,11 @@ export const EnvConfigSchema = z.object({
   BATCH_SIZE: z.coerce.number().int().min(1).max(200).default(200),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   /**
+   * `on`: a webhook bringing a few changes made by people syncs them in its own invocation, with a
+   * queued backup (queue/inline.ts); `off`: every change waits for the queue's delivery.
+   */
+  LIVE_SYNC_INLINE: z.enum(["on", "off"]).default("on"),
+  /**
    * `max_retries` of the live and job queues' consumers in wrangler.toml (a Worker cannot read its
    * own queue settings): on the last delivery a change is recorded with its own error, and an
    * outage is parked by then at the latest. Change both together.

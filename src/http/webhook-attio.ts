@@ -4,6 +4,8 @@ import { type AttioRecordEvent, AttioWebhookBodySchema, isRecordEvent } from "..
 import type { EnvConfig } from "../config/env.ts";
 import { SyncError } from "../lib/errors.ts";
 import { hmacSha256Hex, timingSafeEqual } from "../lib/hmac.ts";
+import { syncInline } from "../queue/inline.ts";
+import { backupDelay, markInline } from "../queue/inline-backup.ts";
 import { openDb } from "../store/db.ts";
 import { enqueueNew } from "../sync/enqueue.ts";
 import type { AttioChangeMessage, SyncMessage } from "../sync/messages.ts";
@@ -50,9 +52,13 @@ export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
     }
     messages.push(toMessage(event, `attio:${deliveryKey}:${index}`, c.var.correlationId, receivedAt));
   });
-  const result = await enqueueNew(openDb(c.env.DB), c.env.SYNC_QUEUE, "attio", messages, {
-    delayOf: integrationDelay,
+  // A person's change is synced right after the answer, in this invocation; its queued copy waits
+  // as the backup (queue/inline.ts).
+  const marked = markInline(c.var.config, messages, (message) => integrationDelay(message) === undefined);
+  const { fresh, ...result } = await enqueueNew(openDb(c.env.DB), c.env.SYNC_QUEUE, "attio", marked, {
+    delayOf: (message) => backupDelay(message) ?? integrationDelay(message),
   });
+  c.executionCtx.waitUntil(syncInline(c.env, fresh, c.var.log));
   // An attribute was created or changed in Attio: the cached schemas are stale from now on.
   if (parsed.data.events.some((e) => String(e.event_type).startsWith("object-attribute."))) {
     await forgetAttioSchemas(c.env.CURSORS);

@@ -4,6 +4,8 @@ import { SyncError } from "../lib/errors.ts";
 import { hmacSha256Hex, sha256Hex, timingSafeEqual } from "../lib/hmac.ts";
 import { jsonBytes, utf8Length } from "../lib/utf8.ts";
 import { eventFieldTimes } from "../plan/field-times.ts";
+import { syncInline } from "../queue/inline.ts";
+import { backupDelay, markInline } from "../queue/inline-backup.ts";
 import { type ChangeEvent, ChangeEventSchema, RelayEnvelopeSchema } from "../salesforce/cdc-schema.ts";
 import { isOwnChange } from "../salesforce/change-origin.ts";
 import { type Db, openDb } from "../store/db.ts";
@@ -118,11 +120,15 @@ export const salesforceRelay = new Hono<AppEnv>().post("/", async (c) => {
 
   // Our own writes' echoes come by the thousand (a Bulk job's creates): they wait, and travel in
   // bundles. Anyone else's change goes alone and at once.
-  const result = await enqueueNew(db, c.env.SYNC_QUEUE, "salesforce", messages, {
-    delayOf: (message) => (own(message) ? OWN_CHANGE_DELAY_SECONDS : undefined),
+  // A person's change is synced right after the answer, in this invocation; its queued copy waits
+  // as the backup (queue/inline.ts).
+  const marked = markInline(c.var.config, messages, (message) => !own(message));
+  const { fresh, ...result } = await enqueueNew(db, c.env.SYNC_QUEUE, "salesforce", marked, {
+    delayOf: (message) => backupDelay(message) ?? (own(message) ? OWN_CHANGE_DELAY_SECONDS : undefined),
     bundle: own,
     bytesOf: (message) => sizes.get(message),
   });
+  c.executionCtx.waitUntil(syncInline(c.env, fresh, c.var.log));
   const catchup = parsed.data.catchup ?? [];
   // The relay lost its place for these objects: their catch-up runs now, through the queue.
   if (catchup.length > 0) {

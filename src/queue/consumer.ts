@@ -23,6 +23,7 @@ import { closeBundles, recordDeadLetters } from "./dead-letters.ts";
 import { type Group, groupTouches, type TouchRoute } from "./group.ts";
 import { runDrain, runImmediateCatchup, runJobPage } from "./handlers.ts";
 import { holdUnlessRunning } from "./hold.ts";
+import { dropHandledBackups } from "./inline-backup.ts";
 import { routeMessage } from "./route.ts";
 import { missingOutcome, settle, settleRecords } from "./settle.ts";
 import { syncMappingSliced } from "./slices.ts";
@@ -37,7 +38,10 @@ interface Parsed {
  * per mapping by the engine; every message is then acked, retried with backoff, or recorded as a
  * failure on its own, so one bad record never holds back the rest of its batch.
  */
-export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext): Promise<void> {
+export async function handleQueueBatch(
+  batch: Pick<MessageBatch<unknown>, "queue" | "messages">,
+  env: Env,
+): Promise<void> {
   const config = parseEnvConfig(env);
   const log = createLogger(config.LOG_LEVEL, { queue: batch.queue });
   // Bundled events are handled one by one, like messages of their own.
@@ -72,6 +76,8 @@ async function handleMessages(
 ): Promise<void> {
   const deps = buildDeps(env, config, log);
   let valid = await parseAll(deps, batchMessages);
+  if (valid.length === 0) return;
+  valid = await dropHandledBackups(env, valid);
   if (valid.length === 0) return;
   let runtime: Runtime;
   try {

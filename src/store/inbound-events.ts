@@ -48,3 +48,24 @@ export async function lastReceived(db: Db, source: "attio" | "salesforce"): Prom
     .first<{ at: string }>();
   return row?.at ?? null;
 }
+
+/** Records that a webhook's own invocation synced these events (queue/inline.ts). */
+export async function markHandledInline(db: Db, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await db.$client
+    .prepare(MARK_HANDLED)
+    .bind(JSON.stringify([...new Set(keys)]))
+    .run();
+}
+
+const MARK_HANDLED = `update inbound_events set handled_inline_at = ${NOW}
+  where key in (select value from json_each(?))`;
+
+/** The keys among `keys` whose events a webhook's own invocation already synced. */
+export async function handledInline(db: Db, keys: readonly string[]): Promise<Set<string>> {
+  const rows = await rowsForIds<{ key: string }>(db, HANDLED_KEYS, keys);
+  return new Set(rows.map((row) => row.key));
+}
+
+const HANDLED_KEYS = `select key from inbound_events
+  where key in (select value from json_each(?)) and handled_inline_at is not null`;

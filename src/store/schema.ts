@@ -76,6 +76,8 @@ export const inboundEvents = sqliteTable(
     key: text("key").primaryKey(),
     source: text("source", { enum: ["attio", "salesforce"] }).notNull(),
     receivedAt: text("received_at").notNull().default(now),
+    /** When a webhook's own invocation synced this event (queue/inline.ts): its queued backup is skipped. */
+    handledInlineAt: text("handled_inline_at"),
   },
   (t) => [index("inbound_events_received_idx").on(t.receivedAt)],
 );

@@ -9,6 +9,8 @@ import type { SalesforceChangeMessage, SyncMessage } from "./messages.ts";
 export interface EnqueueResult {
   enqueued: number;
   duplicates: number;
+  /** The messages enqueued now (not seen before). */
+  fresh: SyncMessage[];
 }
 
 /** How enqueueNew queues what is new. */
@@ -89,7 +91,7 @@ export async function enqueueNew(
     throw error;
   }
   await rememberKeys(db, source, [...unique.keys()]);
-  return { enqueued: fresh.length, duplicates: messages.length - fresh.length };
+  return { enqueued: fresh.length, duplicates: messages.length - fresh.length, fresh };
 }
 
 /** sendBatch takes at most 100 messages and 256 KB in all. */

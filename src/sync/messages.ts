@@ -19,6 +19,11 @@ export const AttioChangeMessageSchema = z.object({
   actor: AttioActorSchema,
   /** Set on the Worker's own requests to re-read the record (not a webhook), with why. */
   internal: InternalSchema.optional(),
+  /**
+   * Set on the copy a webhook queues behind a change it syncs at once in its own invocation
+   * (queue/inline.ts): delivered later, it is acked unread once that run was recorded as handled.
+   */
+  inlineBackup: z.literal(true).optional(),
   /** Idempotency-Key of the delivery plus the event's index in it. */
   dedupeKey: z.string(),
   /** Set when a sync job queued this record; its outcome is counted on the job. */
@@ -39,6 +44,11 @@ export const SalesforceChangeMessageSchema = z.object({
   replayId: z.string(),
   /** Set on the Worker's own requests to re-read the records (not a change event), with why. */
   internal: InternalSchema.optional(),
+  /**
+   * Set on the copy a webhook queues behind a change it syncs at once in its own invocation
+   * (queue/inline.ts): delivered later, it is acked unread once that run was recorded as handled.
+   */
+  inlineBackup: z.literal(true).optional(),
   dedupeKey: z.string(),
   jobId: z.string().optional(),
   dryRun: z.boolean().optional(),

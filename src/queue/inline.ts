@@ -1,0 +1,84 @@
+import { toSyncError } from "../lib/errors.ts";
+import type { Logger } from "../lib/log.ts";
+import { openDb } from "../store/db.ts";
+import { markHandledInline } from "../store/inbound-events.ts";
+import type { AttioChangeMessage, SalesforceChangeMessage, SyncMessage } from "../sync/messages.ts";
+import { handleQueueBatch } from "./consumer.ts";
+import { backupDelay } from "./inline-backup.ts";
+
+/**
+ * The live fast path (docs/ARCHITECTURE.md, "Performance mechanisms"): a webhook that brings a
+ * person's change syncs it in its own invocation, right after answering, instead of waiting for
+ * the queue to deliver it. The queue's delivery and a busy consumer's backlog were most of a live
+ * edit's latency beyond its two API round trips (docs/BENCHMARKS.md).
+ *
+ * Nothing is lost if that run dies: the change is queued first, as always, but as a backup
+ * delivered INLINE_BACKUP_DELAY_SECONDS later. A run that settles its messages records them as
+ * handled (inbound_events.handled_inline_at), and the backup is then acked unread; otherwise the
+ * backup syncs the change as any queued message would. A message the run wants retried is queued
+ * again with the delay it asked for, and also counts as handled. Switch: LIVE_SYNC_INLINE; the
+ * choice of messages and the backups' side are in inline-backup.ts.
+ */
+
+/** How a message of an inline run was settled by the consumer. */
+type Settled = { state: "pending" } | { state: "acked" } | { state: "retry"; delaySeconds: number | undefined };
+
+/**
+ * Syncs `messages` (those markInline marked and enqueueNew found new) through the queue consumer,
+ * as one batch of the live queue, then records what it settled. Never throws: the backups remain.
+ */
+export async function syncInline(env: Env, messages: readonly SyncMessage[], log: Logger): Promise<void> {
+  const live = messages.filter((message) => backupDelay(message) !== undefined);
+  if (live.length === 0) return;
+  const settled = new Map<SyncMessage, Settled>();
+  const batch = inlineBatch(live, settled);
+  try {
+    await handleQueueBatch(batch, env);
+    const retries = live.flatMap((message) => {
+      const state = settled.get(message);
+      if (state?.state !== "retry") return [];
+      const { inlineBackup: _, ...body } = message as AttioChangeMessage | SalesforceChangeMessage;
+      return [
+        { body, contentType: "json" as const, ...(state.delaySeconds ? { delaySeconds: state.delaySeconds } : {}) },
+      ];
+    });
+    if (retries.length > 0) await env.SYNC_QUEUE.sendBatch(retries);
+    const done = live.filter((message) => settled.get(message)?.state !== "pending");
+    await markHandledInline(
+      openDb(env.DB),
+      done.map((message) => message.dedupeKey),
+    );
+    log.debug("synced inline", { messages: live.length, handled: done.length, retried: retries.length });
+  } catch (thrown) {
+    const error = toSyncError(thrown);
+    // The backups are still queued: they sync what this run did not.
+    log.warn("inline sync failed: the queued backups will sync the changes", {
+      code: error.code,
+      error: error.message,
+    });
+  }
+}
+
+/** A batch of the live queue holding `messages`, whose ack and retry are recorded in `settled`. */
+function inlineBatch(
+  messages: readonly SyncMessage[],
+  settled: Map<SyncMessage, Settled>,
+): Pick<MessageBatch<unknown>, "queue" | "messages"> {
+  const timestamp = new Date();
+  const wrapped = messages.map((body): Message<unknown> => {
+    settled.set(body, { state: "pending" });
+    return {
+      id: `inline:${body.dedupeKey}`,
+      timestamp,
+      body,
+      attempts: 1,
+      ack: () => settled.set(body, { state: "acked" }),
+      retry: (options?: QueueRetryOptions) =>
+        settled.set(body, { state: "retry", delaySeconds: options?.delaySeconds }),
+    };
+  });
+  return {
+    queue: "attio-sfdc-sync",
+    messages: wrapped,
+  };
+}
