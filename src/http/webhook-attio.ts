@@ -55,10 +55,10 @@ export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
   // A person's change is synced right after the answer, in this invocation; its queued copy waits
   // as the backup (queue/inline.ts).
   const marked = markInline(c.var.config, messages, (message) => integrationDelay(message) === undefined);
-  const { fresh, ...result } = await enqueueNew(openDb(c.env.DB), c.env.SYNC_QUEUE, "attio", marked, {
+  const result = await enqueueNew(openDb(c.env.DB), c.env.SYNC_QUEUE, "attio", marked, {
     delayOf: (message) => backupDelay(message) ?? integrationDelay(message),
+    afterSend: (fresh) => c.executionCtx.waitUntil(syncInline(c.env, fresh, c.var.log)),
   });
-  c.executionCtx.waitUntil(syncInline(c.env, fresh, c.var.log));
   // An attribute was created or changed in Attio: the cached schemas are stale from now on.
   if (parsed.data.events.some((e) => String(e.event_type).startsWith("object-attribute."))) {
     await forgetAttioSchemas(c.env.CURSORS);

@@ -123,12 +123,12 @@ export const salesforceRelay = new Hono<AppEnv>().post("/", async (c) => {
   // A person's change is synced right after the answer, in this invocation; its queued copy waits
   // as the backup (queue/inline.ts).
   const marked = markInline(c.var.config, messages, (message) => !own(message));
-  const { fresh, ...result } = await enqueueNew(db, c.env.SYNC_QUEUE, "salesforce", marked, {
+  const result = await enqueueNew(db, c.env.SYNC_QUEUE, "salesforce", marked, {
     delayOf: (message) => backupDelay(message) ?? (own(message) ? OWN_CHANGE_DELAY_SECONDS : undefined),
     bundle: own,
     bytesOf: (message) => sizes.get(message),
+    afterSend: (fresh) => c.executionCtx.waitUntil(syncInline(c.env, fresh, c.var.log)),
   });
-  c.executionCtx.waitUntil(syncInline(c.env, fresh, c.var.log));
   const catchup = parsed.data.catchup ?? [];
   // The relay lost its place for these objects: their catch-up runs now, through the queue.
   if (catchup.length > 0) {

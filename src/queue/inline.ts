@@ -46,7 +46,10 @@ export async function syncInline(env: Env, messages: readonly SyncMessage[], log
     const done = live.filter((message) => settled.get(message)?.state !== "pending");
     await markHandledInline(
       openDb(env.DB),
-      done.map((message) => message.dedupeKey),
+      done.map((message) => ({
+        key: message.dedupeKey,
+        source: message.kind === "attio.record" ? ("attio" as const) : ("salesforce" as const),
+      })),
     );
     log.debug("synced inline", { messages: live.length, handled: done.length, retried: retries.length });
   } catch (thrown) {

@@ -49,17 +49,21 @@ export async function lastReceived(db: Db, source: "attio" | "salesforce"): Prom
   return row?.at ?? null;
 }
 
-/** Records that a webhook's own invocation synced these events (queue/inline.ts). */
-export async function markHandledInline(db: Db, keys: readonly string[]): Promise<void> {
-  if (keys.length === 0) return;
-  await db.$client
-    .prepare(MARK_HANDLED)
-    .bind(JSON.stringify([...new Set(keys)]))
-    .run();
+/**
+ * Records that a webhook's own invocation synced these events (queue/inline.ts). An upsert: the
+ * run may end before its webhook remembered the keys.
+ */
+export async function markHandledInline(
+  db: Db,
+  events: readonly { key: string; source: "attio" | "salesforce" }[],
+): Promise<void> {
+  if (events.length === 0) return;
+  await db.$client.prepare(MARK_HANDLED).bind(JSON.stringify(events)).run();
 }
 
-const MARK_HANDLED = `update inbound_events set handled_inline_at = ${NOW}
-  where key in (select value from json_each(?))`;
+const MARK_HANDLED = `insert into inbound_events (key, source, received_at, handled_inline_at)
+  select value ->> 'key', value ->> 'source', ${NOW}, ${NOW} from json_each(?) where true
+  on conflict (key) do update set handled_inline_at = excluded.handled_inline_at`;
 
 /** The keys among `keys` whose events a webhook's own invocation already synced. */
 export async function handledInline(db: Db, keys: readonly string[]): Promise<Set<string>> {
