@@ -20,6 +20,12 @@ import { backupDelay } from "./inline-backup.ts";
  * choice of messages and the backups' side are in inline-backup.ts.
  */
 
+/** Runs of a change in its webhook's invocation before a change that must wait goes to the queue. */
+const INLINE_ATTEMPTS = 3;
+
+/** Milliseconds before the second run of a change that must wait (twice that before the third). */
+const INLINE_PAUSE_MS = 250;
+
 /** How a message of an inline run was settled by the consumer. */
 type Settled = { state: "pending" } | { state: "acked" } | { state: "retry"; delaySeconds: number | undefined };
 
@@ -31,9 +37,18 @@ export async function syncInline(env: Env, messages: readonly SyncMessage[], log
   const live = messages.filter((message) => backupDelay(message) !== undefined);
   if (live.length === 0) return;
   const settled = new Map<SyncMessage, Settled>();
-  const batch = inlineBatch(live, settled);
   try {
-    await handleQueueBatch(batch, env);
+    // A change that must wait (its record is being synced: the echo of a write a moment ago, most
+    // often) is tried again here after a short pause before it goes through the queue, whose retry
+    // would wait seconds, or until the other run's lease expires.
+    let pending = live;
+    for (let attempt = 1; ; attempt++) {
+      await handleQueueBatch(inlineBatch(pending, settled), env);
+      const again = pending.filter((message) => settled.get(message)?.state === "retry");
+      if (again.length === 0 || attempt >= INLINE_ATTEMPTS) break;
+      await new Promise((resolve) => setTimeout(resolve, INLINE_PAUSE_MS * attempt));
+      pending = again;
+    }
     const retries = live.flatMap((message) => {
       const state = settled.get(message);
       if (state?.state !== "retry") return [];

@@ -126,6 +126,34 @@ describe("the live fast path (a webhook syncs a person's change in its own invoc
     expect(sf.contacts.size).toBe(1);
   });
 
+  it("tries a change that must wait again in place, after a short pause, before it goes through the queue", async () => {
+    const attio = fakeAttio();
+    const sf = fakeSalesforce();
+    server.use(...attio.handlers, ...sf.handlers);
+    attio.addPerson("p-inline-4", { first: "Kai", last: "Moe", email: "kai@inline.example" });
+    // Attio refuses the first read only (an outage of a moment).
+    let refused = 0;
+    server.use(
+      http.post("https://api.attio.test/v2/objects/:object/records/query", () => {
+        if (refused > 0) return undefined;
+        refused++;
+        return HttpResponse.json(
+          { status_code: 503, type: "api_error", code: "unavailable", message: "Down" },
+          { status: 503 },
+        );
+      }),
+    );
+    const sent = captureQueue();
+
+    await fetchInline(await attioWebhookRequest(personWebhook("p-inline-4"), { "idempotency-key": "inline-4" }));
+
+    expect(refused).toBe(1);
+    expect(sf.contacts.size).toBe(1);
+    // Only the backup was queued: no retry copy.
+    expect(sent).toHaveLength(1);
+    expect((await handledAt(["attio:inline-4:0"])).get("attio:inline-4:0")).toEqual(expect.any(String));
+  });
+
   it("syncs a backup whose inline run left no mark (the invocation died), as any queued change", async () => {
     const attio = fakeAttio();
     const sf = fakeSalesforce();
