@@ -26,12 +26,18 @@ export async function gateMassUpdates(run: RunContext, decided: readonly Decided
   if (bySide.attio.length === 0 && bySide.salesforce.length === 0) return [...decided];
   const { db } = run.deps;
   const { mapping } = run.compiled;
-  const threshold = massUpdateThreshold(limits, await countPairsOf(db, mapping.attio_object));
+  const sides = (["salesforce", "attio"] as const).filter((side) => bySide[side].length > 0);
+  // Read together: each is a D1 round trip on a live change's way to its write.
+  const [pairCount, openHolds] = await Promise.all([
+    countPairsOf(db, mapping.attio_object),
+    Promise.all(sides.map((side) => openHoldOf(db, mapping.name, side))),
+  ]);
+  const threshold = massUpdateThreshold(limits, pairCount);
   const held = new Map<number, string>();
-  for (const side of ["salesforce", "attio"] as const) {
+  for (const [n, side] of sides.entries()) {
     const indices = bySide[side].filter((i) => !held.has(i));
     if (indices.length === 0) continue;
-    const existing = await openHoldOf(db, mapping.name, side);
+    const existing = openHolds[n];
     const inWindow = existing
       ? 0
       : await reserveUpdates(db, {

@@ -52,7 +52,7 @@ export async function syncInline(env: Env, messages: readonly SyncMessage[], log
     const retries = live.flatMap((message) => {
       const state = settled.get(message);
       if (state?.state !== "retry") return [];
-      const { inlineBackup: _, ...body } = message as AttioChangeMessage | SalesforceChangeMessage;
+      const body = withoutMark(message);
       return [
         { body, contentType: "json" as const, ...(state.delaySeconds ? { delaySeconds: state.delaySeconds } : {}) },
       ];
@@ -77,26 +77,36 @@ export async function syncInline(env: Env, messages: readonly SyncMessage[], log
   }
 }
 
-/** A batch of the live queue holding `messages`, whose ack and retry are recorded in `settled`. */
+/**
+ * A batch of the live queue holding `messages`, whose ack and retry are recorded in `settled`.
+ * The messages go without their backup mark: the consumer would look for a handled mark in vain.
+ */
 function inlineBatch(
   messages: readonly SyncMessage[],
   settled: Map<SyncMessage, Settled>,
 ): Pick<MessageBatch<unknown>, "queue" | "messages"> {
   const timestamp = new Date();
-  const wrapped = messages.map((body): Message<unknown> => {
-    settled.set(body, { state: "pending" });
+  const wrapped = messages.map((message): Message<unknown> => {
+    settled.set(message, { state: "pending" });
     return {
-      id: `inline:${body.dedupeKey}`,
+      id: `inline:${message.dedupeKey}`,
       timestamp,
-      body,
+      body: withoutMark(message),
       attempts: 1,
-      ack: () => settled.set(body, { state: "acked" }),
+      ack: () => settled.set(message, { state: "acked" }),
       retry: (options?: QueueRetryOptions) =>
-        settled.set(body, { state: "retry", delaySeconds: options?.delaySeconds }),
+        settled.set(message, { state: "retry", delaySeconds: options?.delaySeconds }),
     };
   });
   return {
     queue: "attio-sfdc-sync",
     messages: wrapped,
   };
+}
+
+/** The message as the webhook would have queued it without the fast path. */
+function withoutMark(message: SyncMessage): SyncMessage {
+  if (!("inlineBackup" in message)) return message;
+  const { inlineBackup: _, ...rest } = message as AttioChangeMessage | SalesforceChangeMessage;
+  return rest;
 }
