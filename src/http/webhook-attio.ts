@@ -57,7 +57,7 @@ export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
   const marked = markInline(c.var.config, messages, (message) => integrationDelay(message) === undefined);
   const result = await enqueueNew(openDb(c.env.DB), c.env.SYNC_QUEUE, "attio", marked, {
     delayOf: (message) => backupDelay(message) ?? integrationDelay(message),
-    afterSend: (fresh) => c.executionCtx.waitUntil(syncInline(c.env, fresh, c.var.log)),
+    whileSending: (fresh) => c.executionCtx.waitUntil(syncInline(c.env, fresh, c.var.log)),
   });
   // An attribute was created or changed in Attio: the cached schemas are stale from now on.
   if (parsed.data.events.some((e) => String(e.event_type).startsWith("object-attribute."))) {

@@ -127,7 +127,7 @@ export const salesforceRelay = new Hono<AppEnv>().post("/", async (c) => {
     delayOf: (message) => backupDelay(message) ?? (own(message) ? OWN_CHANGE_DELAY_SECONDS : undefined),
     bundle: own,
     bytesOf: (message) => sizes.get(message),
-    afterSend: (fresh) => c.executionCtx.waitUntil(syncInline(c.env, fresh, c.var.log)),
+    whileSending: (fresh) => c.executionCtx.waitUntil(syncInline(c.env, fresh, c.var.log)),
   });
   const catchup = parsed.data.catchup ?? [];
   // The relay lost its place for these objects: their catch-up runs now, through the queue.

@@ -12,8 +12,8 @@ import { backupDelay } from "./inline-backup.ts";
  * the queue to deliver it. The queue's delivery and a busy consumer's backlog were most of a live
  * edit's latency beyond its two API round trips (docs/BENCHMARKS.md).
  *
- * Nothing is lost if that run dies: the change is queued first, as always, but as a backup
- * delivered INLINE_BACKUP_DELAY_SECONDS later. A run that settles its messages records them as
+ * Nothing is lost if that run dies: the change is queued, as always (the webhook answers only once
+ * it is), but as a backup delivered INLINE_BACKUP_DELAY_SECONDS later; the run starts while it is sent. A run that settles its messages records them as
  * handled (inbound_events.handled_inline_at), and the backup is then acked unread; otherwise the
  * backup syncs the change as any queued message would. A message the run wants retried is queued
  * again with the delay it asked for, and also counts as handled. Switch: LIVE_SYNC_INLINE; the

@@ -51,7 +51,7 @@ export async function lastReceived(db: Db, source: "attio" | "salesforce"): Prom
 
 /**
  * Records that a webhook's own invocation synced these events (queue/inline.ts). An upsert: the
- * run may end before its webhook remembered the keys.
+ * run may end before its webhook remembered the keys (it starts while they are being queued).
  */
 export async function markHandledInline(
   db: Db,

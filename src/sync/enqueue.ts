@@ -20,10 +20,11 @@ export interface EnqueueOptions {
   /** Bytes of a message's JSON when the caller measured it already, so it is not serialized again. */
   bytesOf?: (message: SyncMessage) => number | undefined;
   /**
-   * Called with the messages enqueued now, once they are in the queue and before their keys are
-   * remembered: work on them (queue/inline.ts) starts one D1 round trip sooner.
+   * Called with the messages found new, before they are sent: work on them (queue/inline.ts)
+   * starts while they are queued. Nothing is lost if the send fails: the caller answers its sender
+   * only once enqueueNew returned, so the sender delivers again.
    */
-  afterSend?: (fresh: readonly SyncMessage[]) => void;
+  whileSending?: (fresh: readonly SyncMessage[]) => void;
 }
 
 /**
@@ -81,6 +82,7 @@ export async function enqueueNew(
       sends.push(send);
     }
   }
+  if (fresh.length > 0) options.whileSending?.(fresh);
   try {
     await sendInBatches(queue, sends, (send) => known.get(send) ?? jsonBytes(send.body));
   } catch (error) {
@@ -93,7 +95,6 @@ export async function enqueueNew(
     }
     throw error;
   }
-  options.afterSend?.(fresh);
   await rememberKeys(db, source, [...unique.keys()]);
   return { enqueued: fresh.length, duplicates: messages.length - fresh.length };
 }
