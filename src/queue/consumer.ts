@@ -18,7 +18,7 @@ import { markDeadLettersDraining, markDeadLettersStuck } from "../sync/health-ma
 import { type SyncMessage, SyncMessageSchema } from "../sync/messages.ts";
 import { assertRunning, currentMode } from "../sync/mode.ts";
 import { sendAgain } from "../sync/parked.ts";
-import { loadRuntime, type Runtime } from "../sync/runtime.ts";
+import { loadRuntime, type Runtime, storedConfig } from "../sync/runtime.ts";
 import { closeBundles, recordDeadLetters } from "./dead-letters.ts";
 import { type Group, groupTouches, type TouchRoute } from "./group.ts";
 import { runDrain, runImmediateCatchup, runJobPage } from "./handlers.ts";
@@ -80,12 +80,14 @@ async function handleMessages(
   valid = await dropHandledBackups(env, valid);
   if (valid.length === 0) return;
   let runtime: Runtime;
+  // Beside the mode: a D1 read, never a CRM call, so it may start before the mode is known.
+  const stored = storedConfig(deps);
   try {
     // Read per batch, never cached: a pause holds the next batch of every consumer.
     const { mode } = await currentMode(deps.db, env.CURSORS);
     if (mode !== "running") valid = await holdUnlessRunning(deps, mode, valid);
     if (valid.length === 0) return;
-    runtime = await loadRuntime(deps, env.CURSORS);
+    runtime = await loadRuntime(deps, env.CURSORS, "required", stored);
   } catch (thrown) {
     // Without its mode or a valid configuration nothing can be synced: keep every message for later.
     const error = toSyncError(thrown);

@@ -71,8 +71,14 @@ export type SchemaNeed = "required" | "best_effort";
  * `config_versions`), else the defaults, applied to the org's capabilities. Only a runtime built
  * from schemas read in full is kept for the hour.
  */
-export async function loadRuntime(deps: SyncDeps, kv: KVNamespace, schemas: SchemaNeed = "required"): Promise<Runtime> {
-  const latest = await latestConfig(deps.db);
+export async function loadRuntime(
+  deps: SyncDeps,
+  kv: KVNamespace,
+  schemas: SchemaNeed = "required",
+  /** The stored configuration when the caller started reading it already (see storedConfig). */
+  stored: Promise<StoredConfig> = latestConfig(deps.db),
+): Promise<Runtime> {
+  const latest = await stored;
   const capabilities = await loadCapabilities(deps, kv, schemas, () =>
     parseSyncConfig(latest?.toml ?? "").custom_mappings.map((custom) => custom.salesforce_object),
   );
@@ -90,6 +96,19 @@ export async function loadRuntime(deps: SyncDeps, kv: KVNamespace, schemas: Sche
   // A runtime built without the live schemas (an API was down) is used for this call only.
   if (capabilities && validation) cached = { key, runtime };
   return withBulkThreshold(deps, runtime);
+}
+
+type StoredConfig = Awaited<ReturnType<typeof latestConfig>>;
+
+/**
+ * Starts reading the stored configuration for a later loadRuntime: the queue consumer reads it
+ * while it reads the mode, one D1 round trip instead of two before a batch's work begins. A read
+ * that fails is left to loadRuntime's caller.
+ */
+export function storedConfig(deps: SyncDeps): Promise<StoredConfig> {
+  const reading = latestConfig(deps.db);
+  reading.catch(() => undefined);
+  return reading;
 }
 
 /** The error a sync gets when the schemas it needs cannot be read: retried, never guessed around. */
