@@ -64,14 +64,12 @@ async function seedPerson(name: string, job: string, hold: string) {
   await db
     .insert(idMappings)
     .values({ id: pair, attioObject: "people", attioRecordId: attio, sfObject: "Contact", sfRecordId: sf });
-  await db
-    .insert(syncState)
-    .values({
-      mappingId: pair,
-      baseValues: { attio: values, salesforce: values },
-      baseHash: "x",
-      lastDirection: "attio_to_sf",
-    });
+  await db.insert(syncState).values({
+    mappingId: pair,
+    baseValues: { attio: values, salesforce: values },
+    baseHash: "x",
+    lastDirection: "attio_to_sf",
+  });
   const audit = {
     correlationId: `c-${s}`,
     direction: "attio_to_sf" as const,
@@ -155,17 +153,15 @@ async function seedPerson(name: string, job: string, hold: string) {
     targetObject: "Contact",
     marker: values,
   });
-  await db
-    .insert(jobRecords)
-    .values({
-      jobId: job,
-      mapping: "people",
-      side: "attio",
-      recordId: attio,
-      outcome: "created",
-      action: "create",
-      detail: values,
-    });
+  await db.insert(jobRecords).values({
+    jobId: job,
+    mapping: "people",
+    side: "attio",
+    recordId: attio,
+    outcome: "created",
+    action: "create",
+    detail: values,
+  });
   await db.insert(jobMatchKeys).values({ jobId: job, mapping: "people", key: email, sfId: sf });
   await db
     .insert(deferredRefs)

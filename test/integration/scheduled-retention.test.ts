@@ -57,17 +57,15 @@ describe("scheduled retention", () => {
     const s = crypto.randomUUID().slice(0, 8);
     const id = (name: string) => `${name}-${s}`;
     const pair = id("pair");
-    await db
-      .insert(idMappings)
-      .values({
-        id: pair,
-        attioObject: "people",
-        attioRecordId: id("p"),
-        sfObject: "Contact",
-        sfRecordId: id("c"),
-        createdAt: OLD,
-        updatedAt: OLD,
-      });
+    await db.insert(idMappings).values({
+      id: pair,
+      attioObject: "people",
+      attioRecordId: id("p"),
+      sfObject: "Contact",
+      sfRecordId: id("c"),
+      createdAt: OLD,
+      updatedAt: OLD,
+    });
     await db.insert(syncState).values({
       mappingId: pair,
       baseValues: { attio: {}, salesforce: {} },
