@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { eq, inArray, like, or } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { clearTokenCache } from "../../src/salesforce/token.ts";
 import { openDb } from "../../src/store/db.ts";
 import {
   ambiguousMatches,
@@ -23,7 +24,17 @@ import {
   syncState,
   updateHolds,
 } from "../../src/store/schema.ts";
+import { fakeAttio } from "../helpers/fake-attio.ts";
+import { fakeSalesforce } from "../helpers/fake-salesforce.ts";
+import { personChanged } from "../helpers/messages.ts";
+import { server } from "../helpers/msw.ts";
+import { runQueue } from "../helpers/queue.ts";
+import { drainQueue } from "../helpers/queue-drain.ts";
 import { ADMIN_TOKEN } from "../helpers/signing.ts";
+
+// What a test enqueues is consumed in the background: let it finish while the fakes still answer.
+afterEach(() => drainQueue());
+beforeEach(() => clearTokenCache());
 
 const db = openDb(env.DB);
 
@@ -108,6 +119,8 @@ async function seedPerson(name: string, job: string, hold: string) {
     { ...failure, id: failureId, message: { recordId: attio }, recordKey: `attio:people:${attio}` },
     // Stored without a record key: only the email in its message says whose it is.
     { ...failure, id: `f-${name}-nokey-${s}`, message: { fields: { Email: email } } },
+    // A key naming no record (`*`: a whole object): found by the email alone too.
+    { ...failure, id: `f-${name}-star-${s}`, message: { fields: { Email: email } }, recordKey: "salesforce:Contact:*" },
   ]);
   await db
     .insert(issueDismissals)
@@ -252,7 +265,7 @@ const EVERYTHING = {
   id_mappings: 1,
   sync_state: 1,
   audit_log: 3,
-  failures: 2,
+  failures: 3,
   issue_dismissals: 1,
   parked_changes: 1,
   conflicts: 1,
@@ -335,14 +348,14 @@ describe("POST /api/v1/erase", () => {
 
     expect(answer).toMatchObject({ key: "attio_record_id", link: "forgotten" });
     expect(answer.record_ids.sort()).toEqual([ana.attio, ana.sf].sort());
-    // Found by ids, not by value: the older record (its audit row) and the key-less failure are
+    // Found by ids, not by value: the older record (its audit row) and the failures without its id are
     // not tied to these ids, and stay.
     expect(answer.removed).toMatchObject({ id_mappings: 1, sync_state: 1, audit_log: 2, failures: 1, job_errors: 1 });
     expect(await rowsOf(ana, job)).toMatchObject({
       id_mappings: 0,
       sync_state: 0,
       audit_log: 1,
-      failures: 1,
+      failures: 2,
       parked_changes: 0,
     });
     expect(await rowsOf(ben, job)).toEqual({ ...EVERYTHING, job_errors: 1 });
@@ -399,5 +412,50 @@ describe("POST /api/v1/erase", () => {
       const error = (await response.json()) as { error: { details: { path: string }[] } };
       expect(error.error.details.map((d) => d.path)).toContain(field);
     }
+  });
+
+  it("keeps the link: the next sync of the erased person links the same records again as a first link, no duplicate", async () => {
+    const attio = fakeAttio();
+    const sf = fakeSalesforce();
+    server.use(...attio.handlers, ...sf.handlers);
+    const s = hex().slice(0, 8);
+    const person = `p-erased-${s}`;
+    const email = `erased-${s}@northwind.example`;
+    attio.addPerson(person, { email, title: "Analyst" });
+    await runQueue([personChanged(person)]);
+    const [contactId] = [...sf.contacts.keys()];
+    const pair = await db.select().from(idMappings).where(eq(idMappings.attioRecordId, person)).get();
+    expect(pair?.sfRecordId).toBe(contactId);
+
+    const answer = (await (await erase({ email })).json()) as EraseAnswer;
+    expect(answer.record_ids.sort()).toEqual([person, contactId].sort());
+    expect(answer.removed).toMatchObject({ sync_state: 1, audit_log: 1, id_mappings: 0 });
+    expect(
+      await db
+        .select()
+        .from(syncState)
+        .where(eq(syncState.mappingId, pair?.id ?? ""))
+        .all(),
+    ).toEqual([]);
+
+    // With no base, which side changed is unknown: a difference is settled by the conflict strategy
+    // (last_write: the later edit), as on a first link. This edit is the later one.
+    attio.setJobTitle(person, "Director", new Date(Date.now() + 60_000).toISOString());
+    const { result } = await runQueue([personChanged(person)]);
+
+    expect(result.retryMessages).toEqual([]);
+    expect(sf.contacts.size).toBe(1);
+    expect(sf.contacts.get(contactId ?? "")?.["Title"]).toBe("Director");
+    expect(
+      (await db.select().from(idMappings).where(eq(idMappings.attioRecordId, person)).all()).map((p) => p.id),
+    ).toEqual([pair?.id]);
+    // The base is stored again: the sync goes on from here as before the erase.
+    expect(
+      await db
+        .select()
+        .from(syncState)
+        .where(eq(syncState.mappingId, pair?.id ?? ""))
+        .all(),
+    ).toHaveLength(1);
   });
 });
