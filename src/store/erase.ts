@@ -58,6 +58,17 @@ const holds = (column: string) =>
 const keyNames = (column: string) => `exists (select 1 from json_each(?1) j where ${column} like '%:' || j.value
   or ${column} like '%:' || j.value || ',%' or ${column} like '%,' || j.value or ${column} like '%,' || j.value || ',%')`;
 
+/**
+ * `(object, id) in` every object the table holds, crossed with the ids: the table's `(object, id)`
+ * index is then searched, where `id in (...)` alone would read every row (the id is the index's
+ * second column). The objects are found by a loose index scan: one seek per distinct object.
+ */
+const seek = (table: string, object: string, id: string) =>
+  `(${object}, ${id}) in (select o.v, j.value from (with recursive o(v) as (
+    select min(${object}) from ${table}
+    union all select (select min(${object}) from ${table} where ${object} > o.v) from o where o.v is not null
+  ) select v from o where v is not null) o, json_each(?1) j)`;
+
 /** Rows found by value: a pair id, up to three record ids, a message key (any of them null). */
 interface Found {
   pair: string | null;
@@ -90,10 +101,11 @@ const BY_EMAIL = [
 
 /** The pairs and audited writes linking ids: a record's counterpart, a record a merge replaced. */
 const LINKED = `select id as pair, attio_record_id as a, sf_record_id as b, null as c, null as k from id_mappings
-    where attio_record_id in ${IDS} or sf_record_id in ${IDS} or id in ${PAIRS}
+    where ${seek("id_mappings", "attio_object", "attio_record_id")} or ${seek("id_mappings", "sf_object", "sf_record_id")}
+      or id in ${PAIRS}
   union
   select mapping_id, attio_record_id, sf_record_id, null, null from audit_log
-    where attio_record_id in ${IDS} or sf_record_id in ${IDS} or mapping_id in ${PAIRS}`;
+    where ${seek("audit_log", "attio_object", "attio_record_id")} or ${seek("audit_log", "sf_object", "sf_record_id")}`;
 
 /** Rounds of following links: a pair, its counterpart's older pair after a merge, and so on. */
 const LINK_ROUNDS = 4;
@@ -191,7 +203,8 @@ const ERASE: readonly EraseStep[] = [
   ),
   step(
     "audit_log",
-    `delete from audit_log where attio_record_id in ${IDS} or sf_record_id in ${IDS} or mapping_id in ${PAIRS}`,
+    `delete from audit_log
+      where ${seek("audit_log", "attio_object", "attio_record_id")} or ${seek("audit_log", "sf_object", "sf_record_id")}`,
   ),
   step(
     "failures",
@@ -209,9 +222,14 @@ const ERASE: readonly EraseStep[] = [
     `delete from mapping_warnings
       where source_record_id in ${IDS} or attio_record_id in ${IDS} or sf_record_id in ${IDS}`,
   ),
-  step("sf_field_times", `delete from sf_field_times where record_id in ${IDS}`),
+  step("sf_field_times", `delete from sf_field_times where ${seek("sf_field_times", "entity", "record_id")}`),
   step("create_intents", `delete from create_intents where source_record_id in ${IDS}`),
-  step("job_records", `delete from job_records where record_id in ${IDS}`),
+  // Through the primary key (job, side, record): the jobs are few, their records many.
+  step(
+    "job_records",
+    `delete from job_records where (job_id, side, record_id) in (select sj.id, sd.side, j.value
+      from sync_jobs sj, (select 'attio' as side union all select 'salesforce') sd, json_each(?1) j)`,
+  ),
   step("job_match_keys", `delete from job_match_keys where sf_id in ${IDS} or lower(key) = ?3`),
   step(
     "job_errors",
