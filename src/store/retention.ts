@@ -17,10 +17,13 @@ function finishedRows(table: string, time: string, state: string | null): string
     select rowid from ${table} where ${time} < ?1 ${finished} limit ?3)`;
 }
 
-/** Rows of finished parents (jobs, holds): the parent's state and time decide. */
+/**
+ * Rows of finished parents (jobs, holds): the parent's state and time decide. `cross join` keeps
+ * the parents (few) as the outer loop: SQLite would otherwise read every child row to find them.
+ */
 function childRows(child: string, parent: string, link: string, state: string, time: string): string {
   return `delete from ${child} where rowid in (
-    select c.rowid from ${parent} p join ${child} c on c.${link} = p.id
+    select c.rowid from ${parent} p cross join ${child} c on c.${link} = p.id
     where p.${state} in ${STATES} and ${time} < ?1 limit ?3)`;
 }
 
