@@ -66,7 +66,8 @@ const hex = () => crypto.randomUUID().replace(/-/g, "");
  */
 async function seedPerson(name: string, job: string, hold: string) {
   const s = hex().slice(0, 8);
-  const email = `${name}-${s}@northwind.example`;
+  // An underscore: a LIKE wildcard, matched literally.
+  const email = `${name}_${s}@northwind.example`;
   const attio = `p-${name}-${s}`;
   const attioOld = `p-${name}-old-${s}`;
   const sf = `003${hex().slice(0, 15)}`;
@@ -296,6 +297,18 @@ describe("POST /api/v1/erase", () => {
     const { ana, ben, job } = await seedTwo();
     expect(await rowsOf(ana, job)).toEqual(EVERYTHING);
 
+    // Someone else whose email ends with Ana's: a whole value must match, not a part of one.
+    const jo = `p-jo-${ana.s}`;
+    await db.insert(auditLog).values({
+      correlationId: `c-jo-${ana.s}`,
+      direction: "attio_to_sf",
+      operation: "update",
+      attioObject: "people",
+      attioRecordId: jo,
+      changes: { Email: { before: null, after: `jo${ana.email}` } },
+      sourceEvent: {},
+    });
+
     // Compared without regard to case.
     const response = await erase({ email: ana.email.toUpperCase() });
     expect(response.status).toBe(200);
@@ -331,7 +344,7 @@ describe("POST /api/v1/erase", () => {
       .select()
       .from(auditLog)
       .where(or(like(auditLog.changes, `%${ana.email}%`), like(auditLog.sourceEvent, `%${ana.email}%`)));
-    expect(mentions).toEqual([]);
+    expect(mentions.map((m) => m.attioRecordId)).toEqual([jo]);
 
     // Nothing is left to find: a second call removes nothing (and is audited all the same).
     const again = (await (await erase({ email: ana.email })).json()) as EraseAnswer;
