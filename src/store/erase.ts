@@ -112,8 +112,8 @@ const LINK_ROUNDS = 4;
 
 /**
  * The records (and pairs) a request names: the record asked for, or every record whose stored
- * values hold the email, then their counterparts through pairs and the audit trail. Nothing found:
- * empty lists.
+ * values hold the email, then their counterparts through pairs and the audit trail. An email
+ * nothing holds finds nothing; an id is always in its own list.
  */
 export async function findSubject(db: Db, key: { email: string } | { recordId: string }): Promise<Subject> {
   const subject: Subject = { recordIds: [], pairIds: [] };
