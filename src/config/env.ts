@@ -101,8 +101,15 @@ export const EnvConfigSchema = z.object({
   SALESFORCE_TIMEOUT_SECONDS: z.coerce.number().min(1).max(600).default(120),
   /** A sync job with no progress for this long is driven again by the cron (lost messages). */
   JOB_STALL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
-  /** Audit history older than this is deleted by the scheduled cleanup. */
+  /** Audit history older than this is deleted by the scheduled cleanup (src/plan/retention.ts). */
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+  /**
+   * Finished jobs (with their records, plans and match indexes) and decided items (failures
+   * replayed or dismissed, conflicts resolved, held deletes and mass updates approved or rejected,
+   * ambiguous matches settled, warnings cleared) older than this are deleted by the cron.
+   * Open items and running jobs are kept whatever their age (src/plan/retention.ts).
+   */
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   /**
    * Where alerts are posted when a problem of /api/v1/status opens or clears (docs/OPERATIONS.md
    * "Alerts"); unset: no alerts. A Slack incoming-webhook URL works as it is.

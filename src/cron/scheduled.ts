@@ -1,11 +1,12 @@
-import { parseEnvConfig } from "../config/env.ts";
+import { type EnvConfig, parseEnvConfig } from "../config/env.ts";
 import { resumeStalledJobs } from "../jobs/jobs.ts";
 import { toSyncError } from "../lib/errors.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
-import { pruneAudit } from "../store/audit.ts";
+import { type PruneCounts, retentionPlan } from "../plan/retention.ts";
 import { pruneFieldTimes } from "../store/field-times.ts";
 import { pruneKeys } from "../store/inbound-events.ts";
 import { purgeClosedIntents } from "../store/intents.ts";
+import { pruneRetained } from "../store/retention.ts";
 import { pruneRecentUpdates } from "../store/update-holds.ts";
 import { resendWaiting } from "../sync/deferred.ts";
 import { buildDeps, type SyncDeps } from "../sync/deps.ts";
@@ -27,7 +28,8 @@ export const DEDUPE_RETENTION_DAYS = 7;
 
 /**
  * The Cron Trigger (every 5 minutes): the catch-up of every mapped object, the drain of parked
- * changes, then housekeeping (expired delivery keys, audit history past its retention, create
+ * changes, then housekeeping (expired delivery keys, audit history and finished work past their
+ * retention (RETENTION_DAYS, AUDIT_RETENTION_DAYS: src/plan/retention.ts), create
  * intents closed for a week, the mass-update breaker's window past a day). The run is recorded in
  * KV (`cron:last-run`) for /api/v1/status; then, with ALERT_WEBHOOK_URL set, the problems that
  * opened or cleared are alerted (alerts.ts). Unless the deployment runs (setup, paused:
@@ -70,9 +72,8 @@ export async function handleScheduled(
   // Records waiting on a reference that got linked, whose re-sync send had failed.
   const resentWaiting = await resendWaiting(deps, env.SYNC_QUEUE);
   const dedupeBefore = new Date(now.getTime() - DEDUPE_RETENTION_DAYS * 86_400_000).toISOString();
-  const auditBefore = new Date(now.getTime() - config.AUDIT_RETENTION_DAYS * 86_400_000).toISOString();
   const pruned = await pruneKeys(deps.db, dedupeBefore);
-  const prunedAudit = await pruneAudit(deps.db, auditBefore);
+  const retention = await retentionStep(deps, config, now);
   const prunedIntents = await purgeClosedIntents(deps.db, dedupeBefore);
   // A field's event time matters while its change can still meet a conflict: days, not weeks.
   const prunedFieldTimes = await pruneFieldTimes(deps.db, now.getTime() - DEDUPE_RETENTION_DAYS * 86_400_000);
@@ -80,7 +81,8 @@ export async function handleScheduled(
     at: now.toISOString(),
     mode,
     pruned_dedupe_keys: pruned,
-    pruned_audit_rows: prunedAudit,
+    pruned_audit_rows: "error" in retention ? 0 : (retention.audit_log ?? 0),
+    pruned_retention: retention,
     pruned_create_intents: prunedIntents,
     pruned_field_times: prunedFieldTimes,
     resumed_jobs: resumedJobs,
@@ -129,6 +131,25 @@ async function catchupStep(deps: SyncDeps, env: Env, now: Date): Promise<unknown
     // Housekeeping still runs.
     const error = toSyncError(thrown);
     deps.log.error("catch-up failed", { code: error.code, error: error.message });
+    return { error: error.code, message: error.message };
+  }
+}
+
+/**
+ * History and finished work past their retention (src/plan/retention.ts), a bounded number of rows
+ * per kind and run; a failure is reported, and the next run prunes what this one left.
+ */
+async function retentionStep(
+  deps: SyncDeps,
+  config: EnvConfig,
+  now: Date,
+): Promise<PruneCounts | { error: string; message: string }> {
+  try {
+    const settings = { retentionDays: config.RETENTION_DAYS, auditRetentionDays: config.AUDIT_RETENTION_DAYS };
+    return await pruneRetained(deps.db, retentionPlan(now, settings));
+  } catch (thrown) {
+    const error = toSyncError(thrown);
+    deps.log.error("retention failed", { code: error.code, error: error.message });
     return { error: error.code, message: error.message };
   }
 }

@@ -1,4 +1,4 @@
-import { eq, gte, lt, lte, ne, or, type SQL, sql } from "drizzle-orm";
+import { eq, gte, lte, ne, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "./db.ts";
 import { listPage, type PageRequest } from "./pages.ts";
 import type { AuditRow } from "./pairs.ts";
@@ -7,12 +7,6 @@ import { auditLog } from "./schema.ts";
 /** Appends one audit row (a delete, a merge followed, an operator's decision). */
 export async function insertAudit(db: Db, row: AuditRow): Promise<void> {
   await db.insert(auditLog).values(row);
-}
-
-/** Deletes audit rows older than `before` (ISO time); returns how many went. */
-export async function pruneAudit(db: Db, before: string): Promise<number> {
-  const result = await db.delete(auditLog).where(lt(auditLog.at, before));
-  return result.meta.changes ?? 0;
 }
 
 /** What history to list: each filter given narrows it. */

@@ -42,6 +42,7 @@ describe("every /api/v1 route requires the admin token", () => {
       "POST /api/v1/sync",
       "GET /api/v1/sync/x-id",
       "DELETE /api/v1/sync/x-id",
+      "POST /api/v1/erase",
     ]) {
       expect(paths).toContain(expected);
     }

@@ -5,6 +5,7 @@ import type { AppEnv } from "../types.ts";
 import { activityRoutes } from "./activity.ts";
 import { configRoutes } from "./config.ts";
 import { doctorRoutes } from "./doctor.ts";
+import { eraseRoutes } from "./erase.ts";
 import { explainRoutes } from "./explain.ts";
 import { failureRoutes } from "./failures.ts";
 import { historyRoutes } from "./history.ts";
@@ -49,6 +50,7 @@ export function createApiV1(): OpenAPIHono<AppEnv> {
   jobRoutes(app);
   activityRoutes(app);
   doctorRoutes(app);
+  eraseRoutes(app);
   app.doc31("/openapi.json", OPENAPI_INFO);
   return app;
 }

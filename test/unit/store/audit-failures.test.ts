@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SyncError } from "../../../src/lib/errors.ts";
-import { insertAudit, lastWrites, listAudit, pruneAudit } from "../../../src/store/audit.ts";
+import { insertAudit, lastWrites, listAudit } from "../../../src/store/audit.ts";
 import { openDb } from "../../../src/store/db.ts";
 import {
   dismissFailure,
@@ -13,6 +13,7 @@ import {
   recordFailure,
 } from "../../../src/store/failures.ts";
 import type { AuditRow } from "../../../src/store/pairs.ts";
+import { pruneRetained } from "../../../src/store/retention.ts";
 
 const db = openDb(env.DB);
 
@@ -77,7 +78,8 @@ describe("the audit trail", () => {
     const old = `p-old-${crypto.randomUUID()}`;
     await insertAudit(db, audit({ attioRecordId: old, at: "2000-01-01T00:00:00.000Z" }));
     await insertAudit(db, audit({ attioRecordId: old, at: "2000-01-02T00:00:00.000Z" }));
-    expect(await pruneAudit(db, "2000-01-01T12:00:00.000Z")).toBe(1);
+    const step = { target: "audit_log", before: "2000-01-01T12:00:00.000Z", states: [], limit: 10 } as const;
+    expect(await pruneRetained(db, [step])).toEqual({ audit_log: 1 });
     expect((await listAudit(db, { recordId: old }, { limit: 10 })).items).toHaveLength(1);
   });
 });
