@@ -1,0 +1,359 @@
+/**
+ * Every CLI command as the route of the management API it calls (method, path, parameters) and
+ * how its words become that call. test/node/cli/routes.test.ts checks each against the OpenAPI
+ * document the Worker builds from its route definitions, so a renamed route fails there.
+ */
+import { JobParamsSchema } from "../../src/store/job-schemas.ts";
+import { IssueReasonSchema } from "../../src/sync/issue-reasons.ts";
+import { type FlagSpec, listFlag, type ParsedArgs, stringFlag, UsageError } from "./args.ts";
+import type { Method } from "./client.ts";
+import * as render from "./render.ts";
+
+/** `{id}` placeholders of an OpenAPI path, as a union of their names. */
+type PathParams<P extends string> = P extends `${string}{${infer Name}}${infer Rest}` ? Name | PathParams<Rest> : never;
+
+export interface Request<P extends string = string> {
+  params: Record<PathParams<P>, string>;
+  query?: Record<string, string | undefined>;
+  body?: unknown;
+}
+
+/** What a command may read besides its words: a file (`-`: standard input). */
+export interface Io {
+  readText(path: string): Promise<string>;
+}
+
+export interface Positional {
+  name: string;
+  description: string;
+}
+
+export interface Command<P extends string = string> {
+  /** One or two words: `status`, `config get`. */
+  name: string;
+  summary: string;
+  route: { method: Method; path: P };
+  positionals: readonly Positional[];
+  flags: readonly FlagSpec[];
+  /** The words after `attio-sfdc`, shown in help and docs/CLI.md. */
+  example: string;
+  request(args: ParsedArgs, io: Io): Request<P> | Promise<Request<P>>;
+  render(body: unknown): render.Output;
+  /** `sync --wait`: another command's call to follow the answer with; its view is printed instead. */
+  follow?(answer: unknown, args: ParsedArgs): { command: string; params: Record<string, string> } | undefined;
+}
+
+/** Keeps each command's path and its params checked against each other, then forgets the path type. */
+function command<P extends string>(spec: Command<P>): Command {
+  return spec as unknown as Command;
+}
+
+/** The positionals, all required, by name. */
+function positionals<const N extends string>(args: ParsedArgs, names: readonly N[]): Record<N, string> {
+  if (args.positionals.length !== names.length) {
+    const want = names.length === 0 ? "no arguments" : names.map((n) => `<${n}>`).join(" ");
+    throw new UsageError(
+      `expected ${want}, got ${args.positionals.length === 0 ? "none" : args.positionals.join(" ")}`,
+    );
+  }
+  return Object.fromEntries(names.map((name, i) => [name, args.positionals[i] ?? ""])) as Record<N, string>;
+}
+
+const none = (args: ParsedArgs) => {
+  positionals(args, []);
+  return { params: {} };
+};
+
+const pageFlags = (statuses: string): FlagSpec[] => [
+  { name: "status", type: "string", value: statuses, description: "Which to list (default: the first)" },
+  { name: "limit", type: "string", value: "n", description: "Items per page, at most 200 (default 50)" },
+  { name: "cursor", type: "string", value: "cursor", description: "The `more:` cursor of the previous page" },
+];
+
+const pageQuery = (args: ParsedArgs) => {
+  positionals(args, []);
+  return {
+    params: {},
+    query: { status: stringFlag(args, "status"), limit: stringFlag(args, "limit"), cursor: stringFlag(args, "cursor") },
+  };
+};
+
+const syncFlags: FlagSpec[] = [
+  { name: "dry-run", type: "boolean", description: "Plan every record, write nothing (runs in any mode)" },
+  { name: "mode", type: "string", value: "full|incremental|records", description: "What to sync (default full)" },
+  {
+    name: "direction",
+    type: "string",
+    value: "both|attio_to_sf|sf_to_attio",
+    description: "Whose records to list (default both)",
+  },
+  { name: "objects", type: "string", value: "a,b", description: "Mapping names (default: every enabled mapping)" },
+  { name: "attio", type: "string", value: "id,id", description: "--mode records: Attio record ids" },
+  { name: "salesforce", type: "string", value: "id,id", description: "--mode records: Salesforce Ids" },
+  { name: "since", type: "string", value: "iso-time", description: "--mode incremental: changed since" },
+  { name: "wait", type: "boolean", description: "Poll the job until it ends and print its report" },
+];
+
+/** POST /sync's body from the flags, checked with the API's own schema before anything is sent. */
+function syncBody(args: ParsedArgs) {
+  const attio = listFlag(args, "attio");
+  const salesforce = listFlag(args, "salesforce");
+  const candidate = {
+    objects: listFlag(args, "objects"),
+    direction: stringFlag(args, "direction"),
+    mode: stringFlag(args, "mode"),
+    record_ids: attio || salesforce ? present({ attio, salesforce }) : undefined,
+    since: stringFlag(args, "since"),
+    dry_run: args.flags["dry-run"] === true,
+  };
+  const parsed = JobParamsSchema.safeParse(present(candidate));
+  if (!parsed.success) {
+    const flag: Record<string, string> = { record_ids: "attio/--salesforce", dry_run: "dry-run" };
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? "");
+    throw new UsageError(`--${flag[name] ?? name}: ${issue?.message ?? "invalid"}`);
+  }
+  return parsed.data;
+}
+
+/** The members that are set: flags not given are absent from the body, not `undefined`. */
+function present<T extends Record<string, unknown>>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The config document named by `<file>` (`-`: standard input). */
+async function configBody(args: ParsedArgs, io: Io) {
+  const { file } = positionals(args, ["file"]);
+  let toml: string;
+  try {
+    toml = await io.readText(file);
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return { params: {}, body: { toml } };
+}
+
+export const COMMANDS: readonly Command[] = [
+  command({
+    name: "status",
+    summary: "Health, mode, open work and each mapping's linked records",
+    route: { method: "get", path: "/status" },
+    positionals: [],
+    flags: [],
+    example: "status",
+    request: none,
+    render: render.renderStatus,
+  }),
+  command({
+    name: "start",
+    summary: "Start a new deployment (setup -> running): held changes are delivered, the catch-up begins",
+    route: { method: "post", path: "/start" },
+    positionals: [],
+    flags: [],
+    example: "start",
+    request: none,
+    render: render.renderMode,
+  }),
+  command({
+    name: "pause",
+    summary: "Stop every write to both CRMs; what arrives meanwhile is held",
+    route: { method: "post", path: "/pause" },
+    positionals: [],
+    flags: [],
+    example: "pause",
+    request: none,
+    render: render.renderMode,
+  }),
+  command({
+    name: "resume",
+    summary: "Deliver what was held, each change once, and sync again",
+    route: { method: "post", path: "/resume" },
+    positionals: [],
+    flags: [],
+    example: "resume",
+    request: none,
+    render: render.renderMode,
+  }),
+  command({
+    name: "sync",
+    summary: "Start a sync job (full, incremental or given records; --dry-run plans without writing)",
+    route: { method: "post", path: "/sync" },
+    positionals: [],
+    flags: syncFlags,
+    example: "sync --dry-run --objects people --wait",
+    request: (args) => {
+      positionals(args, []);
+      return { params: {}, body: syncBody(args) };
+    },
+    render: render.renderJobCreated,
+    follow: (answer, args) => {
+      const id = (answer as { id?: unknown }).id;
+      return args.flags["wait"] === true && typeof id === "string"
+        ? { command: "jobs show", params: { id } }
+        : undefined;
+    },
+  }),
+  command({
+    name: "jobs",
+    summary: "The newest sync jobs, with their state and counts",
+    route: { method: "get", path: "/sync" },
+    positionals: [],
+    flags: [{ name: "limit", type: "string", value: "n", description: "How many, at most 50 (default 20)" }],
+    example: "jobs --limit 5",
+    request: (args) => {
+      positionals(args, []);
+      return { params: {}, query: { limit: stringFlag(args, "limit") } };
+    },
+    render: render.renderJobs,
+  }),
+  command({
+    name: "jobs show",
+    summary: "One job: state, counts, errors and (dry runs) what each record would get",
+    route: { method: "get", path: "/sync/{id}" },
+    positionals: [{ name: "id", description: "The job's id (from `sync` or `jobs`)" }],
+    flags: [],
+    example: "jobs show 0b7c1f52-5a1e-4a5e-9d7e-3f0c2a9b8e11",
+    request: (args) => ({ params: positionals(args, ["id"]) }),
+    render: render.renderJob,
+  }),
+  command({
+    name: "jobs cancel",
+    summary: "Cancel a queued or running job (records already queued still finish)",
+    route: { method: "delete", path: "/sync/{id}" },
+    positionals: [{ name: "id", description: "The job's id" }],
+    flags: [],
+    example: "jobs cancel 0b7c1f52-5a1e-4a5e-9d7e-3f0c2a9b8e11",
+    request: (args) => ({ params: positionals(args, ["id"]) }),
+    render: render.renderCancelled,
+  }),
+  command({
+    name: "issues",
+    summary: "Open issues grouped by reason: what happened, what to do, the items",
+    route: { method: "get", path: "/issues" },
+    positionals: [],
+    flags: [
+      { name: "reason", type: "string", value: "reason", description: "One group only (e.g. write_rejected)" },
+      { name: "limit", type: "string", value: "n", description: "Items per group, at most 200 (default 50)" },
+      { name: "cursor", type: "string", value: "cursor", description: "With --reason: the next page" },
+    ],
+    example: "issues --limit 5",
+    request: (args) => {
+      positionals(args, []);
+      const reason = stringFlag(args, "reason");
+      if (reason !== undefined && !IssueReasonSchema.safeParse(reason).success) {
+        throw new UsageError(`--reason: not a reason: ${reason} (one of ${IssueReasonSchema.options.join(", ")})`);
+      }
+      return {
+        params: {},
+        query: { reason, limit: stringFlag(args, "limit"), cursor: stringFlag(args, "cursor") },
+      };
+    },
+    render: render.renderIssues,
+  }),
+  command({
+    name: "explain",
+    summary: "Why a record is or is not in sync: reason, next step and the field-by-field table",
+    route: { method: "get", path: "/explain/{side}/{object}/{record_id}" },
+    positionals: [
+      { name: "side", description: "attio or salesforce: the side the id is from" },
+      { name: "object", description: "As that side names it: people, Contact, …" },
+      { name: "record_id", description: "An Attio record id or a Salesforce Id" },
+    ],
+    flags: [],
+    example: "explain salesforce Contact 003000000000001AAA",
+    request: (args) => ({ params: positionals(args, ["side", "object", "record_id"]) }),
+    render: render.renderExplain,
+  }),
+  command({
+    name: "conflicts",
+    summary: "Fields changed on both sides to different values",
+    route: { method: "get", path: "/conflicts" },
+    positionals: [],
+    flags: pageFlags("open|resolved|dismissed"),
+    example: "conflicts",
+    request: pageQuery,
+    render: render.renderConflicts,
+  }),
+  command({
+    name: "deletes",
+    summary: "Deletes held for a decision (the delete policy, the mass-delete breaker)",
+    route: { method: "get", path: "/deletes" },
+    positionals: [],
+    flags: pageFlags("pending|approved|rejected"),
+    example: "deletes --status pending",
+    request: pageQuery,
+    render: render.renderDeletes,
+  }),
+  command({
+    name: "matches",
+    summary: "Records that matched several candidates on the other side",
+    route: { method: "get", path: "/matches" },
+    positionals: [],
+    flags: pageFlags("open|resolved|retried|dismissed"),
+    example: "matches",
+    request: pageQuery,
+    render: render.renderMatches,
+  }),
+  command({
+    name: "config get",
+    summary: "The configuration in force, as TOML (`config get > config.toml`)",
+    route: { method: "get", path: "/config" },
+    positionals: [],
+    flags: [],
+    example: "config get",
+    request: none,
+    render: render.renderConfig,
+  }),
+  command({
+    name: "config put",
+    summary: "Store a new configuration version (refused, with every problem, when invalid)",
+    route: { method: "put", path: "/config" },
+    positionals: [{ name: "file", description: "A config.toml (`-`: standard input)" }],
+    flags: [],
+    example: "config put config.toml",
+    request: configBody,
+    render: render.renderConfigStored,
+  }),
+  command({
+    name: "config validate",
+    summary: "Check a configuration against both live schemas without storing it",
+    route: { method: "post", path: "/validate" },
+    positionals: [{ name: "file", description: "A config.toml (`-`: standard input)" }],
+    flags: [],
+    example: "config validate config.toml",
+    request: configBody,
+    render: render.renderValidation,
+  }),
+  command({
+    name: "doctor",
+    summary: "Check the deployment: Attio key, scopes, webhook; Salesforce access, CDC; relay; cron",
+    route: { method: "get", path: "/doctor" },
+    positionals: [],
+    flags: [],
+    example: "doctor",
+    request: none,
+    render: render.renderDoctor,
+  }),
+];
+
+/**
+ * The command the words name, longest name first (`jobs show` before `jobs`), and the words
+ * left for it; undefined when none matches.
+ */
+export function findCommand(words: readonly string[]): { command: Command; rest: string[] } | undefined {
+  const sorted = [...COMMANDS].sort((a, b) => b.name.split(" ").length - a.name.split(" ").length);
+  for (const command of sorted) {
+    const name = command.name.split(" ");
+    if (name.every((word, i) => words[i] === word)) return { command, rest: words.slice(name.length) };
+  }
+  return undefined;
+}
+
+/** `/explain/{side}/…` with each parameter filled in, encoded. */
+export function fillPath(path: string, params: Record<string, string>): string {
+  return path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new UsageError(`missing <${name}>`);
+    return encodeURIComponent(value);
+  });
+}
