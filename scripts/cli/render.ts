@@ -74,10 +74,9 @@ export function renderStatus(body: unknown): Output {
       ]),
       "",
       "Problems",
-      ...table(
-        ["code", "affects", "message", "action"],
-        s.problems.map((p) => [p.code, p.affects, p.message, p.action]),
-      ),
+      ...(s.problems.length === 0
+        ? ["(none)"]
+        : s.problems.flatMap((p) => [`- ${p.code} (${p.affects}): ${p.message}`, `  To do: ${p.action}`])),
       "",
       "Mappings",
       ...table(
@@ -133,12 +132,9 @@ const ModeBody = z.object({
 /** POST /start, /pause, /resume. */
 export function renderMode(body: unknown): Output {
   const m = read(ModeBody, body, "the mode change");
-  const lines = [
-    m.changed ? `${m.previous_mode} -> ${m.mode}` : `already ${m.mode} (nothing changed)`,
-    ...fields([
-      ["since", m.since],
-      ["changed by", m.changed_by],
-    ]),
+  const pairs: [string, unknown][] = [
+    ["since", m.since],
+    ["changed by", m.changed_by],
   ];
   if (m.delivery) {
     const d = m.delivery;
@@ -148,8 +144,12 @@ export function renderMode(body: unknown): Output {
         : d.state === "sent"
           ? `${d.sent} held change(s) sent, ${d.left} left`
           : `waiting: ${d.left} held (${d.error ?? "an API does not answer"})`;
-    lines.push(...fields([["held changes", text]]));
+    pairs.push(["held changes", text]);
   }
+  const lines = [
+    m.changed ? `${m.previous_mode} -> ${m.mode}` : `already ${m.mode} (nothing changed)`,
+    ...fields(pairs),
+  ];
   if (m.first_catch_up) {
     lines.push(
       "",
@@ -209,9 +209,39 @@ export function renderJobs(body: unknown): Output {
   };
 }
 
-const PlanItem = z
-  .object({ mapping: z.string(), side: z.string(), record_id: z.string(), action: z.string() })
-  .catchall(z.unknown());
+const PlanItem = z.object({
+  mapping: z.string(),
+  side: z.string(),
+  record_id: z.string(),
+  action: z.string(),
+  attio_record_id: z.string().nullable().optional(),
+  salesforce_record_id: z.string().nullable().optional(),
+  to_salesforce: z.record(z.string(), z.unknown()).optional(),
+  to_attio: z.record(z.string(), z.unknown()).optional(),
+  conflicts: z.array(z.unknown()).optional(),
+});
+
+/** A plan row: the record, what it would be linked to (or `new`) and which fields would be written. */
+function planRow(item: z.infer<typeof PlanItem>): unknown[] {
+  const counterpart = item.side === "attio" ? item.salesforce_record_id : item.attio_record_id;
+  const written = (values: Record<string, unknown> | undefined, side: string) =>
+    values && Object.keys(values).length > 0 ? `${side}: ${Object.keys(values).join(", ")}` : "";
+  const writes = [
+    written(item.to_salesforce, "salesforce"),
+    written(item.to_attio, "attio"),
+    item.conflicts?.length ? `${item.conflicts.length} conflict(s)` : "",
+  ].filter(Boolean);
+  // Only a write's plan names both records; other actions (skip, wait) carry no detail.
+  const known = item.attio_record_id !== undefined || item.salesforce_record_id !== undefined;
+  return [
+    item.mapping,
+    item.side,
+    item.record_id,
+    item.action,
+    known ? (counterpart ?? "new") : null,
+    writes.join("; "),
+  ];
+}
 
 export function renderJob(body: unknown): Output {
   const j = read(Job, body, "GET /sync/{id}");
@@ -230,8 +260,8 @@ export function renderJob(body: unknown): Output {
       "",
       "Plan (what each record would get)",
       ...table(
-        ["mapping", "side", "record", "action", "detail"],
-        plan.map(({ mapping, side, record_id, action, ...detail }) => [mapping, side, record_id, action, detail]),
+        ["mapping", "side", "record", "action", "counterpart", "would write"],
+        plan.map(planRow),
         "(nothing planned yet)",
       ),
     );
@@ -477,12 +507,9 @@ const DoctorBody = z.object({
 export function renderDoctor(body: unknown): Output {
   const d = read(DoctorBody, body, "GET /doctor");
   const lines = [`${d.status.toUpperCase()}  ${d.worker_url}`, ""];
-  lines.push(
-    ...table(
-      ["status", "check", "found"],
-      d.checks.map((c) => [c.status.toUpperCase(), c.id, c.message]),
-    ),
-  );
+  // Not cut: what a check found is the point of running it.
+  const rows = d.checks.map((c) => [c.status.toUpperCase(), c.id, c.message]);
+  lines.push(...table(["status", "check", "found"], rows, "(no checks)", Number.POSITIVE_INFINITY));
   const fixes = d.checks.filter((c) => c.fix && c.status !== "pass");
   if (fixes.length > 0) lines.push("", "To fix", ...fixes.map((c) => `  ${c.id}: ${c.fix}`));
   return d.status === "fail" ? { lines, exitCode: 1 } : { lines };
