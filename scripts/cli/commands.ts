@@ -4,7 +4,7 @@
  * document the Worker builds from its route definitions, so a renamed route fails there.
  */
 import { JobParamsSchema } from "../../src/store/job-schemas.ts";
-import { IssueReasonSchema } from "../../src/sync/issue-reasons.ts";
+import { ISSUE_KINDS, IssueReasonSchema } from "../../src/sync/issue-reasons.ts";
 import { type FlagSpec, listFlag, type ParsedArgs, stringFlag, UsageError } from "./args.ts";
 import type { Method } from "./client.ts";
 import * as render from "./render.ts";
@@ -133,6 +133,42 @@ async function configBody(args: ParsedArgs, io: Io) {
   return { params: {}, body: { toml } };
 }
 
+function reasonFlag(args: ParsedArgs) {
+  const reason = stringFlag(args, "reason");
+  if (reason !== undefined && !IssueReasonSchema.safeParse(reason).success) {
+    throw new UsageError(`--reason: not a reason: ${reason} (one of ${IssueReasonSchema.options.join(", ")})`);
+  }
+  return reason;
+}
+
+const issueActionFlags: FlagSpec[] = [
+  { name: "reason", type: "string", value: "reason", description: "A whole group (as `issues` lists it)" },
+  { name: "items", type: "string", value: "kind:id,…", description: "Listed items, e.g. failure:f1,warning:w2" },
+  { name: "note", type: "string", value: "text", description: "Why, kept with the audit row" },
+];
+
+/** POST /issues/retry and /dismiss: a group (`--reason`) or listed items (`--items kind:id,…`). */
+function issueAction(args: ParsedArgs) {
+  positionals(args, []);
+  const reason = reasonFlag(args);
+  const listed = listFlag(args, "items");
+  if ((reason === undefined) === (listed === undefined)) throw new UsageError("give --reason or --items (not both)");
+  const items = listed?.map((item) => {
+    const at = item.indexOf(":");
+    const kind = item.slice(0, at);
+    if (at < 1 || !(ISSUE_KINDS as readonly string[]).includes(kind) || at === item.length - 1) {
+      throw new UsageError(`--items: ${item} is not kind:id (kinds: ${ISSUE_KINDS.join(", ")})`);
+    }
+    return { kind, id: item.slice(at + 1) };
+  });
+  return { params: {}, body: present({ reason, items, note: stringFlag(args, "note") }) };
+}
+
+const decision = (value: "approve" | "reject") => (args: ParsedArgs) => ({
+  params: positionals(args, ["id"]),
+  body: { decision: value },
+});
+
 export const COMMANDS: readonly Command[] = [
   command({
     name: "status",
@@ -239,16 +275,33 @@ export const COMMANDS: readonly Command[] = [
     example: "issues --limit 5",
     request: (args) => {
       positionals(args, []);
-      const reason = stringFlag(args, "reason");
-      if (reason !== undefined && !IssueReasonSchema.safeParse(reason).success) {
-        throw new UsageError(`--reason: not a reason: ${reason} (one of ${IssueReasonSchema.options.join(", ")})`);
-      }
+      const reason = reasonFlag(args);
       return {
         params: {},
         query: { reason, limit: stringFlag(args, "limit"), cursor: stringFlag(args, "cursor") },
       };
     },
     render: render.renderIssues,
+  }),
+  command({
+    name: "issues retry",
+    summary: "Retry a group or listed items: failures replayed, warnings and ambiguous matches synced again",
+    route: { method: "post", path: "/issues/retry" },
+    positionals: [],
+    flags: issueActionFlags,
+    example: "issues retry --reason unmatched_user",
+    request: issueAction,
+    render: render.renderIssueAction,
+  }),
+  command({
+    name: "issues dismiss",
+    summary: "Dismiss a group or listed items: each leaves every count until it happens again",
+    route: { method: "post", path: "/issues/dismiss" },
+    positionals: [],
+    flags: issueActionFlags,
+    example: "issues dismiss --items warning:1264d38e578e2973115c4b905f9cd41e --note expected",
+    request: issueAction,
+    render: render.renderIssueAction,
   }),
   command({
     name: "explain",
@@ -275,6 +328,28 @@ export const COMMANDS: readonly Command[] = [
     render: render.renderConflicts,
   }),
   command({
+    name: "conflicts resolve",
+    summary: "Resolve a conflict with one side's value or your own: written to both sides and audited",
+    route: { method: "post", path: "/conflicts/{id}" },
+    positionals: [{ name: "id", description: "The conflict's id (from `conflicts`)" }],
+    flags: [
+      { name: "side", type: "string", value: "attio|salesforce", description: "Take that side's value" },
+      { name: "value", type: "string", value: "text", description: "Set this value instead (text)" },
+    ],
+    example: "conflicts resolve c_01hx --side salesforce",
+    request: (args) => {
+      const params = positionals(args, ["id"]);
+      const side = stringFlag(args, "side");
+      const value = stringFlag(args, "value");
+      if ((side === undefined) === (value === undefined)) throw new UsageError("give --side or --value (not both)");
+      if (side !== undefined && side !== "attio" && side !== "salesforce") {
+        throw new UsageError(`--side: attio or salesforce, not ${side}`);
+      }
+      return { params, body: side !== undefined ? { side } : { value } };
+    },
+    render: render.renderResolved,
+  }),
+  command({
     name: "deletes",
     summary: "Deletes held for a decision (the delete policy, the mass-delete breaker)",
     route: { method: "get", path: "/deletes" },
@@ -285,6 +360,46 @@ export const COMMANDS: readonly Command[] = [
     render: render.renderDeletes,
   }),
   command({
+    name: "deletes approve",
+    summary: "Approve a held delete: the counterpart is deleted too",
+    route: { method: "post", path: "/deletes/{id}" },
+    positionals: [{ name: "id", description: "The delete's id (from `deletes`)" }],
+    flags: [],
+    example: "deletes approve d_01hx",
+    request: decision("approve"),
+    render: render.renderDecided,
+  }),
+  command({
+    name: "deletes reject",
+    summary: "Reject a held delete: the counterpart is kept",
+    route: { method: "post", path: "/deletes/{id}" },
+    positionals: [{ name: "id", description: "The delete's id" }],
+    flags: [],
+    example: "deletes reject d_01hx",
+    request: decision("reject"),
+    render: render.renderDecided,
+  }),
+  command({
+    name: "deletes approve-batch",
+    summary: "Approve every pending delete of a batch the mass-delete breaker held (status lists them)",
+    route: { method: "post", path: "/deletes/batches/{id}" },
+    positionals: [{ name: "id", description: "The batch's id (`held_delete_batches` in status)" }],
+    flags: [],
+    example: "deletes approve-batch b_01hx",
+    request: decision("approve"),
+    render: render.renderBatchDecided,
+  }),
+  command({
+    name: "deletes reject-batch",
+    summary: "Reject every pending delete of a held batch: the counterparts are kept",
+    route: { method: "post", path: "/deletes/batches/{id}" },
+    positionals: [{ name: "id", description: "The batch's id" }],
+    flags: [],
+    example: "deletes reject-batch b_01hx",
+    request: decision("reject"),
+    render: render.renderBatchDecided,
+  }),
+  command({
     name: "matches",
     summary: "Records that matched several candidates on the other side",
     route: { method: "get", path: "/matches" },
@@ -293,6 +408,22 @@ export const COMMANDS: readonly Command[] = [
     example: "matches",
     request: pageQuery,
     render: render.renderMatches,
+  }),
+  command({
+    name: "matches link",
+    summary: "Link an ambiguous record to the candidate you choose",
+    route: { method: "post", path: "/matches/{id}" },
+    positionals: [
+      { name: "id", description: "The match's id (from `matches`)" },
+      { name: "candidate_id", description: "One of its candidates" },
+    ],
+    flags: [],
+    example: "matches link m_01hx 003Sb0000004C93IAE",
+    request: (args) => {
+      const { id, candidate_id } = positionals(args, ["id", "candidate_id"]);
+      return { params: { id }, body: { action: "link", candidate_id } };
+    },
+    render: render.renderLinked,
   }),
   command({
     name: "config get",

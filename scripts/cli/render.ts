@@ -469,6 +469,85 @@ export function renderMatches(body: unknown): Output {
   return { lines: paged(rows, p.next_cursor, "matches") };
 }
 
+const ActionResult = z.object({
+  action: z.string(),
+  acted: z.number(),
+  items: z.array(z.object({ kind: z.string(), id: z.string(), reason: z.string(), outcome: z.string() })),
+  refused: z.array(z.object({ kind: z.string(), id: z.string(), code: z.string(), message: z.string() })),
+  remaining: z.number().nullable(),
+});
+
+/** POST /issues/retry and /dismiss; exit code 1 when an item was refused. */
+export function renderIssueAction(body: unknown): Output {
+  const r = read(ActionResult, body, "the issue action");
+  const lines = [
+    `${r.action}: ${r.acted} acted, ${r.refused.length} refused${r.remaining === null ? "" : `, ${r.remaining} left in the group`}`,
+    ...table(
+      ["kind", "id", "reason", "outcome"],
+      r.items.map((i) => [i.kind, i.id, i.reason, i.outcome]),
+      "(nothing acted on)",
+    ),
+  ];
+  if (r.refused.length > 0) {
+    lines.push(
+      "",
+      "Refused",
+      ...table(
+        ["kind", "id", "code", "why"],
+        r.refused.map((i) => [i.kind, i.id, i.code, i.message]),
+      ),
+    );
+  }
+  return r.refused.length > 0 ? { lines, exitCode: 1 } : { lines };
+}
+
+export function renderResolved(body: unknown): Output {
+  const r = read(z.object({ id: z.string(), field: z.string(), value: Scalar }), body, "POST /conflicts/{id}");
+  return { lines: [`conflict ${r.id} resolved: ${r.field} = ${cell(r.value)}, written to both sides`] };
+}
+
+export function renderDecided(body: unknown): Output {
+  const d = read(z.object({ id: z.string(), status: z.string() }), body, "POST /deletes/{id}");
+  return { lines: [`delete ${d.id} ${d.status}`] };
+}
+
+export function renderBatchDecided(body: unknown): Output {
+  const b = read(
+    z.object({
+      batch_id: z.string(),
+      decision: z.string(),
+      decided: z.number(),
+      refused: z.array(z.object({ id: z.string(), code: z.string(), message: z.string() })),
+      remaining: z.number(),
+    }),
+    body,
+    "POST /deletes/batches/{id}",
+  );
+  const lines = [
+    `batch ${b.batch_id}: ${b.decided} ${b.decision === "approve" ? "approved" : "rejected"}, ${b.remaining} still pending`,
+  ];
+  if (b.refused.length > 0) {
+    lines.push(
+      "",
+      "Refused",
+      ...table(
+        ["id", "code", "why"],
+        b.refused.map((r) => [r.id, r.code, r.message]),
+      ),
+    );
+  }
+  return b.refused.length > 0 ? { lines, exitCode: 1 } : { lines };
+}
+
+export function renderLinked(body: unknown): Output {
+  const l = read(
+    z.object({ id: z.string(), attio_record_id: z.string(), salesforce_record_id: z.string() }),
+    body,
+    "POST /matches/{id}",
+  );
+  return { lines: [`match ${l.id}: attio ${l.attio_record_id} linked to salesforce ${l.salesforce_record_id}`] };
+}
+
 /** The document itself, so that `config get > config.toml` round-trips through `config put`. */
 export function renderConfig(body: unknown): Output {
   const c = read(z.object({ version: z.number(), toml: z.string() }), body, "GET /config");

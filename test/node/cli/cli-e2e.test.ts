@@ -159,6 +159,35 @@ describe("attio-sfdc against a running Worker", () => {
     expect(bad.err).toMatch(/^attio-sfdc: issues: --reason: not a reason: nonsense \(one of write_rejected, /);
   });
 
+  it("issues dismiss and retry: the items acted on, and refused ones with exit code 1", async () => {
+    // The sample's deals have owners without a counterpart user: warnings, once the deals synced.
+    type Issues = { groups: { reason: string; kind: string; items: { id: string }[] }[] };
+    let issues = await json<Issues>(["issues"]);
+    for (let i = 0; i < 100 && !issues.groups.some((g) => g.kind === "warning"); i++) {
+      await new Promise((done) => setTimeout(done, 200));
+      issues = await json<Issues>(["issues"]);
+    }
+    const group = issues.groups.find((g) => g.kind === "warning");
+    const id = group?.items[0]?.id;
+    if (!group || !id) throw new Error("no warning opened");
+
+    const dismissed = await cli(["issues", "dismiss", "--items", `warning:${id}`, "--note", "cli test"]);
+    expect(dismissed.code, dismissed.err).toBe(0);
+    expect(dismissed.out).toMatch(/^dismiss: 1 acted, 0 refused$/m);
+    expect(dismissed.out).toMatch(new RegExp(`^warning +${id} +${group.reason} +dismissed$`, "m"));
+    const after = await json<Issues>(["issues"]);
+    expect(after.groups.flatMap((g) => g.items.map((item) => item.id))).not.toContain(id);
+
+    const refused = await cli(["issues", "retry", "--items", "conflict:no-such-conflict"]);
+    expect(refused.code).toBe(1);
+    expect(refused.out).toMatch(/^retry: 0 acted, 1 refused$/m);
+    expect(refused.out).toMatch(/^conflict +no-such-conflict +\S+ +\S/m);
+    expect(await cli(["issues", "retry"])).toMatchObject({
+      code: 2,
+      err: "attio-sfdc: issues retry: give --reason or --items (not both)",
+    });
+  });
+
   it("explain salesforce Contact <id>: the reason, its next step and the field table", async () => {
     const state = (await (await fetch(`${stack.salesforce.url}/__control/state`)).json()) as {
       records: Record<string, { Id: string; LastName: string }[]>;
@@ -263,6 +292,20 @@ describe("attio-sfdc errors", () => {
     const gone = await cli(["jobs", "cancel", "00000000-0000-4000-8000-000000000000"]);
     expect(gone.code).toBe(1);
     expect(gone.err).toBe("error 404 not_found: no queued or running job 00000000-0000-4000-8000-000000000000");
+  });
+
+  it("decisions on what does not exist: 404 named, exit code 1", async () => {
+    const cases = [
+      [["conflicts", "resolve", "no-such-conflict", "--side", "attio"], /^error 404 not_found: /],
+      [["deletes", "approve", "no-such-delete"], /^error 404 not_found: /],
+      [["deletes", "reject-batch", "no-such-batch"], /^error 404 not_found: /],
+      [["matches", "link", "no-such-match", "003Sb0000004C93IAE"], /^error 404 not_found: /],
+    ] as const;
+    for (const [args, message] of cases) {
+      const run = await cli([...args]);
+      expect(run.code, args.join(" ")).toBe(1);
+      expect(run.err).toMatch(message);
+    }
   });
 
   it("the Worker not reached: named with the network's reason, exit code 3", async () => {
