@@ -43,8 +43,10 @@ async function run(argv: readonly string[], env: Record<string, string | undefin
   if (!found) {
     const asked = words[0];
     if (asked === undefined || asked === "help") {
-      for (const line of generalHelp()) io.out(line);
-      return asked === undefined && !lead.some((w) => w === "--help" || w === "-h") ? 2 : 0;
+      // Asked for: on standard output. No command at all is wrong usage: on standard error.
+      const asking = asked === "help" || lead.some((w) => w === "--help" || w === "-h");
+      for (const line of generalHelp()) (asking ? io.out : io.err)(line);
+      return asking ? 0 : 2;
     }
     const group = COMMANDS.filter((c) => c.name.startsWith(`${asked} `)).map((c) => c.name);
     throw new UsageError(

@@ -3,6 +3,7 @@ import { parseArgs, UsageError } from "../../../scripts/cli/args.ts";
 import { apiBase, apiErrorMessage } from "../../../scripts/cli/client.ts";
 import { findCommand } from "../../../scripts/cli/commands.ts";
 import { fields, table } from "../../../scripts/cli/format.ts";
+import { main } from "../../../scripts/cli/main.ts";
 import { renderDoctor, renderValidation } from "../../../scripts/cli/render.ts";
 
 const FLAGS = [
@@ -89,5 +90,29 @@ describe("commands and views", () => {
     });
     expect(renderValidation({ ok: true, problems: [] }).exitCode).toBeUndefined();
     expect(() => renderDoctor({ status: "fine" })).toThrow(/^unexpected answer to GET \/doctor: status: /);
+  });
+
+  it("help: asked for on standard output (exit 0), no command on standard error (exit 2)", async () => {
+    const run = async (argv: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await main(argv, {}, { out: (l) => out.push(l), err: (l) => err.push(l), readText: async () => "" });
+      return { code, out: out.join("\n"), err: err.join("\n") };
+    };
+    const help = await run(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/^ {2}config validate +Check a configuration/m);
+    expect(await run([])).toMatchObject({ code: 2, out: "", err: help.out });
+    const command = await run(["jobs", "show", "--help"]);
+    expect(command.code).toBe(0);
+    expect(command.out).toMatch(/^Calls: GET \/api\/v1\/sync\/\{id\}$/m);
+    expect(await run(["nope"])).toMatchObject({
+      code: 2,
+      err: "attio-sfdc: unknown command: nope (attio-sfdc --help lists them)",
+    });
+    expect(await run(["status", "--json"])).toMatchObject({
+      code: 2,
+      err: "no Worker URL: pass --url <url> or set ATTIO_SFDC_URL",
+    });
   });
 });
