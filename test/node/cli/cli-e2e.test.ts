@@ -61,11 +61,16 @@ async function json<T = Record<string, unknown>>(args: string[]): Promise<T> {
   return JSON.parse(run.out) as T;
 }
 
-/** The real program: `npx attio-sfdc …` or `npm run cli -- …` from the clone. */
-async function spawn(program: "npx" | "npm", args: string[], extra: Record<string, string> = {}): Promise<Run> {
-  const argv = program === "npx" ? ["attio-sfdc", ...args] : ["run", "-s", "cli", "--", ...args];
+/** The real program: `npx attio-sfdc …`, `npm run cli -- …`, or bin.mjs run by this Node. */
+async function spawn(program: "npx" | "npm" | "bin", args: string[], extra: Record<string, string> = {}): Promise<Run> {
+  const [file, argv] =
+    program === "npx"
+      ? ["npx", ["attio-sfdc", ...args]]
+      : program === "npm"
+        ? ["npm", ["run", "-s", "cli", "--", ...args]]
+        : [process.execPath, [join(REPO, "scripts/cli/bin.mjs"), ...args]];
   try {
-    const { stdout, stderr } = await exec(program, argv, {
+    const { stdout, stderr } = await exec(file, argv, {
       cwd: REPO,
       env: { ...process.env, ADMIN_TOKEN: "", ...env, ...extra },
     });
@@ -278,7 +283,7 @@ describe("attio-sfdc against a running Worker", () => {
 describe("attio-sfdc errors", () => {
   it("a wrong token: the API's error, a hint, exit code 1, and the token never printed", async () => {
     const token = "wrong-token-0123456789abcdef-do-not-print";
-    const run = await spawn("npx", ["status"], { ATTIO_SFDC_TOKEN: token });
+    const run = await spawn("bin", ["status"], { ATTIO_SFDC_TOKEN: token });
     expect(run.code).toBe(1);
     expect(run.out).toBe("");
     expect(run.err).toMatch(/^error 401 unauthorized: .+ \(check ATTIO_SFDC_TOKEN: the Worker's ADMIN_TOKEN\)$/m);
