@@ -1,7 +1,8 @@
 /** The CLI's help texts, from the command table (so a command's help names the route it calls). */
 import { type FlagSpec, GLOBAL_FLAGS } from "./args.ts";
-import { COMMANDS, type Command } from "./commands.ts";
+import { COMMANDS } from "./commands.ts";
 import { table } from "./format.ts";
+import type { Command } from "./requests.ts";
 
 /** Two aligned columns, indented, nothing cut. */
 function columns(rows: readonly (readonly string[])[]): string[] {

@@ -5,9 +5,10 @@
  */
 import { GLOBAL_FLAGS, type ParsedArgs, parseArgs, stringFlag, UsageError } from "./args.ts";
 import { CliError, callApi, type Target } from "./client.ts";
-import { COMMANDS, type Command, fillPath, findCommand, type Io } from "./commands.ts";
+import { COMMANDS, findCommand } from "./commands.ts";
 import { commandHelp, generalHelp } from "./help.ts";
 import type { Output } from "./render.ts";
+import { type Command, fillPath, type Io } from "./requests.ts";
 
 export interface MainIo extends Io {
   out(line: string): void;

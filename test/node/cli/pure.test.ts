@@ -4,7 +4,7 @@ import { apiBase, apiErrorMessage } from "../../../scripts/cli/client.ts";
 import { findCommand } from "../../../scripts/cli/commands.ts";
 import { fields, table } from "../../../scripts/cli/format.ts";
 import { main } from "../../../scripts/cli/main.ts";
-import { renderDoctor, renderValidation } from "../../../scripts/cli/render.ts";
+import { renderDoctor, renderValidation } from "../../../scripts/cli/render-work.ts";
 
 const FLAGS = [
   { name: "mode", type: "string", description: "" },

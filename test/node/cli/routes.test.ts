@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { parseArgs } from "../../../scripts/cli/args.ts";
-import { COMMANDS, fillPath } from "../../../scripts/cli/commands.ts";
+import { COMMANDS } from "../../../scripts/cli/commands.ts";
+import { fillPath } from "../../../scripts/cli/requests.ts";
 import { createApiV1, OPENAPI_INFO } from "../../../src/http/api/index.ts";
 
 // The route modules reach the Durable Objects' module, which only workerd provides; the document
