@@ -43,6 +43,8 @@ const ApiErrorSchema = z.object({
   }),
 });
 
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
 /** `https://x.workers.dev/`, `…/api/v1` and `…/api/v1/` all name the same API. */
 export function apiBase(url: string): string {
   let parsed: URL;
@@ -53,6 +55,10 @@ export function apiBase(url: string): string {
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
     throw new CliError(`the Worker's URL must be http(s): ${url}`, 2);
+  }
+  // The token travels in a header: in clear only to this machine (wrangler dev, the sandbox).
+  if (parsed.protocol === "http:" && !LOOPBACK.has(parsed.hostname)) {
+    throw new CliError(`use https for ${parsed.host}: the admin token would travel in clear`, 2);
   }
   const path = parsed.pathname.replace(/\/+$/, "").replace(/\/api\/v1$/, "");
   return `${parsed.origin}${path}/api/v1`;

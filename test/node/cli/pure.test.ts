@@ -56,6 +56,10 @@ describe("client", () => {
     expect(apiBase("https://x.workers.dev/api/v1/")).toBe("https://x.workers.dev/api/v1");
     expect(() => apiBase("x.workers.dev")).toThrow("not a URL: x.workers.dev");
     expect(() => apiBase("ftp://x")).toThrow("must be http(s)");
+    expect(() => apiBase("http://x.workers.dev")).toThrow(
+      "use https for x.workers.dev: the admin token would travel in clear",
+    );
+    expect(apiBase("http://localhost:8787")).toBe("http://localhost:8787/api/v1");
   });
 
   it("shows an answer that is not the API's error by its status and first words", () => {
