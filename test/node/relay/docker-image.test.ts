@@ -83,6 +83,8 @@ describe.skipIf(!dockerReachable())("relay Docker image (scripts/relay/Dockerfil
     expect(modules.stdout.split("\n")).toContain("@grpc");
     expect(modules.stdout.split("\n")).not.toContain("tsx");
     expect(modules.stdout.split("\n")).not.toContain("wrangler");
+    // The API reference (a devDependency the Worker bundles at deploy) stays out of the relay.
+    expect(modules.stdout.split("\n")).not.toContain("@scalar");
   }, 60_000);
 
   it("refuses a bad configuration: exit code 2, one line per bad setting", async () => {
