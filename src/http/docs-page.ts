@@ -11,9 +11,9 @@ const ASSET_PATH = "/docs/assets/scalar.js";
 /**
  * Only this origin: the reference's script, the OpenAPI document and the "test request" calls to
  * /api/v1 all come from here, and nothing else may load. Styles are the exception: Scalar writes its
- * stylesheet and its theme into <style> elements at run time, which `style-src 'self'` would block
- * (an unstyled page); inline styles cannot run code. `new Function` is not allowed, and Scalar
- * checks for that and does without.
+ * stylesheet and its theme into <style> elements at run time, which `style-src 'self'` blocks (tried:
+ * the page renders unstyled); inline styles cannot run code. `new Function` stays forbidden: Scalar
+ * probes for it in a try and does without (test/node/docs/docs-browser.test.ts).
  */
 export const DOCS_CSP = [
   "default-src 'self'",
@@ -30,13 +30,16 @@ export const DOCS_CSP = [
 
 /**
  * Scalar's configuration: the public document, no web fonts (they come from Scalar's CDN), no
- * telemetry, no AI agent (it calls Scalar's servers), and the document downloadable as JSON.
+ * telemetry, no AI agent and no developer toolbar (they call Scalar's servers), and the document
+ * downloadable as JSON.
  */
 const SCALAR_CONFIGURATION = {
   url: "/openapi.json",
   withDefaultFonts: false,
   telemetry: false,
   agent: { disabled: true },
+  // Its "Share" and "Deploy" upload the document to Scalar's servers; shown on localhost otherwise.
+  showDeveloperTools: "never",
   documentDownloadType: "json",
   hideClientButton: false,
   metaData: { title: "attio-sfdc management API" },

@@ -45,6 +45,7 @@ describe("GET /docs: the interactive API reference (Scalar), served by the Worke
       withDefaultFonts: false,
       telemetry: false,
       agent: { disabled: true },
+      showDeveloperTools: "never",
     });
   });
 
