@@ -104,16 +104,35 @@ export interface ConfigProblem {
   problem: string;
 }
 
+/** Edits (insert, delete, replace a character) between two names. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const replace = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, replace);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
 /**
- * The relay's own variables all start with RELAY_: one the schema does not know is a typo (say
- * RELAY_BATCHSIZE) whose setting would otherwise be silently ignored.
+ * A RELAY_ variable the schema does not know, within two edits of one it does, is a typo (say
+ * RELAY_BATCHSIZE) whose setting would otherwise be silently ignored. Others are left alone: a
+ * platform may set its own (Kubernetes injects RELAY_SERVICE_HOST, RELAY_PORT... for a Service
+ * named "relay").
  */
-function unknownRelayVariables(env: Record<string, string | undefined>): ConfigProblem[] {
-  const known = new Set(Object.keys(RelayEnvSchema.shape));
+function misspeltVariables(env: Record<string, string | undefined>): ConfigProblem[] {
+  const known = Object.keys(RelayEnvSchema.shape);
   return Object.keys(env)
-    .filter((key) => key.startsWith("RELAY_") && !known.has(key))
+    .filter((key) => key.startsWith("RELAY_") && !known.includes(key))
     .sort()
-    .map((variable) => ({ variable, problem: "is not a relay setting (a typo?)" }));
+    .flatMap((variable) => {
+      const closest = known.find((name) => editDistance(variable, name) <= 2);
+      return closest ? [{ variable, problem: `is not a relay setting: did you mean ${closest}?` }] : [];
+    });
 }
 
 /** Settings that are each valid but contradict one another. */
@@ -144,7 +163,7 @@ export function loadRelayConfig(env: Record<string, string | undefined>): RelayC
   }
   if (input["RELAY_HEALTH_PORT"] === undefined && env["PORT"]) input["RELAY_HEALTH_PORT"] = env["PORT"];
   const result = RelayEnvSchema.safeParse(input);
-  const problems = unknownRelayVariables(env);
+  const problems = misspeltVariables(env);
   if (result.success) problems.push(...crossProblems(result.data));
   else {
     for (const issue of result.error.issues) {

@@ -76,13 +76,22 @@ describe("relay configuration validation", () => {
     ]);
   });
 
-  it("names a RELAY_ variable it does not know (a typo would otherwise be ignored)", () => {
+  it("names a misspelt RELAY_ variable and the setting it was meant to be", () => {
     expect(problemsOf({ ...valid, RELAY_BATCHSIZE: "10", RELAY_CHANEL: "/data/ChangeEvents" })).toEqual([
-      { variable: "RELAY_BATCHSIZE", problem: "is not a relay setting (a typo?)" },
-      { variable: "RELAY_CHANEL", problem: "is not a relay setting (a typo?)" },
+      { variable: "RELAY_BATCHSIZE", problem: "is not a relay setting: did you mean RELAY_BATCH_SIZE?" },
+      { variable: "RELAY_CHANEL", problem: "is not a relay setting: did you mean RELAY_CHANNELS?" },
     ]);
-    // Other variables of the environment (PATH, PORT, HOME...) are none of its business.
-    expect(() => loadRelayConfig({ ...valid, HOME: "/root", NODE_ENV: "production" })).not.toThrow();
+    // Other variables are none of its business: the platform's own (Kubernetes sets these for a
+    // Service named "relay"), PATH, HOME...
+    expect(() =>
+      loadRelayConfig({
+        ...valid,
+        RELAY_SERVICE_HOST: "10.0.0.1",
+        RELAY_PORT: "tcp://10.0.0.1:80",
+        HOME: "/root",
+        NODE_ENV: "production",
+      }),
+    ).not.toThrow();
   });
 
   it("reports settings that contradict each other, all at once", () => {
