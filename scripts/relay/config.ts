@@ -130,8 +130,11 @@ function misspeltVariables(env: Record<string, string | undefined>): ConfigProbl
     .filter((key) => key.startsWith("RELAY_") && !known.includes(key))
     .sort()
     .flatMap((variable) => {
-      const closest = known.find((name) => editDistance(variable, name) <= 2);
-      return closest ? [{ variable, problem: `is not a relay setting: did you mean ${closest}?` }] : [];
+      const [closest] = known
+        .map((name) => ({ name, distance: editDistance(variable, name) }))
+        .filter(({ distance }) => distance <= 2)
+        .sort((a, b) => a.distance - b.distance);
+      return closest ? [{ variable, problem: `is not a relay setting: did you mean ${closest.name}?` }] : [];
     });
 }
 
