@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import type { Plugin } from "vite";
 import { defineConfig } from "vitest/config";
 
 const migrations = await readD1Migrations("./migrations");
@@ -15,6 +17,20 @@ const TEST_SECRETS = {
 // wrangler.toml lists them under secrets.required; the integration reads them from process.env
 // (and warns when absent), so the test values are placed there too.
 for (const [name, value] of Object.entries(TEST_SECRETS)) process.env[name] = value;
+
+/**
+ * wrangler.toml imports Scalar's browser bundle as text (a module rule of type "Text", for /docs);
+ * Vite, which loads the Worker's modules in the tests, would run it as code. This gives the tests
+ * the same string `wrangler deploy` uploads.
+ */
+const scalarBundleAsText: Plugin = {
+  name: "scalar-standalone-as-text",
+  enforce: "pre",
+  load(id) {
+    if (!id.replaceAll("\\", "/").endsWith("/@scalar/api-reference/dist/browser/standalone.js")) return null;
+    return `export default ${JSON.stringify(readFileSync(id, "utf8"))};`;
+  },
+};
 
 /**
  * Two projects:
@@ -37,6 +53,7 @@ export default defineConfig({
     projects: [
       {
         plugins: [
+          scalarBundleAsText,
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             remoteBindings: false,

@@ -17,9 +17,15 @@ const secureUrl = z
   }, "must be https (plain http only to 127.0.0.1 / localhost)")
   .transform((value) => value.replace(/\/+$/, ""));
 
-const secret = (name: string) => z.string({ error: `${name} is not set` }).min(1, { error: `${name} is empty` });
+const secret = z.string().min(1, { error: "is empty" });
 
-const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce
+    .number({ error: `must be a whole number from ${min} to ${max}` })
+    .int({ error: `must be a whole number from ${min} to ${max}` })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` })
+    .default(fallback);
 
 const csv = z.string().transform((value) =>
   value
@@ -37,10 +43,10 @@ const endpoint = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, { error: "must be 
  */
 export const RelayEnvSchema = z.object({
   SALESFORCE_LOGIN_URL: secureUrl,
-  SALESFORCE_CLIENT_ID: secret("SALESFORCE_CLIENT_ID"),
-  SALESFORCE_CLIENT_SECRET: secret("SALESFORCE_CLIENT_SECRET"),
+  SALESFORCE_CLIENT_ID: secret,
+  SALESFORCE_CLIENT_SECRET: secret,
   // The same minimum as the Worker's (src/config/env.ts MIN_TOKEN_LENGTH).
-  RELAY_SECRET: secret("RELAY_SECRET").refine(
+  RELAY_SECRET: secret.refine(
     (value) => value.length >= 32,
     "must be at least 32 characters (generate one with `openssl rand -hex 32`)",
   ),
@@ -72,7 +78,7 @@ export const RelayEnvSchema = z.object({
   RELAY_RETRY_BASE_MS: int(10, 60_000, 1000),
   RELAY_RETRY_MAX_MS: int(100, 3_600_000, 60_000),
   RELAY_STALL_AFTER_MS: int(1000, 86_400_000, 300_000),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
 });
 
 export interface RelayConfig {
@@ -92,9 +98,65 @@ export interface RelayConfig {
   logLevel: LogLevel;
 }
 
+/** One bad setting: the environment variable and what is wrong with it, never its value. */
+export interface ConfigProblem {
+  variable: string;
+  problem: string;
+}
+
+/** Edits (insert, delete, replace a character) between two names. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const replace = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, replace);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/**
+ * A RELAY_ variable the schema does not know, within two edits of one it does, is a typo (say
+ * RELAY_BATCHSIZE) whose setting would otherwise be silently ignored. Others are left alone: a
+ * platform may set its own (Kubernetes injects RELAY_SERVICE_HOST, RELAY_PORT... for a Service
+ * named "relay").
+ */
+function misspeltVariables(env: Record<string, string | undefined>): ConfigProblem[] {
+  const known = Object.keys(RelayEnvSchema.shape);
+  return Object.keys(env)
+    .filter((key) => key.startsWith("RELAY_") && !known.includes(key))
+    .sort()
+    .flatMap((variable) => {
+      const [closest] = known
+        .map((name) => ({ name, distance: editDistance(variable, name) }))
+        .filter(({ distance }) => distance <= 2)
+        .sort((a, b) => a.distance - b.distance);
+      return closest ? [{ variable, problem: `is not a relay setting: did you mean ${closest.name}?` }] : [];
+    });
+}
+
+/** Settings that are each valid but contradict one another. */
+function crossProblems(e: z.infer<typeof RelayEnvSchema>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (e.RELAY_RETRY_MAX_MS < e.RELAY_RETRY_BASE_MS) {
+    problems.push({ variable: "RELAY_RETRY_MAX_MS", problem: "is below RELAY_RETRY_BASE_MS" });
+  }
+  if (e.RELAY_BUFFER_CAPACITY < e.RELAY_BATCH_SIZE) {
+    problems.push({
+      variable: "RELAY_BUFFER_CAPACITY",
+      problem: "must be at least RELAY_BATCH_SIZE, or batches never fill",
+    });
+  }
+  return problems;
+}
+
 /**
  * Reads the relay's configuration from the environment. The error lists every bad or missing
- * variable by name and never repeats a value, so a secret cannot end up in a log.
+ * variable by name (in `detail.problems`, one per setting) and never repeats a value, so a secret
+ * cannot end up in a log.
  */
 export function loadRelayConfig(env: Record<string, string | undefined>): RelayConfig {
   const input: Record<string, string> = {};
@@ -104,8 +166,19 @@ export function loadRelayConfig(env: Record<string, string | undefined>): RelayC
   }
   if (input["RELAY_HEALTH_PORT"] === undefined && env["PORT"]) input["RELAY_HEALTH_PORT"] = env["PORT"];
   const result = RelayEnvSchema.safeParse(input);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => ({ variable: issue.path.join("."), problem: issue.message }));
+  const problems = misspeltVariables(env);
+  if (result.success) problems.push(...crossProblems(result.data));
+  else {
+    for (const issue of result.error.issues) {
+      const variable = issue.path.join(".");
+      // One line per setting: the first problem found is the one to fix first.
+      if (problems.some((p) => p.variable === variable)) continue;
+      // A required variable that is absent says so, whatever its schema's wording for a bad value.
+      const missing = issue.code === "invalid_type" && input[variable] === undefined;
+      problems.push({ variable, problem: missing ? "is not set" : issue.message });
+    }
+  }
+  if (!result.success || problems.length > 0) {
     throw new SyncError(
       "config_invalid",
       `Invalid relay configuration: ${problems.map((p) => `${p.variable}: ${p.problem}`).join("; ")}`,
@@ -113,18 +186,6 @@ export function loadRelayConfig(env: Record<string, string | undefined>): RelayC
     );
   }
   const e = result.data;
-  if (e.RELAY_RETRY_MAX_MS < e.RELAY_RETRY_BASE_MS) {
-    throw new SyncError(
-      "config_invalid",
-      "Invalid relay configuration: RELAY_RETRY_MAX_MS is below RELAY_RETRY_BASE_MS",
-    );
-  }
-  if (e.RELAY_BUFFER_CAPACITY < e.RELAY_BATCH_SIZE) {
-    throw new SyncError(
-      "config_invalid",
-      "Invalid relay configuration: RELAY_BUFFER_CAPACITY must be at least RELAY_BATCH_SIZE, or batches never fill",
-    );
-  }
   return {
     salesforce: {
       loginUrl: e.SALESFORCE_LOGIN_URL,

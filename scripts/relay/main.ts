@@ -1,5 +1,5 @@
 import { SyncError } from "../../src/lib/errors.ts";
-import { loadRelayConfig, type RelayConfig } from "./config.ts";
+import { type ConfigProblem, loadRelayConfig, type RelayConfig } from "./config.ts";
 import { startRelay } from "./relay.ts";
 
 /**
@@ -11,7 +11,13 @@ let config: RelayConfig;
 try {
   config = loadRelayConfig(process.env);
 } catch (err) {
-  process.stderr.write(`attio-sfdc relay: ${err instanceof Error ? err.message : String(err)}\n`);
+  // One line per bad setting, so each reads alone in journalctl or a container log.
+  const problems = (err instanceof SyncError ? err.detail["problems"] : undefined) as ConfigProblem[] | undefined;
+  if (problems === undefined) process.stderr.write(`attio-sfdc relay: ${String(err)}\n`);
+  else {
+    process.stderr.write(`attio-sfdc relay: invalid configuration, ${problems.length} setting(s) to fix:\n`);
+    for (const { variable, problem } of problems) process.stderr.write(`attio-sfdc relay: ${variable}: ${problem}\n`);
+  }
   process.stderr.write("See docs/RELAY.md#configuration for every variable.\n");
   process.exit(2);
 }

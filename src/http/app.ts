@@ -5,7 +5,7 @@ import { createConsole } from "../console/app.tsx";
 import { SyncError, toSyncError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
 import { createApiV1, OPENAPI_INFO } from "./api/index.ts";
-import { docsPage, type OpenApiDocument } from "./docs-page.ts";
+import { docsPage } from "./docs-page.ts";
 import { errorResponse } from "./errors.ts";
 import { health } from "./health.ts";
 import type { AppEnv } from "./types.ts";
@@ -54,7 +54,7 @@ export function createApp(): Hono<AppEnv> {
   const api = createApiV1();
   app.route(
     "/",
-    docsPage(() => api.getOpenAPI31Document(OPENAPI_INFO) as unknown as OpenApiDocument),
+    docsPage(() => api.getOpenAPI31Document(OPENAPI_INFO)),
   );
   app.route("/webhooks/attio", attioWebhook);
   app.route("/webhooks/salesforce", salesforceRelay);

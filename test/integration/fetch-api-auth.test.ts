@@ -107,14 +107,6 @@ describe("every /api/v1 route requires the admin token", () => {
     expect(documented.sort()).toEqual(served.sort());
   });
 
-  it("renders a readable reference page at /docs", async () => {
-    const response = await exports.default.fetch("https://worker.test/docs");
-    expect(response.headers.get("content-type")).toContain("text/html");
-    const text = await response.text();
-    expect(text).toContain("/api/v1/conflicts/{id}");
-    expect(text).toContain("Resolve a conflict");
-  });
-
   it("tags every response with the request id its log lines carry", async () => {
     const response = await exports.default.fetch("https://worker.test/healthz");
     expect(response.headers.get("x-request-id")).toMatch(/[0-9a-f-]{36}/);

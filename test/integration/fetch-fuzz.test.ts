@@ -171,6 +171,8 @@ const routes: Route[] = [
   { method: "POST", label: "POST /webhooks/salesforce", path: () => "/webhooks/salesforce", kind: "relay" },
   { method: "GET", label: "GET /healthz", path: () => "/healthz", kind: "open" },
   { method: "GET", label: "GET /docs", path: () => "/docs", kind: "open" },
+  { method: "GET", label: "GET /docs/assets/scalar.js", path: () => "/docs/assets/scalar.js", kind: "open" },
+  { method: "GET", label: "GET /openapi.json", path: () => "/openapi.json", kind: "open" },
   ...apiRoutes,
 ];
 

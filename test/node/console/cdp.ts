@@ -167,6 +167,11 @@ export class Tab {
     await loaded;
   }
 
+  /** Runs `source` in every document this tab loads from now on, before the page's own scripts. */
+  async beforeEachPage(source: string): Promise<void> {
+    await this.send("Page.addScriptToEvaluateOnNewDocument", { source });
+  }
+
   goto(url: string): Promise<void> {
     return this.navigating(() => this.send("Page.navigate", { url }));
   }
