@@ -3,6 +3,7 @@ import { modeDone } from "../../../src/console/app.tsx";
 import { fill } from "../../../src/console/charts.tsx";
 import { diffLines } from "../../../src/console/diff.ts";
 import { etaSeconds, type JobReport } from "../../../src/console/jobs.tsx";
+import { lagName, metricSeries } from "../../../src/console/metric-charts.tsx";
 import { behind } from "../../../src/console/overview.tsx";
 import { niceMax } from "../../../src/console/svg.tsx";
 
@@ -109,5 +110,44 @@ describe("modeDone", () => {
       "Resumed: the sync writes again. 2 held change(s) sent.",
     );
     expect(modeDone("resume", { status: 409, body: {} })).toBe("");
+  });
+});
+
+describe("metric charts", () => {
+  const answer = {
+    since: "2026-12-07T00:00:00.000Z",
+    series: [
+      {
+        metric: "lag_seconds",
+        subject: "salesforce:Contact",
+        points: [
+          { at: "2026-12-07T10:00:00.000Z", value: 90 },
+          { at: "2026-12-07T10:05:00.000Z", value: 400 },
+        ],
+      },
+      { metric: "queue_backlog", subject: "all", points: [{ at: "2026-12-07T10:00:00.000Z", value: 7 }] },
+      { metric: "lag_seconds", subject: "attio:deals", points: [{ at: "2026-12-07T10:00:00.000Z", value: 30 }] },
+    ],
+  };
+  const mappings = [{ name: "people", attio_object: "people", salesforce_object: "Contact" }];
+
+  it("draws one metric's series in minutes, named for the mapping and side, each in its own style", () => {
+    const lag = metricSeries(answer, "lag_seconds", lagName(mappings), 60);
+    expect(lag.map((s) => s.name)).toEqual(["people (Salesforce side)", "attio:deals"]);
+    expect(lag[0]?.points).toEqual([
+      { t: Date.parse("2026-12-07T10:00:00.000Z"), y: 1.5 },
+      { t: Date.parse("2026-12-07T10:05:00.000Z"), y: 6.7 },
+    ]);
+    expect(lag[0]?.color).not.toBe(lag[1]?.color);
+    expect(lag[1]?.dash).toBeDefined();
+    expect(metricSeries(answer, "queue_backlog", () => "backlog")).toEqual([
+      { name: "backlog", color: "#2e6da4", points: [{ t: Date.parse("2026-12-07T10:00:00.000Z"), y: 7 }] },
+    ]);
+  });
+
+  it("draws nothing when the API answered nothing", () => {
+    expect(metricSeries(undefined, "lag_seconds", String)).toEqual([]);
+    expect(lagName(null)("attio:people")).toBe("attio:people");
+    expect(lagName(mappings)("attio:people")).toBe("people (Attio side)");
   });
 });
