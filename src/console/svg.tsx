@@ -84,6 +84,13 @@ export function TimeChart(props: {
             points={s.points.map((p) => `${x(p.t).toFixed(1)},${y(p.y).toFixed(1)}`).join(" ")}
           />
         ))}
+        {latest
+          ? props.series.map((s) => {
+              // A level's latest reading as a dot: a lone sample draws no line.
+              const last = s.points.at(-1);
+              return last ? <circle cx={x(last.t).toFixed(1)} cy={y(last.y).toFixed(1)} r="4" fill={s.color} /> : null;
+            })
+          : null}
       </svg>
       <figcaption>
         {props.series.map((s) => (
