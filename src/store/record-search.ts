@@ -16,7 +16,7 @@ export interface FoundRecord {
 /**
  * Finds records by an id on either side (linked pairs, then the audit trail for records never
  * linked) or by a value: an email, a domain, a name. Values are searched in each linked pair's
- * base (the field values last synced to both sides, kept as long as the pair) and then in the
+ * base (each side's field values last synced, `{attio, salesforce}`, kept as long as the pair) and then in the
  * audit trail's field changes (records the sync wrote or read but never linked, and values a
  * record had before), kept AUDIT_RETENTION_DAYS. Only the values are compared, never the field
  * names, so "Email" does not find every record. Only records the sync has touched can be found:
@@ -43,7 +43,7 @@ export async function searchRecords(db: Db, query: string, limit: number): Promi
   const inBases = await db.$client
     .prepare(
       `select m.attio_object, m.attio_record_id, m.sf_object, m.sf_record_id, 1 as linked, 'value' as matched,
-              ${matchingField("s.base_values")} as field,
+              ${matchingField("s.base_values", ["$.attio", "$.salesforce"])} as field,
               s.last_synced_at as last_seen
          from sync_state s join id_mappings m on m.id = s.mapping_id
         where s.base_values like ?1 escape '\\' and field is not null
@@ -57,7 +57,7 @@ export async function searchRecords(db: Db, query: string, limit: number): Promi
     .prepare(
       `select a.attio_object, a.attio_record_id, a.sf_object, a.sf_record_id,
               (m.id is not null) as linked, 'value' as matched,
-              ${matchingField("a.changes")} as field,
+              ${matchingField("a.changes", ["$"])} as field,
               max(a.at) as last_seen
          from audit_log a left join id_mappings m on m.attio_record_id = a.attio_record_id
         where a.changes like ?1 escape '\\' and (a.attio_record_id is not null or a.sf_record_id is not null)
@@ -78,13 +78,16 @@ export async function searchRecords(db: Db, query: string, limit: number): Promi
 }
 
 /**
- * The top-level key of the JSON column `json` whose value, or a value inside it (an address's
- * part, a change's before or after), is a string matching ?1; null when none does. Strings only
- * (`atom` of a `text` leaf): keys are never compared. A leaf belongs to the key whose full path
- * prefixes its own (compared exactly: LIKE would read `_` in a field name as a wildcard).
+ * The field of the JSON column `json` whose value, or a value inside it (an address's part, a
+ * change's before or after), is a string matching ?1; null when none does. The fields are the keys
+ * of the objects at `roots` (a base: `$.attio` and `$.salesforce`, each side's values by field; a
+ * change: `$`, the fields' before and after). Strings only (`atom` of a `text` leaf): keys are
+ * never compared. A leaf belongs to the field whose full path prefixes its own (compared exactly:
+ * LIKE would read `_` in a field name as a wildcard).
  */
-function matchingField(json: string): string {
-  return `(select c.key from json_each(${json}) c, json_tree(${json}) t
+function matchingField(json: string, roots: readonly string[]): string {
+  const fields = roots.map((root) => `select key, fullkey from json_each(${json}, '${root}')`).join(" union all ");
+  return `(select c.key from (${fields}) c, json_tree(${json}) t
             where t.type = 'text' and t.atom like ?1 escape '\\'
               and (t.fullkey = c.fullkey
                    or substr(t.fullkey, 1, length(c.fullkey) + 1) in (c.fullkey || '.', c.fullkey || '['))

@@ -43,7 +43,10 @@ async function pair(n: number, object: "companies" | "people", values: Record<st
     sfObject: object === "people" ? "Contact" : "Account",
     sfRecordId: `003S${RUN}${n}`.slice(0, 18),
   });
-  await db.insert(syncState).values({ mappingId: id, baseValues: values, baseHash: "h", lastDirection: "none" });
+  // A base as the engine stores it: each side's values by Salesforce field (here the same on both).
+  await db
+    .insert(syncState)
+    .values({ mappingId: id, baseValues: { attio: values, salesforce: values }, baseHash: "h", lastDirection: "none" });
   return `a-${RUN}-${n}`;
 }
 
@@ -80,8 +83,9 @@ describe("record search by value", () => {
     expect(ids(await search(`Contoso ${RUN}`))).toEqual([contoso]);
     // Inside a nested value: the top-level field is named.
     expect((await search(`Arlington${RUN}`)).find((f) => f.attio_record_id === grace)?.field).toBe("MailingAddress");
-    // A field's name is no value: "Email" or "LastName" finds none of these records by their keys.
+    // A field's name is no value, nor is a side's: none of these records is found by its keys.
     expect(ids(await search("LastName"))).toEqual([]);
+    expect(ids(await search("salesforce"))).toEqual([]);
     // LIKE's wildcards are literal.
     expect(ids(await search(`%${RUN}%`))).toEqual([]);
   });

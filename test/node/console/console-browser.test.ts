@@ -244,6 +244,8 @@ describe.skipIf(!chromium)("the console in Chromium", () => {
       await tab.goto(`${base}/console/records?q=${encodeURIComponent(q)}`);
       expect(await tab.text('[data-testid="results"]'), q).toContain("people");
     }
+    // The field that matched the name, from the pairs' bases.
+    expect(await tab.text('[data-testid="results"]')).toContain("FirstName");
     await shot("search");
   });
 
