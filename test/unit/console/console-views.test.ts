@@ -3,7 +3,7 @@ import { modeDone } from "../../../src/console/app.tsx";
 import { fill } from "../../../src/console/charts.tsx";
 import { diffLines } from "../../../src/console/diff.ts";
 import { etaSeconds, type JobReport } from "../../../src/console/jobs.tsx";
-import { lagName, metricSeries } from "../../../src/console/metric-charts.tsx";
+import { BacklogChart, BudgetCharts, LagChart, lagName, metricSeries } from "../../../src/console/metric-charts.tsx";
 import { behind } from "../../../src/console/overview.tsx";
 import { niceMax } from "../../../src/console/svg.tsx";
 
@@ -149,5 +149,35 @@ describe("metric charts", () => {
     expect(metricSeries(undefined, "lag_seconds", String)).toEqual([]);
     expect(lagName(null)("attio:people")).toBe("attio:people");
     expect(lagName(mappings)("attio:people")).toBe("people (Attio side)");
+  });
+});
+
+describe("metric charts without data", () => {
+  const range = { from: 0, to: 86_400_000 };
+  const html = (node: unknown) => String(node);
+
+  it("says why a chart is empty: no samples yet, the route missing, or the API's error", async () => {
+    const none = { status: 200, body: { since: "", series: [] } };
+    expect(html(await LagChart({ answer: none, mappings: [], ...range }))).toContain("No lag sampled yet");
+    expect(html(await BacklogChart({ answer: none, ...range }))).not.toContain("<svg");
+    const missing = { status: 404, body: { error: { message: "No route for GET /api/v1/metrics" } } };
+    expect(html(await BudgetCharts({ answer: missing as never, ...range }))).toContain(
+      "Not available on this deployment",
+    );
+    const failed = { status: 503, body: { error: { message: "D1 does not answer" } } };
+    expect(html(await LagChart({ answer: failed as never, mappings: [], ...range }))).toContain("D1 does not answer");
+  });
+
+  it("draws a level's latest sample as a dot and states it as the latest value", async () => {
+    const one = {
+      status: 200,
+      body: {
+        since: "",
+        series: [{ metric: "queue_backlog", subject: "all", points: [{ at: "1970-01-01T12:00:00.000Z", value: 4 }] }],
+      },
+    };
+    const out = html(await BacklogChart({ answer: one, ...range }));
+    expect(out).toContain("<circle");
+    expect(out).toContain("Latest values: Messages waiting (estimate): 4.");
   });
 });
