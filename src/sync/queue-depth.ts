@@ -3,7 +3,8 @@ import { openDb } from "../store/db.ts";
 import { addToCounter, type QueueCounter, readCounters } from "../store/queue-counts.ts";
 
 /**
- * The queue backlog estimate. Cloudflare Queues tell a Worker's bindings nothing of their depth, so
+ * The queue backlog estimate. Cloudflare documents no way for a Worker to read a queue's depth
+ * (the runtime's types declare a `metrics()` on the binding, undocumented for deployed Workers), so
  * the Worker counts it itself: every message sent to the sync or jobs queue (`sent`), minus every
  * message a consumer settled for good (`settled`): acked by the live consumer, or acked by the
  * dead-letter consumer after recording it (a message the live queue gave up on is in the
