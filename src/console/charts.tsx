@@ -2,6 +2,7 @@
 import { apiError } from "./api-client.ts";
 import type { Session } from "./context.ts";
 import { Page } from "./layout.tsx";
+import { BacklogChart, BudgetCharts, LagChart, type MetricsAnswer } from "./metric-charts.tsx";
 import type { Status } from "./overview.tsx";
 import { BarChart, type Series, TimeChart } from "./svg.tsx";
 
@@ -28,10 +29,11 @@ export function fill(rows: { bucket: string; n: number }[], from: number, to: nu
 }
 
 export async function chartsPage(s: Session): Promise<Response> {
-  const [minutes, hours, status] = await Promise.all([
+  const [minutes, hours, status, metrics] = await Promise.all([
     s.api<Activity>("GET", `/activity?hours=${HOURS}&bucket=minute`),
     s.api<Activity>("GET", `/activity?hours=${HOURS}&bucket=hour`),
     s.api<Status>("GET", "/status"),
+    s.api<MetricsAnswer>("GET", `/metrics?hours=${HOURS}`),
   ]);
   if (minutes.status !== 200 || hours.status !== 200) {
     const failed = minutes.status !== 200 ? minutes : hours;
@@ -94,28 +96,38 @@ export async function chartsPage(s: Session): Promise<Response> {
         />
       </section>
       <section aria-labelledby="c-lag">
-        <h2 id="c-lag">Sync lag now</h2>
+        <h2 id="c-lag">Sync lag</h2>
         <p class="muted">
-          How far each catch-up's watermark ("reconciled through") is behind now. The Worker keeps no history of it, so
-          this is the current lag, not a 24-hour curve.
+          How far each catch-up's watermark ("reconciled through") was behind, sampled by the cron every 5 minutes
+          (/api/v1/metrics).
         </p>
+        <LagChart answer={metrics} mappings={st?.mappings} from={from} to={to} />
         {lagBars.length ? (
-          <BarChart id="lag" title="Minutes behind, per mapping and side" bars={lagBars} unit="min" />
+          <BarChart id="lag-now" title="Minutes behind now, per mapping and side" bars={lagBars} unit="min" />
         ) : (
           <p>No catch-up has run yet.</p>
         )}
       </section>
+      <section aria-labelledby="c-queue">
+        <h2 id="c-queue">Queue backlog</h2>
+        <p class="muted">
+          An estimate: messages sent to the queues minus those the consumers settled (see the overview). Now:{" "}
+          <strong data-testid="backlog-now">{st?.queue_backlog ? st.queue_backlog.estimate : "unknown"}</strong>.
+        </p>
+        <BacklogChart answer={metrics} from={from} to={to} />
+      </section>
       <section aria-labelledby="c-budget">
         <h2 id="c-budget">API budget use</h2>
         <p class="muted">
-          Calls in use now against each limiter's per-second limit (red line); Salesforce's daily allocation below. The
-          Worker keeps only the current reading.
+          Over the day: Salesforce's calls against its daily allocation, and the calls each limiter let through per 5
+          minutes. Now: calls in use against each limiter's per-second limit (red line).
         </p>
-        <BarChart id="budget" title="Calls in use against the per-second limits" bars={budgetBars} unit="calls" />
+        <BudgetCharts answer={metrics} from={from} to={to} />
+        <BarChart id="budget" title="Calls in use now against the per-second limits" bars={budgetBars} unit="calls" />
         {st?.salesforce_api ? (
           <BarChart
             id="daily"
-            title="Salesforce calls today against the daily allocation"
+            title="Salesforce calls today against the daily allocation less its reserve"
             bars={[
               {
                 label: "Salesforce (today)",

@@ -2,6 +2,7 @@
 import { apiError } from "./api-client.ts";
 import type { Session } from "./context.ts";
 import { ActionButton, Bar, Page, show } from "./layout.tsx";
+import { BacklogChart, LagChart, type MetricsAnswer } from "./metric-charts.tsx";
 
 interface Problem {
   code: string;
@@ -44,6 +45,7 @@ export interface Status {
   parked: { reason: string; count: number; since: string }[] | null;
   rate_limits?: Record<string, { rate_per_second: number; tokens: number; blocked_until: string | null }>;
   salesforce_api?: { used: number; limit: number; reserve: number; paused: boolean; at?: string } | null;
+  queue_backlog?: { estimate: number; sent: number; settled: number } | null;
 }
 type PerObject = { object: string | null; direction: "attio_to_sf" | "sf_to_attio"; n: number }[];
 interface Activity {
@@ -64,9 +66,10 @@ const PARKED_TEXT: Record<string, string> = {
 };
 
 export async function overviewPage(s: Session): Promise<Response> {
-  const [status, activity] = await Promise.all([
+  const [status, activity, metrics] = await Promise.all([
     s.api<Status>("GET", "/status"),
     s.api<Activity>("GET", "/activity?hours=24&bucket=hour"),
+    s.api<MetricsAnswer>("GET", "/metrics?hours=24"),
   ]);
   if (status.status !== 200) {
     return s.c.html(
@@ -204,12 +207,26 @@ export async function overviewPage(s: Session): Promise<Response> {
         )}
       </section>
 
+      <section aria-labelledby="lag-24h">
+        <h2 id="lag-24h">Sync lag, last 24 hours</h2>
+        <LagChart answer={metrics} mappings={st.mappings} from={now - 86_400_000} to={now} />
+      </section>
+
       <section aria-labelledby="queue">
         <h2 id="queue">Queue</h2>
-        <p class="muted">
-          A Worker cannot read its queues' backlog through its bindings:{" "}
-          <code>npx wrangler queues info attio-sfdc-sync</code> shows it. What the Worker holds itself:
-        </p>
+        {st.queue_backlog === undefined ? null : st.queue_backlog === null ? (
+          <p class="notice error">D1 does not answer: the backlog estimate is unknown.</p>
+        ) : (
+          <p>
+            About <strong data-testid="backlog">{st.queue_backlog.estimate}</strong> message(s) waiting in the queues{" "}
+            <span class="muted">
+              (an estimate: {st.queue_backlog.sent} sent minus {st.queue_backlog.settled} settled by the consumers since
+              the deployment began; <code>npx wrangler queues info attio-sfdc-sync</code> shows Cloudflare's own count)
+            </span>
+          </p>
+        )}
+        <BacklogChart answer={metrics} from={now - 86_400_000} to={now} />
+        <p class="muted">What the Worker holds itself:</p>
         {st.parked === null ? (
           <p class="notice error">D1 does not answer: parked changes are unknown.</p>
         ) : st.parked.length === 0 ? (

@@ -10,6 +10,7 @@ interface Found {
   sf_record_id: string | null;
   linked: boolean;
   matched: "id" | "value";
+  field?: string | null;
   last_seen: string | null;
 }
 
@@ -32,7 +33,8 @@ export async function searchPage(s: Session): Promise<Response> {
         <p class="notice error">{apiError(found)}</p>
       ) : found.body.items.length === 0 ? (
         <p data-testid="no-results">
-          No record the sync knows matches “{q}”. Only records the sync has linked, written or read can be found.
+          No record the sync knows matches “{q}”. Only records the sync has linked, written or read can be found: by an
+          id, or by a value (an email, a domain, a name) they had when last synced.
         </p>
       ) : (
         <div class="table-wrap">
@@ -45,6 +47,7 @@ export async function searchPage(s: Session): Promise<Response> {
                 <th scope="col">Attio</th>
                 <th scope="col">Salesforce</th>
                 <th scope="col">Linked</th>
+                <th scope="col">Matched</th>
                 <th scope="col">Last seen</th>
               </tr>
             </thead>
@@ -74,6 +77,7 @@ export async function searchPage(s: Session): Promise<Response> {
                     )}
                   </td>
                   <td>{r.linked ? "yes" : "no"}</td>
+                  <td>{r.matched === "id" ? "id" : r.field ? <code>{r.field}</code> : "a value"}</td>
                   <td>{show(r.last_seen)}</td>
                 </tr>
               ))}

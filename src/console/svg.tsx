@@ -39,12 +39,17 @@ export function TimeChart(props: {
   to: number;
   series: Series[];
   unit: string;
+  /** What the text alternative states: counts add up over the period; a level (a lag, a backlog) has a latest value. */
+  summary?: "total" | "latest";
 }) {
   const max = niceMax(Math.max(0, ...props.series.flatMap((s) => s.points.map((p) => p.y))));
   const x = (t: number) => PAD.left + ((t - props.from) / (props.to - props.from)) * (W - PAD.left - PAD.right);
   const y = (v: number) => H - PAD.bottom - (v / max) * (H - PAD.top - PAD.bottom);
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => props.from + f * (props.to - props.from));
-  const total = props.series.map((s) => `${s.name}: ${s.points.reduce((sum, p) => sum + p.y, 0)}`).join(", ");
+  const latest = props.summary === "latest";
+  const total = props.series
+    .map((s) => `${s.name}: ${latest ? (s.points.at(-1)?.y ?? "none") : s.points.reduce((sum, p) => sum + p.y, 0)}`)
+    .join(", ");
   return (
     <figure>
       <svg
@@ -55,7 +60,9 @@ export function TimeChart(props: {
         preserveAspectRatio="xMidYMid meet"
       >
         <title id={`${props.id}-t`}>{props.title}</title>
-        <desc id={`${props.id}-d`}>{`Totals over the period: ${total}. Highest value ${max} ${props.unit}.`}</desc>
+        <desc
+          id={`${props.id}-d`}
+        >{`${latest ? "Latest values" : "Totals over the period"}: ${total}. Scale up to ${max} ${props.unit}.`}</desc>
         <line x1={PAD.left} y1={y(0)} x2={W - PAD.right} y2={y(0)} stroke="#767676" />
         <line x1={PAD.left} y1={PAD.top} x2={PAD.left} y2={y(0)} stroke="#767676" />
         {[0, max / 2, max].map((v) => (
@@ -77,6 +84,13 @@ export function TimeChart(props: {
             points={s.points.map((p) => `${x(p.t).toFixed(1)},${y(p.y).toFixed(1)}`).join(" ")}
           />
         ))}
+        {latest
+          ? props.series.map((s) => {
+              // A level's latest reading as a dot: a lone sample draws no line.
+              const last = s.points.at(-1);
+              return last ? <circle cx={x(last.t).toFixed(1)} cy={y(last.y).toFixed(1)} r="4" fill={s.color} /> : null;
+            })
+          : null}
       </svg>
       <figcaption>
         {props.series.map((s) => (

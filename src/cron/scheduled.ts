@@ -13,6 +13,7 @@ import { buildDeps, type SyncDeps } from "../sync/deps.ts";
 import { loadDirectory } from "../sync/directory.ts";
 import { sendAll } from "../sync/enqueue.ts";
 import { readHealth } from "../sync/health-facts.ts";
+import { sampleMetrics } from "../sync/metrics.ts";
 import { currentMode, type Mode } from "../sync/mode.ts";
 import { drainNow } from "../sync/parked.ts";
 import { loadRuntime } from "../sync/runtime.ts";
@@ -29,8 +30,9 @@ export const DEDUPE_RETENTION_DAYS = 7;
 /**
  * The Cron Trigger (every 5 minutes): the catch-up of every mapped object, the drain of parked
  * changes, then housekeeping (expired delivery keys, audit history and finished work past their
- * retention (RETENTION_DAYS, AUDIT_RETENTION_DAYS: src/plan/retention.ts), create
- * intents closed for a week, the mass-update breaker's window past a day). The run is recorded in
+ * retention (RETENTION_DAYS, AUDIT_RETENTION_DAYS: src/plan/retention.ts), create intents closed
+ * for a week, the mass-update breaker's window past a day) and the samples of the console's
+ * 24-hour charts (sync/metrics.ts, kept two days). The run is recorded in
  * KV (`cron:last-run`) for /api/v1/status; then, with ALERT_WEBHOOK_URL set, the problems that
  * opened or cleared are alerted (alerts.ts). Unless the deployment runs (setup, paused:
  * sync/mode.ts), only the housekeeping: a catch-up would only queue changes to hold, and a drain
@@ -77,6 +79,8 @@ export async function handleScheduled(
   const prunedIntents = await purgeClosedIntents(deps.db, dedupeBefore);
   // A field's event time matters while its change can still meet a conflict: days, not weeks.
   const prunedFieldTimes = await pruneFieldTimes(deps.db, now.getTime() - DEDUPE_RETENTION_DAYS * 86_400_000);
+  // After the catch-up, so the lag sampled is this run's; in every mode (a paused lag still grows).
+  const metrics = await reported(log, "metric samples", () => sampleMetrics(env, deps.db, now));
   const summary = {
     at: now.toISOString(),
     mode,
@@ -85,6 +89,7 @@ export async function handleScheduled(
     pruned_retention: retention,
     pruned_create_intents: prunedIntents,
     pruned_field_times: prunedFieldTimes,
+    metrics,
     resumed_jobs: resumedJobs,
     resent_waiting_references: resentWaiting,
     parked,

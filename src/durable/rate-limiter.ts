@@ -28,12 +28,32 @@ export interface Reservation {
 export class RateLimiter extends DurableObject<Env> {
   private bucket: BucketState | undefined;
   private window: WindowState | undefined;
+  /** Calls reserved since the cron last read them (`takeCallCount`), for the console's budget chart. */
+  private calls = 0;
 
   /**
    * Reserves one call. `unused` is a slot this caller was given before and did not use (a window
    * forgets it; a bucket has already refilled it).
    */
   take(spec: LimitSpec, maxWaitMs?: number, unused?: number): Reservation {
+    const reservation = this.reserve(spec, maxWaitMs, unused);
+    // A slot given up for a later one (`unused`) is the same call; a refused reservation is none.
+    if (unused === undefined && (maxWaitMs === undefined || reservation.waitMs <= maxWaitMs)) this.calls += 1;
+    return reservation;
+  }
+
+  /**
+   * The calls reserved since the last read, and the count starts again: read by the cron only, every
+   * run, so each sample is one run's calls. Kept in memory like the rest: an evicted limiter loses
+   * the calls since the last read (the sample then reads low).
+   */
+  takeCallCount(): number {
+    const calls = this.calls;
+    this.calls = 0;
+    return calls;
+  }
+
+  private reserve(spec: LimitSpec, maxWaitMs?: number, unused?: number): Reservation {
     const now = Date.now();
     switch (spec.kind) {
       case "bucket": {

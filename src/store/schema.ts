@@ -493,3 +493,35 @@ export const alerts = sqliteTable("alerts", {
   clearedAt: text("cleared_at"),
   clearSentAt: text("clear_sent_at"),
 });
+
+/**
+ * Readings the cron samples every run (src/sync/metrics.ts) for the console's 24-hour charts: each
+ * catch-up's lag, Salesforce's daily API use, Attio and Salesforce calls through the limiters, the
+ * queue backlog estimate. Writes and failures are not sampled: they are counted from the audit
+ * trail and the failures. Pruned after METRIC_RETENTION_HOURS.
+ */
+export const metricSamples = sqliteTable(
+  "metric_samples",
+  {
+    /** What is measured: `lag_seconds`, `salesforce_api_used`, `salesforce_api_limit`, `limiter_calls`, `queue_backlog`. */
+    metric: text("metric").notNull(),
+    /** Of what: `<mapping>:salesforce` or `<mapping>:attio` for a lag, a limiter's name, `all`. */
+    subject: text("subject").notNull(),
+    /** The cron run's scheduled time (ISO). */
+    at: text("at").notNull(),
+    value: integer("value").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.metric, t.subject, t.at] }), index("metric_samples_at_idx").on(t.at)],
+);
+
+/**
+ * The queue backlog estimate (src/sync/queue-depth.ts): messages sent to the sync and jobs queues
+ * (`sent:sync`, `sent:jobs`) and messages their consumers settled for good (`settled:sync`,
+ * `settled:jobs`, `settled:dlq`). Cloudflare Queues tell a Worker nothing of their depth; the
+ * difference is an estimate (docs/CONSOLE.md says what makes it drift).
+ */
+export const queueCounts = sqliteTable("queue_counts", {
+  counter: text("counter").primaryKey(),
+  n: integer("n").notNull(),
+  updatedAt: text("updated_at").notNull().default(now),
+});

@@ -11,6 +11,7 @@ import {
   conflicts,
   failures,
   idMappings,
+  metricSamples,
   pendingDeletes,
   syncJobs,
   updateHolds,
@@ -337,6 +338,28 @@ describe("console pages over /api/v1", () => {
     const charts = await (await get("/console/charts", cookie)).text();
     expect(charts).toContain("<svg");
     expect(charts).toContain("Writes per minute, each way");
+    // The cron's samples as 24-hour charts: the lag named for its mapping, the backlog, the budget.
+    const at = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 600_000).toISOString();
+    await db
+      .insert(metricSamples)
+      .values([
+        { metric: "lag_seconds", subject: "salesforce:Contact", at, value: 420 },
+        { metric: "queue_backlog", subject: "all", at, value: 5 },
+        { metric: "salesforce_api_used", subject: "salesforce", at, value: 1200 },
+        { metric: "salesforce_api_limit", subject: "salesforce", at, value: 15000 },
+        { metric: "limiter_calls", subject: "attio:read", at, value: 40 },
+      ])
+      .onConflictDoNothing();
+    const sampled = await (await get("/console/charts", cookie)).text();
+    expect(sampled).toMatch(/data-testid="lag-chart"><figure>/);
+    expect(sampled).toContain("people (Salesforce side)");
+    expect(sampled).toMatch(/data-testid="backlog-chart"><figure>/);
+    expect(sampled).toContain("Salesforce API calls used today against the daily allocation");
+    expect(sampled).toContain("Calls through each limiter, per 5 minutes");
+    const overviewCharts = await (await get("/console", cookie)).text();
+    expect(overviewCharts).toContain("Sync lag, last 24 hours");
+    expect(overviewCharts).toMatch(/data-testid="lag-chart"><figure>/);
+    expect(overviewCharts).toMatch(/data-testid="backlog">\d+<\/strong>/);
     for (const q of ["console-pages", "console-pages@northwind"]) {
       const search = await (await get(`/console/records?q=${encodeURIComponent(q)}`, cookie)).text();
       expect(search, q).toContain('data-testid="results"');

@@ -55,6 +55,8 @@ describe("GET /healthz and /api/v1/status", () => {
       parked: [],
       open_conflicts: 0,
       pending_deletes: 0,
+      // The estimate: what the Worker sent to its queues minus what its consumers settled.
+      queue_backlog: { estimate: expect.any(Number), sent: expect.any(Number), settled: expect.any(Number) },
       held_delete_batches: [],
       ambiguous_matches: 0,
       open_warnings: 0,

@@ -39,6 +39,10 @@ const FoundSchema = z.object({
   sf_record_id: z.string().nullable(),
   linked: z.boolean(),
   matched: z.enum(["id", "value"]),
+  field: z.string().nullable().openapi({
+    description:
+      "For `value`: the field whose value matched (the Salesforce field, as the base and the audit trail key it)",
+  }),
   last_seen: z.string().nullable(),
 });
 
@@ -74,7 +78,7 @@ export function activityRoutes(app: OpenAPIHono<AppEnv>) {
       path: "/records",
       summary: "Find records the sync knows by an id on either side, an email, a domain or a name",
       description:
-        "Ids are looked up in the linked pairs and the audit trail; any other text is searched in the field values the audit trail holds (records the sync has written or read). The CRMs are not queried.",
+        "Ids are looked up in the linked pairs and the audit trail. Any other text (an email, a domain, a name: a case-insensitive substring) is searched in the values each linked pair last synced (its base), then in the values the audit trail holds (records the sync wrote or read but never linked, and earlier values). Values only, never field names. The CRMs are not queried.",
       query: SearchQuery,
       responses: { 200: json(z.object({ items: z.array(FoundSchema) }), "Matching records, newest first") },
     },

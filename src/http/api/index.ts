@@ -12,6 +12,7 @@ import { historyRoutes } from "./history.ts";
 import { holdRoutes } from "./holds.ts";
 import { issueRoutes } from "./issues.ts";
 import { jobRoutes } from "./jobs.ts";
+import { metricsRoutes } from "./metrics.ts";
 import { modeRoutes } from "./modes.ts";
 import { statusRoutes } from "./status.ts";
 import { timelineRoutes } from "./timeline.ts";
@@ -49,6 +50,7 @@ export function createApiV1(): OpenAPIHono<AppEnv> {
   timelineRoutes(app);
   jobRoutes(app);
   activityRoutes(app);
+  metricsRoutes(app);
   doctorRoutes(app);
   eraseRoutes(app);
   app.doc31("/openapi.json", OPENAPI_INFO);

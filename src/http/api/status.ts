@@ -13,6 +13,7 @@ import { countOpenAmbiguousMatches, openAmbiguousMatchesByObject } from "../../s
 import { countOpenWarnings, openWarningsByMapping } from "../../store/warnings.ts";
 import { problemsOf } from "../../sync/health.ts";
 import { readHealth } from "../../sync/health-facts.ts";
+import { readBacklog } from "../../sync/queue-depth.ts";
 import type { Runtime } from "../../sync/runtime.ts";
 import type { AppEnv } from "../types.ts";
 import { define, depsOf, json } from "./common.ts";
@@ -126,6 +127,20 @@ const StatusSchema = z
       .object({ type: z.string(), id: z.string().nullable() })
       .nullable()
       .openapi({ description: "Our own Attio actor once learned: the echoes of our writes are dropped on arrival" }),
+    queue_backlog: z
+      .object({
+        estimate: z.number().openapi({ description: "`sent - settled`, never below zero" }),
+        sent: z.number().openapi({ description: "Messages sent to the sync and jobs queues, ever" }),
+        settled: z.number().openapi({
+          description:
+            "Messages settled for good, ever: acked by a live consumer, or recorded as a failure by the dead-letter consumer",
+        }),
+      })
+      .nullable()
+      .openapi({
+        description:
+          "An estimate of the messages waiting in the queues (delayed ones included): the Worker counts what it sends and what its consumers settle, since a binding reports no depth. Duplicate deliveries make it read low, a count lost while D1 was out makes it drift (docs/CONSOLE.md). Null when D1 does not answer",
+      }),
     salesforce_api: z
       .object({ used: z.number(), limit: z.number(), at: z.string(), reserve: z.number(), paused: z.boolean() })
       .nullable()
@@ -165,6 +180,7 @@ async function status(c: Context<AppEnv>): Promise<Response> {
   const { bindings, dependencies } = readings.facts;
   const problems = problemsOf(readings.facts);
   const warningsByMapping = d1.ok ? await openWarningsByMapping(db) : {};
+  const backlog = d1.ok ? await readBacklog(c.env) : null;
   return c.json(
     {
       healthy: problems.length === 0,
@@ -212,6 +228,7 @@ async function status(c: Context<AppEnv>): Promise<Response> {
       ),
       // Once known, the echoes of our own Attio writes are dropped by the webhook (attio/own-actor.ts).
       attio_own_actor: ownActor,
+      queue_backlog: backlog,
       salesforce_api: usage ? { ...usage, reserve, paused: budgetExhausted(usage, reserve) } : null,
     },
     200,

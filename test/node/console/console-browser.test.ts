@@ -239,6 +239,14 @@ describe.skipIf(!chromium)("the console in Chromium", () => {
     expect(await tab.text('[data-testid="explain-verdict"]')).toMatch(/^(In sync|Not in sync): /);
     expect(await tab.text('[data-testid="timeline"]')).toContain("Title from Salesforce");
     await shot("record");
+    // By the domain and by the name its pair last synced, not only by an id or the exact email.
+    for (const q of ["console.example", "Ana"]) {
+      await tab.goto(`${base}/console/records?q=${encodeURIComponent(q)}`);
+      expect(await tab.text('[data-testid="results"]'), q).toContain("people");
+    }
+    // The field that matched the name, from the pairs' bases.
+    expect(await tab.text('[data-testid="results"]')).toContain("FirstName");
+    await shot("search");
   });
 
   it("pauses and resumes: an edit made while paused arrives after resume", async () => {
@@ -267,10 +275,23 @@ describe.skipIf(!chromium)("the console in Chromium", () => {
   });
 
   it("shows the overview, charts and configuration, on a laptop and on a phone", async () => {
+    // Two Cron Trigger runs sample the lag, the budget and the backlog for the 24-hour charts.
+    for (let run = 0; run < 2; run++) {
+      const cron = await fetch(`${base}/__scheduled?cron=${encodeURIComponent("*/5 * * * *")}`);
+      expect(cron.status).toBe(200);
+    }
     await tab.goto(`${base}/console`);
+    expect(await tab.eval("document.querySelectorAll('[data-testid=lag-chart] svg[role=img]').length")).toBe(1);
+    expect(await tab.text('[data-testid="backlog"]')).toMatch(/^\d+$/);
     await shot("overview");
     await tab.goto(`${base}/console/charts`);
-    expect(await tab.eval("document.querySelectorAll('svg[role=img]').length")).toBeGreaterThanOrEqual(3);
+    expect(await tab.eval("document.querySelectorAll('svg[role=img]').length")).toBeGreaterThanOrEqual(6);
+    for (const chart of ["lag-chart", "backlog-chart", "budget-charts"]) {
+      expect(
+        await tab.eval(`document.querySelectorAll('[data-testid=${chart}] svg[role=img]').length`),
+        chart,
+      ).toBeGreaterThan(0);
+    }
     await shot("charts");
     await tab.goto(`${base}/console/config`);
     await tab.clickText("Validate", "main");

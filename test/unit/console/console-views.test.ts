@@ -3,6 +3,7 @@ import { modeDone } from "../../../src/console/app.tsx";
 import { fill } from "../../../src/console/charts.tsx";
 import { diffLines } from "../../../src/console/diff.ts";
 import { etaSeconds, type JobReport } from "../../../src/console/jobs.tsx";
+import { BacklogChart, BudgetCharts, LagChart, lagName, metricSeries } from "../../../src/console/metric-charts.tsx";
 import { behind } from "../../../src/console/overview.tsx";
 import { niceMax } from "../../../src/console/svg.tsx";
 
@@ -109,5 +110,74 @@ describe("modeDone", () => {
       "Resumed: the sync writes again. 2 held change(s) sent.",
     );
     expect(modeDone("resume", { status: 409, body: {} })).toBe("");
+  });
+});
+
+describe("metric charts", () => {
+  const answer = {
+    since: "2026-12-07T00:00:00.000Z",
+    series: [
+      {
+        metric: "lag_seconds",
+        subject: "salesforce:Contact",
+        points: [
+          { at: "2026-12-07T10:00:00.000Z", value: 90 },
+          { at: "2026-12-07T10:05:00.000Z", value: 400 },
+        ],
+      },
+      { metric: "queue_backlog", subject: "all", points: [{ at: "2026-12-07T10:00:00.000Z", value: 7 }] },
+      { metric: "lag_seconds", subject: "attio:deals", points: [{ at: "2026-12-07T10:00:00.000Z", value: 30 }] },
+    ],
+  };
+  const mappings = [{ name: "people", attio_object: "people", salesforce_object: "Contact" }];
+
+  it("draws one metric's series in minutes, named for the mapping and side, each in its own style", () => {
+    const lag = metricSeries(answer, "lag_seconds", lagName(mappings), 60);
+    expect(lag.map((s) => s.name)).toEqual(["people (Salesforce side)", "attio:deals"]);
+    expect(lag[0]?.points).toEqual([
+      { t: Date.parse("2026-12-07T10:00:00.000Z"), y: 1.5 },
+      { t: Date.parse("2026-12-07T10:05:00.000Z"), y: 6.7 },
+    ]);
+    expect(lag[0]?.color).not.toBe(lag[1]?.color);
+    expect(lag[1]?.dash).toBeDefined();
+    expect(metricSeries(answer, "queue_backlog", () => "backlog")).toEqual([
+      { name: "backlog", color: "#2e6da4", points: [{ t: Date.parse("2026-12-07T10:00:00.000Z"), y: 7 }] },
+    ]);
+  });
+
+  it("draws nothing when the API answered nothing", () => {
+    expect(metricSeries(undefined, "lag_seconds", String)).toEqual([]);
+    expect(lagName(null)("attio:people")).toBe("attio:people");
+    expect(lagName(mappings)("attio:people")).toBe("people (Attio side)");
+  });
+});
+
+describe("metric charts without data", () => {
+  const range = { from: 0, to: 86_400_000 };
+  const html = (node: unknown) => String(node);
+
+  it("says why a chart is empty: no samples yet, the route missing, or the API's error", async () => {
+    const none = { status: 200, body: { since: "", series: [] } };
+    expect(html(await LagChart({ answer: none, mappings: [], ...range }))).toContain("No lag sampled yet");
+    expect(html(await BacklogChart({ answer: none, ...range }))).not.toContain("<svg");
+    const missing = { status: 404, body: { error: { message: "No route for GET /api/v1/metrics" } } };
+    expect(html(await BudgetCharts({ answer: missing as never, ...range }))).toContain(
+      "Not available on this deployment",
+    );
+    const failed = { status: 503, body: { error: { message: "D1 does not answer" } } };
+    expect(html(await LagChart({ answer: failed as never, mappings: [], ...range }))).toContain("D1 does not answer");
+  });
+
+  it("draws a level's latest sample as a dot and states it as the latest value", async () => {
+    const one = {
+      status: 200,
+      body: {
+        since: "",
+        series: [{ metric: "queue_backlog", subject: "all", points: [{ at: "1970-01-01T12:00:00.000Z", value: 4 }] }],
+      },
+    };
+    const out = html(await BacklogChart({ answer: one, ...range }));
+    expect(out).toContain("<circle");
+    expect(out).toContain("Latest values: Messages waiting (estimate): 4.");
   });
 });
