@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { SyncError } from "../lib/errors.ts";
-import { hmacSha256Hex, sha256Hex, timingSafeEqual } from "../lib/hmac.ts";
+import { sha256Hex } from "../lib/hmac.ts";
 import { jsonBytes, utf8Length } from "../lib/utf8.ts";
 import { eventFieldTimes } from "../plan/field-times.ts";
 import { syncInline } from "../queue/inline.ts";
@@ -20,10 +20,8 @@ import {
   withoutValues,
 } from "../sync/messages.ts";
 import { errorResponse, parseJson, requireJson, validationError } from "./errors.ts";
+import { verifyRelaySignature } from "./relay-signature.ts";
 import type { AppEnv } from "./types.ts";
-
-/** A signed request older or newer than this is refused, so a captured one cannot be replayed later. */
-export const RELAY_TOLERANCE_SECONDS = 300;
 
 /**
  * Seconds a change event of our own client's transaction waits before it is synced. It is almost
@@ -217,23 +215,6 @@ async function recordRejection(db: Db, rejection: Rejection, correlationId: stri
       ? { recordKey: `salesforce:${entity}:${[...header.recordIds].sort().join(",")}` }
       : {}),
   });
-}
-
-/** Why a relay request is not authentic, or undefined when it is. */
-export async function verifyRelaySignature(
-  secret: string,
-  timestamp: string | undefined,
-  signature: string | undefined,
-  rawBody: string,
-  nowSeconds = Math.floor(Date.now() / 1000),
-): Promise<string | undefined> {
-  if (!timestamp || !/^\d+$/.test(timestamp)) return "Missing or invalid X-Relay-Timestamp";
-  if (Math.abs(nowSeconds - Number(timestamp)) > RELAY_TOLERANCE_SECONDS)
-    return "X-Relay-Timestamp is too far from now";
-  const given = /^v1=([0-9a-f]{64})$/i.exec(signature?.trim() ?? "")?.[1];
-  if (!given) return "Missing or invalid X-Relay-Signature";
-  const expected = await hmacSha256Hex(secret, `${timestamp}.${rawBody}`);
-  return timingSafeEqual(given.toLowerCase(), expected) ? undefined : "X-Relay-Signature does not match";
 }
 
 /** The queue message of one relayed change event. */

@@ -4,7 +4,7 @@ import webhook from "../../fixtures/attio/webhook-record-updated.json";
 import cdcEvent from "../../fixtures/salesforce/cdc-contact-update-cometd.json";
 import { createApiV1 } from "../../src/http/api/index.ts";
 import { BODY_LIMITS } from "../../src/http/app.ts";
-import { RELAY_TOLERANCE_SECONDS } from "../../src/http/webhook-salesforce.ts";
+import { RELAY_TOLERANCE_SECONDS } from "../../src/http/relay-signature.ts";
 import { hmacSha256Hex } from "../../src/lib/hmac.ts";
 import { openDb } from "../../src/store/db.ts";
 import { failures } from "../../src/store/schema.ts";

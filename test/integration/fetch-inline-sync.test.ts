@@ -15,7 +15,7 @@ import { server } from "../helpers/msw.ts";
 import { attioWebhookRequest, relayRequest } from "../helpers/signing.ts";
 
 const db = openDb(env.DB);
-const inlineEnv = { ...env, LIVE_SYNC_INLINE: "on" };
+const inlineEnv: Env = { ...env, LIVE_SYNC_INLINE: "on" as const };
 
 afterEach(() => vi.restoreAllMocks());
 

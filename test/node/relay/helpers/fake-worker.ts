@@ -1,7 +1,7 @@
 import { timingSafeEqual as nodeTimingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { verifyRelaySignature } from "../../../../src/http/webhook-salesforce.ts";
+import { verifyRelaySignature } from "../../../../src/http/relay-signature.ts";
 import { type RelayBody, RelayBodySchema } from "../../../../src/salesforce/cdc-schema.ts";
 
 // Workers have crypto.subtle.timingSafeEqual; Node does not. Give Node the same function so the
