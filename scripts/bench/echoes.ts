@@ -5,7 +5,7 @@
  * costs, from the relay body to the consumer's comparison with the stored base.
  */
 import { readFileSync } from "node:fs";
-import { toMessage } from "../../src/http/webhook-salesforce.ts";
+import { toMessage } from "../../src/http/relay-message.ts";
 import { defaultMappings } from "../../src/mapping/defaults.ts";
 import { compileMapping } from "../../src/mapping/engine.ts";
 import { salesforceSide } from "../../src/plan/canon.ts";

@@ -6,7 +6,7 @@ import { jsonBytes, utf8Length } from "../lib/utf8.ts";
 import { eventFieldTimes } from "../plan/field-times.ts";
 import { syncInline } from "../queue/inline.ts";
 import { backupDelay, markInline } from "../queue/inline-backup.ts";
-import { type ChangeEvent, ChangeEventSchema, RelayEnvelopeSchema } from "../salesforce/cdc-schema.ts";
+import { ChangeEventSchema, RelayEnvelopeSchema } from "../salesforce/cdc-schema.ts";
 import { isOwnChange } from "../salesforce/change-origin.ts";
 import { type Db, openDb } from "../store/db.ts";
 import { recordFailure } from "../store/failures.ts";
@@ -20,6 +20,7 @@ import {
   withoutValues,
 } from "../sync/messages.ts";
 import { errorResponse, parseJson, requireJson, validationError } from "./errors.ts";
+import { toMessage } from "./relay-message.ts";
 import { verifyRelaySignature } from "./relay-signature.ts";
 import type { AppEnv } from "./types.ts";
 
@@ -215,22 +216,6 @@ async function recordRejection(db: Db, rejection: Rejection, correlationId: stri
       ? { recordKey: `salesforce:${entity}:${[...header.recordIds].sort().join(",")}` }
       : {}),
   });
-}
-
-/** The queue message of one relayed change event. */
-export function toMessage(event: ChangeEvent, correlationId: string, receivedAt: string): SalesforceChangeMessage {
-  const { ChangeEventHeader: header, ...fields } = event.payload;
-  // transactionKey + sequenceNumber identify one change; a redelivered event repeats both.
-  const dedupeKey = `salesforce:${header.transactionKey}:${header.sequenceNumber}:${header.entityName}`;
-  return {
-    kind: "salesforce.change",
-    header,
-    fields,
-    replayId: String(event.event.replayId),
-    dedupeKey,
-    correlationId: `${correlationId}:${header.transactionKey}:${header.sequenceNumber}`,
-    receivedAt,
-  };
 }
 
 /** Field values larger than this are not kept: their field's time stays unknown (LastModifiedDate). */
