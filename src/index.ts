@@ -16,6 +16,6 @@ const countedFetch: typeof app.fetch = (request, env, ctx) => app.fetch(request,
 // (sync/queue-depth.ts) that /api/v1/status and the console show.
 export default {
   fetch: countedFetch,
-  queue: countingConsumer(handleQueueBatch),
+  queue: countingConsumer((batch, env) => handleQueueBatch(batch, env)),
   scheduled: (controller, env, ctx) => handleScheduled(controller, countingEnv(env), ctx),
 } satisfies ExportedHandler<Env>;

@@ -39,6 +39,12 @@ export interface EngineOptions {
    */
   users?: (() => Promise<UserLookup>) | undefined;
   /**
+   * Milliseconds a run waits for a record another run holds before leaving it to a retry: the live
+   * fast path's runs (queue/inline.ts) wait, since the other run usually ends within a second and a
+   * queued retry waits as long as that run's lease may last. Used by run.ts only.
+   */
+  leaseWaitMs?: number | undefined;
+  /**
    * Short-cut: a job's match index of this mapping's Salesforce object (jobs/jobs.ts): Salesforce ids
    * under the given match keys, and when the index began (records others changed since are read as
    * well). Used by match.ts only.

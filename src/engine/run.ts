@@ -105,7 +105,7 @@ async function syncOnce(
     const live = settle(outcomes, touches, (touch) =>
       settleBeforeLease(compiled, touch, initial.get(touch), jobRunning),
     );
-    const ready = await lease(outcomes, leases, compiled, live, initial, leaseNames);
+    const ready = await lease(outcomes, leases, compiled, live, initial, leaseNames, options.leaseWaitMs ?? 0);
     if (ready.length === 0) return { outcomes };
     const locking = Date.now() - started;
 
@@ -251,12 +251,19 @@ async function lease(
   touches: readonly Touch[],
   pairs: ReadonlyMap<Touch, Pair>,
   names: Map<Touch, string>,
+  waitMs: number,
 ): Promise<Touch[]> {
   for (const touch of touches) {
     const pair = pairs.get(touch);
     names.set(touch, pair ? `pair:${pair.mapping.id}` : `${touch.side}:${compiled.mapping.name}:${touch.recordId}`);
   }
-  const busy = await leases.take([...names.values()]);
+  let busy = await leases.take([...names.values()]);
+  // Waiting in place: the other run usually ends well before its lease would expire.
+  const deadline = Date.now() + waitMs;
+  for (let pause = LEASE_POLL_MS; busy.size > 0 && Date.now() + pause <= deadline; pause = Math.min(pause * 2, 1000)) {
+    await new Promise((resolve) => setTimeout(resolve, pause));
+    busy = await leases.take([...busy.keys()]);
+  }
   return touches.filter((touch) => {
     const name = names.get(touch) ?? "";
     const waitMs = busy.get(name);
@@ -265,6 +272,9 @@ async function lease(
     return false;
   });
 }
+
+/** Milliseconds before a run waiting for a record asks for its lease again (then doubled, up to 1 s). */
+const LEASE_POLL_MS = 100;
 
 /** Decides each record; a record whose decision throws (a bug in a transform) fails alone. */
 function decideAll(run: RunContext, facts: readonly RecordFacts[]): Decided[] {

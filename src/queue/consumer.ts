@@ -41,6 +41,8 @@ interface Parsed {
 export async function handleQueueBatch(
   batch: Pick<MessageBatch<unknown>, "queue" | "messages">,
   env: Env,
+  /** What the live fast path changes in its runs (queue/inline.ts). */
+  run: Pick<EngineOptions, "leaseWaitMs"> = {},
 ): Promise<void> {
   const config = parseEnvConfig(env);
   const log = createLogger(config.LOG_LEVEL, { queue: batch.queue });
@@ -61,7 +63,7 @@ export async function handleQueueBatch(
   }
   // Bundles are acked (and what asked for a retry sent again) once the batch is done, however it ends.
   try {
-    await handleMessages(messages, env, config, log);
+    await handleMessages(messages, env, config, log, run);
   } finally {
     await closeBundles(bundles, env, log);
   }
@@ -73,6 +75,7 @@ async function handleMessages(
   env: Env,
   config: EnvConfig,
   log: Logger,
+  run: Pick<EngineOptions, "leaseWaitMs">,
 ): Promise<void> {
   const deps = buildDeps(env, config, log);
   let valid = await parseAll(deps, batchMessages);
@@ -111,7 +114,7 @@ async function handleMessages(
   }
   const { routed, jobPages } = await routeAll(deps, env, runtime, valid);
   const { groups, refs } = groupTouches(routed.map((r) => r.route));
-  const outcomes = await runGroups(deps, env, runtime, groups);
+  const outcomes = await runGroups(deps, env, runtime, groups, run);
   await Promise.all(jobPages);
   await saveUsage(deps, env.CURSORS);
   const perJob = new Map<string, JobOutcome[]>();
@@ -202,6 +205,7 @@ async function runGroups(
   env: Env,
   runtime: Runtime,
   groups: readonly Group[],
+  run: Pick<EngineOptions, "leaseWaitMs">,
 ): Promise<Map<Touch, TouchOutcome>> {
   const outcomes = new Map<Touch, TouchOutcome>();
   const options = engineOptions(deps, env, runtime);
@@ -210,6 +214,7 @@ async function runGroups(
     const index = key.matchIndex;
     const result = await syncMappingSliced(deps, compiled, [...group.touches.values()], {
       ...options(compiled.mapping.name),
+      ...run,
       dryRun: key.dryRun,
       // A pause that came while this run read stops it before it writes (its touches are held).
       ...(key.dryRun ? {} : { beforeWriting: () => assertRunning(deps.db, env.CURSORS) }),

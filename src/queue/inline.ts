@@ -26,6 +26,13 @@ const INLINE_ATTEMPTS = 3;
 /** Milliseconds before the second run of a change that must wait (twice that before the third). */
 const INLINE_PAUSE_MS = 250;
 
+/**
+ * Milliseconds an inline run waits for a record another run holds (the echo of a write a moment
+ * ago, another person's change of the same record): a queued retry would wait for that run's lease
+ * to expire, up to 20 s.
+ */
+const INLINE_LEASE_WAIT_MS = 5_000;
+
 /** How a message of an inline run was settled by the consumer. */
 type Settled = { state: "pending" } | { state: "acked" } | { state: "retry"; delaySeconds: number | undefined };
 
@@ -43,7 +50,7 @@ export async function syncInline(env: Env, messages: readonly SyncMessage[], log
     // would wait seconds, or until the other run's lease expires.
     let pending = live;
     for (let attempt = 1; ; attempt++) {
-      await handleQueueBatch(inlineBatch(pending, settled), env);
+      await handleQueueBatch(inlineBatch(pending, settled), env, { leaseWaitMs: INLINE_LEASE_WAIT_MS });
       const again = pending.filter((message) => settled.get(message)?.state === "retry");
       if (again.length === 0 || attempt >= INLINE_ATTEMPTS) break;
       await new Promise((resolve) => setTimeout(resolve, INLINE_PAUSE_MS * attempt));

@@ -5,6 +5,7 @@ import { HttpResponse, http } from "msw";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import webhook from "../../fixtures/attio/webhook-record-updated.json";
 import cdcEvent from "../../fixtures/salesforce/cdc-contact-update-cometd.json";
+import { acquireLeases, releaseLeases } from "../../src/durable/record-lock.ts";
 import worker from "../../src/index.ts";
 import { INLINE_BACKUP_DELAY_SECONDS, INLINE_MAX_MESSAGES } from "../../src/queue/inline-backup.ts";
 import { openDb } from "../../src/store/db.ts";
@@ -152,6 +153,28 @@ describe("the live fast path (a webhook syncs a person's change in its own invoc
     // Only the backup was queued: no retry copy.
     expect(sent).toHaveLength(1);
     expect((await handledAt(["attio:inline-4:0"])).get("attio:inline-4:0")).toEqual(expect.any(String));
+  });
+
+  it("waits in place for a record another run holds, then syncs it, instead of a retry that waits out the lease", async () => {
+    const attio = fakeAttio();
+    const sf = fakeSalesforce();
+    server.use(...attio.handlers, ...sf.handlers);
+    attio.addPerson("p-inline-5", { first: "Lea", last: "Holm", email: "lea@inline.example", title: "COO" });
+    const sent = captureQueue();
+    await fetchInline(await attioWebhookRequest(personWebhook("p-inline-5"), { "idempotency-key": "inline-5a" }));
+    const pair = await db.select().from(idMappings).where(eq(idMappings.attioRecordId, "p-inline-5")).get();
+    const lease = `pair:${pair?.id}`;
+    // Another run holds the record for 1.2 s of its 20 s lease (longer than the in-place reruns).
+    expect(await acquireLeases(env.RECORD_LOCK, "other-run", [lease], 20_000)).toMatchObject({ busy: [] });
+    setTimeout(() => void releaseLeases(env.RECORD_LOCK, "other-run", [lease]), 1_200);
+    attio.setJobTitle("p-inline-5", "CEO");
+
+    await fetchInline(await attioWebhookRequest(personWebhook("p-inline-5"), { "idempotency-key": "inline-5b" }));
+
+    expect(sf.contacts.get(pair?.sfRecordId ?? "")?.["Title"]).toBe("CEO");
+    // The two backups only: no retry copy.
+    expect(sent).toHaveLength(2);
+    expect(sent.every((s) => (s.body as { inlineBackup?: boolean }).inlineBackup)).toBe(true);
   });
 
   it("syncs a backup whose inline run left no mark (the invocation died), as any queued change", async () => {
