@@ -274,7 +274,7 @@ async function lease(
 }
 
 /** Milliseconds before a run waiting for a record asks for its lease again (then doubled, up to 1 s). */
-const LEASE_POLL_MS = 100;
+const LEASE_POLL_MS = 250;
 
 /** Decides each record; a record whose decision throws (a bug in a transform) fails alone. */
 function decideAll(run: RunContext, facts: readonly RecordFacts[]): Decided[] {

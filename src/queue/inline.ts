@@ -16,25 +16,19 @@ import { backupDelay } from "./inline-backup.ts";
  * it is), but as a backup delivered INLINE_BACKUP_DELAY_SECONDS later; the run starts while it is sent. A run that settles its messages records them as
  * handled (inbound_events.handled_inline_at), and the backup is then acked unread; otherwise the
  * backup syncs the change as any queued message would. A message the run wants retried is queued
- * again with the delay it asked for, and also counts as handled. Switch: LIVE_SYNC_INLINE; the
+ * at once as a plain message (the queue's retry policy takes over), and also counts as handled. Switch: LIVE_SYNC_INLINE; the
  * choice of messages and the backups' side are in inline-backup.ts.
  */
 
-/** Runs of a change in its webhook's invocation before a change that must wait goes to the queue. */
-const INLINE_ATTEMPTS = 3;
-
-/** Milliseconds before the second run of a change that must wait (twice that before the third). */
-const INLINE_PAUSE_MS = 250;
-
 /**
- * Milliseconds an inline run waits for a record another run holds (the echo of a write a moment
- * ago, another person's change of the same record): a queued retry would wait for that run's lease
- * to expire, up to 20 s.
+ * Milliseconds an inline run waits for a record another run holds (most often the echo of a write
+ * a moment ago), asking again after 250 ms, 500 ms and 1 s. Past that, under contention, the change
+ * goes through the queue, which coalesces the changes of a busy record into one run.
  */
-const INLINE_LEASE_WAIT_MS = 5_000;
+const INLINE_LEASE_WAIT_MS = 2_000;
 
 /** How a message of an inline run was settled by the consumer. */
-type Settled = { state: "pending" } | { state: "acked" } | { state: "retry"; delaySeconds: number | undefined };
+type Settled = { state: "pending" } | { state: "acked" } | { state: "retry" };
 
 /**
  * Syncs `messages` (those markInline marked and enqueueNew found new) through the queue consumer,
@@ -45,25 +39,12 @@ export async function syncInline(env: Env, messages: readonly SyncMessage[], log
   if (live.length === 0) return;
   const settled = new Map<SyncMessage, Settled>();
   try {
-    // A change that must wait (its record is being synced: the echo of a write a moment ago, most
-    // often) is tried again here after a short pause before it goes through the queue, whose retry
-    // would wait seconds, or until the other run's lease expires.
-    let pending = live;
-    for (let attempt = 1; ; attempt++) {
-      await handleQueueBatch(inlineBatch(pending, settled), env, { leaseWaitMs: INLINE_LEASE_WAIT_MS });
-      const again = pending.filter((message) => settled.get(message)?.state === "retry");
-      if (again.length === 0 || attempt >= INLINE_ATTEMPTS) break;
-      await new Promise((resolve) => setTimeout(resolve, INLINE_PAUSE_MS * attempt));
-      pending = again;
-    }
-    const retries = live.flatMap((message) => {
-      const state = settled.get(message);
-      if (state?.state !== "retry") return [];
-      const body = withoutMark(message);
-      return [
-        { body, contentType: "json" as const, ...(state.delaySeconds ? { delaySeconds: state.delaySeconds } : {}) },
-      ];
-    });
+    await handleQueueBatch(inlineBatch(live, settled), env, { leaseWaitMs: INLINE_LEASE_WAIT_MS });
+    // A change that must wait goes to the queue at once, as it would have without this path: the
+    // queue's own retry policy (backoff, leases, parking) then applies to it from its first delivery.
+    const retries = live.flatMap((message) =>
+      settled.get(message)?.state === "retry" ? [{ body: withoutMark(message), contentType: "json" as const }] : [],
+    );
     if (retries.length > 0) await env.SYNC_QUEUE.sendBatch(retries);
     const done = live.filter((message) => settled.get(message)?.state !== "pending");
     await markHandledInline(
@@ -101,8 +82,7 @@ function inlineBatch(
       body: withoutMark(message),
       attempts: 1,
       ack: () => settled.set(message, { state: "acked" }),
-      retry: (options?: QueueRetryOptions) =>
-        settled.set(message, { state: "retry", delaySeconds: options?.delaySeconds }),
+      retry: () => settled.set(message, { state: "retry" }),
     };
   });
   return {
