@@ -55,16 +55,22 @@ export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
   // A person's change is synced right after the answer, in this invocation; its queued copy waits
   // as the backup (queue/inline.ts).
   const marked = markInline(c.var.config, messages, (message) => integrationDelay(message) === undefined);
-  const result = await enqueueNew(openDb(c.env.DB), c.env.SYNC_QUEUE, "attio", marked, {
-    delayOf: (message) => backupDelay(message) ?? integrationDelay(message),
-    whileSending: (fresh) => c.executionCtx.waitUntil(syncInline(c.env, fresh, c.var.log)),
-  });
+  // A delivery of our own echoes only (one per record a job writes) queues nothing: no D1 at all.
+  const result =
+    marked.length === 0
+      ? { enqueued: 0, duplicates: 0 }
+      : await enqueueNew(openDb(c.env.DB), c.env.SYNC_QUEUE, "attio", marked, {
+          delayOf: (message) => backupDelay(message) ?? integrationDelay(message),
+          whileSending: (fresh) => c.executionCtx.waitUntil(syncInline(c.env, fresh, c.var.log)),
+        });
   // An attribute was created or changed in Attio: the cached schemas are stale from now on.
   if (parsed.data.events.some((e) => String(e.event_type).startsWith("object-attribute."))) {
     await forgetAttioSchemas(c.env.CURSORS);
     forgetRuntime();
   }
-  c.var.log.info("attio webhook accepted", {
+  // Echoes only: a line per record a job writes would drown the log (debug shows them).
+  const level = echoes > 0 && echoes === parsed.data.events.length ? "debug" : "info";
+  c.var.log[level]("attio webhook accepted", {
     webhook_id: parsed.data.webhook_id,
     events: parsed.data.events.length,
     own_echoes: echoes,
