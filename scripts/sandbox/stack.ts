@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { type Unstable_DevWorker, unstable_dev } from "wrangler";
 import { createAttribute } from "./attio/provision.ts";
-import { startAttioEmulator } from "./attio/server.ts";
+import { type AttioEmulator, startAttioEmulator } from "./attio/server.ts";
 import { type AttioEndpoint, startAttioEmulatorThread } from "./attio/thread.ts";
 import { createCustomField } from "./salesforce/provision.ts";
 import { type SalesforceEmulator, startSalesforceEmulator } from "./salesforce/server.ts";
@@ -75,6 +75,18 @@ export interface StackOptions {
    * writing nothing until the caller starts it (`startDeployment`), as `npm start` does after seeding.
    */
   start?: boolean;
+  /**
+   * Emulators already running (the ones `npm run setup` was walked through against): the stack uses
+   * them instead of starting its own, points the Salesforce emulator's change events at its Worker,
+   * and closes them on stop. Without it: new emulators, seeded with `seed`.
+   */
+  emulators?: { attio: AttioEmulator; salesforce: SalesforceEmulator };
+  /**
+   * The Worker's secrets, as setup generated them, instead of the sandbox's fixed ones. With
+   * `attioWebhookSecret` the stack registers no webhook of its own: the caller's webhook (pointed at
+   * this Worker) signs with that secret.
+   */
+  secrets?: { adminToken: string; relaySecret: string; attioWebhookSecret?: string };
 }
 
 /** What POST /api/v1/start answers (docs/API.md). */
@@ -139,15 +151,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     seed: options.seed ?? 1,
     retryBaseMs: options.retryBaseMs ?? 200,
   };
-  const attio = options.attioThread
-    ? await startAttioEmulatorThread(attioOptions)
-    : await startAttioEmulator(attioOptions);
-  const salesforce = await startSalesforceEmulator({
-    port: options.salesforcePort ?? 0,
-    seed: options.seed ?? 1,
-    relay: { url: `${workerUrl}/webhooks/salesforce`, secret: SANDBOX_RELAY_SECRET },
-    retryBaseMs: options.retryBaseMs ?? 200,
-  });
+  const adminToken = options.secrets?.adminToken ?? SANDBOX_ADMIN_TOKEN;
+  const relay = {
+    url: `${workerUrl}/webhooks/salesforce`,
+    secret: options.secrets?.relaySecret ?? SANDBOX_RELAY_SECRET,
+  };
+  const attio = options.emulators
+    ? options.emulators.attio
+    : options.attioThread
+      ? await startAttioEmulatorThread(attioOptions)
+      : await startAttioEmulator(attioOptions);
+  let salesforce: SalesforceEmulator;
+  if (options.emulators) {
+    salesforce = options.emulators.salesforce;
+    salesforce.cdc.target = relay;
+  } else {
+    salesforce = await startSalesforceEmulator({
+      port: options.salesforcePort ?? 0,
+      seed: options.seed ?? 1,
+      relay,
+      retryBaseMs: options.retryBaseMs ?? 200,
+    });
+  }
   const state = options.stateDir ? resolve(options.stateDir) : await mkdtemp(join(tmpdir(), "attio-sfdc-sandbox-"));
   const cleanUp = () => (options.stateDir ? Promise.resolve() : rm(state, { recursive: true, force: true }));
   try {
@@ -156,7 +181,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await mkdir(state, { recursive: true });
     }
     if (options.customFields === "sample") await addSampleCustomFields(attio, salesforce);
-    const webhookSecret = await registerWebhook(attio, `${workerUrl}/webhooks/attio`);
+    const webhookSecret =
+      options.secrets?.attioWebhookSecret ?? (await registerWebhook(attio, `${workerUrl}/webhooks/attio`));
     const config = await writeSandboxConfig(
       state,
       options.queueBatching ?? "instant",
@@ -184,8 +210,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           SALESFORCE_LOGIN_URL: salesforce.url,
           SALESFORCE_CLIENT_ID: salesforce.clientId,
           SALESFORCE_CLIENT_SECRET: salesforce.clientSecret,
-          RELAY_SECRET: SANDBOX_RELAY_SECRET,
-          ADMIN_TOKEN: SANDBOX_ADMIN_TOKEN,
+          RELAY_SECRET: relay.secret,
+          ADMIN_TOKEN: adminToken,
           LOG_LEVEL: options.logLevel ?? "silent",
           // The Worker is told the queues' max_retries it runs with (config/env.ts QUEUE_MAX_RETRIES).
           ...(options.maxRetries !== undefined ? { QUEUE_MAX_RETRIES: String(options.maxRetries) } : {}),
@@ -200,7 +226,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     let worker = await launch();
     // A new deployment holds every change until started; the mode is kept in the state directory.
     if (options.start ?? true) {
-      await startDeployment({ workerUrl, adminToken: SANDBOX_ADMIN_TOKEN }).catch(async (err: unknown) => {
+      await startDeployment({ workerUrl, adminToken }).catch(async (err: unknown) => {
         await worker.stop();
         throw err;
       });
@@ -213,7 +239,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         return worker;
       },
       workerUrl,
-      adminToken: SANDBOX_ADMIN_TOKEN,
+      adminToken,
       stateDir: state,
       ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
       async restartWorker() {
