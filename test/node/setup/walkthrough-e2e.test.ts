@@ -26,6 +26,7 @@ let attio: AttioEmulator;
 let salesforce: SalesforceEmulator;
 let root: string;
 let stack: Stack | undefined;
+let personId = "";
 const wrangler = new FakeWrangler();
 const timings: [string, number][] = [];
 const walkStarted = performance.now();
@@ -56,6 +57,7 @@ beforeAll(async () => {
     }),
   });
   expect(created.status, await created.clone().text()).toBe(200);
+  personId = ((await created.json()) as { data: { id: { record_id: string } } }).data.id.record_id;
 });
 
 afterAll(async () => {
@@ -204,10 +206,29 @@ describe("from clone to the first synced record, as a user walks it", () => {
     });
     const contact = (await contacts()).find((c) => c["Email"] === EMAIL);
     expect(contact).toMatchObject({ FirstName: "Ada", LastName: "Walk", Email: EMAIL });
+    // Created as an upsert on the External ID field setup made: keyed by the Attio record.
+    expect(contact?.["Attio_Record_Id__c"]).toBe(personId);
     timings.push(["total, clone to first synced record", (performance.now() - walkStarted) / 1000]);
     // biome-ignore lint/suspicious/noConsole: the walk-through's figures are this test's report, quoted in README.
     console.log(
       `walk-through (seconds):\n${timings.map(([label, s]) => `  ${label.padEnd(44)} ${s.toFixed(2)}`).join("\n")}`,
     );
   }, 60_000);
+
+  it("5. a second run of setup changes nothing (after the walk: not in its figures)", async () => {
+    const before = wrangler.calls.length;
+    const hooks = attio.webhooks.secrets();
+    const again = await runSetup(
+      ["--name", "walk", "--yes", "--create-field"],
+      { CI: "1" },
+      {
+        run: wrangler.run,
+        root,
+        log: () => {},
+      },
+    );
+    expect(wrangler.mutationsSince(before)).toEqual([]);
+    expect(again.tokens).toEqual({});
+    expect(attio.webhooks.secrets()).toEqual(hooks);
+  });
 });
