@@ -80,36 +80,56 @@ export function LagChart(props: {
 }) {
   const series = metricSeries(okBody(props.answer), "lag_seconds", lagName(props.mappings), 60);
   return (
-    <div data-testid="lag-chart">
-      <Empty answer={props.answer} series={series} what="lag" />
-      {series.length ? (
-        <TimeChart
-          id="lag"
-          title="Minutes each catch-up's watermark was behind, per mapping and side"
-          from={props.from}
-          to={props.to}
-          series={series}
-          unit="minutes behind"
-          summary="latest"
-        />
-      ) : null}
-    </div>
+    <SampledChart
+      {...props}
+      testid="lag-chart"
+      id="lag"
+      what="lag"
+      series={series}
+      title="Minutes each catch-up's watermark was behind, per mapping and side"
+      unit="minutes behind"
+    />
   );
 }
 
 export function BacklogChart(props: { answer: ApiAnswer<MetricsAnswer>; from: number; to: number }) {
   const series = metricSeries(okBody(props.answer), "queue_backlog", () => "Messages waiting (estimate)");
   return (
-    <div data-testid="backlog-chart">
-      <Empty answer={props.answer} series={series} what="backlog" />
-      {series.length ? (
+    <SampledChart
+      {...props}
+      testid="backlog-chart"
+      id="backlog"
+      what="backlog"
+      series={series}
+      title="Queue backlog estimate"
+      unit="messages"
+    />
+  );
+}
+
+/** One sampled metric's chart, or why there is none yet. */
+function SampledChart(props: {
+  answer: ApiAnswer<MetricsAnswer>;
+  series: Series[];
+  testid: string;
+  id: string;
+  what: string;
+  title: string;
+  unit: string;
+  from: number;
+  to: number;
+}) {
+  return (
+    <div data-testid={props.testid}>
+      <Empty answer={props.answer} series={props.series} what={props.what} />
+      {props.series.length ? (
         <TimeChart
-          id="backlog"
-          title="Queue backlog estimate"
+          id={props.id}
+          title={props.title}
           from={props.from}
           to={props.to}
-          series={series}
-          unit="messages"
+          series={props.series}
+          unit={props.unit}
           summary="latest"
         />
       ) : null}
