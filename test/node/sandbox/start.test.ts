@@ -29,15 +29,18 @@ let stateDir: string;
  * What `npm start` runs (`tsx scripts/sandbox/start.ts`, with node_modules/.bin first on PATH as npm
  * puts it), in its own process group as a terminal's foreground job is, so SIGINT reaches every
  * process like Ctrl-C does. npm itself is left out: on SIGINT it reports the signal, not the
- * program's exit code.
+ * program's exit code, and so does tsx's CLI when the machine is busy (it relays the signal, and
+ * reported 130 where the program exited 0): Node runs the script itself, with tsx as its loader.
  */
 beforeAll(async () => {
   const [worker = 0, attio = 0, salesforce = 0] = await freePorts(3);
   ports = { worker, attio, salesforce };
   stateDir = await mkdtemp(join(tmpdir(), "attio-sfdc-start-test-"));
   child = spawn(
-    "tsx",
+    "node",
     [
+      "--import",
+      "tsx",
       "scripts/sandbox/start.ts",
       "--worker-port",
       String(ports.worker),
