@@ -64,7 +64,7 @@ export default defineConfig({
                 ...TEST_SECRETS,
                 SALESFORCE_LOGIN_URL: "https://acme.my.salesforce.test",
                 LOG_LEVEL: "silent",
-                // Tests drive the queue themselves; test/integration/fetch-inline-sync.test.ts turns it on.
+                // Off as deployed; test/integration/fetch-inline-sync.test.ts turns it on.
                 LIVE_SYNC_INLINE: "off",
               },
               // Deliver queued messages to the consumer at once instead of after 5 s.

@@ -1,12 +1,12 @@
 /**
- * `npm run bench -- latency [edits] [--latency=MS,...] [--batch-timeout=S] [--instant] [--no-inline] [--burst=N]`:
+ * `npm run bench -- latency [edits] [--latency=MS,...] [--batch-timeout=S] [--instant] [--inline] [--burst=N]`:
  * end-to-end sync latency through the sandbox stack (both emulators + the Worker under wrangler dev).
  *
  * The queues batch as wrangler.toml deploys them (`max_batch_timeout` of each consumer), unless
  * `--batch-timeout=S` sets the live queue's (attio-sfdc-sync) to S seconds for this run, or
  * `--instant` delivers every queue at once (every `max_batch_timeout` 0: the sandbox's default,
- * for comparison). `--no-inline` turns the live fast path off (LIVE_SYNC_INLINE=off: every change
- * waits for the queue's delivery), for comparison.
+ * for comparison). `--inline` turns the live fast path on (LIVE_SYNC_INLINE=on: a webhook syncs a
+ * person's change in its own invocation), for comparison.
  *
  * For each added API latency (the emulators' `latencyMs` fault knob, on every API response of
  * both), it makes `edits` human edits (default 200), one at a time, alternately in Attio and in
@@ -30,8 +30,8 @@ const LATENCIES = (args.find((a) => a.startsWith("--latency="))?.slice("--latenc
   .split(",")
   .map(Number);
 const INSTANT = args.includes("--instant");
-/** `--no-inline`: every change waits for the queue (LIVE_SYNC_INLINE=off), for comparison. */
-const NO_INLINE = args.includes("--no-inline");
+/** `--inline`: the live fast path on (LIVE_SYNC_INLINE=on; wrangler.toml deploys it off). */
+const INLINE = args.includes("--inline");
 const BATCH_TIMEOUT = args.find((a) => a.startsWith("--batch-timeout="))?.slice("--batch-timeout=".length);
 const BURST = Number(args.find((a) => a.startsWith("--burst="))?.slice("--burst=".length) ?? 0);
 const LIVE_QUEUE = "attio-sfdc-sync";
@@ -282,11 +282,11 @@ const batching = INSTANT
   : BATCH_TIMEOUT !== undefined
     ? `${LIVE_QUEUE} max_batch_timeout = ${BATCH_TIMEOUT} (the other queues as in wrangler.toml)`
     : "as wrangler.toml deploys it";
-console.log(`latency bench: queue batching ${batching}; live fast path ${NO_INLINE ? "off" : "on"}`);
+console.log(`latency bench: queue batching ${batching}; live fast path ${INLINE ? "on" : "off"}`);
 const stack = await startStack({
   seed: 77,
   queueBatching: INSTANT ? "instant" : "production",
-  ...(NO_INLINE ? { vars: { LIVE_SYNC_INLINE: "off" } } : {}),
+  ...(INLINE ? { vars: { LIVE_SYNC_INLINE: "on" } } : {}),
   ...(BATCH_TIMEOUT !== undefined ? { batchTimeouts: { [LIVE_QUEUE]: Number(BATCH_TIMEOUT) } } : {}),
   // Not silent, so that wrangler prints the queue broker's line per invocation (queue-log.ts);
   // the Worker itself logs errors only.

@@ -63,9 +63,9 @@ export const EnvConfigSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   /**
    * `on`: a webhook bringing a few changes made by people syncs them in its own invocation, with a
-   * queued backup (queue/inline.ts); `off`: every change waits for the queue's delivery.
+   * queued backup (queue/inline.ts); `off` (the default): every change waits for the queue's delivery.
    */
-  LIVE_SYNC_INLINE: z.enum(["on", "off"]).default("on"),
+  LIVE_SYNC_INLINE: z.enum(["on", "off"]).default("off"),
   /**
    * `max_retries` of the live and job queues' consumers in wrangler.toml (a Worker cannot read its
    * own queue settings): on the last delivery a change is recorded with its own error, and an

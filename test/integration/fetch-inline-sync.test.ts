@@ -16,7 +16,7 @@ import { server } from "../helpers/msw.ts";
 import { attioWebhookRequest, relayRequest } from "../helpers/signing.ts";
 
 const db = openDb(env.DB);
-const inlineEnv: Env = { ...env, LIVE_SYNC_INLINE: "on" as const };
+const inlineEnv = { ...env, LIVE_SYNC_INLINE: "on" } as unknown as Env;
 
 afterEach(() => vi.restoreAllMocks());
 
