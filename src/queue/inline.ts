@@ -7,9 +7,9 @@ import { handleQueueBatch } from "./consumer.ts";
 import { backupDelay } from "./inline-backup.ts";
 
 /**
- * The live fast path (docs/ARCHITECTURE.md, "Performance mechanisms"): a webhook that brings a
- * person's change syncs it in its own invocation, right after answering, instead of waiting for
- * the queue to deliver it. The queue's delivery and a busy consumer's backlog were most of a live
+ * The live fast path (docs/ARCHITECTURE.md, "Performance short-cuts"; opt-in, LIVE_SYNC_INLINE=on):
+ * a webhook that brings a person's change syncs it in its own invocation (ctx.waitUntil, started
+ * while its backup is being queued) instead of waiting for the queue to deliver it. The queue's delivery and a busy consumer's backlog were most of a live
  * edit's latency beyond its two API round trips (docs/BENCHMARKS.md).
  *
  * Nothing is lost if that run dies: the change is queued, as always (the webhook answers only once
