@@ -9,6 +9,7 @@ import {
   type WorkspaceMember,
   WorkspaceMemberSchema,
 } from "./attribute-schema.ts";
+import { type WebhookSubscription, WebhookSubscriptionSchema } from "./echo-filter.ts";
 import { OwnActorLearner } from "./own-actor.ts";
 import {
   AttioErrorSchema,
@@ -257,6 +258,23 @@ export class AttioClient {
     }
   }
 
+  /** `GET /v2/webhooks/{id}` with its subscriptions' filters. Needs the `webhook:read` scope. */
+  async getWebhookSubscriptions(webhookId: string): Promise<WebhookSubscription[]> {
+    const body = await this.request("GET", `/v2/webhooks/${encodeURIComponent(webhookId)}`);
+    return parseData(WebhookDetailSchema, body, "webhook").subscriptions;
+  }
+
+  /**
+   * `PATCH /v2/webhooks/{id}` with a new subscription list (it replaces the old one; the target and
+   * the secret stay). Needs the `webhook:read-write` scope.
+   */
+  async setWebhookSubscriptions(webhookId: string, subscriptions: WebhookSubscription[]): Promise<void> {
+    const body = await this.request("PATCH", `/v2/webhooks/${encodeURIComponent(webhookId)}`, {
+      data: { subscriptions },
+    });
+    parseData(WebhookDetailSchema, body, "webhook");
+  }
+
   private async request(method: Method, path: string, body?: unknown): Promise<unknown> {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -354,6 +372,12 @@ const AttioWebhookSchema = z.object({
   subscriptions: z.array(z.object({ event_type: z.string() })),
 });
 export type AttioWebhook = z.infer<typeof AttioWebhookSchema>;
+
+/** One webhook with its subscriptions' filters, as `GET` and `PATCH /v2/webhooks/{id}` answer. */
+const WebhookDetailSchema = z.object({
+  id: z.object({ webhook_id: z.string() }),
+  subscriptions: z.array(WebhookSubscriptionSchema),
+});
 
 /** Longest wait for Attio's answer when the options name none. */
 const DEFAULT_TIMEOUT_MS = 30_000;

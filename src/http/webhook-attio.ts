@@ -7,6 +7,8 @@ import { hmacSha256Hex, timingSafeEqual } from "../lib/hmac.ts";
 import { syncInline } from "../queue/inline.ts";
 import { backupDelay, markInline } from "../queue/inline-backup.ts";
 import { openDb } from "../store/db.ts";
+import { attioClient, limiterOf } from "../sync/deps.ts";
+import { claimEchoFilterCheck, ensureEchoFilter } from "../sync/echo-filter.ts";
 import { enqueueNew } from "../sync/enqueue.ts";
 import type { AttioChangeMessage, SyncMessage } from "../sync/messages.ts";
 import { forgetRuntime } from "../sync/runtime.ts";
@@ -52,6 +54,12 @@ export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
     }
     messages.push(toMessage(event, `attio:${deliveryKey}:${index}`, c.var.correlationId, receivedAt));
   });
+  // An echo still arrived although our actor is known: the webhook is asked to leave them out.
+  if (own && echoes > 0 && claimEchoFilterCheck(parsed.data.webhook_id, own, Date.now())) {
+    const { config, log } = c.var;
+    const attio = attioClient(c.env, config, log, limiterOf(c.env, config));
+    c.executionCtx.waitUntil(ensureEchoFilter(attio, c.env.CURSORS, log, parsed.data.webhook_id, own, new Date()));
+  }
   // A person's change is synced right after the answer, in this invocation; its queued copy waits
   // as the backup (queue/inline.ts).
   const marked = markInline(c.var.config, messages, (message) => integrationDelay(message) === undefined);

@@ -12,6 +12,7 @@ import { loadUsage } from "./budget.ts";
 import { type CatchupEntry, CatchupEntrySchema, kvKeys } from "./catchup-state.ts";
 import type { SyncDeps } from "./deps.ts";
 import { loadDirectory } from "./directory.ts";
+import { type EchoFilterState, loadEchoFilterStates } from "./echo-filter.ts";
 import { FAILED_JOB_WINDOW_MS, FAILURE_WINDOW_MS, type HealthFacts, type Probe } from "./health.ts";
 import { deadLettersStuck } from "./health-marks.ts";
 import { currentMode, HELD_REASONS, type ModeRow } from "./mode.ts";
@@ -33,6 +34,8 @@ export interface HealthReadings {
   catchup: { objects?: Record<string, unknown> } | null;
   usage: Awaited<ReturnType<typeof loadUsage>>;
   ownActor: Awaited<ReturnType<typeof loadOwnActor>>;
+  /** The last check of each Attio webhook's echo filter (null: KV does not answer). */
+  echoFilter: Record<string, EchoFilterState> | null;
   parked: HealthFacts["parked"];
   heldBatches: NonNullable<HealthFacts["heldDeleteBatches"]> | null;
   mode: ModeRow | null;
@@ -54,15 +57,16 @@ export async function readHealth(deps: SyncDeps, env: Env, now: Date): Promise<H
       await getToken(deps.salesforce.tokenSettings());
     }),
   ]);
-  const [lastRun, catchup, usage, ownActor, stuck] = kv.ok
+  const [lastRun, catchup, usage, ownActor, stuck, echoFilter] = kv.ok
     ? await Promise.all([
         env.CURSORS.get<{ at?: string }>("cron:last-run", "json"),
         env.CURSORS.get<{ objects?: Record<string, unknown> }>(kvKeys.lastRun, "json"),
         loadUsage(env.CURSORS),
         loadOwnActor(env.CURSORS),
         deadLettersStuck(env.CURSORS),
+        loadEchoFilterStates(env.CURSORS),
       ])
-    : [null, null, null, null, null];
+    : [null, null, null, null, null, null];
   // The effective mappings need D1 (stored configuration): only when it answers.
   const runtime = d1.ok ? await loadRuntime(deps, env.CURSORS, "best_effort") : null;
   const bindings = {
@@ -124,6 +128,7 @@ export async function readHealth(deps: SyncDeps, env: Env, now: Date): Promise<H
     catchup,
     usage,
     ownActor,
+    echoFilter,
     parked,
     heldBatches,
     mode,

@@ -1,4 +1,5 @@
 import { HttpResponse, http } from "msw";
+import { z } from "zod";
 import companyAttributes from "../../fixtures/attio/attributes-companies.json";
 import dealAttributes from "../../fixtures/attio/attributes-deals.json";
 import peopleAttributes from "../../fixtures/attio/attributes-people.json";
@@ -31,6 +32,14 @@ export interface FakeWebhook {
   target_url: string;
   status: "active" | "degraded" | "inactive";
   event_types: string[];
+  /** Default: `23e42eaf-323a-41da-b5bb-<index, 12 digits>`. */
+  id?: string;
+}
+
+/** A subscription as Attio stores it: its event type and filter (null, or one `$and`/`$or` list). */
+interface FakeSubscription {
+  event_type: string;
+  filter: unknown;
 }
 
 /** The scopes the test key has: what the Worker needs, and webhook:read-write to check its webhook. */
@@ -47,7 +56,19 @@ export function fakeAttio(
 ) {
   const apiKey = options.apiKey ?? "test-attio-key";
   const scope = options.scope ?? DEFAULT_SCOPE;
-  const webhooks = [...(options.webhooks ?? [])];
+  const webhooks = (options.webhooks ?? []).map((w, i) => ({
+    id: w.id ?? `23e42eaf-323a-41da-b5bb-${String(i).padStart(12, "0")}`,
+    target_url: w.target_url,
+    status: w.status,
+    subscriptions: w.event_types.map((event_type): FakeSubscription => ({ event_type, filter: null })),
+  }));
+  const webhookJson = (w: (typeof webhooks)[number]) => ({
+    target_url: w.target_url,
+    subscriptions: w.subscriptions,
+    id: { workspace_id: "6f1c2a9e-0b7d-4c1e-9a51-3e2f8d7c4b10", webhook_id: w.id },
+    status: w.status,
+    created_at: "2026-11-30T09:12:44.061281000Z",
+  });
   const people = new Map<string, AttioRecordJson>();
   const calls: RecordedCall[] = [];
   /** The body of every records query: a scan (offset, limit) or a read by filter. */
@@ -90,6 +111,21 @@ export function fakeAttio(
           { status: 401 },
         );
 
+  /** Attio's 403 when the key lacks `needed` (read-write grants read). */
+  const missingScope = (needed: "webhook:read" | "webhook:read-write") => {
+    const granted = scope.split(" ");
+    if (granted.includes(needed) || granted.includes("webhook:read-write")) return undefined;
+    return HttpResponse.json(
+      { status_code: 403, type: "auth_error", code: "unauthorized", message: `Missing scope: ${needed}` },
+      { status: 403 },
+    );
+  };
+  const webhookNotFound = () =>
+    HttpResponse.json(
+      { status_code: 404, type: "invalid_request_error", code: "not_found", message: "Webhook not found." },
+      { status: 404 },
+    );
+
   const attributes: Record<string, unknown> = {
     people: peopleAttributes,
     companies: companyAttributes,
@@ -122,13 +158,8 @@ export function fakeAttio(
       record(request);
       const denied = unauthenticated(request);
       if (denied) return denied;
-      const granted = scope.split(" ");
-      if (!granted.includes("webhook:read") && !granted.includes("webhook:read-write")) {
-        return HttpResponse.json(
-          { status_code: 403, type: "auth_error", code: "unauthorized", message: "Missing scope: webhook:read" },
-          { status: 403 },
-        );
-      }
+      const refused = missingScope("webhook:read");
+      if (refused) return refused;
       const url = new URL(request.url);
       const limit = Number(url.searchParams.get("limit") ?? 10);
       const offset = Number(url.searchParams.get("offset") ?? 0);
@@ -143,17 +174,37 @@ export function fakeAttio(
           { status: 400 },
         );
       }
-      const data = webhooks.slice(offset, offset + limit).map((w, i) => ({
-        target_url: w.target_url,
-        subscriptions: w.event_types.map((event_type) => ({ event_type, filter: null })),
-        id: {
-          workspace_id: "6f1c2a9e-0b7d-4c1e-9a51-3e2f8d7c4b10",
-          webhook_id: `23e42eaf-323a-41da-b5bb-${String(offset + i).padStart(12, "0")}`,
-        },
-        status: w.status,
-        created_at: "2026-11-30T09:12:44.061281000Z",
-      }));
-      return HttpResponse.json({ data });
+      return HttpResponse.json({ data: webhooks.slice(offset, offset + limit).map(webhookJson) });
+    }),
+    // GET and PATCH /v2/webhooks/{webhook_id}: webhook:read, and webhook:read-write to change it.
+    http.get(`${ATTIO}/v2/webhooks/:id`, ({ request, params }) => {
+      record(request);
+      const refused = unauthenticated(request) ?? missingScope("webhook:read");
+      if (refused) return refused;
+      const found = webhooks.find((w) => w.id === params["id"]);
+      return found ? HttpResponse.json({ data: webhookJson(found) }) : webhookNotFound();
+    }),
+    http.patch(`${ATTIO}/v2/webhooks/:id`, async ({ request, params }) => {
+      record(request);
+      const refused = unauthenticated(request) ?? missingScope("webhook:read-write");
+      if (refused) return refused;
+      const found = webhooks.find((w) => w.id === params["id"]);
+      if (!found) return webhookNotFound();
+      const parsed = WebhookPatchSchema.safeParse(await request.json());
+      if (!parsed.success) {
+        return HttpResponse.json(
+          {
+            status_code: 400,
+            type: "invalid_request_error",
+            code: "validation_type",
+            message: `Body payload validation error. ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`,
+          },
+          { status: 400 },
+        );
+      }
+      if (parsed.data.data.subscriptions) found.subscriptions = parsed.data.data.subscriptions;
+      if (parsed.data.data.target_url) found.target_url = parsed.data.data.target_url;
+      return HttpResponse.json({ data: webhookJson(found) });
     }),
     http.get(`${ATTIO}/v2/workspace_members`, ({ request }) => {
       record(request);
@@ -328,6 +379,8 @@ export function fakeAttio(
     handlers,
     calls,
     queries,
+    /** The webhooks as Attio holds them now (PATCH changes their subscriptions). */
+    webhooks,
     /** Adds a person shaped like the fixture, with its own id and the given fields. */
     addPerson(recordId: string, fields: { first?: string; last?: string; email?: string; title?: string } = {}) {
       const copy = structuredClone(person.data) as AttioRecordJson;
@@ -490,3 +543,27 @@ function applyWrite(person: AttioRecordJson, values: Record<string, unknown[]>):
   person.values = all as AttioRecordJson["values"];
   return undefined;
 }
+
+/** `PATCH /v2/webhooks/{id}`: target and/or subscriptions; a filter is null or one `$and`/`$or` list. */
+const FilterConditionSchema = z.object({
+  field: z.string(),
+  operator: z.enum(["equals", "not_equals"]),
+  value: z.string(),
+});
+const WebhookPatchSchema = z.object({
+  data: z.object({
+    target_url: z.string().optional(),
+    subscriptions: z
+      .array(
+        z.object({
+          event_type: z.string(),
+          filter: z.union([
+            z.object({ $and: z.array(FilterConditionSchema) }),
+            z.object({ $or: z.array(FilterConditionSchema) }),
+            z.null(),
+          ]),
+        }),
+      )
+      .optional(),
+  }),
+});

@@ -11,6 +11,7 @@ import { countOpenFailures } from "../../store/failures.ts";
 import { countMappings } from "../../store/mappings.ts";
 import { countOpenAmbiguousMatches, openAmbiguousMatchesByObject } from "../../store/matches.ts";
 import { countOpenWarnings, openWarningsByMapping } from "../../store/warnings.ts";
+import { EchoFilterStateSchema } from "../../sync/echo-filter.ts";
 import { problemsOf } from "../../sync/health.ts";
 import { readHealth } from "../../sync/health-facts.ts";
 import { readBacklog } from "../../sync/queue-depth.ts";
@@ -127,6 +128,10 @@ const StatusSchema = z
       .object({ type: z.string(), id: z.string().nullable() })
       .nullable()
       .openapi({ description: "Our own Attio actor once learned: the echoes of our writes are dropped on arrival" }),
+    attio_echo_filter: z.array(EchoFilterStateSchema).nullable().openapi({
+      description:
+        "Each Attio webhook an echo of our own write arrived through, and whether its subscriptions now leave our actor out. `filtered`: Attio no longer delivers our own events; `partial`: the subscriptions in `unfiltered_events` have an `$or` filter; `failed`: the webhook could not be changed (`reason`). An echo that still arrives is dropped on arrival. Null when KV does not answer",
+    }),
     queue_backlog: z
       .object({
         estimate: z.number().openapi({ description: "`sent - settled`, never below zero" }),
@@ -165,7 +170,7 @@ async function status(c: Context<AppEnv>): Promise<Response> {
   const db = openDb(c.env.DB);
   const deps = depsOf(c);
   const readings = await readHealth(deps, c.env, new Date());
-  const { d1, runtime, lastRun, catchup, usage, ownActor, parked, heldBatches, mode, held } = readings;
+  const { d1, runtime, lastRun, catchup, usage, ownActor, echoFilter, parked, heldBatches, mode, held } = readings;
   const counts = d1.ok
     ? await Promise.all([
         countMappings(db),
@@ -228,6 +233,7 @@ async function status(c: Context<AppEnv>): Promise<Response> {
       ),
       // Once known, the echoes of our own Attio writes are dropped by the webhook (attio/own-actor.ts).
       attio_own_actor: ownActor,
+      attio_echo_filter: echoFilter ? Object.values(echoFilter) : null,
       queue_backlog: backlog,
       salesforce_api: usage ? { ...usage, reserve, paused: budgetExhausted(usage, reserve) } : null,
     },

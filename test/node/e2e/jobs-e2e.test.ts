@@ -215,8 +215,10 @@ describe("sync jobs", () => {
     // The records the job created in Attio named our API token: from then on the webhook drops
     // the echoes of our writes on arrival, and only the first creates' echoes were queued.
     const { token_actor } = await state<{ token_actor: unknown }>(stack.attio.url);
-    const status = await api<{ attio_own_actor: unknown }>(stack, "/status");
+    const status = await api<{ attio_own_actor: unknown; attio_echo_filter: unknown }>(stack, "/status");
     expect(status.attio_own_actor).toEqual(token_actor);
+    // The echoes that still arrived got the webhook a filter: Attio sends ours no more.
+    expect(status.attio_echo_filter).toEqual([expect.objectContaining({ state: "filtered", reason: null })]);
     const events = (await stats<AttioStats>(stack.attio.url)).webhookEvents - attioBefore.webhookEvents;
     const db = await workerDb(stack);
     const [queued] = rows<{ n: number }>(db, "SELECT count(*) AS n FROM inbound_events WHERE source = 'attio'");
