@@ -34,8 +34,15 @@ interface Written {
  */
 const SAVES_PER_BATCH = 1_000;
 
-/** Written records whose pairs are stored together while the run's other writes go on. */
-const SAVES_PER_FLUSH = 10;
+/**
+ * Written records whose pairs are stored together while the run's other writes go on: about 1.7 s
+ * of Attio writes at 24/s. The echo of a create comes back no sooner than
+ * INTEGRATION_EVENT_DELAY_SECONDS (3 s) later, and once our actor is known not at all
+ * (attio/own-actor.ts, sync/echo-filter.ts), so it still finds the pair. Storing every 10 cost the
+ * Contacts job about 230 ms of CPU per 1,000 records more (docs/BENCHMARKS.md); a consumer that
+ * dies redoes at most this many writes, as asserts that find the records.
+ */
+const SAVES_PER_FLUSH = 40;
 
 /**
  * Attio writes in flight at once (Attio has no batch write): enough to keep the write rate busy
@@ -251,10 +258,11 @@ async function createInAttio(
 /**
  * Stores pairs while the writes go on, one D1 batch after another: a flush starts once
  * SAVES_PER_FLUSH written records wait and none is running, and takes all that wait (up to
- * SAVES_PER_BATCH a batch). With Attio writes at 24/s a pair exists within about half a second of
- * its record's creation, so the echo of that create finds it instead of matching the record anew,
- * and a consumer that dies in the middle of a batch of 2,000 has stored what it wrote. When D1 is
- * slower than the writes, flushes grow instead of queueing up behind each other.
+ * SAVES_PER_BATCH a batch). With Attio writes at 24/s a pair exists within about two seconds of
+ * its record's creation, before the echo of that create is synced, so the echo finds it instead of
+ * matching the record anew, and a consumer that dies in the middle of a batch of 2,000 has stored
+ * nearly all it wrote. When D1 is slower than the writes, flushes grow instead of queueing up
+ * behind each other.
  */
 function pairSaver(run: RunContext, opened: OpenedIntents) {
   const waiting: Written[] = [];
