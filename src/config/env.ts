@@ -67,6 +67,12 @@ export const EnvConfigSchema = z.object({
    */
   LIVE_SYNC_INLINE: z.enum(["on", "off"]).default("off"),
   /**
+   * `on` (the default): once our actor is known, an Attio webhook that still delivers the echoes of
+   * our writes gets a filter leaving our actor out (sync/echo-filter.ts); `off`: the Worker never
+   * changes a webhook, and the echoes are dropped on arrival.
+   */
+  ATTIO_ECHO_FILTER: z.enum(["on", "off"]).default("on"),
+  /**
    * `max_retries` of the live and job queues' consumers in wrangler.toml (a Worker cannot read its
    * own queue settings): on the last delivery a change is recorded with its own error, and an
    * outage is parked by then at the latest. Change both together.

@@ -55,8 +55,13 @@ export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
     messages.push(toMessage(event, `attio:${deliveryKey}:${index}`, c.var.correlationId, receivedAt));
   });
   // An echo still arrived although our actor is known: the webhook is asked to leave them out.
-  if (own && echoes > 0 && claimEchoFilterCheck(parsed.data.webhook_id, own, Date.now())) {
-    const { config, log } = c.var;
+  const { config, log } = c.var;
+  if (
+    config.ATTIO_ECHO_FILTER === "on" &&
+    own &&
+    echoes > 0 &&
+    claimEchoFilterCheck(parsed.data.webhook_id, own, Date.now())
+  ) {
     const attio = attioClient(c.env, config, log, limiterOf(c.env, config));
     c.executionCtx.waitUntil(ensureEchoFilter(attio, c.env.CURSORS, log, parsed.data.webhook_id, own, new Date()));
   }

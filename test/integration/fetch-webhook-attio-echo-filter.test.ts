@@ -41,11 +41,11 @@ async function setUp(webhookId: string, options: { scope?: string } = {}) {
 }
 
 /** A delivery through `webhookId` of one event of `actor` (a company's, which the consumer skips). */
-async function deliver(webhookId: string, actor: { type: string; id: string }) {
+async function deliver(webhookId: string, actor: { type: string; id: string }, vars: Record<string, string> = {}) {
   const event = webhook.events[0] as (typeof webhook.events)[number];
   const body = { webhook_id: webhookId, events: [{ ...event, event_type: "record.created", actor }] };
   const ctx = createExecutionContext();
-  const response = await worker.fetch(await attioWebhookRequest(body), env, ctx);
+  const response = await worker.fetch(await attioWebhookRequest(body), { ...env, ...vars } as Env, ctx);
   // The filter is set in the background (waitUntil): wait for it.
   await waitOnExecutionContext(ctx);
   return (await response.json()) as { own_echoes: number };
@@ -98,6 +98,16 @@ describe("the Attio webhook leaves out the echoes of our own writes", () => {
     });
 
     expect(answer.own_echoes).toBe(0);
+    expect(webhookCalls(attio)).toEqual([]);
+    expect(attio.webhooks[0]?.subscriptions.every((s) => s.filter === null)).toBe(true);
+  });
+
+  it("leaves the webhook alone with ATTIO_ECHO_FILTER=off", async () => {
+    const attio = await setUp("0a1b2c3d-0000-4000-8000-000000000004");
+
+    const answer = await deliver("0a1b2c3d-0000-4000-8000-000000000004", OURS, { ATTIO_ECHO_FILTER: "off" });
+
+    expect(answer.own_echoes).toBe(1);
     expect(webhookCalls(attio)).toEqual([]);
     expect(attio.webhooks[0]?.subscriptions.every((s) => s.filter === null)).toBe(true);
   });
