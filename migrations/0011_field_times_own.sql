@@ -1,0 +1,1 @@
+ALTER TABLE `sf_field_times` ADD `own` integer DEFAULT 0 NOT NULL;
