@@ -41,8 +41,7 @@ export interface EngineOptions {
   /**
    * Milliseconds a run waits for a record another run holds before leaving it to a retry: the live
    * fast path's runs (queue/inline.ts) wait, since the other run usually ends within a second and a
-   * retry waits 5 s or more (the queue's backoff). A queued run does not: it would hold its batch's
-   * other leases meanwhile, and runs waiting on each other's batches convoy. Used by run.ts only.
+   * queued retry waits as long as that run's lease may last. Used by run.ts only.
    */
   leaseWaitMs?: number | undefined;
   /**

@@ -242,11 +242,7 @@ function settle(
 
 /**
  * Leases each touch: a pair by its mapping id, a record with no counterpart by its own id. A touch
- * whose lease another run still holds after `waitMs` is retried with the queue's backoff (5 s, then
- * doubling), not when that lease would expire: a live run holds its records for well under a
- * second, while the lease is kept 20 s ahead (LEASE_MS). Retrying at the expiry kept every change
- * of a record edited during another run waiting 17-20 s, and a record edited again meanwhile
- * waited that again: under concurrent consumers the convergence test did not converge in 60 s.
+ * whose lease another consumer holds is retried once that lease can have ended.
  */
 async function lease(
   outcomes: Map<Touch, TouchOutcome>,
@@ -272,7 +268,7 @@ async function lease(
     const name = names.get(touch) ?? "";
     const waitMs = busy.get(name);
     if (waitMs === undefined) return true;
-    retryLater(outcomes, touch, `${name} is being synced by another consumer`, Math.min(waitMs / 1000, 1));
+    retryLater(outcomes, touch, `${name} is being synced by another consumer`, waitMs / 1000);
     return false;
   });
 }
