@@ -80,11 +80,9 @@ export const salesforceRelay = new Hono<AppEnv>().post("/", async (c) => {
       return;
     }
     const message = toMessage(event.data, c.var.correlationId, receivedAt);
-    // Our own updates count too, marked as ours: a write whose answer was lost leaves its value
-    // unknown to the base, and only its event says the value is ours, not a Salesforce edit
-    // (plan/field-times.ts `ownWrittenFields`). Our creates (a Bulk job's thousands) do not.
-    if (!(message.header.changeType === "CREATE" && own(message)))
-      fieldTimes.push(...fieldTimeRows(message, own(message)));
+    // Our own updates count too: a write whose answer was lost leaves its value unknown to the base,
+    // and only its event says when it was made. Our creates (a Bulk job's thousands) do not.
+    if (!(message.header.changeType === "CREATE" && own(message))) fieldTimes.push(...fieldTimeRows(message));
     const bytes = jsonBytes(message);
     if (bytes <= MAX_MESSAGE_BYTES) {
       messages.push(message);
@@ -224,7 +222,7 @@ async function recordRejection(db: Db, rejection: Rejection, correlationId: stri
 const MAX_FIELD_VALUE_BYTES = 1024;
 
 /** The field times a change event gives each of its records. */
-function fieldTimeRows(message: SalesforceChangeMessage, own: boolean): FieldTimeRow[] {
+function fieldTimeRows(message: SalesforceChangeMessage): FieldTimeRow[] {
   const { header } = message;
   if (header.changeType !== "CREATE" && header.changeType !== "UPDATE") return [];
   const times = eventFieldTimes(
@@ -235,7 +233,6 @@ function fieldTimeRows(message: SalesforceChangeMessage, own: boolean): FieldTim
       fields: message.fields,
     },
     header.commitTimestamp,
-    own,
   );
   return header.recordIds.flatMap((recordId) =>
     Object.entries(times).map(([field, time]) => {
@@ -246,7 +243,6 @@ function fieldTimeRows(message: SalesforceChangeMessage, own: boolean): FieldTim
         field,
         at: time.at,
         value: utf8Length(value) <= MAX_FIELD_VALUE_BYTES ? value : null,
-        own: own ? 1 : 0,
       };
     }),
   );

@@ -13,7 +13,7 @@ import type {
   SideDecision,
   WriteDecision,
 } from "./decision.ts";
-import { type FieldTimes, fieldChangedAt, ownWrittenFields } from "./field-times.ts";
+import { type FieldTimes, fieldChangedAt } from "./field-times.ts";
 import {
   type Base,
   effectiveDirection,
@@ -230,7 +230,6 @@ export function planPair(
   const mapped = attio ? attioSide(ctx.compiled, attio.values, ctx.mapOptions) : undefined;
   const sfValues = salesforce ? salesforceSide(ctx.compiled, salesforce) : undefined;
   const salesforceFieldChangedAt = salesforce ? fieldChangedAt(ctx.compiled, fieldTimes, salesforce) : {};
-  const salesforceOwnWritten = salesforce ? ownWrittenFields(ctx.compiled, fieldTimes, salesforce) : [];
   const plan = planFields(
     ctx.policies,
     {
@@ -240,7 +239,6 @@ export function planPair(
       attioChangedAt: mapped?.changedAt ?? {},
       salesforceChangedAt: salesforceChangedAt(salesforce),
       salesforceFieldChangedAt,
-      salesforceOwnWritten,
     },
     ctx.strategy,
     ctx.direction,

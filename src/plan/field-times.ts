@@ -20,8 +20,6 @@ export interface FieldTime {
   at: number;
   /** The value the event gave the field (raw, as the event carries it). */
   value: unknown;
-  /** The event was our own write (its changeOrigin names our client). */
-  own?: boolean;
 }
 
 /** Per flat Salesforce field name (`BillingCity`, not `BillingAddress.City`). */
@@ -31,20 +29,19 @@ export type FieldTimes = Readonly<Record<string, FieldTime>>;
  * The fields a CREATE or UPDATE event set, each with the event's commit time: an UPDATE's changed
  * and nulled fields whose values it carries, a CREATE's fields it carries.
  */
-export function eventFieldTimes(event: ChangeEventValues, commitTimestamp: number, own = false): FieldTimes {
+export function eventFieldTimes(event: ChangeEventValues, commitTimestamp: number): FieldTimes {
   const flat = flattenEventFields(event.fields);
   const times: Record<string, FieldTime> = {};
   if (!Number.isFinite(commitTimestamp)) return times;
-  const time = (value: unknown): FieldTime => ({ at: commitTimestamp, value, ...(own ? { own } : {}) });
   if (event.changeType === "CREATE") {
-    for (const [field, value] of Object.entries(flat)) times[field] = time(value);
+    for (const [field, value] of Object.entries(flat)) times[field] = { at: commitTimestamp, value };
     return times;
   }
   for (const name of event.changedFields) {
     const field = flatFieldName(name);
-    if (field in flat) times[field] = time(flat[field]);
+    if (field in flat) times[field] = { at: commitTimestamp, value: flat[field] };
   }
-  for (const name of event.nulledFields) times[flatFieldName(name)] = time(null);
+  for (const name of event.nulledFields) times[flatFieldName(name)] = { at: commitTimestamp, value: null };
   return times;
 }
 
@@ -58,39 +55,15 @@ export function fieldChangedAt(
   times: FieldTimes | undefined,
   current: Readonly<Record<string, unknown>>,
 ): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [field, time] of currentTimes(compiled, times, current)) out[field] = new Date(time.at).toISOString();
-  return out;
-}
-
-/**
- * The mapped fields whose current value our own write gave them (the last event that set the
- * value was ours). Such a value came from Attio, so it is no edit made in Salesforce, whatever its
- * time: when it differs from the base, our write was not recorded (its answer was lost, the run
- * died before storing the pair), and the planner takes it as the base instead (plan-fields.ts).
- * Otherwise last_write would let that copy, written late, win over a newer Attio edit.
- */
-export function ownWrittenFields(
-  compiled: CompiledMapping,
-  times: FieldTimes | undefined,
-  current: Readonly<Record<string, unknown>>,
-): string[] {
-  return [...currentTimes(compiled, times, current)].filter(([, time]) => time.own === true).map(([field]) => field);
-}
-
-/** The times of the mapped fields that still hold the value their event gave them. */
-function* currentTimes(
-  compiled: CompiledMapping,
-  times: FieldTimes | undefined,
-  current: Readonly<Record<string, unknown>>,
-): Generator<[string, FieldTime]> {
-  if (!times) return;
+  if (!times) return {};
   const raw: Record<string, unknown> = {};
   for (const [field, time] of Object.entries(times)) raw[field] = time.value;
   const fromEvents = salesforceSide(compiled, raw);
   const now = salesforceSide(compiled, current);
+  const out: Record<string, string> = {};
   for (const [field, time] of Object.entries(times)) {
     if (!(field in now) || !(field in fromEvents)) continue;
-    if (sameValue(fromEvents[field], now[field])) yield [field, time];
+    if (sameValue(fromEvents[field], now[field])) out[field] = new Date(time.at).toISOString();
   }
+  return out;
 }

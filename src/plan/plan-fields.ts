@@ -41,11 +41,6 @@ export interface PairValues {
    * more exact than LastModifiedDate, which a later change of any other field moves.
    */
   salesforceFieldChangedAt?: Readonly<Record<string, string>> | undefined;
-  /**
-   * Salesforce fields whose current value our own write gave them (field-times.ts
-   * `ownWrittenFields`): that value is taken as the field's base, as if the write had been recorded.
-   */
-  salesforceOwnWritten?: readonly string[] | undefined;
 }
 
 export interface FieldConflict {
@@ -128,14 +123,9 @@ function planField(plan: FieldPlan, policy: FieldPolicy, direction: Direction, p
   const s = pair.salesforce?.[field];
   const canReadAttio = pair.attio !== undefined && field in pair.attio;
   const canReadSf = pair.salesforce !== undefined && field in pair.salesforce;
-  // Our own write is no Salesforce edit: a value of ours the base does not hold (the write went
-  // unrecorded) is the base, so the Attio side decides, as it did when we wrote it.
-  const ownWritten =
-    canReadSf && pair.salesforceOwnWritten?.includes(field) === true && !sameValue(s, pair.base?.salesforce[field]);
-  const baseA = ownWritten ? s : pair.base?.attio[field];
-  const baseS = ownWritten ? s : pair.base?.salesforce[field];
-  const hasBase =
-    ownWritten || (pair.base !== undefined && (field in pair.base.attio || field in pair.base.salesforce));
+  const baseA = pair.base?.attio[field];
+  const baseS = pair.base?.salesforce[field];
+  const hasBase = pair.base !== undefined && (field in pair.base.attio || field in pair.base.salesforce);
   // A record that exists but cannot say what this field holds (an unresolved reference, a value the
   // transform cannot map) must not be overwritten from the other side: the field waits.
   if (direction !== "sf_to_attio" && pair.attio !== undefined && !canReadAttio) return;

@@ -12,8 +12,6 @@ export interface FieldTimeRow {
   at: number;
   /** The value as JSON, or null when it is too large to keep. */
   value: string | null;
-  /** 1 when the event was our own write. */
-  own: 0 | 1;
 }
 
 /** Rows per statement: one JSON parameter each. */
@@ -21,11 +19,11 @@ const ROWS_PER_STATEMENT = 500;
 
 // A later event's time replaces an earlier one's; a redelivered or older event changes nothing.
 // `where true` keeps SQLite from reading `on conflict` as a join constraint of the select.
-const RECORD = `insert into sf_field_times (entity, record_id, field, at, value, own)
+const RECORD = `insert into sf_field_times (entity, record_id, field, at, value)
   select json_extract(value, '$.entity'), json_extract(value, '$.recordId'), json_extract(value, '$.field'),
-    json_extract(value, '$.at'), json_extract(value, '$.value'), json_extract(value, '$.own')
+    json_extract(value, '$.at'), json_extract(value, '$.value')
   from json_each(?) where true
-  on conflict (entity, record_id, field) do update set at = excluded.at, value = excluded.value, own = excluded.own
+  on conflict (entity, record_id, field) do update set at = excluded.at, value = excluded.value
   where excluded.at >= sf_field_times.at`;
 
 /** Stores when events set fields, in one batch. */
@@ -44,17 +42,17 @@ export async function loadFieldTimes(
   entity: string,
   recordIds: readonly string[],
 ): Promise<Map<string, FieldTimes>> {
-  const rows = await rowsForIds<{ record_id: string; field: string; at: number; value: string | null; own: number }>(
+  const rows = await rowsForIds<{ record_id: string; field: string; at: number; value: string | null }>(
     db,
-    `select record_id, field, at, value, own from sf_field_times
+    `select record_id, field, at, value from sf_field_times
      where entity = ? and value is not null and record_id in (select value from json_each(?))`,
     recordIds,
     entity,
   );
-  const byRecord = new Map<string, Record<string, { at: number; value: unknown; own: boolean }>>();
+  const byRecord = new Map<string, Record<string, { at: number; value: unknown }>>();
   for (const row of rows) {
     const times = byRecord.get(row.record_id) ?? {};
-    times[row.field] = { at: row.at, value: JSON.parse(row.value ?? "null") as unknown, own: row.own === 1 };
+    times[row.field] = { at: row.at, value: JSON.parse(row.value ?? "null") as unknown };
     byRecord.set(row.record_id, times);
   }
   return byRecord;

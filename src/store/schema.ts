@@ -99,8 +99,6 @@ export const sfFieldTimes = sqliteTable(
     at: integer("at").notNull(),
     /** The value the event gave the field, as JSON; null when too large to keep (then unknown). */
     value: text("value"),
-    /** 1 when the event was our own write (its changeOrigin names our client): see plan/field-times.ts. */
-    own: integer("own").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.entity, t.recordId, t.field] }), index("sf_field_times_at_idx").on(t.at)],
 );

@@ -272,39 +272,13 @@ describe("queue handler: Attio person -> Salesforce Contact", () => {
     attio.setJobTitle("p-field-time-2", "Attio Title", new Date(now - 20_000).toISOString());
     // As /webhooks/salesforce stored it when the Title's event arrived (its message still queued).
     await recordFieldTimes(openDb(env.DB), [
-      { entity: "Contact", recordId: contactId, field: "Title", at: now - 30_000, value: '"Sales Title"', own: 0 },
+      { entity: "Contact", recordId: contactId, field: "Title", at: now - 30_000, value: '"Sales Title"' },
     ]);
 
     await runQueue([personChanged("p-field-time-2")]);
 
     expect(sf.contacts.get(contactId)?.["Title"]).toBe("Attio Title");
     expect(person.values.job_title[0]?.value).toBe("Attio Title");
-  });
-
-  it("last_write: our own write that went unrecorded (its answer lost) never wins over a later Attio edit", async () => {
-    const { attio, sf } = setup();
-    const person = attio.addPerson("p-own-unrecorded", { email: "own-unrecorded@northwind.example", title: "Analyst" });
-    await runQueue([personChanged("p-own-unrecorded")]);
-    const [contactId = ""] =
-      [...sf.contacts.entries()].find(([, c]) => c["Email"] === "own-unrecorded@northwind.example") ?? [];
-    const now = Date.now();
-    // We wrote "Copied Title" (an Attio value of the moment) at -5 s; its answer was lost, so the base
-    // still says "Analyst". Attio's title changed again at -8 s, before our late write landed.
-    sf.contacts.set(contactId, {
-      ...sf.contacts.get(contactId),
-      Title: "Copied Title",
-      LastModifiedDate: new Date(now - 5_000).toISOString().replace("Z", "+0000"),
-    });
-    attio.setJobTitle("p-own-unrecorded", "Newest Attio Title", new Date(now - 8_000).toISOString());
-    await recordFieldTimes(openDb(env.DB), [
-      { entity: "Contact", recordId: contactId, field: "Title", at: now - 5_000, value: '"Copied Title"', own: 1 },
-    ]);
-
-    await runQueue([personChanged("p-own-unrecorded")]);
-
-    // Our copy is no Salesforce edit: the person's latest Attio value goes to Salesforce.
-    expect(sf.contacts.get(contactId)?.["Title"]).toBe("Newest Attio Title");
-    expect(person.values.job_title[0]?.value).toBe("Newest Attio Title");
   });
 
   it("settles the echo of its own write without a read, but never lets it hide a change in the same batch", async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { defaultMappings } from "../../../src/mapping/defaults.ts";
 import { compileMapping } from "../../../src/mapping/engine.ts";
 import type { ChangeEventValues } from "../../../src/plan/event-values.ts";
-import { eventFieldTimes, fieldChangedAt, ownWrittenFields } from "../../../src/plan/field-times.ts";
+import { eventFieldTimes, fieldChangedAt } from "../../../src/plan/field-times.ts";
 
 const spec = defaultMappings().find((m) => m.name === "companies");
 if (!spec) throw new Error("no companies mapping");
@@ -54,22 +54,5 @@ describe("fieldChangedAt", () => {
   it("ignores fields the mapping does not read, and knows nothing without events", () => {
     expect(fieldChangedAt(companies, { Fax: { at: T1, value: "1" } }, { Fax: "1" })).toEqual({});
     expect(fieldChangedAt(companies, undefined, { Name: "Acme" })).toEqual({});
-  });
-});
-
-describe("ownWrittenFields", () => {
-  it("names the fields whose current value our own write gave them, and marks our events' times", () => {
-    const ours = eventFieldTimes(
-      { changeType: "UPDATE", changedFields: ["Name"], nulledFields: [], fields: { Name: "Acme" } },
-      T1,
-      true,
-    );
-    expect(ours).toEqual({ Name: { at: T1, value: "Acme", own: true } });
-    const times = { ...ours, Website: { at: T2, value: "https://acme.example" } };
-
-    expect(ownWrittenFields(companies, times, { Name: "Acme", Website: "https://acme.example" })).toEqual(["Name"]);
-    // Changed since (by someone whose event has not arrived): no longer ours.
-    expect(ownWrittenFields(companies, times, { Name: "Acme Corp", Website: "https://acme.example" })).toEqual([]);
-    expect(ownWrittenFields(companies, undefined, { Name: "Acme" })).toEqual([]);
   });
 });

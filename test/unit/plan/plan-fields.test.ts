@@ -85,21 +85,6 @@ describe("planFields: conflicts under each strategy", () => {
     expect(planFields(both, later, "last_write", "bidirectional").toAttio).toEqual({ Title: "CEO" });
   });
 
-  it("takes our own unrecorded write in Salesforce as the base: the Attio side decides, whatever the times", () => {
-    // We copied "CEO" from Attio; the answer was lost (base still "VP"); Attio moved on to "CTO".
-    const ours = { ...conflicting, salesforceChangedAt: "2026-11-20T10:00:09.000Z", salesforceOwnWritten: ["Title"] };
-    const plan = planFields(both, ours, "last_write", "bidirectional");
-    expect(plan.toSalesforce).toEqual({ Title: "CTO" });
-    expect(plan.toAttio).toEqual({});
-    expect(plan.resolved).toEqual([]);
-    // Attio back at the old base after our copy: that is the latest edit, and it goes to Salesforce.
-    const reverted = pair("VP", "CEO", base("VP"), { salesforceOwnWritten: ["Title"] });
-    expect(planFields(both, reverted, "last_write", "bidirectional").toSalesforce).toEqual({ Title: "VP" });
-    // A recorded write (Salesforce equals the base) changes nothing.
-    const recorded = pair("VP", "VP", base("VP"), { salesforceOwnWritten: ["Title"] });
-    expect(planFields(both, recorded, "last_write", "bidirectional").toSalesforce).toEqual({});
-  });
-
   it("manual leaves the field alone on both sides and keeps the old base", () => {
     const plan = planFields(both, conflicting, "manual", "bidirectional");
     expect(plan.toSalesforce).toEqual({});

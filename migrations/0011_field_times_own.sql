@@ -1,1 +1,0 @@
-ALTER TABLE `sf_field_times` ADD `own` integer DEFAULT 0 NOT NULL;
