@@ -70,6 +70,7 @@ describe("GET /healthz and /api/v1/status", () => {
         salesforce: { rate_per_second: 20, tokens: expect.any(Number), blocked_until: null },
       },
       attio_own_actor: null,
+      attio_echo_filter: [],
       salesforce_api: null,
     });
   });
