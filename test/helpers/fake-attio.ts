@@ -10,6 +10,7 @@ import person from "../../fixtures/attio/person-mira-okafor.json";
 import workspaceMembers from "../../fixtures/attio/workspace-members.json";
 // The Attio emulator's own list: the fake refuses what the emulator (and Attio) refuse.
 import { LOCATION_KEYS } from "../../scripts/sandbox/attio/values.ts";
+import { EVENT_TYPES } from "../../scripts/sandbox/attio/webhooks.ts";
 
 export const ATTIO = "https://api.attio.test";
 export const PEOPLE_OBJECT_ID = peopleObject.data.id.object_id;
@@ -556,7 +557,7 @@ const WebhookPatchSchema = z.object({
     subscriptions: z
       .array(
         z.object({
-          event_type: z.string(),
+          event_type: z.enum(EVENT_TYPES),
           filter: z.union([
             z.object({ $and: z.array(FilterConditionSchema) }),
             z.object({ $or: z.array(FilterConditionSchema) }),
