@@ -11,9 +11,10 @@ import {
   DEFAULT_BULK_SETTINGS,
   runBulkIngest,
 } from "./bulk.ts";
-import { errorCode, mapError, saveError, withRequestTimeout } from "./errors.ts";
+import { errorCode, mapError, saveError } from "./errors.ts";
 import * as soql from "./soql.ts";
 import { getToken, invalidateToken, type TokenSettings } from "./token.ts";
+import { useFetchTransport } from "./transport.ts";
 import type { ApiUsage } from "./usage.ts";
 
 export interface SalesforceClientOptions {
@@ -458,7 +459,7 @@ export class SalesforceClient {
       version: this.options.apiVersion,
       callOptions: { client: this.options.clientName },
     });
-    withRequestTimeout(conn, this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+    useFetchTransport(conn, this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
     try {
       return await work(conn);
     } finally {

@@ -1,5 +1,5 @@
-import type { Connection } from "jsforce";
 import { SyncError } from "../lib/errors.ts";
+import { RequestTimeout } from "./transport.ts";
 
 /**
  * Salesforce errors as SyncErrors: what each error code means for a retry, and a time limit on
@@ -58,34 +58,6 @@ export function saveError(object: string, errors: unknown[]): SyncError {
     fields: first.fields,
     errors: items,
   });
-}
-
-/**
- * Gives every request of `conn` a time limit. jsforce's fetch transport (the one a Worker runs)
- * has none unless a request's options name one, and its API methods (query, sObject Collections)
- * name none. Its own limit cannot be used either: when it aborts the fetch (or the fetch fails)
- * the error escapes unhandled and the request never settles. So each request is raced against
- * the limit instead, and one with no answer by then rejects with a retryable error; its fetch is
- * dropped when the invocation ends.
- */
-export function withRequestTimeout(conn: Connection, timeoutMs: number): void {
-  const transport = conn._transport;
-  const send = transport.httpRequest.bind(transport);
-  transport.httpRequest = (request, options) => {
-    const sent = send(request, options);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RequestTimeout(timeoutMs)), timeoutMs);
-    });
-    const answered = Promise.race([sent, expired]).finally(() => clearTimeout(timer));
-    return Object.assign(answered, { stream: () => sent.stream() });
-  };
-}
-
-class RequestTimeout extends Error {
-  constructor(readonly timeoutMs: number) {
-    super(`Salesforce did not answer within ${timeoutMs / 1000} s (SALESFORCE_TIMEOUT_SECONDS)`);
-  }
 }
 
 export function mapError(err: unknown): SyncError {

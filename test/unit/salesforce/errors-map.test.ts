@@ -1,7 +1,6 @@
-import type { Connection } from "jsforce";
 import { describe, expect, it } from "vitest";
 import { SyncError } from "../../../src/lib/errors.ts";
-import { classify, errorCode, mapError, saveError, withRequestTimeout } from "../../../src/salesforce/errors.ts";
+import { classify, errorCode, mapError, saveError } from "../../../src/salesforce/errors.ts";
 
 describe("classify", () => {
   it.each([
@@ -82,36 +81,5 @@ describe("mapError", () => {
       message: "Salesforce unreachable: fetch failed",
     });
     expect(mapError("socket hang up")).toMatchObject({ message: "Salesforce unreachable: socket hang up" });
-  });
-});
-
-describe("withRequestTimeout", () => {
-  /** A jsforce transport stand-in whose requests answer what `answer` gives. */
-  function connection(answer: () => Promise<unknown>) {
-    const transport = {
-      httpRequest: () => Object.assign(answer(), { stream: () => "the stream" }),
-    };
-    const conn = { _transport: transport } as unknown as Connection;
-    return { conn, transport };
-  }
-
-  it("rejects a request with no answer in time with a retryable error naming the setting", async () => {
-    const { conn } = connection(() => new Promise(() => {}));
-    withRequestTimeout(conn, 5);
-    const pending = conn._transport.httpRequest({ method: "GET", url: "https://x.test/q" }, {});
-    const error = mapError(await Promise.resolve(pending).catch((err: unknown) => err));
-    expect(error).toMatchObject({
-      code: "upstream_unavailable",
-      retryable: true,
-      message: "Salesforce did not answer within 0.005 s (SALESFORCE_TIMEOUT_SECONDS)",
-    });
-  });
-
-  it("passes an answer in time through, and keeps the request's stream", async () => {
-    const { conn } = connection(async () => ({ statusCode: 200, body: "{}" }));
-    withRequestTimeout(conn, 60_000);
-    const request = conn._transport.httpRequest({ method: "GET", url: "https://x.test/q" }, {});
-    await expect(Promise.resolve(request)).resolves.toEqual({ statusCode: 200, body: "{}" });
-    expect((request as unknown as { stream: () => unknown }).stream()).toBe("the stream");
   });
 });
