@@ -24,6 +24,8 @@ export class Leases {
   /** When every held lease was last confirmed ours (taken or renewed). */
   private confirmedAt = 0;
   private renewal: ReturnType<typeof setInterval> | undefined;
+  /** The renewal in flight, if any: release waits for it (see release). */
+  private renewing: Promise<void> | undefined;
 
   constructor(private readonly deps: SyncDeps) {}
 
@@ -37,7 +39,7 @@ export class Leases {
     for (const name of result.acquired) this.held.add(name);
     if (this.held.size > 0 && !this.renewal) {
       this.renewal = setInterval(() => {
-        void this.renew();
+        this.renewing = this.renew();
       }, LEASE_RENEW_MS);
     }
     return new Map(result.busy.map((b) => [b.name, b.retryInMs]));
@@ -78,8 +80,13 @@ export class Leases {
     }
   }
 
+  /**
+   * Gives every lease back. A renewal still in flight is waited for first: answered after the
+   * release, it would take the leases again for LEASE_MS, and the records would wait that long.
+   */
   async release(): Promise<void> {
     if (this.renewal) clearInterval(this.renewal);
+    await this.renewing;
     if (this.held.size > 0) await releaseLeases(this.deps.locks, this.holder, [...this.held]);
   }
 }

@@ -57,3 +57,37 @@ describe("Leases: fencing", () => {
     await leases.release();
   });
 });
+
+describe("Leases: release", () => {
+  it("waits for a renewal in flight, so the renewal cannot take the leases back after the release", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const calls: string[] = [];
+    let answerRenewal: (() => void) | undefined;
+    const stub = {
+      acquireMany: async (_holder: string, names: readonly string[]) => {
+        calls.push("acquire");
+        // The first call is the take, answered at once; the renewal waits for the test.
+        if (calls.length > 1) await new Promise<void>((resolve) => (answerRenewal = resolve));
+        calls.push("acquired");
+        return { acquired: [...names], busy: [] };
+      },
+      releaseMany: async () => {
+        calls.push("release");
+        return 1;
+      },
+    };
+    const leases = new Leases({
+      locks: { getByName: () => stub },
+      log: createLogger("silent"),
+    } as unknown as SyncDeps);
+    await leases.take(["pair:3"]);
+    vi.advanceTimersByTime(5_000);
+    expect(calls).toEqual(["acquire", "acquired", "acquire"]);
+    const released = leases.release();
+    await Promise.resolve();
+    expect(calls).not.toContain("release");
+    answerRenewal?.();
+    await released;
+    expect(calls).toEqual(["acquire", "acquired", "acquire", "acquired", "release"]);
+  });
+});
