@@ -10,7 +10,7 @@ import {
   WorkspaceMemberSchema,
 } from "./attribute-schema.ts";
 import { type WebhookSubscription, WebhookSubscriptionSchema } from "./echo-filter.ts";
-import { OwnActorLearner } from "./own-actor.ts";
+import { apiCreator, apiWriter, learnerFor, type OwnActorLearner } from "./own-actor.ts";
 import {
   AttioErrorSchema,
   type AttioObject,
@@ -32,7 +32,7 @@ export interface AttioClientOptions {
   fetch?: typeof fetch;
   /** Longest wait for an answer, body included (default 30 s); then the call fails as retryable. */
   timeoutMs?: number;
-  /** Called once, when the records this client created have shown our own actor (see own-actor.ts). */
+  /** Called once per isolate, when the records our writes returned have shown our own actor (see own-actor.ts). */
   onOwnActor?: (actor: AttioActor) => Promise<void>;
 }
 
@@ -56,12 +56,14 @@ type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
  * mapped to SyncError (429 and 5xx retryable), and zod validation of the responses we rely on.
  */
 export class AttioClient {
-  private readonly ownActor = new OwnActorLearner();
+  private readonly ownActor: OwnActorLearner;
 
   /** Round trip of recent writes in ms (moving average; 0 before the first), limiter waits excluded. */
   writeRoundTripMs = 0;
 
-  constructor(private readonly options: AttioClientOptions) {}
+  constructor(private readonly options: AttioClientOptions) {
+    this.ownActor = learnerFor(options.apiUrl, options.apiKey);
+  }
 
   /**
    * An object by id or slug; cached for the life of the isolate, per workspace (an object's id and
@@ -198,9 +200,13 @@ export class AttioClient {
 
   /** A record our create or assert returned: it may teach us our own actor. */
   private async created(record: AttioRecord): Promise<AttioRecord> {
-    const actor = this.ownActor.observe(record, Date.now());
-    if (actor) await this.options.onOwnActor?.(actor);
+    await this.learn(record.id.record_id, apiCreator(record, Date.now()));
     return record;
+  }
+
+  private async learn(recordId: string, writer: AttioActor | undefined): Promise<void> {
+    const actor = this.ownActor.observe(recordId, writer);
+    if (actor) await this.options.onOwnActor?.(actor);
   }
 
   /** Updates with PATCH: multiselect values are added, never removed (other emails/domains stay). */
@@ -208,7 +214,10 @@ export class AttioClient {
     const body = await this.request("PATCH", `/v2/objects/${object}/records/${encodeURIComponent(recordId)}`, {
       data: { values },
     });
-    return parseData(AttioRecordSchema, body, "record");
+    const record = parseData(AttioRecordSchema, body, "record");
+    // The values it wrote name our actor: a sync that only updates Attio learns it too.
+    await this.learn(record.id.record_id, apiWriter(record, Object.keys(values), Date.now()));
+    return record;
   }
 
   /** Deletes a record; a record already gone counts as deleted. */

@@ -42,30 +42,71 @@ export function apiCreator(record: AttioRecord, receivedAtMs: number): AttioActo
 }
 
 /**
- * Learns our actor from the records our creates return. A record someone else created a moment
- * before our assert matched it also names an API actor, so an actor is trusted only once
- * CONFIRMATIONS different records created during our own requests name it.
+ * The actor of the values our update just wrote: Attio stamps every value it stores with its
+ * `created_by_actor`, and ours is the API token's (or the app's) id. Only the `written` attributes'
+ * active values that became active within CREATED_WITHIN_MS before `receivedAtMs` count (a value
+ * Attio kept as it was still names its old writer), and they must all name one API actor.
+ */
+export function apiWriter(
+  record: AttioRecord,
+  written: readonly string[],
+  receivedAtMs: number,
+): AttioActor | undefined {
+  const actors = new Map<string, AttioActor>();
+  for (const slug of written) {
+    for (const value of record.values[slug] ?? []) {
+      if (value.active_until !== null || !(Date.parse(String(value.active_from)) >= receivedAtMs - CREATED_WITHIN_MS))
+        continue;
+      const parsed = AttioActorSchema.safeParse(value["created_by_actor"]);
+      if (!parsed.success || parsed.data.id === null) return undefined;
+      if (parsed.data.type !== "api-token" && parsed.data.type !== "app") return undefined;
+      actors.set(actorKey(parsed.data), parsed.data);
+    }
+  }
+  return actors.size === 1 ? [...actors.values()][0] : undefined;
+}
+
+/**
+ * Learns our actor from the records our creates and updates return. A record someone else created
+ * a moment before our assert matched it also names an API actor (and another integration may write
+ * a value in the same instant as our update), so an actor is trusted only once CONFIRMATIONS
+ * different records written by our own requests name it.
  */
 export class OwnActorLearner {
   private readonly seen = new Map<string, Set<string>>();
   private learned: AttioActor | undefined;
 
   /**
-   * Looks at a record returned by our create or assert, received at `receivedAtMs`. Returns the
-   * actor the first time it is confirmed, undefined otherwise.
+   * Records that `actor` (apiCreator's or apiWriter's reading, if any) wrote `recordId` for us.
+   * Returns the actor the first time it is confirmed, undefined otherwise.
    */
-  observe(record: AttioRecord, receivedAtMs: number): AttioActor | undefined {
-    if (this.learned) return undefined;
-    const creator = apiCreator(record, receivedAtMs);
-    if (!creator) return undefined;
-    const key = actorKey(creator);
+  observe(recordId: string, actor: AttioActor | undefined): AttioActor | undefined {
+    if (this.learned || !actor) return undefined;
+    const key = actorKey(actor);
     const records = this.seen.get(key) ?? new Set<string>();
     this.seen.set(key, records);
-    records.add(record.id.record_id);
+    records.add(recordId);
     if (records.size < CONFIRMATIONS) return undefined;
-    this.learned = creator;
-    return creator;
+    this.learned = actor;
+    return actor;
   }
+}
+
+/** The learners of this isolate, one per Attio workspace and key (see learnerFor). */
+const learners = new Map<string, OwnActorLearner>();
+
+/**
+ * The isolate's learner for one API key. Per isolate, not per client: a live edit writes one
+ * record per invocation, and the confirmations of several invocations must add up.
+ */
+export function learnerFor(apiUrl: string, apiKey: string): OwnActorLearner {
+  const key = `${apiUrl}|${apiKey}`;
+  let learner = learners.get(key);
+  if (!learner) {
+    learner = new OwnActorLearner();
+    learners.set(key, learner);
+  }
+  return learner;
 }
 
 /** Whether an event's actor is ours. */

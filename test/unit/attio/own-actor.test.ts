@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import person from "../../../fixtures/attio/person-record.json";
-import { apiCreator, isOwnActor, OwnActorLearner } from "../../../src/attio/own-actor.ts";
+import { apiCreator, apiWriter, isOwnActor, OwnActorLearner } from "../../../src/attio/own-actor.ts";
 import { type AttioRecord, AttioRecordSchema } from "../../../src/attio/record-schema.ts";
 
 const TOKEN = { type: "api-token", id: "3f0c9a52-7d4e-4b8a-9e61-2c5d8f1a0b77" } as const;
@@ -49,21 +49,63 @@ describe("apiCreator", () => {
   });
 });
 
+/** The fixture person after an update: `job_title` written by `writer`, `activeFrom` ms ago or now. */
+function updated(recordId: string, writer: { type: string; id: string | null }, activeFrom = NOW - 200): AttioRecord {
+  const record = created(recordId, { type: "workspace-member", id: "m-1" }, NOW - 86_400_000);
+  const at = new Date(activeFrom).toISOString().replace("Z", "000000Z");
+  const earlier = new Date(NOW - 86_400_000).toISOString();
+  record.values["job_title"] = [
+    {
+      active_from: earlier,
+      active_until: at,
+      created_by_actor: { type: "workspace-member", id: "m-1" },
+      value: "Old",
+      attribute_type: "text",
+    },
+    { active_from: at, active_until: null, created_by_actor: writer, value: "New", attribute_type: "text" },
+  ];
+  return record;
+}
+
+describe("apiWriter", () => {
+  it("reads the actor of the values an update just wrote", () => {
+    expect(apiWriter(updated("r-1", TOKEN), ["job_title"], NOW)).toEqual(TOKEN);
+  });
+
+  it("ignores values by people or Attio itself, values kept from before, and attributes not written", () => {
+    expect(apiWriter(updated("r-1", { type: "workspace-member", id: "m-2" }), ["job_title"], NOW)).toBeUndefined();
+    expect(apiWriter(updated("r-1", { type: "system", id: null }), ["job_title"], NOW)).toBeUndefined();
+    expect(apiWriter(updated("r-1", TOKEN, NOW - 60_000), ["job_title"], NOW)).toBeUndefined();
+    expect(apiWriter(updated("r-1", TOKEN), ["description"], NOW)).toBeUndefined();
+  });
+
+  it("names no one when the fresh values name two actors", () => {
+    const record = updated("r-1", TOKEN);
+    const at = new Date(NOW - 100).toISOString();
+    record.values["description"] = [
+      { active_from: at, active_until: null, created_by_actor: OTHER_TOKEN, value: "x", attribute_type: "text" },
+    ];
+    expect(apiWriter(record, ["job_title", "description"], NOW)).toBeUndefined();
+  });
+});
+
 describe("OwnActorLearner", () => {
-  it("trusts an actor once two different records created by our requests name it, and says so once", () => {
+  it("trusts an actor once two different records written by our requests name it, and says so once", () => {
     const learner = new OwnActorLearner();
-    expect(learner.observe(created("r-1", TOKEN), NOW)).toBeUndefined();
+    expect(learner.observe("r-1", apiCreator(created("r-1", TOKEN), NOW))).toBeUndefined();
     // The same record again (a retried assert) is no confirmation.
-    expect(learner.observe(created("r-1", TOKEN), NOW)).toBeUndefined();
-    expect(learner.observe(created("r-2", TOKEN), NOW)).toEqual(TOKEN);
-    expect(learner.observe(created("r-3", TOKEN), NOW)).toBeUndefined();
+    expect(learner.observe("r-1", apiCreator(created("r-1", TOKEN), NOW))).toBeUndefined();
+    // An update's values count as a create's creator does.
+    expect(learner.observe("r-2", apiWriter(updated("r-2", TOKEN), ["job_title"], NOW))).toEqual(TOKEN);
+    expect(learner.observe("r-3", TOKEN)).toBeUndefined();
   });
 
   it("keeps actors apart: one record by another integration confirms nothing", () => {
     const learner = new OwnActorLearner();
-    expect(learner.observe(created("r-1", OTHER_TOKEN), NOW)).toBeUndefined();
-    expect(learner.observe(created("r-2", TOKEN), NOW)).toBeUndefined();
-    expect(learner.observe(created("r-3", TOKEN), NOW)).toEqual(TOKEN);
+    expect(learner.observe("r-1", OTHER_TOKEN)).toBeUndefined();
+    expect(learner.observe("r-2", TOKEN)).toBeUndefined();
+    expect(learner.observe("r-3", undefined)).toBeUndefined();
+    expect(learner.observe("r-3", TOKEN)).toEqual(TOKEN);
   });
 });
 
