@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { canBeOurEcho } from "./own-actor.ts";
 
 /**
  * Attio's webhook subscription filter (`POST/PATCH /v2/webhooks`): null, or one `$and` or `$or`
@@ -34,7 +35,8 @@ export interface EchoFilterPlan {
 }
 
 /**
- * Adds `actor.id not_equals <our actor>` to every record-event subscription of a webhook, so Attio
+ * Adds `actor.id not_equals <our actor>` to the webhook's subscriptions of the record events our
+ * writes cause (created, updated, deleted; never merged: own-actor.ts `canBeOurEcho`), so Attio
  * no longer delivers the echoes of our own writes (FACTS: webhook filters; loop prevention). The
  * Worker drops those echoes on arrival anyway (own-actor.ts); filtering them at the source saves an
  * invocation per record a job writes into Attio. Other subscriptions are left as they are.
@@ -47,7 +49,7 @@ export function echoFilterPlan(subscriptions: readonly WebhookSubscription[], ac
   const unfilterable: string[] = [];
   let changed = false;
   const next = subscriptions.map((subscription): WebhookSubscription => {
-    if (!subscription.event_type.startsWith("record.")) return subscription;
+    if (!canBeOurEcho(subscription.event_type)) return subscription;
     const { filter } = subscription;
     if (filter === null) {
       changed = true;

@@ -109,6 +109,15 @@ export function learnerFor(apiUrl: string, apiKey: string): OwnActorLearner {
   return learner;
 }
 
+/**
+ * Whether an event of this type can be the echo of our own write: the Worker creates, updates and
+ * deletes Attio records, but never merges them, so a `record.merged` by our actor is someone else
+ * using our token, and must be followed like any merge.
+ */
+export function canBeOurEcho(eventType: string): boolean {
+  return eventType === "record.created" || eventType === "record.updated" || eventType === "record.deleted";
+}
+
 /** Whether an event's actor is ours. */
 export function isOwnActor(actor: AttioActor, own: AttioActor | null | undefined): boolean {
   return own != null && actor.id !== null && actorKey(actor) === actorKey(own);

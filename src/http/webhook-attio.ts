@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { isOwnActor, loadOwnActor } from "../attio/own-actor.ts";
+import { canBeOurEcho, isOwnActor, loadOwnActor } from "../attio/own-actor.ts";
 import { type AttioRecordEvent, AttioWebhookBodySchema, isRecordEvent } from "../attio/webhook-schema.ts";
 import type { EnvConfig } from "../config/env.ts";
 import { SyncError } from "../lib/errors.ts";
@@ -48,7 +48,7 @@ export const attioWebhook = new Hono<AppEnv>().post("/", async (c) => {
   let echoes = 0;
   parsed.data.events.forEach((event, index) => {
     if (!isRecordEvent(event)) return;
-    if (isOwnActor(event.actor, own)) {
+    if (canBeOurEcho(event.event_type) && isOwnActor(event.actor, own)) {
       echoes++;
       return;
     }

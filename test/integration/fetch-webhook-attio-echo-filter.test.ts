@@ -76,7 +76,11 @@ describe("the Attio webhook leaves out the echoes of our own writes", () => {
       "PATCH /v2/webhooks/0a1b2c3d-0000-4000-8000-000000000001",
     ]);
     expect(attio.webhooks[0]?.subscriptions).toEqual([
-      ...RECORD_EVENTS.map((event_type) => ({ event_type, filter: { $and: [notOurs] } })),
+      // Merges keep every actor: the Worker never merges, so one by our token is someone else's.
+      ...RECORD_EVENTS.map((event_type) => ({
+        event_type,
+        filter: event_type === "record.merged" ? null : { $and: [notOurs] },
+      })),
       { event_type: "object-attribute.updated", filter: null },
     ]);
     expect(await echoFilterStatus()).toEqual([

@@ -84,17 +84,23 @@ describe("POST /webhooks/attio", () => {
     const ours = { type: "api-token", id: "7e2d4c1b-0a9f-4e8d-b7c6-5a4b3c2d1e0f" };
     await env.CURSORS.put(OWN_ACTOR_KEY, JSON.stringify(ours));
     const spy = spyOnQueue();
-    const events = companyEvents(4).events.map((event, i) => ({
+    const events = companyEvents(5).events.map((event, i) => ({
       ...event,
-      event_type: i === 3 ? "record.deleted" : event.event_type,
-      actor: [ours, { type: "api-token", id: "another-integration" }, { type: "workspace-member", id: ours.id }, ours][
-        i
-      ],
+      // A merge by our token is someone else's (the Worker never merges): it is followed.
+      event_type: [event.event_type, event.event_type, event.event_type, "record.deleted", "record.merged"][i],
+      ...(i === 4 ? { duplicate_record_id: "c-merged-away" } : {}),
+      actor: [
+        ours,
+        { type: "api-token", id: "another-integration" },
+        { type: "workspace-member", id: ours.id },
+        ours,
+        ours,
+      ][i],
     }));
     const response = await exports.default.fetch(await attioWebhookRequest({ webhook_id: webhook.webhook_id, events }));
 
-    expect(await response.json()).toEqual({ received: 4, ignored: 2, enqueued: 2, duplicates: 0, own_echoes: 2 });
-    expect(sentBodies(spy).map((b) => b["recordId"])).toEqual(["c-1", "c-2"]);
+    expect(await response.json()).toEqual({ received: 5, ignored: 2, enqueued: 3, duplicates: 0, own_echoes: 2 });
+    expect(sentBodies(spy).map((b) => b["recordId"])).toEqual(["c-1", "c-2", "c-4"]);
     await env.CURSORS.delete(OWN_ACTOR_KEY);
   });
 

@@ -52,10 +52,11 @@ describe("echoFilterPlan", () => {
     expect(plan.unfilterable).toEqual(["record.deleted"]);
   });
 
-  it("leaves subscriptions other than record events as they are", () => {
+  it("leaves subscriptions other than our writes' record events as they are (merges: we never merge)", () => {
     const subscriptions: WebhookSubscription[] = [
       { event_type: "object-attribute.updated", filter: null },
       { event_type: "list-entry.created", filter: null },
+      { event_type: "record.merged", filter: null },
     ];
 
     expect(echoFilterPlan(subscriptions, OURS)).toEqual({ subscriptions, changed: false, unfilterable: [] });
