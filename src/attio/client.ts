@@ -200,12 +200,14 @@ export class AttioClient {
 
   /** A record our create or assert returned: it may teach us our own actor. */
   private async created(record: AttioRecord): Promise<AttioRecord> {
-    await this.learn(record.id.record_id, apiCreator(record, Date.now()));
+    await this.learn(record.id.record_id, () => apiCreator(record, Date.now()));
     return record;
   }
 
-  private async learn(recordId: string, writer: AttioActor | undefined): Promise<void> {
-    const actor = this.ownActor.observe(recordId, writer);
+  /** `writer` reads the record only until the actor is known: every write of a job passes here. */
+  private async learn(recordId: string, writer: () => AttioActor | undefined): Promise<void> {
+    if (this.ownActor.known) return;
+    const actor = this.ownActor.observe(recordId, writer());
     if (actor) await this.options.onOwnActor?.(actor);
   }
 
@@ -216,7 +218,7 @@ export class AttioClient {
     });
     const record = parseData(AttioRecordSchema, body, "record");
     // The values it wrote name our actor: a sync that only updates Attio learns it too.
-    await this.learn(record.id.record_id, apiWriter(record, Object.keys(values), Date.now()));
+    await this.learn(record.id.record_id, () => apiWriter(record, Object.keys(values), Date.now()));
     return record;
   }
 

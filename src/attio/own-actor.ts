@@ -76,6 +76,11 @@ export class OwnActorLearner {
   private readonly seen = new Map<string, Set<string>>();
   private learned: AttioActor | undefined;
 
+  /** Whether the actor is learned: then nothing our writes return needs reading for it. */
+  get known(): boolean {
+    return this.learned !== undefined;
+  }
+
   /**
    * Records that `actor` (apiCreator's or apiWriter's reading, if any) wrote `recordId` for us.
    * Returns the actor the first time it is confirmed, undefined otherwise.

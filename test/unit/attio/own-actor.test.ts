@@ -96,7 +96,9 @@ describe("OwnActorLearner", () => {
     // The same record again (a retried assert) is no confirmation.
     expect(learner.observe("r-1", apiCreator(created("r-1", TOKEN), NOW))).toBeUndefined();
     // An update's values count as a create's creator does.
+    expect(learner.known).toBe(false);
     expect(learner.observe("r-2", apiWriter(updated("r-2", TOKEN), ["job_title"], NOW))).toEqual(TOKEN);
+    expect(learner.known).toBe(true);
     expect(learner.observe("r-3", TOKEN)).toBeUndefined();
   });
 
